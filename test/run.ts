@@ -1,0 +1,39 @@
+// The test launcher behind `npm test`: provides a PostgreSQL server (DSF_TEST_DATABASE_URL, or an
+// embedded one started here and shared by all test files, each of which makes its own databases),
+// then runs node's test runner over test/**/*.test.ts (or the files given as arguments).
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const args = process.argv.slice(2);
+const files = args.length ? args : findTests('test').map((f) => relative('.', f));
+let embedded: EmbeddedDatabase | undefined;
+if (!process.env.DSF_TEST_DATABASE_URL) {
+  const dir = join('.dsf', 'test-postgres');
+  rmSync(dir, { recursive: true, force: true });
+  process.stdout.write('starting embedded PostgreSQL for the tests... ');
+  embedded = await startEmbeddedPostgres(dir);
+  process.env.DSF_TEST_DATABASE_URL = embedded.url;
+  console.log('ok');
+}
+
+const concurrency = process.env.DSF_TEST_CONCURRENCY ?? '2';
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  { stdio: 'inherit', env: process.env },
+);
+const code: number = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+await embedded?.stop();
+process.exit(code);

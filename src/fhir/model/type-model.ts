@@ -1,0 +1,194 @@
+// A compact model of the FHIR R4 types, derived once from the base StructureDefinitions and used for
+// JSON <-> XML conversion and structural checks. Only names, types, cardinality and order are kept;
+// the raw definition bundles are not referenced after the model is built.
+import { baseStructureDefinitions } from './definitions.ts';
+import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+
+export type TypeKind = 'resource' | 'complex' | 'backbone' | 'primitive';
+
+/** How a JSON primitive of a FHIR primitive type is represented. */
+export type JsonPrimitiveKind = 'string' | 'number' | 'boolean';
+
+/** One JSON property / XML element of a type. Choice elements (value[x]) appear once per allowed type. */
+export interface ElementInfo {
+  /** The JSON property and XML element name, e.g. 'status', 'valueString'. */
+  readonly name: string;
+  /** The definition path, e.g. 'Task.input.value[x]'. */
+  readonly path: string;
+  /** A type name usable with typeInfo(): 'string', 'Coding', 'Resource', 'xhtml', or a backbone path such as 'Task.input'. */
+  readonly type: string;
+  /** True where max != 1: the JSON value is an array and the XML element may repeat. */
+  readonly array: boolean;
+  /** True for FHIR primitive types other than xhtml: JSON value plus optional '_name' shadow, XML value attribute. */
+  readonly primitive: boolean;
+  /** True for Element.id and Extension.url, written as XML attributes. */
+  readonly xmlAttr: boolean;
+  /** Position in definition order within the owning type; choice variants share the position. */
+  readonly order: number;
+  /** For choice variants: the base name, e.g. 'value' for 'valueString'. */
+  readonly choiceOf?: string;
+  /** For recursive elements: the referenced path, e.g. 'Questionnaire.item'. */
+  readonly contentReference?: string;
+}
+
+export interface TypeInfo {
+  /** 'Task', 'Coding', 'string', or a backbone path such as 'Questionnaire.item'. */
+  readonly name: string;
+  readonly kind: TypeKind;
+  readonly abstract: boolean;
+  /** Elements in definition order (choice variants expanded). */
+  readonly elements: readonly ElementInfo[];
+  /** Elements by JSON / XML name. */
+  readonly byName: ReadonlyMap<string, ElementInfo>;
+}
+
+const SYSTEM_TYPES: Record<string, string> = {
+  'http://hl7.org/fhirpath/System.String': 'string',
+  'http://hl7.org/fhirpath/System.Boolean': 'boolean',
+  'http://hl7.org/fhirpath/System.Date': 'date',
+  'http://hl7.org/fhirpath/System.DateTime': 'dateTime',
+  'http://hl7.org/fhirpath/System.Decimal': 'decimal',
+  'http://hl7.org/fhirpath/System.Integer': 'integer',
+  'http://hl7.org/fhirpath/System.Time': 'time',
+};
+const FHIR_TYPE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
+
+const NUMBER_TYPES: ReadonlySet<string> = new Set(['decimal', 'integer', 'positiveInt', 'unsignedInt', 'integer64']);
+
+let model: Map<string, TypeInfo> | undefined;
+let resourceTypeNames: Set<string> | undefined;
+
+function buildModel(): Map<string, TypeInfo> {
+  const sds = baseStructureDefinitions();
+  const primitiveTypes = new Set<string>();
+  for (const sd of sds.values()) if (sd.kind === 'primitive-type') primitiveTypes.add(sd.type ?? sd.name!);
+  const types = new Map<string, TypeInfo>();
+  const resources = new Set<string>();
+  for (const sd of sds.values()) {
+    if (sd.kind === 'logical' || !sd.snapshot?.element?.length) continue;
+    for (const info of typesOfDefinition(sd, primitiveTypes)) types.set(info.name, info);
+    if (sd.kind === 'resource' && !sd.abstract) resources.add(sd.type ?? sd.name!);
+  }
+  resourceTypeNames = resources;
+  return types;
+}
+
+/** The root type and all backbone types of one StructureDefinition. */
+function typesOfDefinition(sd: StructureDefinition, primitiveTypes: ReadonlySet<string>): TypeInfo[] {
+  const elements = sd.snapshot!.element;
+  const rootPath = elements[0]!.path!;
+  const kind: TypeKind = sd.kind === 'resource' ? 'resource' : sd.kind === 'primitive-type' ? 'primitive' : 'complex';
+  // Paths that have children become their own (backbone) types named by the path.
+  const parents = new Set<string>();
+  for (const e of elements) {
+    const p = e.path!;
+    const dot = p.lastIndexOf('.');
+    if (dot > 0) parents.add(p.slice(0, dot));
+  }
+  const members = new Map<string, ElementInfo[]>();
+  members.set(rootPath, []);
+  for (const p of parents) if (p !== rootPath) members.set(p, []);
+  for (const e of elements.slice(1)) {
+    const path = e.path!;
+    const dot = path.lastIndexOf('.');
+    const owner = members.get(path.slice(0, dot));
+    if (!owner) continue;
+    owner.push(...elementInfos(e, path.slice(dot + 1), parents.has(path), primitiveTypes, owner.length ? owner[owner.length - 1]!.order + 1 : 0));
+  }
+  const out: TypeInfo[] = [];
+  for (const [name, els] of members) {
+    const isRoot = name === rootPath;
+    out.push({
+      name,
+      kind: isRoot ? kind : 'backbone',
+      abstract: isRoot ? !!sd.abstract : false,
+      elements: els,
+      byName: new Map(els.map((el) => [el.name, el])),
+    });
+  }
+  return out;
+}
+
+function elementInfos(e: ElementDefinition, last: string, hasChildren: boolean, primitiveTypes: ReadonlySet<string>, order: number): ElementInfo[] {
+  const path = e.path!;
+  const max = e.base?.max ?? e.max ?? '1';
+  const array = max !== '1' && max !== '0';
+  const xmlAttr = !!e.representation?.includes('xmlAttr');
+  const common = { path, array, xmlAttr, order };
+  if (e.contentReference) {
+    const ref = e.contentReference.slice(e.contentReference.indexOf('#') + 1);
+    return [{ ...common, name: last, type: ref, primitive: false, contentReference: ref }];
+  }
+  if (hasChildren) return [{ ...common, name: last, type: path, primitive: false }];
+  const codes = (e.type ?? []).map((t) => {
+    const declared = t.extension?.find((x) => x.url === FHIR_TYPE_EXTENSION)?.valueUrl;
+    return declared ?? SYSTEM_TYPES[t.code!] ?? t.code!;
+  });
+  const isPrimitive = (t: string) => primitiveTypes.has(t) && t !== 'xhtml';
+  if (last.endsWith('[x]')) {
+    const base = last.slice(0, -3);
+    return codes.map((t) => ({ ...common, name: base + t[0]!.toUpperCase() + t.slice(1), type: t, primitive: isPrimitive(t), choiceOf: base }));
+  }
+  const type = codes[0] ?? 'Element';
+  return [{ ...common, name: last, type, primitive: isPrimitive(type) }];
+}
+
+function theModel(): Map<string, TypeInfo> {
+  model ??= buildModel();
+  return model;
+}
+
+/** Builds the model now (otherwise it is built on first use, which loads the definitions: a few hundred ms). */
+export function initTypeModel(): void {
+  theModel();
+}
+
+/** A type or backbone type by name: 'Task', 'Coding', 'string', 'Questionnaire.item'. */
+export function typeInfo(name: string): TypeInfo | undefined {
+  return theModel().get(name);
+}
+
+/** An element of a type by its JSON / XML name ('valueString', not 'value[x]'). */
+export function elementInfo(type: string, name: string): ElementInfo | undefined {
+  return theModel().get(type)?.byName.get(name);
+}
+
+/**
+ * Looks up an element by a dotted path of JSON names starting with a type, e.g. 'Task.input.valueString'
+ * or 'Questionnaire.item.item.linkId' (recursive items follow their content reference).
+ */
+export function elementInfoForPath(path: string): ElementInfo | undefined {
+  const parts = path.split('.');
+  let type = theModel().get(parts[0]!);
+  let el: ElementInfo | undefined;
+  for (let i = 1; i < parts.length; i++) {
+    if (!type) return undefined;
+    el = type.byName.get(parts[i]!);
+    if (!el) return undefined;
+    type = i + 1 < parts.length ? theModel().get(el.type) : undefined;
+  }
+  return el;
+}
+
+/** True for concrete (non-abstract) R4 resource types such as 'Task'. */
+export function isResourceType(name: string): boolean {
+  theModel();
+  return resourceTypeNames!.has(name);
+}
+
+/** All concrete R4 resource type names. */
+export function resourceTypes(): ReadonlySet<string> {
+  theModel();
+  return resourceTypeNames!;
+}
+
+/** JSON representation of a primitive type's value: decimals and integers are numbers, booleans booleans. */
+export function jsonPrimitiveKind(type: string): JsonPrimitiveKind {
+  if (type === 'boolean') return 'boolean';
+  return NUMBER_TYPES.has(type) ? 'number' : 'string';
+}
+
+/** True for the integer primitive types (integer, positiveInt, unsignedInt). */
+export function isIntegerType(type: string): boolean {
+  return type === 'integer' || type === 'positiveInt' || type === 'unsignedInt' || type === 'integer64';
+}

@@ -252,3 +252,13 @@ test('headerCertificateToPem returns undefined for values that are not certifica
   const key = '-----BEGIN PRIVATE KEY-----\nMIGHAgEA\n-----END PRIVATE KEY-----';
   assert.equal(headerCertificateToPem(key), undefined);
 });
+
+test('a certificate from a CA that has itself expired is rejected, naming the CA', async () => {
+  const oldCa = await createCa({ commonName: 'Old CA', validFrom: new Date(Date.now() - 40 * DAY), validDays: 30 });
+  const leaf = await issueCertificate(oldCa, { commonName: 'still-valid-leaf', kind: 'client', validDays: 5 });
+  const result = verifyChain(leaf.certPem, [oldCa.certPem]);
+  assert.equal(result !== true && result.reason, 'expired');
+  assert.match(result !== true ? result.message : '', /issuing CA "CN=Old CA"/);
+  const earlier = verifyChain(leaf.certPem, [oldCa.certPem], new Date(Date.now() - 20 * DAY));
+  assert.equal(earlier !== true && earlier.reason, 'not-yet-valid');
+});

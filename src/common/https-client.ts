@@ -1,0 +1,51 @@
+// A small HTTPS client with client-certificate authentication and keep-alive, used between sites,
+// by the BPE towards its FHIR server, and by tests and benchmarks.
+import https from 'node:https';
+
+export interface TlsIdentity {
+  /** PEM client certificate and key; omit to connect without a client certificate. */
+  cert?: string;
+  key?: string;
+  /** PEM CA certificates trusted for the server certificate. */
+  ca: string | string[];
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  timeoutMs?: number;
+}
+
+export class HttpsClient {
+  readonly agent: https.Agent;
+
+  constructor(identity: TlsIdentity, maxSockets = 32) {
+    this.agent = new https.Agent({ keepAlive: true, maxSockets, cert: identity.cert, key: identity.key, ca: identity.ca });
+  }
+
+  request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: this.agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`Request to ${url} timed out`)));
+      req.on('error', reject);
+      if (opts.body !== undefined) req.write(opts.body);
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

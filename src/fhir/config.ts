@@ -1,0 +1,68 @@
+// The FHIR server's settings, read from the reference's environment variable names.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigReader } from '../common/config-reader.ts';
+
+export interface FhirServerConfig {
+  baseUrl: string;
+  organizationIdentifier: string;
+  apiHost: string;
+  apiPort: number;
+  /** PEM server certificate (chain) and key for HTTPS. */
+  serverCertificate: string;
+  serverCertificateKey: string;
+  /** PEM CA certificates trusted for client certificates. */
+  trustedClientCas: string[];
+  /** postgres:// URL; undefined starts an embedded PostgreSQL under dataDir. */
+  dbUrl?: string;
+  dataDir: string;
+  pageCount: number;
+  initBundle?: string;
+  maxBodyBytes: number;
+}
+
+/** Reads a PEM given inline or as a file path. */
+function pem(reader: ConfigReader, name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (e) {
+    reader.problems.push(`${name}: cannot read ${value}: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+export function readFhirServerConfig(env: Record<string, string | undefined> = process.env): FhirServerConfig {
+  const r = new ConfigReader(env);
+  const baseUrl = r.required('DEV_DSF_FHIR_SERVER_BASE_URL').replace(/\/$/, '');
+  if (baseUrl && !/^https:\/\/[^/]+/.test(baseUrl)) r.problems.push(`DEV_DSF_FHIR_SERVER_BASE_URL must be an https:// URL, got '${baseUrl}'`);
+  let db = r.string('DEV_DSF_FHIR_DB_URL');
+  if (db && db.startsWith('jdbc:')) db = db.slice(5);
+  const password = r.string('DEV_DSF_FHIR_DB_USER_PASSWORD');
+  const user = r.string('DEV_DSF_FHIR_DB_USER_USERNAME');
+  if (db && (password || user)) {
+    const u = new URL(db);
+    if (user) u.username = encodeURIComponent(user);
+    if (password) u.password = encodeURIComponent(password);
+    db = u.toString();
+  }
+  const cfg: FhirServerConfig = {
+    baseUrl,
+    organizationIdentifier: r.required('DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE'),
+    apiHost: r.string('DEV_DSF_SERVER_API_HOST', '127.0.0.1'),
+    apiPort: r.int('DEV_DSF_SERVER_API_PORT', 8001, 0, 65535),
+    serverCertificate: pem(r, 'DEV_DSF_SERVER_CERTIFICATE', r.string('DEV_DSF_SERVER_CERTIFICATE')) ?? '',
+    serverCertificateKey: pem(r, 'DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY', r.string('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY')) ?? '',
+    trustedClientCas: r.list('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS').map((f) => pem(r, 'DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS', f) ?? ''),
+    dbUrl: db,
+    dataDir: r.string('DSF_DATA_DIR', join('.dsf', 'fhir')),
+    pageCount: r.int('DEV_DSF_FHIR_SERVER_PAGE_COUNT', 20, 1, 1000),
+    initBundle: r.string('DEV_DSF_FHIR_SERVER_INIT_BUNDLE'),
+    maxBodyBytes: r.int('DSF_FHIR_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
+  };
+  if (!cfg.serverCertificate) r.problems.push('DEV_DSF_SERVER_CERTIFICATE (PEM file or content) is required for HTTPS');
+  if (!cfg.serverCertificateKey) r.problems.push('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY (PEM file or content) is required for HTTPS');
+  r.check();
+  return cfg;
+}

@@ -1,0 +1,194 @@
+// batch and transaction Bundles. A transaction runs in one database transaction (all or nothing) and
+// resolves urn:uuid full URLs and conditional references; a batch runs entry by entry.
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
+import type pg from 'pg';
+import { badRequest, FhirError, outcome } from '../../common/errors.ts';
+import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
+import type { PreferReturn } from './http-headers.ts';
+
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3, HEAD: 3 };
+
+interface Parsed {
+  index: number;
+  method: Method;
+  path: string; // without query
+  query: string;
+  entry: BundleEntry;
+}
+
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
+
+function parseEntry(entry: BundleEntry, index: number): Parsed {
+  const method = entry.request?.method as Method | undefined;
+  const url = entry.request?.url;
+  if (!method || !['GET', 'HEAD', 'POST', 'PUT', 'DELETE'].includes(method)) throw badRequest(`Bundle.entry[${index}].request.method missing or not supported`);
+  if (!url) throw badRequest(`Bundle.entry[${index}].request.url missing`);
+  const rel = url.replace(/^https?:\/\/[^/]+(\/[^?]*)?\/(?=[A-Z])/, '');
+  const q = rel.indexOf('?');
+  return { index, method, path: q < 0 ? rel : rel.slice(0, q), query: q < 0 ? '' : rel.slice(q + 1), entry };
+}
+
+function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
+  const response: BundleEntryResponse = { status: `${r.status} ${STATUS_TEXT[r.status] ?? ''}`.trim() };
+  if (r.location) response.location = r.location;
+  if (r.versionId) response.etag = `W/"${r.versionId}"`;
+  if (r.lastModified) response.lastModified = r.lastModified;
+  if (r.outcome && (prefer === 'OperationOutcome' || !r.resource)) response.outcome = r.outcome;
+  const e: BundleEntry = { response };
+  if (r.resource && prefer === 'representation') {
+    e.resource = r.resource;
+    if (r.resource.id && r.resource.resourceType !== 'Bundle') e.fullUrl = `${r.location?.replace(/\/_history\/.*$/, '') ?? ''}` || undefined;
+  }
+  if (!e.fullUrl) delete e.fullUrl;
+  return e;
+}
+
+function errorResponse(e: unknown): BundleEntry {
+  const err = e instanceof FhirError ? e : new FhirError(500, (e as Error).message ?? String(e), 'exception');
+  return { response: { status: `${err.status}`, outcome: err.outcome } };
+}
+
+/** Replaces every reference string (and urn:uuid in urls) found in `mapping` throughout a resource. */
+function rewriteReferences(value: unknown, mapping: Map<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, mapping));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'reference' && typeof v === 'string' && mapping.has(v)) out[k] = mapping.get(v);
+      else out[k] = rewriteReferences(v, mapping);
+    }
+    return out;
+  }
+  return value;
+}
+
+function collectConditionalReferences(value: unknown, out: Set<string>): void {
+  if (Array.isArray(value)) for (const v of value) collectConditionalReferences(v, out);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'reference' && typeof v === 'string' && /^[A-Z][A-Za-z]+\?/.test(v)) out.add(v);
+      else collectConditionalReferences(v, out);
+    }
+  }
+}
+
+export class BundleProcessor {
+  constructor(
+    private readonly interactions: Interactions,
+    private readonly pool: pg.Pool,
+  ) {}
+
+  async process(ctx: RequestContext, bundle: Bundle, prefer: PreferReturn): Promise<Bundle> {
+    if (bundle.resourceType !== 'Bundle') throw badRequest(`Expected a Bundle, got ${bundle.resourceType}`);
+    if (bundle.type !== 'batch' && bundle.type !== 'transaction') throw badRequest(`Bundle.type must be batch or transaction, got '${bundle.type ?? ''}'`);
+    const entries = (bundle.entry ?? []).map(parseEntry);
+    if (bundle.type === 'transaction') return this.transaction(ctx, entries, prefer);
+    const results: BundleEntry[] = [];
+    for (const e of entries) {
+      try {
+        const r = await this.interactions.store.transaction((client) => this.execute(ctx, client, e, e.entry.resource));
+        results.push(toResponse(r, prefer));
+      } catch (err) {
+        results.push(errorResponse(err));
+      }
+    }
+    return { resourceType: 'Bundle', type: 'batch-response', entry: results };
+  }
+
+  private async transaction(ctx: RequestContext, entries: Parsed[], prefer: PreferReturn): Promise<Bundle> {
+    const fullUrls = new Set<string>();
+    for (const e of entries) {
+      if (e.entry.fullUrl) {
+        if (fullUrls.has(e.entry.fullUrl)) throw badRequest(`Duplicate fullUrl '${e.entry.fullUrl}' in transaction`);
+        fullUrls.add(e.entry.fullUrl);
+      }
+    }
+    const results = new Array<BundleEntry>(entries.length);
+    await this.interactions.store.transaction(async (client) => {
+      const mapping = new Map<string, string>();
+      const assigned = new Map<number, string | undefined>();
+      // Ids of created resources are known before any entry runs, so entries may refer to each other.
+      for (const e of entries) {
+        if (e.method !== 'POST') continue;
+        const type = e.path;
+        let id: string | undefined = randomUUID();
+        if (e.entry.request?.ifNoneExist) {
+          const found = await this.interactions.conditionalMatches(ctx, client, type, e.entry.request.ifNoneExist);
+          if (found.length > 1) throw new FhirError(412, `Bundle.entry[${e.index}]: ${found.length} ${type} resources match '${e.entry.request.ifNoneExist}'`, 'conflict');
+          if (found.length === 1) id = found[0]!.id;
+        }
+        assigned.set(e.index, id);
+        if (e.entry.fullUrl && id) mapping.set(e.entry.fullUrl, `${type}/${id}`);
+      }
+      // Conditional references (Type?identifier=...) must match exactly one resource.
+      const conditional = new Set<string>();
+      for (const e of entries) collectConditionalReferences(e.entry.resource, conditional);
+      for (const ref of conditional) {
+        const [type, criteria] = [ref.slice(0, ref.indexOf('?')), ref.slice(ref.indexOf('?') + 1)];
+        const found = await this.interactions.conditionalMatches(ctx, client, type, criteria);
+        if (found.length !== 1) throw new FhirError(found.length ? 412 : 404, `Conditional reference '${ref}' matches ${found.length} resources`, found.length ? 'conflict' : 'not-found');
+        mapping.set(ref, `${type}/${found[0]!.id}`);
+      }
+      const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+      for (const e of ordered) {
+        const resource = e.entry.resource ? (rewriteReferences(e.entry.resource, mapping) as Resource) : undefined;
+        let path = e.path;
+        let query = e.query;
+        for (const [from, to] of mapping) {
+          if (query.includes(from)) query = query.replaceAll(from, to);
+          if (path === from) path = to;
+        }
+        try {
+          const r = await this.execute(ctx, client, { ...e, path, query }, resource, assigned.get(e.index));
+          results[e.index] = toResponse(r, prefer);
+        } catch (err) {
+          if (err instanceof FhirError) {
+            throw new FhirError(err.status, [
+              ...(err.outcome.issue ?? []).map((i) => ({ ...i, diagnostics: `Bundle.entry[${e.index}] (${e.method} ${e.entry.request?.url}): ${i.diagnostics ?? ''}` })),
+            ]);
+          }
+          throw err;
+        }
+      }
+    });
+    return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+  }
+
+  private async execute(ctx: RequestContext, client: pg.PoolClient, e: Parsed, resource: Resource | undefined, assignedId?: string): Promise<InteractionResult> {
+    const parts = e.path.split('/').filter(Boolean);
+    const i = this.interactions;
+    const pairs = [...new URLSearchParams(e.query)];
+    const needResource = () => {
+      if (!resource) throw badRequest(`Bundle.entry[${e.index}] has no resource`);
+      return resource;
+    };
+    switch (e.method) {
+      case 'POST':
+        if (parts.length !== 1) throw badRequest(`Bundle.entry[${e.index}]: POST url must be a resource type`);
+        return i.create(ctx, client, parts[0]!, needResource(), e.entry.request?.ifNoneExist, assignedId);
+      case 'PUT':
+        if (parts.length === 1 && e.query) return i.conditionalUpdate(ctx, client, parts[0]!, e.query, needResource(), e.entry.request?.ifMatch);
+        if (parts.length === 2) return i.update(ctx, client, parts[0]!, parts[1]!, needResource(), e.entry.request?.ifMatch);
+        throw badRequest(`Bundle.entry[${e.index}]: PUT url must be Type/id or Type?criteria`);
+      case 'DELETE':
+        if (parts.length === 1 && e.query) return i.conditionalDelete(ctx, client, parts[0]!, e.query);
+        if (parts.length === 2) return i.delete(ctx, client, parts[0]!, parts[1]!);
+        throw badRequest(`Bundle.entry[${e.index}]: DELETE url must be Type/id or Type?criteria`);
+      case 'GET':
+      case 'HEAD': {
+        let r: InteractionResult;
+        if (parts.length === 1) r = await i.search(ctx, client, parts[0]!, pairs);
+        else if (parts.length === 2 && parts[1] === '_history') r = await i.history(ctx, client, parts[0], undefined, pairs);
+        else if (parts.length === 2) r = await i.read(ctx, client, parts[0]!, parts[1]!);
+        else if (parts.length === 3 && parts[2] === '_history') r = await i.history(ctx, client, parts[0], parts[1], pairs);
+        else if (parts.length === 4 && parts[2] === '_history') r = await i.vread(ctx, client, parts[0]!, parts[1]!, parts[3]!);
+        else throw badRequest(`Bundle.entry[${e.index}]: unsupported GET url '${e.path}'`);
+        return e.method === 'HEAD' ? { ...r, resource: undefined } : r;
+      }
+    }
+  }
+}
+
+export { outcome };

@@ -1,0 +1,84 @@
+// Search and history results as Bundles with self/first/previous/next/last links.
+import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
+import type { SearchRequest } from '../search/search-request.ts';
+import type { SearchResult } from '../search/search-service.ts';
+import type { StoredVersion } from '../store/resource-store.ts';
+
+function pageLinks(base: string, params: [string, string][], page: number, count: number, total: number): BundleLink[] {
+  const url = (p: number) => {
+    const q = new URLSearchParams(params);
+    q.set('_count', String(count));
+    q.set('_page', String(p));
+    return `${base}?${q.toString()}`;
+  };
+  const last = Math.max(1, Math.ceil(total / Math.max(count, 1)));
+  const links: BundleLink[] = [{ relation: 'self', url: url(page) }];
+  if (count === 0) return links;
+  links.push({ relation: 'first', url: url(1) });
+  if (page > 1) links.push({ relation: 'previous', url: url(Math.min(page - 1, last)) });
+  if (page < last) links.push({ relation: 'next', url: url(page + 1) });
+  links.push({ relation: 'last', url: url(last) });
+  return links;
+}
+
+/** Applies _summary=true|text|data to a resource (count is handled by the search). */
+export function summarize(resource: Resource, summary: SearchRequest['summary']): Resource {
+  if (!summary || summary === 'false' || summary === 'count') return resource;
+  const r = resource as unknown as Record<string, unknown>;
+  let out: Record<string, unknown>;
+  if (summary === 'data') {
+    const { text: _t, ...rest } = r;
+    out = rest;
+  } else if (summary === 'text') {
+    out = { resourceType: r.resourceType, id: r.id, meta: r.meta, text: r.text };
+  } else {
+    // true: the elements the base definitions mark as summary; id, meta, identifiers, status and
+    // the usual business keys cover what DSF clients read from summaries.
+    const keep = ['resourceType', 'id', 'meta', 'identifier', 'status', 'url', 'version', 'name', 'title', 'active', 'type', 'intent', 'code', 'contentType', 'criteria', 'channel', 'address', 'managingOrganization', 'endpoint', 'instantiatesCanonical', 'authoredOn', 'requester'];
+    out = Object.fromEntries(Object.entries(r).filter(([k]) => keep.includes(k)));
+  }
+  const meta = (out.meta as Record<string, unknown> | undefined) ?? {};
+  out.meta = { ...meta, tag: [...((meta.tag as unknown[]) ?? []), { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }] };
+  return out as unknown as Resource;
+}
+
+export function searchsetBundle(baseUrl: string, req: SearchRequest, result: SearchResult): Bundle {
+  const entry: BundleEntry[] = [
+    ...result.matches.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: summarize(r, req.summary), search: { mode: 'match' as const } })),
+    ...result.included.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: summarize(r, req.summary), search: { mode: 'include' as const } })),
+  ];
+  if (req.warnings.length) {
+    entry.push({ resource: { resourceType: 'OperationOutcome', issue: req.warnings }, search: { mode: 'outcome' } });
+  }
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: result.total,
+    link: pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, req.page, req.count, result.total),
+  };
+  if (entry.length) bundle.entry = entry;
+  return bundle;
+}
+
+export function historyBundle(baseUrl: string, path: string, query: [string, string][], page: number, count: number, total: number, versions: StoredVersion[]): Bundle {
+  const params = query.filter(([k]) => k === '_since' || k === '_at');
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'history',
+    total,
+    link: pageLinks(`${baseUrl}/${path}`, params, page, count, total),
+  };
+  if (versions.length) {
+    bundle.entry = versions.map((v) => {
+      const fullUrl = `${baseUrl}/${v.type}/${v.id}`;
+      const e: BundleEntry = {
+        fullUrl,
+        request: { method: v.deleted ? 'DELETE' : v.version === 1 ? 'POST' : 'PUT', url: v.version === 1 && !v.deleted ? v.type : `${v.type}/${v.id}` },
+        response: { status: v.deleted ? '204 No Content' : v.version === 1 ? '201 Created' : '200 OK', etag: `W/"${v.version}"`, lastModified: v.lastUpdated },
+      };
+      if (v.resource) e.resource = v.resource;
+      return e;
+    });
+  }
+  return bundle;
+}

@@ -1,0 +1,221 @@
+// The FHIR interactions (create, read, update, delete, search, history, conditional variants),
+// independent of HTTP so that single requests and batch/transaction entries share one implementation.
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type pg from 'pg';
+import { badRequest, FhirError, methodNotAllowed, outcome, preconditionFailed } from '../../common/errors.ts';
+import { type Db, ResourceStore } from '../store/resource-store.ts';
+import { executeSearch, type AccessFilter } from '../search/search-service.ts';
+import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
+import { isDsfResourceType } from '../model/resource-types.ts';
+import { searchsetBundle, historyBundle } from './bundles.ts';
+
+export interface RequestContext {
+  strict: boolean;
+  /** Extra SQL conditions limiting what the caller may read (authorization). */
+  access?: AccessFilter;
+}
+
+export interface InteractionResult {
+  status: number;
+  resource?: Resource;
+  outcome?: OperationOutcome;
+  location?: string;
+  versionId?: string;
+  lastModified?: string;
+}
+
+export interface WriteHooks {
+  /** Called before a resource is stored: validation, default profiles, authorization. May modify it. */
+  beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource): Promise<Resource>;
+  beforeDelete?(ctx: RequestContext, client: pg.PoolClient, existing: Resource): Promise<void>;
+}
+
+export function assertType(type: string): void {
+  if (!isDsfResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
+}
+
+function queryPairs(query: string): [string, string][] {
+  return [...new URLSearchParams(query)];
+}
+
+export class Interactions {
+  constructor(
+    readonly store: ResourceStore,
+    readonly defaultPageCount: number,
+    readonly hooks: WriteHooks = {},
+  ) {}
+
+  get baseUrl(): string {
+    return this.store.baseUrl;
+  }
+
+  private url(type: string, id: string, version?: number | string): string {
+    return `${this.baseUrl}/${type}/${id}${version !== undefined ? `/_history/${version}` : ''}`;
+  }
+
+  private stored(status: number, s: { type: string; id: string; version: number; lastUpdated: string; resource?: Resource }, withLocation: boolean): InteractionResult {
+    return {
+      status,
+      resource: s.resource,
+      versionId: String(s.version),
+      lastModified: s.lastUpdated,
+      location: withLocation ? this.url(s.type, s.id, s.version) : undefined,
+    };
+  }
+
+  async read(ctx: RequestContext, db: Db, type: string, id: string): Promise<InteractionResult> {
+    assertType(type);
+    const r = await this.store.read(db, type, id);
+    await this.checkReadable(ctx, db, r.resource);
+    return this.stored(200, r, false);
+  }
+
+  async vread(ctx: RequestContext, db: Db, type: string, id: string, version: string): Promise<InteractionResult> {
+    assertType(type);
+    const r = await this.store.vread(db, type, id, Number(version));
+    await this.checkReadable(ctx, db, r.resource);
+    return this.stored(200, r, false);
+  }
+
+  /** Throws 403 when the caller may not read the resource (read access is enforced as SQL). */
+  private async checkReadable(ctx: RequestContext, db: Db, resource: Resource): Promise<void> {
+    if (!ctx.access) return;
+    const req = parseSearchRequest(resource.resourceType, [['_id', resource.id!]], { strict: true, defaultCount: 1 });
+    const res = await executeSearch(db, { ...req, summary: 'count' }, this.baseUrl, ctx.access);
+    if (res.total === 0) throw new FhirError(403, `Not allowed to read ${resource.resourceType}/${resource.id}`, 'forbidden');
+  }
+
+  async create(ctx: RequestContext, client: pg.PoolClient, type: string, resource: Resource, ifNoneExist?: string, assignedId?: string): Promise<InteractionResult> {
+    assertType(type);
+    if (resource.resourceType !== type) throw badRequest(`Resource type '${resource.resourceType}' in the body does not match '${type}' in the URL`);
+    if (ifNoneExist !== undefined) {
+      const existing = await this.conditionalMatches(ctx, client, type, ifNoneExist);
+      if (existing.length > 1) throw preconditionFailed(`${existing.length} ${type} resources match '${ifNoneExist}'`);
+      if (existing.length === 1) {
+        const e = existing[0]!;
+        return {
+          status: 200,
+          resource: e,
+          versionId: e.meta?.versionId,
+          lastModified: e.meta?.lastUpdated,
+          location: this.url(type, e.id!, e.meta?.versionId),
+          outcome: outcome('information', 'duplicate', `A ${type} matching '${ifNoneExist}' exists already; nothing was created`),
+        };
+      }
+    }
+    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource) : resource;
+    const s = await this.store.create(client, prepared, assignedId);
+    return this.stored(201, s, true);
+  }
+
+  async update(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
+    assertType(type);
+    if (resource.resourceType !== type) throw badRequest(`Resource type '${resource.resourceType}' in the body does not match '${type}' in the URL`);
+    if (resource.id === undefined) throw badRequest('The resource in an update must have an id');
+    if (resource.id !== id) throw badRequest(`Resource id '${resource.id}' in the body does not match '${id}' in the URL`);
+    const expected = ifMatch !== undefined ? parseETag(ifMatch) : undefined;
+    const cur = await this.store.readCurrent(client, type, id, true);
+    if (!cur) throw methodNotAllowed(`${type}/${id} does not exist; update as create is not allowed`);
+    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, cur.resource) : resource;
+    const { stored } = await this.store.update(client, prepared as Resource & { id: string }, expected);
+    return this.stored(200, stored, true);
+  }
+
+  async conditionalUpdate(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
+    assertType(type);
+    const matches = await this.conditionalMatches(ctx, client, type, criteria);
+    if (matches.length > 1) throw preconditionFailed(`${matches.length} ${type} resources match '${criteria}'`);
+    if (matches.length === 0) {
+      if (resource.id) throw methodNotAllowed(`No ${type} matches '${criteria}' and the resource has an id; update as create is not allowed`);
+      return this.create(ctx, client, type, resource);
+    }
+    const match = matches[0]!;
+    if (resource.id && resource.id !== match.id) throw badRequest(`Resource id '${resource.id}' does not match the id '${match.id}' of the resource found by '${criteria}'`);
+    return this.update(ctx, client, type, match.id!, { ...resource, id: match.id! }, ifMatch);
+  }
+
+  async delete(ctx: RequestContext, client: pg.PoolClient, type: string, id: string): Promise<InteractionResult> {
+    assertType(type);
+    const cur = await this.store.readCurrent(client, type, id, true);
+    if (!cur) throw new FhirError(404, `${type}/${id} not found`, 'not-found');
+    if (!cur.deleted && this.hooks.beforeDelete) await this.hooks.beforeDelete(ctx, client, cur.resource!);
+    const marker = await this.store.delete(client, type, id);
+    return {
+      status: 200,
+      outcome: outcome('information', 'informational', marker ? `${type}/${id} deleted` : `${type}/${id} was already deleted`),
+      versionId: marker ? String(marker.version) : undefined,
+    };
+  }
+
+  async conditionalDelete(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string): Promise<InteractionResult> {
+    assertType(type);
+    const matches = await this.conditionalMatches(ctx, client, type, criteria);
+    if (matches.length > 1) throw preconditionFailed(`${matches.length} ${type} resources match '${criteria}'`);
+    if (matches.length === 0) return { status: 204 };
+    return this.delete(ctx, client, type, matches[0]!.id!);
+  }
+
+  async permanentDelete(_ctx: RequestContext, client: pg.PoolClient, type: string, id: string): Promise<InteractionResult> {
+    assertType(type);
+    await this.store.permanentDelete(client, type, id);
+    return { status: 200, outcome: outcome('information', 'informational', `${type}/${id} permanently deleted`) };
+  }
+
+  async search(ctx: RequestContext, db: Db, type: string, query: [string, string][]): Promise<InteractionResult> {
+    assertType(type);
+    const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount });
+    const result = await executeSearch(db, req, this.baseUrl, ctx.access);
+    return { status: 200, resource: searchsetBundle(this.baseUrl, req, result) };
+  }
+
+  async history(ctx: RequestContext, db: Db, type: string | undefined, id: string | undefined, query: [string, string][]): Promise<InteractionResult> {
+    if (type) assertType(type);
+    const params = new Map(query);
+    const count = intParam(params, '_count', this.defaultPageCount, 0);
+    const page = intParam(params, '_page', 1, 1);
+    const since = dateParam(params, '_since');
+    const at = dateParam(params, '_at');
+    if (type && id) await this.read(ctx, db, type, id).catch((e: FhirError) => {
+      if (e.status !== 410) throw e; // the history of a deleted resource stays readable
+    });
+    const h = await this.store.history(db, { type, id, since, at, count: Math.min(count, 1000), offset: (page - 1) * count });
+    const path = [type, id, '_history'].filter(Boolean).join('/');
+    return { status: 200, resource: historyBundle(this.baseUrl, path, query, page, count, h.total, h.entries) };
+  }
+
+  /** Current resources matching conditional criteria ("identifier=a|b"); serialised per criteria. */
+  async conditionalMatches(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string): Promise<Resource[]> {
+    const pairs = queryPairs(criteria.replace(/^\?/, '').replace(new RegExp(`^${type}\\?`), ''));
+    if (!pairs.length) throw badRequest(`Empty conditional criteria for ${type}`);
+    const req: SearchRequest = parseSearchRequest(type, pairs, { strict: true, defaultCount: 2 });
+    // Two concurrent conditional writes with the same criteria must not both create.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${type}?${pairs.map(([k, v]) => `${k}=${v}`).sort().join('&')}`]);
+    const res = await executeSearch(client, { ...req, count: 2, page: 1, include: [], revinclude: [] }, this.baseUrl);
+    return res.matches;
+  }
+}
+
+function intParam(params: Map<string, string>, name: string, fallback: number, min: number): number {
+  const v = params.get(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw badRequest(`${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function dateParam(params: Map<string, string>, name: string): Date | undefined {
+  const v = params.get(name);
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw badRequest(`${name} must be a FHIR instant, got '${v}'`);
+  return d;
+}
+
+/** W/"3" or "3" -> 3 */
+export function parseETag(value: string): number {
+  const m = /^(?:W\/)?"?(\d+)"?$/.exec(value.trim());
+  if (!m) throw badRequest(`Malformed ETag '${value}'`);
+  return Number(m[1]);
+}
+
+export type { Bundle };

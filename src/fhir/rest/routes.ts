@@ -1,0 +1,145 @@
+// HTTP routes of the FHIR REST API, mapped onto Interactions.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Bundle } from '@medplum/fhirtypes';
+import { FhirError, methodNotAllowed } from '../../common/errors.ts';
+import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
+import { assertType } from './interactions.ts';
+import { notModified, preferReturn, preferStrict, setVersionHeaders } from './http-headers.ts';
+import { parseResourceBody, sendResource } from './representation.ts';
+import type { BundleProcessor } from './batch.ts';
+
+export interface RouteDeps {
+  interactions: Interactions;
+  bundles: BundleProcessor;
+  capability: () => unknown;
+  /** Builds the request context (identity, access filter) for a request. */
+  context(req: FastifyRequest): Promise<RequestContext>;
+  /** Extra per-type routes ($snapshot, Binary) registered before the generic ones. */
+  extraRoutes?: (app: FastifyInstance) => void;
+}
+
+type Params = { type: string; id: string; vid: string };
+
+function queryPairs(req: FastifyRequest): [string, string][] {
+  const q = req.url.indexOf('?');
+  return q < 0 ? [] : [...new URLSearchParams(req.url.slice(q + 1))];
+}
+
+function rawQuery(req: FastifyRequest): string {
+  const q = req.url.indexOf('?');
+  return q < 0 ? '' : req.url.slice(q + 1);
+}
+
+/** Conditional criteria: the query without the result/format parameters. */
+function criteria(req: FastifyRequest): string {
+  const params = queryPairs(req).filter(([k]) => !['_format', '_pretty'].includes(k));
+  return new URLSearchParams(params).toString();
+}
+
+function sendWrite(req: FastifyRequest, reply: FastifyReply, r: InteractionResult): FastifyReply {
+  setVersionHeaders(reply, r);
+  const prefer = preferReturn(req);
+  if (prefer === 'minimal') return reply.code(r.status).send();
+  if (prefer === 'OperationOutcome') {
+    return sendResource(req, reply, r.status, r.outcome ?? { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `${r.status}` }] });
+  }
+  return sendResource(req, reply, r.status, r.resource ?? r.outcome);
+}
+
+function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult): FastifyReply {
+  setVersionHeaders(reply, { ...r, location: undefined });
+  if (notModified(req, r)) return reply.code(304).send();
+  return sendResource(req, reply, r.status, r.resource);
+}
+
+export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { interactions: i } = deps;
+  const store = i.store;
+
+  app.get('/metadata', async (req, reply) => sendResource(req, reply, 200, deps.capability() as never));
+
+  app.get('/', async () => {
+    throw methodNotAllowed('GET on the base URL is not supported; use a resource type, /metadata or /_history');
+  });
+  app.post('/', async (req, reply) => {
+    const ctx = await deps.context(req);
+    const bundle = parseResourceBody(req) as Bundle;
+    const result = await deps.bundles.process(ctx, bundle, preferReturn(req));
+    return sendResource(req, reply, 200, result);
+  });
+  app.get('/_history', async (req, reply) => {
+    const ctx = await deps.context(req);
+    return sendResource(req, reply, 200, (await i.history(ctx, store.pool, undefined, undefined, queryPairs(req))).resource);
+  });
+
+  deps.extraRoutes?.(app);
+
+  app.get<{ Params: Params }>('/:type', async (req, reply) => {
+    const ctx = { ...(await deps.context(req)), strict: preferStrict(req) };
+    return sendResource(req, reply, 200, (await i.search(ctx, store.pool, req.params.type, queryPairs(req))).resource);
+  });
+  app.post<{ Params: Params }>('/:type', async (req, reply) => {
+    assertType(req.params.type);
+    const ctx = await deps.context(req);
+    const resource = parseResourceBody(req);
+    const ifNoneExist = req.headers['if-none-exist'] as string | undefined;
+    const r = await store.transaction((c) => i.create(ctx, c, req.params.type, resource, ifNoneExist));
+    return sendWrite(req, reply, r);
+  });
+  app.put<{ Params: Params }>('/:type', async (req, reply) => {
+    assertType(req.params.type);
+    const ctx = await deps.context(req);
+    if (!rawQuery(req)) throw methodNotAllowed('PUT on a resource type needs search criteria (conditional update)');
+    const resource = parseResourceBody(req);
+    const r = await store.transaction((c) => i.conditionalUpdate(ctx, c, req.params.type, criteria(req), resource, req.headers['if-match'] as string | undefined));
+    return sendWrite(req, reply, r);
+  });
+  app.delete<{ Params: Params }>('/:type', async (req, reply) => {
+    assertType(req.params.type);
+    const ctx = await deps.context(req);
+    if (!criteria(req)) throw methodNotAllowed('DELETE on a resource type needs search criteria (conditional delete)');
+    const r = await store.transaction((c) => i.conditionalDelete(ctx, c, req.params.type, criteria(req)));
+    return r.status === 204 ? reply.code(204).send() : sendResource(req, reply, r.status, r.outcome);
+  });
+  app.get<{ Params: Params }>('/:type/_history', async (req, reply) => {
+    const ctx = await deps.context(req);
+    return sendResource(req, reply, 200, (await i.history(ctx, store.pool, req.params.type, undefined, queryPairs(req))).resource);
+  });
+  app.get<{ Params: Params }>('/:type/:id', async (req, reply) => {
+    const ctx = await deps.context(req);
+    return sendRead(req, reply, await i.read(ctx, store.pool, req.params.type, req.params.id));
+  });
+  app.put<{ Params: Params }>('/:type/:id', async (req, reply) => {
+    assertType(req.params.type);
+    const ctx = await deps.context(req);
+    const resource = parseResourceBody(req);
+    const r = await store.transaction((c) => i.update(ctx, c, req.params.type, req.params.id, resource, req.headers['if-match'] as string | undefined));
+    return sendWrite(req, reply, r);
+  });
+  app.delete<{ Params: Params }>('/:type/:id', async (req, reply) => {
+    const ctx = await deps.context(req);
+    const r = await store.transaction((c) => i.delete(ctx, c, req.params.type, req.params.id));
+    if (r.versionId) reply.header('etag', `W/"${r.versionId}"`);
+    return sendResource(req, reply, 200, r.outcome);
+  });
+  app.get<{ Params: Params }>('/:type/:id/_history', async (req, reply) => {
+    const ctx = await deps.context(req);
+    return sendResource(req, reply, 200, (await i.history(ctx, store.pool, req.params.type, req.params.id, queryPairs(req))).resource);
+  });
+  app.get<{ Params: Params }>('/:type/:id/_history/:vid', async (req, reply) => {
+    const ctx = await deps.context(req);
+    return sendRead(req, reply, await i.vread(ctx, store.pool, req.params.type, req.params.id, req.params.vid));
+  });
+  app.post<{ Params: Params }>('/:type/:id/$permanent-delete', async (req, reply) => {
+    const ctx = await deps.context(req);
+    const r = await store.transaction((c) => i.permanentDelete(ctx, c, req.params.type, req.params.id));
+    return sendResource(req, reply, 200, r.outcome);
+  });
+
+  // Unsupported methods on known paths: 405 rather than 404.
+  for (const url of ['/:type/:id', '/:type']) {
+    app.patch(url, async () => {
+      throw new FhirError(405, 'PATCH is not supported', 'not-supported');
+    });
+  }
+}

@@ -1,0 +1,193 @@
+// Parses a FHIR search query string into a SearchRequest. Unknown or malformed parameters are
+// errors under Prefer: handling=strict and warnings (ignored) under lenient handling.
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { FhirError } from '../../common/errors.ts';
+import { dateRange } from './date-range.ts';
+import { searchParameter, type SearchParamDef } from './parameters.ts';
+
+export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb';
+
+export interface Filter {
+  /** Parameter code, or '_id' / '_lastUpdated'. */
+  code: string;
+  def?: SearchParamDef;
+  modifier?: string;
+  /** OR-ed values (comma separated in the query). */
+  values: string[];
+}
+
+export interface IncludeSpec {
+  sourceType: string;
+  param: string;
+  targetType?: string;
+}
+
+export interface SortSpec {
+  code: string;
+  descending: boolean;
+}
+
+export interface SearchRequest {
+  resourceType: string;
+  filters: Filter[];
+  sort: SortSpec[];
+  count: number;
+  page: number;
+  include: IncludeSpec[];
+  revinclude: IncludeSpec[];
+  summary?: 'true' | 'text' | 'data' | 'count' | 'false';
+  warnings: OperationOutcomeIssue[];
+  /** The parameters that were understood, to build paging links. */
+  canonicalParams: [string, string][];
+}
+
+const RESULT_PARAMS = new Set(['_count', '_page', '_sort', '_include', '_revinclude', '_summary', '_format', '_pretty', '_total', '_elements']);
+const PREFIXES: DatePrefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'];
+const MODIFIERS: Record<string, string[]> = {
+  token: ['not', 'exact'],
+  string: ['exact', 'contains'],
+  uri: ['below', 'exact'],
+  reference: ['identifier'],
+  date: [],
+};
+
+export interface ParseOptions {
+  strict: boolean;
+  defaultCount: number;
+  maxCount?: number;
+}
+
+/** Splits on commas not escaped with a backslash, and unescapes \, \| \$ \\ . */
+export function splitValues(raw: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i]!;
+    if (ch === '\\' && i + 1 < raw.length) {
+      cur += raw[++i];
+    } else if (ch === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+export function parseDateValue(v: string): { prefix: DatePrefix; range: { lo: Date; hi: Date } } | undefined {
+  const p = PREFIXES.find((x) => v.startsWith(x) && /^\d/.test(v.slice(2)));
+  const text = p ? v.slice(2) : v;
+  const range = dateRange(text);
+  return range ? { prefix: p ?? 'eq', range } : undefined;
+}
+
+export function parseSearchRequest(resourceType: string, query: [string, string][], opts: ParseOptions): SearchRequest {
+  const req: SearchRequest = {
+    resourceType,
+    filters: [],
+    sort: [],
+    count: opts.defaultCount,
+    page: 1,
+    include: [],
+    revinclude: [],
+    warnings: [],
+    canonicalParams: [],
+  };
+  const problem = (msg: string, param: string) => {
+    if (opts.strict) throw new FhirError(400, msg, 'invalid');
+    req.warnings.push({ severity: 'warning', code: 'not-supported', diagnostics: `${msg}; parameter ignored`, expression: [param] });
+  };
+  const keep = (k: string, v: string) => req.canonicalParams.push([k, v]);
+
+  for (const [key, value] of query) {
+    if (RESULT_PARAMS.has(key)) {
+      switch (key) {
+        case '_count': {
+          const n = Number(value);
+          if (!Number.isInteger(n) || n < 0) problem(`_count must be a non-negative integer, got '${value}'`, key);
+          else {
+            req.count = Math.min(n, opts.maxCount ?? 1000);
+            keep(key, String(req.count));
+          }
+          break;
+        }
+        case '_page': {
+          const n = Number(value);
+          if (!Number.isInteger(n) || n < 1) problem(`_page must be a positive integer, got '${value}'`, key);
+          else req.page = n;
+          break;
+        }
+        case '_sort':
+          for (const s of value.split(',')) {
+            const descending = s.startsWith('-');
+            const code = s.replace(/^[-+]/, '');
+            if (code === '_id' || code === '_lastUpdated' || ['date', 'string', 'token', 'uri'].includes(searchParameter(resourceType, code)?.type ?? '')) {
+              req.sort.push({ code, descending });
+            } else problem(`Cannot sort by '${code}' for ${resourceType}`, key);
+          }
+          if (req.sort.length) keep(key, req.sort.map((s) => (s.descending ? '-' : '') + s.code).join(','));
+          break;
+        case '_include':
+        case '_revinclude': {
+          const [sourceType, param, targetType] = value.split(':');
+          const def = sourceType && param ? searchParameter(sourceType, param) : undefined;
+          if (!def || def.type !== 'reference' || (key === '_include' && sourceType !== resourceType) || (targetType && !def.targets.includes(targetType) && def.targets.length > 0)) {
+            problem(`Unsupported ${key} value '${value}'`, key);
+          } else {
+            (key === '_include' ? req.include : req.revinclude).push({ sourceType: sourceType!, param: param!, targetType });
+            keep(key, value);
+          }
+          break;
+        }
+        case '_summary':
+          if (['true', 'text', 'data', 'count', 'false'].includes(value)) {
+            req.summary = value as SearchRequest['summary'];
+            keep(key, value);
+          } else problem(`Unsupported _summary value '${value}'`, key);
+          break;
+        default:
+          break; // _format, _pretty: handled by the REST layer
+      }
+      continue;
+    }
+
+    const [code, modifier] = key.split(':', 2) as [string, string | undefined];
+    const values = splitValues(value);
+    if (code === '_id') {
+      if (modifier) problem(`Modifier ':${modifier}' is not supported on _id`, key);
+      else {
+        req.filters.push({ code, values });
+        keep(key, value);
+      }
+      continue;
+    }
+    if (code === '_lastUpdated') {
+      if (modifier || values.some((v) => !parseDateValue(v))) problem(`Invalid _lastUpdated value '${value}'`, key);
+      else {
+        req.filters.push({ code, values });
+        keep(key, value);
+      }
+      continue;
+    }
+    const def = searchParameter(resourceType, code);
+    if (!def) {
+      problem(`Unknown search parameter '${code}' for ${resourceType}`, key);
+      continue;
+    }
+    if (modifier && !MODIFIERS[def.type]?.includes(modifier) && !(def.type === 'reference' && def.targets.includes(modifier))) {
+      problem(`Modifier ':${modifier}' is not supported on ${resourceType}.${code}`, key);
+      continue;
+    }
+    if (def.type === 'date' && values.some((v) => !parseDateValue(v))) {
+      problem(`Invalid date '${value}' for ${resourceType}.${code}`, key);
+      continue;
+    }
+    if (values.some((v) => v === '')) {
+      problem(`Empty value for ${key}`, key);
+      continue;
+    }
+    req.filters.push({ code, def, modifier, values });
+    keep(key, value);
+  }
+  return req;
+}

@@ -1,0 +1,74 @@
+// Runs a parsed search: one query for the page, one for the total, and one per _include/_revinclude.
+import type { Resource } from '@medplum/fhirtypes';
+import type { Db } from '../store/resource-store.ts';
+import { buildOrderBy, buildWhere, SqlParams } from './search-sql.ts';
+import type { SearchRequest } from './search-request.ts';
+
+/** Adds SQL conditions on `r` (resources) limiting what the caller may see; used by authorization. */
+export type AccessFilter = (p: SqlParams) => string[];
+
+export interface SearchResult {
+  total: number;
+  matches: Resource[];
+  included: Resource[];
+}
+
+export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string, access?: AccessFilter): Promise<SearchResult> {
+  const p = new SqlParams();
+  const where = buildWhere(req, baseUrl, p, access?.(p) ?? []);
+  const countSql = `SELECT count(*)::int AS n FROM resources r WHERE ${where}`;
+  if (req.summary === 'count' || req.count === 0) {
+    const total = (await db.query(countSql, p.values)).rows[0].n as number;
+    return { total, matches: [], included: [] };
+  }
+  const pageParams = new SqlParams();
+  pageParams.values.push(...p.values);
+  const order = buildOrderBy(req.sort, req.resourceType, pageParams);
+  const limit = pageParams.add(req.count);
+  const offset = pageParams.add((req.page - 1) * req.count);
+  const [countRes, pageRes] = await Promise.all([
+    db.query(countSql, p.values),
+    db.query(`SELECT r.resource FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`, pageParams.values),
+  ]);
+  const matches = pageRes.rows.map((r) => r.resource as Resource);
+  const included = await includes(db, req, matches, access);
+  return { total: countRes.rows[0].n as number, matches, included };
+}
+
+async function includes(db: Db, req: SearchRequest, matches: Resource[], access?: AccessFilter): Promise<Resource[]> {
+  if (!matches.length || (!req.include.length && !req.revinclude.length)) return [];
+  const ids = matches.map((m) => m.id!);
+  const seen = new Set(ids);
+  const out: Resource[] = [];
+  const run = async (sql: string, p: SqlParams) => {
+    for (const row of (await db.query(sql, p.values)).rows) {
+      const r = row.resource as Resource;
+      if (!seen.has(r.id!)) {
+        seen.add(r.id!);
+        out.push(r);
+      }
+    }
+  };
+  for (const inc of req.include) {
+    const p = new SqlParams();
+    const idsParam = p.add(ids);
+    const target = inc.targetType ? ` AND r.type = ${p.add(inc.targetType)}` : '';
+    const acc = access?.(p) ?? [];
+    await run(
+      `SELECT r.resource FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
+       AND r.id IN (SELECT s.ref_id FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)} AND s.ref_id IS NOT NULL)`,
+      p,
+    );
+  }
+  for (const inc of req.revinclude) {
+    const p = new SqlParams();
+    const idsParam = p.add(ids);
+    const acc = access?.(p) ?? [];
+    await run(
+      `SELECT r.resource FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
+       AND r.id IN (SELECT s.resource_id FROM search_index s WHERE s.ref_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)})`,
+      p,
+    );
+  }
+  return out;
+}

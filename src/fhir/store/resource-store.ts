@@ -1,0 +1,226 @@
+// Versioned storage of FHIR resources in PostgreSQL: every version is kept, delete writes a marker
+// version, and the search index and uniqueness keys follow the current version in the same transaction.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
+import { withTransaction } from '../../db/pool.ts';
+import { computeIndexRows } from './search-index.ts';
+import { uniqueKeys } from './unique-keys.ts';
+
+export type Db = pg.Pool | pg.PoolClient;
+type Obj = Record<string, any>;
+
+export interface StoredVersion {
+  id: string;
+  type: string;
+  version: number;
+  lastUpdated: string;
+  deleted: boolean;
+  /** The resource with id and meta set; undefined for a delete marker. */
+  resource?: Resource;
+}
+
+export interface HistoryQuery {
+  type?: string;
+  id?: string;
+  since?: Date;
+  at?: Date;
+  count: number;
+  offset: number;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isServerId(id: string): boolean {
+  return UUID_RE.test(id);
+}
+
+function toStored(r: Obj): StoredVersion {
+  return {
+    id: r.id,
+    type: r.type,
+    version: r.version,
+    lastUpdated: (r.last_updated as Date).toISOString(),
+    deleted: r.deleted,
+    resource: r.resource ?? undefined,
+  };
+}
+
+/** Resource content equal apart from meta.versionId/lastUpdated: an update that changes nothing. */
+function sameContent(a: Obj, b: Obj): boolean {
+  const strip = (r: Obj) => {
+    const { meta, ...rest } = r;
+    const { versionId: _v, lastUpdated: _l, ...m } = meta ?? {};
+    return JSON.stringify({ ...rest, meta: m });
+  };
+  return strip(a) === strip(b);
+}
+
+export class ResourceStore {
+  constructor(
+    readonly pool: pg.Pool,
+    readonly baseUrl: string,
+  ) {}
+
+  transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
+  }
+
+  /** The current version (possibly a delete marker), or undefined if the id never existed. */
+  async readCurrent(db: Db, type: string, id: string, forUpdate = false): Promise<StoredVersion | undefined> {
+    if (!isServerId(id)) return undefined;
+    const res = await db.query(
+      `SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = $1 AND current${forUpdate ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    const row = res.rows[0];
+    if (!row || row.type !== type) return undefined;
+    return toStored(row);
+  }
+
+  /** Read for REST: 404 when unknown, 410 when deleted. */
+  async read(db: Db, type: string, id: string): Promise<StoredVersion & { resource: Resource }> {
+    const cur = await this.readCurrent(db, type, id);
+    if (!cur) throw notFound(`${type}/${id} not found`);
+    if (cur.deleted) throw gone(`${type}/${id} was deleted`);
+    return cur as StoredVersion & { resource: Resource };
+  }
+
+  async vread(db: Db, type: string, id: string, version: number): Promise<StoredVersion & { resource: Resource }> {
+    if (!isServerId(id) || !Number.isInteger(version)) throw notFound(`${type}/${id}/_history/${version} not found`);
+    const res = await db.query('SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = $1 AND version = $2', [id, version]);
+    const row = res.rows[0];
+    if (!row || row.type !== type) throw notFound(`${type}/${id}/_history/${version} not found`);
+    if (row.deleted) throw gone(`${type}/${id}/_history/${version} is a deletion`);
+    return toStored(row) as StoredVersion & { resource: Resource };
+  }
+
+  /** Creates a new resource with a server-assigned id (pre-assigned within transactions). Must run inside a transaction (client). */
+  async create(client: pg.PoolClient, resource: Resource, id: string = randomUUID()): Promise<StoredVersion & { resource: Resource }> {
+    return this.writeVersion(client, resource, id, 1);
+  }
+
+  /** Updates an existing resource; refuses update-as-create (405) and stale If-Match versions (412). */
+  async update(client: pg.PoolClient, resource: Resource & { id: string }, ifMatch?: number): Promise<{ stored: StoredVersion & { resource: Resource }; changed: boolean }> {
+    const cur = await this.readCurrent(client, resource.resourceType, resource.id, true);
+    if (!cur) throw methodNotAllowed(`${resource.resourceType}/${resource.id} does not exist; update as create is not allowed`);
+    if (ifMatch !== undefined && ifMatch !== cur.version) {
+      throw preconditionFailed(`Version ${ifMatch} given in If-Match, but the current version of ${resource.resourceType}/${resource.id} is ${cur.version}`);
+    }
+    if (!cur.deleted && cur.resource && sameContent(cur.resource as Obj, resource as Obj)) {
+      return { stored: cur as StoredVersion & { resource: Resource }, changed: false };
+    }
+    await client.query('UPDATE resources SET current = false WHERE id = $1 AND current', [resource.id]);
+    return { stored: await this.writeVersion(client, resource, resource.id, cur.version + 1), changed: true };
+  }
+
+  /** Logical delete. Returns the marker version, or undefined if already deleted. */
+  async delete(client: pg.PoolClient, type: string, id: string): Promise<StoredVersion | undefined> {
+    const cur = await this.readCurrent(client, type, id, true);
+    if (!cur) throw notFound(`${type}/${id} not found`);
+    if (cur.deleted) return undefined;
+    const lastUpdated = new Date().toISOString();
+    await client.query('UPDATE resources SET current = false WHERE id = $1 AND current', [id]);
+    await client.query('INSERT INTO resources (id, version, type, last_updated, deleted, current, resource) VALUES ($1, $2, $3, $4, true, true, NULL)', [
+      id,
+      cur.version + 1,
+      type,
+      lastUpdated,
+    ]);
+    await client.query('DELETE FROM search_index WHERE resource_id = $1', [id]);
+    await client.query('DELETE FROM unique_keys WHERE resource_id = $1', [id]);
+    return { id, type, version: cur.version + 1, lastUpdated, deleted: true };
+  }
+
+  /** Removes every version of an already deleted resource. */
+  async permanentDelete(client: pg.PoolClient, type: string, id: string): Promise<void> {
+    const cur = await this.readCurrent(client, type, id, true);
+    if (!cur) throw notFound(`${type}/${id} not found`);
+    if (!cur.deleted) throw new FhirError(409, `${type}/${id} must be deleted before it can be deleted permanently`, 'conflict');
+    await client.query('DELETE FROM resources WHERE id = $1', [id]);
+  }
+
+  async history(db: Db, q: HistoryQuery): Promise<{ total: number; entries: StoredVersion[] }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.type) where.push(`type = $${params.push(q.type)}`);
+    if (q.id) {
+      if (!isServerId(q.id)) return { total: 0, entries: [] };
+      where.push(`id = $${params.push(q.id)}`);
+    }
+    if (q.since) where.push(`last_updated >= $${params.push(q.since.toISOString())}`);
+    if (q.at) {
+      // _at: the versions that were current at that instant.
+      where.push(`last_updated <= $${params.push(q.at.toISOString())}`);
+      where.push(
+        `NOT EXISTS (SELECT 1 FROM resources n WHERE n.id = resources.id AND n.version = resources.version + 1 AND n.last_updated <= $${params.length})`,
+      );
+    }
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (await db.query(`SELECT count(*)::int AS n FROM resources ${w}`, params)).rows[0].n as number;
+    const rows = (
+      await db.query(
+        `SELECT id, type, version, last_updated, deleted, resource FROM resources ${w} ORDER BY last_updated DESC, version DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, q.count, q.offset],
+      )
+    ).rows;
+    return { total, entries: rows.map(toStored) };
+  }
+
+  private async writeVersion(client: pg.PoolClient, input: Resource, id: string, version: number): Promise<StoredVersion & { resource: Resource }> {
+    const lastUpdated = new Date().toISOString();
+    // resourceType, id and meta first in the stored JSON, as FHIR examples show them
+    const { resourceType, id: _ignored, meta, ...rest } = input as Obj;
+    const ordered = { resourceType, id, meta: { ...(meta ?? {}), versionId: String(version), lastUpdated }, ...rest } as Resource;
+    const resource = ordered;
+    await client.query('INSERT INTO resources (id, version, type, last_updated, deleted, current, resource) VALUES ($1, $2, $3, $4, false, true, $5)', [
+      id,
+      version,
+      resource.resourceType,
+      lastUpdated,
+      ordered,
+    ]);
+    await this.writeIndex(client, ordered as Obj, version > 1);
+    await this.writeUniqueKeys(client, ordered as Obj, version > 1);
+    return { id, type: resource.resourceType, version, lastUpdated, deleted: false, resource: ordered };
+  }
+
+  private async writeIndex(client: pg.PoolClient, resource: Obj, replace: boolean): Promise<void> {
+    if (replace) await client.query('DELETE FROM search_index WHERE resource_id = $1', [resource.id]);
+    const rows = computeIndexRows(resource, this.baseUrl);
+    if (!rows.length) return;
+    await client.query(
+      `INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi)
+       SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::timestamptz[], $9::timestamptz[])`,
+      [
+        resource.id,
+        resource.resourceType,
+        rows.map((r) => r.param),
+        rows.map((r) => r.system),
+        rows.map((r) => r.code),
+        rows.map((r) => r.norm),
+        rows.map((r) => r.refId),
+        rows.map((r) => r.lo),
+        rows.map((r) => r.hi),
+      ],
+    );
+  }
+
+  private async writeUniqueKeys(client: pg.PoolClient, resource: Obj, replace: boolean): Promise<void> {
+    if (replace) await client.query('DELETE FROM unique_keys WHERE resource_id = $1', [resource.id]);
+    const keys = uniqueKeys(resource);
+    if (!keys.length) return;
+    // ON CONFLICT DO NOTHING waits for a concurrent writer of the same key, then reports the clash
+    // without aborting the transaction.
+    const res = await client.query(
+      `INSERT INTO unique_keys (type, key, resource_id) SELECT $1, k, $2 FROM unnest($3::text[]) AS k ON CONFLICT DO NOTHING RETURNING key`,
+      [resource.resourceType, resource.id, keys],
+    );
+    if (res.rowCount !== keys.length) {
+      const inserted = new Set(res.rows.map((r) => r.key));
+      const clash = keys.filter((k) => !inserted.has(k));
+      throw new FhirError(403, `A ${resource.resourceType} with the same ${clash.map((k) => k.split(':')[0]).join(', ')} (${clash.join(', ')}) already exists`, 'duplicate');
+    }
+  }
+}

@@ -1,0 +1,54 @@
+// The FHIR store's tables. One table holds every version of every resource (jsonb), one the search
+// index of the current versions, one the uniqueness keys DSF enforces. See docs/architecture.md.
+import type { Migration } from '../../db/migrate.ts';
+
+export const FHIR_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'resources, search index, unique keys',
+    sql: `
+CREATE TABLE resources (
+  id UUID NOT NULL,
+  version INT NOT NULL,
+  type TEXT NOT NULL,
+  last_updated TIMESTAMPTZ NOT NULL,
+  deleted BOOLEAN NOT NULL DEFAULT false,
+  current BOOLEAN NOT NULL,
+  resource JSONB,
+  PRIMARY KEY (id, version)
+);
+CREATE UNIQUE INDEX resources_current_id ON resources (id) WHERE current;
+CREATE INDEX resources_current_type ON resources (type, last_updated, id) WHERE current AND NOT deleted;
+CREATE INDEX resources_history_type ON resources (type, last_updated);
+CREATE INDEX resources_history_all ON resources (last_updated);
+
+-- One row per indexed value of the current version of a resource.
+CREATE TABLE search_index (
+  resource_id UUID NOT NULL,
+  type TEXT NOT NULL,
+  param TEXT NOT NULL,
+  system TEXT,          -- token system, or the target type of a reference
+  code TEXT,            -- token code, string/uri value, reference id
+  norm TEXT,            -- normalised string, or the full reference / canonical
+  ref_id UUID,          -- target id of a reference to a resource of this server
+  lo TIMESTAMPTZ,       -- date ranges, half open [lo, hi)
+  hi TIMESTAMPTZ
+);
+CREATE INDEX search_index_code ON search_index (type, param, code, system);
+CREATE INDEX search_index_code_prefix ON search_index (type, param, code text_pattern_ops);
+CREATE INDEX search_index_norm ON search_index (type, param, norm text_pattern_ops);
+CREATE INDEX search_index_date ON search_index (type, param, lo, hi) WHERE lo IS NOT NULL;
+CREATE INDEX search_index_ref ON search_index (ref_id, type, param) WHERE ref_id IS NOT NULL;
+CREATE INDEX search_index_resource ON search_index (resource_id);
+
+-- DSF's uniqueness rules (canonical url+version, organization identifier, ...), enforced by the database.
+CREATE TABLE unique_keys (
+  type TEXT NOT NULL,
+  key TEXT NOT NULL,
+  resource_id UUID NOT NULL,
+  PRIMARY KEY (type, key)
+);
+CREATE INDEX unique_keys_resource ON unique_keys (resource_id);
+`,
+  },
+];

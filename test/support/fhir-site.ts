@@ -1,0 +1,127 @@
+// Starts a real FHIR server over HTTPS on loopback with its own database and test certificates.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Resource } from '@medplum/fhirtypes';
+import { generateCertificates, type CertificateSet } from '../../src/cli/certs.ts';
+import { freePort } from '../../src/db/embedded.ts';
+import { HttpsClient, type HttpResponse } from '../../src/common/https-client.ts';
+import { startFhirServer, type RunningFhirServer } from '../../src/fhir/fhir-server.ts';
+import type { FhirServerConfig } from '../../src/fhir/config.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+let certs: Promise<CertificateSet> | undefined;
+
+/** Test PKI shared by the sites of one test file. */
+export function testCertificates(): Promise<CertificateSet> {
+  certs ??= generateCertificates({
+    dir: mkdtempSync(join(tmpdir(), 'dsf-test-certs-')),
+    organizations: ['Test_Organization', 'External_Test_Organization', 'Third_Test_Organization'],
+    users: [
+      { name: 'practitioner', email: 'practitioner@test.org' },
+      { name: 'admin', email: 'admin@test.org' },
+    ],
+  });
+  return certs;
+}
+
+export interface TestSite {
+  server: RunningFhirServer;
+  db: TestDatabase;
+  baseUrl: string;
+  certs: CertificateSet;
+  /** A client presenting the local organisation's client certificate. */
+  client: FhirTestClient;
+  clientFor(org: string): FhirTestClient;
+  stop(): Promise<void>;
+}
+
+export class FhirTestClient {
+  constructor(
+    readonly http: HttpsClient,
+    readonly baseUrl: string,
+  ) {}
+
+  request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResponse & { json: any }> {
+    const h: Record<string, string> = { accept: 'application/fhir+json', ...headers };
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+      h['content-type'] ??= 'application/fhir+json';
+    }
+    const url = path.startsWith('https://') ? path : `${this.baseUrl}${path.startsWith('/') ? '' : '/'}${path}`;
+    return this.http.request(url, { method, headers: h, body: payload }).then((r) => {
+      let json: any;
+      try {
+        json = r.body ? JSON.parse(r.body) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { ...r, json };
+    });
+  }
+
+  get(path: string, headers?: Record<string, string>) {
+    return this.request('GET', path, undefined, headers);
+  }
+  post(path: string, body: unknown, headers?: Record<string, string>) {
+    return this.request('POST', path, body, headers);
+  }
+  put(path: string, body: unknown, headers?: Record<string, string>) {
+    return this.request('PUT', path, body, headers);
+  }
+  delete(path: string, headers?: Record<string, string>) {
+    return this.request('DELETE', path, undefined, headers);
+  }
+  async create<T extends Resource>(resource: T): Promise<T & { id: string }> {
+    const r = await this.post(`/${resource.resourceType}`, resource);
+    if (r.status !== 201) throw new Error(`create ${resource.resourceType} failed: ${r.status} ${r.body}`);
+    return r.json;
+  }
+}
+
+export async function startTestSite(opts: { organization?: string; config?: Partial<FhirServerConfig> } = {}): Promise<TestSite> {
+  const set = await testCertificates();
+  const org = opts.organization ?? 'Test_Organization';
+  const db = await createTestDatabase('dsf_fhir');
+  const port = await freePort();
+  const baseUrl = `https://localhost:${port}/fhir`;
+  const orgCerts = set.organizations[org]!;
+  const ca = readFileSync(set.ca.certPath, 'utf8');
+  const config: FhirServerConfig = {
+    baseUrl,
+    organizationIdentifier: `${org.toLowerCase().replaceAll('_', '-')}.test`,
+    apiHost: '127.0.0.1',
+    apiPort: port,
+    serverCertificate: readFileSync(orgCerts.server.certPath, 'utf8'),
+    serverCertificateKey: readFileSync(orgCerts.server.keyPath, 'utf8'),
+    trustedClientCas: [ca],
+    dbUrl: db.url,
+    dataDir: mkdtempSync(join(tmpdir(), 'dsf-test-site-')),
+    pageCount: 20,
+    maxBodyBytes: 8 * 1024 * 1024,
+    ...opts.config,
+  };
+  const server = await startFhirServer(config, { pool: db.pool });
+  const clients: HttpsClient[] = [];
+  const clientFor = (name: string) => {
+    const c = set.organizations[name]?.client ?? set.users[name];
+    if (!c) throw new Error(`no certificate for ${name}`);
+    const http = new HttpsClient({ cert: readFileSync(c.certPath, 'utf8'), key: readFileSync(c.keyPath, 'utf8'), ca });
+    clients.push(http);
+    return new FhirTestClient(http, baseUrl);
+  };
+  return {
+    server,
+    db,
+    baseUrl,
+    certs: set,
+    client: clientFor(org),
+    clientFor,
+    async stop() {
+      for (const c of clients) c.close();
+      await server.close();
+      await db.drop();
+    },
+  };
+}

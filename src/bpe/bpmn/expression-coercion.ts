@@ -79,16 +79,10 @@ export function looseEquals(left: unknown, right: unknown, source: string): bool
   if (left === null || right === null) return false;
   if (isNumber(left) || isNumber(right)) return toNumber(left, source) === toNumber(right, source);
   if (typeof left === 'boolean' || typeof right === 'boolean') return toBoolean(left, source) === toBoolean(right, source);
-  if (typeof left === 'string' || typeof right === 'string') return toComparableText(left, source) === toComparableText(right, source);
+  // Any value coerces to a string (Java's toString), so this comparison never fails.
+  if (typeof left === 'string' || typeof right === 'string') return toText(left) === toText(right);
   if (left instanceof Date && right instanceof Date) return left.getTime() === right.getTime();
   return false;
-}
-
-function toComparableText(value: unknown, source: string): string {
-  if (typeof value === 'string') return value;
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object') throw new ExpressionError(source, `Cannot coerce ${describeType(value)} to a string`);
-  return String(value);
 }
 
 /**

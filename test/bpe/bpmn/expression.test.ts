@@ -169,6 +169,8 @@ describe('operators', () => {
     assert.equal(run("${no == 'yes'}"), true, "'yes' is not 'true', so it is false");
     assert.equal(run('${date1 == date1}'), true);
     assert.equal(run('${list == list}'), true);
+    assert.equal(run("${targetsText == 'targets:2'}", scopeFromObject({ targetsText: { toString: () => 'targets:2' } })), true, 'objects compare to strings through toString');
+    assert.equal(run('${list == map}'), false);
   });
 
   test('relational operators with word forms', () => {

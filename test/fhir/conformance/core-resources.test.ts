@@ -178,3 +178,34 @@ test('the two built-in Subscriptions feed the BPE over websocket', () => {
     assert.ok(s.reason);
   }
 });
+
+test('Organization, Endpoint and OrganizationAffiliation profiles carry the identity rules', () => {
+  const element = (profile: string, id: string) =>
+    ofType<StructureDefinition>('StructureDefinition').find((s) => s.url === SD + profile)?.differential?.element.find((e) => e.id === id);
+  const thumbprint = [{ code: 'Extension', profile: [SD + 'extension-certificate-thumbprint|2.0.0'] }];
+  assert.deepEqual(element('organization', 'Organization.extension:certificateThumbprint')?.type, thumbprint);
+  assert.equal(element('organization', 'Organization.extension:certificateThumbprint')?.min, 1);
+  assert.equal(element('organization', 'Organization.identifier:dsfIdentifier.system')?.fixedUri, 'http://dsf.dev/sid/organization-identifier');
+  assert.equal(element('organization', 'Organization.active')?.min, 1);
+  assert.equal(element('organization', 'Organization.endpoint')?.min, 1);
+  assert.equal(element('endpoint', 'Endpoint.extension:certificateThumbprint')?.min, 0);
+  assert.equal(element('endpoint', 'Endpoint.identifier:dsfIdentifier.system')?.fixedUri, 'http://dsf.dev/sid/endpoint-identifier');
+  assert.equal(element('endpoint', 'Endpoint.connectionType.code')?.fixedCode, 'hl7-fhir-rest');
+  assert.equal(element('endpoint', 'Endpoint.payloadType:slicePayloadType.coding.code')?.fixedCode, 'Task');
+  assert.deepEqual(
+    [element('endpoint', 'Endpoint.payloadMimeType:fhirJson')?.fixedCode, element('endpoint', 'Endpoint.payloadMimeType:fhirXml')?.fixedCode],
+    ['application/fhir+json', 'application/fhir+xml'],
+  );
+  assert.deepEqual(element('organization-affiliation', 'OrganizationAffiliation.organization')?.type?.[0]?.targetProfile, [SD + 'organization-parent|2.0.0']);
+  assert.deepEqual(element('organization-affiliation', 'OrganizationAffiliation.participatingOrganization')?.type?.[0]?.targetProfile, [SD + 'organization|2.0.0']);
+  assert.equal(element('organization-affiliation', 'OrganizationAffiliation.endpoint')?.max, '1');
+  assert.equal(element('organization-affiliation', 'OrganizationAffiliation.code.coding')?.binding?.valueSet, 'http://dsf.dev/fhir/ValueSet/organization-role|2.0.0');
+  const processAuthorization = ['message-name', 'task-profile', 'requester', 'recipient'].map((slice) =>
+    element('extension-process-authorization', `Extension.extension:${slice}`)?.min);
+  assert.deepEqual(processAuthorization, [1, 1, 1, 1]);
+});
+
+test('the fhir/ folder is found from this module, whatever the working directory', () => {
+  assert.ok(CORE_RESOURCES_DIR.startsWith('/') && CORE_RESOURCES_DIR.endsWith('/fhir/'), CORE_RESOURCES_DIR);
+  assert.ok(readdirSync(CORE_RESOURCES_DIR).includes('StructureDefinition'));
+});

@@ -132,6 +132,9 @@ test('every element path in a differential exists in the R4 base type', () => {
     const diffById = new Map(sd.differential!.element.map((e) => [e.id ?? e.path, e]));
     for (const el of sd.differential!.element) {
       assert.ok(el.id, `${sd.url}: element ${el.path} has an id`);
+      // Ids mirror the path with slice names attached (Task.input:message-name.type -> Task.input.type).
+      assert.equal(el.id.split('.').map((s) => s.split(':')[0]).join('.'), el.path, `${sd.url}: id ${el.id} vs path`);
+      if (el.sliceName) assert.ok(el.id.endsWith(`:${el.sliceName}`), `${sd.url}: id ${el.id} ends with its slice name`);
       const base = baseElementFor(sd, el, diffById);
       assert.ok(base, `${sd.url}: ${el.id} (${el.path}) is not an element of ${sd.type}`);
       // A narrowed type must be one the base allows.

@@ -79,7 +79,7 @@ function checkComplex(el: ElementInfo, value: unknown, path: string, issues: Ope
       issues.push(issue(`Expected an object of type ${el.type}`, here));
       return;
     }
-    if (el.type === 'Resource') {
+    if (el.resource) {
       const rt = item.resourceType;
       if (typeof rt !== 'string' || !isResourceType(rt)) issues.push(issue(`'${String(rt)}' is not a FHIR resource type`, `${here}.resourceType`));
       else checkObject(item, typeInfo(rt)!, here, issues);

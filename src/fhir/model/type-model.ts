@@ -21,6 +21,8 @@ export interface ElementInfo {
   readonly array: boolean;
   /** True for FHIR primitive types other than xhtml: JSON value plus optional '_name' shadow, XML value attribute. */
   readonly primitive: boolean;
+  /** True where the content is a whole resource (type Resource or a resource type): XML wraps it, JSON has resourceType. */
+  readonly resource: boolean;
   /** True for Element.id and Extension.url, written as XML attributes. */
   readonly xmlAttr: boolean;
   /** Position in definition order within the owning type; choice variants share the position. */
@@ -61,12 +63,17 @@ let resourceTypeNames: Set<string> | undefined;
 function buildModel(): Map<string, TypeInfo> {
   const sds = baseStructureDefinitions();
   const primitiveTypes = new Set<string>();
-  for (const sd of sds.values()) if (sd.kind === 'primitive-type') primitiveTypes.add(sd.type ?? sd.name!);
+  const resourceKinds = new Set<string>();
+  for (const sd of sds.values()) {
+    if (sd.kind === 'primitive-type') primitiveTypes.add(sd.type ?? sd.name!);
+    if (sd.kind === 'resource') resourceKinds.add(sd.type ?? sd.name!);
+  }
+  const kinds: TypeKinds = { primitiveTypes, resourceKinds };
   const types = new Map<string, TypeInfo>();
   const resources = new Set<string>();
   for (const sd of sds.values()) {
     if (sd.kind === 'logical' || !sd.snapshot?.element?.length) continue;
-    for (const info of typesOfDefinition(sd, primitiveTypes)) types.set(info.name, info);
+    for (const info of typesOfDefinition(sd, kinds)) types.set(info.name, info);
     if (sd.kind === 'resource' && !sd.abstract) resources.add(sd.type ?? sd.name!);
   }
   resourceTypeNames = resources;
@@ -74,7 +81,13 @@ function buildModel(): Map<string, TypeInfo> {
 }
 
 /** The root type and all backbone types of one StructureDefinition. */
-function typesOfDefinition(sd: StructureDefinition, primitiveTypes: ReadonlySet<string>): TypeInfo[] {
+interface TypeKinds {
+  primitiveTypes: ReadonlySet<string>;
+  /** Resource types including the abstract Resource and DomainResource. */
+  resourceKinds: ReadonlySet<string>;
+}
+
+function typesOfDefinition(sd: StructureDefinition, kinds: TypeKinds): TypeInfo[] {
   const elements = sd.snapshot!.element;
   const rootPath = elements[0]!.path!;
   const kind: TypeKind = sd.kind === 'resource' ? 'resource' : sd.kind === 'primitive-type' ? 'primitive' : 'complex';
@@ -93,7 +106,7 @@ function typesOfDefinition(sd: StructureDefinition, primitiveTypes: ReadonlySet<
     const dot = path.lastIndexOf('.');
     const owner = members.get(path.slice(0, dot));
     if (!owner) continue;
-    owner.push(...elementInfos(e, path.slice(dot + 1), parents.has(path), primitiveTypes, owner.length ? owner[owner.length - 1]!.order + 1 : 0));
+    owner.push(...elementInfos(e, path.slice(dot + 1), parents.has(path), kinds, owner.length ? owner[owner.length - 1]!.order + 1 : 0));
   }
   const out: TypeInfo[] = [];
   for (const [name, els] of members) {
@@ -109,7 +122,7 @@ function typesOfDefinition(sd: StructureDefinition, primitiveTypes: ReadonlySet<
   return out;
 }
 
-function elementInfos(e: ElementDefinition, last: string, hasChildren: boolean, primitiveTypes: ReadonlySet<string>, order: number): ElementInfo[] {
+function elementInfos(e: ElementDefinition, last: string, hasChildren: boolean, kinds: TypeKinds, order: number): ElementInfo[] {
   const path = e.path!;
   const max = e.base?.max ?? e.max ?? '1';
   const array = max !== '1' && max !== '0';
@@ -117,20 +130,21 @@ function elementInfos(e: ElementDefinition, last: string, hasChildren: boolean, 
   const common = { path, array, xmlAttr, order };
   if (e.contentReference) {
     const ref = e.contentReference.slice(e.contentReference.indexOf('#') + 1);
-    return [{ ...common, name: last, type: ref, primitive: false, contentReference: ref }];
+    return [{ ...common, name: last, type: ref, primitive: false, resource: false, contentReference: ref }];
   }
-  if (hasChildren) return [{ ...common, name: last, type: path, primitive: false }];
+  if (hasChildren) return [{ ...common, name: last, type: path, primitive: false, resource: false }];
   const codes = (e.type ?? []).map((t) => {
     const declared = t.extension?.find((x) => x.url === FHIR_TYPE_EXTENSION)?.valueUrl;
     return declared ?? SYSTEM_TYPES[t.code!] ?? t.code!;
   });
-  const isPrimitive = (t: string) => primitiveTypes.has(t) && t !== 'xhtml';
+  const isPrimitive = (t: string) => kinds.primitiveTypes.has(t) && t !== 'xhtml';
+  const isResource = (t: string) => kinds.resourceKinds.has(t);
   if (last.endsWith('[x]')) {
     const base = last.slice(0, -3);
-    return codes.map((t) => ({ ...common, name: base + t[0]!.toUpperCase() + t.slice(1), type: t, primitive: isPrimitive(t), choiceOf: base }));
+    return codes.map((t) => ({ ...common, name: base + t[0]!.toUpperCase() + t.slice(1), type: t, primitive: isPrimitive(t), resource: isResource(t), choiceOf: base }));
   }
   const type = codes[0] ?? 'Element';
-  return [{ ...common, name: last, type, primitive: isPrimitive(type) }];
+  return [{ ...common, name: last, type, primitive: isPrimitive(type), resource: isResource(type) }];
 }
 
 function theModel(): Map<string, TypeInfo> {

@@ -78,6 +78,8 @@ class FhirXmlParser {
     if (parent.type === null) {
       if (parent.resource) this.fail(`A resource wrapper may contain only one resource, found <${tag.name}>`);
       this.stack = this.openResource(tag, parent, 'The content of this element');
+      const allowed = parent.el!.type;
+      if (allowed !== 'Resource' && allowed !== 'DomainResource' && allowed !== tag.local) this.fail(`Expected a ${allowed} resource, found ${tag.local}`);
       return;
     }
     const el = parent.type.byName.get(tag.local);
@@ -104,7 +106,7 @@ class FhirXmlParser {
       this.xhtml = { writer, frame: parent, el };
       return;
     }
-    if (el.type === 'Resource') {
+    if (el.resource) {
       this.checkAttributes(tag, null, undefined);
       this.stack = { parent, el, type: null, obj: {}, index: seen };
       return;

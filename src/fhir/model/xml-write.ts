@@ -94,7 +94,7 @@ class XmlWriter {
         const itemPath = el.array ? `${here}[${i}]` : here;
         const item = items[i];
         if (el.type === 'xhtml') this.xhtml(item, depth, itemPath);
-        else if (el.type === 'Resource') {
+        else if (el.resource) {
           this.indent(depth);
           this.out += `<${el.name}>`;
           this.resource(item as JsonObject, depth + 1, '', itemPath);

@@ -15,25 +15,26 @@ export class SqlParams {
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 function dateCondition(prefix: string, lo: string, hi: string, range: { lo: Date; hi: Date }, p: SqlParams): string {
-  const slo = p.add(range.lo.toISOString());
-  const shi = p.add(range.hi.toISOString());
+  // Parameters are added only when used: PostgreSQL cannot type an unused parameter.
+  const slo = () => `${p.add(range.lo.toISOString())}::timestamptz`;
+  const shi = () => `${p.add(range.hi.toISOString())}::timestamptz`;
   switch (prefix) {
     case 'ne':
-      return `NOT (${lo} >= ${slo} AND ${hi} <= ${shi})`;
+      return `NOT (${lo} >= ${slo()} AND ${hi} <= ${shi()})`;
     case 'gt':
-      return `${hi} > ${shi}`;
+      return `${hi} > ${shi()}`;
     case 'lt':
-      return `${lo} < ${slo}`;
+      return `${lo} < ${slo()}`;
     case 'ge':
-      return `${hi} > ${slo}`;
+      return `${hi} > ${slo()}`;
     case 'le':
-      return `${lo} < ${shi}`;
+      return `${lo} < ${shi()}`;
     case 'sa':
-      return `${lo} >= ${shi}`;
+      return `${lo} >= ${shi()}`;
     case 'eb':
-      return `${hi} <= ${slo}`;
+      return `${hi} <= ${slo()}`;
     default:
-      return `${lo} >= ${slo} AND ${hi} <= ${shi}`;
+      return `${lo} >= ${slo()} AND ${hi} <= ${shi()}`;
   }
 }
 

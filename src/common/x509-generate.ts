@@ -1,7 +1,7 @@
 // A small PKI for tests and demo networks (not for production): a self-signed CA and the server,
 // client and user certificates it issues. Keys are EC P-256 by default (fast to make, accepted by
 // Node's TLS for client certificates); RSA 2048 is available for peers that need it.
-import './x509-reflect-metadata.ts';
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPrivateKey, webcrypto } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';

@@ -124,6 +124,17 @@ const PLAIN_OBJECT_METHODS: Readonly<Record<string, Emulation>> = {
   values: (o: object) => Object.values(o),
 };
 
+const NUMBER_METHODS: Readonly<Record<string, Emulation>> = {
+  intValue: (n: number) => Math.trunc(n),
+  longValue: (n: number) => Math.trunc(n),
+  doubleValue: (n: number) => n,
+  compareTo: (n: number, [other], source) => Math.sign(n - toNumber(other, source ?? '')),
+};
+
+const BOOLEAN_METHODS: Readonly<Record<string, Emulation>> = {
+  booleanValue: (b: boolean) => b,
+};
+
 const ANY_METHODS: Readonly<Record<string, Emulation>> = {
   equals: (value: unknown, [other]) =>
     value === other || (value instanceof Date && other instanceof Date && value.getTime() === other.getTime()),
@@ -138,6 +149,8 @@ function javaMethod(base: unknown, name: string): ((base: unknown, args: unknown
   else if (base instanceof Map) table = MAP_METHODS;
   else if (base instanceof Set) table = SET_METHODS;
   else if (isPlainObject(base)) table = PLAIN_OBJECT_METHODS;
+  else if (typeof base === 'number') table = NUMBER_METHODS;
+  else if (typeof base === 'boolean') table = BOOLEAN_METHODS;
   const found = (table && Object.hasOwn(table, name) ? table[name] : undefined) ?? (Object.hasOwn(ANY_METHODS, name) ? ANY_METHODS[name] : undefined);
   return found as ((base: unknown, args: unknown[], source?: string) => unknown) | undefined;
 }

@@ -24,7 +24,12 @@ const cache = new Map<string, CompiledExpression>();
 
 export function compileExpression(source: string): CompiledExpression {
   const cached = cache.get(source);
-  if (cached) return cached;
+  if (cached) {
+    // Re-insert so the map's insertion order doubles as least-recently-used order.
+    cache.delete(source);
+    cache.set(source, cached);
+    return cached;
+  }
   const compiled = buildExpression(source);
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(source, compiled);

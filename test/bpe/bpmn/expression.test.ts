@@ -102,8 +102,17 @@ describe('literal and composite sources', () => {
     assert.equal(compileExpression('\\${n}').isLiteral, true);
   });
 
-  test('compiled expressions are cached by source', () => {
-    assert.equal(compileExpression('${n + 1}'), compileExpression('${n + 1}'));
+  test('compiled expressions are cached by source, in a bounded cache', () => {
+    const first = compileExpression('${n + 1}');
+    assert.equal(compileExpression('${n + 1}'), first);
+    for (let i = 0; i < 2500; i++) compileExpression(`\${n * ${i}}`);
+    const again = compileExpression('${n + 1}');
+    assert.notEqual(again, first, 'the oldest entry was evicted');
+    assert.equal(again.evaluate(scope), 6);
+    for (let i = 0; i < 1500; i++) {
+      compileExpression(`\${n - ${i}}`);
+      assert.equal(compileExpression('${n + 1}'), again, 'recently used entries stay');
+    }
   });
 
   test('a closing brace inside a string literal does not end the expression', () => {
@@ -319,6 +328,10 @@ describe('properties and methods', () => {
     assert.equal(run("${s.matches('ex')}"), false, 'matches needs the whole string');
     assert.equal(run('${n.toString()}'), '5');
     assert.equal(run('${n.equals(5)}'), true);
+    assert.equal(run('${f.intValue()}'), 2);
+    assert.equal(run('${f.doubleValue()}'), 2.5);
+    assert.equal(run('${n.compareTo(7)}'), -1);
+    assert.equal(run('${t.booleanValue()}'), true);
   });
 });
 
@@ -360,6 +373,7 @@ describe('errors', () => {
   test('impossible coercions, missing members and calls on null fail', () => {
     assertFails("${s == 1}", /Cannot coerce 'text' to a number/);
     assertFails('${t + 1}', /Cannot coerce boolean to a number/);
+    assertFails("${'a' + 'b'}", /Cannot coerce 'a' to a number/);
     assertFails('${n && t}', /Cannot coerce number to a boolean/);
     assertFails('${list < 1}', /Cannot coerce array to a number/);
     assertFails('${list < map}', /Cannot compare/);

@@ -110,13 +110,16 @@ export class BundleProcessor {
       const mapping = new Map<string, string>();
       const assigned = new Map<number, string | undefined>();
       // Ids of created resources are known before any entry runs, so entries may refer to each other.
+      // Conditional creates and conditional updates are resolved the same way: an existing match
+      // keeps its id, no match gets a new one.
       for (const e of entries) {
-        if (e.method !== 'POST') continue;
+        const criteria = e.method === 'POST' ? e.entry.request?.ifNoneExist : e.method === 'PUT' && e.query ? e.query : undefined;
+        if (e.method !== 'POST' && criteria === undefined) continue;
         const type = e.path;
         let id: string | undefined = randomUUID();
-        if (e.entry.request?.ifNoneExist) {
-          const found = await this.interactions.conditionalMatches(ctx, client, type, e.entry.request.ifNoneExist);
-          if (found.length > 1) throw new FhirError(412, `Bundle.entry[${e.index}]: ${found.length} ${type} resources match '${e.entry.request.ifNoneExist}'`, 'conflict');
+        if (criteria) {
+          const found = await this.interactions.conditionalMatches(ctx, client, type, criteria);
+          if (found.length > 1) throw new FhirError(412, `Bundle.entry[${e.index}]: ${found.length} ${type} resources match '${criteria}'`, 'conflict');
           if (found.length === 1) id = found[0]!.id;
         }
         assigned.set(e.index, id);
@@ -169,7 +172,7 @@ export class BundleProcessor {
         if (parts.length !== 1) throw badRequest(`Bundle.entry[${e.index}]: POST url must be a resource type`);
         return i.create(ctx, client, parts[0]!, needResource(), e.entry.request?.ifNoneExist, assignedId);
       case 'PUT':
-        if (parts.length === 1 && e.query) return i.conditionalUpdate(ctx, client, parts[0]!, e.query, needResource(), e.entry.request?.ifMatch);
+        if (parts.length === 1 && e.query) return i.conditionalUpdate(ctx, client, parts[0]!, e.query, needResource(), e.entry.request?.ifMatch, assignedId);
         if (parts.length === 2) return i.update(ctx, client, parts[0]!, parts[1]!, needResource(), e.entry.request?.ifMatch);
         throw badRequest(`Bundle.entry[${e.index}]: PUT url must be Type/id or Type?criteria`);
       case 'DELETE':

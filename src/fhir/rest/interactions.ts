@@ -121,13 +121,15 @@ export class Interactions {
     return this.stored(200, stored, true);
   }
 
-  async conditionalUpdate(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
+  /** assignedId: the id a transaction reserved for this entry in case nothing matches. */
+  async conditionalUpdate(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string, resource: Resource, ifMatch?: string, assignedId?: string): Promise<InteractionResult> {
     assertType(type);
     const matches = await this.conditionalMatches(ctx, client, type, criteria);
     if (matches.length > 1) throw preconditionFailed(`${matches.length} ${type} resources match '${criteria}'`);
     if (matches.length === 0) {
-      if (resource.id) throw methodNotAllowed(`No ${type} matches '${criteria}' and the resource has an id; update as create is not allowed`);
-      return this.create(ctx, client, type, resource);
+      if (resource.id && resource.id !== assignedId) throw methodNotAllowed(`No ${type} matches '${criteria}' and the resource has an id; update as create is not allowed`);
+      const { id: _id, ...rest } = resource;
+      return this.create(ctx, client, type, rest as Resource, undefined, assignedId);
     }
     const match = matches[0]!;
     if (resource.id && resource.id !== match.id) throw badRequest(`Resource id '${resource.id}' does not match the id '${match.id}' of the resource found by '${criteria}'`);

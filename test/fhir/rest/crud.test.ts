@@ -8,7 +8,7 @@ before(async () => {
 });
 after(() => site?.stop());
 
-const patient = (id: string) => ({ resourceType: 'Patient', identifier: [{ system: 'http://example.org/pid', value: id }], active: true });
+const patient = (id: string): any => ({ resourceType: 'Patient', identifier: [{ system: 'http://example.org/pid', value: id }], active: true });
 
 test('create returns 201 with Location, ETag and Last-Modified; read returns the resource', async () => {
   const r = await site.client.post('/Patient', patient('p1'));

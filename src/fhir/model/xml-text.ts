@@ -59,12 +59,20 @@ export class XhtmlWriter {
   }
 }
 
+// HTML entities that hand-written JSON narrative tends to contain; XML knows only amp, lt, gt, quot, apos.
+const HTML_ENTITIES: Record<string, string> = {
+  nbsp: '\u00a0', copy: '\u00a9', reg: '\u00ae', trade: '\u2122', euro: '\u20ac', deg: '\u00b0', middot: '\u00b7',
+  times: '\u00d7', ndash: '\u2013', mdash: '\u2014', hellip: '\u2026', laquo: '\u00ab', raquo: '\u00bb', bull: '\u2022',
+};
+
 /**
  * Brings an XHTML string from JSON into canonical form (see XhtmlWriter); elements without a namespace
- * are taken as XHTML. Returns undefined if the string is not a single well-formed div element.
+ * are taken as XHTML and common HTML entities (&nbsp; ...) become characters. Returns undefined if the
+ * string is not a single well-formed div element.
  */
 export function canonicalXhtml(div: string): string | undefined {
   const parser = new SaxesParser({ xmlns: true, fragment: false });
+  Object.assign(parser.ENTITIES, HTML_ENTITIES);
   const writer = new XhtmlWriter();
   let failed = false;
   let done = false;

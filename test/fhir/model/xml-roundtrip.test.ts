@@ -99,6 +99,8 @@ test('narrative without namespace in JSON is written in the XHTML namespace; mal
   const bad = toFhirXml({ resourceType: 'Patient', text: { status: 'generated', div: '<div><p>x</div>' } } as Resource);
   assert.match(bad, /<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml">&lt;div&gt;&lt;p&gt;x&lt;\/div&gt;<\/div>/);
   assert.equal((parseFhirXml(bad) as any).text.div, '<div xmlns="http://www.w3.org/1999/xhtml">&lt;div&gt;&lt;p&gt;x&lt;/div&gt;</div>');
+  const html = toFhirXml({ resourceType: 'Patient', text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">a&nbsp;b &copy;</div>' } } as Resource);
+  assert.match(html, /<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml">a\u00a0b \u00a9<\/div>/, 'HTML entities in JSON narrative become characters');
 });
 
 test('OperationOutcome (as used for error responses) converts', () => {

@@ -32,6 +32,8 @@ const INTEGER = /^-?(0|[1-9][0-9]*)$/;
 const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
+/** Deeper documents are refused, so that later recursive processing of the JSON cannot overflow the stack. */
+export const MAX_XML_DEPTH = 256;
 
 /** Parses a FHIR R4 XML resource into FHIR JSON. Throws FhirError(400) on any violation. */
 export function parseFhirXml(text: string): Resource {
@@ -44,6 +46,7 @@ class FhirXmlParser {
   private result: JsonObject | undefined;
   private rootSeen = false;
   private xhtml: { writer: XhtmlWriter; frame: Frame; el: ElementInfo } | undefined;
+  private depth = 0;
 
   parse(text: string): Resource {
     const sax = this.sax;
@@ -63,6 +66,7 @@ class FhirXmlParser {
   }
 
   private open(tag: SaxesTagNS): void {
+    if (++this.depth > MAX_XML_DEPTH) this.fail(`Elements are nested deeper than ${MAX_XML_DEPTH} levels`);
     if (this.xhtml) {
       const problem = this.xhtml.writer.open(tag);
       if (problem) this.fail(problem);
@@ -164,6 +168,7 @@ class FhirXmlParser {
   }
 
   private close(tag: SaxesTagNS): void {
+    this.depth--;
     if (this.xhtml) {
       if (this.xhtml.writer.close(tag)) {
         const { frame, el, writer } = this.xhtml;

@@ -101,6 +101,12 @@ test('resource wrappers must hold exactly one resource of an allowed type', () =
   rejects(`<Bundle ${NS}><type value="batch-response"/><entry><response><status value="200"/><outcome><Patient><id value="x"/></Patient></outcome></response></entry></Bundle>`, /Expected a OperationOutcome resource, found Patient/);
 });
 
+test('documents nested deeper than the limit are refused', () => {
+  const item = (n: number): string => (n === 0 ? '' : `<item><linkId value="l${n}"/><type value="group"/>${item(n - 1)}</item>`);
+  assert.ok(parseFhirXml(`<Questionnaire ${NS}><status value="draft"/>${item(100)}</Questionnaire>`));
+  rejects(`<Questionnaire ${NS}><status value="draft"/>${item(300)}</Questionnaire>`, /nested deeper than 256 levels/);
+});
+
 test('text content is allowed only in the narrative', () => {
   rejects(`<Task ${NS}><status value="draft">draft</status></Task>`, /Unexpected text content 'draft'/);
   rejects(`<Task ${NS}><status value="draft"><![CDATA[x]]></status></Task>`, /Unexpected text content/);

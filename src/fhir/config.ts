@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
+import { thumbprintSha512 } from '../common/x509.ts';
 
 export interface FhirServerConfig {
   baseUrl: string;
@@ -18,7 +19,11 @@ export interface FhirServerConfig {
   dataDir: string;
   pageCount: number;
   initBundle?: string;
+  /** Thumbprint of the local organisation's client certificate (from the certificate unless set). */
+  organizationThumbprint?: string;
   maxBodyBytes: number;
+  /** The environment the configuration was read from (for ${...} placeholders in the initial bundle). */
+  env: Record<string, string | undefined>;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -59,8 +64,15 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     dataDir: r.string('DSF_DATA_DIR', join('.dsf', 'fhir')),
     pageCount: r.int('DEV_DSF_FHIR_SERVER_PAGE_COUNT', 20, 1, 1000),
     initBundle: r.string('DEV_DSF_FHIR_SERVER_INIT_BUNDLE'),
+    organizationThumbprint: r.string('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT'),
     maxBodyBytes: r.int('DSF_FHIR_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
+    env,
   };
+  const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));
+  if (!cfg.organizationThumbprint && clientCert) cfg.organizationThumbprint = thumbprintSha512(clientCert);
+  if (cfg.organizationThumbprint && !/^[a-f0-9]{128}$/.test(cfg.organizationThumbprint)) {
+    r.problems.push('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT must be 128 lowercase hex characters (SHA-512)');
+  }
   if (!cfg.serverCertificate) r.problems.push('DEV_DSF_SERVER_CERTIFICATE (PEM file or content) is required for HTTPS');
   if (!cfg.serverCertificateKey) r.problems.push('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY (PEM file or content) is required for HTTPS');
   r.check();

@@ -15,6 +15,7 @@ import { BundleProcessor } from './rest/batch.ts';
 import { createFhirApp } from './rest/app.ts';
 import { capabilityStatement } from './rest/capability.ts';
 import { defaultProfileFor, loadCoreResources } from './conformance/core-resources.ts';
+import { readInitBundle, sitesBundle } from './init-bundle.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -81,6 +82,16 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
 
   log('loading DSF core conformance resources');
   await bundles.process({ strict: true }, coreResourcesBundle(loadCoreResources()), 'minimal');
+
+  const initBundle = config.initBundle
+    ? readInitBundle(config.initBundle, { ...config.env, DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT: config.organizationThumbprint ?? config.env.DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT })
+    : config.organizationThumbprint
+      ? sitesBundle([{ organizationIdentifier: config.organizationIdentifier, thumbprints: [config.organizationThumbprint], fhirBaseUrl: config.baseUrl }])
+      : undefined;
+  if (initBundle) {
+    log(config.initBundle ? `applying initial bundle ${config.initBundle}` : 'creating the local Organization and Endpoint');
+    await bundles.process({ strict: true }, initBundle, 'minimal');
+  }
 
   const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileFor);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');

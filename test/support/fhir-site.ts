@@ -100,6 +100,8 @@ export async function startTestSite(opts: { organization?: string; config?: Part
     dataDir: mkdtempSync(join(tmpdir(), 'dsf-test-site-')),
     pageCount: 20,
     maxBodyBytes: 8 * 1024 * 1024,
+    organizationThumbprint: orgCerts.client.thumbprint,
+    env: {},
     ...opts.config,
   };
   const server = await startFhirServer(config, { pool: db.pool });

@@ -54,7 +54,7 @@ export function searchsetBundle(baseUrl: string, req: SearchRequest, result: Sea
     resourceType: 'Bundle',
     type: 'searchset',
     total: result.total,
-    link: pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, req.page, req.count, result.total),
+    link: pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, req.page, req.summary === 'count' ? 0 : req.count, result.total),
   };
   if (entry.length) bundle.entry = entry;
   return bundle;

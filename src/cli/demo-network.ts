@@ -1,0 +1,114 @@
+// `dsf demo` (npm start): a network of DSF sites on loopback. One embedded PostgreSQL holds a
+// database per site; a test CA and certificates are generated on first run; every site's initial
+// bundle makes it know all the others (Organizations with thumbprints, Endpoints).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateCertificates } from './certs.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { withDatabase } from '../db/pool.ts';
+import { readFhirServerConfig } from '../fhir/config.ts';
+import { startFhirServer, type RunningFhirServer } from '../fhir/fhir-server.ts';
+import { sitesBundle, type SiteDescription } from '../fhir/init-bundle.ts';
+
+export interface DemoOptions {
+  dir: string;
+  organizations: string[];
+  basePort: number;
+  /** postgres:// URL of an external server; default: embedded PostgreSQL under dir. */
+  databaseUrl?: string;
+  log: (line: string) => void;
+}
+
+export interface NetworkFile {
+  ca: string;
+  sites: { organization: string; fhirBaseUrl: string; clientCert: string; clientKey: string; serverCert: string; thumbprint: string }[];
+}
+
+export interface RunningDemo {
+  network: NetworkFile;
+  networkFile: string;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_DEMO_ORGANIZATIONS = ['Test_DIC_1', 'Test_DIC_2', 'Test_TTP'];
+
+export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> {
+  const dir = resolve(opts.dir);
+  mkdirSync(dir, { recursive: true });
+  const log = opts.log;
+  const n = opts.organizations.length;
+
+  log(`[1/${n + 3}] certificates in ${join(dir, 'certs')}`);
+  const certs = await generateCertificates({ dir: join(dir, 'certs'), organizations: opts.organizations });
+
+  let serverUrl = opts.databaseUrl;
+  let stopDb = async () => {};
+  if (!serverUrl) {
+    log(`[2/${n + 3}] starting embedded PostgreSQL in ${join(dir, 'postgres')}`);
+    const db = await startEmbeddedPostgres(join(dir, 'postgres'));
+    serverUrl = db.url;
+    stopDb = db.stop;
+  } else log(`[2/${n + 3}] using PostgreSQL at ${new URL(serverUrl).host}`);
+
+  const sites: (SiteDescription & { key: string; port: number })[] = opts.organizations.map((org, i) => ({
+    key: org,
+    organizationIdentifier: org,
+    name: org.replaceAll('_', ' '),
+    thumbprints: [certs.organizations[org]!.client.thumbprint],
+    fhirBaseUrl: `https://localhost:${opts.basePort + i}/fhir`,
+    port: opts.basePort + i,
+  }));
+  const bundleFile = join(dir, 'network-bundle.json');
+  writeFileSync(bundleFile, JSON.stringify(sitesBundle(sites), null, 2));
+
+  const running: RunningFhirServer[] = [];
+  try {
+    for (const [i, site] of sites.entries()) {
+      log(`[${i + 3}/${n + 3}] starting FHIR server of ${site.organizationIdentifier} on port ${site.port}`);
+      const c = certs.organizations[site.key]!;
+      const config = readFhirServerConfig({
+        DEV_DSF_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
+        DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: site.organizationIdentifier,
+        DEV_DSF_SERVER_API_HOST: '127.0.0.1',
+        DEV_DSF_SERVER_API_PORT: String(site.port),
+        DEV_DSF_SERVER_CERTIFICATE: c.server.certPath,
+        DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: c.server.keyPath,
+        DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
+        DEV_DSF_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
+        DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `fhir_${site.key.toLowerCase()}`),
+        DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
+        DSF_DATA_DIR: join(dir, site.key),
+      });
+      running.push(await startFhirServer(config));
+    }
+  } catch (e) {
+    await Promise.all(running.map((r) => r.close()));
+    await stopDb();
+    throw e;
+  }
+
+  const network: NetworkFile = {
+    ca: certs.ca.certPath,
+    sites: sites.map((s) => ({
+      organization: s.organizationIdentifier,
+      fhirBaseUrl: s.fhirBaseUrl,
+      clientCert: certs.organizations[s.key]!.client.certPath,
+      clientKey: certs.organizations[s.key]!.client.keyPath,
+      serverCert: certs.organizations[s.key]!.server.certPath,
+      thumbprint: certs.organizations[s.key]!.client.thumbprint,
+    })),
+  };
+  const networkFile = join(dir, 'network.json');
+  writeFileSync(networkFile, JSON.stringify(network, null, 2));
+  log(`[${n + 3}/${n + 3}] network ready (${networkFile})`);
+  for (const s of network.sites) log(`  ${s.organization.padEnd(12)} ${s.fhirBaseUrl}`);
+
+  return {
+    network,
+    networkFile,
+    async stop() {
+      await Promise.all(running.map((r) => r.close()));
+      await stopDb();
+    },
+  };
+}

@@ -43,11 +43,15 @@ interface Walk {
   resource: Json;
   rootResource: Json;
   depth: number;
+  /** > 0 while inside an extension: sub-extension urls are relative names, defined by the outer extension. */
+  extensionDepth: number;
 }
 
 export class ResourceValidator {
   private readonly profiles = new Map<string, CompiledStructure | FhirError>();
   private readonly targetTypes = new Map<string, string | null>();
+  /** Extension url -> type of the StructureDefinition it names (null: unknown). */
+  private readonly extensionTypes = new Map<string, string | null>();
   private readonly expander: ValueSetExpander;
   private readonly slices: SliceClassifier;
 
@@ -60,6 +64,7 @@ export class ResourceValidator {
   invalidate(): void {
     this.profiles.clear();
     this.targetTypes.clear();
+    this.extensionTypes.clear();
     this.expander.clear();
   }
 
@@ -70,7 +75,7 @@ export class ResourceValidator {
     if (typeof type !== 'string') return [issue('error', 'structure', 'resourceType missing', '')];
     const base = baseStructure(type);
     if (!base || base.kind !== 'resource') return [issue('error', 'not-supported', `Unknown resource type '${type}'`, type)];
-    const walk: Walk = { issues, resource: json, rootResource: json, depth: 0 };
+    const walk: Walk = { issues, resource: json, rootResource: json, depth: 0, extensionDepth: 0 };
     this.validateAgainst(base, json, type, walk);
     const declared = (resource.meta?.profile ?? []) as unknown[];
     for (const url of declared) {
@@ -134,7 +139,7 @@ export class ResourceValidator {
       const name = primitiveCompanion ? key.slice(1) : key;
       const hit = lookupJsonKey(owner, name);
       if (!hit) {
-        issues.push(issue('error', 'structure', `Unknown element '${key}'`, `${location}.${key}`));
+        issues.push(issue('error', 'structure', unknownElementMessage(owner, key), `${location}.${key}`));
         continue;
       }
       const group = groups.get(hit.node);
@@ -230,11 +235,17 @@ export class ResourceValidator {
         this.validateNestedResource(obj, location, walk);
         return;
       }
-      this.validateComplexByType(node, type, obj, location, walk);
+      if (type.code === 'Extension') {
+        this.checkExtensionShape(obj, location, walk);
+        walk.extensionDepth++;
+        this.validateComplexByType(node, type, obj, location, walk);
+        walk.extensionDepth--;
+      } else {
+        this.validateComplexByType(node, type, obj, location, walk);
+      }
       this.checkFixedAndPattern(node, obj, location, walk);
       if (node.requiredValueSet) this.checkBinding(node.requiredValueSet, type.code, obj, location, walk);
       if (type.code === 'Reference' && type.targetProfiles.length) this.checkReferenceTarget(type, obj, location, walk);
-      if (type.code === 'Extension') this.checkExtensionShape(obj, location, walk);
       this.checkInvariants(node, obj, location, walk);
     } finally {
       walk.depth--;
@@ -243,7 +254,7 @@ export class ResourceValidator {
 
   private validateComplexByType(node: ElementNode, type: TypeRef, obj: Json, location: string, walk: Walk): void {
     let profiles = type.profiles;
-    if (!profiles.length && type.code === 'Extension' && !node.children.length) {
+    if (!profiles.length && type.code === 'Extension' && !node.children.length && walk.extensionDepth === 1) {
       profiles = this.extensionProfileFor(obj, location, walk);
     }
     for (const url of profiles) {
@@ -282,12 +293,16 @@ export class ResourceValidator {
   private extensionProfileFor(obj: Json, location: string, walk: Walk): string[] {
     const url = obj.url;
     if (typeof url !== 'string') return [];
-    const known = this.resolver.structureDefinition(url);
-    if (!known) {
+    let knownType = this.extensionTypes.get(url);
+    if (knownType === undefined) {
+      knownType = this.resolver.structureDefinition(url)?.type ?? null;
+      this.extensionTypes.set(url, knownType);
+    }
+    if (knownType === null) {
       walk.issues.push(issue('warning', 'not-found', `Unknown extension ${url}`, location));
       return [];
     }
-    if (known.type !== 'Extension') {
+    if (knownType !== 'Extension') {
       walk.issues.push(issue('error', 'structure', `${url} is not an extension definition`, location));
       return [];
     }
@@ -296,7 +311,7 @@ export class ResourceValidator {
 
   private checkExtensionShape(obj: Json, location: string, walk: Walk): void {
     if (typeof obj.url !== 'string') return;
-    if (!/^[a-z][a-z0-9+.-]*:/.test(obj.url)) walk.issues.push(issue('error', 'value', `Extension url '${obj.url}' must be absolute`, `${location}.url`));
+    if (walk.extensionDepth === 0 && !/^[a-z][a-z0-9+.-]*:/.test(obj.url)) walk.issues.push(issue('error', 'value', `Extension url '${obj.url}' must be absolute`, `${location}.url`));
     const hasValue = Object.keys(obj).some((k) => k.startsWith('value') || k.startsWith('_value'));
     const hasExtensions = Array.isArray(obj.extension) && obj.extension.length > 0;
     if (hasValue === hasExtensions) {
@@ -396,6 +411,13 @@ export class ResourceValidator {
       }
     }
   }
+}
+
+/** Names a choice type that the profile does not allow (valueInteger where only valueString is) apart from unknown names. */
+function unknownElementMessage(owner: ElementNode, key: string): string {
+  const choice = owner.children.find((c) => c.choice && key.startsWith(c.name) && /^_?[A-Z]/.test(key.slice(c.name.length)));
+  if (choice) return `Type '${key.slice(choice.name.length)}' is not allowed for ${choice.name}[x] here (allowed: ${choice.types.map((t) => t.code).join(', ')})`;
+  return `Unknown element '${key}'`;
 }
 
 function issue(severity: Issue['severity'], code: Issue['code'], diagnostics: string, expression: string): Issue {

@@ -1,0 +1,30 @@
+// Public entry of the process engine.
+export { ProcessEngine } from './engine.ts';
+export type {
+  ProcessEngineOptions,
+  StartOptions,
+  MessageStartOptions,
+  CorrelationOptions,
+  CorrelationResult,
+  InstanceInfo,
+  ActivityHistory,
+  UserTask,
+  Incident,
+} from './engine.ts';
+export { BpmnError } from './delegate.ts';
+export type {
+  DelegateExecution,
+  DelegateTask,
+  JavaDelegate,
+  ExecutionListener,
+  TaskListener,
+  DelegateFactory,
+  DelegateRegistry,
+  VariableScope,
+} from './delegate.ts';
+export { EngineError, MessageCorrelationError, type DeployedDefinition } from './definitions.ts';
+export { DeploymentError } from './deployment-check.ts';
+export { ManualClock, systemClock, type Clock } from './clock.ts';
+export type { EngineHooks, InstanceEndInfo } from './command-context.ts';
+export type { JobExecutorOptions } from './job-executor.ts';
+export { migrateEngine, ENGINE_MIGRATIONS } from './schema.ts';

@@ -1,0 +1,146 @@
+// Runs due jobs (async continuations, timers, call returns, signals). A job is taken with
+// FOR UPDATE SKIP LOCKED and deleted in the same transaction that runs it, so two engines on one
+// database never run a job twice. A failure rolls the step back and costs one retry; a job with no
+// retries left is an incident until someone retries it.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { parseTimer } from '../bpmn/timer.ts';
+import { CommandContext, type EngineServices } from './command-context.ts';
+
+export interface JobExecutorOptions {
+  /** Pause between polls when no job is due (ms). */
+  pollIntervalMs?: number;
+  /** Jobs run per poll before looking again. */
+  batchSize?: number;
+  /** Called when a job fails (for logging). */
+  onJobFailure?(jobId: string, error: unknown): void;
+}
+
+type Outcome = 'none' | 'ran' | 'failed' | 'skipped';
+
+export class JobExecutor {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly services: EngineServices,
+    private readonly options: JobExecutorOptions = {},
+  ) {}
+
+  async runDueJobs(maxJobs: number): Promise<number> {
+    const skip: string[] = [];
+    let count = 0;
+    while (count < maxJobs) {
+      const outcome = await this.runOne(skip);
+      if (outcome === 'none') break;
+      if (outcome !== 'skipped') count++;
+    }
+    return count;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        let ran = 0;
+        try {
+          ran = await this.runDueJobs(this.options.batchSize ?? 50);
+        } catch (e) {
+          this.options.onJobFailure?.('(acquisition)', e);
+        }
+        if (ran === 0 && this.running) {
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, this.options.pollIntervalMs ?? 200);
+            this.wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+          this.wake = null;
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.loop = null;
+  }
+
+  private async runOne(skip: string[]): Promise<Outcome> {
+    const now = this.services.clock.now();
+    const client = await this.pool.connect();
+    let job: Record<string, any> | undefined;
+    try {
+      await client.query('BEGIN');
+      job = (
+        await client.query(
+          `SELECT * FROM bpmn_job WHERE retries > 0 AND due_at <= $1 AND NOT (id = ANY($2::text[]))
+           ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+          [now.toISOString(), skip],
+        )
+      ).rows[0];
+      if (!job) {
+        await client.query('COMMIT');
+        return 'none';
+      }
+      const ctx = new CommandContext(client, this.services);
+      if (job.instance_id) {
+        // Never wait for an instance lock while holding a job lock: that could deadlock with a
+        // command that holds the instance and deletes this job.
+        const runtime = await ctx.load(job.instance_id, false);
+        if (!runtime) {
+          await client.query('ROLLBACK');
+          skip.push(job.id);
+          return 'skipped';
+        }
+        await runtime.executeJob(job.id);
+      } else if (job.type === 'timer-start') {
+        await this.startByTimer(ctx, job);
+      } else {
+        await client.query('DELETE FROM bpmn_job WHERE id = $1', [job.id]);
+      }
+      await ctx.flush();
+      await client.query('COMMIT');
+      return 'ran';
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      if (!job) throw e;
+      this.options.onJobFailure?.(job.id, e);
+      const interval = Number(job.payload?.retryIntervalMs ?? 0);
+      const text = e instanceof Error ? `${e.message}\n${e.stack ?? ''}`.slice(0, 4000) : String(e);
+      await this.pool.query('UPDATE bpmn_job SET retries = retries - 1, exception = $2, failed_at = $3, due_at = $4 WHERE id = $1', [
+        job.id,
+        text,
+        now.toISOString(),
+        new Date(now.getTime() + interval).toISOString(),
+      ]);
+      return 'failed';
+    } finally {
+      client.release();
+    }
+  }
+
+  private async startByTimer(ctx: CommandContext, job: Record<string, any>): Promise<void> {
+    const def = await this.services.definitions.byId(ctx.client, job.definition_id);
+    if (!def.suspended) {
+      const runtime = ctx.create(def, null, job.activity_id);
+      await runtime.start(job.activity_id, {});
+    }
+    const fired = Number(job.payload.fired ?? 0) + 1;
+    const timer = parseTimer(job.payload.timerKind, job.payload.timerText);
+    const next = job.payload.timerKind === 'timeCycle' ? timer.nextDue(new Date(job.due_at), fired) : null;
+    await ctx.client.query('DELETE FROM bpmn_job WHERE id = $1', [job.id]);
+    if (next) {
+      await ctx.client.query(
+        "INSERT INTO bpmn_job (id, type, definition_id, activity_id, due_at, retries, payload) VALUES ($1, 'timer-start', $2, $3, $4, 3, $5)",
+        [randomUUID(), job.definition_id, job.activity_id, next.toISOString(), { ...job.payload, fired }],
+      );
+    }
+  }
+}

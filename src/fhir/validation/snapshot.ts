@@ -62,7 +62,7 @@ class SnapshotBuilder {
 
   apply(diff: ElementDefinition): void {
     const id = this.diffId(diff);
-    const index = this.ensure(id, diff.path ?? id);
+    const index = this.ensure(id, id);
     this.merge(this.elements[index]!, diff);
   }
 

@@ -6,8 +6,9 @@ import { baseStructureDefinitions } from '../model/definitions.ts';
 const REGEX_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/regex';
 
 /**
- * base64Binary is checked without a regex (R4's omits '/' and backtracks on large data), markdown's `(\S|\s)*` backtracks badly on long texts, xhtml has
- * none; numbers and booleans are checked by JSON type.
+ * Corrections to the published R4 regexes: markdown's `(\S|\s)*` backtracks badly on long texts and
+ * xhtml has none. base64Binary is checked without a regex (R4's omits '/' and backtracks on large
+ * data); numbers and booleans are checked by their JSON type.
  */
 const OVERRIDES: Record<string, RegExp> = {
   markdown: /^[\s\S]+$/,

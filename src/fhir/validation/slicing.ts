@@ -41,9 +41,10 @@ function navigate(values: unknown[], segments: string[]): unknown[] {
   return current;
 }
 
+/** The url an extension slice's instances carry: its profile canonical without `|version`. */
 function extensionProfile(node: ElementNode): string | undefined {
   const t = node.types[0];
-  return t?.code === 'Extension' ? t.profiles[0] : undefined;
+  return t?.code === 'Extension' ? t.profiles[0]?.split('|')[0] : undefined;
 }
 
 function expectedValues(slice: ElementNode, path: string): Expectation {
@@ -91,7 +92,7 @@ function expectationFor(slice: ElementNode, d: Discriminator): Expectation {
 }
 
 function matches(item: unknown, d: Discriminator, expected: Expectation): boolean {
-  if (!expected) return false;
+  if (!expected) return true;
   const values = navigate([item], segmentsOf(d.path));
   switch (d.type) {
     case 'value':
@@ -111,9 +112,11 @@ export class SliceClassifier {
   classify(entry: ElementNode, items: unknown[], location: string, issues: OperationOutcomeIssue[]): (ElementNode | undefined)[] {
     const discriminators = entry.slicing?.discriminators.length ? entry.slicing.discriminators : EXTENSION_URL_DISCRIMINATOR;
     const expectations = (entry.expectations ??= entry.slices.map((s) => discriminators.map((d) => expectationFor(s, d)))) as Expectation[][];
+    // A discriminator a slice does not pin down (no fixed value there) does not restrict it; a slice that pins none matches nothing.
+    const determined = expectations.map((perDiscriminator) => perDiscriminator.some((e) => e !== undefined));
     const counts = new Array<number>(entry.slices.length).fill(0);
     const assigned = items.map((item, i) => {
-      const index = entry.slices.findIndex((_, s) => discriminators.every((d, di) => matches(item, d, expectations[s]![di])));
+      const index = entry.slices.findIndex((_, s) => determined[s] && discriminators.every((d, di) => matches(item, d, expectations[s]![di])));
       if (index < 0) {
         if (entry.slicing?.rules === 'closed') {
           issues.push({ severity: 'error', code: 'structure', diagnostics: `${location}[${i}] does not match any slice of the closed slicing`, expression: [`${location}[${i}]`] });

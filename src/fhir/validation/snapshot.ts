@@ -9,6 +9,7 @@ export type StructureDefinitionResolver = (url: string) => StructureDefinition |
 
 const EXTENSION_SLICING = { discriminator: [{ type: 'value' as const, path: 'url' }], rules: 'open' as const };
 const MAX_BASE_DEPTH = 20;
+const FHIR_TYPE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
 
 function invalid(path: string, why: string): FhirError {
   return new FhirError(400, `Snapshot generation failed at '${path}': ${why}`, 'structure');
@@ -256,7 +257,8 @@ class SnapshotBuilder {
   }
 
   private checkTypes(target: ElementDefinition, types: ElementDefinitionType[], path: string): void {
-    const allowed = new Set((target.type ?? []).map((t) => t.code));
+    // Base elements such as Extension.url are typed System.String with their FHIR type in an extension.
+    const allowed = new Set((target.type ?? []).map((t) => t.extension?.find((x) => x.url === FHIR_TYPE_EXTENSION)?.valueUrl ?? t.code));
     if (!allowed.size) return;
     for (const t of types) {
       if (!allowed.has(t.code)) throw invalid(path, `type '${t.code}' is not allowed by the base (${[...allowed].join(', ')})`);

@@ -16,6 +16,8 @@ import { createFhirApp } from './rest/app.ts';
 import { capabilityStatement } from './rest/capability.ts';
 import { defaultProfileFor, loadCoreResources } from './conformance/core-resources.ts';
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
+import { ConformanceCache } from './conformance/conformance-cache.ts';
+import { WritePreparation } from './rest/write-preparation.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -76,12 +78,16 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
 
   const store = new ResourceStore(pool, config.baseUrl);
-  const interactions = new Interactions(store, config.pageCount);
-  const bundles = new BundleProcessor(interactions, pool);
   const localContext: RequestContext = { strict: false };
 
+  // Core resources are loaded without validation (they define it), then every write is validated.
   log('loading DSF core conformance resources');
-  await bundles.process({ strict: true }, coreResourcesBundle(loadCoreResources()), 'minimal');
+  await new BundleProcessor(new Interactions(store, config.pageCount), pool).process({ strict: true }, coreResourcesBundle(loadCoreResources()), 'minimal');
+  const conformance = new ConformanceCache();
+  await conformance.load(pool);
+  const preparation = new WritePreparation(conformance);
+  const interactions = new Interactions(store, config.pageCount, preparation.hooks());
+  const bundles = new BundleProcessor(interactions, pool);
 
   const initBundle = config.initBundle
     ? readInitBundle(config.initBundle, { ...config.env, DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT: config.organizationThumbprint ?? config.env.DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT })

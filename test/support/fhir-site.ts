@@ -12,6 +12,9 @@ import { createTestDatabase, type TestDatabase } from './database.ts';
 
 let certs: Promise<CertificateSet> | undefined;
 
+/** meta with the read-access tag ALL, which every DSF profile requires. */
+export const TAG_ALL = { tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] };
+
 /** Test PKI shared by the sites of one test file. */
 export function testCertificates(): Promise<CertificateSet> {
   certs ??= generateCertificates({

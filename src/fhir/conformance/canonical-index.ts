@@ -47,6 +47,14 @@ export class CanonicalIndex<T extends CanonicalResource = CanonicalResource> {
     versions.set(version, resource);
   }
 
+  /** Adds or replaces the resource with the same url and version (a stored resource was updated). */
+  put(resource: T): void {
+    if (!resource.url) return;
+    let versions = this.byUrl.get(resource.url);
+    if (!versions) this.byUrl.set(resource.url, (versions = new Map()));
+    versions.set(resource.version ?? '', resource);
+  }
+
   /** The resource for 'url' (newest version) or 'url|version' (exactly that version), optionally of one type. */
   get(canonical: string, resourceType?: string): T | undefined {
     const { url, version } = splitCanonical(canonical);

@@ -21,6 +21,11 @@ function navigate(values: unknown[], segments: string[]): unknown[] {
     const next: unknown[] = [];
     const ext = /^extension\('(.+)'\)$/.exec(seg);
     for (const c of current) {
+      // `value` of a primitive is the primitive itself (e.g. slices of Endpoint.payloadMimeType by fixedCode).
+      if (seg === 'value' && c !== null && typeof c !== 'object') {
+        next.push(c);
+        continue;
+      }
       if (typeof c !== 'object' || c === null) continue;
       const obj = c as Record<string, unknown>;
       if (ext) {

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
+import { startTestSite, TAG_ALL, type TestSite } from '../../support/fhir-site.ts';
 
 let site: TestSite;
 before(async () => {
@@ -8,7 +8,7 @@ before(async () => {
 });
 after(() => site?.stop());
 
-const patient = (id: string): any => ({ resourceType: 'Patient', identifier: [{ system: 'http://example.org/pid', value: id }], active: true });
+const patient = (id: string): any => ({ resourceType: 'Patient', meta: TAG_ALL, identifier: [{ system: 'http://example.org/pid', value: id }], active: true });
 
 test('create returns 201 with Location, ETag and Last-Modified; read returns the resource', async () => {
   const r = await site.client.post('/Patient', patient('p1'));

@@ -1,20 +1,55 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
+import { startTestSite, TAG_ALL, type TestSite } from '../../support/fhir-site.ts';
 
 let site: TestSite;
 const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
 let orgA: any, orgB: any, epA: any;
 
+const PARENT = 'http://dsf.dev/fhir/StructureDefinition/organization-parent';
+const BPMN = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
+
+/** A plugin-style Task profile deriving from DSF's task profile. */
+const taskProfile = (version: string) => ({
+  resourceType: 'StructureDefinition',
+  meta: TAG_ALL,
+  url: 'http://dsf.dev/fhir/StructureDefinition/task-test',
+  version,
+  name: 'TaskTest',
+  date: '2024-01-01',
+  status: 'active',
+  kind: 'resource',
+  abstract: false,
+  type: 'Task',
+  baseDefinition: 'http://dsf.dev/fhir/StructureDefinition/task',
+  derivation: 'constraint',
+  differential: { element: [{ id: 'Task.instantiatesCanonical', path: 'Task.instantiatesCanonical', fixedCanonical: 'http://dsf.dev/bpe/Process/test|1.0' }] },
+});
+
 before(async () => {
   site = await startTestSite();
   const c = site.client;
-  orgA = await c.create({ resourceType: 'Organization', identifier: [{ system: ORG_ID, value: 'search-a.test' }], name: 'Universitätsklinikum Alpha', active: true });
-  orgB = await c.create({ resourceType: 'Organization', identifier: [{ system: ORG_ID, value: 'search-b.test' }], name: 'Beta Research', alias: ['Beta Alias'], active: false });
-  epA = await c.create({ resourceType: 'Endpoint', status: 'active', address: 'https://a.test/fhir', identifier: [{ system: 'http://dsf.dev/sid/endpoint-identifier', value: 'ep-a' }], managingOrganization: { reference: `Organization/${orgA.id}` }, connectionType: { code: 'hl7-fhir-rest' }, payloadType: [{ text: 'x' }] });
-  await c.put(`/Organization/${orgA.id}`, { ...orgA, endpoint: [{ reference: `Organization/${epA.id}`.replace('Organization', 'Endpoint') }] });
+  orgA = await c.create({ resourceType: 'Organization', meta: { ...TAG_ALL, profile: [PARENT] }, identifier: [{ system: ORG_ID, value: 'search-a.test' }], name: 'Universitätsklinikum Alpha', active: true });
+  orgB = await c.create({ resourceType: 'Organization', meta: { ...TAG_ALL, profile: [PARENT] }, identifier: [{ system: ORG_ID, value: 'search-b.test' }], name: 'Beta Research', alias: ['Beta Alias'], active: false });
+  epA = await c.create({ resourceType: 'Endpoint', meta: TAG_ALL, status: 'active', address: 'https://a.test/fhir', identifier: [{ system: 'http://dsf.dev/sid/endpoint-identifier', value: 'ep-a' }], managingOrganization: { reference: `Organization/${orgA.id}` }, connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' }, payloadType: [{ coding: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Task' }] }], payloadMimeType: ['application/fhir+json', 'application/fhir+xml'] });
+  const upd = await c.put(`/Organization/${orgA.id}`, { ...orgA, endpoint: [{ reference: `Endpoint/${epA.id}` }] });
+  assert.equal(upd.status, 200, upd.body);
+  for (const v of ['1.0', '1.1']) await c.create(taskProfile(v));
   for (let i = 0; i < 25; i++) {
-    await c.create({ resourceType: 'Task', status: i % 2 ? 'requested' : 'completed', intent: 'order', authoredOn: `2024-01-${String(i + 1).padStart(2, '0')}T10:00:00Z`, requester: { identifier: { system: ORG_ID, value: i % 3 ? 'search-a.test' : 'search-b.test' } }, meta: { profile: [`http://dsf.dev/fhir/StructureDefinition/task-test|1.${i % 2}`] } });
+    await c.create({
+      resourceType: 'Task',
+      meta: { profile: [`http://dsf.dev/fhir/StructureDefinition/task-test|1.${i % 2}`] },
+      instantiatesCanonical: 'http://dsf.dev/bpe/Process/test|1.0',
+      status: i % 2 ? 'requested' : 'completed',
+      intent: 'order',
+      authoredOn: `2024-01-${String(i + 1).padStart(2, '0')}T10:00:00Z`,
+      requester: { identifier: { system: ORG_ID, value: i % 3 ? 'search-a.test' : 'search-b.test' } },
+      restriction: { recipient: [{ identifier: { system: ORG_ID, value: 'test-organization.test' } }] },
+      input: [
+        { type: { coding: [{ system: BPMN, code: 'message-name' }] }, valueString: 'test' },
+        { type: { coding: [{ system: BPMN, code: 'business-key' }] }, valueString: `bk-${i}` },
+      ],
+    });
   }
 });
 after(() => site?.stop());

@@ -85,3 +85,25 @@ describe('validation against the DSF core profiles in fhir/', () => {
     assert.ok(found.some((i) => i.expression?.[0] === 'Organization.meta' && i.code === 'invariant'), JSON.stringify(found));
   });
 });
+
+it('Endpoint.payloadMimeType slices by the primitive value: json and xml each once', async () => {
+  const { loadCoreResources } = await import('../../../src/fhir/conformance/core-resources.ts');
+  const { CanonicalIndex } = await import('../../../src/fhir/conformance/canonical-index.ts');
+  const { ResourceValidator } = await import('../../../src/fhir/validation/validator.ts');
+  const index = new CanonicalIndex(loadCoreResources() as any[]);
+  const v = new ResourceValidator({ structureDefinition: (u) => index.get(u, 'StructureDefinition') as any, valueSet: (u) => index.get(u, 'ValueSet') as any, codeSystem: (u) => index.get(u, 'CodeSystem') as any });
+  const endpoint: any = {
+    resourceType: 'Endpoint',
+    meta: { profile: ['http://dsf.dev/fhir/StructureDefinition/endpoint'], tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] },
+    identifier: [{ system: 'http://dsf.dev/sid/endpoint-identifier', value: 'ep.test' }],
+    status: 'active',
+    connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' },
+    managingOrganization: { reference: 'Organization/0b7c6f4e-8f0e-4a55-9d52-3c1c2d1f0a11' },
+    payloadType: [{ coding: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Task' }] }],
+    payloadMimeType: ['application/fhir+json', 'application/fhir+xml'],
+    address: 'https://ep.test/fhir',
+  };
+  const errors = (r: any) => v.validate(r).filter((i) => i.severity === 'error').map((i) => i.diagnostics);
+  assert.deepEqual(errors(endpoint), []);
+  assert.ok(errors({ ...endpoint, payloadMimeType: ['application/fhir+json', 'application/fhir+json'] }).some((d) => /fhirXml/.test(d ?? '')));
+});

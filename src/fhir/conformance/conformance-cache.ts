@@ -1,0 +1,45 @@
+// The StructureDefinitions, ValueSets and CodeSystems this server holds, in memory, for the validator
+// (which resolves synchronously). Filled from the database at start-up and kept current on writes.
+import type { CodeSystem, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type { Db } from '../store/resource-store.ts';
+import type { ConformanceResolver } from '../validation/validator.ts';
+import { CanonicalIndex, type CanonicalResource } from './canonical-index.ts';
+
+const CACHED_TYPES = ['StructureDefinition', 'ValueSet', 'CodeSystem'] as const;
+
+export class ConformanceCache implements ConformanceResolver {
+  private indexes = new Map<string, CanonicalIndex>();
+
+  static isCached(type: string): boolean {
+    return (CACHED_TYPES as readonly string[]).includes(type);
+  }
+
+  async load(db: Db): Promise<void> {
+    const rows = (await db.query(`SELECT resource FROM resources WHERE current AND NOT deleted AND type = ANY($1)`, [CACHED_TYPES])).rows;
+    this.indexes = new Map(CACHED_TYPES.map((t) => [t, new CanonicalIndex()]));
+    for (const r of rows) this.put(r.resource as Resource);
+  }
+
+  /** Adds or replaces a resource (same url and version). */
+  put(resource: Resource): void {
+    const r = resource as unknown as CanonicalResource & { url?: string };
+    if (!ConformanceCache.isCached(resource.resourceType) || typeof r.url !== 'string') return;
+    let index = this.indexes.get(resource.resourceType);
+    if (!index) this.indexes.set(resource.resourceType, (index = new CanonicalIndex()));
+    index.put(r);
+  }
+
+  private get<T>(type: string, url: string): T | undefined {
+    return this.indexes.get(type)?.get(url) as T | undefined;
+  }
+
+  structureDefinition(url: string): StructureDefinition | undefined {
+    return this.get<StructureDefinition>('StructureDefinition', url);
+  }
+  valueSet(url: string): ValueSet | undefined {
+    return this.get<ValueSet>('ValueSet', url);
+  }
+  codeSystem(url: string): CodeSystem | undefined {
+    return this.get<CodeSystem>('CodeSystem', url);
+  }
+}

@@ -76,7 +76,7 @@ export class FhirTestClient {
   delete(path: string, headers?: Record<string, string>) {
     return this.request('DELETE', path, undefined, headers);
   }
-  async create(resource: Partial<Resource> & Record<string, any>): Promise<any> {
+  async create(resource: { resourceType: string; [k: string]: any }): Promise<any> {
     const r = await this.post(`/${resource.resourceType}`, resource);
     if (r.status !== 201) throw new Error(`create ${resource.resourceType} failed: ${r.status} ${r.body}`);
     return r.json;

@@ -530,15 +530,19 @@ export class Runtime {
     const id = randomUUID();
     const formKey = n.formKey ? String(this.evaluate(n.formKey, exec)) : null;
     this.state.userTasks.set(id, { id, executionId: exec.id, activityId: n.id, name: n.name, formKey, created: this.now() });
+    await this.runTaskListeners(exec, n, 'create', { id, formKey });
+  }
+
+  private async runTaskListeners(exec: Execution, n: FlowNode, event: 'create' | 'complete', t: { id: string; formKey: string | null }): Promise<void> {
     for (const l of n.taskListeners) {
-      if (l.event !== 'create') continue;
-      const facade = new ExecutionFacade(this, exec, n, {}, 'create');
+      if (l.event !== event) continue;
+      const facade = new ExecutionFacade(this, exec, n, {}, event);
       const task: DelegateTask = {
-        id,
+        id: t.id,
         name: n.name,
-        formKey,
+        formKey: t.formKey,
         taskDefinitionKey: n.id,
-        eventName: 'create',
+        eventName: event,
         execution: facade,
         getVariable: (k) => facade.getVariable(k),
         getVariableLocal: (k) => facade.getVariableLocal(k),
@@ -551,7 +555,7 @@ export class Runtime {
         getVariables: () => facade.getVariables(),
         getVariablesLocal: () => facade.getVariablesLocal(),
       };
-      await this.callImplementation(exec, n, l.implementation, 'create', task);
+      await this.callImplementation(exec, n, l.implementation, event, task);
     }
   }
 
@@ -559,6 +563,7 @@ export class Runtime {
     const task = this.state.userTasks.get(taskId)!;
     const exec = this.state.executions.get(task.executionId)!;
     for (const [k, v] of Object.entries(variables)) this.setVariable(exec, k, v);
+    await this.runTaskListeners(exec, nodeOf(this.model, task.activityId), 'complete', task);
     this.state.userTasks.delete(taskId);
     exec.state = 'ready';
     await this.leave(exec, nodeOf(this.model, task.activityId));

@@ -167,7 +167,7 @@ test('user task: record with formKey, task listener on create, completion with v
       'usertask',
       `<bpmn:startEvent id="s" />
        <bpmn:userTask id="approve" name="Approve" camunda:formKey="http://dsf.dev/fhir/Questionnaire/approve|1.0">
-         <bpmn:extensionElements><camunda:taskListener class="test.Listener" event="create" /></bpmn:extensionElements>
+         <bpmn:extensionElements><camunda:taskListener class="test.Listener" event="create" /><camunda:taskListener class="test.Listener" event="complete" /></bpmn:extensionElements>
        </bpmn:userTask>
        <bpmn:exclusiveGateway id="gw" default="no" /><bpmn:endEvent id="yesEnd" /><bpmn:endEvent id="noEnd" />
        ${seq('a', 's', 'approve')}${seq('b', 'approve', 'gw')}${seq('yes', 'gw', 'yesEnd', '${approved}')}${seq('no', 'gw', 'noEnd')}`,
@@ -180,6 +180,7 @@ test('user task: record with formKey, task listener on create, completion with v
   assert.equal(tasks[0]!.activityId, 'approve');
   assert.deepEqual(calls, ['listener:create:approve']);
   await f.engine.completeUserTask(tasks[0]!.id, { approved: true });
+  assert.deepEqual(calls, ['listener:create:approve', 'listener:complete:approve']);
   const done = await f.engine.getInstance(inst.id);
   assert.equal(done?.endActivityId, 'yesEnd');
   assert.equal((await f.engine.listUserTasks({ instanceId: inst.id })).length, 0);

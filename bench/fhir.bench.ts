@@ -1,0 +1,130 @@
+// FHIR server throughput and latency, each as a ratio to a fastify route that returns a fixed JSON body
+// of the same size over the same TLS setup, measured in the same run; and resident memory after
+// 100,000 stored resources.
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { generateCertificates } from '../src/cli/certs.ts';
+import { HttpsClient } from '../src/common/https-client.ts';
+import { freePort } from '../src/db/embedded.ts';
+import { withDatabase } from '../src/db/pool.ts';
+import { formatRow, runLoad, type LoadResult } from './lib/load.ts';
+import { startChild } from './lib/child.ts';
+
+const TAG = { meta: { tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] } };
+const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
+
+export async function run(serverUrl: string, log: (s: string) => void, opts: { memoryResources: number }): Promise<Record<string, unknown>> {
+  const dir = resolve('.dsf/bench');
+  mkdirSync(dir, { recursive: true });
+  const certs = await generateCertificates({ dir: join(dir, 'certs'), organizations: ['Bench_Org'] });
+  const org = certs.organizations.Bench_Org!;
+  const ca = readFileSync(certs.ca.certPath, 'utf8');
+  const dbName = `dsf_bench_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const port = await freePort();
+  const baseUrl = `https://localhost:${port}/fhir`;
+  const fhir = await startChild(
+    ['src/cli/main.ts', 'fhir'],
+    {
+      DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
+      DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: 'Bench_Org',
+      DEV_DSF_SERVER_API_PORT: String(port),
+      DEV_DSF_SERVER_CERTIFICATE: org.server.certPath,
+      DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
+      DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
+      DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
+      DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
+    },
+    /listening on https/,
+  );
+  const client = new HttpsClient({ ca, cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') }, 64);
+  const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
+  const results: LoadResult[] = [];
+  const out: Record<string, unknown> = {};
+  try {
+    // Data for reads and searches.
+    const patientIds: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const r = await client.request(`${baseUrl}/Patient`, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/pid', value: `p${i}` }], active: true }) });
+      if (r.status !== 201) throw new Error(`seed failed: ${r.status} ${r.body}`);
+      patientIds.push(JSON.parse(r.body).id);
+    }
+    const sample = await client.request(`${baseUrl}/Patient/${patientIds[0]}`, { headers: json });
+    const baseline = await startChild(['bench/lib/baseline-server.ts', org.server.certPath, org.server.keyPath, certs.ca.certPath, String(sample.body.length)], {}, /PORT (\d+)/);
+    const baselineUrl = `https://localhost:${baseline.match[1]}/fixed`;
+    const seedBundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: Array.from({ length: 100 }, (_, i) => [
+        { fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(2 * i).padStart(12, '0')}`, resource: { resourceType: 'Organization', meta: { ...TAG.meta, profile: ['http://dsf.dev/fhir/StructureDefinition/organization-parent'] }, identifier: [{ system: ORG_ID, value: `org-${i}` }], active: true, name: `Org ${i}`, endpoint: [{ reference: `urn:uuid:00000000-0000-4000-8000-${String(2 * i + 1).padStart(12, '0')}` }] }, request: { method: 'POST', url: 'Organization' } },
+        { fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(2 * i + 1).padStart(12, '0')}`, resource: { resourceType: 'Endpoint', ...TAG, status: 'active', address: `https://org-${i}.test/fhir`, connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' }, payloadType: [{ coding: [{ system: 'http://hl7.org/fhir/resource-types', code: 'Task' }] }], payloadMimeType: ['application/fhir+json', 'application/fhir+xml'], identifier: [{ system: 'http://dsf.dev/sid/endpoint-identifier', value: `ep-${i}` }], managingOrganization: { reference: `urn:uuid:00000000-0000-4000-8000-${String(2 * i).padStart(12, '0')}` } }, request: { method: 'POST', url: 'Endpoint' } },
+      ]).flat(),
+    };
+    const seeded = await client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify(seedBundle) });
+    if (seeded.status !== 200) throw new Error(`seed bundle failed: ${seeded.status} ${seeded.body.slice(0, 500)}`);
+
+    const ok = (status: number) => (r: { status: number }) => r.status === status;
+    const pick = (i: number) => patientIds[i % patientIds.length];
+    let created = 0;
+    const workloads: [string, number, (i: number) => Promise<boolean>][] = [
+      ['baseline: fixed JSON over TLS', 1, () => client.request(baselineUrl).then(ok(200))],
+      ['read', 1, (i) => client.request(`${baseUrl}/Patient/${pick(i)}`, { headers: json }).then(ok(200))],
+      ['read as XML', 1, (i) => client.request(`${baseUrl}/Patient/${pick(i)}`, { headers: { accept: 'application/fhir+xml' } }).then(ok(200))],
+      ['create', 1, () => client.request(`${baseUrl}/Patient`, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/new', value: `n${created++}` }], active: true }) }).then(ok(201))],
+      ['conditional create (match exists)', 1, (i) => client.request(`${baseUrl}/Patient`, { method: 'POST', headers: { ...json, 'if-none-exist': `identifier=http://bench/pid|p${i % 200}` }, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/pid', value: `p${i % 200}` }], active: true }) }).then(ok(200))],
+      ['search token', 1, (i) => client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}`, { headers: json }).then(ok(200))],
+      ['search token + _include', 1, (i) => client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}&_include=Organization:endpoint`, { headers: json }).then(ok(200))],
+      ['transaction of 100 entries', 100, () => client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 100 }, () => ({ resource: { resourceType: 'Patient', ...TAG, active: true }, request: { method: 'POST', url: 'Patient' } })) }) }).then(ok(200))],
+    ];
+    for (const concurrency of [1, 16]) {
+      let baseRps = 0;
+      for (const [name, weight, fn] of workloads) {
+        const count = Math.max(16, Math.round((concurrency === 1 ? 400 : 2000) / weight));
+        await runLoad(name, concurrency, Math.min(count, 50), 5_000, fn); // warm-up
+        const r = await runLoad(name, concurrency, count, 20_000, fn);
+        if (name.startsWith('baseline')) baseRps = r.rps;
+        results.push(r);
+        log(formatRow(r, baseRps));
+        out[`${name} c=${concurrency}`] = { rps: Math.round(r.rps), p50ms: +r.p50ms.toFixed(2), p99ms: +r.p99ms.toFixed(2), ratioToBaseline: +(r.rps / baseRps).toFixed(4), errors: r.errors };
+      }
+    }
+    await baseline.stop();
+
+    // Index use of the common searches, on the data just stored.
+    const db = new pg.Client({ connectionString: withDatabase(serverUrl, dbName) });
+    await db.connect();
+    await db.query('ANALYZE');
+    const plan = (
+      await db.query(`EXPLAIN SELECT r.resource FROM resources r WHERE r.type = 'Organization' AND r.current AND NOT r.deleted
+        AND EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND s.type = 'Organization' AND s.param = 'identifier' AND s.code = 'org-5' AND s.system = '${ORG_ID}')`)
+    ).rows.map((r) => r['QUERY PLAN']).join('\n');
+    log(`plan of Organization?identifier=...:\n${plan}`);
+    out.tokenSearchUsesIndex = /Index (Only )?Scan using search_index/.test(plan) && !/Seq Scan on search_index/.test(plan);
+
+    if (opts.memoryResources > 0) {
+      const batch = 500;
+      const total = (await db.query('SELECT count(*)::int AS n FROM resources')).rows[0].n as number;
+      const needed = Math.max(0, opts.memoryResources - total);
+      log(`storing ${needed} more resources for the memory figure...`);
+      const r = await runLoad('bulk transactions of 500', 4, Math.ceil(needed / batch), 600_000, () =>
+        client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: batch }, (_, k) => ({ resource: { resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/bulk', value: `b${k}` }], active: true }, request: { method: 'POST', url: 'Patient' } })) }) }).then(ok(200)),
+      );
+      const stored = (await db.query('SELECT count(*)::int AS n FROM resources WHERE current AND NOT deleted')).rows[0].n as number;
+      // A few searches and reads touching the data, then the server's resident memory.
+      for (let i = 0; i < 50; i++) await client.request(`${baseUrl}/Patient?identifier=http://bench/bulk|b${i}&_count=50`, { headers: json });
+      const rss = fhir.rssMiB();
+      log(`stored ${stored} current resources (${(r.rps * batch).toFixed(0)} resources/s in transactions of ${batch}); FHIR server RSS ${rss.toFixed(0)} MiB`);
+      out.memory = { storedResources: stored, rssMiB: Math.round(rss), limitMiB: 300, resourcesPerSecondInTransactions: Math.round(r.rps * batch) };
+    }
+    await db.end();
+  } finally {
+    client.close();
+    await fhir.stop();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  }
+  return out;
+}

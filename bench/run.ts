@@ -1,0 +1,40 @@
+// npm run bench: runs the benchmarks against a PostgreSQL server (DSF_BENCH_DATABASE_URL, or an
+// embedded one), prints each figure as a ratio to a baseline of the same run, and writes
+// .dsf/bench/results-<time>.json. Options: --memory-resources N (default 100000; 0 skips it),
+// --only fhir|engine.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { run as runFhir } from './fhir.bench.ts';
+import { run as runEngine } from './engine.bench.ts';
+
+const args = process.argv.slice(2);
+const memIdx = args.indexOf('--memory-resources');
+const memoryResources = memIdx >= 0 ? Number(args[memIdx + 1]) : 100_000;
+
+let url = process.env.DSF_BENCH_DATABASE_URL;
+let stop = async () => {};
+if (!url) {
+  const db = await startEmbeddedPostgres(join('.dsf', 'bench', 'postgres'));
+  url = db.url;
+  stop = db.stop;
+}
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+try {
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  if (only !== 'engine') {
+    console.log('== FHIR server ==');
+    results.fhir = await runFhir(url, (s) => console.log(s), { memoryResources });
+  }
+  if (only !== 'fhir') {
+    console.log('== BPMN engine ==');
+    process.env.DSF_BENCH_DATABASE_URL = url;
+    results.engine = await runEngine((s) => console.log(s));
+  }
+} finally {
+  await stop();
+}
+mkdirSync(join('.dsf', 'bench'), { recursive: true });
+const file = join('.dsf', 'bench', `results-${Date.now()}.json`);
+writeFileSync(file, JSON.stringify(results, null, 2));
+console.log(`results written to ${file}`);

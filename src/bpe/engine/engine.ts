@@ -14,6 +14,7 @@ import { EngineError, MessageCorrelationError, type DeployedDefinition } from '.
 import { JobExecutor, type JobExecutorOptions } from './job-executor.ts';
 import { migrateEngine } from './schema.ts';
 import { deserializeVariable } from './variables.ts';
+import { withTransaction } from '../../db/pool.ts';
 
 export interface ProcessEngineOptions {
   pool: pg.Pool;
@@ -452,19 +453,8 @@ export class ProcessEngine {
 
   // ---- plumbing -------------------------------------------------------------------------
 
-  private async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
   }
 
   private async command<T>(fn: (ctx: CommandContext) => Promise<T>): Promise<T> {

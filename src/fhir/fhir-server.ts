@@ -82,12 +82,12 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
 
   // Core resources are loaded without validation (they define it), then every write is validated.
   log('loading DSF core conformance resources');
-  await new BundleProcessor(new Interactions(store, config.pageCount), pool).process({ strict: true }, coreResourcesBundle(loadCoreResources()), 'minimal');
+  await new BundleProcessor(new Interactions(store, config.pageCount)).process({ strict: true }, coreResourcesBundle(loadCoreResources()), 'minimal');
   const conformance = new ConformanceCache();
   await conformance.load(pool);
   const preparation = new WritePreparation(conformance);
   const interactions = new Interactions(store, config.pageCount, preparation.hooks());
-  const bundles = new BundleProcessor(interactions, pool);
+  const bundles = new BundleProcessor(interactions);
 
   const initBundle = config.initBundle
     ? readInitBundle(config.initBundle, { ...config.env, DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT: config.organizationThumbprint ?? config.env.DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT })

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
-import { badRequest, FhirError, outcome } from '../../common/errors.ts';
+import { badRequest, FhirError } from '../../common/errors.ts';
 import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
 import type { PreferReturn } from './http-headers.ts';
 
@@ -75,10 +75,7 @@ function collectConditionalReferences(value: unknown, out: Set<string>): void {
 }
 
 export class BundleProcessor {
-  constructor(
-    private readonly interactions: Interactions,
-    private readonly pool: pg.Pool,
-  ) {}
+  constructor(private readonly interactions: Interactions) {}
 
   async process(ctx: RequestContext, bundle: Bundle, prefer: PreferReturn): Promise<Bundle> {
     if (bundle.resourceType !== 'Bundle') throw badRequest(`Expected a Bundle, got ${bundle.resourceType}`);
@@ -194,4 +191,3 @@ export class BundleProcessor {
   }
 }
 
-export { outcome };

@@ -1,6 +1,6 @@
 // The FHIR interactions (create, read, update, delete, search, history, conditional variants),
 // independent of HTTP so that single requests and batch/transaction entries share one implementation.
-import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError, methodNotAllowed, outcome, preconditionFailed } from '../../common/errors.ts';
 import { type Db, ResourceStore } from '../store/resource-store.ts';
@@ -220,4 +220,3 @@ export function parseETag(value: string): number {
   return Number(m[1]);
 }
 
-export type { Bundle };

@@ -8,9 +8,12 @@ import { executeSearch, type AccessFilter } from '../search/search-service.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, historyBundle } from './bundles.ts';
+import type { Identity } from '../auth/identity.ts';
 
 export interface RequestContext {
   strict: boolean;
+  /** The caller; undefined only for the server's own start-up work (core resources, initial bundle). */
+  identity?: Identity;
   /** Extra SQL conditions limiting what the caller may read (authorization). */
   access?: AccessFilter;
 }

@@ -10,7 +10,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts'
 import type { FhirServerConfig } from './config.ts';
 import { FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
-import { Interactions, type RequestContext } from './rest/interactions.ts';
+import { composeWriteHooks, Interactions, type RequestContext, type WriteHooks } from './rest/interactions.ts';
 import { BundleProcessor } from './rest/batch.ts';
 import { createFhirApp } from './rest/app.ts';
 import { capabilityStatement } from './rest/capability.ts';
@@ -86,7 +86,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const conformance = new ConformanceCache();
   await conformance.load(pool);
   const preparation = new WritePreparation(conformance);
-  const interactions = new Interactions(store, config.pageCount, preparation.hooks());
+  // Write hooks run in this order: validation first; authorization, read access and events add theirs.
+  const writeHooks: WriteHooks[] = [preparation.hooks()];
+  const interactions = new Interactions(store, config.pageCount, composeWriteHooks(...writeHooks));
   const bundles = new BundleProcessor(interactions);
 
   const initBundle = config.initBundle

@@ -31,6 +31,30 @@ export interface WriteHooks {
   /** Called before a resource is stored: validation, default profiles, authorization. May modify it. */
   beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource): Promise<Resource>;
   beforeDelete?(ctx: RequestContext, client: pg.PoolClient, existing: Resource): Promise<void>;
+  /** Called in the same transaction after a new version was stored (not when an update changed nothing). */
+  afterWrite?(ctx: RequestContext, client: pg.PoolClient, stored: Resource, previous?: Resource): Promise<void>;
+  /** Called in the same transaction after a logical delete wrote its marker. */
+  afterDelete?(ctx: RequestContext, client: pg.PoolClient, deleted: Resource): Promise<void>;
+}
+
+/** Runs several hook sets in order (validation first, then authorization, read access, events, ...). */
+export function composeWriteHooks(...sets: WriteHooks[]): WriteHooks {
+  return {
+    async beforeWrite(ctx, client, resource, existing) {
+      let r = resource;
+      for (const s of sets) if (s.beforeWrite) r = await s.beforeWrite(ctx, client, r, existing);
+      return r;
+    },
+    async beforeDelete(ctx, client, existing) {
+      for (const s of sets) await s.beforeDelete?.(ctx, client, existing);
+    },
+    async afterWrite(ctx, client, stored, previous) {
+      for (const s of sets) await s.afterWrite?.(ctx, client, stored, previous);
+    },
+    async afterDelete(ctx, client, deleted) {
+      for (const s of sets) await s.afterDelete?.(ctx, client, deleted);
+    },
+  };
 }
 
 export function assertType(type: string): void {
@@ -108,6 +132,7 @@ export class Interactions {
     }
     const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource) : resource;
     const s = await this.store.create(client, prepared, assignedId);
+    await this.hooks.afterWrite?.(ctx, client, s.resource);
     return this.stored(201, s, true);
   }
 
@@ -120,7 +145,8 @@ export class Interactions {
     const cur = await this.store.readCurrent(client, type, id, true);
     if (!cur) throw methodNotAllowed(`${type}/${id} does not exist; update as create is not allowed`);
     const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, cur.resource) : resource;
-    const { stored } = await this.store.update(client, prepared as Resource & { id: string }, expected);
+    const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected);
+    if (changed) await this.hooks.afterWrite?.(ctx, client, stored.resource, cur.deleted ? undefined : cur.resource);
     return this.stored(200, stored, true);
   }
 
@@ -145,6 +171,7 @@ export class Interactions {
     if (!cur) throw new FhirError(404, `${type}/${id} not found`, 'not-found');
     if (!cur.deleted && this.hooks.beforeDelete) await this.hooks.beforeDelete(ctx, client, cur.resource!);
     const marker = await this.store.delete(client, type, id);
+    if (marker) await this.hooks.afterDelete?.(ctx, client, cur.resource!);
     return {
       status: 200,
       outcome: outcome('information', 'informational', marker ? `${type}/${id} deleted` : `${type}/${id} was already deleted`),

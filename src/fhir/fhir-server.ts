@@ -18,6 +18,8 @@ import { defaultProfileFor, loadCoreResources } from './conformance/core-resourc
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
 import { WritePreparation } from './rest/write-preparation.ts';
+import { authorizationHooks, authorizationSite } from './auth/authorization.ts';
+export { authorizationContext } from './auth/authorization.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -87,7 +89,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   await conformance.load(pool);
   const preparation = new WritePreparation(conformance);
   // Write hooks run in this order: validation first; authorization, read access and events add theirs.
-  const writeHooks: WriteHooks[] = [preparation.hooks()];
+  const writeHooks: WriteHooks[] = [preparation.hooks(), authorizationHooks(authorizationSite(config))];
   const interactions = new Interactions(store, config.pageCount, composeWriteHooks(...writeHooks));
   const bundles = new BundleProcessor(interactions);
 

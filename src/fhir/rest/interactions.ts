@@ -6,6 +6,7 @@ import { badRequest, FhirError, methodNotAllowed, outcome, preconditionFailed } 
 import { type Db, ResourceStore } from '../store/resource-store.ts';
 import { executeSearch, type AccessFilter } from '../search/search-service.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
+import { SqlParams } from '../search/search-sql.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, historyBundle } from './bundles.ts';
 import type { Identity } from '../auth/identity.ts';
@@ -27,7 +28,12 @@ export interface InteractionResult {
   lastModified?: string;
 }
 
+/** What a caller asks to do; authorization maps each to a dsf-role (READ, SEARCH, ...). */
+export type InteractionAction = 'read' | 'search' | 'history' | 'create' | 'update' | 'delete' | 'permanent-delete';
+
 export interface WriteHooks {
+  /** Called at the start of every interaction (type undefined: system-level history); throws 403 when not allowed. */
+  authorize?(ctx: RequestContext, action: InteractionAction, type?: string): void | Promise<void>;
   /** Called before a resource is stored: validation, default profiles, authorization. May modify it. */
   beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource): Promise<Resource>;
   beforeDelete?(ctx: RequestContext, client: pg.PoolClient, existing: Resource): Promise<void>;
@@ -40,6 +46,9 @@ export interface WriteHooks {
 /** Runs several hook sets in order (validation first, then authorization, read access, events, ...). */
 export function composeWriteHooks(...sets: WriteHooks[]): WriteHooks {
   return {
+    async authorize(ctx, action, type) {
+      for (const s of sets) await s.authorize?.(ctx, action, type);
+    },
     async beforeWrite(ctx, client, resource, existing) {
       let r = resource;
       for (const s of sets) if (s.beforeWrite) r = await s.beforeWrite(ctx, client, r, existing);
@@ -92,29 +101,33 @@ export class Interactions {
 
   async read(ctx: RequestContext, db: Db, type: string, id: string): Promise<InteractionResult> {
     assertType(type);
+    await this.hooks.authorize?.(ctx, 'read', type);
     const r = await this.store.read(db, type, id);
-    await this.checkReadable(ctx, db, r.resource);
+    await this.checkReadable(ctx, db, r);
     return this.stored(200, r, false);
   }
 
   async vread(ctx: RequestContext, db: Db, type: string, id: string, version: string): Promise<InteractionResult> {
     assertType(type);
+    await this.hooks.authorize?.(ctx, 'read', type);
     const r = await this.store.vread(db, type, id, Number(version));
-    await this.checkReadable(ctx, db, r.resource);
+    await this.checkReadable(ctx, db, r);
     return this.stored(200, r, false);
   }
 
   /** Throws 403 when the caller may not read the resource (read access is enforced as SQL). */
-  private async checkReadable(ctx: RequestContext, db: Db, resource: Resource): Promise<void> {
+  private async checkReadable(ctx: RequestContext, db: Db, s: { type: string; id: string; version: number }): Promise<void> {
     if (!ctx.access) return;
-    const req = parseSearchRequest(resource.resourceType, [['_id', resource.id!]], { strict: true, defaultCount: 1 });
-    const res = await executeSearch(db, { ...req, summary: 'count' }, this.baseUrl, ctx.access);
-    if (res.total === 0) throw new FhirError(403, `Not allowed to read ${resource.resourceType}/${resource.id}`, 'forbidden');
+    const p = new SqlParams();
+    const where = [`r.id = ${p.add(s.id)}::uuid`, `r.version = ${p.add(s.version)}`, ...ctx.access(p)];
+    const res = await db.query(`SELECT 1 FROM resources r WHERE ${where.join(' AND ')}`, p.values);
+    if (!res.rowCount) throw new FhirError(403, `Not allowed to read ${s.type}/${s.id}`, 'forbidden');
   }
 
   async create(ctx: RequestContext, client: pg.PoolClient, type: string, resource: Resource, ifNoneExist?: string, assignedId?: string): Promise<InteractionResult> {
     assertType(type);
     if (resource.resourceType !== type) throw badRequest(`Resource type '${resource.resourceType}' in the body does not match '${type}' in the URL`);
+    await this.hooks.authorize?.(ctx, 'create', type);
     if (ifNoneExist !== undefined) {
       const existing = await this.conditionalMatches(ctx, client, type, ifNoneExist);
       if (existing.length > 1) throw preconditionFailed(`${existing.length} ${type} resources match '${ifNoneExist}'`);
@@ -141,6 +154,7 @@ export class Interactions {
     if (resource.resourceType !== type) throw badRequest(`Resource type '${resource.resourceType}' in the body does not match '${type}' in the URL`);
     if (resource.id === undefined) throw badRequest('The resource in an update must have an id');
     if (resource.id !== id) throw badRequest(`Resource id '${resource.id}' in the body does not match '${id}' in the URL`);
+    await this.hooks.authorize?.(ctx, 'update', type);
     const expected = ifMatch !== undefined ? parseETag(ifMatch) : undefined;
     const cur = await this.store.readCurrent(client, type, id, true);
     if (!cur) throw methodNotAllowed(`${type}/${id} does not exist; update as create is not allowed`);
@@ -167,6 +181,7 @@ export class Interactions {
 
   async delete(ctx: RequestContext, client: pg.PoolClient, type: string, id: string): Promise<InteractionResult> {
     assertType(type);
+    await this.hooks.authorize?.(ctx, 'delete', type);
     const cur = await this.store.readCurrent(client, type, id, true);
     if (!cur) throw new FhirError(404, `${type}/${id} not found`, 'not-found');
     if (!cur.deleted && this.hooks.beforeDelete) await this.hooks.beforeDelete(ctx, client, cur.resource!);
@@ -181,20 +196,23 @@ export class Interactions {
 
   async conditionalDelete(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string): Promise<InteractionResult> {
     assertType(type);
+    await this.hooks.authorize?.(ctx, 'delete', type);
     const matches = await this.conditionalMatches(ctx, client, type, criteria);
     if (matches.length > 1) throw preconditionFailed(`${matches.length} ${type} resources match '${criteria}'`);
     if (matches.length === 0) return { status: 204 };
     return this.delete(ctx, client, type, matches[0]!.id!);
   }
 
-  async permanentDelete(_ctx: RequestContext, client: pg.PoolClient, type: string, id: string): Promise<InteractionResult> {
+  async permanentDelete(ctx: RequestContext, client: pg.PoolClient, type: string, id: string): Promise<InteractionResult> {
     assertType(type);
+    await this.hooks.authorize?.(ctx, 'permanent-delete', type);
     await this.store.permanentDelete(client, type, id);
     return { status: 200, outcome: outcome('information', 'informational', `${type}/${id} permanently deleted`) };
   }
 
   async search(ctx: RequestContext, db: Db, type: string, query: [string, string][]): Promise<InteractionResult> {
     assertType(type);
+    await this.hooks.authorize?.(ctx, 'search', type);
     const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount });
     const result = await executeSearch(db, req, this.baseUrl, ctx.access);
     return { status: 200, resource: searchsetBundle(this.baseUrl, req, result) };
@@ -202,6 +220,7 @@ export class Interactions {
 
   async history(ctx: RequestContext, db: Db, type: string | undefined, id: string | undefined, query: [string, string][]): Promise<InteractionResult> {
     if (type) assertType(type);
+    await this.hooks.authorize?.(ctx, 'history', type);
     const params = new Map(query);
     const count = intParam(params, '_count', this.defaultPageCount, 0);
     const page = intParam(params, '_page', 1, 1);
@@ -210,7 +229,7 @@ export class Interactions {
     if (type && id) await this.read(ctx, db, type, id).catch((e: FhirError) => {
       if (e.status !== 410) throw e; // the history of a deleted resource stays readable
     });
-    const h = await this.store.history(db, { type, id, since, at, count: Math.min(count, 1000), offset: (page - 1) * count });
+    const h = await this.store.history(db, { type, id, since, at, count: Math.min(count, 1000), offset: (page - 1) * count, access: ctx.access });
     const path = [type, id, '_history'].filter(Boolean).join('/');
     return { status: 200, resource: historyBundle(this.baseUrl, path, query, page, count, h.total, h.entries) };
   }
@@ -222,7 +241,8 @@ export class Interactions {
     const req: SearchRequest = parseSearchRequest(type, pairs, { strict: true, defaultCount: 2 });
     // Two concurrent conditional writes with the same criteria must not both create.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${type}?${pairs.map(([k, v]) => `${k}=${v}`).sort().join('&')}`]);
-    const res = await executeSearch(client, { ...req, count: 2, page: 1, include: [], revinclude: [] }, this.baseUrl);
+    // Only what the caller may read can match: a conditional write must not reveal other resources.
+    const res = await executeSearch(client, { ...req, count: 2, page: 1, include: [], revinclude: [] }, this.baseUrl, ctx.access);
     return res.matches;
   }
 }

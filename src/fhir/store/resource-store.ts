@@ -7,6 +7,8 @@ import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from 
 import { withTransaction } from '../../db/pool.ts';
 import { computeIndexRows } from './search-index.ts';
 import { uniqueKeys } from './unique-keys.ts';
+import { SqlParams } from '../search/search-sql.ts';
+import type { AccessFilter } from '../search/search-service.ts';
 
 export type Db = pg.Pool | pg.PoolClient;
 type Obj = Record<string, any>;
@@ -28,6 +30,8 @@ export interface HistoryQuery {
   at?: Date;
   count: number;
   offset: number;
+  /** Read-access conditions on alias r (authorization); entries and total both respect them. */
+  access?: AccessFilter;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -142,27 +146,34 @@ export class ResourceStore {
   }
 
   async history(db: Db, q: HistoryQuery): Promise<{ total: number; entries: StoredVersion[] }> {
+    const p = new SqlParams();
     const where: string[] = [];
-    const params: unknown[] = [];
-    if (q.type) where.push(`type = $${params.push(q.type)}`);
+    if (q.type) where.push(`h.type = ${p.add(q.type)}`);
     if (q.id) {
       if (!isServerId(q.id)) return { total: 0, entries: [] };
-      where.push(`id = $${params.push(q.id)}`);
+      where.push(`h.id = ${p.add(q.id)}::uuid`);
     }
-    if (q.since) where.push(`last_updated >= $${params.push(q.since.toISOString())}`);
+    if (q.since) where.push(`h.last_updated >= ${p.add(q.since.toISOString())}::timestamptz`);
     if (q.at) {
       // _at: the versions that were current at that instant.
-      where.push(`last_updated <= $${params.push(q.at.toISOString())}`);
-      where.push(
-        `NOT EXISTS (SELECT 1 FROM resources n WHERE n.id = resources.id AND n.version = resources.version + 1 AND n.last_updated <= $${params.length})`,
-      );
+      const at = p.add(q.at.toISOString());
+      where.push(`h.last_updated <= ${at}::timestamptz`);
+      where.push(`NOT EXISTS (SELECT 1 FROM resources n WHERE n.id = h.id AND n.version = h.version + 1 AND n.last_updated <= ${at}::timestamptz)`);
     }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (await db.query(`SELECT count(*)::int AS n FROM resources ${w}`, params)).rows[0].n as number;
+    // Read access is decided on each version's own content; a delete marker on the version it deleted.
+    const access = q.access?.(p) ?? [];
+    const source = access.length
+      ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current, h.resource AS stored,
+           COALESCE(h.resource, (SELECT pv.resource FROM resources pv WHERE pv.id = h.id AND pv.version = h.version - 1)) AS resource
+         FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r WHERE ${access.join(' AND ')}`
+      : `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.resource AS stored FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r`;
+    const total = (await db.query(`SELECT count(*)::int AS n FROM ${source}`, p.values)).rows[0].n as number;
+    const limit = p.add(q.count);
+    const offset = p.add(q.offset);
     const rows = (
       await db.query(
-        `SELECT id, type, version, last_updated, deleted, resource FROM resources ${w} ORDER BY last_updated DESC, version DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-        [...params, q.count, q.offset],
+        `SELECT r.id, r.type, r.version, r.last_updated, r.deleted, r.stored AS resource FROM ${source} ORDER BY r.last_updated DESC, r.version DESC LIMIT ${limit} OFFSET ${offset}`,
+        p.values,
       )
     ).rows;
     return { total, entries: rows.map(toStored) };

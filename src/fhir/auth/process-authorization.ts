@@ -1,0 +1,145 @@
+// The process-authorization extension of an ActivityDefinition: which requesters may send which
+// message (Task profile) of a process, and which recipients may receive it. Codings of the
+// CodeSystem http://dsf.dev/fhir/CodeSystem/process-authorization: LOCAL_ALL, LOCAL_ALL_PRACTITIONER,
+// REMOTE_ALL, LOCAL_ORGANIZATION, LOCAL_ORGANIZATION_PRACTITIONER, REMOTE_ORGANIZATION, LOCAL_ROLE,
+// LOCAL_ROLE_PRACTITIONER, REMOTE_ROLE.
+import type { Coding } from '@medplum/fhirtypes';
+import type { Db } from '../store/resource-store.ts';
+import { isDsfAdmin, type Identity } from './identity.ts';
+import { memberships, type Membership } from './affiliations.ts';
+import {
+  ENDPOINT_IDENTIFIER,
+  EXT_PA_ORGANIZATION,
+  EXT_PA_ORGANIZATION_PRACTITIONER,
+  EXT_PA_PARENT_ORGANIZATION_ROLE,
+  EXT_PA_PARENT_ORGANIZATION_ROLE_PRACTITIONER,
+  EXT_PA_PRACTITIONER,
+  EXT_PROCESS_AUTHORIZATION,
+  ORGANIZATION_IDENTIFIER,
+  PROCESS_AUTHORIZATION,
+} from './dsf-urls.ts';
+
+type Obj = Record<string, any>;
+
+/** http(s)://<domain>/bpe/Process/<name>|<major.minor> */
+export const INSTANTIATES_CANONICAL = /^(https?:\/\/(?:(?:[a-zA-Z0-9][a-zA-Z0-9-]{0,61}[a-zA-Z0-9])\.)+[a-zA-Z0-9]{1,63}\/bpe\/Process\/[a-zA-Z0-9-]+)\|(\d+\.\d+)$/;
+
+/** Recipients can only be local: REMOTE_* and *_PRACTITIONER codings never authorise a recipient. */
+const RECIPIENT_CODES = new Set(['LOCAL_ALL', 'LOCAL_ORGANIZATION', 'LOCAL_ROLE']);
+
+export interface ProcessAuthorization {
+  requesters: Coding[];
+  recipients: Coding[];
+}
+
+/** The current ActivityDefinition with url and version, status draft or active. */
+export async function findActivityDefinition(db: Db, processUrl: string, processVersion: string): Promise<Obj | undefined> {
+  const res = await db.query(
+    `SELECT r.resource FROM resources r WHERE r.type = 'ActivityDefinition' AND r.current AND NOT r.deleted
+     AND r.resource->>'url' = $1 AND r.resource->>'version' = $2 AND r.resource->>'status' IN ('draft', 'active')
+     ORDER BY r.last_updated DESC LIMIT 1`,
+    [processUrl, processVersion],
+  );
+  return res.rows[0]?.resource;
+}
+
+/** The process-authorization entries of the ActivityDefinition for this message name and one of the Task's profiles. */
+export function processAuthorizationsFor(activityDefinition: Obj, messageName: string, taskProfiles: string[]): ProcessAuthorization[] {
+  const out: ProcessAuthorization[] = [];
+  for (const ext of (activityDefinition.extension ?? []) as Obj[]) {
+    if (ext.url !== EXT_PROCESS_AUTHORIZATION) continue;
+    const subs = (ext.extension ?? []) as Obj[];
+    const names = subs.filter((s) => s.url === 'message-name').map((s) => s.valueString);
+    const profiles = subs.filter((s) => s.url === 'task-profile').map((s) => s.valueCanonical);
+    if (!names.includes(messageName) || !profiles.some((p) => taskProfiles.includes(p))) continue;
+    out.push({
+      requesters: subs.filter((s) => s.url === 'requester' && s.valueCoding).map((s) => s.valueCoding as Coding),
+      recipients: subs.filter((s) => s.url === 'recipient' && s.valueCoding).map((s) => s.valueCoding as Coding),
+    });
+  }
+  return out;
+}
+
+const extensionsOf = (v: Obj | undefined, url: string) => ((v?.extension ?? []) as Obj[]).filter((e) => e.url === url);
+const sub = (ext: Obj | undefined, url: string): Obj | undefined => extensionsOf(ext, url)[0];
+
+function organizationIdentifierIs(identifier: unknown, value: string): boolean {
+  const i = identifier as Obj | undefined;
+  return i?.system === ORGANIZATION_IDENTIFIER && i?.value === value;
+}
+
+/** Lazily loaded memberships of the identity's organisation (needed only for ROLE codings). */
+export type MembershipSource = () => Promise<Membership[]>;
+
+export function membershipSource(db: Db, identity: Identity): MembershipSource {
+  let cached: Promise<Membership[]> | undefined;
+  return () => {
+    if (!identity.organization.id) return Promise.resolve([]);
+    const ep = identity.kind === 'organization' ? identity.endpoint : undefined;
+    cached ??= memberships(db, {
+      organizationId: identity.organization.id,
+      organizationIdentifier: identity.organizationIdentifier,
+      endpoint: ep
+        ? { id: ep.id, identifiers: (ep.identifier ?? []).filter((i) => i.system === ENDPOINT_IDENTIFIER && i.value).map((i) => i.value!) }
+        : undefined,
+    });
+    return cached;
+  };
+}
+
+/** Does this requester or recipient coding authorise the identity? */
+export async function codingAuthorizes(coding: Coding, identity: Identity, member: MembershipSource, asRecipient: boolean): Promise<boolean> {
+  if (coding.system !== PROCESS_AUTHORIZATION || !coding.code) return false;
+  if (asRecipient && !RECIPIENT_CODES.has(coding.code)) return false;
+  if (identity.organization.active !== true) return false;
+  const admin = isDsfAdmin(identity);
+  const isOrganization = identity.kind === 'organization';
+  const hasPractitionerRole = (role: Obj | undefined) =>
+    identity.kind === 'practitioner' && !!role && identity.practitionerRoles.some((r) => r.system === role.system && r.code === role.code);
+  const organizationOrAdmin = isOrganization || admin;
+  const isMember = async (parentIdentifier: unknown, role: Obj | undefined) => {
+    if (!role) return false;
+    const list = await member();
+    return list.some((m) => organizationIdentifierIs(parentIdentifier, m.parentOrganizationIdentifier) && m.roleSystem === role.system && m.roleCode === role.code);
+  };
+  const c = coding as Obj;
+  switch (coding.code) {
+    case 'LOCAL_ALL':
+      return identity.local && organizationOrAdmin;
+    case 'REMOTE_ALL':
+      return !identity.local && isOrganization;
+    case 'LOCAL_ALL_PRACTITIONER':
+      return identity.local && (hasPractitionerRole(sub(c, EXT_PA_PRACTITIONER)?.valueCoding) || admin);
+    case 'LOCAL_ORGANIZATION':
+    case 'REMOTE_ORGANIZATION': {
+      const local = coding.code === 'LOCAL_ORGANIZATION';
+      const named = organizationIdentifierIs(sub(c, EXT_PA_ORGANIZATION)?.valueIdentifier, identity.organizationIdentifier);
+      return identity.local === local && named && (local ? organizationOrAdmin : isOrganization);
+    }
+    case 'LOCAL_ORGANIZATION_PRACTITIONER': {
+      const ext = sub(c, EXT_PA_ORGANIZATION_PRACTITIONER);
+      const named = organizationIdentifierIs(sub(ext, 'organization')?.valueIdentifier, identity.organizationIdentifier);
+      return identity.local && named && (hasPractitionerRole(sub(ext, 'practitioner-role')?.valueCoding) || admin);
+    }
+    case 'LOCAL_ROLE':
+    case 'REMOTE_ROLE': {
+      const local = coding.code === 'LOCAL_ROLE';
+      const ext = sub(c, EXT_PA_PARENT_ORGANIZATION_ROLE);
+      if (identity.local !== local || !(local ? organizationOrAdmin : isOrganization)) return false;
+      return isMember(sub(ext, 'parent-organization')?.valueIdentifier, sub(ext, 'organization-role')?.valueCoding);
+    }
+    case 'LOCAL_ROLE_PRACTITIONER': {
+      const ext = sub(c, EXT_PA_PARENT_ORGANIZATION_ROLE_PRACTITIONER);
+      if (!identity.local || !(hasPractitionerRole(sub(ext, 'practitioner-role')?.valueCoding) || admin)) return false;
+      return isMember(sub(ext, 'parent-organization')?.valueIdentifier, sub(ext, 'organization-role')?.valueCoding);
+    }
+    default:
+      return false;
+  }
+}
+
+export async function anyCodingAuthorizes(codings: Coding[], identity: Identity, member: MembershipSource, asRecipient: boolean): Promise<boolean> {
+  for (const c of codings) if (await codingAuthorizes(c, identity, member, asRecipient)) return true;
+  return false;
+}
+

@@ -53,7 +53,8 @@ export function membershipSql(p: SqlParams, member: Member): string {
           AND ((sm.param = 'participating-organization' AND sm.ref_id = ${memberId})
             OR (sm.param = 'participating-organization:identifier' AND sm.system = ${orgSys} AND sm.code = ${memberIdent})))
         ${endpointCondition}
-    ) x, jsonb_array_elements(x.affiliation->'code') cc, jsonb_array_elements(cc->'coding') c
+      OFFSET 0 -- keeps the parent lookup on the few affiliations, and the planner's cost estimate small
+    ) x, jsonb_path_query(x.affiliation, '$.code[*].coding[*]') c
     WHERE x.parent IS NOT NULL AND c->>'system' IS NOT NULL AND c->>'code' IS NOT NULL
       AND ${ACTIVE_ORG_WITH_IDENTIFIER('x.parent', orgSys)}
       AND EXISTS (SELECT 1 FROM resources mo WHERE mo.id = ${memberId} AND mo.current AND NOT mo.deleted AND mo.resource->>'active' = 'true')`;

@@ -92,7 +92,8 @@ export async function readAccessTagProblem(resource: Resource, checks: Existence
   if (!tags.length) return 'no read-access tag';
   const local = tags.filter((t) => t.code === 'LOCAL').length;
   const all = tags.filter((t) => t.code === 'ALL').length;
-  if (!((local === 1) !== (all === 1 && tags.length === 1))) {
+  // The reference's XOR would let ALL + LOCAL pass; the documented rule (and the meta profile) do not.
+  if (!((all === 1 && tags.length === 1) || (local === 1 && all === 0))) {
     return 'read-access tags must be exactly one ALL, or one LOCAL plus any ORGANIZATION/ROLE tags';
   }
   for (const t of tags) {
@@ -178,9 +179,7 @@ export function readAccessFilter(identity: Identity, localOrganizationIdentifier
         AND (CASE WHEN ${scVersion} IS NULL THEN sc.current ELSE sc.version = ${scVersion} END)
         AND sc.type <> ALL(${p.add(NO_SECURITY_CONTEXT_TYPES)}::text[])
         AND (CASE WHEN sc.type = 'QuestionnaireResponse' THEN ${questionnaireResponseReadCondition('sc', identity, p)} ELSE ${tagCondition('sc', identity, p)} END))`;
-    conds.push(
-      `(CASE r.type WHEN 'Task' THEN ${task} WHEN 'QuestionnaireResponse' THEN ${qr} WHEN 'Binary' THEN (${tags} OR (${scRef} IS NOT NULL AND ${viaContext})) ELSE ${tags} END)`,
-    );
+    conds.push(`(CASE r.type WHEN 'Task' THEN ${task} WHEN 'QuestionnaireResponse' THEN ${qr} ELSE (${tags} OR (r.type = 'Binary' AND ${scRef} IS NOT NULL AND ${viaContext})) END)`);
     return conds;
   };
 }

@@ -184,12 +184,13 @@ export function checkTaskDelete(identity: Identity, task: Task): void {
 export function taskReadCondition(alias: string, identity: Identity, localOrganizationIdentifier: string, p: SqlParams): string {
   const json = (v: unknown) => `${p.add(JSON.stringify(v))}::jsonb`;
   const requester = `${alias}.resource->'requester'->'identifier'`;
-  const recipientLocal = `${alias}.resource->'restriction'->'recipient' @> ${json([{ identifier: { system: ORGANIZATION_IDENTIFIER, value: localOrganizationIdentifier } }])}`;
+  // Parameters are added only when used: PostgreSQL cannot type an unused parameter.
+  const recipientLocal = () => `${alias}.resource->'restriction'->'recipient' @> ${json([{ identifier: { system: ORGANIZATION_IDENTIFIER, value: localOrganizationIdentifier } }])}`;
   if (identity.kind === 'organization') {
     const requested = `${requester} @> ${json({ system: ORGANIZATION_IDENTIFIER, value: identity.organizationIdentifier })}`;
-    return identity.local ? `(${recipientLocal} OR ${requested})` : `(${requested})`;
+    return identity.local ? `(${recipientLocal()} OR ${requested})` : `(${requested})`;
   }
   const requested = identity.email ? `${requester} @> ${json({ system: PRACTITIONER_IDENTIFIER, value: identity.email })}` : 'false';
-  if (isDsfAdmin(identity)) return `(${recipientLocal} OR ${requested})`;
-  return `(${requested} OR (${alias}.resource->>'status' = 'draft' AND ${recipientLocal}))`;
+  if (isDsfAdmin(identity)) return `(${recipientLocal()} OR ${requested})`;
+  return `(${requested} OR (${alias}.resource->>'status' = 'draft' AND ${recipientLocal()}))`;
 }

@@ -8,6 +8,7 @@ import { FhirError } from '../../common/errors.ts';
 import type { SqlParams } from '../search/search-sql.ts';
 import { isDsfAdmin, type Identity } from './identity.ts';
 import { EXT_QUESTIONNAIRE_AUTHORIZATION, PRACTITIONER_IDENTIFIER } from './dsf-urls.ts';
+import { canonicalJson } from './canonical-json.ts';
 
 type Obj = Record<string, any>;
 
@@ -50,7 +51,7 @@ export function checkQuestionnaireResponseCreate(identity: Identity, qr: Questio
 /** Everything but status and meta. */
 function withoutStatus(qr: Obj): string {
   const { status: _s, meta: _m, ...rest } = qr;
-  return JSON.stringify(rest);
+  return canonicalJson(rest);
 }
 
 export function checkQuestionnaireResponseUpdate(identity: Identity, oldQr: QuestionnaireResponse, newQr: QuestionnaireResponse): void {

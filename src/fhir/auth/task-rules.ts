@@ -10,6 +10,7 @@ import { isDsfAdmin, type Identity } from './identity.ts';
 import { BPMN_MESSAGE, ORGANIZATION_IDENTIFIER, PRACTITIONER_IDENTIFIER, TASK_IDENTIFIER } from './dsf-urls.ts';
 import { anyCodingAuthorizes, findActivityDefinition, INSTANTIATES_CANONICAL, membershipSource, processAuthorizationsFor } from './process-authorization.ts';
 import { localOrganizationIdentity, type AuthorizationSite } from './local-organization.ts';
+import { canonicalJson } from './canonical-json.ts';
 
 type Obj = Record<string, any>;
 
@@ -111,29 +112,17 @@ export async function checkTaskCreate(db: Db, site: AuthorizationSite, identity:
   throw deny(`Task create: status must be draft or requested, not '${t.status ?? ''}'`);
 }
 
-/** JSON with sorted keys: deep equality independent of key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Obj)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
-
 /** Which of requester, restriction, instantiatesCanonical and inputs changed. */
 function changedFields(oldTask: Obj, newTask: Obj): string[] {
   const changed: string[] = [];
-  for (const f of ['requester', 'restriction', 'instantiatesCanonical']) if (canonical(oldTask[f]) !== canonical(newTask[f])) changed.push(`Task.${f}`);
+  for (const f of ['requester', 'restriction', 'instantiatesCanonical']) if (canonicalJson(oldTask[f]) !== canonicalJson(newTask[f])) changed.push(`Task.${f}`);
   let newInputs = (newTask.input ?? []) as Obj[];
   const oldInputs = (oldTask.input ?? []) as Obj[];
   // A business-key may be added when a requested Task starts (in-progress) or fails.
   if (oldTask.status === 'requested' && ['in-progress', 'failed'].includes(newTask.status) && !oldInputs.some(isBusinessKey)) {
     newInputs = newInputs.filter((i) => !isBusinessKey(i));
   }
-  if (canonical(oldInputs) !== canonical(newInputs)) changed.push('Task.input');
+  if (canonicalJson(oldInputs) !== canonicalJson(newInputs)) changed.push('Task.input');
   return changed;
 }
 

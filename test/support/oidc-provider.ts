@@ -40,6 +40,7 @@ export async function startTestOidcProvider(opts: {
       redirect_uris: [],
       response_types: [],
       token_endpoint_auth_method: 'client_secret_post',
+      id_token_signed_response_alg: 'ES256',
     })),
     jwks: { keys: [jwk] },
     features: {
@@ -60,6 +61,7 @@ export async function startTestOidcProvider(opts: {
     },
     extraTokenClaims: (_ctx: unknown, token: { clientId?: string }) => opts.clients[token.clientId ?? ''] ?? {},
     cookies: { keys: ['test-cookie-key-0123456789'] },
+    ttl: { ClientCredentials: 300 },
   });
   const server = https.createServer({ cert: opts.certPem, key: opts.keyPem }, provider.callback());
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

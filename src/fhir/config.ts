@@ -77,6 +77,9 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
   if (cfg.organizationThumbprint && !/^[a-f0-9]{128}$/.test(cfg.organizationThumbprint)) {
     r.problems.push('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT must be 128 lowercase hex characters (SHA-512)');
   }
+  if (cfg.trustedClientCas.length === 0 && !cfg.auth?.oidc) {
+    r.problems.push('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS is required: without trusted CAs no client certificate is accepted');
+  }
   if (!cfg.serverCertificate) r.problems.push('DEV_DSF_SERVER_CERTIFICATE (PEM file or content) is required for HTTPS');
   if (!cfg.serverCertificateKey) r.problems.push('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY (PEM file or content) is required for HTTPS');
   r.check();

@@ -91,12 +91,15 @@ test('every problem of a bad configuration is listed', () => {
 test('the FHIR server configuration reads the authentication variables and reports their problems at once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dsf-role-config-'));
   const file = join(dir, 'roles.yaml');
+  const caFile = join(dir, 'ca.crt');
+  writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n');
   writeFileSync(file, `- from-file:\n    email: someone@test.org\n    dsf-role: [READ]\n`);
   const base = {
     DEV_DSF_FHIR_SERVER_BASE_URL: 'https://dsf.test/fhir',
     DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: 'dsf.test',
     DEV_DSF_SERVER_CERTIFICATE: '-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----',
     DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMA==\n-----END PRIVATE KEY-----',
+    DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: caFile,
   };
   const config = readFhirServerConfig({
     ...base,
@@ -130,6 +133,15 @@ test('the FHIR server configuration reads the authentication variables and repor
       assert.match(text, /unknown role 'JUMP'/);
       assert.match(text, /'proxy.local' is not an IP address/);
       assert.match(text, /DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL is required/);
+      return true;
+    },
+  );
+  const { DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: _cas, ...withoutCas } = base;
+  assert.throws(
+    () => readFhirServerConfig(withoutCas),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.problems.join('\n'), /DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS is required/);
       return true;
     },
   );

@@ -10,6 +10,8 @@ import { createCa, issueCertificate, type IssuedCertificate } from '../../../src
 import { HttpsClient } from '../../../src/common/https-client.ts';
 import { hasRole, isDsfAdmin, type Identity } from '../../../src/fhir/auth/identity.ts';
 import { siteEntries, THUMBPRINT_EXTENSION } from '../../../src/fhir/init-bundle.ts';
+import { IdentityProvider } from '../../../src/fhir/auth/identity-provider.ts';
+import { RoleConfig } from '../../../src/fhir/auth/role-config.ts';
 import { FhirTestClient, startTestSite, testCertificates, testOrganizationIdentifier, type TestSite } from '../../support/fhir-site.ts';
 
 let site: TestSite;
@@ -213,4 +215,35 @@ test('identities are cached and refreshed when the Organization changes: deactiv
   const reactivated = await site.client.put(`/Organization/${organization.id}`, { ...deactivated.json, active: true });
   assert.equal(reactivated.status, 200, reactivated.body);
   assert.equal((await third.get('/metadata')).status, 200);
+});
+
+test('a bearer token is refused with 401 when OIDC is not enabled', async () => {
+  assertUnauthorized(await clientWith().get('/metadata', { authorization: 'Bearer abc.def.ghi' }), /Bearer tokens are not accepted/);
+});
+
+test('another process sharing the database drops its cached identities when a change commits (NOTIFY)', async () => {
+  const other = new IdentityProvider({
+    pool: site.db.pool,
+    localOrganizationIdentifier: testOrganizationIdentifier('Test_Organization'),
+    trustedClientCas: [caPem],
+    roleConfig: RoleConfig.empty(),
+  });
+  await other.start();
+  try {
+    const identity = await other.resolveCertificate(readFileSync(site.certs.organizations['External_Test_Organization']!.client.certPath));
+    assert.ok(identity.kind === 'organization' && identity.endpoint?.id);
+    assert.equal(other.cache.size, 1);
+
+    // The write goes through the server, whose hooks know nothing of `other`: only the NOTIFY reaches it.
+    const endpoint = identity.kind === 'organization' ? identity.endpoint! : undefined;
+    const r = await site.client.put(`/Endpoint/${endpoint!.id}`, { ...endpoint, name: 'renamed endpoint' });
+    assert.equal(r.status, 200, r.body);
+    const deadline = Date.now() + 10_000;
+    while (other.cache.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(other.cache.size, 0);
+    const refreshed = await other.resolveCertificate(readFileSync(site.certs.organizations['External_Test_Organization']!.client.certPath));
+    assert.equal(refreshed.kind === 'organization' && refreshed.endpoint?.name, 'renamed endpoint');
+  } finally {
+    await other.close();
+  }
 });

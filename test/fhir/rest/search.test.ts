@@ -35,8 +35,11 @@ before(async () => {
   const upd = await c.put(`/Organization/${orgA.id}`, { ...orgA, endpoint: [{ reference: `Endpoint/${epA.id}` }] });
   assert.equal(upd.status, 200, upd.body);
   for (const v of ['1.0', '1.1']) await c.create(taskProfile(v));
+  // Tasks from other organisations in several states: stored by the server's own (identity-less)
+  // path, since no caller may create completed Tasks or Tasks requested by someone else.
+  const storeTask = (task: any) => site.server.store.transaction((tx) => site.server.interactions.create({ strict: true }, tx, 'Task', task));
   for (let i = 0; i < 25; i++) {
-    await c.create({
+    await storeTask({
       resourceType: 'Task',
       meta: { profile: [`http://dsf.dev/fhir/StructureDefinition/task-test|1.${i % 2}`] },
       instantiatesCanonical: 'http://dsf.dev/bpe/Process/test|1.0',

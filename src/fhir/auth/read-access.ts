@@ -4,7 +4,7 @@
 // Binary may instead take its rights from the resource its securityContext references.
 import type { Coding, Resource } from '@medplum/fhirtypes';
 import type { AccessFilter } from '../search/search-service.ts';
-import type { SqlParams } from '../search/search-sql.ts';
+import { SqlParams } from '../search/search-sql.ts';
 import { parseReference } from '../search/reference.ts';
 import type { Db } from '../store/resource-store.ts';
 import type { Identity } from './identity.ts';
@@ -182,4 +182,11 @@ export function readAccessFilter(identity: Identity, localOrganizationIdentifier
     conds.push(`(CASE r.type WHEN 'Task' THEN ${task} WHEN 'QuestionnaireResponse' THEN ${qr} ELSE (${tags} OR (r.type = 'Binary' AND ${scRef} IS NOT NULL AND ${viaContext})) END)`);
     return conds;
   };
+}
+
+/** Whether the filter lets its identity read this version (websocket events, single checks). */
+export async function canRead(db: Db, access: AccessFilter, id: string, version: number): Promise<boolean> {
+  const p = new SqlParams();
+  const where = [`r.id = ${p.add(id)}::uuid`, `r.version = ${p.add(version)}`, ...access(p)];
+  return ((await db.query(`SELECT 1 FROM resources r WHERE ${where.join(' AND ')}`, p.values)).rowCount ?? 0) > 0;
 }

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import type { DsfRole, Identity, RoleGrant } from '../../../src/fhir/auth/identity.ts';
-import { readAccessFilter, readAccessTagProblem, storeExistenceChecks } from '../../../src/fhir/auth/read-access.ts';
+import { canRead, readAccessFilter, readAccessTagProblem, storeExistenceChecks } from '../../../src/fhir/auth/read-access.ts';
 import { parseSearchRequest } from '../../../src/fhir/search/search-request.ts';
 import { buildWhere, SqlParams } from '../../../src/fhir/search/search-sql.ts';
 import {
@@ -114,6 +114,14 @@ test('a search filtered for a remote identity still uses the search index (EXPLA
   const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
   assert.match(text, /Index (Only )?Scan using search_index_\w+ on search_index/);
   assert.doesNotMatch(text, /Seq Scan on resources r\b/);
+});
+
+test('canRead answers for one version as the filter does (used for websocket events)', async () => {
+  const remote = readAccessFilter(remoteB, local.organizationIdentifier);
+  assert.equal(await canRead(site.server.pool, remote, ids.all!, 1), true);
+  assert.equal(await canRead(site.server.pool, remote, ids.local!, 1), false);
+  assert.equal(await canRead(site.server.pool, remote, ids.orgB!, 1), true);
+  assert.equal(await canRead(site.server.pool, readAccessFilter(remoteA, local.organizationIdentifier), ids.orgB!, 1), false);
 });
 
 test('_include and _revinclude leave out what the caller may not read', async () => {

@@ -18,6 +18,7 @@ import { defaultProfileFor, loadCoreResources } from './conformance/core-resourc
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
 import { WritePreparation } from './rest/write-preparation.ts';
+import { SnapshotOperation } from './rest/snapshot-operation.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -103,8 +104,13 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
 
   const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileFor);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
+  const context = async () => localContext;
+  // Per-type routes registered before the generic ones ($snapshot, Binary, ...).
+  const extraRoutes: ((app: FastifyInstance) => void)[] = [
+    (a) => new SnapshotOperation({ interactions, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
+  ];
   const app = createFhirApp(
-    { interactions, bundles, capability: () => capability, context: async () => localContext },
+    { interactions, bundles, capability: () => capability, context, extraRoutes: (a) => extraRoutes.forEach((register) => register(a)) },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,

@@ -31,6 +31,10 @@ export interface ElementInfo {
   readonly choiceOf?: string;
   /** For recursive elements: the referenced path, e.g. 'Questionnaire.item'. */
   readonly contentReference?: string;
+  /** Marked isSummary in the base definition (part of _summary=true). */
+  readonly summary: boolean;
+  /** Minimum cardinality in the base definition (mandatory elements stay in every summary form). */
+  readonly min: number;
 }
 
 export interface TypeInfo {
@@ -127,7 +131,7 @@ function elementInfos(e: ElementDefinition, last: string, hasChildren: boolean, 
   const max = e.base?.max ?? e.max ?? '1';
   const array = max !== '1' && max !== '0';
   const xmlAttr = !!e.representation?.includes('xmlAttr');
-  const common = { path, array, xmlAttr, order };
+  const common = { path, array, xmlAttr, order, summary: !!e.isSummary, min: e.min ?? 0 };
   if (e.contentReference) {
     const ref = e.contentReference.slice(e.contentReference.indexOf('#') + 1);
     return [{ ...common, name: last, type: ref, primitive: false, resource: false, contentReference: ref }];

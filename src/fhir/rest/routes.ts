@@ -7,6 +7,7 @@ import { assertType } from './interactions.ts';
 import { notModified, preferReturn, preferStrict, setVersionHeaders } from './http-headers.ts';
 import { parseResourceBody, sendResource } from './representation.ts';
 import type { BundleProcessor } from './batch.ts';
+import { applyResultParameters } from './summary.ts';
 
 export interface RouteDeps {
   interactions: Interactions;
@@ -49,7 +50,7 @@ function sendWrite(req: FastifyRequest, reply: FastifyReply, r: InteractionResul
 function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult): FastifyReply {
   setVersionHeaders(reply, { ...r, location: undefined });
   if (notModified(req, r)) return reply.code(304).send();
-  return sendResource(req, reply, r.status, r.resource);
+  return sendResource(req, reply, r.status, r.resource && applyResultParameters(r.resource, queryPairs(req)));
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {

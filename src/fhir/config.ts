@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
 import { thumbprintSha512 } from '../common/x509.ts';
+import { readAuthConfig, type AuthConfig } from './auth/auth-config.ts';
 
 export interface FhirServerConfig {
   baseUrl: string;
@@ -24,6 +25,8 @@ export interface FhirServerConfig {
   maxBodyBytes: number;
   /** The environment the configuration was read from (for ${...} placeholders in the initial bundle). */
   env: Record<string, string | undefined>;
+  /** Proxy certificate header, role configuration, OIDC (see auth/auth-config.ts); defaults when absent. */
+  auth?: AuthConfig;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -67,11 +70,15 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     organizationThumbprint: r.string('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT'),
     maxBodyBytes: r.int('DSF_FHIR_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
     env,
+    auth: readAuthConfig(r, env),
   };
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));
   if (!cfg.organizationThumbprint && clientCert) cfg.organizationThumbprint = thumbprintSha512(clientCert);
   if (cfg.organizationThumbprint && !/^[a-f0-9]{128}$/.test(cfg.organizationThumbprint)) {
     r.problems.push('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT must be 128 lowercase hex characters (SHA-512)');
+  }
+  if (cfg.trustedClientCas.length === 0 && !cfg.auth?.oidc) {
+    r.problems.push('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS is required: without trusted CAs no client certificate is accepted');
   }
   if (!cfg.serverCertificate) r.problems.push('DEV_DSF_SERVER_CERTIFICATE (PEM file or content) is required for HTTPS');
   if (!cfg.serverCertificateKey) r.problems.push('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY (PEM file or content) is required for HTTPS');

@@ -1,7 +1,7 @@
 // Starts a site's FHIR server: database (external or embedded), migrations, DSF core resources,
 // the initial bundle, and the HTTPS listener.
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
@@ -19,6 +19,10 @@ import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
 import { WritePreparation } from './rest/write-preparation.ts';
 import { SnapshotOperation } from './rest/snapshot-operation.ts';
+import { IdentityProvider } from './auth/identity-provider.ts';
+import { OidcBearerVerifier } from './auth/oidc-bearer.ts';
+import { defaultAuthConfig } from './auth/auth-config.ts';
+import type { Identity } from './auth/identity.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -27,6 +31,8 @@ export interface RunningFhirServer {
   pool: pg.Pool;
   store: ResourceStore;
   interactions: Interactions;
+  /** Resolves request identities (also for websockets); its cache is cleared by write hooks. */
+  identities: IdentityProvider;
   config: FhirServerConfig;
   /** The address actually listened on (port 0 resolved). */
   port: number;
@@ -79,7 +85,6 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
 
   const store = new ResourceStore(pool, config.baseUrl);
-  const localContext: RequestContext = { strict: false };
 
   // Core resources are loaded without validation (they define it), then every write is validated.
   log('loading DSF core conformance resources');
@@ -87,8 +92,18 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const conformance = new ConformanceCache();
   await conformance.load(pool);
   const preparation = new WritePreparation(conformance);
+  const auth = config.auth ?? defaultAuthConfig();
+  const identities = new IdentityProvider({
+    pool,
+    localOrganizationIdentifier: config.organizationIdentifier,
+    trustedClientCas: config.trustedClientCas,
+    roleConfig: auth.roleConfig,
+    clientCertificateHeader: auth.clientCertificateHeader,
+    trustedProxyAddresses: auth.trustedProxyAddresses,
+    oidc: auth.oidc ? new OidcBearerVerifier(auth.oidc) : undefined,
+  });
   // Write hooks run in this order: validation first; authorization, read access and events add theirs.
-  const writeHooks: WriteHooks[] = [preparation.hooks()];
+  const writeHooks: WriteHooks[] = [preparation.hooks(), identities.hooks()];
   const interactions = new Interactions(store, config.pageCount, composeWriteHooks(...writeHooks));
   const bundles = new BundleProcessor(interactions);
 
@@ -104,7 +119,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
 
   const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileFor);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
-  const context = async () => localContext;
+  // Every request, /metadata and unknown routes included, is authenticated before anything else runs.
+  const requestIdentities = new WeakMap<object, Identity>();
+  const context = async (req: FastifyRequest): Promise<RequestContext> => ({ strict: false, identity: requestIdentities.get(req.raw) ?? (await identities.resolve(req)) });
   // Per-type routes registered before the generic ones ($snapshot, Binary, ...).
   const extraRoutes: ((app: FastifyInstance) => void)[] = [
     (a) => new SnapshotOperation({ interactions, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
@@ -123,7 +140,16 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       },
     },
   );
-  await app.listen({ host: config.apiHost, port: config.apiPort });
+  app.addHook('onRequest', async (req) => {
+    requestIdentities.set(req.raw, await identities.resolve(req));
+  });
+  await identities.start();
+  try {
+    await app.listen({ host: config.apiHost, port: config.apiPort });
+  } catch (e) {
+    await identities.close();
+    throw e;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.apiPort;
   log(`listening on https://${config.apiHost}:${port}${prefix}`);
@@ -133,10 +159,12 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     pool,
     store,
     interactions,
+    identities,
     config,
     port,
     async close() {
       await app.close();
+      await identities.close();
       if (ownPool) await pool!.end();
       await embedded?.stop();
     },

@@ -9,6 +9,9 @@ import { HttpsClient, type HttpResponse } from '../../src/common/https-client.ts
 import { startFhirServer, type RunningFhirServer } from '../../src/fhir/fhir-server.ts';
 import type { FhirServerConfig } from '../../src/fhir/config.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { defaultAuthConfig, type AuthConfig } from '../../src/fhir/auth/auth-config.ts';
+import { parseRoleConfig } from '../../src/fhir/auth/role-config.ts';
+import { sitesBundle } from '../../src/fhir/init-bundle.ts';
 
 let certs: Promise<CertificateSet> | undefined;
 
@@ -83,7 +86,23 @@ export class FhirTestClient {
   }
 }
 
-export async function startTestSite(opts: { organization?: string; config?: Partial<FhirServerConfig> } = {}): Promise<TestSite> {
+/** The test organisations other than the site's own, created as remote Organizations + Endpoints by `remoteOrganizations`. */
+export const REMOTE_TEST_ORGANIZATIONS = ['External_Test_Organization', 'Third_Test_Organization'];
+
+export const testOrganizationIdentifier = (org: string) => `${org.toLowerCase().replaceAll('_', '-')}.test`;
+
+export interface TestSiteOptions {
+  organization?: string;
+  config?: Partial<FhirServerConfig>;
+  /** Also create the other test organisations (active, with their client thumbprints and an Endpoint each). */
+  remoteOrganizations?: boolean;
+  /** Role configuration YAML (DEV_DSF_FHIR_SERVER_ROLECONFIG). */
+  roleConfig?: string;
+  /** Proxy header, trusted proxy addresses, OIDC settings. */
+  auth?: Partial<AuthConfig>;
+}
+
+export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSite> {
   const set = await testCertificates();
   const org = opts.organization ?? 'Test_Organization';
   const db = await createTestDatabase('dsf_fhir');
@@ -93,7 +112,7 @@ export async function startTestSite(opts: { organization?: string; config?: Part
   const ca = readFileSync(set.ca.certPath, 'utf8');
   const config: FhirServerConfig = {
     baseUrl,
-    organizationIdentifier: `${org.toLowerCase().replaceAll('_', '-')}.test`,
+    organizationIdentifier: testOrganizationIdentifier(org),
     apiHost: '127.0.0.1',
     apiPort: port,
     serverCertificate: readFileSync(orgCerts.server.certPath, 'utf8'),
@@ -107,6 +126,12 @@ export async function startTestSite(opts: { organization?: string; config?: Part
     env: {},
     ...opts.config,
   };
+  if (opts.roleConfig !== undefined || opts.auth) {
+    const problems: string[] = [];
+    const roleConfig = opts.roleConfig !== undefined ? parseRoleConfig(opts.roleConfig, problems) : undefined;
+    if (problems.length) throw new Error(`test role configuration: ${problems.join('; ')}`);
+    config.auth = { ...defaultAuthConfig(), ...config.auth, ...opts.auth, ...(roleConfig ? { roleConfig } : {}) };
+  }
   const server = await startFhirServer(config, { pool: db.pool });
   const clients: HttpsClient[] = [];
   const clientFor = (name: string) => {
@@ -116,12 +141,22 @@ export async function startTestSite(opts: { organization?: string; config?: Part
     clients.push(http);
     return new FhirTestClient(http, baseUrl);
   };
+  const client = clientFor(org);
+  if (opts.remoteOrganizations) {
+    const remotes = REMOTE_TEST_ORGANIZATIONS.filter((o) => o !== org).map((o) => ({
+      organizationIdentifier: testOrganizationIdentifier(o),
+      thumbprints: [set.organizations[o]!.client.thumbprint],
+      fhirBaseUrl: `https://${testOrganizationIdentifier(o)}/fhir`,
+    }));
+    const r = await client.post('', sitesBundle(remotes));
+    if (r.status !== 200) throw new Error(`creating the remote test organisations failed: ${r.status} ${r.body}`);
+  }
   return {
     server,
     db,
     baseUrl,
     certs: set,
-    client: clientFor(org),
+    client,
     clientFor,
     async stop() {
       for (const c of clients) c.close();

@@ -1,0 +1,238 @@
+// Who is calling. A request is authenticated by
+//   1. an `Authorization: Bearer` JWT, when OIDC bearer tokens are enabled (oidc-bearer.ts), or
+//   2. a client certificate: the TLS peer certificate, or, from a trusted reverse-proxy address only,
+//      the PEM certificate in the configured header (X-ClientCert). The certificate must chain to a
+//      trusted client CA and be within its validity dates.
+// A certificate's SHA-512 thumbprint finds an active Organization (thumbprint extension) or an
+// active Endpoint carrying it (then its managing Organization); the organisation is local when its
+// identifier is the configured one. Otherwise the role configuration may make the certificate (by
+// thumbprint or e-mail) or the token (by e-mail, roles, groups) a local user. Anything else: 401.
+import type { TLSSocket } from 'node:tls';
+import type { FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import type { Endpoint, Organization } from '@medplum/fhirtypes';
+import { FhirError } from '../../common/errors.ts';
+import { headerCertificateToPem, parseCertificatePem, thumbprintSha512, verifyChain, type CertificateInfo } from '../../common/x509.ts';
+import type { WriteHooks } from '../rest/interactions.ts';
+import {
+  localOrganizationRoles,
+  ORGANIZATION_IDENTIFIER_SYSTEM,
+  remoteOrganizationRoles,
+  type Identity,
+  type OrganizationIdentity,
+  type PractitionerIdentity,
+} from './identity.ts';
+import { IdentityCache } from './identity-cache.ts';
+import type { RoleConfig } from './role-config.ts';
+import { bearerError, type OidcBearerVerifier } from './oidc-bearer.ts';
+
+const THUMBPRINT_EXTENSION = 'http://dsf.dev/fhir/StructureDefinition/extension-certificate-thumbprint';
+
+export interface IdentityProviderOptions {
+  pool: pg.Pool;
+  /** DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE */
+  localOrganizationIdentifier: string;
+  /** PEM CAs (files may hold several certificates) trusted for client certificates. */
+  trustedClientCas: readonly string[];
+  roleConfig: RoleConfig;
+  /** Header with the client certificate forwarded by a reverse proxy (any case). */
+  clientCertificateHeader?: string;
+  /** Peer addresses whose certificate header is believed; from anywhere else it is ignored. */
+  trustedProxyAddresses?: readonly string[];
+  oidc?: OidcBearerVerifier;
+  /** Longest time a resolved identity is reused without looking again (default 30 s). */
+  cacheTtlMs?: number;
+}
+
+export class IdentityProvider {
+  readonly cache: IdentityCache;
+  private readonly header: string;
+  private readonly trustedProxies: Set<string>;
+
+  constructor(private readonly opts: IdentityProviderOptions) {
+    this.cache = new IdentityCache(opts.cacheTtlMs ?? 30_000);
+    this.header = (opts.clientCertificateHeader ?? 'X-ClientCert').toLowerCase();
+    this.trustedProxies = new Set((opts.trustedProxyAddresses ?? []).map(normalizeAddress));
+  }
+
+  /** Starts listening for identity-relevant commits of other processes. */
+  async start(): Promise<void> {
+    await this.cache.listen(this.opts.pool);
+  }
+
+  async close(): Promise<void> {
+    await this.cache.close();
+  }
+
+  /** Clears cached identities when Organizations, Endpoints or affiliations change. */
+  hooks(): WriteHooks {
+    return this.cache.hooks();
+  }
+
+  /** The identity of a request, or a 401 FhirError. */
+  async resolve(req: FastifyRequest): Promise<Identity> {
+    const authorization = req.headers.authorization;
+    if (typeof authorization === 'string' && /^bearer\s/i.test(authorization)) {
+      if (!this.opts.oidc) throw unauthenticated('Bearer tokens are not accepted by this server; use a client certificate');
+      return this.resolveToken(authorization.replace(/^bearer\s+/i, '').trim());
+    }
+    const certificate = this.certificateOf(req);
+    if (!certificate) throw unauthenticated('A client certificate is required');
+    return this.resolveCertificate(certificate);
+  }
+
+  /** The client certificate (DER) of the request: from a trusted proxy's header, else from TLS. */
+  certificateOf(req: FastifyRequest): Buffer | undefined {
+    const peer = normalizeAddress(req.raw.socket.remoteAddress ?? '');
+    if (this.trustedProxies.has(peer)) {
+      const value = req.headers[this.header];
+      if (value !== undefined) {
+        const pem = headerCertificateToPem(value);
+        if (!pem) throw unauthenticated(`The ${this.opts.clientCertificateHeader ?? 'X-ClientCert'} header holds no certificate`);
+        return parseCertificatePem(pem).der;
+      }
+    }
+    const socket = req.raw.socket as Partial<TLSSocket>;
+    if (typeof socket.getPeerCertificate !== 'function') return undefined;
+    const peerCertificate = socket.getPeerCertificate(false);
+    return peerCertificate && peerCertificate.raw && peerCertificate.raw.length > 0 ? peerCertificate.raw : undefined;
+  }
+
+  /** Identity of a certificate (DER or PEM): checks trust and dates, then looks it up (cached). */
+  async resolveCertificate(certificate: Buffer | string): Promise<Identity> {
+    const thumbprint = thumbprintSha512(certificate);
+    // Trust never changes while running, validity does: check dates before a cached answer is used.
+    const chain = verifyChain(certificate, this.opts.trustedClientCas);
+    if (chain !== true) throw unauthenticated(`Client certificate not accepted: ${chain.message}`, 'security');
+    const info = parseCertificatePem(certificate);
+    const identity = await this.cache.getOrLoad(`cert:${thumbprint}`, async () => ({ value: await this.lookupCertificate(info), notAfter: info.notAfter }));
+    if (!identity) throw unauthenticated(`Unknown client certificate (thumbprint ${thumbprint.slice(0, 16)}…): not an active organisation and not a configured local user`, 'security');
+    return identity;
+  }
+
+  async resolveToken(token: string): Promise<Identity> {
+    const oidc = this.opts.oidc;
+    if (!oidc) throw unauthenticated('Bearer tokens are not accepted by this server');
+    const cached = this.cache.get(`token:${token}`);
+    if (cached !== undefined) {
+      if (cached) return cached;
+      throw bearerError('The bearer token does not belong to a configured local user');
+    }
+    const verified = await oidc.verify(token);
+    const identity = await this.cache.getOrLoad(`token:${token}`, async () => {
+      const local = await this.localOrganization();
+      const match = this.opts.roleConfig.match({ emails: verified.emails, tokenRoles: verified.tokenRoles, tokenGroups: verified.tokenGroups });
+      if (!local || match.dsfRoles.size === 0) return { value: null, notAfter: verified.expiresAt };
+      const practitioner: PractitionerIdentity = {
+        kind: 'practitioner',
+        local: true,
+        organization: local.organization,
+        organizationIdentifier: this.opts.localOrganizationIdentifier,
+        roles: match.dsfRoles,
+        practitionerRoles: match.practitionerRoles,
+        email: verified.emails[0],
+        displayName: verified.displayName,
+        expiresAt: verified.expiresAt,
+      };
+      return { value: practitioner, notAfter: verified.expiresAt };
+    });
+    if (!identity) throw bearerError('The bearer token does not belong to a configured local user');
+    return identity;
+  }
+
+  private async lookupCertificate(info: CertificateInfo): Promise<Identity | null> {
+    const { pool } = this.opts;
+    let organization = await currentResource<Organization>(
+      pool,
+      `SELECT r.resource FROM unique_keys k JOIN resources r ON r.id = k.resource_id AND r.current AND NOT r.deleted
+        WHERE k.type = 'Organization' AND k.key = $1`,
+      [`thumbprint:${info.thumbprint}`],
+    );
+    const endpointWithThumbprint = await currentResource<Endpoint>(
+      pool,
+      `SELECT resource FROM resources WHERE type = 'Endpoint' AND current AND NOT deleted AND resource->'extension' @> $1::jsonb
+        ORDER BY last_updated DESC LIMIT 1`,
+      [JSON.stringify([{ url: THUMBPRINT_EXTENSION, valueString: info.thumbprint }])],
+    );
+    const endpoint = endpointWithThumbprint?.status === 'active' ? endpointWithThumbprint : undefined;
+    if (!organization && endpoint) organization = await this.byReference<Organization>('Organization', endpoint.managingOrganization?.reference);
+    if (organization?.active === true) {
+      const identifier = organizationIdentifier(organization);
+      const local = identifier === this.opts.localOrganizationIdentifier;
+      const orgIdentity: OrganizationIdentity = {
+        kind: 'organization',
+        local,
+        organization,
+        organizationIdentifier: identifier ?? '',
+        roles: local ? localOrganizationRoles() : remoteOrganizationRoles(),
+        displayName: organization.name ?? identifier ?? `Organization/${organization.id}`,
+        expiresAt: info.notAfter,
+        thumbprint: info.thumbprint,
+        endpoint: endpoint ?? (await this.onlyEndpointOf(organization)),
+      };
+      return orgIdentity;
+    }
+    return this.certificatePractitioner(info);
+  }
+
+  /** A certificate listed in the role configuration by thumbprint or e-mail: a local user. */
+  private async certificatePractitioner(info: CertificateInfo): Promise<PractitionerIdentity | null> {
+    const emails = info.email ? [info.email] : [];
+    const match = this.opts.roleConfig.match({ thumbprint: info.thumbprint, emails });
+    if (match.dsfRoles.size === 0) return null;
+    const local = await this.localOrganization();
+    if (!local) return null;
+    return {
+      kind: 'practitioner',
+      local: true,
+      organization: local.organization,
+      organizationIdentifier: this.opts.localOrganizationIdentifier,
+      roles: match.dsfRoles,
+      practitionerRoles: match.practitionerRoles,
+      email: info.email,
+      displayName: info.commonName ?? info.email ?? info.thumbprint.slice(0, 16),
+      expiresAt: info.notAfter,
+      thumbprint: info.thumbprint,
+    };
+  }
+
+  private async localOrganization(): Promise<{ organization: Organization } | undefined> {
+    const organization = await currentResource<Organization>(
+      this.opts.pool,
+      `SELECT r.resource FROM unique_keys k JOIN resources r ON r.id = k.resource_id AND r.current AND NOT r.deleted
+        WHERE k.type = 'Organization' AND k.key = $1`,
+      [`identifier:${ORGANIZATION_IDENTIFIER_SYSTEM}|${this.opts.localOrganizationIdentifier}`],
+    );
+    return organization && organization.active !== false ? { organization } : undefined;
+  }
+
+  private async onlyEndpointOf(organization: Organization): Promise<Endpoint | undefined> {
+    const refs = organization.endpoint ?? [];
+    if (refs.length !== 1) return undefined;
+    return this.byReference<Endpoint>('Endpoint', refs[0]!.reference);
+  }
+
+  private async byReference<T>(type: string, reference: string | undefined): Promise<T | undefined> {
+    const m = reference ? new RegExp(`(?:^|/)${type}/([0-9a-f-]{36})(?:/_history/\\d+)?$`).exec(reference) : null;
+    if (!m) return undefined;
+    return currentResource<T>(this.opts.pool, `SELECT resource FROM resources WHERE id = $1 AND type = $2 AND current AND NOT deleted`, [m[1], type]);
+  }
+}
+
+function unauthenticated(message: string, code: 'login' | 'security' = 'login'): FhirError {
+  return new FhirError(401, message, code);
+}
+
+async function currentResource<T>(pool: pg.Pool, sql: string, params: unknown[]): Promise<T | undefined> {
+  const r = await pool.query<{ resource: T }>(sql, params);
+  return r.rows[0]?.resource;
+}
+
+function organizationIdentifier(organization: Organization): string | undefined {
+  return organization.identifier?.find((i) => i.system === ORGANIZATION_IDENTIFIER_SYSTEM && i.value)?.value;
+}
+
+/** IPv4 peers of a dual-stack socket appear as ::ffff:a.b.c.d. */
+function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,7 +1,7 @@
 // Starts a site's FHIR server: database (external or embedded), migrations, DSF core resources,
 // the initial bundle, and the HTTPS listener.
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
@@ -18,6 +18,9 @@ import { defaultProfileFor, loadCoreResources } from './conformance/core-resourc
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
 import { WritePreparation } from './rest/write-preparation.ts';
+import { EVENT_MIGRATIONS } from './events/change-notifier.ts';
+import { subscriptionRules } from './events/subscription-rules.ts';
+import { startEventDelivery, type EventDelivery } from './events/event-delivery.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -27,6 +30,8 @@ export interface RunningFhirServer {
   store: ResourceStore;
   interactions: Interactions;
   config: FhirServerConfig;
+  /** Subscriptions and websocket event delivery. */
+  events: EventDelivery;
   /** The address actually listened on (port 0 resolved). */
   port: number;
   close(): Promise<void>;
@@ -76,6 +81,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   }
   log('migrating database');
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
+  await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);
 
   const store = new ResourceStore(pool, config.baseUrl);
   const localContext: RequestContext = { strict: false };
@@ -87,7 +93,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   await conformance.load(pool);
   const preparation = new WritePreparation(conformance);
   // Write hooks run in this order: validation first; authorization, read access and events add theirs.
-  const writeHooks: WriteHooks[] = [preparation.hooks()];
+  const writeHooks: WriteHooks[] = [preparation.hooks(), subscriptionRules()];
   const interactions = new Interactions(store, config.pageCount, composeWriteHooks(...writeHooks));
   const bundles = new BundleProcessor(interactions);
 
@@ -101,10 +107,14 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     await bundles.process({ strict: true }, initBundle, 'minimal');
   }
 
+  log('starting event delivery');
+  const events = await startEventDelivery(pool, config.baseUrl, { pingIntervalMs: config.websocketPingIntervalMs, log });
+
   const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileFor);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
+  const context = async (_req: FastifyRequest) => localContext;
   const app = createFhirApp(
-    { interactions, bundles, capability: () => capability, context: async () => localContext },
+    { interactions, bundles, capability: () => capability, context, extraRoutes: (scoped) => events.routes(scoped, context) },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,
@@ -128,9 +138,11 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     store,
     interactions,
     config,
+    events,
     port,
     async close() {
       await app.close();
+      await events.stop();
       if (ownPool) await pool!.end();
       await embedded?.stop();
     },

@@ -108,12 +108,6 @@ export class EventListener {
     while (this.draining) await this.idle;
   }
 
-  /** For tests: drops the connection as a network failure would. */
-  interruptForTest(): void {
-    const c = this.client as (pg.Client & { connection?: { stream?: { destroy(): void } } }) | undefined;
-    c?.connection?.stream?.destroy();
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);

@@ -103,7 +103,7 @@ export class SubscriptionManager {
     for (const sub of candidates) {
       if (!matchesCriteria(sub.criteria, indexed, this.baseUrl)) continue;
       const sessions = [...(this.bindings.get(sub.id) ?? [])];
-      let text: string | undefined;
+      let message: Buffer | undefined;
       for (const session of sessions) {
         if (credentialsExpired(session.ctx.identity)) {
           session.close(CLOSE_CREDENTIALS_EXPIRED.code, CLOSE_CREDENTIALS_EXPIRED.reason);
@@ -112,8 +112,8 @@ export class SubscriptionManager {
         let allowed = allowedByIdentity.get(session.identityKey);
         if (!allowed) allowedByIdentity.set(session.identityKey, (allowed = this.mayRead(session, change)));
         if (!(await allowed)) continue;
-        text ??= eventText(sub, resource);
-        session.send(text);
+        message ??= Buffer.from(eventText(sub, resource));
+        session.send(message);
       }
     }
   }

@@ -74,7 +74,7 @@ function acceptConnection(socket: WebSocket, req: FastifyRequest, opts: Websocke
             socket.terminate();
             return;
           }
-          socket.send(text);
+          socket.send(text, { binary: false });
         },
         close,
       };

@@ -16,7 +16,8 @@ export interface EventSession {
   readonly ctx: RequestContext;
   /** Sessions with the same key share identity and read rights, so one access check serves them all. */
   readonly identityKey: string;
-  send(text: string): void;
+  /** A text message; a Buffer (UTF-8) lets one encoding serve every session of an event. */
+  send(text: string | Buffer): void;
   close(code: number, reason: string): void;
 }
 

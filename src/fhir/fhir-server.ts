@@ -127,7 +127,10 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       },
     },
   );
-  await app.listen({ host: config.apiHost, port: config.apiPort });
+  await app.listen({ host: config.apiHost, port: config.apiPort }).catch(async (e) => {
+    await events.stop(); // its LISTEN connection would keep the process alive
+    throw e;
+  });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.apiPort;
   log(`listening on https://${config.apiHost}:${port}${prefix}`);

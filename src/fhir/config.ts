@@ -23,6 +23,8 @@ export interface FhirServerConfig {
   /** Thumbprint of the local organisation's client certificate (from the certificate unless set). */
   organizationThumbprint?: string;
   maxBodyBytes: number;
+  /** Interval of websocket ping frames (DSF_FHIR_WEBSOCKET_PING_INTERVAL_MS, default 28 s as the reference). */
+  websocketPingIntervalMs?: number;
   /** The environment the configuration was read from (for ${...} placeholders in the initial bundle). */
   env: Record<string, string | undefined>;
   /** Proxy certificate header, role configuration, OIDC (see auth/auth-config.ts); defaults when absent. */
@@ -69,6 +71,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     initBundle: r.string('DEV_DSF_FHIR_SERVER_INIT_BUNDLE'),
     organizationThumbprint: r.string('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT'),
     maxBodyBytes: r.int('DSF_FHIR_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
+    websocketPingIntervalMs: r.int('DSF_FHIR_WEBSOCKET_PING_INTERVAL_MS', 28_000, 100),
     env,
     auth: readAuthConfig(r, env),
   };

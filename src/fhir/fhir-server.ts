@@ -23,6 +23,9 @@ import { IdentityProvider } from './auth/identity-provider.ts';
 import { OidcBearerVerifier } from './auth/oidc-bearer.ts';
 import { defaultAuthConfig } from './auth/auth-config.ts';
 import type { Identity } from './auth/identity.ts';
+import { EVENT_MIGRATIONS } from './events/change-notifier.ts';
+import { subscriptionRules } from './events/subscription-rules.ts';
+import { startEventDelivery, type EventDelivery } from './events/event-delivery.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -34,6 +37,8 @@ export interface RunningFhirServer {
   /** Resolves request identities (also for websockets); its cache is cleared by write hooks. */
   identities: IdentityProvider;
   config: FhirServerConfig;
+  /** Subscriptions and websocket event delivery. */
+  events: EventDelivery;
   /** The address actually listened on (port 0 resolved). */
   port: number;
   close(): Promise<void>;
@@ -83,6 +88,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   }
   log('migrating database');
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
+  await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);
 
   const store = new ResourceStore(pool, config.baseUrl);
 
@@ -103,7 +109,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     oidc: auth.oidc ? new OidcBearerVerifier(auth.oidc) : undefined,
   });
   // Write hooks run in this order: validation first; authorization, read access and events add theirs.
-  const writeHooks: WriteHooks[] = [preparation.hooks(), identities.hooks()];
+  const writeHooks: WriteHooks[] = [preparation.hooks(), identities.hooks(), subscriptionRules()];
   const interactions = new Interactions(store, config.pageCount, composeWriteHooks(...writeHooks));
   const bundles = new BundleProcessor(interactions);
 
@@ -117,6 +123,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     await bundles.process({ strict: true }, initBundle, 'minimal');
   }
 
+  log('starting event delivery');
+  const events = await startEventDelivery(pool, config.baseUrl, { pingIntervalMs: config.websocketPingIntervalMs, log });
+
   const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileFor);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
   // Every request, /metadata and unknown routes included, is authenticated before anything else runs.
@@ -124,6 +133,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const context = async (req: FastifyRequest): Promise<RequestContext> => ({ strict: false, identity: requestIdentities.get(req.raw) ?? (await identities.resolve(req)) });
   // Per-type routes registered before the generic ones ($snapshot, Binary, ...).
   const extraRoutes: ((app: FastifyInstance) => void)[] = [
+    (a) => events.routes(a, context),
     (a) => new SnapshotOperation({ interactions, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
   ];
   const app = createFhirApp(
@@ -147,7 +157,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   try {
     await app.listen({ host: config.apiHost, port: config.apiPort });
   } catch (e) {
+    // Their LISTEN connections would keep the process alive.
     await identities.close();
+    await events.stop();
     throw e;
   }
   const address = app.server.address();
@@ -161,10 +173,12 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     interactions,
     identities,
     config,
+    events,
     port,
     async close() {
       await app.close();
       await identities.close();
+      await events.stop();
       if (ownPool) await pool!.end();
       await embedded?.stop();
     },

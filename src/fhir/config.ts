@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
 import { thumbprintSha512 } from '../common/x509.ts';
 
+export const DEFAULT_MAX_BINARY_BYTES = 2 * 1024 * 1024 * 1024;
+
 export interface FhirServerConfig {
   baseUrl: string;
   organizationIdentifier: string;
@@ -22,6 +24,8 @@ export interface FhirServerConfig {
   /** Thumbprint of the local organisation's client certificate (from the certificate unless set). */
   organizationThumbprint?: string;
   maxBodyBytes: number;
+  /** Largest Binary content (raw upload or base64 data); default 2 GiB. */
+  maxBinaryBytes?: number;
   /** The environment the configuration was read from (for ${...} placeholders in the initial bundle). */
   env: Record<string, string | undefined>;
 }
@@ -66,6 +70,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     initBundle: r.string('DEV_DSF_FHIR_SERVER_INIT_BUNDLE'),
     organizationThumbprint: r.string('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT'),
     maxBodyBytes: r.int('DSF_FHIR_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
+    maxBinaryBytes: r.int('DSF_FHIR_MAX_BINARY_BYTES', DEFAULT_MAX_BINARY_BYTES, 0),
     env,
   };
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));

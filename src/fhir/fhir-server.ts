@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
-import type { FhirServerConfig } from './config.ts';
+import { DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
 import { FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { composeWriteHooks, Interactions, type RequestContext, type WriteHooks } from './rest/interactions.ts';
@@ -18,6 +18,9 @@ import { defaultProfileFor, loadCoreResources } from './conformance/core-resourc
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
 import { WritePreparation } from './rest/write-preparation.ts';
+import { BinaryStore } from './store/binary-store.ts';
+import { BinaryInteractions } from './rest/binary-interactions.ts';
+import { registerBinaryRoutes } from './rest/binary-routes.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -88,7 +91,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const preparation = new WritePreparation(conformance);
   // Write hooks run in this order: validation first; authorization, read access and events add theirs.
   const writeHooks: WriteHooks[] = [preparation.hooks()];
-  const interactions = new Interactions(store, config.pageCount, composeWriteHooks(...writeHooks));
+  // Binary content lives in large objects; inline base64 is bounded like request bodies.
+  const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
+  const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(pool), binaryLimits);
   const bundles = new BundleProcessor(interactions);
 
   const initBundle = config.initBundle
@@ -104,7 +109,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileFor);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
   const app = createFhirApp(
-    { interactions, bundles, capability: () => capability, context: async () => localContext },
+    { interactions, bundles, capability: () => capability, context: async () => localContext, extraRoutes: registerBinaryRoutes },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,

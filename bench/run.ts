@@ -1,7 +1,7 @@
 // npm run bench: runs the benchmarks against a PostgreSQL server (DSF_BENCH_DATABASE_URL, or an
 // embedded one), prints each figure as a ratio to a baseline of the same run, and writes
 // .dsf/bench/results-<time>.json. Options: --memory-resources N (default 100000; 0 skips it),
-// --only fhir|engine.
+// --only fhir|engine|binary (binary: only the raw Binary throughput of the FHIR server).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
@@ -24,9 +24,9 @@ try {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   if (only !== 'engine') {
     console.log('== FHIR server ==');
-    results.fhir = await runFhir(url, (s) => console.log(s), { memoryResources });
+    results.fhir = await runFhir(url, (s) => console.log(s), { memoryResources, binaryOnly: only === 'binary' });
   }
-  if (only !== 'fhir') {
+  if (only !== 'fhir' && only !== 'binary') {
     console.log('== BPMN engine ==');
     process.env.DSF_BENCH_DATABASE_URL = url;
     results.engine = await runEngine((s) => console.log(s));

@@ -46,7 +46,7 @@ export function sendWrite(req: FastifyRequest, reply: FastifyReply, r: Interacti
   return sendResource(req, reply, r.status, r.resource ?? r.outcome);
 }
 
-export function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult): FastifyReply {
+function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult): FastifyReply {
   setVersionHeaders(reply, { ...r, location: undefined });
   if (notModified(req, r)) return reply.code(304).send();
   return sendResource(req, reply, r.status, r.resource);

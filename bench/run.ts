@@ -1,7 +1,7 @@
 // npm run bench: runs the benchmarks against a PostgreSQL server (DSF_BENCH_DATABASE_URL, or an
 // embedded one), prints each figure as a ratio to a baseline of the same run, and writes
 // .dsf/bench/results-<time>.json. Options: --memory-resources N (default 100000; 0 skips it),
-// --only fhir|engine|events.
+// --only fhir|engine|events|binary (binary: only the raw Binary throughput of the FHIR server).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
@@ -23,9 +23,9 @@ if (!url) {
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 try {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-  if (!only || only === 'fhir') {
+  if (!only || only === 'fhir' || only === 'binary') {
     console.log('== FHIR server ==');
-    results.fhir = await runFhir(url, (s) => console.log(s), { memoryResources });
+    results.fhir = await runFhir(url, (s) => console.log(s), { memoryResources, binaryOnly: only === 'binary' });
   }
   if (!only || only === 'engine') {
     console.log('== BPMN engine ==');

@@ -7,12 +7,13 @@ import type pg from 'pg';
 import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
-import type { FhirServerConfig } from './config.ts';
+import { DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
 import { FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { composeWriteHooks, Interactions, type RequestContext, type WriteHooks } from './rest/interactions.ts';
 import { BundleProcessor } from './rest/batch.ts';
 import { createFhirApp } from './rest/app.ts';
+import type { RouteDeps } from './rest/routes.ts';
 import { capabilityStatement } from './rest/capability.ts';
 import { defaultProfileFor, loadCoreResources } from './conformance/core-resources.ts';
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
@@ -26,6 +27,9 @@ import type { Identity } from './auth/identity.ts';
 import { EVENT_MIGRATIONS } from './events/change-notifier.ts';
 import { subscriptionRules } from './events/subscription-rules.ts';
 import { startEventDelivery, type EventDelivery } from './events/event-delivery.ts';
+import { BinaryStore } from './store/binary-store.ts';
+import { BinaryInteractions } from './rest/binary-interactions.ts';
+import { registerBinaryRoutes } from './rest/binary-routes.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -110,7 +114,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   });
   // Write hooks run in this order: validation first; authorization, read access and events add theirs.
   const writeHooks: WriteHooks[] = [preparation.hooks(), identities.hooks(), subscriptionRules()];
-  const interactions = new Interactions(store, config.pageCount, composeWriteHooks(...writeHooks));
+  // Binary content lives in large objects; inline base64 is bounded like request bodies.
+  const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
+  const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(pool), binaryLimits);
   const bundles = new BundleProcessor(interactions);
 
   const initBundle = config.initBundle
@@ -132,12 +138,13 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const requestIdentities = new WeakMap<object, Identity>();
   const context = async (req: FastifyRequest): Promise<RequestContext> => ({ strict: false, identity: requestIdentities.get(req.raw) ?? (await identities.resolve(req)) });
   // Per-type routes registered before the generic ones ($snapshot, Binary, ...).
-  const extraRoutes: ((app: FastifyInstance) => void)[] = [
+  const extraRoutes: ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
     (a) => events.routes(a, context),
+    registerBinaryRoutes,
     (a) => new SnapshotOperation({ interactions, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
   ];
   const app = createFhirApp(
-    { interactions, bundles, capability: () => capability, context, extraRoutes: (a) => extraRoutes.forEach((register) => register(a)) },
+    { interactions, bundles, capability: () => capability, context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,

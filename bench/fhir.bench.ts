@@ -10,11 +10,12 @@ import { freePort } from '../src/db/embedded.ts';
 import { withDatabase } from '../src/db/pool.ts';
 import { formatRow, runLoad, type LoadResult } from './lib/load.ts';
 import { startChild } from './lib/child.ts';
+import { measureBinary } from './binary.bench.ts';
 
 const TAG = { meta: { tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] } };
 const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
 
-export async function run(serverUrl: string, log: (s: string) => void, opts: { memoryResources: number }): Promise<Record<string, unknown>> {
+export async function run(serverUrl: string, log: (s: string) => void, opts: { memoryResources: number; binaryOnly?: boolean }): Promise<Record<string, unknown>> {
   const dir = resolve('.dsf/bench');
   mkdirSync(dir, { recursive: true });
   const certs = await generateCertificates({ dir: join(dir, 'certs'), organizations: ['Bench_Org'] });
@@ -65,6 +66,12 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     };
     const seeded = await client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify(seedBundle) });
     if (seeded.status !== 200) throw new Error(`seed bundle failed: ${seeded.status} ${seeded.body.slice(0, 500)}`);
+    const firstOrg = JSON.parse((await client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-0`, { headers: json })).body).entry[0].resource.id;
+    out.binary = await measureBinary(client, baseUrl, `Organization/${firstOrg}`, () => fhir.rssMiB(), log);
+    if (opts.binaryOnly) {
+      await baseline.stop();
+      return out;
+    }
 
     const ok = (status: number) => (r: { status: number }) => r.status === status;
     const pick = (i: number) => patientIds[i % patientIds.length];

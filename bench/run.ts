@@ -1,12 +1,13 @@
 // npm run bench: runs the benchmarks against a PostgreSQL server (DSF_BENCH_DATABASE_URL, or an
 // embedded one), prints each figure as a ratio to a baseline of the same run, and writes
 // .dsf/bench/results-<time>.json. Options: --memory-resources N (default 100000; 0 skips it),
-// --only fhir|engine.
+// --only fhir|engine|events|binary (binary: only the raw Binary throughput of the FHIR server).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { run as runFhir } from './fhir.bench.ts';
 import { run as runEngine } from './engine.bench.ts';
+import { run as runEvents } from './events.bench.ts';
 
 const args = process.argv.slice(2);
 const memIdx = args.indexOf('--memory-resources');
@@ -22,14 +23,18 @@ if (!url) {
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 try {
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-  if (only !== 'engine') {
+  if (!only || only === 'fhir' || only === 'binary') {
     console.log('== FHIR server ==');
-    results.fhir = await runFhir(url, (s) => console.log(s), { memoryResources });
+    results.fhir = await runFhir(url, (s) => console.log(s), { memoryResources, binaryOnly: only === 'binary' });
   }
-  if (only !== 'fhir') {
+  if (!only || only === 'engine') {
     console.log('== BPMN engine ==');
     process.env.DSF_BENCH_DATABASE_URL = url;
     results.engine = await runEngine((s) => console.log(s));
+  }
+  if (!only || only === 'events') {
+    console.log('== Events (websocket subscriptions) ==');
+    results.events = await runEvents(url, (s) => console.log(s));
   }
 } finally {
   await stop();

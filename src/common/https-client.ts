@@ -1,6 +1,8 @@
 // A small HTTPS client with client-certificate authentication and keep-alive, used between sites,
 // by the BPE towards its FHIR server, and by tests and benchmarks.
 import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 
 export interface TlsIdentity {
   /** PEM client certificate and key; omit to connect without a client certificate. */
@@ -14,6 +16,12 @@ export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+}
+
+export interface StreamedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: IncomingMessage;
 }
 
 export interface RequestOptions {
@@ -42,6 +50,24 @@ export class HttpsClient {
       req.on('error', reject);
       if (opts.body !== undefined) req.write(opts.body);
       req.end();
+    });
+  }
+
+  /**
+   * Like request, but nothing is buffered: the request body may be a stream (sent with back-pressure)
+   * and the response body is returned as the unread stream.
+   */
+  stream(url: string, opts: Omit<RequestOptions, 'body'> & { body?: string | Buffer | Readable } = {}): Promise<StreamedResponse> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: this.agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      });
+      req.on('timeout', () => req.destroy(new Error(`Request to ${url} timed out`)));
+      req.on('error', reject);
+      if (opts.body instanceof Readable) {
+        opts.body.on('error', (e) => req.destroy(e));
+        opts.body.pipe(req);
+      } else req.end(opts.body);
     });
   }
 

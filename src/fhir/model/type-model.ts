@@ -1,7 +1,7 @@
 // A compact model of the FHIR R4 types, derived once from the base StructureDefinitions and used for
 // JSON <-> XML conversion and structural checks. Only names, types, cardinality and order are kept;
 // the raw definition bundles are not referenced after the model is built.
-import { baseStructureDefinitions } from './definitions.ts';
+import { baseStructureDefinition, baseStructureDefinitions, r4ResourceTypes } from './definitions.ts';
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 
 export type TypeKind = 'resource' | 'complex' | 'backbone' | 'primitive';
@@ -31,6 +31,10 @@ export interface ElementInfo {
   readonly choiceOf?: string;
   /** For recursive elements: the referenced path, e.g. 'Questionnaire.item'. */
   readonly contentReference?: string;
+  /** Marked isSummary in the base definition (part of _summary=true). */
+  readonly summary: boolean;
+  /** Minimum cardinality in the base definition (mandatory elements stay in every summary form). */
+  readonly min: number;
 }
 
 export interface TypeInfo {
@@ -58,26 +62,35 @@ const FHIR_TYPE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/structurede
 const NUMBER_TYPES: ReadonlySet<string> = new Set(['decimal', 'integer', 'positiveInt', 'unsignedInt', 'integer64']);
 
 let model: Map<string, TypeInfo> | undefined;
+let kinds: TypeKinds | undefined;
 let resourceTypeNames: Set<string> | undefined;
 
+/** The model of the definitions loaded at start (data types and DSF resource types); others join on first use. */
 function buildModel(): Map<string, TypeInfo> {
   const sds = baseStructureDefinitions();
   const primitiveTypes = new Set<string>();
-  const resourceKinds = new Set<string>();
-  for (const sd of sds.values()) {
-    if (sd.kind === 'primitive-type') primitiveTypes.add(sd.type ?? sd.name!);
-    if (sd.kind === 'resource') resourceKinds.add(sd.type ?? sd.name!);
-  }
-  const kinds: TypeKinds = { primitiveTypes, resourceKinds };
+  for (const sd of sds.values()) if (sd.kind === 'primitive-type') primitiveTypes.add(sd.type ?? sd.name!);
+  kinds = { primitiveTypes, resourceKinds: new Set(Object.keys(r4ResourceTypes())) };
   const types = new Map<string, TypeInfo>();
-  const resources = new Set<string>();
-  for (const sd of sds.values()) {
-    if (sd.kind === 'logical' || !sd.snapshot?.element?.length) continue;
-    for (const info of typesOfDefinition(sd, kinds)) types.set(info.name, info);
-    if (sd.kind === 'resource' && !sd.abstract) resources.add(sd.type ?? sd.name!);
-  }
-  resourceTypeNames = resources;
+  for (const sd of sds.values()) addDefinition(types, sd);
   return types;
+}
+
+function addDefinition(types: Map<string, TypeInfo>, sd: StructureDefinition): void {
+  if (sd.kind === 'logical' || !sd.snapshot?.element?.length) return;
+  for (const info of typesOfDefinition(sd, kinds!)) types.set(info.name, info);
+}
+
+/** A type by name; a resource type (or its backbone) not loaded yet is added from the definitions. */
+function lookup(name: string): TypeInfo | undefined {
+  const types = theModel();
+  const found = types.get(name);
+  if (found) return found;
+  const root = name.split('.', 1)[0]!;
+  if (types.has(root) || !Object.hasOwn(r4ResourceTypes(), root)) return undefined;
+  const sd = baseStructureDefinition(root);
+  if (sd) addDefinition(types, sd);
+  return types.get(name);
 }
 
 /** The root type and all backbone types of one StructureDefinition. */
@@ -127,7 +140,7 @@ function elementInfos(e: ElementDefinition, last: string, hasChildren: boolean, 
   const max = e.base?.max ?? e.max ?? '1';
   const array = max !== '1' && max !== '0';
   const xmlAttr = !!e.representation?.includes('xmlAttr');
-  const common = { path, array, xmlAttr, order };
+  const common = { path, array, xmlAttr, order, summary: !!e.isSummary, min: e.min ?? 0 };
   if (e.contentReference) {
     const ref = e.contentReference.slice(e.contentReference.indexOf('#') + 1);
     return [{ ...common, name: last, type: ref, primitive: false, resource: false, contentReference: ref }];
@@ -159,12 +172,12 @@ export function initTypeModel(): void {
 
 /** A type or backbone type by name: 'Task', 'Coding', 'string', 'Questionnaire.item'. */
 export function typeInfo(name: string): TypeInfo | undefined {
-  return theModel().get(name);
+  return lookup(name);
 }
 
 /** An element of a type by its JSON / XML name ('valueString', not 'value[x]'). */
 export function elementInfo(type: string, name: string): ElementInfo | undefined {
-  return theModel().get(type)?.byName.get(name);
+  return lookup(type)?.byName.get(name);
 }
 
 /**
@@ -173,27 +186,26 @@ export function elementInfo(type: string, name: string): ElementInfo | undefined
  */
 export function elementInfoForPath(path: string): ElementInfo | undefined {
   const parts = path.split('.');
-  let type = theModel().get(parts[0]!);
+  let type = lookup(parts[0]!);
   let el: ElementInfo | undefined;
   for (let i = 1; i < parts.length; i++) {
     if (!type) return undefined;
     el = type.byName.get(parts[i]!);
     if (!el) return undefined;
-    type = i + 1 < parts.length ? theModel().get(el.type) : undefined;
+    type = i + 1 < parts.length ? lookup(el.type) : undefined;
   }
   return el;
 }
 
 /** True for concrete (non-abstract) R4 resource types such as 'Task'. */
 export function isResourceType(name: string): boolean {
-  theModel();
-  return resourceTypeNames!.has(name);
+  return Object.hasOwn(r4ResourceTypes(), name) && !r4ResourceTypes()[name];
 }
 
 /** All concrete R4 resource type names. */
 export function resourceTypes(): ReadonlySet<string> {
-  theModel();
-  return resourceTypeNames!;
+  resourceTypeNames ??= new Set(Object.entries(r4ResourceTypes()).filter(([, abstract]) => !abstract).map(([name]) => name));
+  return resourceTypeNames;
 }
 
 /** JSON representation of a primitive type's value: decimals and integers are numbers, booleans booleans. */

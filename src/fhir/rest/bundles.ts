@@ -3,6 +3,7 @@ import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtyp
 import type { SearchRequest } from '../search/search-request.ts';
 import type { SearchResult } from '../search/search-service.ts';
 import type { StoredVersion } from '../store/resource-store.ts';
+import { selectElements, summarize } from './summary.ts';
 
 function pageLinks(base: string, params: [string, string][], page: number, count: number, total: number): BundleLink[] {
   const url = (p: number) => {
@@ -21,31 +22,16 @@ function pageLinks(base: string, params: [string, string][], page: number, count
   return links;
 }
 
-/** Applies _summary=true|text|data to a resource (count is handled by the search). */
-export function summarize(resource: Resource, summary: SearchRequest['summary']): Resource {
-  if (!summary || summary === 'false' || summary === 'count') return resource;
-  const r = resource as unknown as Record<string, unknown>;
-  let out: Record<string, unknown>;
-  if (summary === 'data') {
-    const { text: _t, ...rest } = r;
-    out = rest;
-  } else if (summary === 'text') {
-    out = { resourceType: r.resourceType, id: r.id, meta: r.meta, text: r.text };
-  } else {
-    // true: the elements the base definitions mark as summary; id, meta, identifiers, status and
-    // the usual business keys cover what DSF clients read from summaries.
-    const keep = ['resourceType', 'id', 'meta', 'identifier', 'status', 'url', 'version', 'name', 'title', 'active', 'type', 'intent', 'code', 'contentType', 'criteria', 'channel', 'address', 'managingOrganization', 'endpoint', 'instantiatesCanonical', 'authoredOn', 'requester'];
-    out = Object.fromEntries(Object.entries(r).filter(([k]) => keep.includes(k)));
-  }
-  const meta = (out.meta as Record<string, unknown> | undefined) ?? {};
-  out.meta = { ...meta, tag: [...((meta.tag as unknown[]) ?? []), { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }] };
-  return out as unknown as Resource;
+/** The form of a result entry: _summary, else _elements (which names elements of the searched type, so matches only). */
+function subset(resource: Resource, req: SearchRequest, match: boolean): Resource {
+  if (req.summary && req.summary !== 'false') return summarize(resource, req.summary);
+  return match ? selectElements(resource, req.elements) : resource;
 }
 
 export function searchsetBundle(baseUrl: string, req: SearchRequest, result: SearchResult): Bundle {
   const entry: BundleEntry[] = [
-    ...result.matches.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: summarize(r, req.summary), search: { mode: 'match' as const } })),
-    ...result.included.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: summarize(r, req.summary), search: { mode: 'include' as const } })),
+    ...result.matches.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, true), search: { mode: 'match' as const } })),
+    ...result.included.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, false), search: { mode: 'include' as const } })),
   ];
   if (req.warnings.length) {
     entry.push({ resource: { resourceType: 'OperationOutcome', issue: req.warnings }, search: { mode: 'outcome' } });

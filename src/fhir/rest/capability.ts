@@ -3,6 +3,8 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from '@medp
 import { DSF_RESOURCE_TYPES } from '../model/resource-types.ts';
 import { searchParameters } from '../search/parameters.ts';
 
+const SNAPSHOT_OPERATION = { name: 'snapshot', definition: 'http://hl7.org/fhir/OperationDefinition/StructureDefinition-snapshot' };
+
 export function capabilityStatement(baseUrl: string, version: string, defaultProfile: (type: string) => string | undefined): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = DSF_RESOURCE_TYPES.map((type) => {
     const params = [...searchParameters(type).values()];
@@ -26,6 +28,7 @@ export function capabilityStatement(baseUrl: string, version: string, defaultPro
     const profile = defaultProfile(type);
     if (profile) r.profile = profile;
     if (refParams.length) r.searchInclude = refParams;
+    if (type === 'StructureDefinition') r.operation = [SNAPSHOT_OPERATION];
     return r;
   });
   return {
@@ -46,7 +49,7 @@ export function capabilityStatement(baseUrl: string, version: string, defaultPro
         mode: 'server',
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
-        operation: [{ name: 'snapshot', definition: 'http://hl7.org/fhir/OperationDefinition/StructureDefinition-snapshot' }],
+        operation: [SNAPSHOT_OPERATION],
       },
     ],
   };

@@ -7,6 +7,7 @@ import { assertType } from './interactions.ts';
 import { notModified, preferReturn, preferStrict, setVersionHeaders } from './http-headers.ts';
 import { parseResourceBody, sendResource } from './representation.ts';
 import type { BundleProcessor } from './batch.ts';
+import { applyResultParameters } from './summary.ts';
 
 export interface RouteDeps {
   interactions: Interactions;
@@ -15,7 +16,7 @@ export interface RouteDeps {
   /** Builds the request context (identity, access filter) for a request. */
   context(req: FastifyRequest): Promise<RequestContext>;
   /** Extra per-type routes ($snapshot, Binary) registered before the generic ones. */
-  extraRoutes?: (app: FastifyInstance) => void;
+  extraRoutes?: (app: FastifyInstance, deps: RouteDeps) => void;
 }
 
 type Params = { type: string; id: string; vid: string };
@@ -36,7 +37,7 @@ function criteria(req: FastifyRequest): string {
   return new URLSearchParams(params).toString();
 }
 
-function sendWrite(req: FastifyRequest, reply: FastifyReply, r: InteractionResult): FastifyReply {
+export function sendWrite(req: FastifyRequest, reply: FastifyReply, r: InteractionResult): FastifyReply {
   setVersionHeaders(reply, r);
   const prefer = preferReturn(req);
   if (prefer === 'minimal') return reply.code(r.status).send();
@@ -49,7 +50,7 @@ function sendWrite(req: FastifyRequest, reply: FastifyReply, r: InteractionResul
 function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult): FastifyReply {
   setVersionHeaders(reply, { ...r, location: undefined });
   if (notModified(req, r)) return reply.code(304).send();
-  return sendResource(req, reply, r.status, r.resource);
+  return sendResource(req, reply, r.status, r.resource && applyResultParameters(r.resource, queryPairs(req)));
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -72,7 +73,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return sendResource(req, reply, 200, (await i.history(ctx, store.pool, undefined, undefined, queryPairs(req))).resource);
   });
 
-  deps.extraRoutes?.(app);
+  deps.extraRoutes?.(app, deps);
 
   app.get<{ Params: Params }>('/:type', async (req, reply) => {
     const ctx = { ...(await deps.context(req)), strict: preferStrict(req) };

@@ -3,6 +3,7 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { dateRange } from './date-range.ts';
+import { typeInfo } from '../model/type-model.ts';
 import { searchParameter, type SearchParamDef } from './parameters.ts';
 
 export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb';
@@ -36,6 +37,8 @@ export interface SearchRequest {
   include: IncludeSpec[];
   revinclude: IncludeSpec[];
   summary?: 'true' | 'text' | 'data' | 'count' | 'false';
+  /** _elements: the top-level elements to return (id, meta and mandatory ones are always returned). */
+  elements?: string[];
   warnings: OperationOutcomeIssue[];
   /** The parameters that were understood, to build paging links. */
   canonicalParams: [string, string][];
@@ -145,6 +148,18 @@ export function parseSearchRequest(resourceType: string, query: [string, string]
             keep(key, value);
           } else problem(`Unsupported _summary value '${value}'`, key);
           break;
+        case '_elements': {
+          const names = value.split(',').map((n) => n.trim()).filter(Boolean);
+          const type = typeInfo(resourceType);
+          const unknown = names.filter((n) => !type?.byName.has(n) && !type?.elements.some((e) => e.choiceOf === n));
+          if (unknown.length) problem(`Unknown element(s) ${unknown.join(', ')} in _elements for ${resourceType}`, key);
+          const known = names.filter((n) => !unknown.includes(n));
+          if (known.length) {
+            req.elements = known;
+            keep(key, known.join(','));
+          }
+          break;
+        }
         default:
           break; // _format, _pretty: handled by the REST layer
       }

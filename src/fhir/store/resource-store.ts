@@ -112,7 +112,8 @@ export class ResourceStore {
     if (ifMatch !== undefined && ifMatch !== cur.version) {
       throw preconditionFailed(`Version ${ifMatch} given in If-Match, but the current version of ${resource.resourceType}/${resource.id} is ${cur.version}`);
     }
-    if (!cur.deleted && cur.resource && sameContent(cur.resource as Obj, resource as Obj)) {
+    // A Binary's content is not in its row (binary-store.ts), so an update of a Binary always writes a version.
+    if (!cur.deleted && cur.resource && resource.resourceType !== 'Binary' && sameContent(cur.resource as Obj, resource as Obj)) {
       return { stored: cur as StoredVersion & { resource: Resource }, changed: false };
     }
     await client.query('UPDATE resources SET current = false WHERE id = $1 AND current', [resource.id]);

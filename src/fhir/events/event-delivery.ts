@@ -1,0 +1,40 @@
+// Subscriptions and websocket event delivery of one FHIR server process: the LISTEN connection, the
+// subscription manager it feeds, and the /ws endpoint. Wired into the server by fhir-server.ts.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import type { RequestContext } from '../rest/interactions.ts';
+import { EventListener } from './event-listener.ts';
+import { SubscriptionManager } from './subscription-manager.ts';
+import { registerWebsocketEndpoint } from './websocket-endpoint.ts';
+
+export interface EventDelivery {
+  manager: SubscriptionManager;
+  listener: EventListener;
+  /** Registers GET /ws on the (prefixed) FHIR routes scope. */
+  routes(app: FastifyInstance, context: (req: FastifyRequest) => Promise<RequestContext>): void;
+  stop(): Promise<void>;
+}
+
+export async function startEventDelivery(pool: pg.Pool, baseUrl: string, opts: { pingIntervalMs?: number; log?: (msg: string) => void } = {}): Promise<EventDelivery> {
+  const log = opts.log ?? (() => {});
+  const manager = new SubscriptionManager(pool, baseUrl, log);
+  // A connection of its own with the pool's settings: LISTEN must outlive every pooled checkout.
+  const listener = new EventListener(pool.options, {
+    onChange: (change) => manager.handleChange(change),
+    onGap: () => manager.interrupted(),
+    log,
+  });
+  // Listen first, then load the Subscriptions: one committed in between is then seen by both, never by neither.
+  await listener.start();
+  await manager.start();
+  return {
+    manager,
+    listener,
+    routes(app, context) {
+      registerWebsocketEndpoint(app, { manager, context, pingIntervalMs: opts.pingIntervalMs, log });
+    },
+    async stop() {
+      await listener.stop();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+// Ties the event stream to websocket sessions: which sessions are bound to which Subscription, and for
+// each committed change, which of them receive it. Changes are handled one at a time in commit order
+// (see event-listener.ts); for each, the version is loaded once, matched in memory against the active
+// Subscriptions of its type that have bound sessions, and sent to every session whose identity may read
+// that version (one SQL check per identity and change, shared by all its sessions).
+import type { Resource } from '@medplum/fhirtypes';
+import type pg from 'pg';
+import { toFhirXml } from '../model/xml-write.ts';
+import { SqlParams } from '../search/search-sql.ts';
+import type { ResourceChange } from './change-notifier.ts';
+import { IndexedResource, matchesCriteria } from './criteria-matcher.ts';
+import { SubscriptionRegistry, type ActiveSubscription } from './subscription-registry.ts';
+import {
+  CLOSE_CREDENTIALS_EXPIRED,
+  CLOSE_EVENTS_INTERRUPTED,
+  CLOSE_UNKNOWN_SUBSCRIPTION_CODE,
+  credentialsExpired,
+  mayReceive,
+  type EventSession,
+} from './websocket-session.ts';
+
+export class SubscriptionManager {
+  readonly registry: SubscriptionRegistry;
+  private readonly bindings = new Map<string, Set<EventSession>>();
+  private readonly sessions = new Set<EventSession>();
+  /** Reloads may overlap (bind and event handling); only a newer start may replace the registry. */
+  private reloadSeq = 0;
+  private appliedSeq = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly baseUrl: string,
+    private readonly log: (msg: string) => void = () => {},
+  ) {
+    this.registry = new SubscriptionRegistry(pool, log);
+  }
+
+  async start(): Promise<void> {
+    await this.reload();
+  }
+
+  private async reload(): Promise<void> {
+    const seq = ++this.reloadSeq;
+    const next = new SubscriptionRegistry(this.pool, this.log);
+    await next.reload();
+    if (seq > this.appliedSeq) {
+      this.appliedSeq = seq;
+      this.registry.replaceWith(next);
+    }
+  }
+
+  open(session: EventSession): void {
+    this.sessions.add(session);
+  }
+
+  /** `bind <id>`: answers `bound <id>`, or closes with 1003 when no active Subscription has that id. */
+  async bind(session: EventSession, id: string): Promise<void> {
+    // A Subscription created a moment ago may not have reached the event stream yet.
+    if (!this.registry.get(id)) await this.reload();
+    if (!this.sessions.has(session)) return; // closed meanwhile
+    if (!this.registry.get(id)) {
+      session.close(CLOSE_UNKNOWN_SUBSCRIPTION_CODE, `Subscription with ${id} not found`);
+      return;
+    }
+    let set = this.bindings.get(id);
+    if (!set) this.bindings.set(id, (set = new Set()));
+    set.add(session);
+    session.send(`bound ${id}`);
+  }
+
+  closed(session: EventSession): void {
+    this.sessions.delete(session);
+    for (const [id, set] of this.bindings) {
+      set.delete(session);
+      if (!set.size) this.bindings.delete(id);
+    }
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** After a gap in the event stream: every client must reconnect and catch up. */
+  async interrupted(): Promise<void> {
+    await this.reload();
+    for (const s of [...this.sessions]) s.close(CLOSE_EVENTS_INTERRUPTED.code, CLOSE_EVENTS_INTERRUPTED.reason);
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const s of [...this.sessions]) s.close(code, reason);
+  }
+
+  async handleChange(change: ResourceChange): Promise<void> {
+    if (change.type === 'Subscription') await this.reload();
+    if (change.deleted) return; // the reference announces created and updated resources
+    const candidates = this.registry.forType(change.type).filter((s) => this.bindings.get(s.id)?.size);
+    if (!candidates.length) return;
+    const row = (await this.pool.query('SELECT resource FROM resources WHERE id = $1 AND version = $2', [change.id, change.version])).rows[0];
+    if (!row?.resource) return; // permanently deleted meanwhile
+    const resource = row.resource as Resource;
+    const indexed = new IndexedResource(resource, this.baseUrl);
+    const allowedByIdentity = new Map<string, Promise<boolean>>();
+    for (const sub of candidates) {
+      if (!matchesCriteria(sub.criteria, indexed, this.baseUrl)) continue;
+      const sessions = [...(this.bindings.get(sub.id) ?? [])];
+      let message: Buffer | undefined;
+      for (const session of sessions) {
+        if (credentialsExpired(session.ctx.identity)) {
+          session.close(CLOSE_CREDENTIALS_EXPIRED.code, CLOSE_CREDENTIALS_EXPIRED.reason);
+          continue;
+        }
+        let allowed = allowedByIdentity.get(session.identityKey);
+        if (!allowed) allowedByIdentity.set(session.identityKey, (allowed = this.mayRead(session, change)));
+        if (!(await allowed)) continue;
+        message ??= Buffer.from(eventText(sub, resource));
+        session.send(message);
+      }
+    }
+  }
+
+  /** Read access to this version with the same SQL conditions search applies for the session's caller. */
+  private async mayRead(session: EventSession, change: ResourceChange): Promise<boolean> {
+    if (!mayReceive(session.ctx.identity, change.type)) return false;
+    const access = session.ctx.access;
+    if (!access) return true;
+    const p = new SqlParams();
+    const id = p.add(change.id);
+    const version = p.add(change.version);
+    const conditions = access(p);
+    const sql = `SELECT 1 FROM resources r WHERE r.id = ${id}::uuid AND r.version = ${version}::int${conditions.map((c) => ` AND ${c}`).join('')}`;
+    return ((await this.pool.query(sql, p.values)).rowCount ?? 0) > 0;
+  }
+}
+
+/** The message for one event: the resource as JSON or XML, or `ping <id>` without payload. */
+export function eventText(sub: ActiveSubscription, resource: Resource): string {
+  if (sub.payload === 'application/fhir+json') return JSON.stringify(resource);
+  if (sub.payload === 'application/fhir+xml') return toFhirXml(resource);
+  return `ping ${sub.id}`;
+}

@@ -145,6 +145,8 @@ function tagCondition(alias: string, identity: Identity, p: SqlParams): string {
       },
     ];
     parts.push(`(${tags} @> ${json(p, orgTag)} AND ${orgActive})`);
+    // A valid ROLE tag always comes with LOCAL, so local callers never need the membership lookup.
+    if (identity.local) return `(${parts.join(' OR ')})`;
     const rat = p.add(READ_ACCESS_TAG);
     const ext = p.add(EXT_READ_ACCESS_PARENT_ORGANIZATION_ROLE);
     const orgSys = p.add(ORGANIZATION_IDENTIFIER);
@@ -161,25 +163,39 @@ function tagCondition(alias: string, identity: Identity, p: SqlParams): string {
 /**
  * What `identity` may read, as SQL conditions on alias r (resources), for every type at once:
  * Task and QuestionnaireResponse by their own rules, Binary by its tags or its security context,
- * everything else by read-access tags. Types without the READ role are excluded.
+ * everything else by read-access tags. Types without the READ role are excluded. When the caller
+ * knows the possible types (a search of one type), only their rules are emitted: the statement stays
+ * small, and planning it cheap.
  */
 export function readAccessFilter(identity: Identity, localOrganizationIdentifier: string): AccessFilter {
-  return (p) => {
+  return (p, types) => {
     const read = identity.roles.get('READ');
     if (!read) return ['false'];
     const conds: string[] = [];
     if (read !== 'all') conds.push(`r.type = ANY(${p.add([...read])}::text[])`);
+    const binary = () => {
+      const scRef = `r.resource->'securityContext'->>'reference'`;
+      const scId = `substring(${scRef} from '([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(/_history/[0-9]+)?$')::uuid`;
+      const scVersion = `substring(${scRef} from '/_history/([0-9]+)$')::int`;
+      return `(${scRef} IS NOT NULL AND EXISTS (SELECT 1 FROM resources sc WHERE sc.id = ${scId} AND NOT sc.deleted
+        AND (CASE WHEN ${scVersion} IS NULL THEN sc.current ELSE sc.version = ${scVersion} END)
+        AND sc.type <> ALL(${p.add(NO_SECURITY_CONTEXT_TYPES)}::text[])
+        AND (CASE WHEN sc.type = 'QuestionnaireResponse' THEN ${questionnaireResponseReadCondition('sc', identity, p)} ELSE ${tagCondition('sc', identity, p)} END)))`;
+    };
+    const ruleFor = (type: string) => {
+      if (type === 'Task') return taskReadCondition('r', identity, localOrganizationIdentifier, p);
+      if (type === 'QuestionnaireResponse') return questionnaireResponseReadCondition('r', identity, p);
+      if (type === 'Binary') return `(${tagCondition('r', identity, p)} OR ${binary()})`;
+      return tagCondition('r', identity, p);
+    };
+    if (types?.length === 1) {
+      conds.push(ruleFor(types[0]!));
+      return conds;
+    }
     const task = taskReadCondition('r', identity, localOrganizationIdentifier, p);
     const qr = questionnaireResponseReadCondition('r', identity, p);
     const tags = tagCondition('r', identity, p);
-    const scRef = `r.resource->'securityContext'->>'reference'`;
-    const scId = `substring(${scRef} from '([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(/_history/[0-9]+)?$')::uuid`;
-    const scVersion = `substring(${scRef} from '/_history/([0-9]+)$')::int`;
-    const viaContext = `EXISTS (SELECT 1 FROM resources sc WHERE sc.id = ${scId} AND NOT sc.deleted
-        AND (CASE WHEN ${scVersion} IS NULL THEN sc.current ELSE sc.version = ${scVersion} END)
-        AND sc.type <> ALL(${p.add(NO_SECURITY_CONTEXT_TYPES)}::text[])
-        AND (CASE WHEN sc.type = 'QuestionnaireResponse' THEN ${questionnaireResponseReadCondition('sc', identity, p)} ELSE ${tagCondition('sc', identity, p)} END))`;
-    conds.push(`(CASE r.type WHEN 'Task' THEN ${task} WHEN 'QuestionnaireResponse' THEN ${qr} ELSE (${tags} OR (r.type = 'Binary' AND ${scRef} IS NOT NULL AND ${viaContext})) END)`);
+    conds.push(`(CASE r.type WHEN 'Task' THEN ${task} WHEN 'QuestionnaireResponse' THEN ${qr} ELSE (${tags} OR (r.type = 'Binary' AND ${binary()})) END)`);
     return conds;
   };
 }

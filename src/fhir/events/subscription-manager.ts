@@ -126,7 +126,7 @@ export class SubscriptionManager {
     const p = new SqlParams();
     const id = p.add(change.id);
     const version = p.add(change.version);
-    const conditions = access(p);
+    const conditions = access(p, [change.type]);
     const sql = `SELECT 1 FROM resources r WHERE r.id = ${id}::uuid AND r.version = ${version}::int${conditions.map((c) => ` AND ${c}`).join('')}`;
     return ((await this.pool.query(sql, p.values)).rowCount ?? 0) > 0;
   }

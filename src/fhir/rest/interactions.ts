@@ -119,7 +119,7 @@ export class Interactions {
   private async checkReadable(ctx: RequestContext, db: Db, s: { type: string; id: string; version: number }): Promise<void> {
     if (!ctx.access) return;
     const p = new SqlParams();
-    const where = [`r.id = ${p.add(s.id)}::uuid`, `r.version = ${p.add(s.version)}`, ...ctx.access(p)];
+    const where = [`r.id = ${p.add(s.id)}::uuid`, `r.version = ${p.add(s.version)}`, ...ctx.access(p, [s.type])];
     const res = await db.query(`SELECT 1 FROM resources r WHERE ${where.join(' AND ')}`, p.values);
     if (!res.rowCount) throw new FhirError(403, `Not allowed to read ${s.type}/${s.id}`, 'forbidden');
   }

@@ -4,8 +4,11 @@ import type { Db } from '../store/resource-store.ts';
 import { buildOrderBy, buildWhere, SqlParams } from './search-sql.ts';
 import type { SearchRequest } from './search-request.ts';
 
-/** Adds SQL conditions on `r` (resources) limiting what the caller may see; used by authorization. */
-export type AccessFilter = (p: SqlParams) => string[];
+/**
+ * Adds SQL conditions on `r` (resources) limiting what the caller may see; used by authorization.
+ * `types`, when known, are the only types r can have, so the filter may leave out rules for others.
+ */
+export type AccessFilter = (p: SqlParams, types?: readonly string[]) => string[];
 
 export interface SearchResult {
   total: number;
@@ -15,7 +18,7 @@ export interface SearchResult {
 
 export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string, access?: AccessFilter): Promise<SearchResult> {
   const p = new SqlParams();
-  const where = buildWhere(req, baseUrl, p, access?.(p) ?? []);
+  const where = buildWhere(req, baseUrl, p, access?.(p, [req.resourceType]) ?? []);
   const countSql = `SELECT count(*)::int AS n FROM resources r WHERE ${where}`;
   if (req.summary === 'count' || req.count === 0) {
     const total = (await db.query(countSql, p.values)).rows[0].n as number;
@@ -53,7 +56,7 @@ async function includes(db: Db, req: SearchRequest, matches: Resource[], access?
     const p = new SqlParams();
     const idsParam = p.add(ids);
     const target = inc.targetType ? ` AND r.type = ${p.add(inc.targetType)}` : '';
-    const acc = access?.(p) ?? [];
+    const acc = access?.(p, inc.targetType ? [inc.targetType] : undefined) ?? [];
     await run(
       `SELECT r.resource FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.ref_id FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)} AND s.ref_id IS NOT NULL)`,
@@ -63,7 +66,7 @@ async function includes(db: Db, req: SearchRequest, matches: Resource[], access?
   for (const inc of req.revinclude) {
     const p = new SqlParams();
     const idsParam = p.add(ids);
-    const acc = access?.(p) ?? [];
+    const acc = access?.(p, [inc.sourceType]) ?? [];
     await run(
       `SELECT r.resource FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.resource_id FROM search_index s WHERE s.ref_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)})`,

@@ -162,7 +162,7 @@ export class ResourceStore {
       where.push(`NOT EXISTS (SELECT 1 FROM resources n WHERE n.id = h.id AND n.version = h.version + 1 AND n.last_updated <= ${at}::timestamptz)`);
     }
     // Read access is decided on each version's own content; a delete marker on the version it deleted.
-    const access = q.access?.(p) ?? [];
+    const access = q.access?.(p, q.type ? [q.type] : undefined) ?? [];
     const source = access.length
       ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current, h.resource AS stored,
            COALESCE(h.resource, (SELECT pv.resource FROM resources pv WHERE pv.id = h.id AND pv.version = h.version - 1)) AS resource

@@ -256,4 +256,12 @@ test('who reads which Task: requester, recipient, practitioner drafts; search to
   assert.ok(p.includes(draft.id) && !p.includes(fromA.id) && !p.includes(fromUser.id));
   const all = (await as(site, local).search('Task', '_summary=count')).resource.total;
   assert.ok(all > a.length);
+
+  // A conditional create matches only what the caller may read: no hint of another's Task.
+  const conditional = await as(site, remoteB).create(task({ process: 'allproc', requester: org(remoteB), recipient: localId }), `_id=${fromA.id}`);
+  assert.equal(conditional.status, 201, conditional.message);
+  assert.notEqual(conditional.resource.id, fromA.id);
+  const own = await as(site, remoteB).create(task({ process: 'allproc', requester: org(remoteB), recipient: localId }), `_id=${fromB.id}`);
+  assert.equal(own.status, 200);
+  assert.equal(own.resource.id, fromB.id);
 });

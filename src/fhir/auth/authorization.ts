@@ -2,6 +2,7 @@
 // Task / QuestionnaireResponse rules, "only local identities write tagged resources", valid
 // read-access tags, and the SQL filter attached to each request's context.
 import type { Resource } from '@medplum/fhirtypes';
+import type pg from 'pg';
 import { FhirError } from '../../common/errors.ts';
 import type { InteractionAction, RequestContext, WriteHooks } from '../rest/interactions.ts';
 import { hasRole, type DsfRole, type Identity } from './identity.ts';
@@ -41,10 +42,10 @@ function checkRole(identity: Identity, action: InteractionAction, type: string |
   if (action === 'permanent-delete' && !identity.local) throw deny('Permanent delete: only local identities');
 }
 
-async function checkTaggedWrite(ctx: RequestContext & { identity: Identity }, client: Parameters<NonNullable<WriteHooks['beforeWrite']>>[1], site: AuthorizationSite, resource: Resource, update: boolean): Promise<void> {
+async function checkTaggedWrite(identity: Identity, client: pg.PoolClient, site: AuthorizationSite, resource: Resource, update: boolean): Promise<void> {
   const type = resource.resourceType;
   const verb = update ? 'update' : 'create';
-  if (!ctx.identity.local) throw deny(`${type} ${verb}: only local identities may write ${type} resources`);
+  if (!identity.local) throw deny(`${type} ${verb}: only local identities may write ${type} resources`);
   const tagProblem = await readAccessTagProblem(resource, storeExistenceChecks(client));
   if (type === 'Binary') {
     const hasContext = (resource as { securityContext?: unknown }).securityContext !== undefined;
@@ -76,7 +77,7 @@ export function authorizationHooks(site: AuthorizationSite): WriteHooks {
           else checkQuestionnaireResponseCreate(identity, resource as never);
           break;
         default:
-          await checkTaggedWrite({ ...ctx, identity }, client, site, resource, existing !== undefined);
+          await checkTaggedWrite(identity, client, site, resource, existing !== undefined);
       }
       return resource;
     },

@@ -6,7 +6,7 @@ import type { Coding, Resource } from '@medplum/fhirtypes';
 import type { AccessFilter } from '../search/search-service.ts';
 import { SqlParams } from '../search/search-sql.ts';
 import { parseReference } from '../search/reference.ts';
-import type { Db } from '../store/resource-store.ts';
+import { isServerId, type Db } from '../store/resource-store.ts';
 import type { Identity } from './identity.ts';
 import { membershipSql } from './affiliations.ts';
 import { EXT_READ_ACCESS_ORGANIZATION, EXT_READ_ACCESS_PARENT_ORGANIZATION_ROLE, ORGANIZATION_IDENTIFIER, READ_ACCESS_TAG } from './dsf-urls.ts';
@@ -117,10 +117,12 @@ export async function securityContextProblem(db: Db, resource: Resource, baseUrl
   const target = securityContextTarget(resource, baseUrl);
   if (!target) return 'Binary.securityContext is not a literal reference to a resource of this server';
   if (NO_SECURITY_CONTEXT_TYPES.includes(target.type)) return `a ${target.type} cannot be a Binary's security context`;
+  // Checked here, not by a failing cast: an SQL error would abort the write's transaction.
+  if (!isServerId(target.id)) return `Binary.securityContext ${target.type}/${target.id} does not exist`;
   const res = await db.query(
     `SELECT 1 FROM resources WHERE id = $1::uuid AND type = $2 AND NOT deleted AND ${target.version ? 'version = $3' : 'current'}`,
     target.version ? [target.id, target.type, target.version] : [target.id, target.type],
-  ).catch(() => ({ rowCount: 0 }));
+  );
   if (!res.rowCount) return `Binary.securityContext ${target.type}/${target.id} does not exist`;
   return undefined;
 }

@@ -193,6 +193,8 @@ test('Binary reads through its securityContext', async () => {
   assert.ok([403, 422].includes(neither.status), neither.message);
   const taskContext = await L.create({ resourceType: 'Binary', contentType: 'text/plain', data, securityContext: { reference: 'Task/6f1e4c8a-1d2b-4c3d-8e9f-0a1b2c3d4e5f' } });
   assert.equal(taskContext.status, 403);
+  const notAnId = await L.create({ resourceType: 'Binary', contentType: 'text/plain', data, securityContext: { reference: 'Patient/not-a-uuid' } });
+  assert.equal(notAnId.status, 403, notAnId.message);
   assert.equal((await L.search('Binary', '_summary=count')).resource.total, 1, 'nothing else stored');
 });
 

@@ -12,7 +12,7 @@ import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Endpoint, Organization } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
-import { headerCertificateToPem, parseCertificatePem, thumbprintSha512, verifyChain, type CertificateInfo } from '../../common/x509.ts';
+import { headerCertificateToPem, parseCertificatePem, thumbprintSha512, type CertificateInfo } from '../../common/x509.ts';
 import type { WriteHooks } from '../rest/interactions.ts';
 import {
   localOrganizationRoles,
@@ -23,6 +23,7 @@ import {
   type PractitionerIdentity,
 } from './identity.ts';
 import { IdentityCache } from './identity-cache.ts';
+import { TrustedCertificates } from './trusted-certificates.ts';
 import type { RoleConfig } from './role-config.ts';
 import { bearerError, type OidcBearerVerifier } from './oidc-bearer.ts';
 
@@ -48,11 +49,13 @@ export class IdentityProvider {
   readonly cache: IdentityCache;
   private readonly header: string;
   private readonly trustedProxies: Set<string>;
+  private readonly trusted: TrustedCertificates;
 
   constructor(private readonly opts: IdentityProviderOptions) {
     this.cache = new IdentityCache(opts.cacheTtlMs ?? 30_000);
     this.header = (opts.clientCertificateHeader ?? 'X-ClientCert').toLowerCase();
     this.trustedProxies = new Set((opts.trustedProxyAddresses ?? []).map(normalizeAddress));
+    this.trusted = new TrustedCertificates(opts.trustedClientCas);
   }
 
   /** Starts listening for identity-relevant commits of other processes. */
@@ -100,12 +103,15 @@ export class IdentityProvider {
 
   /** Identity of a certificate (DER or PEM): checks trust and dates, then looks it up (cached). */
   async resolveCertificate(certificate: Buffer | string): Promise<Identity> {
-    const thumbprint = thumbprintSha512(certificate);
-    // Trust never changes while running, validity does: check dates before a cached answer is used.
-    const chain = verifyChain(certificate, this.opts.trustedClientCas);
+    const der = typeof certificate === 'string' ? parseCertificatePem(certificate).der : certificate;
+    const thumbprint = thumbprintSha512(der);
+    // Trust and dates are checked before a cached identity is used (remembered per certificate).
+    const chain = this.trusted.check(thumbprint, der);
     if (chain !== true) throw unauthenticated(`Client certificate not accepted: ${chain.message}`, 'security');
-    const info = parseCertificatePem(certificate);
-    const identity = await this.cache.getOrLoad(`cert:${thumbprint}`, async () => ({ value: await this.lookupCertificate(info), notAfter: info.notAfter }));
+    const identity = await this.cache.getOrLoad(`cert:${thumbprint}`, async () => {
+      const info = parseCertificatePem(der);
+      return { value: await this.lookupCertificate(info), notAfter: info.notAfter };
+    });
     if (!identity) throw unauthenticated(`Unknown client certificate (thumbprint ${thumbprint.slice(0, 16)}…): not an active organisation and not a configured local user`, 'security');
     return identity;
   }

@@ -102,26 +102,17 @@ export class Interactions {
   async read(ctx: RequestContext, db: Db, type: string, id: string): Promise<InteractionResult> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'read', type);
-    const r = await this.store.read(db, type, id);
-    await this.checkReadable(ctx, db, r);
+    const r = await this.store.read(db, type, id, ctx.access);
+    if (!r.readable) throw notReadable(r);
     return this.stored(200, r, false);
   }
 
   async vread(ctx: RequestContext, db: Db, type: string, id: string, version: string): Promise<InteractionResult> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'read', type);
-    const r = await this.store.vread(db, type, id, Number(version));
-    await this.checkReadable(ctx, db, r);
+    const r = await this.store.vread(db, type, id, Number(version), ctx.access);
+    if (!r.readable) throw notReadable(r);
     return this.stored(200, r, false);
-  }
-
-  /** Throws 403 when the caller may not read the resource (read access is enforced as SQL). */
-  private async checkReadable(ctx: RequestContext, db: Db, s: { type: string; id: string; version: number }): Promise<void> {
-    if (!ctx.access) return;
-    const p = new SqlParams();
-    const where = [`r.id = ${p.add(s.id)}::uuid`, `r.version = ${p.add(s.version)}`, ...ctx.access(p, [s.type])];
-    const res = await db.query(`SELECT 1 FROM resources r WHERE ${where.join(' AND ')}`, p.values);
-    if (!res.rowCount) throw new FhirError(403, `Not allowed to read ${s.type}/${s.id}`, 'forbidden');
   }
 
   async create(ctx: RequestContext, client: pg.PoolClient, type: string, resource: Resource, ifNoneExist?: string, assignedId?: string): Promise<InteractionResult> {
@@ -245,6 +236,11 @@ export class Interactions {
     const res = await executeSearch(client, { ...req, count: 2, page: 1, include: [], revinclude: [] }, this.baseUrl, ctx.access);
     return res.matches;
   }
+}
+
+/** 403 for a resource the caller may not read (the reference answers 403, not 404). */
+function notReadable(s: { type: string; id: string }): FhirError {
+  return new FhirError(403, `Not allowed to read ${s.type}/${s.id}`, 'forbidden');
 }
 
 function intParam(params: Map<string, string>, name: string, fallback: number, min: number): number {

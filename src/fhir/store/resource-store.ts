@@ -83,21 +83,33 @@ export class ResourceStore {
     return toStored(row);
   }
 
-  /** Read for REST: 404 when unknown, 410 when deleted. */
-  async read(db: Db, type: string, id: string): Promise<StoredVersion & { resource: Resource }> {
-    const cur = await this.readCurrent(db, type, id);
-    if (!cur) throw notFound(`${type}/${id} not found`);
-    if (cur.deleted) throw gone(`${type}/${id} was deleted`);
-    return cur as StoredVersion & { resource: Resource };
+  /**
+   * Read for REST: 404 when unknown, 410 when deleted. With `access`, `readable` tells whether the
+   * caller may read this version, decided by the same SQL as search in the same round trip.
+   */
+  async read(db: Db, type: string, id: string, access?: AccessFilter): Promise<StoredVersion & { resource: Resource; readable: boolean }> {
+    const row = isServerId(id) ? await this.selectVersion(db, type, 'r.id = $1 AND r.current', [id], access) : undefined;
+    if (!row || row.type !== type) throw notFound(`${type}/${id} not found`);
+    if (row.deleted) throw gone(`${type}/${id} was deleted`);
+    return { ...(toStored(row) as StoredVersion & { resource: Resource }), readable: row.readable === true };
   }
 
-  async vread(db: Db, type: string, id: string, version: number): Promise<StoredVersion & { resource: Resource }> {
+  async vread(db: Db, type: string, id: string, version: number, access?: AccessFilter): Promise<StoredVersion & { resource: Resource; readable: boolean }> {
     if (!isServerId(id) || !Number.isInteger(version)) throw notFound(`${type}/${id}/_history/${version} not found`);
-    const res = await db.query('SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = $1 AND version = $2', [id, version]);
-    const row = res.rows[0];
+    const row = await this.selectVersion(db, type, 'r.id = $1 AND r.version = $2', [id, version], access);
     if (!row || row.type !== type) throw notFound(`${type}/${id}/_history/${version} not found`);
     if (row.deleted) throw gone(`${type}/${id}/_history/${version} is a deletion`);
-    return toStored(row) as StoredVersion & { resource: Resource };
+    return { ...(toStored(row) as StoredVersion & { resource: Resource }), readable: row.readable === true };
+  }
+
+  private async selectVersion(db: Db, type: string, where: string, values: unknown[], access?: AccessFilter): Promise<Obj | undefined> {
+    const p = new SqlParams();
+    p.values.push(...values);
+    const conditions = access?.(p, [type]) ?? [];
+    // In WHERE a NULL condition excludes the row; here it must count as "not readable" too.
+    const readable = `, ${conditions.length ? `COALESCE((${conditions.map((c) => `(${c})`).join(' AND ')}), false)` : 'true'} AS readable`;
+    const res = await db.query(`SELECT r.id, r.type, r.version, r.last_updated, r.deleted, r.resource${readable} FROM resources r WHERE ${where}`, p.values);
+    return res.rows[0];
   }
 
   /** Creates a new resource with a server-assigned id (pre-assigned within transactions). Must run inside a transaction (client). */

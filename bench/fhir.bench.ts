@@ -8,6 +8,7 @@ import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
 import { freePort } from '../src/db/embedded.ts';
 import { withDatabase } from '../src/db/pool.ts';
+import { sitesBundle } from '../src/fhir/init-bundle.ts';
 import { formatRow, runLoad, type LoadResult } from './lib/load.ts';
 import { startChild } from './lib/child.ts';
 import { measureBinary } from './binary.bench.ts';
@@ -18,7 +19,8 @@ const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
 export async function run(serverUrl: string, log: (s: string) => void, opts: { memoryResources: number; binaryOnly?: boolean }): Promise<Record<string, unknown>> {
   const dir = resolve('.dsf/bench');
   mkdirSync(dir, { recursive: true });
-  const certs = await generateCertificates({ dir: join(dir, 'certs'), organizations: ['Bench_Org'] });
+  const certs = await generateCertificates({ dir: join(dir, 'certs'), organizations: ['Bench_Org', 'Bench_Remote'] });
+  const remote = certs.organizations.Bench_Remote!;
   const org = certs.organizations.Bench_Org!;
   const ca = readFileSync(certs.ca.certPath, 'utf8');
   const dbName = `dsf_bench_${Date.now().toString(36)}`;
@@ -42,6 +44,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     /listening on https/,
   );
   const client = new HttpsClient({ ca, cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') }, 64);
+  // A remote organisation known to the site: its searches go through the read-access filter.
+  const remoteClient = new HttpsClient({ ca, cert: readFileSync(remote.client.certPath, 'utf8'), key: readFileSync(remote.client.keyPath, 'utf8') }, 64);
   const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
   const results: LoadResult[] = [];
   const out: Record<string, unknown> = {};
@@ -66,6 +70,9 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     };
     const seeded = await client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify(seedBundle) });
     if (seeded.status !== 200) throw new Error(`seed bundle failed: ${seeded.status} ${seeded.body.slice(0, 500)}`);
+    const remoteSite = sitesBundle([{ organizationIdentifier: 'Bench_Remote', thumbprints: [remote.client.thumbprint], fhirBaseUrl: 'https://bench-remote.test/fhir' }]);
+    const known = await client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify(remoteSite) });
+    if (known.status !== 200) throw new Error(`remote organisation failed: ${known.status} ${known.body.slice(0, 500)}`);
     const firstOrg = JSON.parse((await client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-0`, { headers: json })).body).entry[0].resource.id;
     out.binary = await measureBinary(client, baseUrl, `Organization/${firstOrg}`, () => fhir.rssMiB(), log);
     if (opts.binaryOnly) {
@@ -84,6 +91,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
       ['conditional create (match exists)', 1, (i) => client.request(`${baseUrl}/Patient`, { method: 'POST', headers: { ...json, 'if-none-exist': `identifier=http://bench/pid|p${i % 200}` }, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/pid', value: `p${i % 200}` }], active: true }) }).then(ok(200))],
       ['search token', 1, (i) => client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}`, { headers: json }).then(ok(200))],
       ['search token + _include', 1, (i) => client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}&_include=Organization:endpoint`, { headers: json }).then(ok(200))],
+      ['search token (remote organisation)', 1, (i) => remoteClient.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}`, { headers: json }).then(ok(200))],
+      ['search token + _include (remote org)', 1, (i) => remoteClient.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}&_include=Organization:endpoint`, { headers: json }).then(ok(200))],
       ['transaction of 100 entries', 100, () => client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 100 }, () => ({ resource: { resourceType: 'Patient', ...TAG, active: true }, request: { method: 'POST', url: 'Patient' } })) }) }).then(ok(200))],
     ];
     for (const concurrency of [1, 16]) {
@@ -99,6 +108,17 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
       }
     }
     await baseline.stop();
+    // The cost of authorization: the same searches as a remote organisation (read-access filtered SQL)
+    // against the local organisation (no filter), as a ratio of throughput.
+    const authz: Record<string, number> = {};
+    for (const c of [1, 16]) {
+      for (const [remoteName, localName] of [['search token (remote organisation)', 'search token'], ['search token + _include (remote org)', 'search token + _include']] as const) {
+        const ratio = (out[`${remoteName} c=${c}`] as { rps: number }).rps / (out[`${localName} c=${c}`] as { rps: number }).rps;
+        authz[`${localName} c=${c}`] = +ratio.toFixed(3);
+        log(`authorization cost: ${localName} c=${c}: remote/local throughput ratio ${ratio.toFixed(3)}`);
+      }
+    }
+    out.authorizationRemoteToLocal = authz;
 
     // Index use of the common searches, on the data just stored.
     const db = new pg.Client({ connectionString: withDatabase(serverUrl, dbName) });
@@ -129,6 +149,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     await db.end();
   } finally {
     client.close();
+    remoteClient.close();
     await fhir.stop();
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
     await admin.end();

@@ -398,8 +398,16 @@ export class ResourceValidator {
     const allowed = type.targetProfiles.map((p) => this.targetType(p));
     if (allowed.some((t) => t === null || t === 'Resource')) return;
     const named: string[] = [];
-    if (typeof obj.type === 'string') named.push(obj.type);
     const ref = obj.reference;
+    if (typeof obj.type === 'string') {
+      // A logical reference (identifier only) names its type without pointing at a resource; like the
+      // reference's validator we do not refuse it (DSF QuestionnaireResponse authors may be Practitioners
+      // although the profile targets Organization), but say so.
+      if (typeof ref === 'string') named.push(obj.type);
+      else if (!allowed.includes(obj.type)) {
+        walk.issues.push(issue('warning', 'structure', `Reference type ${obj.type} is not among the target types (${allowed.join(', ')})`, location));
+      }
+    }
     if (typeof ref === 'string') {
       if (ref.startsWith('#')) {
         const contained = (walk.rootResource.contained as Json[] | undefined)?.find((c) => c?.id === ref.slice(1));

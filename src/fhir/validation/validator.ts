@@ -11,6 +11,7 @@ import { generateSnapshot } from './snapshot.ts';
 import { ValueSetExpander } from './terminology.ts';
 import { matchesPattern, deepEqual } from './value-matching.ts';
 import { SliceClassifier } from './slicing.ts';
+import { withoutXmlLang } from './narrative-language.ts';
 import { markFixedValueMismatch, resolveAlternatives, type ProfileAttempt } from './profile-alternatives.ts';
 
 export interface ConformanceResolver {
@@ -228,7 +229,8 @@ export class ResourceValidator {
       } else if (value === undefined) {
         issues.push(issue('error', 'invariant', 'ele-1: All FHIR elements must have a @value or children', location));
       }
-      this.checkInvariants(node, value, location, walk);
+      const checked = type.code === 'xhtml' && typeof value === 'string' ? withoutXmlLang(value) : value;
+      this.checkInvariants(node, checked, location, walk);
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {

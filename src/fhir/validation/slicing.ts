@@ -1,12 +1,14 @@
 // Assigns the items of a sliced element to its slices by the slicing discriminators and checks
 // closed slicing and slice cardinalities. Supported discriminators: value and pattern (including
 // `url` of extension slices typed by profile, and paths into a pattern such as `type.coding`),
-// exists, and type on `$this`.
+// exists, and type on `$this`. A slice named `@default` (FHIR's default slice) takes the items that
+// match no other slice, so a closed slicing with a default slice accepts them, under its constraints.
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Discriminator, ElementNode } from './element-tree.ts';
 import { matchesPattern } from './value-matching.ts';
 
 const EXTENSION_URL_DISCRIMINATOR: Discriminator[] = [{ type: 'value', path: 'url' }];
+const DEFAULT_SLICE = '@default';
 
 /** Expected values of one discriminator for one slice; undefined when the slice does not determine them. */
 type Expectation = unknown[] | undefined;
@@ -119,9 +121,11 @@ export class SliceClassifier {
     const expectations = (entry.expectations ??= entry.slices.map((s) => discriminators.map((d) => expectationFor(s, d)))) as Expectation[][];
     // A discriminator a slice does not pin down (no fixed value there) does not restrict it; a slice that pins none matches nothing.
     const determined = expectations.map((perDiscriminator) => perDiscriminator.some((e) => e !== undefined));
+    const defaultIndex = entry.slices.findIndex((s) => s.sliceName === DEFAULT_SLICE);
     const counts = new Array<number>(entry.slices.length).fill(0);
     const assigned = items.map((item, i) => {
-      const index = entry.slices.findIndex((_, s) => determined[s] && discriminators.every((d, di) => matches(item, d, expectations[s]![di])));
+      let index = entry.slices.findIndex((_, s) => s !== defaultIndex && determined[s] && discriminators.every((d, di) => matches(item, d, expectations[s]![di])));
+      if (index < 0) index = defaultIndex;
       if (index < 0) {
         if (entry.slicing?.rules === 'closed') {
           issues.push({ severity: 'error', code: 'structure', diagnostics: `${location}[${i}] does not match any slice of the closed slicing`, expression: [`${location}[${i}]`] });

@@ -11,6 +11,8 @@ import { generateSnapshot } from './snapshot.ts';
 import { ValueSetExpander } from './terminology.ts';
 import { matchesPattern, deepEqual } from './value-matching.ts';
 import { SliceClassifier } from './slicing.ts';
+import { withoutXmlLang } from './narrative-language.ts';
+import { markFixedValueMismatch, resolveAlternatives, type ProfileAttempt } from './profile-alternatives.ts';
 
 export interface ConformanceResolver {
   structureDefinition(url: string): StructureDefinition | undefined;
@@ -193,7 +195,9 @@ export class ResourceValidator {
       const itemLoc = child.isArray ? `${loc}[${i}]` : loc;
       const target = targets?.[i] ?? child;
       const item = items[i] ?? undefined;
-      this.validateValue(target, type, item === null ? undefined : item, extras[i] ?? undefined, itemLoc, walk);
+      // A slice may narrow the type (an extension slice names its extension's profile).
+      const itemType = target === child ? type : (target.types.find((t) => t.code === type.code) ?? type);
+      this.validateValue(target, itemType, item === null ? undefined : item, extras[i] ?? undefined, itemLoc, walk);
     }
   }
 
@@ -208,21 +212,25 @@ export class ResourceValidator {
           this.checkCode(node.requiredValueSet, undefined, value, location, walk);
         }
       } else if (node.fixed !== undefined || node.pattern !== undefined) {
-        issues.push(issue('error', 'value', `Value required by ${node.fixedOrPatternName} is missing`, location));
+        issues.push(markFixedValueMismatch(issue('error', 'value', `Value required by ${node.fixedOrPatternName} is missing`, location)));
       }
       if (companion !== undefined) {
         if (typeof companion !== 'object' || companion === null || Array.isArray(companion)) {
           issues.push(issue('error', 'structure', 'Primitive extension content must be an object', location));
         } else {
           const owner = node.children.length ? node : baseStructure('Element')!.root;
+          const extensionDepth = walk.extensionDepth;
           walk.depth++;
+          walk.extensionDepth = 0;
           this.validateComplex(owner, companion as Json, location, walk, false, value !== undefined);
+          walk.extensionDepth = extensionDepth;
           walk.depth--;
         }
       } else if (value === undefined) {
         issues.push(issue('error', 'invariant', 'ele-1: All FHIR elements must have a @value or children', location));
       }
-      this.checkInvariants(node, value, location, walk);
+      const checked = type.code === 'xhtml' && typeof value === 'string' ? withoutXmlLang(value) : value;
+      this.checkInvariants(node, checked, location, walk);
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -230,7 +238,10 @@ export class ResourceValidator {
       return;
     }
     const obj = value as Json;
+    const extensionDepth = walk.extensionDepth;
     walk.depth++;
+    // Extensions on a datatype value inside an extension (valueCoding.extension) are full extensions again.
+    if (type.code !== 'Extension') walk.extensionDepth = 0;
     try {
       if (type.code === 'Resource' || (type.code !== 'Element' && baseStructure(type.code)?.kind === 'resource')) {
         this.validateNestedResource(obj, location, walk);
@@ -250,6 +261,7 @@ export class ResourceValidator {
       this.checkInvariants(node, obj, location, walk);
     } finally {
       walk.depth--;
+      walk.extensionDepth = extensionDepth;
     }
   }
 
@@ -258,15 +270,22 @@ export class ResourceValidator {
     if (!profiles.length && type.code === 'Extension' && !node.children.length && walk.extensionDepth === 1) {
       profiles = this.extensionProfileFor(obj, location, walk);
     }
-    for (const url of profiles) {
-      const profile = this.profile(url);
-      if (profile instanceof FhirError) {
-        walk.issues.push(issue('error', 'not-found', profile.message, location));
-        continue;
+    if (profiles.length > 1) {
+      // Alternatives: the value must conform to at least one of the listed profiles.
+      const outer = walk.issues;
+      const attempts: ProfileAttempt[] = [];
+      try {
+        for (const url of profiles) {
+          walk.issues = [];
+          this.validateAgainstTypeProfile(node, url, obj, location, walk);
+          attempts.push({ url, issues: walk.issues });
+        }
+      } finally {
+        walk.issues = outer;
       }
-      this.validateComplex(profile.root, obj, location, walk, false);
-      if (profile.url.startsWith(HL7_STRUCTURE) || profile.root === node) continue;
-      this.checkInvariants(profile.root, obj, location, walk, new Set(node.invariants.map((i) => i.key)));
+      outer.push(...resolveAlternatives(attempts, location));
+    } else if (profiles.length === 1) {
+      this.validateAgainstTypeProfile(node, profiles[0]!, obj, location, walk);
     }
     if (profiles.length && !node.children.length) return;
     const owner = node.children.length ? node : this.typeOwner(node, type);
@@ -278,6 +297,17 @@ export class ResourceValidator {
     // Invariants of the datatype itself (per-1 on Period, ...) are not copied onto elements of that type.
     const typeRoot = baseStructure(type.code)?.root;
     if (typeRoot?.invariants.length) this.checkInvariants(typeRoot, obj, location, walk, new Set(node.invariants.map((i) => i.key)));
+  }
+
+  private validateAgainstTypeProfile(node: ElementNode, url: string, obj: Json, location: string, walk: Walk): void {
+    const profile = this.profile(url);
+    if (profile instanceof FhirError) {
+      walk.issues.push(issue('error', 'not-found', profile.message, location));
+      return;
+    }
+    this.validateComplex(profile.root, obj, location, walk, false);
+    if (profile.url.startsWith(HL7_STRUCTURE) || profile.root === node) return;
+    this.checkInvariants(profile.root, obj, location, walk, new Set(node.invariants.map((i) => i.key)));
   }
 
   /** The element whose children describe values of this node: a contentReference target or the type's definition. */
@@ -335,10 +365,10 @@ export class ResourceValidator {
 
   private checkFixedAndPattern(node: ElementNode, value: unknown, location: string, walk: Walk): void {
     if (node.fixed !== undefined && !deepEqual(value, node.fixed)) {
-      walk.issues.push(issue('error', 'value', `Value does not match ${node.fixedOrPatternName} ${JSON.stringify(node.fixed)}`, location));
+      walk.issues.push(markFixedValueMismatch(issue('error', 'value', `Value does not match ${node.fixedOrPatternName} ${JSON.stringify(node.fixed)}`, location)));
     }
     if (node.pattern !== undefined && !matchesPattern(value, node.pattern)) {
-      walk.issues.push(issue('error', 'value', `Value does not match ${node.fixedOrPatternName} ${JSON.stringify(node.pattern)}`, location));
+      walk.issues.push(markFixedValueMismatch(issue('error', 'value', `Value does not match ${node.fixedOrPatternName} ${JSON.stringify(node.pattern)}`, location)));
     }
   }
 
@@ -370,8 +400,16 @@ export class ResourceValidator {
     const allowed = type.targetProfiles.map((p) => this.targetType(p));
     if (allowed.some((t) => t === null || t === 'Resource')) return;
     const named: string[] = [];
-    if (typeof obj.type === 'string') named.push(obj.type);
     const ref = obj.reference;
+    if (typeof obj.type === 'string') {
+      // A logical reference (identifier only) names its type without pointing at a resource; like the
+      // reference's validator we do not refuse it (DSF QuestionnaireResponse authors may be Practitioners
+      // although the profile targets Organization), but say so.
+      if (typeof ref === 'string') named.push(obj.type);
+      else if (!allowed.includes(obj.type)) {
+        walk.issues.push(issue('warning', 'structure', `Reference type ${obj.type} is not among the target types (${allowed.join(', ')})`, location));
+      }
+    }
     if (typeof ref === 'string') {
       if (ref.startsWith('#')) {
         const contained = (walk.rootResource.contained as Json[] | undefined)?.find((c) => c?.id === ref.slice(1));

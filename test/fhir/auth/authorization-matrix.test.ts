@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, testCertificates, testOrganizationIdentifier, type FhirTestClient, type TestSite } from '../../support/fhir-site.ts';
 import { matchIds, ORG_ID, organizationTag, tagAll, tagLocal } from './auth-support.ts';
-import { activityDefinition, coding, storeWithoutValidation, task, taskProfile } from './process-fixtures.ts';
+import { activityDefinition, coding, task, taskProfile } from './process-fixtures.ts';
 
 let site: TestSite;
 let local: FhirTestClient, external: FhirTestClient, third: FhirTestClient, user: FhirTestClient, admin: FhirTestClient;
@@ -41,7 +41,7 @@ before(async () => {
   ids.local = (await local.create(patient('local', tagLocal()))).id;
   ids.external = (await local.create(patient('external', { tag: [...tagLocal().tag, organizationTag(EXTERNAL)] }))).id;
   await local.create(taskProfile());
-  await storeWithoutValidation(site, activityDefinition('matrix', [coding.organization(false, EXTERNAL), coding.localAllPractitioner('DIC_USER')], [coding.localAll()]));
+  await local.create(activityDefinition('matrix', [coding.organization(false, EXTERNAL), coding.localAllPractitioner('DIC_USER')], [coding.localAll()]));
 });
 after(() => site?.stop());
 

@@ -1,7 +1,5 @@
 // ActivityDefinitions with process-authorization, a plugin Task profile and Task builders for the
 // Task authorization tests.
-import { Interactions } from '../../../src/fhir/rest/interactions.ts';
-import type { TestSite } from '../../support/fhir-site.ts';
 import { ORG_ID, tagAll } from './auth-support.ts';
 
 export const PA = 'http://dsf.dev/fhir/CodeSystem/process-authorization';
@@ -131,15 +129,4 @@ export function task(o: TaskOptions): any {
     restriction: { recipient: [{ identifier: { system: ORG_ID, value: o.recipient } }] },
     input,
   };
-}
-
-/**
- * Stores a resource the way the server loads its core resources: without validation. Used for the
- * ActivityDefinitions because the validator currently refuses valid process-authorization codings
- * (each coding is checked against the union of the nine coding profiles and fails them all).
- */
-export async function storeWithoutValidation(site: TestSite, resource: any): Promise<any> {
-  const plain = new Interactions(site.server.store, 20);
-  const r = await site.server.store.transaction((c) => plain.create({ strict: true }, c, resource.resourceType, resource));
-  return r.resource;
 }

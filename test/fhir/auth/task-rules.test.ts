@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import { localOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/auth/identity.ts';
 import { as, createRemoteOrganizations, matchIds, ORG_ID, organizationByIdentifier, organizationIdentity, PARENT_PROFILE, PRACTITIONER_ROLE, practitionerIdentity, tagAll } from './auth-support.ts';
-import { activityDefinition, coding, storeWithoutValidation, task, taskProfile } from './process-fixtures.ts';
+import { activityDefinition, coding, task, taskProfile } from './process-fixtures.ts';
 
 let site: TestSite;
 let local: Identity, remoteA: Identity, remoteB: Identity, user: Identity, userWithoutRole: Identity, admin: Identity;
@@ -57,10 +57,10 @@ before(async () => {
   remoteAffiliation = (await ok(L.create(affiliation(a)))).id;
   await ok(L.create(affiliation(localOrg)));
   await ok(L.create(taskProfile()));
-  await storeWithoutValidation(site, activityDefinition('orgproc', [coding.organization(false, 'remote-a.test'), coding.localAll(), coding.localAllPractitioner('DIC_USER')], [coding.localAll()]));
-  await storeWithoutValidation(site, activityDefinition('roleproc', [coding.role(false, 'consortium.test', 'DIC'), coding.rolePractitioner('consortium.test', 'DIC', 'DIC_USER')], [coding.role(true, 'consortium.test', 'DIC')]));
-  await storeWithoutValidation(site, activityDefinition('allproc', [coding.remoteAll(), coding.organizationPractitioner(localId, 'DIC_USER')], [coding.organization(true, localId)]));
-  await storeWithoutValidation(site, activityDefinition('remoterecipient', [coding.remoteAll()], [coding.organization(true, 'remote-b.test')]));
+  await ok(L.create(activityDefinition('orgproc', [coding.organization(false, 'remote-a.test'), coding.localAll(), coding.localAllPractitioner('DIC_USER')], [coding.localAll()])));
+  await ok(L.create(activityDefinition('roleproc', [coding.role(false, 'consortium.test', 'DIC'), coding.rolePractitioner('consortium.test', 'DIC', 'DIC_USER')], [coding.role(true, 'consortium.test', 'DIC')])));
+  await ok(L.create(activityDefinition('allproc', [coding.remoteAll(), coding.organizationPractitioner(localId, 'DIC_USER')], [coding.organization(true, localId)])));
+  await ok(L.create(activityDefinition('remoterecipient', [coding.remoteAll()], [coding.organization(true, 'remote-b.test')])));
 });
 after(() => site?.stop());
 
@@ -196,7 +196,7 @@ test('draft -> draft keeps the task-identifier; requested -> failed works withou
   const promoted = await L.update({ ...withoutIdentifier, status: 'requested' });
   assert.equal(promoted.status, 403, `draft -> requested: ${promoted.message}`);
 
-  await storeWithoutValidation(site, activityDefinition('shortlived', [coding.remoteAll()], [coding.localAll()]));
+  assert.equal((await L.create(activityDefinition('shortlived', [coding.remoteAll()], [coding.localAll()]))).status, 201);
   const t = (await as(site, remoteB).create(task({ process: 'shortlived', requester: org(remoteB), recipient: localId }))).resource;
   const ad = (await L.search('ActivityDefinition', 'url=http://dsf.dev/bpe/Process/shortlived')).resource.entry[0].resource;
   assert.equal((await L.delete('ActivityDefinition', ad.id)).status, 200);

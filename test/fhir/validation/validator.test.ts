@@ -310,13 +310,21 @@ describe('ResourceValidator: references', () => {
   it('rejects literal references to types outside targetProfile, from the base and from profiles', () => {
     const t = pingTask();
     t.requester = { reference: 'Patient/1', identifier: { system: ORG_ID, value: 'x' } };
-    t.input[2].valueReference.type = 'Organization';
+    t.input[2].valueReference.reference = 'Organization/5';
     t.partOf = [{ reference: 'https://fhir.example.org/fhir/Organization/7/_history/2' }];
     assertErrors(validate(t), [
       ['structure', 'Task.requester'],
       ['structure', 'Task.input[2].valueReference'],
       ['structure', 'Task.partOf[0]'],
     ]);
+  });
+
+  it('only warns about the type of a logical reference (identifier without reference) outside targetProfile', () => {
+    const t = pingTask();
+    t.input[2].valueReference.type = 'Organization';
+    const issues = validate(t);
+    assertErrors(issues, []);
+    assert.ok(issues.some((i) => i.severity === 'warning' && i.expression?.[0] === 'Task.input[2].valueReference' && i.diagnostics?.includes('Organization')), JSON.stringify(issues));
   });
 
   it('accepts absolute, relative and contained references of allowed types', () => {

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, testCertificates, testOrganizationIdentifier, type FhirTestClient, type TestSite } from '../../support/fhir-site.ts';
-import { matchIds, ORG_ID, organizationTag, tagAll, tagLocal } from './auth-support.ts';
+import { matchIds, ORG_ID, organizationTag, roleTag, tagAll, tagLocal } from './auth-support.ts';
 import { activityDefinition, coding, task, taskProfile } from './process-fixtures.ts';
 
 let site: TestSite;
@@ -138,4 +138,41 @@ test('raw Binary download follows the security context', async () => {
   assert.equal(raw.status, 403);
   assert.ok(!raw.body.includes('matrix secret'));
   assert.equal((await third.get('/Binary')).json.total, 0);
+});
+
+test('a role through an affiliation: granted to the member only, and gone when the affiliation is', async () => {
+  const parent = await local.create({ resourceType: 'Organization', meta: { ...tagAll(), profile: ['http://dsf.dev/fhir/StructureDefinition/organization-parent'] }, identifier: [{ system: ORG_ID, value: 'matrix-consortium.test' }], active: true });
+  const member = (await local.get(`/Organization?identifier=${ORG_ID}|${EXTERNAL}&_include=Organization:endpoint`)).json.entry;
+  const memberOrg = member.find((e: any) => e.resource.resourceType === 'Organization').resource;
+  const memberEndpoint = member.find((e: any) => e.resource.resourceType === 'Endpoint').resource;
+  const affiliation = await local.create({
+    resourceType: 'OrganizationAffiliation',
+    meta: tagAll(),
+    active: true,
+    organization: { reference: `Organization/${parent.id}` },
+    participatingOrganization: { reference: `Organization/${memberOrg.id}` },
+    endpoint: [{ reference: `Endpoint/${memberEndpoint.id}` }],
+    code: [{ coding: [{ system: 'http://dsf.dev/fhir/CodeSystem/organization-role', code: 'DIC' }] }],
+  });
+  await local.create(activityDefinition('matrixrole', [coding.role(false, 'matrix-consortium.test', 'DIC')], [coding.localAll()]));
+  const shared = await local.create({ resourceType: 'Patient', meta: { tag: [...tagLocal().tag, roleTag('matrix-consortium.test', 'DIC')] }, identifier: [{ system: PID, value: 'role' }], active: true });
+  const taskCount = async () => (await local.get('/Task?_summary=count')).json.total as number;
+
+  // With the affiliation: the member reads the ROLE-tagged resource and may send; the other remote may not.
+  assert.equal((await external.get(`/Patient/${shared.id}`)).status, 200);
+  assertForbidden(await third.get(`/Patient/${shared.id}`));
+  assert.equal((await third.get(`/Patient?identifier=${PID}|role`)).json.total, 0);
+  const sent = await external.post('/Task', task({ process: 'matrixrole', requester: { system: ORG_ID, value: EXTERNAL }, recipient: LOCAL }));
+  assert.equal(sent.status, 201, sent.body);
+  let before = await taskCount();
+  assertForbidden(await third.post('/Task', task({ process: 'matrixrole', requester: { system: ORG_ID, value: THIRD }, recipient: LOCAL })));
+  assert.equal(await taskCount(), before, 'nothing stored');
+
+  // Without it: neither reading nor sending, at once.
+  assert.equal((await local.delete(`/OrganizationAffiliation/${affiliation.id}`)).status, 200);
+  assertForbidden(await external.get(`/Patient/${shared.id}`));
+  assert.equal((await external.get(`/Patient?identifier=${PID}|role`)).json.total, 0);
+  before = await taskCount();
+  assertForbidden(await external.post('/Task', task({ process: 'matrixrole', requester: { system: ORG_ID, value: EXTERNAL }, recipient: LOCAL })));
+  assert.equal(await taskCount(), before, 'nothing stored');
 });

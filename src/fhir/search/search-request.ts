@@ -21,6 +21,8 @@ export interface IncludeSpec {
   sourceType: string;
   param: string;
   targetType?: string;
+  /** The types the parameter may point to (from its definition); empty when any. */
+  targets?: string[];
 }
 
 export interface SortSpec {
@@ -137,7 +139,7 @@ export function parseSearchRequest(resourceType: string, query: [string, string]
           if (!def || def.type !== 'reference' || (key === '_include' && sourceType !== resourceType) || (targetType && !def.targets.includes(targetType) && def.targets.length > 0)) {
             problem(`Unsupported ${key} value '${value}'`, key);
           } else {
-            (key === '_include' ? req.include : req.revinclude).push({ sourceType: sourceType!, param: param!, targetType });
+            (key === '_include' ? req.include : req.revinclude).push({ sourceType: sourceType!, param: param!, targetType, targets: def.targets });
             keep(key, value);
           }
           break;

@@ -50,6 +50,7 @@ export class IdentityProvider {
   private readonly header: string;
   private readonly trustedProxies: Set<string>;
   private readonly trusted: TrustedCertificates;
+  private readonly socketCertificates = new WeakMap<object, Buffer | undefined>();
 
   constructor(private readonly opts: IdentityProviderOptions) {
     this.cache = new IdentityCache(opts.cacheTtlMs ?? 30_000);
@@ -97,8 +98,12 @@ export class IdentityProvider {
     }
     const socket = req.raw.socket as Partial<TLSSocket>;
     if (typeof socket.getPeerCertificate !== 'function') return undefined;
-    const peerCertificate = socket.getPeerCertificate(false);
-    return peerCertificate && peerCertificate.raw && peerCertificate.raw.length > 0 ? peerCertificate.raw : undefined;
+    // The peer certificate cannot change on a connection; reading it builds a large object, so once per socket.
+    if (!this.socketCertificates.has(socket)) {
+      const peerCertificate = socket.getPeerCertificate(false);
+      this.socketCertificates.set(socket, peerCertificate && peerCertificate.raw && peerCertificate.raw.length > 0 ? peerCertificate.raw : undefined);
+    }
+    return this.socketCertificates.get(socket);
   }
 
   /** Identity of a certificate (DER or PEM): checks trust and dates, then looks it up (cached). */

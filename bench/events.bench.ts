@@ -3,13 +3,10 @@
 // (same server, same run, no client bound) so the figures survive a noisy machine.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
-import { freePort } from '../src/db/embedded.ts';
-import { withDatabase } from '../src/db/pool.ts';
-import { startChild } from './lib/child.ts';
+import { startBenchSite } from './lib/bench-site.ts';
 import { runLoad } from './lib/load.ts';
 
 const TAG = { meta: { tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] } };
@@ -74,26 +71,8 @@ export async function run(serverUrl: string, log: (s: string) => void): Promise<
   const certs = await generateCertificates({ dir: join(dir, 'certs'), organizations: ['Bench_Org'] });
   const org = certs.organizations.Bench_Org!;
   const tls: Tls = { ca: readFileSync(certs.ca.certPath, 'utf8'), cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') };
-  const dbName = `dsf_bench_events_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const port = await freePort();
-  const baseUrl = `https://localhost:${port}/fhir`;
-  const fhir = await startChild(
-    ['src/cli/main.ts', 'fhir'],
-    {
-      DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
-      DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: 'Bench_Org',
-      DEV_DSF_SERVER_API_PORT: String(port),
-      DEV_DSF_SERVER_CERTIFICATE: org.server.certPath,
-      DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
-      DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
-      DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
-      DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
-    },
-    /listening on https/,
-  );
+  const site = await startBenchSite(serverUrl, certs, 'Bench_Org', 'dsf_bench_events');
+  const { fhir, baseUrl } = site;
   const http = new HttpsClient(tls, 64);
   const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
   const out: Record<string, unknown> = {};
@@ -161,9 +140,7 @@ export async function run(serverUrl: string, log: (s: string) => void): Promise<
   } finally {
     for (const c of clients) c.socket.terminate();
     http.close();
-    await fhir.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
-    await admin.end();
+    await site.stop();
   }
   return out;
 }

@@ -6,11 +6,10 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
-import { freePort } from '../src/db/embedded.ts';
-import { withDatabase } from '../src/db/pool.ts';
 import { sitesBundle } from '../src/fhir/init-bundle.ts';
 import { formatRow, runLoad, type LoadResult } from './lib/load.ts';
 import { startChild } from './lib/child.ts';
+import { startBenchSite } from './lib/bench-site.ts';
 import { measureBinary } from './binary.bench.ts';
 
 const TAG = { meta: { tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] } };
@@ -23,26 +22,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
   const remote = certs.organizations.Bench_Remote!;
   const org = certs.organizations.Bench_Org!;
   const ca = readFileSync(certs.ca.certPath, 'utf8');
-  const dbName = `dsf_bench_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const port = await freePort();
-  const baseUrl = `https://localhost:${port}/fhir`;
-  const fhir = await startChild(
-    ['src/cli/main.ts', 'fhir'],
-    {
-      DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
-      DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: 'Bench_Org',
-      DEV_DSF_SERVER_API_PORT: String(port),
-      DEV_DSF_SERVER_CERTIFICATE: org.server.certPath,
-      DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
-      DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
-      DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
-      DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
-    },
-    /listening on https/,
-  );
+  const site = await startBenchSite(serverUrl, certs, 'Bench_Org', 'dsf_bench');
+  const { fhir, baseUrl } = site;
   const client = new HttpsClient({ ca, cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') }, 64);
   // A remote organisation known to the site: its searches go through the read-access filter.
   const remoteClient = new HttpsClient({ ca, cert: readFileSync(remote.client.certPath, 'utf8'), key: readFileSync(remote.client.keyPath, 'utf8') }, 64);
@@ -121,7 +102,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     out.authorizationRemoteToLocal = authz;
 
     // Index use of the common searches, on the data just stored.
-    const db = new pg.Client({ connectionString: withDatabase(serverUrl, dbName) });
+    const db = new pg.Client({ connectionString: site.databaseUrl });
     await db.connect();
     await db.query('ANALYZE');
     const plan = (
@@ -150,9 +131,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
   } finally {
     client.close();
     remoteClient.close();
-    await fhir.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
-    await admin.end();
+    await site.stop();
   }
   return out;
 }

@@ -24,7 +24,7 @@ import {
 } from './identity.ts';
 import { IdentityCache } from './identity-cache.ts';
 import { TrustedCertificates } from './trusted-certificates.ts';
-import type { RoleConfig } from './role-config.ts';
+import type { RoleConfig, RoleMatch } from './role-config.ts';
 import { bearerError, type OidcBearerVerifier } from './oidc-bearer.ts';
 
 const THUMBPRINT_EXTENSION = 'http://dsf.dev/fhir/StructureDefinition/extension-certificate-thumbprint';
@@ -131,20 +131,8 @@ export class IdentityProvider {
     }
     const verified = await oidc.verify(token);
     const identity = await this.cache.getOrLoad(`token:${token}`, async () => {
-      const local = await this.localOrganization();
       const match = this.opts.roleConfig.match({ emails: verified.emails, tokenRoles: verified.tokenRoles, tokenGroups: verified.tokenGroups });
-      if (!local || match.dsfRoles.size === 0) return { value: null, notAfter: verified.expiresAt };
-      const practitioner: PractitionerIdentity = {
-        kind: 'practitioner',
-        local: true,
-        organization: local.organization,
-        organizationIdentifier: this.opts.localOrganizationIdentifier,
-        roles: match.dsfRoles,
-        practitionerRoles: match.practitionerRoles,
-        email: verified.emails[0],
-        displayName: verified.displayName,
-        expiresAt: verified.expiresAt,
-      };
+      const practitioner = await this.localUser(match, { email: verified.emails[0], displayName: verified.displayName, expiresAt: verified.expiresAt });
       return { value: practitioner, notAfter: verified.expiresAt };
     });
     if (!identity) throw bearerError('The bearer token does not belong to a configured local user');
@@ -190,6 +178,12 @@ export class IdentityProvider {
   private async certificatePractitioner(info: CertificateInfo): Promise<PractitionerIdentity | null> {
     const emails = info.email ? [info.email] : [];
     const match = this.opts.roleConfig.match({ thumbprint: info.thumbprint, emails });
+    const displayName = info.commonName ?? info.email ?? info.thumbprint.slice(0, 16);
+    return this.localUser(match, { email: info.email, displayName, expiresAt: info.notAfter, thumbprint: info.thumbprint });
+  }
+
+  /** A local user of the local organisation with the roles of its matching rules; null without any dsf-role. */
+  private async localUser(match: RoleMatch, who: Pick<PractitionerIdentity, 'email' | 'displayName' | 'expiresAt' | 'thumbprint'>): Promise<PractitionerIdentity | null> {
     if (match.dsfRoles.size === 0) return null;
     const local = await this.localOrganization();
     if (!local) return null;
@@ -200,10 +194,7 @@ export class IdentityProvider {
       organizationIdentifier: this.opts.localOrganizationIdentifier,
       roles: match.dsfRoles,
       practitionerRoles: match.practitionerRoles,
-      email: info.email,
-      displayName: info.commonName ?? info.email ?? info.thumbprint.slice(0, 16),
-      expiresAt: info.notAfter,
-      thumbprint: info.thumbprint,
+      ...who,
     };
   }
 

@@ -1,0 +1,58 @@
+// One FHIR server for a benchmark: a fresh database on the benchmark's PostgreSQL and the server in a
+// child process (`dsf fhir`) with the organisation's certificates; stop() removes both.
+import { freePort } from '../../src/db/embedded.ts';
+import { withDatabase } from '../../src/db/pool.ts';
+import pg from 'pg';
+import type { CertificateSet } from '../../src/cli/certs.ts';
+import { startChild, type Child } from './child.ts';
+
+export interface BenchSite {
+  fhir: Child;
+  baseUrl: string;
+  /** URL of the site's own database (for EXPLAIN and counts). */
+  databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string): Promise<BenchSite> {
+  const org = certs.organizations[organization]!;
+  const dbName = `${dbPrefix}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dropDatabase = async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  };
+  const port = await freePort();
+  const baseUrl = `https://localhost:${port}/fhir`;
+  let fhir: Child;
+  try {
+    fhir = await startChild(
+      ['src/cli/main.ts', 'fhir'],
+      {
+        DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
+        DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: organization,
+        DEV_DSF_SERVER_API_PORT: String(port),
+        DEV_DSF_SERVER_CERTIFICATE: org.server.certPath,
+        DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
+        DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
+        DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
+        DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
+      },
+      /listening on https/,
+    );
+  } catch (e) {
+    await dropDatabase();
+    throw e;
+  }
+  return {
+    fhir,
+    baseUrl,
+    databaseUrl: withDatabase(serverUrl, dbName),
+    async stop() {
+      await fhir.stop();
+      await dropDatabase();
+    },
+  };
+}

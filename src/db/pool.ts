@@ -17,16 +17,25 @@ export function createPool(url: string, max = 10): pg.Pool {
 }
 
 /** Runs fn inside BEGIN/COMMIT on one client; rolls back on any error. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs fn in a transaction. `settled` (optional) runs after COMMIT or ROLLBACK on the same connection,
+ * before it is released: for caches that must follow what was committed.
+ */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, settled?: (client: pg.PoolClient, committed: boolean) => Promise<void>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
+    let result: T;
+    try {
+      result = await fn(client);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      await settled?.(client, false);
+      throw e;
+    }
+    await settled?.(client, true);
     return result;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
   } finally {
     client.release();
   }

@@ -103,6 +103,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const conformance = new ConformanceCache();
   await conformance.load(pool);
   const preparation = new WritePreparation(conformance);
+  store.onSettled((client, committed) => preparation.settled(client, committed));
   const auth = config.auth ?? defaultAuthConfig();
   const identities = new IdentityProvider({
     pool,

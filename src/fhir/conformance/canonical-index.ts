@@ -55,6 +55,11 @@ export class CanonicalIndex<T extends CanonicalResource = CanonicalResource> {
     versions.set(resource.version ?? '', resource);
   }
 
+  /** Forgets every version of a url. */
+  deleteUrl(url: string): void {
+    this.byUrl.delete(url);
+  }
+
   /** The resource for 'url' (newest version) or 'url|version' (exactly that version), optionally of one type. */
   get(canonical: string, resourceType?: string): T | undefined {
     const { url, version } = splitCanonical(canonical);

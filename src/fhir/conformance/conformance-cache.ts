@@ -29,6 +29,25 @@ export class ConformanceCache implements ConformanceResolver {
     index.put(r);
   }
 
+  /** Replaces every version of a url with what the database holds (after a rollback or a delete). */
+  async reload(db: Db, type: string, url: string): Promise<void> {
+    if (!ConformanceCache.isCached(type)) return;
+    const rows = (await db.query(`SELECT resource FROM resources WHERE current AND NOT deleted AND type = $1 AND resource->>'url' = $2`, [type, url])).rows;
+    this.indexes.get(type)?.deleteUrl(url);
+    for (const r of rows) this.put(r.resource as Resource);
+  }
+
+  /** Removes one resource (same url and version), e.g. when it is deleted within a transaction. */
+  remove(resource: Resource): void {
+    const r = resource as unknown as CanonicalResource & { url?: string };
+    if (typeof r.url !== 'string') return;
+    const index = this.indexes.get(resource.resourceType);
+    if (!index) return;
+    const others = index.versions(r.url).filter((v) => v !== (r.version ?? '')).map((v) => index.get(`${r.url}|${v}`)!);
+    index.deleteUrl(r.url);
+    for (const o of others) index.put(o);
+  }
+
   private get<T>(type: string, url: string): T | undefined {
     return this.indexes.get(type)?.get(url) as T | undefined;
   }

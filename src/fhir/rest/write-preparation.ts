@@ -6,6 +6,7 @@ import { checkJsonShape } from '../model/json-parse.ts';
 import { defaultProfileFor, DSF_PROFILE_BASE } from '../conformance/core-resources.ts';
 import { ConformanceCache } from '../conformance/conformance-cache.ts';
 import { ResourceValidator } from '../validation/validator.ts';
+import type pg from 'pg';
 import type { WriteHooks } from './interactions.ts';
 
 const isError = (i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal';
@@ -21,6 +22,8 @@ export function withDefaultProfile(resource: Resource): Resource {
 
 export class WritePreparation {
   readonly validator: ResourceValidator;
+  /** Conformance resources changed by each open transaction: the cache must follow a rollback. */
+  private readonly pending = new WeakMap<object, Map<string, { type: string; url: string }>>();
 
   constructor(readonly conformance: ConformanceCache) {
     this.validator = new ResourceValidator(conformance);
@@ -36,15 +39,48 @@ export class WritePreparation {
       const issues = this.validator.validate(prepared).filter(isError);
       if (issues.length) throw new FhirError(422, issues);
     }
-    if (ConformanceCache.isCached(prepared.resourceType)) {
-      // Later entries of the same transaction may already declare this profile.
-      this.conformance.put(prepared);
-      this.validator.invalidate();
-    }
     return prepared;
   }
 
+  /** Notes a conformance resource written or deleted in the transaction of `client`. */
+  private track(client: object, resource: Resource): void {
+    const url = (resource as { url?: unknown }).url;
+    if (!ConformanceCache.isCached(resource.resourceType) || typeof url !== 'string') return;
+    let changes = this.pending.get(client);
+    if (!changes) this.pending.set(client, (changes = new Map()));
+    changes.set(`${resource.resourceType}|${url}`, { type: resource.resourceType, url });
+  }
+
+  /** After commit the cache is right; after a rollback, the urls the transaction touched are read again. */
+  async settled(client: pg.PoolClient, committed: boolean): Promise<void> {
+    const changes = this.pending.get(client);
+    if (!changes) return;
+    this.pending.delete(client);
+    if (committed) return;
+    for (const { type, url } of changes.values()) await this.conformance.reload(client, type, url);
+    this.validator.invalidate();
+  }
+
   hooks(): WriteHooks {
-    return { beforeWrite: async (_ctx, _client, resource, existing) => this.prepare(resource, existing) };
+    return {
+      beforeWrite: async (_ctx, _client, resource, existing) => this.prepare(resource, existing),
+      // Later entries of the same transaction may already declare this profile.
+      afterWrite: async (_ctx, client, stored, previous) => {
+        if (!ConformanceCache.isCached(stored.resourceType)) return;
+        this.track(client, stored);
+        if (previous) this.track(client, previous);
+        if (previous && ((previous as { url?: string }).url !== (stored as { url?: string }).url || (previous as { version?: string }).version !== (stored as { version?: string }).version)) {
+          this.conformance.remove(previous);
+        }
+        this.conformance.put(stored);
+        this.validator.invalidate();
+      },
+      afterDelete: async (_ctx, client, deleted) => {
+        if (!ConformanceCache.isCached(deleted.resourceType)) return;
+        this.track(client, deleted);
+        this.conformance.remove(deleted);
+        this.validator.invalidate();
+      },
+    };
   }
 }

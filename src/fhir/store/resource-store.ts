@@ -67,8 +67,19 @@ export class ResourceStore {
     readonly baseUrl: string,
   ) {}
 
+  private readonly settledListeners: ((client: pg.PoolClient, committed: boolean) => Promise<void>)[] = [];
+
+  /** Called after each transaction of this store committed or rolled back, on its connection. */
+  onSettled(listener: (client: pg.PoolClient, committed: boolean) => Promise<void>): void {
+    this.settledListeners.push(listener);
+  }
+
   transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, fn);
+    return withTransaction(this.pool, fn, this.settledListeners.length ? (client, committed) => this.settled(client, committed) : undefined);
+  }
+
+  private async settled(client: pg.PoolClient, committed: boolean): Promise<void> {
+    for (const listener of this.settledListeners) await listener(client, committed);
   }
 
   /** The current version (possibly a delete marker), or undefined if the id never existed. */

@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtyp
 import type { SearchRequest } from '../search/search-request.ts';
 import type { SearchResult } from '../search/search-service.ts';
 import type { StoredVersion } from '../store/resource-store.ts';
-import { selectElements, summarize } from './summary.ts';
+import { parseSummaryMode, selectElements, summarize } from './summary.ts';
 
 function pageLinks(base: string, params: [string, string][], page: number, count: number, total: number): BundleLink[] {
   const url = (p: number) => {
@@ -47,14 +47,16 @@ export function searchsetBundle(baseUrl: string, req: SearchRequest, result: Sea
 }
 
 export function historyBundle(baseUrl: string, path: string, query: [string, string][], page: number, count: number, total: number, versions: StoredVersion[]): Bundle {
-  const params = query.filter(([k]) => k === '_since' || k === '_at');
+  const params = query.filter(([k]) => k === '_since' || k === '_at' || k === '_summary');
+  const summaryValue = query.filter(([k]) => k === '_summary').at(-1)?.[1];
+  const summary = summaryValue === undefined ? undefined : parseSummaryMode(summaryValue);
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'history',
     total,
-    link: pageLinks(`${baseUrl}/${path}`, params, page, count, total),
+    link: pageLinks(`${baseUrl}/${path}`, params, page, summary === 'count' ? 0 : count, total),
   };
-  if (versions.length) {
+  if (versions.length && summary !== 'count') {
     bundle.entry = versions.map((v) => {
       const fullUrl = `${baseUrl}/${v.type}/${v.id}`;
       const e: BundleEntry = {
@@ -62,7 +64,7 @@ export function historyBundle(baseUrl: string, path: string, query: [string, str
         request: { method: v.deleted ? 'DELETE' : v.version === 1 ? 'POST' : 'PUT', url: v.version === 1 && !v.deleted ? v.type : `${v.type}/${v.id}` },
         response: { status: v.deleted ? '204 No Content' : v.version === 1 ? '201 Created' : '200 OK', etag: `W/"${v.version}"`, lastModified: v.lastUpdated },
       };
-      if (v.resource) e.resource = v.resource;
+      if (v.resource) e.resource = summarize(v.resource, summary);
       return e;
     });
   }

@@ -184,3 +184,20 @@ test('bad values: 400 on read and with strict handling, a warning otherwise', as
     assert.ok(lenient.json.entry.some((x: any) => x.search.mode === 'outcome'), q);
   }
 });
+
+test('history takes _summary too: count gives the total only, text/data/true subset each version', async () => {
+  const count = await site.client.get(`/Patient/${patient.id}/_history?_summary=count`);
+  assert.equal(count.status, 200, count.body);
+  assert.equal(count.json.total, 1);
+  assert.equal(count.json.entry, undefined);
+  const data = await site.client.get(`/Patient/${patient.id}/_history?_summary=data`);
+  const version = data.json.entry[0].resource;
+  assert.equal(version.text, undefined);
+  assert.equal(version.birthDate, '1970-01-01');
+  assertSubsetted(version);
+  const summary = (await site.client.get(`/Patient/_history?_summary=true`)).json.entry[0].resource;
+  assert.equal(summary.extension, undefined);
+  assert.equal(summary.maritalStatus, undefined, 'not a summary element');
+  assert.equal(summary.birthDate, '1970-01-01');
+  assert.equal((await site.client.get(`/Patient/_history?_summary=nonsense`)).status, 400);
+});

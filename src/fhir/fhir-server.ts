@@ -132,7 +132,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   }
 
   log('starting event delivery');
-  const events = await startEventDelivery(pool, config.baseUrl, { pingIntervalMs: config.websocketPingIntervalMs, log });
+  const events = await startEventDelivery(pool, config.baseUrl, { pingIntervalMs: config.websocketPingIntervalMs, log, observers: [identities] });
 
   const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileFor);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
@@ -165,13 +165,10 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   app.addHook('onRequest', async (req) => {
     requestIdentities.set(req.raw, await identities.resolve(req));
   });
-  await identities.start();
   try {
     await app.listen({ host: config.apiHost, port: config.apiPort });
   } catch (e) {
-    // Their LISTEN connections would keep the process alive.
-    await identities.close();
-    await events.stop();
+    await events.stop(); // its LISTEN connection would keep the process alive
     throw e;
   }
   const address = app.server.address();
@@ -189,7 +186,6 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     port,
     async close() {
       await app.close();
-      await identities.close();
       await events.stop();
       if (ownPool) await pool!.end();
       await embedded?.stop();

@@ -1,15 +1,13 @@
 // Resolved identities by credential (certificate thumbprint, bearer token). Entries live at most
 // `ttlMs` (a safety net) and never past the credential's expiry. Writes of Organizations, Endpoints
 // and OrganizationAffiliations clear everything: at once in this process (afterWrite, inside the
-// writing transaction), and again when the transaction commits, through PostgreSQL NOTIFY, which
-// also reaches other processes sharing the database. A lookup that started before a clear does not
-// store its (possibly stale) result.
-import type pg from 'pg';
+// writing transaction), and again when the change is announced on commit by the database's event
+// stream (events/change-notifier.ts), which also reaches other processes sharing the database.
+// A lookup that started before a clear does not store its (possibly stale) result.
 import type { Resource } from '@medplum/fhirtypes';
 import type { WriteHooks } from '../rest/interactions.ts';
 import type { Identity } from './identity.ts';
 
-const CHANNEL = 'dsf_identity_change';
 const WATCHED_TYPES = new Set(['Organization', 'Endpoint', 'OrganizationAffiliation']);
 const MAX_ENTRIES = 10_000;
 
@@ -24,7 +22,6 @@ interface Entry {
 export class IdentityCache {
   private readonly entries = new Map<string, Entry>();
   private generation = 0;
-  private listener?: pg.PoolClient;
 
   constructor(readonly ttlMs: number) {}
 
@@ -63,37 +60,15 @@ export class IdentityCache {
 
   /** Write hooks that clear the cache when a resource identities depend on changes. */
   hooks(): WriteHooks {
-    const changed = async (client: pg.PoolClient, resource: Resource) => {
-      if (!WATCHED_TYPES.has(resource.resourceType)) return;
-      this.clear();
-      await client.query(`NOTIFY ${CHANNEL}`);
-    };
+    const changed = async (resource: Resource) => this.committed(resource.resourceType);
     return {
-      afterWrite: (_ctx, client, stored) => changed(client, stored),
-      afterDelete: (_ctx, client, deleted) => changed(client, deleted),
+      afterWrite: (_ctx, _client, stored) => changed(stored),
+      afterDelete: (_ctx, _client, deleted) => changed(deleted),
     };
   }
 
-  /** Holds one connection that LISTENs for commits of such changes (from any process). */
-  async listen(pool: pg.Pool): Promise<void> {
-    const client = await pool.connect();
-    client.on('notification', (n) => {
-      if (n.channel === CHANNEL) this.clear();
-    });
-    // A lost connection only costs the commit-time clear; the TTL still bounds staleness.
-    client.on('error', () => {
-      if (this.listener === client) this.listener = undefined;
-      client.release(true);
-    });
-    await client.query(`LISTEN ${CHANNEL}`);
-    this.listener = client;
-  }
-
-  async close(): Promise<void> {
-    const client = this.listener;
-    this.listener = undefined;
-    if (!client) return;
-    await client.query(`UNLISTEN ${CHANNEL}`).catch(() => {});
-    client.release(true);
+  /** A change of this type was committed (here or by another process sharing the database). */
+  committed(resourceType: string): void {
+    if (WATCHED_TYPES.has(resourceType)) this.clear();
   }
 }

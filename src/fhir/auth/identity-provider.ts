@@ -59,13 +59,14 @@ export class IdentityProvider {
     this.trusted = new TrustedCertificates(opts.trustedClientCas);
   }
 
-  /** Starts listening for identity-relevant commits of other processes. */
-  async start(): Promise<void> {
-    await this.cache.listen(this.opts.pool);
+  /** Feed of committed changes (the event stream): drops cached identities they may affect. */
+  observe(change: { type: string }): void {
+    this.cache.committed(change.type);
   }
 
-  async close(): Promise<void> {
-    await this.cache.close();
+  /** Events may have been missed (lost connection): nothing cached can be trusted. */
+  observeGap(): void {
+    this.cache.clear();
   }
 
   /** Clears cached identities when Organizations, Endpoints or affiliations change. */

@@ -203,8 +203,8 @@ export function readAccessFilter(identity: Identity, localOrganizationIdentifier
 }
 
 /** Whether the filter lets its identity read this version (websocket events, single checks). */
-export async function canRead(db: Db, access: AccessFilter, id: string, version: number): Promise<boolean> {
+export async function canRead(db: Db, access: AccessFilter, id: string, version: number, type?: string): Promise<boolean> {
   const p = new SqlParams();
-  const where = [`r.id = ${p.add(id)}::uuid`, `r.version = ${p.add(version)}`, ...access(p)];
+  const where = [`r.id = ${p.add(id)}::uuid`, `r.version = ${p.add(version)}::int`, ...access(p, type ? [type] : undefined)];
   return ((await db.query(`SELECT 1 FROM resources r WHERE ${where.join(' AND ')}`, p.values)).rowCount ?? 0) > 0;
 }

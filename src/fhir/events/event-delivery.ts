@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { RequestContext } from '../rest/interactions.ts';
 import { EventListener } from './event-listener.ts';
+import type { ResourceChange } from './change-notifier.ts';
 import { SubscriptionManager } from './subscription-manager.ts';
 import { registerWebsocketEndpoint } from './websocket-endpoint.ts';
 
@@ -15,13 +16,27 @@ export interface EventDelivery {
   stop(): Promise<void>;
 }
 
-export async function startEventDelivery(pool: pg.Pool, baseUrl: string, opts: { pingIntervalMs?: number; log?: (msg: string) => void } = {}): Promise<EventDelivery> {
+export interface EventDeliveryOptions {
+  pingIntervalMs?: number;
+  log?: (msg: string) => void;
+  /** Other consumers of the committed-change stream (the identity cache), told first. */
+  observers?: { observe(change: ResourceChange): void; observeGap(): void }[];
+}
+
+export async function startEventDelivery(pool: pg.Pool, baseUrl: string, opts: EventDeliveryOptions = {}): Promise<EventDelivery> {
   const log = opts.log ?? (() => {});
+  const observers = opts.observers ?? [];
   const manager = new SubscriptionManager(pool, baseUrl, log);
   // A connection of its own with the pool's settings: LISTEN must outlive every pooled checkout.
   const listener = new EventListener(pool.options, {
-    onChange: (change) => manager.handleChange(change),
-    onGap: () => manager.interrupted(),
+    onChange: (change) => {
+      for (const o of observers) o.observe(change);
+      return manager.handleChange(change);
+    },
+    onGap: () => {
+      for (const o of observers) o.observeGap();
+      return manager.interrupted();
+    },
     log,
   });
   // Listen first, then load the Subscriptions: one committed in between is then seen by both, never by neither.

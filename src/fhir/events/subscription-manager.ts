@@ -6,7 +6,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { toFhirXml } from '../model/xml-write.ts';
-import { SqlParams } from '../search/search-sql.ts';
+import { canRead } from '../auth/read-access.ts';
 import type { ResourceChange } from './change-notifier.ts';
 import { IndexedResource, matchesCriteria } from './criteria-matcher.ts';
 import { SubscriptionRegistry, type ActiveSubscription } from './subscription-registry.ts';
@@ -122,13 +122,7 @@ export class SubscriptionManager {
   private async mayRead(session: EventSession, change: ResourceChange): Promise<boolean> {
     if (!mayReceive(session.ctx.identity, change.type)) return false;
     const access = session.ctx.access;
-    if (!access) return true;
-    const p = new SqlParams();
-    const id = p.add(change.id);
-    const version = p.add(change.version);
-    const conditions = access(p, [change.type]);
-    const sql = `SELECT 1 FROM resources r WHERE r.id = ${id}::uuid AND r.version = ${version}::int${conditions.map((c) => ` AND ${c}`).join('')}`;
-    return ((await this.pool.query(sql, p.values)).rowCount ?? 0) > 0;
+    return access ? canRead(this.pool, access, change.id, change.version, change.type) : true;
   }
 }
 

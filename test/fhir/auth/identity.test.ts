@@ -10,6 +10,7 @@ import { createCa, issueCertificate, type IssuedCertificate } from '../../../src
 import { HttpsClient } from '../../../src/common/https-client.ts';
 import { hasRole, isDsfAdmin, type Identity } from '../../../src/fhir/auth/identity.ts';
 import { siteEntries, THUMBPRINT_EXTENSION } from '../../../src/fhir/init-bundle.ts';
+import { EventListener } from '../../../src/fhir/events/event-listener.ts';
 import { IdentityProvider } from '../../../src/fhir/auth/identity-provider.ts';
 import { RoleConfig } from '../../../src/fhir/auth/role-config.ts';
 import { FhirTestClient, startTestSite, testCertificates, testOrganizationIdentifier, type TestSite } from '../../support/fhir-site.ts';
@@ -221,14 +222,16 @@ test('a bearer token is refused with 401 when OIDC is not enabled', async () => 
   assertUnauthorized(await clientWith().get('/metadata', { authorization: 'Bearer abc.def.ghi' }), /Bearer tokens are not accepted/);
 });
 
-test('another process sharing the database drops its cached identities when a change commits (NOTIFY)', async () => {
+test('another process sharing the database drops its cached identities when a change commits (event stream)', async () => {
   const other = new IdentityProvider({
     pool: site.db.pool,
     localOrganizationIdentifier: testOrganizationIdentifier('Test_Organization'),
     trustedClientCas: [caPem],
     roleConfig: RoleConfig.empty(),
   });
-  await other.start();
+  // As a second server process would: its own event stream feeds its identity cache.
+  const stream = new EventListener(site.db.pool.options, { onChange: async (change) => other.observe(change), onGap: () => other.observeGap() });
+  await stream.start();
   try {
     const identity = await other.resolveCertificate(readFileSync(site.certs.organizations['External_Test_Organization']!.client.certPath));
     assert.ok(identity.kind === 'organization' && identity.endpoint?.id);
@@ -244,6 +247,6 @@ test('another process sharing the database drops its cached identities when a ch
     const refreshed = await other.resolveCertificate(readFileSync(site.certs.organizations['External_Test_Organization']!.client.certPath));
     assert.equal(refreshed.kind === 'organization' && refreshed.endpoint?.name, 'renamed endpoint');
   } finally {
-    await other.close();
+    await stream.stop();
   }
 });

@@ -33,9 +33,6 @@ export function contentTooLarge(maxBytes: number): FhirError {
 }
 
 export class BinaryInteractions extends Interactions {
-  /** Contexts whose reads need no content (the access check inside history). */
-  private readonly metadataOnly = new WeakSet<RequestContext>();
-
   constructor(
     store: ResourceStore,
     defaultPageCount: number,
@@ -100,7 +97,7 @@ export class BinaryInteractions extends Interactions {
 
   override async read(ctx: RequestContext, db: Db, type: string, id: string): Promise<InteractionResult> {
     const r = await super.read(ctx, db, type, id);
-    return type !== 'Binary' || this.metadataOnly.has(ctx) ? r : this.withInlineData(db, r);
+    return type !== 'Binary' ? r : this.withInlineData(db, r);
   }
 
   override async vread(ctx: RequestContext, db: Db, type: string, id: string, version: string): Promise<InteractionResult> {
@@ -136,9 +133,7 @@ export class BinaryInteractions extends Interactions {
   }
 
   override async history(ctx: RequestContext, db: Db, type: string | undefined, id: string | undefined, query: [string, string][]): Promise<InteractionResult> {
-    const quiet = { ...ctx };
-    this.metadataOnly.add(quiet);
-    const r = await super.history(quiet, db, type, id, query);
+    const r = await super.history(ctx, db, type, id, query);
     await this.inlineInBundle(db, r.resource as Bundle | undefined);
     return r;
   }

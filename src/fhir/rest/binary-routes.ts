@@ -14,7 +14,7 @@ import { BinaryInteractions, contentTooLarge } from './binary-interactions.ts';
 import { notModified, preferReturn, setVersionHeaders } from './http-headers.ts';
 import type { InteractionResult } from './interactions.ts';
 import { parseResourceBody, sendResource } from './representation.ts';
-import { sendWrite, type RouteDeps } from './routes.ts';
+import { queryPairs, sendWrite, type RouteDeps } from './routes.ts';
 import { contentRange, ifRangeMatches, selectRange, type RangeSelection } from './byte-ranges.ts';
 
 /** After an oversized upload, this much more is read and dropped so the client still gets its 413 cleanly. */
@@ -182,9 +182,7 @@ export function registerBinaryRoutes(app: FastifyInstance, deps: RouteDeps): voi
     // The router prefers '/Binary/:id' over the generic '/:type/_history'; route type history back.
     scope.get('/Binary/_history', async (req, reply) => {
       const ctx = await deps.context(req);
-      const q = req.url.indexOf('?');
-      const query = q < 0 ? [] : [...new URLSearchParams(req.url.slice(q + 1))];
-      return sendResource(req, reply, 200, (await i.history(ctx, store.pool, 'Binary', undefined, query)).resource);
+      return sendResource(req, reply, 200, (await i.history(ctx, store.pool, 'Binary', undefined, queryPairs(req))).resource);
     });
   });
 }

@@ -217,9 +217,13 @@ export class Interactions {
     const page = intParam(params, '_page', 1, 1);
     const since = dateParam(params, '_since');
     const at = dateParam(params, '_at');
-    if (type && id) await this.read(ctx, db, type, id).catch((e: FhirError) => {
-      if (e.status !== 410) throw e; // the history of a deleted resource stays readable
-    });
+    if (type && id) {
+      // 404 for an unknown id, 403 when the current version is not readable; a deleted resource's history stays readable.
+      const current = await this.store.read(db, type, id, ctx.access).catch((e: FhirError) => {
+        if (e.status !== 410) throw e;
+      });
+      if (current && !current.readable) throw notReadable(current);
+    }
     const h = await this.store.history(db, { type, id, since, at, count: Math.min(count, 1000), offset: (page - 1) * count, access: ctx.access });
     const path = [type, id, '_history'].filter(Boolean).join('/');
     return { status: 200, resource: historyBundle(this.baseUrl, path, query, page, count, h.total, h.entries) };

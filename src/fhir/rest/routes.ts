@@ -21,7 +21,8 @@ export interface RouteDeps {
 
 type Params = { type: string; id: string; vid: string };
 
-function queryPairs(req: FastifyRequest): [string, string][] {
+/** The query string as ordered pairs (repeated keys kept: AND in FHIR search). */
+export function queryPairs(req: FastifyRequest): [string, string][] {
   const q = req.url.indexOf('?');
   return q < 0 ? [] : [...new URLSearchParams(req.url.slice(q + 1))];
 }

@@ -85,7 +85,7 @@ export class Runtime {
         exception: null,
       });
     }
-    await this.ctx.services.hooks.onInstanceEnd?.({ instanceId: inst.id, definitionKey: inst.definitionKey, businessKey: inst.businessKey, outcome });
+    await this.ctx.services.hooks.onInstanceEnd?.({ instanceId: inst.id, definitionKey: inst.definitionKey, businessKey: inst.businessKey, outcome, variables });
   }
 
   // ---- entering and leaving nodes -------------------------------------------------------
@@ -522,6 +522,8 @@ export class Runtime {
   }
 
   private async runListeners(exec: Execution, listeners: FlowNode['executionListeners'], event: string, n: FlowNode | null): Promise<void> {
+    const builtIn = this.ctx.services.hooks.beforeExecutionListeners;
+    if (builtIn && n && (event === 'start' || event === 'end')) await builtIn(event, new ExecutionFacade(this, exec, n, {}, event), n);
     for (const l of listeners) if (l.event === event) await this.callImplementation(exec, n, l.implementation, event);
   }
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { ExecutionListenerEvent, FlowNode } from '../bpmn/model.ts';
 import type { Clock } from './clock.ts';
-import type { DelegateExecution, DelegateRegistry } from './delegate.ts';
+import type { DelegateExecution, DelegateRegistry, DelegateTask } from './delegate.ts';
 import { EngineError, type DeployedDefinition } from './definitions.ts';
 import { InstanceState, type Job } from './instance-state.ts';
 import { Runtime } from './runtime.ts';
@@ -27,6 +27,8 @@ export interface EngineHooks {
    * the listeners the BPMN declares for that node.
    */
   beforeExecutionListeners?(event: ExecutionListenerEvent, execution: DelegateExecution, node: FlowNode): Promise<void> | void;
+  /** Called when a user task has been created, after the task listeners its BPMN declares for 'create'. */
+  afterUserTaskCreated?(task: DelegateTask, node: FlowNode): Promise<void> | void;
 }
 
 export interface DefinitionLookup {

@@ -125,3 +125,41 @@ test('cancelInstance ends a waiting instance; alternative business keys are foun
   assert.equal(await engine.cancelInstance(inst.id), false);
   await assert.rejects(engine.correlateMessage('more', { businessKey: 'bk-7' }), /no execution waits/);
 });
+
+test('afterUserTaskCreated runs after the declared create listeners, with the task id and formKey', async () => {
+  const seen: string[] = [];
+  const engine = new ProcessEngine({
+    pool: db.pool,
+    delegates: new Map([['embed.TaskListener', () => ({ notify: async (t: { id: string }) => void seen.push(`declared:${t.id}`) })]]),
+    hooks: { afterUserTaskCreated: (task, node) => void seen.push(`hook:${task.id}:${task.formKey}:${node.id}`) },
+  });
+  const [def] = await engine.deploy(
+    bpmn(
+      'embed_userTask',
+      `<bpmn:startEvent id="s" />
+       <bpmn:userTask id="ask" camunda:formKey="http://example.org/fhir/Questionnaire/q|1.0">
+         <bpmn:extensionElements><camunda:taskListener class="embed.TaskListener" event="create" /></bpmn:extensionElements>
+       </bpmn:userTask>
+       <bpmn:endEvent id="e" />${seq('f1', 's', 'ask')}${seq('f2', 'ask', 'e')}`,
+    ),
+  );
+  const inst = await engine.startProcessById(def!.id);
+  const [task] = await engine.listUserTasks({ instanceId: inst.id });
+  assert.deepEqual(seen, [`declared:${task!.id}`, `hook:${task!.id}:http://example.org/fhir/Questionnaire/q|1.0:ask`]);
+});
+
+test('onJobFailure is awaited before the retries are counted down, and may cancel the instance', async () => {
+  let engine: ProcessEngine;
+  engine = new ProcessEngine({
+    pool: db.pool,
+    delegates: new Map([['embed.Fail', fn(() => Promise.reject(new Error('broken')))]]),
+    jobs: { onJobFailure: async (_job, _e, instanceId) => void (instanceId && (await engine.cancelInstance(instanceId))) },
+  });
+  const [def] = await engine.deploy(
+    bpmn('embed_jobFail', `<bpmn:startEvent id="s" /><bpmn:serviceTask id="t" camunda:class="embed.Fail" camunda:asyncBefore="true" /><bpmn:endEvent id="e" />${seq('f1', 's', 't')}${seq('f2', 't', 'e')}`),
+  );
+  const inst = await engine.startProcessById(def!.id);
+  assert.equal(await engine.runDueJobs(), 1);
+  assert.equal((await engine.getInstance(inst.id))?.state, 'cancelled');
+  assert.deepEqual(await engine.listIncidents(), []);
+});

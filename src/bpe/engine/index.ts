@@ -20,6 +20,7 @@ export type {
   ExecutionListener,
   TaskListener,
   DelegateFactory,
+  DelegateInstance,
   DelegateRegistry,
   VariableScope,
 } from './delegate.ts';

@@ -33,3 +33,39 @@ export async function eventually<T>(what: string, cond: () => Promise<T | undefi
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+import type { BpeConfig } from '../../../src/bpe/config.ts';
+import { BpeLogger, type LogLevel } from '../../../src/bpe/services/logging.ts';
+
+/** A BPE configuration for the organisation of a test site (no database URL: tests pass their pool). */
+export function bpeConfig(certs: CertificateSet, org: string, baseUrl: string, overrides: Partial<BpeConfig> = {}): BpeConfig {
+  return {
+    ...clientSettings(certs, org, baseUrl),
+    taskSubscriptionSearch: '?criteria:exact=Task%3Fstatus%3Drequested&status=active&type=websocket&payload=application/fhir%2Bjson',
+    questionnaireResponseSubscriptionSearch: '?criteria:exact=QuestionnaireResponse%3Fstatus%3Dcompleted&status=active&type=websocket&payload=application/fhir%2Bjson',
+    subscriptionRetryMax: 5,
+    subscriptionRetrySleepMs: 100,
+    fhirServerRetryMax: 2,
+    fhirServerRetrySleepMs: 100,
+    catchUpOverlapMs: 5_000,
+    pluginDirectory: '/nonexistent',
+    extraPluginDirectories: [],
+    excluded: [],
+    retired: [],
+    dataDir: '/nonexistent',
+    mail: { port: 0, useSmtps: false, toAddresses: [], toAddressesCc: [], replyToAddresses: [] },
+    logData: false,
+    env: { TEST_PLUGIN_GREETING: 'Hello from the environment' },
+    ...overrides,
+  };
+}
+
+/** A logger that keeps every line (printed too when DSF_TEST_VERBOSE is set). */
+export function recordingLogger(): { logger: BpeLogger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = new BpeLogger((level: LogLevel, message: string) => {
+    lines.push(`${level} ${message}`);
+    if (process.env.DSF_TEST_VERBOSE) console.log(`${level} ${message}`);
+  });
+  return { logger, lines };
+}

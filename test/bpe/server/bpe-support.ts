@@ -69,3 +69,38 @@ export function recordingLogger(): { logger: BpeLogger; lines: string[] } {
   });
   return { logger, lines };
 }
+
+export const BPMN_MESSAGE = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
+export const TEST_SYSTEM = 'http://test.org/fhir/CodeSystem/test';
+export const TASK_PROFILE = 'http://test.org/fhir/StructureDefinition/task-test|1.0';
+
+export interface RequestedTaskOptions {
+  process: string;
+  message: string;
+  requester: string;
+  recipient: string;
+  businessKey?: string;
+  correlationKey?: string;
+  version?: string;
+  /** Inputs of the test CodeSystem: code -> string value. */
+  inputs?: Record<string, string>;
+}
+
+/** A requested Task of the test plugin's profile. */
+export function requestedTask(o: RequestedTaskOptions): any {
+  const input: object[] = [{ type: { coding: [{ system: BPMN_MESSAGE, code: 'message-name' }] }, valueString: o.message }];
+  if (o.businessKey) input.push({ type: { coding: [{ system: BPMN_MESSAGE, code: 'business-key' }] }, valueString: o.businessKey });
+  if (o.correlationKey) input.push({ type: { coding: [{ system: BPMN_MESSAGE, code: 'correlation-key' }] }, valueString: o.correlationKey });
+  for (const [code, value] of Object.entries(o.inputs ?? {})) input.push({ type: { coding: [{ system: TEST_SYSTEM, code }] }, valueString: value });
+  return {
+    resourceType: 'Task',
+    meta: { profile: [`http://test.org/fhir/StructureDefinition/task-test|${o.version ?? '1.0'}`] },
+    instantiatesCanonical: `http://test.org/bpe/Process/${o.process}|${o.version ?? '1.0'}`,
+    status: 'requested',
+    intent: 'order',
+    authoredOn: new Date().toISOString(),
+    requester: { type: 'Organization', identifier: { system: 'http://dsf.dev/sid/organization-identifier', value: o.requester } },
+    restriction: { recipient: [{ type: 'Organization', identifier: { system: 'http://dsf.dev/sid/organization-identifier', value: o.recipient } }] },
+    input,
+  };
+}

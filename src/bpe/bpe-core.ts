@@ -29,12 +29,14 @@ export interface CoreOptions {
   hooks?: EngineHooks;
   jobs?: JobExecutorOptions;
   mail?: MailService;
+  /** Clients to use (the server creates them first, for its hooks). */
+  clients?: BpeDsfClientProvider;
 }
 
 export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: BpeLogger, options: CoreOptions = {}): Promise<BpeCore> {
   await migrateEngine(pool);
   await migrateBpe(pool);
-  const clients = new BpeDsfClientProvider(config);
+  const clients = options.clients ?? new BpeDsfClientProvider(config);
   const organizations = new FhirOrganizationProvider(clients.getLocal(), config.fhirServerBaseUrl);
   const plugins = new PluginManager(
     pool,

@@ -65,7 +65,7 @@ export function recordingLogger(): { logger: BpeLogger; lines: string[] } {
   const lines: string[] = [];
   const logger = new BpeLogger((level: LogLevel, message: string) => {
     lines.push(`${level} ${message}`);
-    if (process.env.DSF_TEST_VERBOSE) console.log(`${level} ${message}`);
+    if (process.env.DSF_TEST_VERBOSE) console.log(`${new Date().toISOString().slice(11, 23)} ${level} ${message}`);
   });
   return { logger, lines };
 }

@@ -18,11 +18,13 @@ import type { PluginDeploymentResult } from './plugins/plugin-manager.ts';
 import { BpeLogger, consoleSink } from './services/logging.ts';
 import { TaskHandler } from './tasks/task-handler.ts';
 import { TaskListeners } from './tasks/task-listeners.ts';
+import { QuestionnaireResponseHandler } from './tasks/questionnaire-response-handler.ts';
 
 export interface RunningBpe {
   core: BpeCore;
   deployment: PluginDeploymentResult;
   taskConnector: ResourceConnector;
+  questionnaireResponseConnector: ResourceConnector;
   /** Resolves when the connectors are bound and caught up. */
   connected(): Promise<void>;
   stop(): Promise<void>;
@@ -90,7 +92,11 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       new TaskHandler({ engine: core.engine, plugins: core.plugins, local: clients.getLocal(), handled, logger: logger.child('task-handler') }),
       config.taskSubscriptionSearch,
     );
-    const connectors = [taskConnector];
+    const questionnaireResponseConnector = connectorFor(
+      new QuestionnaireResponseHandler({ engine: core.engine, local: clients.getLocal(), handled, logger: logger.child('questionnaire-response-handler') }),
+      config.questionnaireResponseSubscriptionSearch,
+    );
+    const connectors = [taskConnector, questionnaireResponseConnector];
     core.engine.startJobExecutor();
     for (const c of connectors) c.start();
     const running = core;
@@ -98,6 +104,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       core: running,
       deployment,
       taskConnector,
+      questionnaireResponseConnector,
       connected: () => Promise.all(connectors.map((c) => c.whenConnected())).then(() => undefined),
       async stop() {
         for (const c of connectors) await c.stop();

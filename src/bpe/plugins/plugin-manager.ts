@@ -33,6 +33,8 @@ export class PluginManager {
   private engine: ProcessEngine | undefined;
   private readonly byProcess = new Map<string, PluginRuntime>();
   private readonly byDefinition = new Map<string, PluginRuntime>();
+  /** processId|version -> the id of its newest active definition (definitions change only at deployment). */
+  private readonly activeDefinitions = new Map<string, string>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -66,7 +68,16 @@ export class PluginManager {
       const runtime: PluginRuntime = { plugin, api: createProcessPluginApi(plugin, this.shared) };
       for (const p of plugin.processes) this.byProcess.set(processKey(p.processId, p.version), runtime);
     }
+    this.activeDefinitions.clear();
+    for (const d of (await engine.listDefinitions()).sort((a, b) => a.version - b.version)) {
+      if (!d.suspended && this.byProcess.has(processKey(d.key, d.versionTag ?? ''))) this.activeDefinitions.set(processKey(d.key, d.versionTag ?? ''), d.id);
+    }
     return { plugins, refused, states, resources };
+  }
+
+  /** The newest active definition of a loaded process, if any (what a Task for it starts). */
+  activeDefinition(processId: string, version: string): string | undefined {
+    return this.activeDefinitions.get(processKey(processId, version));
   }
 
   /** The plugin of a process id and version, if loaded. */

@@ -28,7 +28,6 @@ export class QuestionnaireResponseHandler implements ResourceHandler {
   async handle(resource: Resource): Promise<void> {
     const qr = resource as QuestionnaireResponse;
     if (qr.resourceType !== 'QuestionnaireResponse' || !qr.id || qr.status !== 'completed') return;
-    if (await this.deps.handled.state('QuestionnaireResponse', qr.id)) return;
     if (!(await this.deps.handled.claim('QuestionnaireResponse', qr.id, qr.meta?.versionId))) return;
     await this.complete(qr, false);
   }

@@ -37,8 +37,8 @@ export class TaskHandler implements ResourceHandler {
   async handle(resource: Resource): Promise<void> {
     const task = resource as Task;
     if (task.resourceType !== 'Task' || !task.id || task.status !== 'requested') return;
-    if (await this.deps.handled.state('Task', task.id)) return; // seen before (live event and catch-up overlap)
     const businessKey = bpmnMessageInput(task, BpmnMessage.businessKey) ?? randomUUID();
+    // Seen before (live event and catch-up overlap, or handled by an earlier run): nothing to do.
     if (!(await this.deps.handled.claim('Task', task.id, task.meta?.versionId, businessKey))) return;
     await this.process(task, businessKey, false);
   }
@@ -122,15 +122,14 @@ export class TaskHandler implements ResourceHandler {
     if (!m?.groups) throw new TaskFailure(`InstantiatesCanonical of Task with id ${task.id} does not match ${INSTANTIATES_CANONICAL_PATTERN.source}`);
     const processId = processIdOf(m.groups.domain!, m.groups.processName!);
     const version = m.groups.processVersion!;
-    const candidates = (await this.deps.engine.listDefinitions(processId)).filter((d) => d.versionTag === version && !d.suspended);
-    const definition = candidates.sort((a, b) => b.version - a.version)[0];
+    const definitionId = this.deps.plugins.activeDefinition(processId, version);
     const runtime = this.deps.plugins.pluginOf(processId, version);
-    if (!definition || !runtime) throw new TaskFailure('Process not found');
+    if (!definitionId || !runtime) throw new TaskFailure('Process not found');
     const messageName = bpmnMessageInput(task, BpmnMessage.messageName);
     if (!messageName) throw new TaskFailure('Task has no message-name input');
     const model = runtime.plugin.processes.find((p) => p.processId === processId)!.model;
     const startMessages = model.startEventIds.map((id) => model.nodes.get(id)!.event).flatMap((e) => (e?.type === 'message' ? [e.messageName] : []));
-    return { processId, version, definitionId: definition.id, messageName, correlationKey: bpmnMessageInput(task, BpmnMessage.correlationKey), startMessages };
+    return { processId, version, definitionId, messageName, correlationKey: bpmnMessageInput(task, BpmnMessage.correlationKey), startMessages };
   }
 
   /** Sets the Task failed with an error output unless it is no longer open (an error handler may have failed it). */

@@ -8,6 +8,7 @@ import { PluginManager, type PluginDeploymentResult } from './plugins/plugin-man
 import { migrateBpe } from './schema.ts';
 import { FhirOrganizationProvider } from './services/organization-provider.ts';
 import { LoggingMailService } from './services/mail-service.ts';
+import { SmtpMailService } from './services/smtp-mail-service.ts';
 import type { BpeLogger } from './services/logging.ts';
 import type { MailService } from '../plugin-api/index.ts';
 
@@ -44,7 +45,11 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
       localBaseUrl: config.fhirServerBaseUrl,
       clients,
       organizations,
-      mail: options.mail ?? new LoggingMailService(logger.child('mail')),
+      mail:
+        options.mail ??
+        (config.mail.host && config.mail.fromAddress
+          ? new SmtpMailService({ ...config.mail, host: config.mail.host, fromAddress: config.mail.fromAddress })
+          : new LoggingMailService(logger.child('mail'))),
       logger,
       logData: config.logData,
     },

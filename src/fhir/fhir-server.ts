@@ -114,8 +114,16 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     trustedProxyAddresses: auth.trustedProxyAddresses,
     oidc: auth.oidc ? new OidcBearerVerifier(auth.oidc) : undefined,
   });
-  // Write hooks run in this order: validation first; authorization, read access and events add theirs.
-  const writeHooks: WriteHooks[] = [preparation.hooks(), authorizationHooks(authorizationSite(config)), identities.hooks(), subscriptionRules()];
+  // Write hooks run in this order: the structural check (400), authorization and the Subscription rules
+  // (403), then default profile and validation (422): as the reference's secure layer, a caller who may
+  // not write gets 403 and learns nothing from validation messages.
+  const writeHooks: WriteHooks[] = [
+    preparation.shapeHooks(),
+    authorizationHooks(authorizationSite(config)),
+    subscriptionRules(),
+    preparation.hooks(),
+    identities.hooks(),
+  ];
   // Binary content lives in large objects; inline base64 is bounded like request bodies.
   const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
   const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(pool), binaryLimits);

@@ -26,6 +26,7 @@ export function testCertificates(): Promise<CertificateSet> {
     users: [
       { name: 'practitioner', email: 'practitioner@test.org' },
       { name: 'admin', email: 'admin@test.org' },
+      { name: 'minimal', email: 'minimal@test.org' },
     ],
   });
   return certs;

@@ -14,7 +14,7 @@ import { composeWriteHooks, Interactions, type RequestContext, type WriteHooks }
 import { BundleProcessor } from './rest/batch.ts';
 import { createFhirApp } from './rest/app.ts';
 import type { RouteDeps } from './rest/routes.ts';
-import { capabilityStatement } from './rest/capability.ts';
+import { capabilityStatement, withSupportedProfiles } from './rest/capability.ts';
 import { defaultProfileFor, loadCoreResources } from './conformance/core-resources.ts';
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
@@ -157,7 +157,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     (a) => new SnapshotOperation({ interactions, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
   ];
   const app = createFhirApp(
-    { interactions, bundles, capability: () => capability, context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
+    { interactions, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,

@@ -1,6 +1,8 @@
 // batch and transaction Bundles. A transaction runs in one database transaction (all or nothing) and
-// resolves urn:uuid full URLs and conditional references; a batch runs entry by entry.
+// resolves urn:uuid full URLs and conditional references; a batch runs entry by entry. Entry statuses
+// carry the reason phrase ("201 Created", "404 Not Found"), as the reference writes them.
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError } from '../../common/errors.ts';
@@ -18,7 +20,19 @@ interface Parsed {
   entry: BundleEntry;
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
+/** "404 Not Found": the status line of a bundle entry's response. */
+export function entryStatus(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? ''}`.trim();
+}
+
+/**
+ * The status of a transaction that failed in one entry, as the reference answers it: 403 stays (a
+ * refusal), so do our validation status 422 (the reference refuses invalid resources with 403), 413
+ * and server errors; every other failure of an entry is the client's transaction that cannot run: 400.
+ */
+export function transactionFailureStatus(entryStatus: number): number {
+  return entryStatus === 403 || entryStatus === 422 || entryStatus === 413 || entryStatus >= 500 ? entryStatus : 400;
+}
 
 function parseEntry(entry: BundleEntry, index: number): Parsed {
   const method = entry.request?.method as Method | undefined;
@@ -31,7 +45,7 @@ function parseEntry(entry: BundleEntry, index: number): Parsed {
 }
 
 function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
-  const response: BundleEntryResponse = { status: `${r.status} ${STATUS_TEXT[r.status] ?? ''}`.trim() };
+  const response: BundleEntryResponse = { status: entryStatus(r.status) };
   if (r.location) response.location = r.location;
   if (r.versionId) response.etag = `W/"${r.versionId}"`;
   if (r.lastModified) response.lastModified = r.lastModified;
@@ -47,7 +61,7 @@ function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
 
 function errorResponse(e: unknown): BundleEntry {
   const err = e instanceof FhirError ? e : new FhirError(500, (e as Error).message ?? String(e), 'exception');
-  return { response: { status: `${err.status}`, outcome: err.outcome } };
+  return { response: { status: entryStatus(err.status), outcome: err.outcome } };
 }
 
 /** Replaces every reference string (and urn:uuid in urls) found in `mapping` throughout a resource. */
@@ -103,6 +117,16 @@ export class BundleProcessor {
       }
     }
     const results = new Array<BundleEntry>(entries.length);
+    try {
+      await this.runTransaction(ctx, entries, prefer, results);
+    } catch (err) {
+      if (err instanceof FhirError && transactionFailureStatus(err.status) !== err.status) throw new FhirError(transactionFailureStatus(err.status), err.outcome, undefined, err.headers);
+      throw err;
+    }
+    return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+  }
+
+  private async runTransaction(ctx: RequestContext, entries: Parsed[], prefer: PreferReturn, results: BundleEntry[]): Promise<void> {
     await this.interactions.store.transaction(async (client) => {
       const mapping = new Map<string, string>();
       const assigned = new Map<number, string | undefined>();
@@ -144,6 +168,11 @@ export class BundleProcessor {
           const r = await this.execute(ctx, client, { ...e, path, query }, resource, assigned.get(e.index));
           results[e.index] = toResponse(r, prefer);
         } catch (err) {
+          // A read of a missing resource is an answer, not a failure of the transaction (as the reference).
+          if (err instanceof FhirError && err.status === 404 && (e.method === 'GET' || e.method === 'HEAD')) {
+            results[e.index] = errorResponse(err);
+            continue;
+          }
           if (err instanceof FhirError) {
             throw new FhirError(err.status, [
               ...(err.outcome.issue ?? []).map((i) => ({ ...i, diagnostics: `Bundle.entry[${e.index}] (${e.method} ${e.entry.request?.url}): ${i.diagnostics ?? ''}` })),
@@ -153,7 +182,6 @@ export class BundleProcessor {
         }
       }
     });
-    return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
   }
 
   private async execute(ctx: RequestContext, client: pg.PoolClient, e: Parsed, resource: Resource | undefined, assignedId?: string): Promise<InteractionResult> {

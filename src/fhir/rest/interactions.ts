@@ -2,7 +2,7 @@
 // independent of HTTP so that single requests and batch/transaction entries share one implementation.
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
-import { badRequest, FhirError, methodNotAllowed, outcome, preconditionFailed } from '../../common/errors.ts';
+import { badRequest, FhirError, methodNotAllowed, notFound, outcome, preconditionFailed } from '../../common/errors.ts';
 import { type Db, ResourceStore } from '../store/resource-store.ts';
 import { executeSearch, type AccessFilter } from '../search/search-service.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
@@ -217,13 +217,9 @@ export class Interactions {
     const page = intParam(params, '_page', 1, 1);
     const since = dateParam(params, '_since');
     const at = dateParam(params, '_at');
-    if (type && id) {
-      // 404 for an unknown id, 403 when the current version is not readable; a deleted resource's history stays readable.
-      const current = await this.store.read(db, type, id, ctx.access).catch((e: FhirError) => {
-        if (e.status !== 410) throw e;
-      });
-      if (current && !current.readable) throw notReadable(current);
-    }
+    // 404 for an unknown id. Never 403: as the reference, the history holds the versions the caller may
+    // read (each judged by its own content), possibly none; a deleted resource's history stays readable.
+    if (type && id && !(await this.store.readCurrent(db, type, id))) throw notFound(`${type}/${id} not found`);
     const h = await this.store.history(db, { type, id, since, at, count: Math.min(count, 1000), offset: (page - 1) * count, access: ctx.access });
     const path = [type, id, '_history'].filter(Boolean).join('/');
     return { status: 200, resource: historyBundle(this.baseUrl, path, query, page, count, h.total, h.entries) };

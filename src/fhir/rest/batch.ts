@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
-import { badRequest, FhirError } from '../../common/errors.ts';
+import { badRequest, FhirError, outcome } from '../../common/errors.ts';
 import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
 import type { PreferReturn } from './http-headers.ts';
 
@@ -49,7 +49,8 @@ function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
   if (r.location) response.location = r.location;
   if (r.versionId) response.etag = `W/"${r.versionId}"`;
   if (r.lastModified) response.lastModified = r.lastModified;
-  if (r.outcome && (prefer === 'OperationOutcome' || !r.resource)) response.outcome = r.outcome;
+  if (prefer === 'OperationOutcome') response.outcome = r.outcome ?? outcome('information', 'informational', entryStatus(r.status));
+  else if (r.outcome && !r.resource) response.outcome = r.outcome;
   const e: BundleEntry = { response };
   if (r.resource && prefer === 'representation') {
     e.resource = r.resource;

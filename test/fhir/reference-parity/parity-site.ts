@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
 import { startTestSite, testCertificates, type FhirTestClient, type TestSite } from '../../support/fhir-site.ts';
 import { sitesBundle } from '../../../src/fhir/init-bundle.ts';
+import type { FhirServerConfig } from '../../../src/fhir/config.ts';
 
 export const LOCAL_ORG = 'Test_Organization';
 export const EXTERNAL_ORG = 'External_Test_Organization';
@@ -92,10 +93,10 @@ export interface ParitySite {
   stop(): Promise<void>;
 }
 
-export async function startParitySite(): Promise<ParitySite> {
+export async function startParitySite(config: Partial<FhirServerConfig> = {}): Promise<ParitySite> {
   const certs = await testCertificates();
   const site = await startTestSite({
-    config: { organizationIdentifier: LOCAL_ORG },
+    config: { organizationIdentifier: LOCAL_ORG, ...config },
     roleConfig: referenceRoleConfig({
       practitioner: certs.users['practitioner']!.thumbprint,
       admin: certs.users['admin']!.thumbprint,

@@ -652,8 +652,7 @@ describe('BinaryIntegrationTest', () => {
     ['testReadNotAllowedForRemoteUserWithSecurityContextBasedAccessTagRole', ['HRP'], false],
   ] as const) {
     it(name, async () => {
-      // The reference's DAO stores ROLE tags without LOCAL; stored directly here too.
-      const rs = await researchStudy(roles.map((role) => tagRole(PARENT_ORG, role)));
+      const rs = await researchStudy([tagLocal(), ...roles.map((role) => tagRole(PARENT_ORG, role))]);
       const b = await binary({ securityContext: rs });
       const r = await p.external.get(`/Binary/${b.id}`);
       if (readable) {

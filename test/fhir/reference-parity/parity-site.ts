@@ -90,6 +90,8 @@ export interface ParitySite {
   deleteDirectly(type: string, id: string): Promise<void>;
   /** Removes every stored resource of these types (the reference starts each test from a fresh database). */
   reset(types: string[]): Promise<void>;
+  /** Removes these resources entirely, every version. */
+  removeDirectly(ids: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -158,6 +160,13 @@ export async function startParitySite(config: Partial<FhirServerConfig> = {}): P
         await c.query('DELETE FROM search_index WHERE type = ANY($1)', [types]);
         await c.query('DELETE FROM unique_keys WHERE type = ANY($1)', [types]);
         await c.query('DELETE FROM resources WHERE type = ANY($1)', [types]);
+      });
+    },
+    async removeDirectly(ids) {
+      await store.transaction(async (c) => {
+        await c.query('DELETE FROM search_index WHERE resource_id = ANY($1::uuid[])', [ids]);
+        await c.query('DELETE FROM unique_keys WHERE resource_id = ANY($1::uuid[])', [ids]);
+        await c.query('DELETE FROM resources WHERE id = ANY($1::uuid[])', [ids]);
       });
     },
     stop: () => site.stop(),

@@ -8,6 +8,9 @@ export interface TlsIdentity {
   /** PEM client certificate and key; omit to connect without a client certificate. */
   cert?: string;
   key?: string;
+  /** Or a PKCS#12 file with key and certificate, and its password. */
+  pfx?: Buffer;
+  passphrase?: string;
   /** PEM CA certificates trusted for the server certificate. */
   ca: string | string[];
 }
@@ -35,7 +38,7 @@ export class HttpsClient {
   readonly agent: https.Agent;
 
   constructor(identity: TlsIdentity, maxSockets = 32) {
-    this.agent = new https.Agent({ keepAlive: true, maxSockets, cert: identity.cert, key: identity.key, ca: identity.ca });
+    this.agent = new https.Agent({ keepAlive: true, maxSockets, cert: identity.cert, key: identity.key, pfx: identity.pfx, passphrase: identity.passphrase, ca: identity.ca });
   }
 
   request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {

@@ -40,6 +40,27 @@ test('dsf demo starts three sites that know each other, writes network.json and 
         http.close();
       }
     }
+    // Each site's users: recognised by certificate (PEM and PKCS#12) with their roles from the role configuration.
+    assert.equal(network.userPkcs12Password, 'password');
+    for (const site of network.sites) {
+      assert.deepEqual(site.users.map((u: any) => u.plays.split(' ')[0]), ['practitioner', 'DSF_ADMIN', 'minimal']);
+      assert.match(readFileSync(site.roleConfig, 'utf8'), /practitioner-role:\n\s+- http:\/\/dsf\.dev\/fhir\/CodeSystem\/practitioner-role\|(DIC|TTP)_USER/);
+      const [practitioner, admin, minimal] = site.users;
+      const asUser = (u: any, pkcs12: boolean) =>
+        new HttpsClient(pkcs12 ? { ca, pfx: readFileSync(u.p12), passphrase: network.userPkcs12Password } : { ca, cert: readFileSync(u.cert, 'utf8'), key: readFileSync(u.key, 'utf8') });
+      const status = async (u: any, path: string, pkcs12 = false) => {
+        const http = asUser(u, pkcs12);
+        try {
+          return (await http.request(`${site.fhirBaseUrl}${path}`, { headers: { accept: 'application/fhir+json' } })).status;
+        } finally {
+          http.close();
+        }
+      };
+      assert.equal(await status(practitioner, '/Organization'), 200, `${practitioner.name} reads Organizations`);
+      assert.equal(await status(admin, '/Organization', true), 200, `${admin.name} with its PKCS#12`);
+      assert.equal(await status(minimal, '/Task', true), 200, `${minimal.name} searches Tasks`);
+      assert.equal(await status(minimal, '/Organization'), 403, `${minimal.name} has no READ role for Organization`);
+    }
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

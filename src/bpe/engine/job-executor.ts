@@ -18,6 +18,8 @@ export interface JobExecutorOptions {
 
 type Outcome = 'none' | 'ran' | 'failed' | 'skipped';
 
+const DEADLOCK_DETECTED = '40P01';
+
 export class JobExecutor {
   private running = false;
   private loop: Promise<void> | null = null;
@@ -111,6 +113,12 @@ export class JobExecutor {
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       if (!job) throw e;
+      if ((e as { code?: string }).code === DEADLOCK_DETECTED) {
+        // Two commands locked instances in opposite order (e.g. signals between them); PostgreSQL
+        // chose this one. Nothing of it was committed and the job did not fail: run it again later.
+        skip.push(job.id);
+        return 'skipped';
+      }
       this.options.onJobFailure?.(job.id, e);
       const interval = Number(job.payload?.retryIntervalMs ?? 0);
       const text = e instanceof Error ? `${e.message}\n${e.stack ?? ''}`.slice(0, 4000) : String(e);

@@ -20,6 +20,7 @@ const DEFAULT_RETRIES = 3;
 
 export class Runtime {
   private readonly agenda: Array<() => Promise<void>> = [];
+  private running = false;
   readonly model: ProcessModel;
 
   constructor(
@@ -40,12 +41,20 @@ export class Runtime {
 
   /** Runs queued operations until every token rests. */
   async run(): Promise<void> {
-    for (;;) {
-      while (this.agenda.length) {
-        const op = this.agenda.shift()!;
-        await op();
+    // Re-entered when a signal this instance threw comes back to it through another instance:
+    // the loop already running drains the agenda.
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (;;) {
+        while (this.agenda.length) {
+          const op = this.agenda.shift()!;
+          await op();
+        }
+        if (this.state.ended || !(await this.fireInclusiveJoins())) return;
       }
-      if (this.state.ended || !(await this.fireInclusiveJoins())) return;
+    } finally {
+      this.running = false;
     }
   }
 
@@ -245,6 +254,7 @@ export class Runtime {
     if (ev?.type === 'message' && n.implementation) {
       if (!(await this.invokeDelegate(exec, n, n.implementation))) return;
     }
+    if (ev?.type === 'signal') await this.throwSignal(ev.signalName);
     if (ev?.type === 'error') {
       await this.finishNode(exec, n, 'error');
       if (await this.propagateError(exec, ev.errorCode ?? '', `error end event ${n.id}`)) return;
@@ -731,11 +741,25 @@ export class Runtime {
 
   // ---- signals --------------------------------------------------------------------------
 
+  /** Intermediate and end signal events: delivered in this command, to this and every other instance. */
   private async throwSignal(name: string): Promise<void> {
-    for (const s of [...this.state.subscriptions.values()]) {
-      if (s.eventType === 'signal' && s.eventName === name) this.schedule(() => this.triggerIfPresent(s.id));
-    }
-    this.ctx.signalOtherInstances(name, this.state.id);
+    await this.ctx.deliverSignal(name);
+  }
+
+  /** Ids of the subscriptions waiting for this signal now. */
+  signalSubscriptions(name: string): string[] {
+    const ids: string[] = [];
+    for (const s of this.state.subscriptions.values()) if (s.eventType === 'signal' && s.eventName === name) ids.push(s.id);
+    return ids;
+  }
+
+  /** Fires the given signal subscriptions (those still there) and runs to the next wait states. */
+  async receiveSignal(subscriptionIds: string[], variables: Record<string, unknown>): Promise<number> {
+    const root = this.state.varsOf(this.state.id);
+    for (const [k, v] of Object.entries(variables)) root.set(k, v);
+    for (const id of subscriptionIds) this.schedule(() => this.triggerIfPresent(id));
+    await this.run(); // returns at once when this instance is the one throwing: its own loop runs them
+    return subscriptionIds.length;
   }
 
   private async triggerIfPresent(subscriptionId: string): Promise<void> {

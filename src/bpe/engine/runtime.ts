@@ -110,13 +110,13 @@ export class Runtime {
     const n = nodeOf(this.model, nodeId);
     exec.activityId = nodeId;
     exec.state = 'ready';
-    if (n.multiInstance && !opts.miInner) return this.startMultiInstance(exec, n);
-    if (n.asyncBefore && !opts.skipAsync && !opts.triggered) {
-      exec.state = 'async';
-      exec.asyncPhase = 'before';
-      this.addJob(exec, n, 'async', this.ctx.services.clock.now(), { phase: 'before', miInner: opts.miInner === true });
-      return;
+    // Camunda: the activity's async flags belong to its multi-instance body, the loop
+    // characteristics' flags (and retry cycle) to each inner instance.
+    const asyncBefore = opts.miInner ? n.multiInstance!.asyncBefore : n.asyncBefore;
+    if (asyncBefore && !opts.skipAsync && !opts.triggered) {
+      return this.continueInJob(exec, n, 'before', { miInner: opts.miInner === true }, opts.miInner ? n.multiInstance!.retryTimeCycle : n.retryTimeCycle);
     }
+    if (n.multiInstance && !opts.miInner) return this.startMultiInstance(exec, n);
     if (n.kind === 'subProcess' || n.kind === 'callActivity' || n.inputs.length > 0) {
       exec.isScope = true;
       exec.scopeFor = n.id;
@@ -182,13 +182,18 @@ export class Runtime {
   /** Completes the node: outputs, end listeners, history; then continues (or waits for asyncAfter). */
   async leave(exec: Execution, n: FlowNode): Promise<void> {
     await this.finishNode(exec, n, 'completed');
-    if (n.asyncAfter) {
-      exec.state = 'async';
-      exec.asyncPhase = 'after';
-      this.addJob(exec, n, 'async', this.ctx.services.clock.now(), { phase: 'after' });
-      return;
+    const inner = exec.miInstance === true;
+    if (inner ? n.multiInstance!.asyncAfter : n.asyncAfter) {
+      return this.continueInJob(exec, n, 'after', {}, inner ? n.multiInstance!.retryTimeCycle : n.retryTimeCycle);
     }
     await this.continueAfter(exec, n);
+  }
+
+  /** An async continuation: the command's transaction ends here and a job (with its own retries) goes on. */
+  private continueInJob(exec: Execution, n: FlowNode, phase: 'before' | 'after', payload: Record<string, unknown> = {}, retryTimeCycle = n.retryTimeCycle): void {
+    exec.state = 'async';
+    exec.asyncPhase = phase;
+    this.addJob(exec, n, 'async', this.ctx.services.clock.now(), { phase, ...payload }, n.id, retryTimeCycle);
   }
 
   private async finishNode(exec: Execution, n: FlowNode, outcome: string): Promise<void> {
@@ -208,7 +213,10 @@ export class Runtime {
     exec.state = 'ready';
     exec.asyncPhase = undefined;
     if (exec.miInstance) return this.multiInstanceDone(exec, n);
-    if (n.kind === 'endEvent') return this.removeAndCheckScope(exec);
+    if (n.kind === 'endEvent') {
+      this.lastEndActivity = n.id; // after an asyncAfter end event this runs in a later command
+      return this.removeAndCheckScope(exec);
+    }
     const flows = n.outgoing.filter((fid) => {
       const f = flow(this.model, fid);
       return fid === n.defaultFlow || !f.condition || this.truthy(f.condition, exec);
@@ -269,6 +277,7 @@ export class Runtime {
       return this.checkScopeCompleted(scope.id);
     }
     await this.finishNode(exec, n, 'completed');
+    if (n.asyncAfter) return this.continueInJob(exec, n, 'after');
     await this.removeAndCheckScope(exec);
   }
 
@@ -290,7 +299,16 @@ export class Runtime {
       throw new EngineError(`exclusive gateway '${n.id}': no outgoing sequence flow condition is true and there is no default flow`);
     }
     await this.finishNode(exec, n, 'completed');
-    await this.takeFlows(exec, [chosen]);
+    await this.leaveGateway(exec, n, [chosen]);
+  }
+
+  /** Takes the chosen flows out of a gateway; with camunda:asyncAfter each branch starts in a job of its own. */
+  private async leaveGateway(exec: Execution, n: FlowNode, flowIds: string[]): Promise<void> {
+    if (!n.asyncAfter) return this.takeFlows(exec, flowIds);
+    flowIds.forEach((flowId, i) => {
+      const token = i === 0 ? exec : this.newExecution(exec.parentId!, n.id);
+      this.continueInJob(token, n, 'after', { flowId });
+    });
   }
 
   private async parallelGateway(exec: Execution, n: FlowNode): Promise<void> {
@@ -308,11 +326,11 @@ export class Runtime {
       }
       survivor.state = 'ready';
       await this.finishNode(survivor, n, 'completed');
-      return this.takeFlows(survivor, n.outgoing);
+      return this.leaveGateway(survivor, n, n.outgoing);
     }
     await this.finishNode(exec, n, 'completed');
     if (n.outgoing.length === 0) return this.removeAndCheckScope(exec);
-    await this.takeFlows(exec, n.outgoing);
+    await this.leaveGateway(exec, n, n.outgoing);
   }
 
   private async inclusiveGateway(exec: Execution, n: FlowNode): Promise<void> {
@@ -335,7 +353,7 @@ export class Runtime {
       if (n.outgoing.length === 0) return this.removeAndCheckScope(exec);
       throw new EngineError(`inclusive gateway '${n.id}': no outgoing sequence flow condition is true and there is no default flow`);
     }
-    await this.takeFlows(exec, chosen);
+    await this.leaveGateway(exec, n, chosen);
   }
 
   /** An inclusive join fires when no other token of its scope can still reach it. */
@@ -414,7 +432,10 @@ export class Runtime {
       exec.eventGateway = undefined;
       exec.state = 'ready';
       await this.finishNode(exec, gateway, 'completed');
-      exec.viaFlow = gateway.outgoing.find((fid) => flow(this.model, fid).targetId === n.id) ?? null;
+      const flowId = gateway.outgoing.find((fid) => flow(this.model, fid).targetId === n.id) ?? null;
+      // asyncAfter: the event is taken and the gateway left in this command; the branch goes on in a job.
+      if (gateway.asyncAfter) return this.continueInJob(exec, gateway, 'after', { flowId, eventTarget: n.id });
+      exec.viaFlow = flowId;
       this.schedule(() => this.enter(exec, n.id, { triggered: true }));
     } else if (exec.activityId === activityId && exec.state === 'waiting') {
       exec.state = 'ready';
@@ -598,8 +619,16 @@ export class Runtime {
 
   // ---- jobs -----------------------------------------------------------------------------
 
-  private addJob(exec: Execution, n: FlowNode, type: 'async' | 'timer', due: Date, payload: Record<string, unknown>, activityId = n.id): void {
-    const retry = n.retryTimeCycle ? parseRetryCycle(String(this.evaluate(n.retryTimeCycle, exec))) : null;
+  private addJob(
+    exec: Execution,
+    n: FlowNode,
+    type: 'async' | 'timer',
+    due: Date,
+    payload: Record<string, unknown>,
+    activityId = n.id,
+    retryTimeCycle = n.retryTimeCycle,
+  ): void {
+    const retry = retryTimeCycle ? parseRetryCycle(String(this.evaluate(retryTimeCycle, exec))) : null;
     const id = randomUUID();
     this.state.jobs.set(id, {
       id,
@@ -624,7 +653,15 @@ export class Runtime {
     switch (job.type) {
       case 'async': {
         const n = nodeOf(this.model, exec.activityId!);
-        if (job.payload.phase === 'before') this.schedule(() => this.enter(exec, n.id, { skipAsync: true, miInner: job.payload.miInner === true }));
+        const { phase, miInner, flowId, eventTarget } = job.payload;
+        exec.state = 'ready';
+        exec.asyncPhase = undefined;
+        if (phase === 'before') this.schedule(() => this.enter(exec, n.id, { skipAsync: true, miInner: miInner === true }));
+        else if (typeof eventTarget === 'string') {
+          // after an event-based gateway: the event already arrived, continue at its catch event
+          exec.viaFlow = typeof flowId === 'string' ? flowId : null;
+          this.schedule(() => this.enter(exec, eventTarget, { triggered: true }));
+        } else if (typeof flowId === 'string') this.schedule(() => this.takeFlows(exec, [flowId])); // after a gateway
         else this.schedule(() => this.continueAfter(exec, n));
         return this.run();
       }
@@ -682,7 +719,7 @@ export class Runtime {
       total = Number(this.evaluate(mi.loopCardinality!, body));
       if (!Number.isInteger(total) || total < 0) throw new EngineError(`multi-instance '${n.id}': loopCardinality is not a whole number`);
     }
-    if (total === 0) return this.continueAfter(body, n);
+    if (total === 0) return this.leaveMultiInstanceBody(body, n);
     body.state = 'mi-body';
     body.isScope = true;
     body.scopeFor = n.id;
@@ -736,6 +773,12 @@ export class Runtime {
     this.state.variables.delete(body.id);
     body.isScope = false;
     body.scopeFor = null;
+    await this.leaveMultiInstanceBody(body, n);
+  }
+
+  /** All inner instances are done: the body continues (after a job when the activity is asyncAfter). */
+  private async leaveMultiInstanceBody(body: Execution, n: FlowNode): Promise<void> {
+    if (n.asyncAfter) return this.continueInJob(body, n, 'after');
     await this.continueAfter(body, n);
   }
 

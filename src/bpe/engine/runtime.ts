@@ -265,7 +265,7 @@ export class Runtime {
     if (ev?.type === 'signal') await this.throwSignal(ev.signalName);
     if (ev?.type === 'error') {
       await this.finishNode(exec, n, 'error');
-      if (await this.propagateError(exec, ev.errorCode ?? '', `error end event ${n.id}`)) return;
+      if (await this.propagateError(exec, ev.errorCode ?? '', ev.errorMessage)) return;
       return this.removeAndCheckScope(exec); // an uncaught error end event ends like a none end event
     }
     if (ev?.type === 'terminate') {
@@ -494,23 +494,65 @@ export class Runtime {
 
   // ---- errors ---------------------------------------------------------------------------
 
-  /** Finds the nearest error boundary event for errorCode; returns false when none catches it. */
-  private async propagateError(exec: Execution, errorCode: string, _source: string): Promise<boolean> {
+  /**
+   * Finds the nearest catcher of a BPMN error, walking out from where it was thrown: in each scope an
+   * error event sub-process first, then the error boundary events of the activity; within one level
+   * a catcher naming the error code wins over a catch-all. Returns false when nothing catches it.
+   */
+  private async propagateError(exec: Execution, errorCode: string, errorMessage: string | null): Promise<boolean> {
     let cur: Execution | undefined = exec;
     while (cur) {
+      if (cur !== exec && this.isRunningScope(cur)) {
+        const esp = this.errorEventSubProcessFor(cur, errorCode);
+        if (esp) {
+          await this.startErrorEventSubProcess(cur, esp, errorCode, errorMessage);
+          return true;
+        }
+      }
       if (cur.activityId && !cur.miInstance) {
         const host = nodeOf(this.model, cur.activityId);
-        for (const bid of host.boundaryEvents) {
-          const b = nodeOf(this.model, bid);
-          if (b.event?.type === 'error' && (b.event.errorCode === null || b.event.errorCode === errorCode)) {
-            await this.interrupt(cur, b);
-            return true;
-          }
+        const b = bestErrorCatcher(host.boundaryEvents.map((id) => nodeOf(this.model, id)), errorCode);
+        if (b) {
+          // Camunda sets them from the boundary event's scope outward (not local to the interrupted activity).
+          this.setErrorVariables(this.parentScope(cur), b, errorCode, errorMessage);
+          await this.interrupt(cur, b);
+          return true;
         }
       }
       cur = cur.parentId ? this.state.executions.get(cur.parentId) : undefined;
     }
     return false;
+  }
+
+  /** The process instance, or a running sub-process instance (also one inner instance of a multi-instance sub-process). */
+  private isRunningScope(exec: Execution): boolean {
+    if (exec.parentId === null) return true;
+    return exec.state === 'scope' && exec.activityId !== null && nodeOf(this.model, exec.activityId).kind === 'subProcess';
+  }
+
+  private errorEventSubProcessFor(scope: Execution, errorCode: string): FlowNode | null {
+    const ids = scope.parentId === null ? this.model.eventSubProcesses : nodeOf(this.model, scope.activityId!).eventSubProcesses;
+    if (ids.length === 0) return null;
+    // An error inside a running handler does not start the handlers of the same scope again.
+    if (this.state.childrenOf(scope.id).some((c) => c.activityId !== null && ids.includes(c.activityId))) return null;
+    const esps = ids.map((id) => nodeOf(this.model, id));
+    const start = bestErrorCatcher(esps.map((esp) => nodeOf(this.model, esp.startEventId!)), errorCode);
+    return start ? esps.find((esp) => esp.startEventId === start.id)! : null;
+  }
+
+  /** An interrupting error start event: cancel what the scope runs, then run the event sub-process in it. */
+  private async startErrorEventSubProcess(scope: Execution, esp: FlowNode, errorCode: string, errorMessage: string | null): Promise<void> {
+    for (const child of this.state.childrenOf(scope.id)) this.cancelTree(child);
+    this.setErrorVariables(scope, nodeOf(this.model, esp.startEventId!), errorCode, errorMessage);
+    const handler = this.newExecution(scope.id, esp.id);
+    this.schedule(() => this.enter(handler, esp.id, {}));
+  }
+
+  /** camunda:errorCodeVariable / errorMessageVariable of the catching event (set like setVariable from `from`). */
+  private setErrorVariables(from: Execution, catcher: FlowNode, errorCode: string, errorMessage: string | null): void {
+    if (catcher.event?.type !== 'error') return;
+    if (catcher.event.errorCodeVariable) this.setVariable(from, catcher.event.errorCodeVariable, errorCode);
+    if (catcher.event.errorMessageVariable) this.setVariable(from, catcher.event.errorMessageVariable, errorMessage);
   }
 
   // ---- activities ----------------------------------------------------------------------
@@ -522,7 +564,7 @@ export class Runtime {
       return true;
     } catch (e) {
       if (e instanceof BpmnError) {
-        if (await this.propagateError(exec, e.errorCode, n.id)) return false;
+        if (await this.propagateError(exec, e.errorCode, e.errorMessage)) return false;
         throw new EngineError(`unhandled BPMN error '${e.errorCode}' in ${n.id}: ${e.message}`);
       }
       throw e;
@@ -916,6 +958,17 @@ export class Runtime {
     });
     exec.history = undefined;
   }
+}
+
+/** The error event among `events` that catches errorCode: one naming the code, else a catch-all. */
+function bestErrorCatcher(events: FlowNode[], errorCode: string): FlowNode | null {
+  let catchAll: FlowNode | null = null;
+  for (const e of events) {
+    if (e.event?.type !== 'error') continue;
+    if (e.event.errorCode === errorCode) return e;
+    if (e.event.errorCode === null) catchAll ??= e;
+  }
+  return catchAll;
 }
 
 function toJson(variables: Record<string, unknown>): Record<string, unknown> {

@@ -1,6 +1,6 @@
-// Runs due jobs (async continuations, timers, call returns, signals). A job is taken with
-// FOR UPDATE SKIP LOCKED and deleted in the same transaction that runs it, so two engines on one
-// database never run a job twice. A failure rolls the step back and costs one retry; a job with no
+// Runs due jobs (async continuations, timers, call returns; signal jobs only from older versions).
+// A job is taken with FOR UPDATE SKIP LOCKED and deleted in the same transaction that runs it, so two
+// engines on one database never run a job twice. A failure rolls the step back and costs one retry; a job with no
 // retries left is an incident until someone retries it.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';

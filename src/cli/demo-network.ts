@@ -45,7 +45,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   let stopDb = async () => {};
   if (!serverUrl) {
     log(`[2/${n + 3}] starting embedded PostgreSQL in ${join(dir, 'postgres')}`);
-    const db = await startEmbeddedPostgres(join(dir, 'postgres'));
+    const db = await startEmbeddedPostgres(join(dir, 'postgres'), { log: (l) => log(`      ${l}`) });
     serverUrl = db.url;
     stopDb = db.stop;
   } else log(`[2/${n + 3}] using PostgreSQL at ${new URL(serverUrl).host}`);

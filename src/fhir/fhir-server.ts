@@ -87,7 +87,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     let url = config.dbUrl;
     if (!url) {
       log('starting embedded PostgreSQL');
-      embedded = await startEmbeddedPostgres(join(config.dataDir, 'postgres'));
+      embedded = await startEmbeddedPostgres(join(config.dataDir, 'postgres'), { log });
       url = withDatabase(embedded.url, 'fhir');
     }
     await ensureDatabase(url);

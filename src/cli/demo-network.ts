@@ -65,7 +65,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   let stopDb = async () => {};
   if (!serverUrl) {
     log(`[2/${n + 3}] starting embedded PostgreSQL in ${join(dir, 'postgres')}`);
-    const db = await startEmbeddedPostgres(join(dir, 'postgres'));
+    const db = await startEmbeddedPostgres(join(dir, 'postgres'), { log: (l) => log(`      ${l}`) });
     serverUrl = db.url;
     stopDb = db.stop;
   } else log(`[2/${n + 3}] using PostgreSQL at ${new URL(serverUrl).host}`);
@@ -101,6 +101,8 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
         DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: c.server.keyPath,
         DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
         DEV_DSF_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
+        DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
+        DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
         DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `fhir_${site.key.toLowerCase()}`),
         DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
         DEV_DSF_FHIR_SERVER_ROLECONFIG: roleConfigFile(site.key),

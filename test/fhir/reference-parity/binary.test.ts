@@ -345,14 +345,14 @@ describe('BinaryIntegrationTest', () => {
     expectForbidden(await p.local.post('/Binary', binaryResource({ securityContext: `Group/${randomUUID()}` })), /does not exist/);
   });
 
-  it('testCreateSecurityContextLogicalReference', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testCreateSecurityContextLogicalReference', async () => {
     const identifier = { system: 'http://dsf.dev/sid/research-study-identifier', value: randomUUID() };
     await researchStudy([tagLocal()], { identifier: [identifier] });
     const r = await p.local.post('/Binary', { ...binaryResource({}), securityContext: { type: 'ResearchStudy', identifier } });
     expectStatus(r, 201);
   });
 
-  it('testCreateSecurityContextLogicalReferenceDocumentReference', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testCreateSecurityContextLogicalReferenceDocumentReference', async () => {
     const identifier = { system: 'http://dsf.dev/sid/document-reference-test-identifier', value: randomUUID() };
     await documentReference([tagLocal()], { identifier: [identifier] });
     const r = await p.local.post('/Binary', { ...binaryResource({}), securityContext: { type: 'DocumentReference', identifier } });
@@ -384,7 +384,7 @@ describe('BinaryIntegrationTest', () => {
     assert.equal(r.json.entry[1].resource.securityContext.reference, `ResearchStudy/${r.json.entry[0].resource.id}`);
   });
 
-  it('testCreateViaTransactionBundleSecurityContextDocumentReference', { todo: 'needs reference resolution (#9): urn:uuid in Attachment.url' }, async () => {
+  it('testCreateViaTransactionBundleSecurityContextDocumentReference', async () => {
     const drUrn = `urn:uuid:${randomUUID()}`;
     const binaryUrn = `urn:uuid:${randomUUID()}`;
     const dr = { resourceType: 'DocumentReference', meta: { tag: [tagLocal()] }, status: 'current', content: [{ attachment: { contentType: 'text/plain', url: binaryUrn } }] };

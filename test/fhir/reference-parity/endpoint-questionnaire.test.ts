@@ -73,7 +73,7 @@ describe('EndpointIntegrationTest', () => {
     expectStatus(await p.local.post('/Endpoint', endpoint()), 201);
   });
 
-  it('testCreateReadWithLogicalReference', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testCreateReadWithLogicalReference', { todo: 'needs reference resolution (#9): a logical reference where the profile asks for a literal one fails validation first' }, async () => {
     const e = { ...endpoint([tagAll()]), managingOrganization: { type: 'Organization', identifier: { system: ORG_ID, value: LOCAL_ORG } } };
     const created = await p.local.post('/Endpoint', e);
     expectStatus(created, 201);
@@ -82,7 +82,7 @@ describe('EndpointIntegrationTest', () => {
     assert.equal(stored.managingOrganization.reference, `Organization/${p.ids.localOrganization}`);
   });
 
-  it('testCreateReadWithLogicalReferenceViaBundle', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testCreateReadWithLogicalReferenceViaBundle', { todo: 'needs reference resolution (#9): a logical reference where the profile asks for a literal one fails validation first' }, async () => {
     const orgUrn = `urn:uuid:${randomUUID()}`;
     const endpointUrn = `urn:uuid:${randomUUID()}`;
     const organization = {
@@ -111,21 +111,21 @@ describe('EndpointIntegrationTest', () => {
 
   const missingOrganization = () => ({ reference: `Organization/${randomUUID()}` });
 
-  it('testCreateWithRelativeLiteralReferenceNotExisting', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testCreateWithRelativeLiteralReferenceNotExisting', async () => {
     expectForbidden(await p.local.post('/Endpoint', { ...endpoint(), managingOrganization: missingOrganization() }));
   });
 
-  it('testCreateViaBundleWithRelativeLiteralReferenceNotExisting', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testCreateViaBundleWithRelativeLiteralReferenceNotExisting', async () => {
     const e = { ...endpoint(), managingOrganization: missingOrganization() };
     expectForbidden(await p.local.post('', { resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: `urn:uuid:${randomUUID()}`, resource: e, request: { method: 'POST', url: 'Endpoint' } }] }));
   });
 
-  it('testUpdateWithRelativeLiteralReferenceNotExisting', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testUpdateWithRelativeLiteralReferenceNotExisting', async () => {
     const created = await p.storeDirectly(endpoint());
     expectForbidden(await p.local.put(`/Endpoint/${created.id}`, { ...created, managingOrganization: missingOrganization() }));
   });
 
-  it('testUpdateViaBundleWithRelativeLiteralReferenceNotExisting', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testUpdateViaBundleWithRelativeLiteralReferenceNotExisting', async () => {
     const created = await p.storeDirectly(endpoint());
     const e = { ...created, managingOrganization: missingOrganization() };
     const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: `${p.site.baseUrl}/Endpoint/${created.id}`, resource: e, request: { method: 'PUT', url: `Endpoint/${created.id}` } }] };

@@ -90,7 +90,7 @@ describe('QuestionnaireResponseIntegrationTest', () => {
     assert.equal(await storedResponses(), 0);
   });
 
-  it('testCreateNotAllowedByLocalUserQuestionnaireDoesNotExists', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testCreateNotAllowedByLocalUserQuestionnaireDoesNotExists', async () => {
     expectForbidden(await p.local.post('/QuestionnaireResponse', questionnaireResponse()));
     assert.equal(await storedResponses(), 0);
   });
@@ -175,7 +175,7 @@ describe('QuestionnaireResponseIntegrationTest', () => {
     ['testSearchByQuestionnaireWithVersion', `${QUESTIONNAIRE_URL}|${QUESTIONNAIRE_VERSION}`],
     ['testSearchByQuestionnaireWithoutVersion', QUESTIONNAIRE_URL],
   ]) {
-    it(name!, { todo: 'needs reference resolution (#9): canonical _include' }, async () => {
+    it(name!, async () => {
       await p.storeDirectly(questionnaire());
       await p.storeDirectly(questionnaireResponse());
       await searchByQuestionnaire(criteria!, `${QUESTIONNAIRE_URL}|${QUESTIONNAIRE_VERSION}`, QUESTIONNAIRE_VERSION);
@@ -202,7 +202,7 @@ describe('QuestionnaireResponseIntegrationTest', () => {
     assert.equal(r.json.entry[0].resource.status, 'in-progress');
   });
 
-  it('testSearchBySubjectReference', { todo: 'needs reference resolution (#9): literal part cleaned on output' }, async () => {
+  it('testSearchBySubjectReference', async () => {
     const subject = { type: 'Organization', reference: `Organization/${p.ids.localOrganization}`, identifier: { system: ORG_ID, value: LOCAL_ORG } };
     await p.storeDirectly(questionnaireResponse({ subject }));
     const r = await p.local.get(`/QuestionnaireResponse?subject=Organization/${p.ids.localOrganization}&_include=QuestionnaireResponse:subject:Organization`);

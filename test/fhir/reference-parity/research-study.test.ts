@@ -81,19 +81,19 @@ describe('ResearchStudyIntegrationTest', () => {
     assert.equal(r.entry[0].resource.relatedArtifact[0].url, 'https://foo.bar');
   });
 
-  it('testCreateViaBundleWithRelatedArtefactTemporaryUrl', { todo: 'needs reference resolution (#9): urn:uuid in RelatedArtifact.url' }, async () => {
+  it('testCreateViaBundleWithRelatedArtefactTemporaryUrl', async () => {
     const binaryUrn = `urn:uuid:${randomUUID()}`;
     const r = await createRelatedArtifactViaBundle(binaryUrn, post(binary(), 'Binary', binaryUrn));
     assert.equal(r.entry[0].resource.relatedArtifact[0].url, `${p.site.baseUrl}/Binary/${r.entry[1].resource.id}`);
   });
 
-  it('testCreateViaBundleWithRelatedArtefactConditionalUrl', { todo: 'needs reference resolution (#9): conditional RelatedArtifact.url' }, async () => {
+  it('testCreateViaBundleWithRelatedArtefactConditionalUrl', async () => {
     const b = await createdBinary();
     const r = await createRelatedArtifactViaBundle(`Binary?_id=${b.id}`);
     assert.equal(r.entry[0].resource.relatedArtifact[0].url, b.absolute);
   });
 
-  it('testCreateViaBundleWithRelatedArtefactRelativeLiteralInternalUrl', { todo: 'needs reference resolution (#9): relative RelatedArtifact.url made absolute' }, async () => {
+  it('testCreateViaBundleWithRelatedArtefactRelativeLiteralInternalUrl', async () => {
     const b = await createdBinary();
     const r = await createRelatedArtifactViaBundle(b.relative);
     assert.equal(r.entry[0].resource.relatedArtifact[0].url, b.absolute);
@@ -105,16 +105,16 @@ describe('ResearchStudyIntegrationTest', () => {
     assert.equal(r.entry[0].resource.relatedArtifact[0].url, b.absolute);
   });
 
-  it('testCreateWithRelatedArtefactRelativeLiteralInternalUrl', { todo: 'needs reference resolution (#9): relative RelatedArtifact.url made absolute' }, async () => {
+  it('testCreateWithRelatedArtefactRelativeLiteralInternalUrl', async () => {
     const b = await createdBinary();
     assert.equal(await createRelatedArtifact(b.relative), b.absolute);
   });
 
-  it('testCreateWithRelatedArtefactRelativeLiteralInternalUrlNonExisting', { todo: 'needs reference resolution (#9): existence of RelatedArtifact.url targets' }, async () => {
+  it('testCreateWithRelatedArtefactRelativeLiteralInternalUrlNonExisting', async () => {
     expectForbidden(await p.local.post('/ResearchStudy', researchStudy(`Binary/${randomUUID()}`)));
   });
 
-  it('testCreateViaBundleWithRelatedArtefactRelativeLiteralInternalUrlNonExisting', { todo: 'needs reference resolution (#9): existence of RelatedArtifact.url targets' }, async () => {
+  it('testCreateViaBundleWithRelatedArtefactRelativeLiteralInternalUrlNonExisting', async () => {
     expectForbidden(await p.local.post('', transaction(post(researchStudy(`Binary/${randomUUID()}`), 'ResearchStudy'))));
   });
 

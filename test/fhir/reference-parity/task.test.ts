@@ -389,7 +389,7 @@ describe('TaskIntegrationTest', () => {
     expectForbidden(await p.external.post(`/Task/${task.id}/$permanent-delete`, undefined), /PERMANENT_DELETE/);
   });
 
-  it('testHistoryLiteralReferenceClean', { todo: 'needs reference resolution (#9)' }, async () => {
+  it('testHistoryLiteralReferenceClean', async () => {
     await createActivityDefinition(1);
     const created = await expectCreated(p.local, testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }));
     const stored = (await p.site.server.pool.query('SELECT resource FROM resources WHERE id = $1', [created.id])).rows[0].resource;
@@ -539,7 +539,7 @@ describe('TaskIntegrationTest', () => {
       assert.equal(r.json.meta.versionId, '2');
     });
 
-    it('testUpdateTaskFromInProgressToInProgressWithNonExistingInputReferenceToBinaryNotAllowed', { todo: 'needs reference resolution (#9)' }, async () => {
+    it('testUpdateTaskFromInProgressToInProgressWithNonExistingInputReferenceToBinaryNotAllowed', async () => {
       const task = await inProgressTask();
       task.output = [{ type: { coding: [{ system: 'http://dsf.dev/fhir/CodeSystem/test', code: 'binary-ref', version: '1.7' }] }, valueReference: { reference: `Binary/${randomUUID()}` } }];
       expectForbidden(await p.local.put(`/Task/${task.id}`, task));
@@ -556,7 +556,7 @@ describe('TaskIntegrationTest', () => {
       expectStatus(await p.local.put(`/Task/${task.id}`, withoutOutput), 200);
     });
 
-    it('testUpdateTaskFromRequestedToInProgressWithNonExistingInputReferenceToExternalBinary', { todo: 'needs reference resolution (#9)' }, async () => {
+    it('testUpdateTaskFromRequestedToInProgressWithNonExistingInputReferenceToExternalBinary', async () => {
       const task = await storedBinaryTask('requested', true);
       expectForbidden(await p.local.put(`/Task/${task.id}`, { ...task, status: 'in-progress' }));
     });
@@ -581,7 +581,7 @@ describe('TaskIntegrationTest', () => {
       assert.equal(r.json.entry[0].resource.resourceType, 'Task');
     });
 
-    it('testUpdateTaskFromRequestedToInProgressWithNonExistingInputReferenceToExternalBinaryViaBundle', { todo: 'needs reference resolution (#9)' }, async () => {
+    it('testUpdateTaskFromRequestedToInProgressWithNonExistingInputReferenceToExternalBinaryViaBundle', async () => {
       const task = await storedBinaryTask('requested', true);
       expectForbidden(await p.local.post('', asBundle({ ...task, status: 'in-progress' })));
     });

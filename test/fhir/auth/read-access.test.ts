@@ -170,7 +170,7 @@ test('batch entries are filtered like single requests', async () => {
   });
   assert.equal(r.status, 200);
   const [hidden, shown, search] = r.resource.entry;
-  assert.equal(hidden.response.status, '403');
+  assert.equal(hidden.response.status, '403 Forbidden');
   assert.match(shown.response.status, /^200/);
   assert.equal(search.resource.total, 2);
 });

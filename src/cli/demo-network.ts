@@ -75,6 +75,8 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
         DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: c.server.keyPath,
         DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
         DEV_DSF_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
+        DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
+        DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
         DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `fhir_${site.key.toLowerCase()}`),
         DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
         DSF_DATA_DIR: join(dir, site.key),

@@ -31,6 +31,8 @@ import { startEventDelivery, type EventDelivery } from './events/event-delivery.
 import { BinaryStore } from './store/binary-store.ts';
 import { BinaryInteractions } from './rest/binary-interactions.ts';
 import { registerBinaryRoutes } from './rest/binary-routes.ts';
+import { ReferenceChecks } from './references/reference-checks.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -114,8 +116,13 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     trustedProxyAddresses: auth.trustedProxyAddresses,
     oidc: auth.oidc ? new OidcBearerVerifier(auth.oidc) : undefined,
   });
-  // Write hooks run in this order: validation first; authorization, read access and events add theirs.
-  const writeHooks: WriteHooks[] = [preparation.hooks(), authorizationHooks(authorizationSite(config)), identities.hooks(), subscriptionRules()];
+  // Literal references to other sites with a known Endpoint are checked there, with this site's client certificate.
+  const remote = new RemoteReferenceClient(config.client ?? { trustedServerCas: [], connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS });
+  if (!config.client?.certificate || !config.client.privateKey) log('no client certificate and key configured: references to other sites cannot be checked and are refused');
+  const references = new ReferenceChecks({ baseUrl: config.baseUrl, remote, log });
+  // Write hooks run in this order: validation first, authorization, reference checks (as the reference:
+  // after authorization, before the write); read access and events add theirs.
+  const writeHooks: WriteHooks[] = [preparation.hooks(), authorizationHooks(authorizationSite(config)), references.hooks(), identities.hooks(), subscriptionRules()];
   // Binary content lives in large objects; inline base64 is bounded like request bodies.
   const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
   const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(pool), binaryLimits);
@@ -128,7 +135,12 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       : undefined;
   if (initBundle) {
     log(config.initBundle ? `applying initial bundle ${config.initBundle}` : 'creating the local Organization and Endpoint');
-    await bundles.process({ strict: true }, initBundle, 'minimal');
+    try {
+      await bundles.process({ strict: true }, initBundle, 'minimal');
+    } catch (e) {
+      remote.close();
+      throw e;
+    }
   }
 
   log('starting event delivery');
@@ -169,6 +181,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     await app.listen({ host: config.apiHost, port: config.apiPort });
   } catch (e) {
     await events.stop(); // its LISTEN connection would keep the process alive
+    remote.close();
     throw e;
   }
   const address = app.server.address();
@@ -187,6 +200,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     async close() {
       await app.close();
       await events.stop();
+      remote.close();
       if (ownPool) await pool!.end();
       await embedded?.stop();
     },

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { badRequest, FhirError } from '../../common/errors.ts';
 import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
 import type { PreferReturn } from './http-headers.ts';
+import { conditionalUrls, rewriteBundleUrls } from '../references/bundle-urls.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3, HEAD: 3 };
@@ -74,6 +75,15 @@ function collectConditionalReferences(value: unknown, out: Set<string>): void {
   }
 }
 
+/** An error of one entry, its issues prefixed with the entry it came from. */
+function entryError(e: Parsed, err: unknown): unknown {
+  if (!(err instanceof FhirError)) return err;
+  return new FhirError(
+    err.status,
+    (err.outcome.issue ?? []).map((i) => ({ ...i, diagnostics: `Bundle.entry[${e.index}] (${e.method} ${e.entry.request?.url}): ${i.diagnostics ?? ''}` })),
+  );
+}
+
 export class BundleProcessor {
   constructor(private readonly interactions: Interactions) {}
 
@@ -85,7 +95,13 @@ export class BundleProcessor {
     const results: BundleEntry[] = [];
     for (const e of entries) {
       try {
-        const r = await this.interactions.store.transaction((client) => this.execute(ctx, client, e, e.entry.resource));
+        const r = await this.interactions.store.transaction(async (client) => {
+          // As in a transaction, conditional references (Type?identifier=...) must match exactly one resource.
+          const mapping = new Map<string, string>();
+          await this.resolveConditionalReferences(ctx, client, [e], mapping);
+          const resource = e.entry.resource && mapping.size ? this.rewrite(e.entry.resource, mapping) : e.entry.resource;
+          return this.execute(ctx, client, e, resource);
+        });
         results.push(toResponse(r, prefer));
       } catch (err) {
         results.push(errorResponse(err));
@@ -103,6 +119,10 @@ export class BundleProcessor {
       }
     }
     const results = new Array<BundleEntry>(entries.length);
+    // Reference checks of every entry run after all entries (they may point at later ones), before commit.
+    const tctx: RequestContext = { ...ctx, afterEntries: [] };
+    const deferred = tctx.afterEntries!;
+    const deferredBy: Parsed[] = [];
     await this.interactions.store.transaction(async (client) => {
       const mapping = new Map<string, string>();
       const assigned = new Map<number, string | undefined>();
@@ -115,45 +135,67 @@ export class BundleProcessor {
         const type = e.path;
         let id: string | undefined = randomUUID();
         if (criteria) {
-          const found = await this.interactions.conditionalMatches(ctx, client, type, criteria);
+          const found = await this.interactions.conditionalMatches(tctx, client, type, criteria);
           if (found.length > 1) throw new FhirError(412, `Bundle.entry[${e.index}]: ${found.length} ${type} resources match '${criteria}'`, 'conflict');
           if (found.length === 1) id = found[0]!.id;
         }
         assigned.set(e.index, id);
         if (e.entry.fullUrl && id) mapping.set(e.entry.fullUrl, `${type}/${id}`);
       }
-      // Conditional references (Type?identifier=...) must match exactly one resource.
-      const conditional = new Set<string>();
-      for (const e of entries) collectConditionalReferences(e.entry.resource, conditional);
-      for (const ref of conditional) {
-        const [type, criteria] = [ref.slice(0, ref.indexOf('?')), ref.slice(ref.indexOf('?') + 1)];
-        const found = await this.interactions.conditionalMatches(ctx, client, type, criteria);
-        if (found.length !== 1) throw new FhirError(found.length ? 412 : 404, `Conditional reference '${ref}' matches ${found.length} resources`, found.length ? 'conflict' : 'not-found');
-        mapping.set(ref, `${type}/${found[0]!.id}`);
-      }
+      await this.resolveConditionalReferences(tctx, client, entries, mapping);
       const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
       for (const e of ordered) {
-        const resource = e.entry.resource ? (rewriteReferences(e.entry.resource, mapping) as Resource) : undefined;
+        const resource = e.entry.resource ? this.rewrite(e.entry.resource, mapping) : undefined;
         let path = e.path;
         let query = e.query;
         for (const [from, to] of mapping) {
           if (query.includes(from)) query = query.replaceAll(from, to);
           if (path === from) path = to;
         }
+        const before = deferred.length;
         try {
-          const r = await this.execute(ctx, client, { ...e, path, query }, resource, assigned.get(e.index));
+          const r = await this.execute(tctx, client, { ...e, path, query }, resource, assigned.get(e.index));
           results[e.index] = toResponse(r, prefer);
         } catch (err) {
-          if (err instanceof FhirError) {
-            throw new FhirError(err.status, [
-              ...(err.outcome.issue ?? []).map((i) => ({ ...i, diagnostics: `Bundle.entry[${e.index}] (${e.method} ${e.entry.request?.url}): ${i.diagnostics ?? ''}` })),
-            ]);
-          }
-          throw err;
+          throw entryError(e, err);
+        }
+        for (let k = before; k < deferred.length; k++) deferredBy[k] = e;
+      }
+      for (const [k, check] of deferred.entries()) {
+        try {
+          await check();
+        } catch (err) {
+          throw entryError(deferredBy[k]!, err);
         }
       }
     });
     return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+  }
+
+  /** Resolves the conditional references of the entries' resources into `mapping` (reference -> Type/id). */
+  private async resolveConditionalReferences(ctx: RequestContext, client: pg.PoolClient, entries: Parsed[], mapping: Map<string, string>): Promise<void> {
+    const conditional = new Set<string>();
+    for (const e of entries) {
+      collectConditionalReferences(e.entry.resource, conditional);
+      if (e.entry.resource) for (const url of conditionalUrls(e.entry.resource)) conditional.add(url);
+    }
+    // Matched without the caller's read filter, as the reference resolves them.
+    const unfiltered: RequestContext = { ...ctx, access: undefined };
+    for (const ref of conditional) {
+      const [type, criteria] = [ref.slice(0, ref.indexOf('?')), ref.slice(ref.indexOf('?') + 1)];
+      const found = await this.interactions.conditionalMatches(unfiltered, client, type, criteria);
+      if (found.length !== 1) {
+        throw new FhirError(403, found.length ? `Found ${found.length} matches for reference target by condition '${ref}'` : `Reference target by condition '${ref}' not found`, 'processing');
+      }
+      mapping.set(ref, `${type}/${found[0]!.id}`);
+    }
+  }
+
+  /** The resource with urn:uuid and conditional references replaced, also in RelatedArtifact and Attachment urls. */
+  private rewrite(resource: Resource, mapping: Map<string, string>): Resource {
+    const rewritten = rewriteReferences(resource, mapping) as Resource;
+    rewriteBundleUrls(rewritten, mapping, this.interactions.baseUrl);
+    return rewritten;
   }
 
   private async execute(ctx: RequestContext, client: pg.PoolClient, e: Parsed, resource: Resource | undefined, assignedId?: string): Promise<InteractionResult> {

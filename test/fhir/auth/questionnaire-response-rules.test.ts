@@ -41,7 +41,7 @@ function response(userTaskId: string): any {
   };
 }
 
-const completed = (qr: any, email: string) => ({ ...qr, status: 'completed', authored: '2024-05-01T10:00:00Z', author: { identifier: { system: PRACTITIONER_ID, value: email } } });
+const completed = (qr: any, email: string) => ({ ...qr, status: 'completed', authored: '2024-05-01T10:00:00Z', author: { type: 'Practitioner', identifier: { system: PRACTITIONER_ID, value: email } } });
 
 before(async () => {
   site = await startTestSite();
@@ -54,6 +54,20 @@ before(async () => {
   byRole = practitionerIdentity(localOrg.organization, id, 'dic@test.org', [{ system: PRACTITIONER_ROLE, code: 'DIC_USER' }], userRoles());
   stranger = practitionerIdentity(localOrg.organization, id, 'stranger@test.org', [{ system: PRACTITIONER_ROLE, code: 'TTP_USER' }], userRoles());
   admin = practitionerIdentity(localOrg.organization, id, 'admin@test.org', [{ system: PRACTITIONER_ROLE, code: 'DSF_ADMIN' }], localOrganizationRoles());
+  // QuestionnaireResponse.questionnaire must name a stored Questionnaire (reference check).
+  const questionnaire = await as(site, local).create({
+    resourceType: 'Questionnaire',
+    meta: { tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] },
+    url: 'http://dsf.dev/fhir/Questionnaire/authz-test',
+    version: '1.0',
+    date: '2024-01-01',
+    status: 'active',
+    item: [
+      { linkId: 'business-key', type: 'string', text: 'The business-key of the process execution', required: true },
+      { linkId: 'user-task-id', type: 'string', text: 'The user-task-id of the process execution', required: true },
+    ],
+  });
+  assert.equal(questionnaire.status, 201, questionnaire.message);
 });
 after(() => site?.stop());
 

@@ -43,3 +43,14 @@ for (const keyAlgorithm of ['ec-p256', 'rsa-2048'] as const) {
     }
   });
 }
+
+test('the plugin API PKCS#12 reader (as Java reads it) finds the key entry with its chain', async () => {
+  const { readPkcs12 } = await import('../../src/bpe/api-services/crypto/pkcs12-reader.ts');
+  const ca = await createCa({ commonName: 'PKCS12 Test CA' });
+  const user = await issueCertificate(ca, { commonName: 'user', kind: 'client' });
+  const store = readPkcs12(createPkcs12({ keyPem: user.keyPem, certificatePems: [user.certPem, ca.certPem], password: 'password', friendlyName: 'user' }), 'password');
+  assert.deepEqual(store.aliases(), ['user']);
+  assert.ok(store.isKeyEntry('user'));
+  assert.deepEqual(store.getCertificateChain('user')!.map((c) => c.fingerprint256), [new X509Certificate(user.certPem).fingerprint256, new X509Certificate(ca.certPem).fingerprint256]);
+  assert.ok(store.getKey('user', 'password'));
+});

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
+import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -22,10 +22,14 @@ let embedded: EmbeddedDatabase | undefined;
 if (!process.env.DSF_TEST_DATABASE_URL) {
   const dir = join('.dsf', 'test-postgres');
   rmSync(dir, { recursive: true, force: true });
-  process.stdout.write('starting embedded PostgreSQL for the tests... ');
-  embedded = await startEmbeddedPostgres(dir);
+  console.log('starting embedded PostgreSQL for the tests (set DSF_TEST_DATABASE_URL to use a server of yours)');
+  try {
+    embedded = await startEmbeddedPostgres(dir, { log: (l) => console.log(`  ${l}`) });
+  } catch (e) {
+    console.error(e instanceof EmbeddedPostgresError ? e.message : e);
+    process.exit(1);
+  }
   process.env.DSF_TEST_DATABASE_URL = embedded.url;
-  console.log('ok');
 }
 
 const concurrency = process.env.DSF_TEST_CONCURRENCY ?? '2';

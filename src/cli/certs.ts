@@ -3,11 +3,12 @@
 // thumbprint goes into its Organization resource), plus client certificates for local users.
 // Running it again keeps whatever is still usable and only fills the gaps.
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { thumbprintSha512, verifyChain } from '../common/x509.ts';
+import { createPkcs12 } from '../common/pkcs12.ts';
 import {
   createCa,
   issueCertificate,
@@ -33,6 +34,8 @@ export interface OrganizationCertificates {
 
 export interface UserCertificates extends CertificateFiles {
   email: string;
+  /** <name>.p12 beside the PEM files (key, certificate and CA), when a PKCS#12 password was given. */
+  p12Path?: string;
 }
 
 export interface CertificateSet {
@@ -49,6 +52,8 @@ export interface GenerateCertificatesOptions {
   users?: { name: string; email: string }[];
   /** Names and addresses the servers answer to; default localhost and 127.0.0.1. */
   hostnames?: string[];
+  /** Also write each user's key, certificate and the CA as <name>.p12 with this password (for browsers, keytool, curl). */
+  userPkcs12Password?: string;
 }
 
 const DEFAULT_HOSTNAMES = ['localhost', '127.0.0.1'];
@@ -94,6 +99,20 @@ export async function generateCertificates(opts: GenerateCertificatesOptions): P
         email: user.email,
       });
       set.users[user.name] = { ...files, email: user.email };
+      if (opts.userPkcs12Password !== undefined) {
+        const p12Path = join(usersDir, `${user.name}.p12`);
+        // Rewritten with its pair: a kept p12 could hold a replaced key.
+        if (files.created || !existsSync(p12Path)) {
+          const pfx = createPkcs12({
+            keyPem: readFileSync(files.keyPath, 'utf8'),
+            certificatePems: [readFileSync(files.certPath, 'utf8'), readFileSync(caFiles.certPath, 'utf8')],
+            password: opts.userPkcs12Password,
+            friendlyName: user.name,
+          });
+          writeFileSync(p12Path, pfx, { mode: 0o600 });
+        }
+        set.users[user.name]!.p12Path = p12Path;
+      }
     }
   }
   return set;
@@ -107,9 +126,10 @@ export function registerCertsCommand(program: Command): void {
     .requiredOption('--org <id...>', 'organisation identifiers: each gets <dir>/<id>/server.crt|key and client.crt|key')
     .option('--user <name:email...>', 'local users: each gets <dir>/users/<name>.crt|key with the e-mail address')
     .option('--host <name...>', 'host names and IP addresses in the server certificates (default localhost 127.0.0.1)')
-    .action(async (options: { dir: string; org: string[]; user?: string[]; host?: string[] }, command: Command) => {
+    .option('--p12-password <password>', "also write each user's key and certificates as <dir>/users/<name>.p12 with this password")
+    .action(async (options: { dir: string; org: string[]; user?: string[]; host?: string[]; p12Password?: string }, command: Command) => {
       const users = (options.user ?? []).map(parseUserArgument);
-      const set = await generateCertificates({ dir: options.dir, organizations: options.org, users, hostnames: options.host });
+      const set = await generateCertificates({ dir: options.dir, organizations: options.org, users, hostnames: options.host, userPkcs12Password: options.p12Password });
       // commander's output setting (inherited from the program when set before registering), so
       // callers and tests can capture it; defaults to stdout.
       const writeOut = command.configureOutput().writeOut ?? ((text: string) => process.stdout.write(text));
@@ -127,7 +147,10 @@ export function describeCertificateSet(set: CertificateSet): string {
     line(`${org} server`, certs.server);
     line(`${org} client`, certs.client);
   }
-  for (const [name, user] of Object.entries(set.users)) line(`user ${name} <${user.email}>`, user);
+  for (const [name, user] of Object.entries(set.users)) {
+    line(`user ${name} <${user.email}>`, user);
+    if (user.p12Path) lines.push(`    PKCS#12 ${user.p12Path}`);
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -5,6 +5,7 @@ import { DEFAULT_DEMO_ORGANIZATIONS, startDemoNetwork } from './demo-network.ts'
 import { readFhirServerConfig } from '../fhir/config.ts';
 import { startFhirServer } from '../fhir/fhir-server.ts';
 import { ConfigError } from '../common/config-reader.ts';
+import { EmbeddedPostgresError } from '../db/embedded.ts';
 import { runBpe, runSite } from './site.ts';
 
 const program = new Command();
@@ -70,6 +71,6 @@ program
 registerCertsCommand(program);
 
 program.parseAsync().catch((e) => {
-  console.error(e instanceof ConfigError ? e.message : e);
+  console.error(e instanceof ConfigError || e instanceof EmbeddedPostgresError ? e.message : e);
   process.exit(1);
 });

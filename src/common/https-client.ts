@@ -8,7 +8,9 @@ export interface TlsIdentity {
   /** PEM client certificate and key; omit to connect without a client certificate. */
   cert?: string;
   key?: string;
-  /** Password of an encrypted private key. */
+  /** Or a PKCS#12 file with key and certificate. */
+  pfx?: Buffer;
+  /** Password of the PKCS#12 file or of an encrypted private key. */
   passphrase?: string;
   /** PEM CA certificates trusted for the server certificate; undefined trusts the system's CAs. */
   ca: string | string[] | undefined;
@@ -40,7 +42,7 @@ export class HttpsClient {
   readonly agent: https.Agent;
 
   constructor(identity: TlsIdentity, maxSockets = 32) {
-    this.agent = new https.Agent({ keepAlive: true, maxSockets, cert: identity.cert, key: identity.key, passphrase: identity.passphrase, ca: identity.ca });
+    this.agent = new https.Agent({ keepAlive: true, maxSockets, cert: identity.cert, key: identity.key, pfx: identity.pfx, passphrase: identity.passphrase, ca: identity.ca });
   }
 
   request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
 import { thumbprintSha512 } from '../common/x509.ts';
-import { readAuthConfig, type AuthConfig } from './auth/auth-config.ts';
+import { readAuthConfig, trustedCas, type AuthConfig } from './auth/auth-config.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, type RemoteClientSettings } from './references/remote-reference-client.ts';
 
 export const DEFAULT_MAX_BINARY_BYTES = 2 * 1024 * 1024 * 1024;
 
@@ -33,6 +34,8 @@ export interface FhirServerConfig {
   env: Record<string, string | undefined>;
   /** Proxy certificate header, role configuration, OIDC (see auth/auth-config.ts); defaults when absent. */
   auth?: AuthConfig;
+  /** This site's client towards other DSF FHIR servers (reference checks); without it they cannot be checked. */
+  client?: RemoteClientSettings;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -82,6 +85,16 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
   };
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));
   if (!cfg.organizationThumbprint && clientCert) cfg.organizationThumbprint = thumbprintSha512(clientCert);
+  const clientKey = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY'));
+  if (clientKey && !clientCert) r.problems.push('DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY is set, but DEV_DSF_FHIR_CLIENT_CERTIFICATE is not');
+  cfg.client = {
+    certificate: clientCert,
+    privateKey: clientKey,
+    privateKeyPassword: r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY_PASSWORD'),
+    trustedServerCas: trustedCas(r, 'DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS'),
+    connectTimeoutMs: r.durationMs('DEV_DSF_FHIR_CLIENT_TIMEOUT_CONNECT', DEFAULT_CONNECT_TIMEOUT_MS),
+    readTimeoutMs: r.durationMs('DEV_DSF_FHIR_CLIENT_TIMEOUT_READ', DEFAULT_READ_TIMEOUT_MS),
+  };
   if (cfg.organizationThumbprint && !/^[a-f0-9]{128}$/.test(cfg.organizationThumbprint)) {
     r.problems.push('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT must be 128 lowercase hex characters (SHA-512)');
   }

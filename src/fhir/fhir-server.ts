@@ -14,7 +14,7 @@ import { composeWriteHooks, Interactions, type RequestContext, type WriteHooks }
 import { BundleProcessor } from './rest/batch.ts';
 import { createFhirApp } from './rest/app.ts';
 import type { RouteDeps } from './rest/routes.ts';
-import { capabilityStatement } from './rest/capability.ts';
+import { capabilityStatement, withSupportedProfiles } from './rest/capability.ts';
 import { defaultProfileFor, loadCoreResources } from './conformance/core-resources.ts';
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
@@ -31,6 +31,8 @@ import { startEventDelivery, type EventDelivery } from './events/event-delivery.
 import { BinaryStore } from './store/binary-store.ts';
 import { BinaryInteractions } from './rest/binary-interactions.ts';
 import { registerBinaryRoutes } from './rest/binary-routes.ts';
+import { ReferenceChecks } from './references/reference-checks.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -85,7 +87,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     let url = config.dbUrl;
     if (!url) {
       log('starting embedded PostgreSQL');
-      embedded = await startEmbeddedPostgres(join(config.dataDir, 'postgres'));
+      embedded = await startEmbeddedPostgres(join(config.dataDir, 'postgres'), { log });
       url = withDatabase(embedded.url, 'fhir');
     }
     await ensureDatabase(url);
@@ -114,8 +116,22 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     trustedProxyAddresses: auth.trustedProxyAddresses,
     oidc: auth.oidc ? new OidcBearerVerifier(auth.oidc) : undefined,
   });
-  // Write hooks run in this order: validation first; authorization, read access and events add theirs.
-  const writeHooks: WriteHooks[] = [preparation.hooks(), authorizationHooks(authorizationSite(config)), identities.hooks(), subscriptionRules()];
+  // Literal references to other sites with a known Endpoint are checked there, with this site's client certificate.
+  const remote = new RemoteReferenceClient(config.client ?? { trustedServerCas: [], connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS });
+  if (!config.client?.certificate || !config.client.privateKey) log('no client certificate and key configured: references to other sites cannot be checked and are refused');
+  const references = new ReferenceChecks({ baseUrl: config.baseUrl, remote, log });
+  // Write hooks run in this order, as the reference's layers: the structural check (400), authorization
+  // and the Subscription rules (403), default profile and validation (422), then the reference checks
+  // (after authorization, before the write). A caller who may not write gets 403 and learns nothing
+  // from validation messages.
+  const writeHooks: WriteHooks[] = [
+    preparation.shapeHooks(),
+    authorizationHooks(authorizationSite(config)),
+    subscriptionRules(),
+    preparation.hooks(),
+    references.hooks(),
+    identities.hooks(),
+  ];
   // Binary content lives in large objects; inline base64 is bounded like request bodies.
   const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
   const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(pool), binaryLimits);
@@ -128,7 +144,12 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       : undefined;
   if (initBundle) {
     log(config.initBundle ? `applying initial bundle ${config.initBundle}` : 'creating the local Organization and Endpoint');
-    await bundles.process({ strict: true }, initBundle, 'minimal');
+    try {
+      await bundles.process({ strict: true }, initBundle, 'minimal');
+    } catch (e) {
+      remote.close();
+      throw e;
+    }
   }
 
   log('starting event delivery');
@@ -149,7 +170,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     (a) => new SnapshotOperation({ interactions, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
   ];
   const app = createFhirApp(
-    { interactions, bundles, capability: () => capability, context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
+    { interactions, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,
@@ -169,6 +190,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     await app.listen({ host: config.apiHost, port: config.apiPort });
   } catch (e) {
     await events.stop(); // its LISTEN connection would keep the process alive
+    remote.close();
     throw e;
   }
   const address = app.server.address();
@@ -187,6 +209,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     async close() {
       await app.close();
       await events.stop();
+      remote.close();
       if (ownPool) await pool!.end();
       await embedded?.stop();
     },

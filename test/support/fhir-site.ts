@@ -26,6 +26,7 @@ export function testCertificates(): Promise<CertificateSet> {
     users: [
       { name: 'practitioner', email: 'practitioner@test.org' },
       { name: 'admin', email: 'admin@test.org' },
+      { name: 'minimal', email: 'minimal@test.org' },
     ],
   });
   return certs;
@@ -123,6 +124,14 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     pageCount: 20,
     maxBodyBytes: 8 * 1024 * 1024,
     organizationThumbprint: orgCerts.client.thumbprint,
+    // The site's client towards other sites (reference checks), with its organisation's client certificate.
+    client: {
+      certificate: readFileSync(orgCerts.client.certPath, 'utf8'),
+      privateKey: readFileSync(orgCerts.client.keyPath, 'utf8'),
+      trustedServerCas: [ca],
+      connectTimeoutMs: 2_000,
+      readTimeoutMs: 10_000,
+    },
     env: {},
     ...opts.config,
   };

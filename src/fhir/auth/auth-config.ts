@@ -71,7 +71,8 @@ function roleConfigText(r: ConfigReader): string | undefined {
   return v;
 }
 
-function trustedCas(r: ConfigReader, name: string): string[] {
+/** PEM CAs from a variable: inline PEM, or comma/space separated PEM files or folders of them. */
+export function trustedCas(r: ConfigReader, name: string): string[] {
   const raw = r.string(name);
   if (raw === undefined) return [];
   if (raw.includes('-----BEGIN')) return [raw];

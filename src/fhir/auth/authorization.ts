@@ -10,6 +10,7 @@ import { readAccessFilter, readAccessTagProblem, securityContextProblem, storeEx
 import { checkTaskCreate, checkTaskDelete, checkTaskUpdate } from './task-rules.ts';
 import { checkQuestionnaireResponseCreate, checkQuestionnaireResponseDelete, checkQuestionnaireResponseUpdate } from './questionnaire-response-rules.ts';
 import type { AuthorizationSite } from './local-organization.ts';
+import { immutableFieldChanges, requiredContentProblems } from './resource-rules.ts';
 
 export type { AuthorizationSite } from './local-organization.ts';
 
@@ -42,10 +43,14 @@ function checkRole(identity: Identity, action: InteractionAction, type: string |
   if (action === 'permanent-delete' && !identity.local) throw deny('Permanent delete: only local identities');
 }
 
-async function checkTaggedWrite(identity: Identity, client: pg.PoolClient, site: AuthorizationSite, resource: Resource, update: boolean): Promise<void> {
+async function checkTaggedWrite(identity: Identity, client: pg.PoolClient, site: AuthorizationSite, resource: Resource, existing: Resource | undefined): Promise<void> {
   const type = resource.resourceType;
-  const verb = update ? 'update' : 'create';
+  const verb = existing ? 'update' : 'create';
   if (!identity.local) throw deny(`${type} ${verb}: only local identities may write ${type} resources`);
+  const missing = requiredContentProblems(resource);
+  if (missing.length) throw deny(`${type} ${verb}: ${missing.join('; ')}`);
+  const changed = existing ? immutableFieldChanges(existing, resource, site.baseUrl) : [];
+  if (changed.length) throw deny(`${type} update: ${changed.join(', ')} may not change`);
   const tagProblem = await readAccessTagProblem(resource, storeExistenceChecks(client));
   if (type === 'Binary') {
     const hasContext = (resource as { securityContext?: unknown }).securityContext !== undefined;
@@ -77,7 +82,7 @@ export function authorizationHooks(site: AuthorizationSite): WriteHooks {
           else checkQuestionnaireResponseCreate(identity, resource as never);
           break;
         default:
-          await checkTaggedWrite(identity, client, site, resource, existing !== undefined);
+          await checkTaggedWrite(identity, client, site, resource, existing);
       }
       return resource;
     },

@@ -43,21 +43,34 @@ export async function findActivityDefinition(db: Db, processUrl: string, process
   return res.rows[0]?.resource;
 }
 
-/** The process-authorization entries of the ActivityDefinition for this message name and one of the Task's profiles. */
+/**
+ * Does a Task profile match the task-profile of a process-authorization? Equal canonicals match, and
+ * so does a Task profile without a version when the authorization names one (`…/task-ping` matches
+ * `…/task-ping|1.0`: the client does not care about the version); a different version does not.
+ */
+export function taskProfileMatches(authorizedProfile: string, taskProfile: string): boolean {
+  return taskProfile === authorizedProfile || (!taskProfile.includes('|') && taskProfile === authorizedProfile.split('|')[0]);
+}
+
+/**
+ * The process-authorization of the ActivityDefinition for this message name and one of the Task's
+ * profiles: the first matching extension, as the reference takes it (empty when none matches).
+ */
 export function processAuthorizationsFor(activityDefinition: Obj, messageName: string, taskProfiles: string[]): ProcessAuthorization[] {
-  const out: ProcessAuthorization[] = [];
   for (const ext of (activityDefinition.extension ?? []) as Obj[]) {
     if (ext.url !== EXT_PROCESS_AUTHORIZATION) continue;
     const subs = (ext.extension ?? []) as Obj[];
     const names = subs.filter((s) => s.url === 'message-name').map((s) => s.valueString);
-    const profiles = subs.filter((s) => s.url === 'task-profile').map((s) => s.valueCanonical);
-    if (!names.includes(messageName) || !profiles.some((p) => taskProfiles.includes(p))) continue;
-    out.push({
-      requesters: subs.filter((s) => s.url === 'requester' && s.valueCoding).map((s) => s.valueCoding as Coding),
-      recipients: subs.filter((s) => s.url === 'recipient' && s.valueCoding).map((s) => s.valueCoding as Coding),
-    });
+    const profiles = subs.filter((s) => s.url === 'task-profile' && typeof s.valueCanonical === 'string').map((s) => s.valueCanonical as string);
+    if (!names.includes(messageName) || !profiles.some((p) => taskProfiles.some((t) => taskProfileMatches(p, t)))) continue;
+    return [
+      {
+        requesters: subs.filter((s) => s.url === 'requester' && s.valueCoding).map((s) => s.valueCoding as Coding),
+        recipients: subs.filter((s) => s.url === 'recipient' && s.valueCoding).map((s) => s.valueCoding as Coding),
+      },
+    ];
   }
-  return out;
+  return [];
 }
 
 const extensionsOf = (v: Obj | undefined, url: string) => ((v?.extension ?? []) as Obj[]).filter((e) => e.url === url);

@@ -1,13 +1,17 @@
-// Who may create, update, delete and read QuestionnaireResponses (user tasks of running processes).
-// Create: local identities, status in-progress with a user-task-id item. Update in-progress ->
-// completed: the local organisation, a DSF_ADMIN practitioner or a practitioner the
-// questionnaire-authorization extension names; in-progress -> stopped and completed -> amended change
-// only the status and need the local organisation or DSF_ADMIN. Remote identities have no access.
+// Who may create, update, delete and read QuestionnaireResponses (user tasks of running processes),
+// as the reference's QuestionnaireResponse authorization rule. Create: the local organisation or a
+// DSF_ADMIN practitioner, status in-progress, one user-task-id answer, a questionnaire. Update
+// in-progress -> completed: the local organisation, a DSF_ADMIN practitioner or a practitioner the
+// questionnaire-authorization extension names (any practitioner when the extension is absent, the DSF
+// 1.x behaviour), with author (the caller) and authored, user-task-id, business-key, questionnaire and
+// the authorization extension unchanged; in-progress -> stopped and completed -> amended change only
+// the status and need the local organisation or DSF_ADMIN. Delete: the local organisation or DSF_ADMIN.
+// Remote identities have no access.
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import type { SqlParams } from '../search/search-sql.ts';
 import { isDsfAdmin, type Identity } from './identity.ts';
-import { EXT_QUESTIONNAIRE_AUTHORIZATION, PRACTITIONER_IDENTIFIER } from './dsf-urls.ts';
+import { EXT_QUESTIONNAIRE_AUTHORIZATION, ORGANIZATION_IDENTIFIER, PRACTITIONER_IDENTIFIER } from './dsf-urls.ts';
 import { canonicalJson } from './canonical-json.ts';
 
 type Obj = Record<string, any>;
@@ -27,24 +31,57 @@ function itemAnswer(qr: Obj, linkId: string): { value?: string; problem?: string
 
 const localOrganizationOrAdmin = (identity: Identity) => (identity.local && identity.kind === 'organization') || isDsfAdmin(identity);
 
-/** A practitioner named (by e-mail or practitioner role) in the response's questionnaire-authorization extension. */
+const authorizationEntries = (qr: Obj): Obj[] | undefined => {
+  const ext = ((qr.extension ?? []) as Obj[]).filter((e) => e.url === EXT_QUESTIONNAIRE_AUTHORIZATION);
+  return ext.length ? ext.flatMap((e) => (e.extension ?? []) as Obj[]) : undefined;
+};
+
+/**
+ * A practitioner named (by e-mail or practitioner role) in the response's questionnaire-authorization
+ * extension, or any practitioner when the response has none (as the reference: DSF 1.x behaviour).
+ */
 function authorizedPractitioner(identity: Identity, qr: Obj): boolean {
   if (identity.kind !== 'practitioner') return false;
-  const ext = ((qr.extension ?? []) as Obj[]).filter((e) => e.url === EXT_QUESTIONNAIRE_AUTHORIZATION).flatMap((e) => (e.extension ?? []) as Obj[]);
-  return ext.some(
+  const entries = authorizationEntries(qr);
+  if (!entries) return true;
+  return entries.some(
     (s) =>
       (s.url === 'practitioner' && s.valueIdentifier?.system === PRACTITIONER_IDENTIFIER && identity.email !== undefined && s.valueIdentifier?.value === identity.email) ||
       (s.url === 'practitioner-role' && identity.practitionerRoles.some((r) => r.system === s.valueCoding?.system && r.code === s.valueCoding?.code)),
   );
 }
 
-export function checkQuestionnaireResponseCreate(identity: Identity, qr: QuestionnaireResponse): void {
-  if (!identity.local) throw deny('QuestionnaireResponse create: only local identities may create QuestionnaireResponses');
+/** The reference's checks of a response to be stored with one of the allowed statuses. */
+function contentProblems(identity: Identity, qr: Obj, allowedStatus: string[]): string[] {
   const problems: string[] = [];
-  if (qr.status !== 'in-progress') problems.push(`status must be in-progress, not '${qr.status ?? ''}'`);
+  if (!allowedStatus.includes(qr.status)) problems.push(`status must be ${allowedStatus.join(' or ')}, not '${qr.status ?? ''}'`);
   const userTask = itemAnswer(qr, 'user-task-id');
   if (userTask.problem) problems.push(userTask.problem);
   if (!qr.questionnaire) problems.push('QuestionnaireResponse.questionnaire missing');
+  if (qr.status === 'completed' || qr.status === 'amended') {
+    const id = qr.author?.identifier;
+    if (!qr.author) problems.push('QuestionnaireResponse.author missing');
+    else if (typeof id?.system !== 'string' || typeof id?.value !== 'string') problems.push('QuestionnaireResponse.author.identifier with system and value missing');
+    else if (identity.kind === 'practitioner' && (id.system !== PRACTITIONER_IDENTIFIER || id.value !== identity.email)) {
+      problems.push(`QuestionnaireResponse.author must be the caller's ${PRACTITIONER_IDENTIFIER}`);
+    } else if (identity.kind === 'organization' && (id.system !== ORGANIZATION_IDENTIFIER || id.value !== identity.organizationIdentifier)) {
+      problems.push(`QuestionnaireResponse.author must be the caller's ${ORGANIZATION_IDENTIFIER}`);
+    }
+    if (!qr.authored) problems.push('QuestionnaireResponse.authored missing');
+  }
+  const entries = authorizationEntries(qr) ?? [];
+  const invalid = entries.some(
+    (e) =>
+      (e.url === 'practitioner' && !(typeof e.valueIdentifier?.system === 'string' && typeof e.valueIdentifier?.value === 'string')) ||
+      (e.url === 'practitioner-role' && !(typeof e.valueCoding?.system === 'string' && typeof e.valueCoding?.code === 'string')),
+  );
+  if (invalid) problems.push('extension-questionnaire-authorization invalid');
+  return problems;
+}
+
+export function checkQuestionnaireResponseCreate(identity: Identity, qr: QuestionnaireResponse): void {
+  if (!localOrganizationOrAdmin(identity)) throw deny('QuestionnaireResponse create: only the local organization or a DSF_ADMIN practitioner');
+  const problems = contentProblems(identity, qr as Obj, ['in-progress']);
   if (problems.length) throw deny(`QuestionnaireResponse create: ${problems.join('; ')}`);
 }
 
@@ -63,13 +100,12 @@ export function checkQuestionnaireResponseUpdate(identity: Identity, oldQr: Ques
     if (!localOrganizationOrAdmin(identity) && !authorizedPractitioner(identity, o)) {
       throw deny('QuestionnaireResponse update (in-progress->completed): caller is not the local organization, a DSF_ADMIN practitioner or a practitioner named by extension-questionnaire-authorization');
     }
-    const problems: string[] = [];
+    const problems = contentProblems(identity, n, ['completed']);
     for (const linkId of ['user-task-id', 'business-key']) {
       if (itemAnswer(o, linkId).value !== itemAnswer(n, linkId).value) problems.push(`item '${linkId}' may not change`);
     }
     if (o.questionnaire !== n.questionnaire) problems.push('QuestionnaireResponse.questionnaire may not change');
-    if (!n.author) problems.push('QuestionnaireResponse.author is required');
-    if (!n.authored) problems.push('QuestionnaireResponse.authored is required');
+    if (canonicalJson(authorizationEntries(o)) !== canonicalJson(authorizationEntries(n))) problems.push('extension-questionnaire-authorization may not change');
     if (problems.length) throw deny(`QuestionnaireResponse update (in-progress->completed): ${problems.join('; ')}`);
     return;
   }
@@ -82,7 +118,7 @@ export function checkQuestionnaireResponseUpdate(identity: Identity, oldQr: Ques
 }
 
 export function checkQuestionnaireResponseDelete(identity: Identity): void {
-  if (!identity.local) throw deny('QuestionnaireResponse delete: only local identities may delete QuestionnaireResponses');
+  if (!localOrganizationOrAdmin(identity)) throw deny('QuestionnaireResponse delete: only the local organization or a DSF_ADMIN practitioner');
 }
 
 /** SQL: the local organisation and DSF_ADMIN read every response, a practitioner those that name it, remote identities none. */

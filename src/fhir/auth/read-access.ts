@@ -114,8 +114,8 @@ export function securityContextTarget(resource: Resource, baseUrl: string): { ty
 }
 
 export async function securityContextProblem(db: Db, resource: Resource, baseUrl: string): Promise<string | undefined> {
-  const target = securityContextTarget(resource, baseUrl);
-  if (!target) return 'Binary.securityContext is not a literal reference to a resource of this server';
+  const target = securityContextTarget(resource, baseUrl) ?? (await logicalSecurityContextTarget(db, resource));
+  if (!target) return 'Binary.securityContext is neither a literal reference to a resource of this server nor an identifier of exactly one';
   if (NO_SECURITY_CONTEXT_TYPES.includes(target.type)) return `a ${target.type} cannot be a Binary's security context`;
   // Checked here, not by a failing cast: an SQL error would abort the write's transaction.
   if (!isServerId(target.id)) return `Binary.securityContext ${target.type}/${target.id} does not exist`;
@@ -125,6 +125,23 @@ export async function securityContextProblem(db: Db, resource: Resource, baseUrl
   );
   if (!res.rowCount) return `Binary.securityContext ${target.type}/${target.id} does not exist`;
   return undefined;
+}
+
+/**
+ * A securityContext given by type and identifier (a logical reference), as the reference accepts it:
+ * the one current resource of that type with the identifier. The reference checks then store its
+ * literal reference beside the identifier, which read access uses.
+ */
+async function logicalSecurityContextTarget(db: Db, resource: Resource): Promise<{ type: string; id: string; version?: number } | undefined> {
+  const sc = (resource as Obj).securityContext;
+  if (!isObj(sc) || sc.reference !== undefined || typeof sc.type !== 'string' || !isObj(sc.identifier)) return undefined;
+  const { system, value } = sc.identifier;
+  if (typeof system !== 'string' || typeof value !== 'string') return undefined;
+  const res = await db.query(`SELECT id FROM resources WHERE type = $1 AND current AND NOT deleted AND resource->'identifier' @> $2::jsonb LIMIT 2`, [
+    sc.type,
+    JSON.stringify([{ system, value }]),
+  ]);
+  return res.rowCount === 1 ? { type: sc.type, id: res.rows[0].id as string } : undefined;
 }
 
 // ---- the SQL filter ----

@@ -169,17 +169,25 @@ export function checkTaskDelete(identity: Identity, task: Task): void {
  * SQL: may the identity read the Task in `alias`? The local organisation reads Tasks addressed to it,
  * every organisation the Tasks it requested, a DSF_ADMIN practitioner Tasks addressed to the local
  * organisation, a practitioner the Tasks it requested and draft Tasks addressed to the local organisation.
+ * An organisation is named by its identifier or by a literal reference to its Organization resource
+ * (the reference's filter matches the literal reference its resolver stores).
  */
 export function taskReadCondition(alias: string, identity: Identity, localOrganizationIdentifier: string, p: SqlParams): string {
   const json = (v: unknown) => `${p.add(JSON.stringify(v))}::jsonb`;
-  const requester = `${alias}.resource->'requester'->'identifier'`;
+  const requester = `${alias}.resource->'requester'`;
+  const organizationId = identity.organization.id;
   // Parameters are added only when used: PostgreSQL cannot type an unused parameter.
-  const recipientLocal = () => `${alias}.resource->'restriction'->'recipient' @> ${json([{ identifier: { system: ORGANIZATION_IDENTIFIER, value: localOrganizationIdentifier } }])}`;
+  const recipientLocal = () => {
+    const recipients = `${alias}.resource->'restriction'->'recipient'`;
+    const byIdentifier = `${recipients} @> ${json([{ identifier: { system: ORGANIZATION_IDENTIFIER, value: localOrganizationIdentifier } }])}`;
+    return organizationId ? `(${byIdentifier} OR ${recipients} @> ${json([{ reference: `Organization/${organizationId}` }])})` : byIdentifier;
+  };
   if (identity.kind === 'organization') {
-    const requested = `${requester} @> ${json({ system: ORGANIZATION_IDENTIFIER, value: identity.organizationIdentifier })}`;
+    const byIdentifier = `${requester}->'identifier' @> ${json({ system: ORGANIZATION_IDENTIFIER, value: identity.organizationIdentifier })}`;
+    const requested = organizationId ? `(${byIdentifier} OR ${requester}->>'reference' = ${p.add(`Organization/${organizationId}`)})` : byIdentifier;
     return identity.local ? `(${recipientLocal()} OR ${requested})` : `(${requested})`;
   }
-  const requested = identity.email ? `${requester} @> ${json({ system: PRACTITIONER_IDENTIFIER, value: identity.email })}` : 'false';
+  const requested = identity.email ? `${requester}->'identifier' @> ${json({ system: PRACTITIONER_IDENTIFIER, value: identity.email })}` : 'false';
   if (isDsfAdmin(identity)) return `(${recipientLocal()} OR ${requested})`;
   return `(${requested} OR (${alias}.resource->>'status' = 'draft' AND ${recipientLocal()}))`;
 }

@@ -74,6 +74,11 @@ export class CanonicalIndex<T extends CanonicalResource = CanonicalResource> {
     return found && (!resourceType || found.resourceType === resourceType) ? found : undefined;
   }
 
+  /** Every resource held, all versions. */
+  all(): T[] {
+    return [...this.byUrl.values()].flatMap((versions) => [...versions.values()]);
+  }
+
   /** All versions present for a url, oldest first. */
   versions(url: string): string[] {
     return [...(this.byUrl.get(url)?.keys() ?? [])].sort(compareVersions);

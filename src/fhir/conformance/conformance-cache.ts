@@ -52,6 +52,22 @@ export class ConformanceCache implements ConformanceResolver {
     return this.indexes.get(type)?.get(url) as T | undefined;
   }
 
+  /**
+   * Profiles of resources stored here, by type: url (without version) of every StructureDefinition of
+   * kind resource, not abstract, active or draft and not from hl7.org (the reference's supportedProfile).
+   */
+  resourceProfiles(): Map<string, string[]> {
+    const byType = new Map<string, Set<string>>();
+    for (const r of this.indexes.get('StructureDefinition')?.all() ?? []) {
+      const sd = r as unknown as StructureDefinition;
+      if (sd.kind !== 'resource' || sd.abstract || !sd.url || !sd.type || sd.url.includes('hl7.org')) continue;
+      if (sd.status !== 'active' && sd.status !== 'draft') continue;
+      if (!byType.has(sd.type)) byType.set(sd.type, new Set());
+      byType.get(sd.type)!.add(sd.url);
+    }
+    return new Map([...byType].map(([type, urls]) => [type, [...urls].sort()]));
+  }
+
   structureDefinition(url: string): StructureDefinition | undefined {
     return this.get<StructureDefinition>('StructureDefinition', url);
   }

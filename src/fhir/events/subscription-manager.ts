@@ -6,6 +6,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { toFhirXml } from '../model/xml-write.ts';
+import { cleanLiteralReferences } from '../references/reference-cleaner.ts';
 import { canRead } from '../auth/read-access.ts';
 import type { ResourceChange } from './change-notifier.ts';
 import { IndexedResource, matchesCriteria } from './criteria-matcher.ts';
@@ -127,7 +128,10 @@ export class SubscriptionManager {
 }
 
 /** The message for one event: the resource as JSON or XML, or `ping <id>` without payload. */
-export function eventText(sub: ActiveSubscription, resource: Resource): string {
+export function eventText(sub: ActiveSubscription, stored: Resource): string {
+  if (sub.payload !== 'application/fhir+json' && sub.payload !== 'application/fhir+xml') return `ping ${sub.id}`;
+  // Subscribers see what readers see: no literal part beside an identifier.
+  const resource = cleanLiteralReferences(stored);
   if (sub.payload === 'application/fhir+json') return JSON.stringify(resource);
   if (sub.payload === 'application/fhir+xml') return toFhirXml(resource);
   return `ping ${sub.id}`;

@@ -1,11 +1,14 @@
 // batch and transaction Bundles. A transaction runs in one database transaction (all or nothing) and
-// resolves urn:uuid full URLs and conditional references; a batch runs entry by entry.
+// resolves urn:uuid full URLs and conditional references; a batch runs entry by entry. Entry statuses
+// carry the reason phrase ("201 Created", "404 Not Found"), as the reference writes them.
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
-import { badRequest, FhirError } from '../../common/errors.ts';
+import { badRequest, FhirError, outcome } from '../../common/errors.ts';
 import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
 import type { PreferReturn } from './http-headers.ts';
+import { conditionalUrls, rewriteBundleUrls } from '../references/bundle-urls.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3, HEAD: 3 };
@@ -18,7 +21,19 @@ interface Parsed {
   entry: BundleEntry;
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
+/** "404 Not Found": the status line of a bundle entry's response. */
+export function entryStatus(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? ''}`.trim();
+}
+
+/**
+ * The status of a transaction that failed in one entry, as the reference answers it: 403 stays (a
+ * refusal), so do our validation status 422 (the reference refuses invalid resources with 403), 413
+ * and server errors; every other failure of an entry is the client's transaction that cannot run: 400.
+ */
+export function transactionFailureStatus(entryStatus: number): number {
+  return entryStatus === 403 || entryStatus === 422 || entryStatus === 413 || entryStatus >= 500 ? entryStatus : 400;
+}
 
 function parseEntry(entry: BundleEntry, index: number): Parsed {
   const method = entry.request?.method as Method | undefined;
@@ -31,11 +46,12 @@ function parseEntry(entry: BundleEntry, index: number): Parsed {
 }
 
 function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
-  const response: BundleEntryResponse = { status: `${r.status} ${STATUS_TEXT[r.status] ?? ''}`.trim() };
+  const response: BundleEntryResponse = { status: entryStatus(r.status) };
   if (r.location) response.location = r.location;
   if (r.versionId) response.etag = `W/"${r.versionId}"`;
   if (r.lastModified) response.lastModified = r.lastModified;
-  if (r.outcome && (prefer === 'OperationOutcome' || !r.resource)) response.outcome = r.outcome;
+  if (prefer === 'OperationOutcome') response.outcome = r.outcome ?? outcome('information', 'informational', entryStatus(r.status));
+  else if (r.outcome && !r.resource) response.outcome = r.outcome;
   const e: BundleEntry = { response };
   if (r.resource && prefer === 'representation') {
     e.resource = r.resource;
@@ -47,7 +63,7 @@ function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
 
 function errorResponse(e: unknown): BundleEntry {
   const err = e instanceof FhirError ? e : new FhirError(500, (e as Error).message ?? String(e), 'exception');
-  return { response: { status: `${err.status}`, outcome: err.outcome } };
+  return { response: { status: entryStatus(err.status), outcome: err.outcome } };
 }
 
 /** Replaces every reference string (and urn:uuid in urls) found in `mapping` throughout a resource. */
@@ -74,6 +90,15 @@ function collectConditionalReferences(value: unknown, out: Set<string>): void {
   }
 }
 
+/** An error of one entry, its issues prefixed with the entry it came from. */
+function entryError(e: Parsed, err: unknown): unknown {
+  if (!(err instanceof FhirError)) return err;
+  return new FhirError(
+    err.status,
+    (err.outcome.issue ?? []).map((i) => ({ ...i, diagnostics: `Bundle.entry[${e.index}] (${e.method} ${e.entry.request?.url}): ${i.diagnostics ?? ''}` })),
+  );
+}
+
 export class BundleProcessor {
   constructor(private readonly interactions: Interactions) {}
 
@@ -85,7 +110,13 @@ export class BundleProcessor {
     const results: BundleEntry[] = [];
     for (const e of entries) {
       try {
-        const r = await this.interactions.store.transaction((client) => this.execute(ctx, client, e, e.entry.resource));
+        const r = await this.interactions.store.transaction(async (client) => {
+          // As in a transaction, conditional references (Type?identifier=...) must match exactly one resource.
+          const mapping = new Map<string, string>();
+          await this.resolveConditionalReferences(ctx, client, [e], mapping);
+          const resource = e.entry.resource && mapping.size ? this.rewrite(e.entry.resource, mapping) : e.entry.resource;
+          return this.execute(ctx, client, e, resource);
+        });
         results.push(toResponse(r, prefer));
       } catch (err) {
         results.push(errorResponse(err));
@@ -103,6 +134,20 @@ export class BundleProcessor {
       }
     }
     const results = new Array<BundleEntry>(entries.length);
+    try {
+      await this.runTransaction(ctx, entries, prefer, results);
+    } catch (err) {
+      if (err instanceof FhirError && transactionFailureStatus(err.status) !== err.status) throw new FhirError(transactionFailureStatus(err.status), err.outcome, undefined, err.headers);
+      throw err;
+    }
+    return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+  }
+
+  private async runTransaction(ctx: RequestContext, entries: Parsed[], prefer: PreferReturn, results: BundleEntry[]): Promise<void> {
+    // Reference checks of every entry run after all entries (they may point at later ones), before commit.
+    const tctx: RequestContext = { ...ctx, afterEntries: [] };
+    const deferred = tctx.afterEntries!;
+    const deferredBy: Parsed[] = [];
     await this.interactions.store.transaction(async (client) => {
       const mapping = new Map<string, string>();
       const assigned = new Map<number, string | undefined>();
@@ -115,45 +160,71 @@ export class BundleProcessor {
         const type = e.path;
         let id: string | undefined = randomUUID();
         if (criteria) {
-          const found = await this.interactions.conditionalMatches(ctx, client, type, criteria);
+          const found = await this.interactions.conditionalMatches(tctx, client, type, criteria);
           if (found.length > 1) throw new FhirError(412, `Bundle.entry[${e.index}]: ${found.length} ${type} resources match '${criteria}'`, 'conflict');
           if (found.length === 1) id = found[0]!.id;
         }
         assigned.set(e.index, id);
         if (e.entry.fullUrl && id) mapping.set(e.entry.fullUrl, `${type}/${id}`);
       }
-      // Conditional references (Type?identifier=...) must match exactly one resource.
-      const conditional = new Set<string>();
-      for (const e of entries) collectConditionalReferences(e.entry.resource, conditional);
-      for (const ref of conditional) {
-        const [type, criteria] = [ref.slice(0, ref.indexOf('?')), ref.slice(ref.indexOf('?') + 1)];
-        const found = await this.interactions.conditionalMatches(ctx, client, type, criteria);
-        if (found.length !== 1) throw new FhirError(found.length ? 412 : 404, `Conditional reference '${ref}' matches ${found.length} resources`, found.length ? 'conflict' : 'not-found');
-        mapping.set(ref, `${type}/${found[0]!.id}`);
-      }
+      await this.resolveConditionalReferences(tctx, client, entries, mapping);
       const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
       for (const e of ordered) {
-        const resource = e.entry.resource ? (rewriteReferences(e.entry.resource, mapping) as Resource) : undefined;
+        const resource = e.entry.resource ? this.rewrite(e.entry.resource, mapping) : undefined;
         let path = e.path;
         let query = e.query;
         for (const [from, to] of mapping) {
           if (query.includes(from)) query = query.replaceAll(from, to);
           if (path === from) path = to;
         }
+        const before = deferred.length;
         try {
-          const r = await this.execute(ctx, client, { ...e, path, query }, resource, assigned.get(e.index));
+          const r = await this.execute(tctx, client, { ...e, path, query }, resource, assigned.get(e.index));
           results[e.index] = toResponse(r, prefer);
         } catch (err) {
-          if (err instanceof FhirError) {
-            throw new FhirError(err.status, [
-              ...(err.outcome.issue ?? []).map((i) => ({ ...i, diagnostics: `Bundle.entry[${e.index}] (${e.method} ${e.entry.request?.url}): ${i.diagnostics ?? ''}` })),
-            ]);
+          // A read of a missing resource is an answer, not a failure of the transaction (as the reference).
+          if (err instanceof FhirError && err.status === 404 && (e.method === 'GET' || e.method === 'HEAD')) {
+            results[e.index] = errorResponse(err);
+            continue;
           }
-          throw err;
+          throw entryError(e, err);
+        }
+        for (let k = before; k < deferred.length; k++) deferredBy[k] = e;
+      }
+      for (const [k, check] of deferred.entries()) {
+        try {
+          await check();
+        } catch (err) {
+          throw entryError(deferredBy[k]!, err);
         }
       }
     });
-    return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+  }
+
+  /** Resolves the conditional references of the entries' resources into `mapping` (reference -> Type/id). */
+  private async resolveConditionalReferences(ctx: RequestContext, client: pg.PoolClient, entries: Parsed[], mapping: Map<string, string>): Promise<void> {
+    const conditional = new Set<string>();
+    for (const e of entries) {
+      collectConditionalReferences(e.entry.resource, conditional);
+      if (e.entry.resource) for (const url of conditionalUrls(e.entry.resource)) conditional.add(url);
+    }
+    // Matched without the caller's read filter, as the reference resolves them.
+    const unfiltered: RequestContext = { ...ctx, access: undefined };
+    for (const ref of conditional) {
+      const [type, criteria] = [ref.slice(0, ref.indexOf('?')), ref.slice(ref.indexOf('?') + 1)];
+      const found = await this.interactions.conditionalMatches(unfiltered, client, type, criteria);
+      if (found.length !== 1) {
+        throw new FhirError(403, found.length ? `Found ${found.length} matches for reference target by condition '${ref}'` : `Reference target by condition '${ref}' not found`, 'processing');
+      }
+      mapping.set(ref, `${type}/${found[0]!.id}`);
+    }
+  }
+
+  /** The resource with urn:uuid and conditional references replaced, also in RelatedArtifact and Attachment urls. */
+  private rewrite(resource: Resource, mapping: Map<string, string>): Resource {
+    const rewritten = rewriteReferences(resource, mapping) as Resource;
+    rewriteBundleUrls(rewritten, mapping, this.interactions.baseUrl);
+    return rewritten;
   }
 
   private async execute(ctx: RequestContext, client: pg.PoolClient, e: Parsed, resource: Resource | undefined, assignedId?: string): Promise<InteractionResult> {

@@ -1,13 +1,13 @@
 // Binary over HTTP. Raw upload: POST /Binary and PUT /Binary/{id} with any non-FHIR Content-Type and an
 // X-Security-Context header; the body is streamed into a large object inside the write transaction.
-// Raw download: GET/HEAD /Binary/{id}[/_history/{vid}] with a non-FHIR Accept streams the content, with
-// single byte ranges and the conditional headers. With a FHIR Content-Type / Accept / _format the same
+// Raw download: GET/HEAD /Binary/{id}[/_history/{vid}] with a non-FHIR Accept that fits the content type
+// streams the content, with single byte ranges and the conditional headers (binary-negotiation.ts). With a FHIR Content-Type / Accept / _format the same
 // URLs take and give the Binary resource with base64 `data`. Other Binary URLs use the generic routes.
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Binary } from '@medplum/fhirtypes';
 import { badRequest, FhirError, preconditionFailed } from '../../common/errors.ts';
-import { formatFromAccept, formatFromContentType, JSON_MIME_TYPES, XML_MIME_TYPES } from '../model/formats.ts';
+import { formatFromContentType, JSON_MIME_TYPES, XML_MIME_TYPES } from '../model/formats.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
 import { ContentTooLargeError } from '../store/binary-store.ts';
 import { BinaryInteractions, contentTooLarge } from './binary-interactions.ts';
@@ -16,6 +16,7 @@ import type { InteractionResult } from './interactions.ts';
 import { parseResourceBody, sendResource } from './representation.ts';
 import { queryPairs, sendWrite, type RouteDeps } from './routes.ts';
 import { contentRange, ifRangeMatches, selectRange, type RangeSelection } from './byte-ranges.ts';
+import { binaryAnswer } from './binary-negotiation.ts';
 
 /** After an oversized upload, this much more is read and dropped so the client still gets its 413 cleanly. */
 const DISCARD_LIMIT = 64 * 1024 * 1024;
@@ -150,8 +151,11 @@ export function registerBinaryRoutes(app: FastifyInstance, deps: RouteDeps): voi
       checkPreconditions(req, result);
       if (notModified(req, result)) return reply.code(304).send();
 
-      const format = formatFromAccept(header(req, 'accept'), (req.query as Record<string, string | undefined>)._format);
-      if (format === 'json' || format === 'xml') {
+      const answer = binaryAnswer(header(req, 'accept'), (req.query as Record<string, string | undefined>)._format, result.resource.contentType);
+      if (answer.kind === 'not-acceptable') {
+        throw new FhirError(406, `Neither a FHIR format nor the content type ${result.resource.contentType ?? ''} is acceptable`, 'not-supported');
+      }
+      if (answer.kind === 'resource') {
         if (content && content.size > i.limits.inlineBytes) {
           throw new FhirError(413, `The content (${content.size} bytes) is larger than the ${i.limits.inlineBytes} bytes returned as base64; request it with a non-FHIR Accept header`, 'too-costly');
         }

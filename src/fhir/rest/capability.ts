@@ -54,3 +54,17 @@ export function capabilityStatement(baseUrl: string, version: string, defaultPro
     ],
   };
 }
+
+/**
+ * The statement with each type's supportedProfile: the profiles stored on this server now (a plugin's
+ * Task profiles appear when deployed and go when deleted), the type's default profile left out.
+ */
+export function withSupportedProfiles(statement: CapabilityStatement, profiles: Map<string, string[]>): CapabilityStatement {
+  const rest = statement.rest![0]!;
+  const resource = rest.resource!.map((r) => {
+    const supported = (profiles.get(r.type!) ?? []).filter((p) => p !== r.profile);
+    if (!supported.length) return r;
+    return { ...r, supportedProfile: supported };
+  });
+  return { ...statement, rest: [{ ...rest, resource }] };
+}

@@ -2,7 +2,7 @@
 // independent of HTTP so that single requests and batch/transaction entries share one implementation.
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
-import { badRequest, FhirError, methodNotAllowed, outcome, preconditionFailed } from '../../common/errors.ts';
+import { badRequest, FhirError, methodNotAllowed, notFound, outcome, preconditionFailed } from '../../common/errors.ts';
 import { type Db, ResourceStore } from '../store/resource-store.ts';
 import { executeSearch, type AccessFilter } from '../search/search-service.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
@@ -10,6 +10,7 @@ import { SqlParams } from '../search/search-sql.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, historyBundle } from './bundles.ts';
 import type { Identity } from '../auth/identity.ts';
+import { cleanForOutput, cleanLiteralReferences } from '../references/reference-cleaner.ts';
 
 export interface RequestContext {
   strict: boolean;
@@ -17,6 +18,11 @@ export interface RequestContext {
   identity?: Identity;
   /** Extra SQL conditions limiting what the caller may read (authorization). */
   access?: AccessFilter;
+  /**
+   * Set inside a transaction: checks that must wait until every entry ran (references may point at
+   * entries that run later); the transaction runs them before it commits.
+   */
+  afterEntries?: (() => Promise<void>)[];
 }
 
 export interface InteractionResult {
@@ -89,10 +95,11 @@ export class Interactions {
     return `${this.baseUrl}/${type}/${id}${version !== undefined ? `/_history/${version}` : ''}`;
   }
 
+  /** Results carry what readers see: references with an identifier without their stored literal part. */
   private stored(status: number, s: { type: string; id: string; version: number; lastUpdated: string; resource?: Resource }, withLocation: boolean): InteractionResult {
     return {
       status,
-      resource: s.resource,
+      resource: s.resource && cleanLiteralReferences(s.resource),
       versionId: String(s.version),
       lastModified: s.lastUpdated,
       location: withLocation ? this.url(s.type, s.id, s.version) : undefined,
@@ -126,7 +133,7 @@ export class Interactions {
         const e = existing[0]!;
         return {
           status: 200,
-          resource: e,
+          resource: cleanLiteralReferences(e),
           versionId: e.meta?.versionId,
           lastModified: e.meta?.lastUpdated,
           location: this.url(type, e.id!, e.meta?.versionId),
@@ -149,9 +156,11 @@ export class Interactions {
     const expected = ifMatch !== undefined ? parseETag(ifMatch) : undefined;
     const cur = await this.store.readCurrent(client, type, id, true);
     if (!cur) throw methodNotAllowed(`${type}/${id} does not exist; update as create is not allowed`);
-    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, cur.resource) : resource;
+    // Rules compare against what a reader sees: the stored version without literals resolved from identifiers.
+    const existing = cur.resource && cleanLiteralReferences(cur.resource);
+    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, existing) : resource;
     const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected);
-    if (changed) await this.hooks.afterWrite?.(ctx, client, stored.resource, cur.deleted ? undefined : cur.resource);
+    if (changed) await this.hooks.afterWrite?.(ctx, client, stored.resource, cur.deleted ? undefined : existing);
     return this.stored(200, stored, true);
   }
 
@@ -206,7 +215,7 @@ export class Interactions {
     await this.hooks.authorize?.(ctx, 'search', type);
     const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount });
     const result = await executeSearch(db, req, this.baseUrl, ctx.access);
-    return { status: 200, resource: searchsetBundle(this.baseUrl, req, result) };
+    return { status: 200, resource: cleanForOutput(searchsetBundle(this.baseUrl, req, result)) };
   }
 
   async history(ctx: RequestContext, db: Db, type: string | undefined, id: string | undefined, query: [string, string][]): Promise<InteractionResult> {
@@ -217,16 +226,12 @@ export class Interactions {
     const page = intParam(params, '_page', 1, 1);
     const since = dateParam(params, '_since');
     const at = dateParam(params, '_at');
-    if (type && id) {
-      // 404 for an unknown id, 403 when the current version is not readable; a deleted resource's history stays readable.
-      const current = await this.store.read(db, type, id, ctx.access).catch((e: FhirError) => {
-        if (e.status !== 410) throw e;
-      });
-      if (current && !current.readable) throw notReadable(current);
-    }
+    // 404 for an unknown id. Never 403: as the reference, the history holds the versions the caller may
+    // read (each judged by its own content), possibly none; a deleted resource's history stays readable.
+    if (type && id && !(await this.store.readCurrent(db, type, id))) throw notFound(`${type}/${id} not found`);
     const h = await this.store.history(db, { type, id, since, at, count: Math.min(count, 1000), offset: (page - 1) * count, access: ctx.access });
     const path = [type, id, '_history'].filter(Boolean).join('/');
-    return { status: 200, resource: historyBundle(this.baseUrl, path, query, page, count, h.total, h.entries) };
+    return { status: 200, resource: cleanForOutput(historyBundle(this.baseUrl, path, query, page, count, h.total, h.entries)) };
   }
 
   /** Current resources matching conditional criteria ("identifier=a|b"); serialised per criteria. */

@@ -1,5 +1,7 @@
 // What happens to every resource before it is stored: a structural check against the R4 definitions,
 // the type's default DSF profile when it declares none, and validation against every declared profile.
+// The structural check runs first (what a parser refuses, 400); authorization runs between it and
+// validation, so a caller who may not write learns nothing from validation messages (fhir-server.ts).
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { checkJsonShape } from '../model/json-parse.ts';
@@ -29,9 +31,14 @@ export class WritePreparation {
     this.validator = new ResourceValidator(conformance);
   }
 
-  prepare(resource: Resource, existing?: Resource): Resource {
+  /** 400 when the resource does not fit the R4 type model (unknown elements, wrong JSON types). */
+  checkShape(resource: Resource): void {
     const shape = checkJsonShape(resource).filter(isError);
     if (shape.length) throw new FhirError(400, shape);
+  }
+
+  /** The default profile, then validation (422). Expects a resource that passed checkShape. */
+  prepare(resource: Resource, existing?: Resource): Resource {
     const prepared = withDefaultProfile(resource);
     // The reference lets a Task be set to failed even when it no longer validates (a removed plugin).
     const skipValidation = prepared.resourceType === 'Task' && (prepared as { status?: string }).status === 'failed' && existing !== undefined;
@@ -61,6 +68,17 @@ export class WritePreparation {
     this.validator.invalidate();
   }
 
+  /** The structural check alone, as the first write hook. */
+  shapeHooks(): WriteHooks {
+    return {
+      beforeWrite: async (_ctx, _client, resource) => {
+        this.checkShape(resource);
+        return resource;
+      },
+    };
+  }
+
+  /** Default profile and validation; conformance resources written or deleted update the cache. */
   hooks(): WriteHooks {
     return {
       beforeWrite: async (_ctx, _client, resource, existing) => this.prepare(resource, existing),

@@ -5,6 +5,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { baseSearchParameters } from '../model/definitions.ts';
 import type { DsfResourceType } from '../model/resource-types.ts';
+import { elementInfoForPath } from '../model/type-model.ts';
 
 export type SearchParamType = 'token' | 'string' | 'uri' | 'reference' | 'date' | 'number' | 'quantity';
 
@@ -15,6 +16,8 @@ export interface SearchParamDef {
   expression: string;
   /** Resource types a reference parameter can point to. */
   targets: string[];
+  /** A reference parameter whose values include canonicals (url|version), matched by url and version, not by id. */
+  canonical: boolean;
   evaluate(resource: unknown): unknown[];
 }
 
@@ -69,6 +72,14 @@ function compile(expression: string): (resource: unknown) => unknown[] {
   return (resource) => fn(resource as never) as unknown[];
 }
 
+/** Whether some plain path of the expression ("A.x | B.y.z") names a canonical element. */
+function hasCanonicalPath(expression: string): boolean {
+  return expression
+    .split('|')
+    .map((p) => p.trim())
+    .some((p) => /^[A-Za-z]+(\.[A-Za-z]+)+$/.test(p) && elementInfoForPath(p)?.type === 'canonical');
+}
+
 /** The parts of a shared R4 expression ("A.x | B.y") that belong to one type. */
 function partsFor(expression: string, type: string): string {
   const parts = expression.split('|').map((p) => p.trim());
@@ -90,7 +101,8 @@ function build(): Map<string, Map<string, SearchParamDef>> {
   for (const [type, codes] of Object.entries(SUPPORTED)) {
     const defs = new Map<string, SearchParamDef>();
     const add = (code: string, d: { type: SearchParamType; expression: string; targets?: string[] }) => {
-      defs.set(code, { code, resourceType: type, type: d.type, expression: d.expression, targets: d.targets ?? [], evaluate: compile(d.expression) });
+      const canonical = d.type === 'reference' && hasCanonicalPath(d.expression);
+      defs.set(code, { code, resourceType: type, type: d.type, expression: d.expression, targets: d.targets ?? [], canonical, evaluate: compile(d.expression) });
     };
     for (const [code, d] of Object.entries(COMMON)) add(code, d);
     for (const code of codes) {

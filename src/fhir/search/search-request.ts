@@ -23,6 +23,8 @@ export interface IncludeSpec {
   targetType?: string;
   /** The types the parameter may point to (from its definition); empty when any. */
   targets?: string[];
+  /** The parameter holds canonicals: included by url (and version), not by id. */
+  canonical?: boolean;
 }
 
 export interface SortSpec {
@@ -139,7 +141,7 @@ export function parseSearchRequest(resourceType: string, query: [string, string]
           if (!def || def.type !== 'reference' || (key === '_include' && sourceType !== resourceType) || (targetType && !def.targets.includes(targetType) && def.targets.length > 0)) {
             problem(`Unsupported ${key} value '${value}'`, key);
           } else {
-            (key === '_include' ? req.include : req.revinclude).push({ sourceType: sourceType!, param: param!, targetType, targets: def.targets });
+            (key === '_include' ? req.include : req.revinclude).push({ sourceType: sourceType!, param: param!, targetType, targets: def.targets, canonical: def.canonical });
             keep(key, value);
           }
           break;

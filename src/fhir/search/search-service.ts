@@ -38,6 +38,25 @@ export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string,
   return { total: countRes.rows[0].n as number, matches, included };
 }
 
+/**
+ * Targets of canonical values (index rows with the url in code, url|version in norm, no system): the
+ * resource of a target type with that url and that version, or, for a canonical without version, the
+ * one without a version (as the reference's include).
+ */
+function canonicalInclude(ids: string[], inc: SearchRequest['include'][number], types: string[], access?: AccessFilter): [string, SqlParams] {
+  const p = new SqlParams();
+  const idsParam = p.add(ids);
+  const typesParam = p.add(types);
+  const acc = access?.(p, types) ?? [];
+  const sql = `SELECT r.resource FROM search_index s
+     JOIN search_index t ON t.type = ANY(${typesParam}::text[]) AND t.param = 'url' AND t.code = s.code
+     JOIN resources r ON r.id = t.resource_id AND r.current AND NOT r.deleted
+     WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)}
+       AND s.system IS NULL AND s.ref_id IS NULL AND s.code IS NOT NULL
+       AND (CASE WHEN strpos(s.norm, '|') > 0 THEN r.resource->>'version' = split_part(s.norm, '|', 2) ELSE r.resource->'version' IS NULL END)${acc.map((a) => ` AND ${a}`).join('')}`;
+  return [sql, p];
+}
+
 async function includes(db: Db, req: SearchRequest, matches: Resource[], access?: AccessFilter): Promise<Resource[]> {
   if (!matches.length || (!req.include.length && !req.revinclude.length)) return [];
   const ids = matches.map((m) => m.id!);
@@ -64,6 +83,7 @@ async function includes(db: Db, req: SearchRequest, matches: Resource[], access?
        AND r.id IN (SELECT s.ref_id FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)} AND s.ref_id IS NOT NULL)`,
       p,
     );
+    if (inc.canonical && types) await run(...canonicalInclude(ids, inc, types, access));
   }
   for (const inc of req.revinclude) {
     const p = new SqlParams();

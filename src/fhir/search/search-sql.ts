@@ -68,6 +68,8 @@ function valueCondition(f: Filter, value: string, baseUrl: string, p: SqlParams)
         return system === '' ? `s.system IS NULL AND s.code = ${p.add(code)}` : `s.code = ${p.add(code)} AND s.system = ${p.add(system)}`;
       }
       const typeModifier = f.modifier && f.modifier !== 'identifier' ? f.modifier : undefined;
+      // A canonical (url, or url|version) even where the url looks like a literal reference (.../Questionnaire/x).
+      if (def.canonical && value.includes('://')) return `(s.norm = ${p.add(value)} OR s.code = ${p.add(value)})`;
       const ref = parseReference(value, baseUrl);
       if (ref?.local) return `s.system = ${p.add(ref.type)} AND s.code = ${p.add(ref.id)}`;
       if (ref) return `s.norm = ${p.add(value)}`;

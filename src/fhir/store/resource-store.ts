@@ -165,7 +165,8 @@ export class ResourceStore {
   async permanentDelete(client: pg.PoolClient, type: string, id: string): Promise<void> {
     const cur = await this.readCurrent(client, type, id, true);
     if (!cur) throw notFound(`${type}/${id} not found`);
-    if (!cur.deleted) throw new FhirError(409, `${type}/${id} must be deleted before it can be deleted permanently`, 'conflict');
+    // 400 as the reference answers: the request is wrong while the resource is not marked deleted.
+    if (!cur.deleted) throw new FhirError(400, `${type}/${id} is not marked deleted; delete it before deleting it permanently`, 'processing');
     await client.query('DELETE FROM resources WHERE id = $1', [id]);
   }
 

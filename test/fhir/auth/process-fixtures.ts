@@ -125,8 +125,9 @@ export function task(o: TaskOptions): any {
     status: o.status ?? 'requested',
     intent: 'order',
     authoredOn: '2024-05-01T10:00:00Z',
-    requester: { identifier: o.requester },
-    restriction: { recipient: [{ identifier: { system: ORG_ID, value: o.recipient } }] },
+    // Typed logical references: the server resolves organisations by identifier and refuses untyped ones.
+    requester: { type: o.requester?.system === ORG_ID ? 'Organization' : 'Practitioner', identifier: o.requester },
+    restriction: { recipient: [{ type: 'Organization', identifier: { system: ORG_ID, value: o.recipient } }] },
     input,
   };
 }

@@ -1,6 +1,7 @@
-// QuestionnaireResponse authorization: local-only create, the completion rule (local organisation,
-// DSF_ADMIN or a practitioner named by extension-questionnaire-authorization), status-only
-// stop/amend, and read access (none for remote identities, also not through search or history).
+// QuestionnaireResponse authorization: create by the local organisation or DSF_ADMIN, the completion
+// rule (local organisation, DSF_ADMIN or a practitioner named by extension-questionnaire-authorization,
+// the caller as author), status-only stop/amend, and read access (none for remote identities, also not
+// through search or history).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
@@ -41,7 +42,9 @@ function response(userTaskId: string): any {
   };
 }
 
-const completed = (qr: any, email: string) => ({ ...qr, status: 'completed', authored: '2024-05-01T10:00:00Z', author: { identifier: { system: PRACTITIONER_ID, value: email } } });
+const completed = (qr: any, email: string) => ({ ...qr, status: 'completed', authored: '2024-05-01T10:00:00Z', author: { type: 'Practitioner', identifier: { system: PRACTITIONER_ID, value: email } } });
+/** Completed by the local organisation: the author is the organisation itself. */
+const completedByOrganization = (qr: any) => ({ ...qr, status: 'completed', authored: '2024-05-01T10:00:00Z', author: { type: 'Organization', identifier: { system: 'http://dsf.dev/sid/organization-identifier', value: local.organizationIdentifier } } });
 
 before(async () => {
   site = await startTestSite();
@@ -54,6 +57,20 @@ before(async () => {
   byRole = practitionerIdentity(localOrg.organization, id, 'dic@test.org', [{ system: PRACTITIONER_ROLE, code: 'DIC_USER' }], userRoles());
   stranger = practitionerIdentity(localOrg.organization, id, 'stranger@test.org', [{ system: PRACTITIONER_ROLE, code: 'TTP_USER' }], userRoles());
   admin = practitionerIdentity(localOrg.organization, id, 'admin@test.org', [{ system: PRACTITIONER_ROLE, code: 'DSF_ADMIN' }], localOrganizationRoles());
+  // QuestionnaireResponse.questionnaire must name a stored Questionnaire (reference check).
+  const questionnaire = await as(site, local).create({
+    resourceType: 'Questionnaire',
+    meta: { tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] },
+    url: 'http://dsf.dev/fhir/Questionnaire/authz-test',
+    version: '1.0',
+    date: '2024-01-01',
+    status: 'active',
+    item: [
+      { linkId: 'business-key', type: 'string', text: 'The business-key of the process execution', required: true },
+      { linkId: 'user-task-id', type: 'string', text: 'The user-task-id of the process execution', required: true },
+    ],
+  });
+  assert.equal(questionnaire.status, 201, questionnaire.message);
 });
 after(() => site?.stop());
 
@@ -65,7 +82,7 @@ async function created(userTaskId: string): Promise<any> {
 
 const count = async () => (await as(site, local).search('QuestionnaireResponse', '_summary=count')).resource.total;
 
-test('create: local identities, status in-progress, one user-task-id', async () => {
+test('create: the local organization or DSF_ADMIN, status in-progress, one user-task-id', async () => {
   await created('ut-create');
   const before = await count();
   const remoteWithCreate: Identity = { ...remote, roles: new Map([...remote.roles, ['CREATE', 'all']]) };
@@ -79,8 +96,11 @@ test('create: local identities, status in-progress, one user-task-id', async () 
     assert.ok([403, 422].includes(r.status), `${name}: ${r.status} ${r.message}`);
     if (name.startsWith('remote') || name === 'status completed') assert.equal(r.status, 403, `${name}: ${r.message}`);
   }
+  const user = await as(site, byRole).create(response('ut-user'));
+  assert.equal(user.status, 403, 'a local practitioner, even with the CREATE role (as the reference)');
+  assert.match(user.message!, /only the local organization or a DSF_ADMIN practitioner/);
   assert.equal(await count(), before);
-  assert.equal((await as(site, byRole).create(response('ut-user'))).status, 201, 'a local practitioner with the CREATE role');
+  assert.equal((await as(site, admin).create(response('ut-admin'))).status, 201, 'DSF_ADMIN');
 });
 
 test('completion: local organization, DSF_ADMIN, or a practitioner named by e-mail or role', async () => {
@@ -93,11 +113,24 @@ test('completion: local organization, DSF_ADMIN, or a practitioner named by e-ma
     ['remote', remote, 403],
   ] as [string, Identity, number][]) {
     const qr = await created(`ut-${name}`);
-    const r = await as(site, identity).update(completed(qr, identity.kind === 'practitioner' ? identity.email! : 'named@test.org'));
+    const r = await as(site, identity).update(identity.kind === 'practitioner' ? completed(qr, identity.email!) : completedByOrganization(qr));
     assert.equal(r.status, expected, `${name}: ${r.message}`);
     const stored = (await as(site, local).read('QuestionnaireResponse', qr.id)).resource;
     assert.equal(stored.status, expected === 200 ? 'completed' : 'in-progress', `${name}: stored status`);
   }
+  const qr = await created('ut-other-author');
+  const otherAuthor = await as(site, byEmail).update(completed(qr, 'dic@test.org'));
+  assert.equal(otherAuthor.status, 403, 'the author must be the caller');
+  assert.match(otherAuthor.message!, /author must be the caller/);
+});
+
+test('completion by any practitioner when the response names none (the reference\'s DSF 1.x behaviour)', async () => {
+  const { extension: _none, ...unnamed } = response('ut-unnamed');
+  const r = await as(site, local).create(unnamed);
+  assert.equal(r.status, 201, r.message);
+  const done = await as(site, stranger).update(completed(r.resource, 'stranger@test.org'));
+  assert.equal(done.status, 200, done.message);
+  assert.equal((await as(site, local).delete('QuestionnaireResponse', r.resource.id)).status, 200);
 });
 
 test('completion keeps user-task-id, business-key and questionnaire, and needs author and authored', async () => {
@@ -122,10 +155,10 @@ test('stop and amend change only the status, by the local organization or DSF_AD
   assert.equal((await as(site, local).update({ ...qr, status: 'stopped' })).status, 200);
 
   const qr2 = await created('ut-amend');
-  const done = await as(site, local).update(completed(qr2, 'named@test.org'));
+  const done = await as(site, local).update(completedByOrganization(qr2));
   assert.equal((await as(site, admin).update({ ...done.resource, status: 'amended' })).status, 200);
   const qr3 = await created('ut-back');
-  const done3 = await as(site, local).update(completed(qr3, 'named@test.org'));
+  const done3 = await as(site, local).update(completedByOrganization(qr3));
   const back = await as(site, local).update({ ...done3.resource, status: 'in-progress' });
   assert.equal(back.status, 403);
   assert.match(back.message!, /completed->in-progress is not allowed/);
@@ -151,8 +184,10 @@ test('read: local organization, DSF_ADMIN and named practitioners; remote identi
   assert.equal((await as(site, byRole).search('QuestionnaireResponse', '_summary=count')).resource.total, await count());
 });
 
-test('delete: local identities only', async () => {
+test('delete: the local organization or DSF_ADMIN', async () => {
   const qr = await created('ut-delete');
+  const practitionerWithDelete: Identity = { ...byRole, roles: new Map([...byRole.roles, ['DELETE', 'all']]) };
+  assert.equal((await as(site, practitionerWithDelete).delete('QuestionnaireResponse', qr.id)).status, 403);
   const remoteWithDelete: Identity = { ...remote, roles: new Map([...remote.roles, ['DELETE', 'all']]) };
   assert.equal((await as(site, remote).delete('QuestionnaireResponse', qr.id)).status, 403);
   assert.equal((await as(site, remoteWithDelete).delete('QuestionnaireResponse', qr.id)).status, 403);

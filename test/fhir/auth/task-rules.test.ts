@@ -122,11 +122,11 @@ test('draft Tasks: local organization or DSF_ADMIN, task-identifier unique', asy
   assert.equal(dup.status, 403);
   assert.equal((await as(site, admin).create(draft('d-2'))).status, 201);
   const before = await taskCount();
-  assert.equal((await as(site, remoteA).create({ ...draft('d-3'), requester: { identifier: org(remoteA) } })).status, 403);
+  assert.equal((await as(site, remoteA).create({ ...draft('d-3'), requester: { type: 'Organization', identifier: org(remoteA) } })).status, 403);
   assert.equal((await as(site, user).create(draft('d-4'))).status, 403);
   const noIdentifier = await as(site, local).create({ ...draft('d-5'), identifier: [{ system: 'http://example.org/other', value: 'x' }] });
   assert.ok([403, 422].includes(noIdentifier.status), noIdentifier.message);
-  const foreignRequester = await as(site, local).create({ ...draft('d-6'), requester: { identifier: org(remoteA) } });
+  const foreignRequester = await as(site, local).create({ ...draft('d-6'), requester: { type: 'Organization', identifier: org(remoteA) } });
   assert.equal(foreignRequester.status, 403);
   assert.equal(await taskCount(), before);
 });
@@ -165,8 +165,8 @@ test('status transitions: allowed ones with unchanged requester, restriction, ca
   const refusals: [string, any, RegExp][] = [
     ['output on requested -> in-progress', withOutput({ ...withBusinessKey(t4), status: 'in-progress' }), /Task.output must be empty/],
     ['changed input', { ...withBusinessKey(t4), status: 'in-progress', input: [...withBusinessKey(t4).input, { type: { coding: [{ system: 'http://dsf.dev/fhir/CodeSystem/bpmn-message', code: 'correlation-key' }] }, valueString: 'c' }] }, /Task.input/],
-    ['changed requester', { ...withBusinessKey(t4), status: 'in-progress', requester: { identifier: org(remoteB) } }, /Task.requester/],
-    ['changed restriction', { ...withBusinessKey(t4), status: 'in-progress', restriction: { recipient: [{ identifier: org(remoteB) }] } }, /Task.restriction/],
+    ['changed requester', { ...withBusinessKey(t4), status: 'in-progress', requester: { type: 'Organization', identifier: org(remoteB) } }, /Task.requester/],
+    ['changed restriction', { ...withBusinessKey(t4), status: 'in-progress', restriction: { recipient: [{ type: 'Organization', identifier: org(remoteB) }] } }, /Task.restriction/],
     ['changed instantiatesCanonical', { ...withBusinessKey(t4), status: 'in-progress', instantiatesCanonical: 'http://dsf.dev/bpe/Process/allproc|1.0' }, /Task.instantiatesCanonical/],
     ['requested -> draft', { ...t4, status: 'draft', identifier: [{ system: 'http://dsf.dev/sid/task-identifier', value: 'x' }] }, /requested->draft is not allowed/],
   ];
@@ -191,7 +191,7 @@ test('draft -> draft keeps the task-identifier; requested -> failed works withou
   const d = (await L.create(task({ process: 'orgproc', status: 'draft', identifier: 'dd-1', requester: org(local), recipient: localId }))).resource;
   assert.equal((await L.update({ ...d, authoredOn: '2024-06-01T10:00:00Z' })).status, 200);
   const renamed = await L.update({ ...d, identifier: [{ system: 'http://dsf.dev/sid/task-identifier', value: 'dd-2' }] });
-  assert.equal(renamed.status, 403);
+  assert.equal(renamed.status, 403, renamed.message);
   const { identifier: _identifier, ...withoutIdentifier } = (await L.read('Task', d.id)).resource;
   const promoted = await L.update({ ...withoutIdentifier, status: 'requested' });
   assert.equal(promoted.status, 403, `draft -> requested: ${promoted.message}`);

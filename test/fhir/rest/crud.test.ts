@@ -65,7 +65,8 @@ test('vread, delete then 410, history with POST/PUT/DELETE entries', async () =>
 test('$permanent-delete needs a deleted resource and then removes every version', async () => {
   const c = await site.client.create(patient('p5'));
   const early = await site.client.post(`/Patient/${c.id}/$permanent-delete`, undefined);
-  assert.equal(early.status, 409);
+  assert.equal(early.status, 400, 'as the reference: the resource is not marked deleted');
+  assert.match(early.json.issue[0].diagnostics, /not marked deleted/);
   await site.client.delete(`/Patient/${c.id}`);
   const r = await site.client.post(`/Patient/${c.id}/$permanent-delete`, undefined);
   assert.equal(r.status, 200);

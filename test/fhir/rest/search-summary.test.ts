@@ -78,7 +78,7 @@ before(async () => {
     communication: [{ language: { text: 'German' } }],
     deceasedBoolean: false,
     // A summary backbone element: its extension is not a summary element, other and type are.
-    link: [{ extension: [{ url: 'http://example.org/link-ext', valueString: 'x' }], other: { identifier: { system: 'http://example.org/pid', value: 'summary-2' } }, type: 'seealso' }],
+    link: [{ extension: [{ url: 'http://example.org/link-ext', valueString: 'x' }], other: { type: 'Patient', identifier: { system: 'http://example.org/pid', value: 'summary-2' } }, type: 'seealso' }],
   });
 });
 after(() => site?.stop());

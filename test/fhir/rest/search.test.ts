@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, TAG_ALL, type TestSite } from '../../support/fhir-site.ts';
+import { activityDefinition, coding } from '../auth/process-fixtures.ts';
 
 let site: TestSite;
 const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
@@ -35,6 +36,8 @@ before(async () => {
   const upd = await c.put(`/Organization/${orgA.id}`, { ...orgA, endpoint: [{ reference: `Endpoint/${epA.id}` }] });
   assert.equal(upd.status, 200, upd.body);
   for (const v of ['1.0', '1.1']) await c.create(taskProfile(v));
+  // Task.instantiatesCanonical must name a stored ActivityDefinition (reference check).
+  await c.create(activityDefinition('test', [coding.remoteAll()], [coding.localAll()]));
   // Tasks from other organisations in several states: stored by the server's own (identity-less)
   // path, since no caller may create completed Tasks or Tasks requested by someone else.
   const storeTask = (task: any) => site.server.store.transaction((tx) => site.server.interactions.create({ strict: true }, tx, 'Task', task));
@@ -46,8 +49,8 @@ before(async () => {
       status: i % 2 ? 'requested' : 'completed',
       intent: 'order',
       authoredOn: `2024-01-${String(i + 1).padStart(2, '0')}T10:00:00Z`,
-      requester: { identifier: { system: ORG_ID, value: i % 3 ? 'search-a.test' : 'search-b.test' } },
-      restriction: { recipient: [{ identifier: { system: ORG_ID, value: 'test-organization.test' } }] },
+      requester: { type: 'Organization', identifier: { system: ORG_ID, value: i % 3 ? 'search-a.test' : 'search-b.test' } },
+      restriction: { recipient: [{ type: 'Organization', identifier: { system: ORG_ID, value: 'test-organization.test' } }] },
       input: [
         { type: { coding: [{ system: BPMN, code: 'message-name' }] }, valueString: 'test' },
         { type: { coding: [{ system: BPMN, code: 'business-key' }] }, valueString: `bk-${i}` },

@@ -67,9 +67,12 @@ test('a Patient sent as XML reads back as the same content in JSON and in XML', 
 });
 
 test('other fixtures (Endpoint, MeasureReport, StructureDefinition) survive XML in, JSON and XML out', async () => {
+  const managingOrganization = await site.client.create({ resourceType: 'Organization', meta: { ...TAG_ALL, profile: ['http://dsf.dev/fhir/StructureDefinition/organization-parent'] }, identifier: [{ system: 'http://dsf.dev/sid/organization-identifier', value: 'xml-roundtrip.test' }], active: true });
   for (const file of ['endpoint.json', 'measure-report.json', 'structure-definition.json']) {
     const json = JSON.parse(readFileSync(dir + file, 'utf8'));
     delete json.id;
+    // The Endpoint's managing Organization must exist (reference check).
+    if (json.managingOrganization) json.managingOrganization.reference = `Organization/${managingOrganization.id}`;
     json.meta = { ...TAG_ALL, profile: [defaultProfileFor(json.resourceType)] };
     const created = await createXml(toFhirXml(json));
     assert.deepEqual(withoutServerFields(created), json, file);

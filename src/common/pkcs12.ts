@@ -1,0 +1,114 @@
+// PKCS#12 (RFC 7292) files for browsers, Java keystores and curl: one private key and its certificate
+// chain, written with node:crypto only. The key is a PBES2 (PBKDF2 + AES-256-CBC) EncryptedPrivateKeyInfo
+// as OpenSSL exports it; certificates are stored unencrypted; the whole is protected by an HMAC-SHA256
+// MAC whose key comes from the PKCS#12 key derivation (RFC 7292 appendix B), as OpenSSL 3 and Java
+// write them. The DER is assembled by hand: the few structures needed do not justify a dependency.
+import { createHash, createHmac, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+
+// ---- minimal DER ----
+
+function length(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+const tlv = (tag: number, content: Buffer) => Buffer.concat([Buffer.from([tag]), length(content.length), content]);
+const sequence = (...items: Buffer[]) => tlv(0x30, Buffer.concat(items));
+const set = (...items: Buffer[]) => tlv(0x31, Buffer.concat(items));
+const octetString = (b: Buffer) => tlv(0x04, b);
+const explicit0 = (content: Buffer) => tlv(0xa0, content);
+const nul = () => Buffer.from([0x05, 0x00]);
+
+function integer(n: number): Buffer {
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  if (!bytes.length || bytes[0]! & 0x80) bytes.unshift(0);
+  return tlv(0x02, Buffer.from(bytes));
+}
+
+function oid(dotted: string): Buffer {
+  const parts = dotted.split('.').map(Number);
+  const out = [40 * parts[0]! + parts[1]!];
+  for (const p of parts.slice(2)) {
+    const chunk = [p & 0x7f];
+    for (let v = Math.floor(p / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
+    out.push(...chunk);
+  }
+  return tlv(0x06, Buffer.from(out));
+}
+
+const bmpString = (s: string) => tlv(0x1e, Buffer.from(s, 'utf16le').swap16());
+
+const OID = {
+  data: '1.2.840.113549.1.7.1',
+  keyBag: '1.2.840.113549.1.12.10.1.2', // pkcs8ShroudedKeyBag
+  certBag: '1.2.840.113549.1.12.10.1.3',
+  x509Certificate: '1.2.840.113549.1.9.22.1',
+  friendlyName: '1.2.840.113549.1.9.20',
+  localKeyId: '1.2.840.113549.1.9.21',
+  sha256: '2.16.840.1.101.3.4.2.1',
+};
+
+const data = (content: Buffer) => sequence(oid(OID.data), explicit0(octetString(content)));
+
+/** RFC 7292 appendix B.2 with SHA-256 (u = 32, v = 64): derives `n` bytes for the purpose `id` (3 = MAC). */
+function pkcs12Kdf(password: string, salt: Buffer, iterations: number, id: number, n: number): Buffer {
+  const u = 32;
+  const v = 64;
+  const pw = password ? Buffer.concat([Buffer.from(password, 'utf16le').swap16(), Buffer.alloc(2)]) : Buffer.alloc(0);
+  const fill = (b: Buffer) => (b.length ? Buffer.from(Array.from({ length: v * Math.ceil(b.length / v) }, (_, i) => b[i % b.length]!)) : Buffer.alloc(0));
+  const D = Buffer.alloc(v, id);
+  const I = Buffer.concat([fill(salt), fill(pw)]);
+  const out: Buffer[] = [];
+  for (let produced = 0; produced < n; produced += u) {
+    let A = createHash('sha256').update(Buffer.concat([D, I])).digest();
+    for (let r = 1; r < iterations; r++) A = createHash('sha256').update(A).digest();
+    out.push(A);
+    const B = Buffer.from(Array.from({ length: v }, (_, i) => A[i % u]!));
+    for (let j = 0; j < I.length; j += v) {
+      let carry = 1;
+      for (let k = v - 1; k >= 0; k--) {
+        const sum = I[j + k]! + B[k]! + carry;
+        I[j + k] = sum & 0xff;
+        carry = sum >> 8;
+      }
+    }
+  }
+  return Buffer.concat(out).subarray(0, n);
+}
+
+export interface Pkcs12Options {
+  /** PEM private key (PKCS#8 or PKCS#1/SEC1). */
+  keyPem: string;
+  /** PEM certificate, then optionally its chain (e.g. the CA). */
+  certificatePems: string[];
+  password: string;
+  /** Alias shown by browsers and keytool. */
+  friendlyName?: string;
+  iterations?: number;
+}
+
+/** The DER bytes of a PKCS#12 file holding the key and certificates. */
+export function createPkcs12(o: Pkcs12Options): Buffer {
+  const iterations = o.iterations ?? 10_000;
+  const [leaf, ...chain] = o.certificatePems.map((pem) => new X509Certificate(pem).raw);
+  if (!leaf) throw new Error('PKCS#12: a certificate is needed');
+  const localKeyId = createHash('sha1').update(leaf).digest();
+  const attributes = (withName: boolean) =>
+    set(
+      sequence(oid(OID.localKeyId), set(octetString(localKeyId))),
+      ...(withName && o.friendlyName ? [sequence(oid(OID.friendlyName), set(bmpString(o.friendlyName)))] : []),
+    );
+  const encryptedKey = createPrivateKey(o.keyPem).export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: o.password });
+  const keyBag = sequence(oid(OID.keyBag), explicit0(encryptedKey), attributes(true));
+  const certBag = (der: Buffer, first: boolean) =>
+    sequence(oid(OID.certBag), explicit0(sequence(oid(OID.x509Certificate), explicit0(octetString(der)))), ...(first ? [attributes(true)] : []));
+  const safeContents = sequence(keyBag, certBag(leaf, true), ...chain.map((c) => certBag(c, false)));
+  const authSafe = sequence(data(safeContents));
+  const salt = randomBytes(16);
+  const macKey = pkcs12Kdf(o.password, salt, iterations, 3, 32);
+  const mac = createHmac('sha256', macKey).update(authSafe).digest();
+  const macData = sequence(sequence(sequence(oid(OID.sha256), nul()), octetString(mac)), octetString(salt), integer(iterations));
+  return sequence(integer(3), data(authSafe), macData);
+}

@@ -1,0 +1,42 @@
+// What readers see: a reference that carries an identifier is returned without its literal part. The
+// server stores the literal it resolved from the identifier (search, _include and authorization use
+// it), and hides it on the way out, as the reference server's ReferenceCleaner does. A reference that
+// came with only a literal part is returned as it came.
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { extractReferences } from './reference-extractor.ts';
+
+type Obj = Record<string, any>;
+
+const RESPONSE_BUNDLES = new Set(['searchset', 'history', 'batch-response', 'transaction-response']);
+
+const needsCleaning = (holder: Obj) => typeof holder.reference === 'string' && holder.identifier !== undefined;
+
+/** The resource without the literal part of references that also have an identifier; the input is never changed. */
+export function cleanLiteralReferences<T extends Resource>(resource: T): T {
+  const refs = extractReferences(resource).filter((r) => r.element === 'reference' && needsCleaning(r.holder));
+  if (!refs.length) return resource;
+  const copy = structuredClone(resource);
+  // Same walk on the copy: the same references, in the same order.
+  for (const r of extractReferences(copy)) if (r.element === 'reference' && needsCleaning(r.holder)) delete r.holder.reference;
+  return copy;
+}
+
+/**
+ * A resource about to be sent: response Bundles (search, history, batch/transaction responses) have
+ * each entry's resource cleaned; any other resource is cleaned itself (a stored Bundle has no checked
+ * references, so it is returned as stored).
+ */
+export function cleanForOutput<T extends Resource>(resource: T): T {
+  if (resource.resourceType !== 'Bundle') return cleanLiteralReferences(resource);
+  const bundle = resource as Bundle;
+  if (!RESPONSE_BUNDLES.has(bundle.type ?? '') || !bundle.entry?.length) return resource;
+  let entries: Bundle['entry'] | undefined;
+  bundle.entry.forEach((e, i) => {
+    if (!e.resource) return;
+    const cleaned = cleanLiteralReferences(e.resource);
+    if (cleaned === e.resource) return;
+    entries ??= [...bundle.entry!];
+    entries[i] = { ...e, resource: cleaned };
+  });
+  return entries ? ({ ...bundle, entry: entries } as T) : resource;
+}

@@ -11,6 +11,10 @@ import { LoggingMailService } from './services/mail-service.ts';
 import { SmtpMailService } from './services/smtp-mail-service.ts';
 import type { BpeLogger } from './services/logging.ts';
 import type { MailService } from '../plugin-api/index.ts';
+import { createCompressionService } from './api-services/compression/compression-service.ts';
+import { createCryptoService } from './api-services/crypto/crypto-service.ts';
+import { createDataLogger, type ClosableDataLogger } from './api-services/data-logger/data-logger.ts';
+import { createMimeTypeService } from './api-services/mime-type/mime-type-service.ts';
 
 export interface BpeCore {
   config: BpeConfig;
@@ -39,6 +43,7 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
   await migrateBpe(pool);
   const clients = options.clients ?? new BpeDsfClientProvider(config);
   const organizations = new FhirOrganizationProvider(clients.getLocal(), config.fhirServerBaseUrl);
+  const dataLogger: ClosableDataLogger = createDataLogger(config.dataLogger);
   const plugins = new PluginManager(
     pool,
     {
@@ -51,7 +56,10 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
           ? new SmtpMailService({ ...config.mail, host: config.mail.host, fromAddress: config.mail.fromAddress })
           : new LoggingMailService(logger.child('mail'))),
       logger,
-      logData: config.logData,
+      dataLogger,
+      crypto: createCryptoService(),
+      compression: createCompressionService(),
+      mimeTypes: createMimeTypeService({ warn: (m) => logger.warn(m) }),
     },
     logger.child('plugins'),
   );
@@ -79,6 +87,9 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
         env: config.env,
         deploymentClient: retrying,
       }),
-    close: () => clients.close(),
+    close: () => {
+      clients.close();
+      void dataLogger.close();
+    },
   };
 }

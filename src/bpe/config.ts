@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
+import { dataLoggerConfigFromEnv, type DataLoggerConfig } from './api-services/data-logger/data-logger-config.ts';
 
 export const DEFAULT_TASK_SUBSCRIPTION_SEARCH = '?criteria:exact=Task%3Fstatus%3Drequested&status=active&type=websocket&payload=application/fhir%2Bjson';
 export const DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH =
@@ -60,8 +61,8 @@ export interface BpeConfig {
   dbUrl?: string;
   dataDir: string;
   mail: MailConfig;
-  /** Log resource contents through the DataLogger. */
-  logData: boolean;
+  /** The plugins' DataLogger (DEV_DSF_LOG_DATA_*): off unless enabled. */
+  dataLogger: DataLoggerConfig;
   /** The environment (for #{...} placeholders in plugins). */
   env: Record<string, string | undefined>;
 }
@@ -92,6 +93,15 @@ function processList(reader: ConfigReader, name: string): ProcessIdAndVersion[] 
     else out.push({ processId: m[1]!, version: m[2]! });
   }
   return out;
+}
+
+function readDataLoggerConfig(r: ConfigReader, env: Record<string, string | undefined>): DataLoggerConfig {
+  try {
+    return dataLoggerConfigFromEnv(env);
+  } catch (e) {
+    r.problems.push(...(e as Error).message.split('\n').slice(1).map((l) => l.trim()));
+    return dataLoggerConfigFromEnv({});
+  }
 }
 
 export function readBpeConfig(env: Record<string, string | undefined> = process.env): BpeConfig {
@@ -154,7 +164,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
       replyToAddresses: r.list('DEV_DSF_BPE_MAIL_REPLYTOADDRESSES'),
       trustedCas: readPems(r, 'DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS', r.string('DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS')),
     },
-    logData: r.bool('DSF_BPE_LOG_DATA', false),
+    dataLogger: readDataLoggerConfig(r, env),
     env,
   };
   if (cfg.mail.host && !cfg.mail.fromAddress) r.problems.push('DEV_DSF_BPE_MAIL_FROMADDRESS is required when DEV_DSF_BPE_MAIL_HOST is set');

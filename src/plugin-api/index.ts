@@ -13,3 +13,7 @@ export * from './variables.ts';
 export { TaskHelper } from './task-helper.ts';
 export { QuestionnaireResponseHelper, type Answer } from './questionnaire-response-helper.ts';
 export { ReadAccessHelper } from './read-access-helper.ts';
+export * from './services/compression.ts';
+export * from './services/crypto.ts';
+export * from './services/data-logger.ts';
+export * from './services/mime-type.ts';

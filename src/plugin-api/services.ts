@@ -6,6 +6,10 @@ import type { QuestionnaireResponseHelper } from './questionnaire-response-helpe
 import type { ReadAccessHelper } from './read-access-helper.ts';
 import type { TaskHelper } from './task-helper.ts';
 import type { Targets } from './targets.ts';
+import type { CompressionService } from './services/compression.ts';
+import type { CryptoService } from './services/crypto.ts';
+import type { DataLogger } from './services/data-logger.ts';
+import type { MimeTypeService } from './services/mime-type.ts';
 
 /** FHIR clients presenting the organisation's client certificate. */
 export interface DsfClientProvider {
@@ -77,12 +81,6 @@ export interface Logger {
   error(message: string): void;
 }
 
-/** Logs resource contents and other data only when the operator enables it (DSF_BPE_LOG_DATA). */
-export interface DataLogger {
-  log(message: string, data: unknown): void;
-  isEnabled(): boolean;
-}
-
 /** The definition values a running activity may want to know. */
 export interface ProcessPluginInfo {
   readonly name: string;
@@ -103,5 +101,9 @@ export interface ProcessPluginApi {
   readonly readAccessHelper: ReadAccessHelper;
   readonly mailService: MailService;
   readonly logger: Logger;
+  /** Resource contents for debugging, written only when the operator enables it (DEV_DSF_LOG_DATA_*). */
   readonly dataLogger: DataLogger;
+  readonly cryptoService: CryptoService;
+  readonly compressionService: CompressionService;
+  readonly mimeTypeService: MimeTypeService;
 }

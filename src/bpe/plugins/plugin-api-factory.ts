@@ -4,13 +4,16 @@ import {
   QuestionnaireResponseHelper,
   ReadAccessHelper,
   TaskHelper,
+  type CompressionService,
+  type CryptoService,
+  type DataLogger,
   type DsfClientProvider,
   type MailService,
+  type MimeTypeService,
   type ProcessPluginApi,
 } from '../../plugin-api/index.ts';
 import { FhirEndpointProvider } from '../services/endpoint-provider.ts';
 import type { BpeLogger } from '../services/logging.ts';
-import { SwitchedDataLogger } from '../services/logging.ts';
 import type { FhirOrganizationProvider } from '../services/organization-provider.ts';
 import { FhirTargetProvider } from '../services/target-provider.ts';
 import { pluginLabel, type LoadedPlugin } from './loaded-plugin.ts';
@@ -21,7 +24,10 @@ export interface SharedServices {
   organizations: FhirOrganizationProvider;
   mail: MailService;
   logger: BpeLogger;
-  logData: boolean;
+  dataLogger: DataLogger;
+  crypto: CryptoService;
+  compression: CompressionService;
+  mimeTypes: MimeTypeService;
 }
 
 export function createProcessPluginApi(plugin: LoadedPlugin, shared: SharedServices): ProcessPluginApi {
@@ -44,6 +50,9 @@ export function createProcessPluginApi(plugin: LoadedPlugin, shared: SharedServi
     readAccessHelper: new ReadAccessHelper(),
     mailService: shared.mail,
     logger,
-    dataLogger: new SwitchedDataLogger(logger, shared.logData),
+    dataLogger: shared.dataLogger,
+    cryptoService: shared.crypto,
+    compressionService: shared.compression,
+    mimeTypeService: shared.mimeTypes,
   };
 }

@@ -1,6 +1,6 @@
 // The BPE's log: lines with a level and a source go to a sink (stdout by default). Resource contents
-// only reach it through the DataLogger, and only when DSF_BPE_LOG_DATA is true.
-import type { DataLogger, Logger } from '../../plugin-api/index.ts';
+// do not belong here: plugins write them through the DataLogger, which is off unless enabled.
+import type { Logger } from '../../plugin-api/index.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogSink = (level: LogLevel, message: string) => void;
@@ -35,19 +35,5 @@ export class BpeLogger implements Logger {
   }
   error(message: string): void {
     this.sink('error', `[${this.source}] ${message}`);
-  }
-}
-
-export class SwitchedDataLogger implements DataLogger {
-  constructor(
-    private readonly logger: Logger,
-    private readonly enabled: boolean,
-  ) {}
-  isEnabled(): boolean {
-    return this.enabled;
-  }
-  log(message: string, data: unknown): void {
-    if (!this.enabled) return;
-    this.logger.info(`${message}: ${typeof data === 'string' ? data : JSON.stringify(data)}`);
   }
 }

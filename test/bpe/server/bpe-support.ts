@@ -35,6 +35,7 @@ export async function eventually<T>(what: string, cond: () => Promise<T | undefi
 }
 
 import type { BpeConfig } from '../../../src/bpe/config.ts';
+import { dataLoggerConfigFromEnv } from '../../../src/bpe/api-services/data-logger/data-logger-config.ts';
 import { BpeLogger, type LogLevel } from '../../../src/bpe/services/logging.ts';
 
 /** A BPE configuration for the organisation of a test site (no database URL: tests pass their pool). */
@@ -54,7 +55,7 @@ export function bpeConfig(certs: CertificateSet, org: string, baseUrl: string, o
     retired: [],
     dataDir: '/nonexistent',
     mail: { port: 0, useSmtps: false, toAddresses: [], toAddressesCc: [], replyToAddresses: [] },
-    logData: false,
+    dataLogger: dataLoggerConfigFromEnv({}),
     env: { TEST_PLUGIN_GREETING: 'Hello from the environment' },
     ...overrides,
   };

@@ -7,7 +7,13 @@ import net from 'node:net';
 import { BpeDsfClientProvider } from '../../../src/bpe/client/dsf-client-provider.ts';
 import { FhirEndpointProvider } from '../../../src/bpe/services/endpoint-provider.ts';
 import { LoggingMailService } from '../../../src/bpe/services/mail-service.ts';
-import { SwitchedDataLogger } from '../../../src/bpe/services/logging.ts';
+import { createDataLogger } from '../../../src/bpe/api-services/data-logger/data-logger.ts';
+import { dataLoggerConfigFromEnv } from '../../../src/bpe/api-services/data-logger/data-logger-config.ts';
+import { createCompressionService } from '../../../src/bpe/api-services/compression/compression-service.ts';
+import { createCryptoService } from '../../../src/bpe/api-services/crypto/crypto-service.ts';
+import { createMimeTypeService } from '../../../src/bpe/api-services/mime-type/mime-type-service.ts';
+import { createProcessPluginApi } from '../../../src/bpe/plugins/plugin-api-factory.ts';
+import type { LoadedPlugin } from '../../../src/bpe/plugins/loaded-plugin.ts';
 import { FhirOrganizationProvider } from '../../../src/bpe/services/organization-provider.ts';
 import { SmtpMailService } from '../../../src/bpe/services/smtp-mail-service.ts';
 import { FhirTargetProvider } from '../../../src/bpe/services/target-provider.ts';
@@ -151,13 +157,32 @@ test('mail over SMTP with AUTH PLAIN; without a server to the log', async () => 
   assert.match(lines.join('\n'), /Mail to someone@test\.org \(no SMTP server configured\): subject\ntext/);
 });
 
-test('the data logger writes resource contents only when enabled; read-access tags', () => {
-  const { logger, lines } = recordingLogger();
+test('the API object: every service wired; the data logger writes resource contents only when enabled; read-access tags', () => {
+  const written: string[] = [];
+  const shared = (enabled: boolean) => ({
+    localBaseUrl: site.baseUrl,
+    clients,
+    organizations,
+    mail: new LoggingMailService(recordingLogger().logger),
+    logger: recordingLogger().logger,
+    dataLogger: createDataLogger(dataLoggerConfigFromEnv(enabled ? { DEV_DSF_LOG_DATA_CONSOLE_OUT_ENABLED: 'true' } : {}), { stdout: (t) => written.push(t) }),
+    crypto: createCryptoService(),
+    compression: createCompressionService(),
+    mimeTypes: createMimeTypeService(),
+  });
+  const plugin = { name: 'p', version: '1.0.0.0', resourceVersion: '1.0', releaseDate: '2025-01-01', draft: false } as LoadedPlugin;
   const patient = { resourceType: 'Patient', id: 'p1', name: [{ family: 'Secret' }] };
-  new SwitchedDataLogger(logger, false).log('received', patient);
-  assert.deepEqual(lines, []);
-  new SwitchedDataLogger(logger, true).log('received', patient);
-  assert.match(lines[0]!, /received: \{"resourceType":"Patient","id":"p1","name":\[\{"family":"Secret"\}\]\}/);
+  const off = createProcessPluginApi(plugin, shared(false));
+  for (const service of ['dsfClientProvider', 'organizationProvider', 'endpointProvider', 'targetProvider', 'taskHelper', 'questionnaireResponseHelper', 'readAccessHelper', 'mailService', 'logger', 'dataLogger', 'cryptoService', 'compressionService', 'mimeTypeService'] as const) {
+    assert.ok(off[service], service);
+  }
+  assert.equal(off.processPluginDefinition.resourceVersion, '1.0');
+  assert.equal(off.dataLogger.isEnabled(), false);
+  off.dataLogger.log('received', patient);
+  assert.deepEqual(written, []);
+  const on = createProcessPluginApi(plugin, shared(true));
+  on.dataLogger.log('received', patient);
+  assert.match(written.join(''), /received: \{"resourceType":"Patient","id":"p1","name":\[\{"family":"Secret"\}\]\}/);
 
   const tags = new ReadAccessHelper();
   const r = tags.addOrganization({ resourceType: 'Library' } as any, 'external-test-organization.test');

@@ -107,7 +107,8 @@ test('a user task: QuestionnaireResponse created from the formKey Questionnaire 
   });
   assert.equal(qr.questionnaire, 'http://test.org/fhir/Questionnaire/approve|1.0');
   assert.deepEqual(qr.item.map((i: any) => i.linkId), ['business-key', 'user-task-id', 'approve']);
-  const [userTask] = await bpe.core.engine.listUserTasks({ definitionKey: 'testorg_user' });
+  // The response is created inside the transaction that creates the user task: wait for its commit.
+  const userTask = await eventually('user task committed', async () => (await bpe.core.engine.listUserTasks({ definitionKey: 'testorg_user' }))[0]);
   assert.equal(qr.item[1].answer[0].valueString, userTask!.id);
   assert.equal(qr.item[2].text, 'Approve bk-user?', 'the user task listener adapted the response before it was created');
   assert.equal((await site.client.get(`/Task/${id}`)).json.status, 'in-progress');

@@ -2,6 +2,8 @@
 // reference's checks refuses a plugin, naming plugin, file and rule; a bad plugin does not stop the others.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadPlugin, loadPlugins, type LoadContext, type PluginRefusal } from '../../../src/bpe/plugins/plugin-loader.ts';
 import type { LoadedPlugin } from '../../../src/bpe/plugins/loaded-plugin.ts';
 import { copyTestPlugin, FIXTURE_PLUGIN, type PluginCopy } from './plugin-fixture.ts';
@@ -106,4 +108,26 @@ test('a bad plugin is reported and skipped; the others load', async () => {
   assert.equal(result.refused.length, 1);
   assert.equal(result.refused[0]!.plugin, 'other-plugin-2.0.0.0');
   assert.equal(result.refused[0]!.folder, bad.folder);
+});
+
+test('a plugin in plain JavaScript (.mjs) loads too', async () => {
+  const copy = copyTestPlugin('js-plugin');
+  const api = JSON.stringify(new URL('../../../src/plugin-api/index.ts', import.meta.url).href);
+  copy.write(
+    'index.mjs',
+    `import { definePlugin, ServiceTask } from ${api};
+class Hello extends ServiceTask { execute() {} }
+export default definePlugin({
+  name: 'js-plugin', version: '1.0.0.0', releaseDate: '2025-01-15',
+  processModels: ['bpe/hello.bpmn'],
+  fhirResources: { testorg_hello: ['fhir/ActivityDefinition-hello.json', 'fhir/StructureDefinition-task-test.json'] },
+  activities: { 'org.test.bpe.Hello': Hello },
+});
+`,
+  );
+  rmSync(join(copy.folder, 'index.ts'));
+  const outcome = await loadPlugin(copy.folder, ctx);
+  assert.ok(!('problems' in outcome), 'problems' in outcome ? outcome.problems.join('\n') : '');
+  assert.equal((outcome as LoadedPlugin).name, 'js-plugin');
+  assert.deepEqual((outcome as LoadedPlugin).processes.map((p) => p.processId), ['testorg_hello']);
 });

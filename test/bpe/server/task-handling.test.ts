@@ -67,7 +67,7 @@ test('a second Task correlates with the waiting instance by business key; both c
   const cont = await settled(continueId);
   assert.equal(start.status, 'completed');
   assert.equal(cont.status, 'completed');
-  assert.equal(output(start, TEST_SYSTEM, 'record'), `BeforeWait:${startId} AfterWait:${continueId}`);
+  assert.equal(output(start, TEST_SYSTEM, 'record'), `BeforeWait:${startId} listener:AfterWait AfterWait:${continueId}`);
   await eventually('continue Task recorded', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [continueId])).rows[0].state === 'correlated');
 });
 

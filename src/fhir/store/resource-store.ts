@@ -34,6 +34,9 @@ export interface HistoryQuery {
   access?: AccessFilter;
 }
 
+/** Key space of the per-resource write locks (pg_advisory_xact_lock(class, hashtext(id))): 'DSFR'. */
+const RESOURCE_LOCK_CLASS = 0x44_53_46_52;
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isServerId(id: string): boolean {
@@ -82,13 +85,18 @@ export class ResourceStore {
     for (const listener of this.settledListeners) await listener(client, committed);
   }
 
-  /** The current version (possibly a delete marker), or undefined if the id never existed. */
+  /**
+   * The current version (possibly a delete marker), or undefined if the id never existed. `forUpdate`
+   * first takes the id's write lock (held to the end of the transaction), so concurrent writers of one
+   * resource run one after the other, each seeing the version the previous one committed.
+   */
   async readCurrent(db: Db, type: string, id: string, forUpdate = false): Promise<StoredVersion | undefined> {
     if (!isServerId(id)) return undefined;
-    const res = await db.query(
-      `SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = $1 AND current${forUpdate ? ' FOR UPDATE' : ''}`,
-      [id],
-    );
+    // Not SELECT ... FOR UPDATE: a writer waiting for that row lock re-checks the row after the other
+    // commits, finds it no longer current and skips it, as if the resource did not exist. The lock
+    // is taken in its own statement, so the read after it sees what the previous writer committed.
+    if (forUpdate) await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [RESOURCE_LOCK_CLASS, id]);
+    const res = await db.query('SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = $1 AND current', [id]);
     const row = res.rows[0];
     if (!row || row.type !== type) return undefined;
     return toStored(row);

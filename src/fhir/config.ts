@@ -7,6 +7,34 @@ import { readAuthConfig, type AuthConfig } from './auth/auth-config.ts';
 
 export const DEFAULT_MAX_BINARY_BYTES = 2 * 1024 * 1024 * 1024;
 
+/** Limits that keep one client from starving the others; each has a DSF_FHIR_* variable (the reference has none). */
+export interface FhirServerLimits {
+  /** Longest a database statement of a request may run (DSF_FHIR_STATEMENT_TIMEOUT_MS); 0: none. */
+  statementTimeoutMs: number;
+  /** Most search parameters in one search, conditional criteria included (DSF_FHIR_MAX_SEARCH_PARAMETERS). */
+  maxSearchParameters: number;
+  /** Most bytes of resources in one search or history page (DSF_FHIR_MAX_PAGE_BYTES); the page ends early beyond. */
+  maxPageBytes: number;
+  /** Time a client has to send a request's headers, TLS handshake included (DSF_FHIR_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request (DSF_FHIR_REQUEST_TIMEOUT_MS); raw Binary uploads must fit. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: FhirServerLimits = {
+  statementTimeoutMs: 30_000,
+  maxSearchParameters: 32,
+  maxPageBytes: 16 * 1024 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface FhirServerConfig {
   baseUrl: string;
   organizationIdentifier: string;
@@ -33,6 +61,10 @@ export interface FhirServerConfig {
   env: Record<string, string | undefined>;
   /** Proxy certificate header, role configuration, OIDC (see auth/auth-config.ts); defaults when absent. */
   auth?: AuthConfig;
+  /** Timeouts and sizes (DEFAULT_LIMITS for what is not given). */
+  limits?: Partial<FhirServerLimits>;
+  /** DSF_LOG_LEVEL (default info); request lines at info, 5xx with their stack at error. */
+  logLevel?: LogLevel;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -45,6 +77,13 @@ function pem(reader: ConfigReader, name: string, value: string | undefined): str
     reader.problems.push(`${name}: cannot read ${value}: ${(e as Error).message}`);
     return undefined;
   }
+}
+
+function logLevel(r: ConfigReader): LogLevel {
+  const v = r.string('DSF_LOG_LEVEL', 'info').toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel;
+  r.problems.push(`DSF_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${v}'`);
+  return 'info';
 }
 
 export function readFhirServerConfig(env: Record<string, string | undefined> = process.env): FhirServerConfig {
@@ -79,7 +118,17 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     maxBinaryBytes: r.int('DSF_FHIR_MAX_BINARY_BYTES', DEFAULT_MAX_BINARY_BYTES, 0),
     env,
     auth: readAuthConfig(r, env),
+    limits: {
+      statementTimeoutMs: r.int('DSF_FHIR_STATEMENT_TIMEOUT_MS', DEFAULT_LIMITS.statementTimeoutMs, 0),
+      maxSearchParameters: r.int('DSF_FHIR_MAX_SEARCH_PARAMETERS', DEFAULT_LIMITS.maxSearchParameters, 1),
+      maxPageBytes: r.int('DSF_FHIR_MAX_PAGE_BYTES', DEFAULT_LIMITS.maxPageBytes, 1024),
+      headersTimeoutMs: r.int('DSF_FHIR_HEADERS_TIMEOUT_MS', DEFAULT_LIMITS.headersTimeoutMs, 100),
+      requestTimeoutMs: r.int('DSF_FHIR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 100),
+      keepAliveTimeoutMs: r.int('DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
+    },
+    logLevel: logLevel(r),
   };
+  if (cfg.limits!.requestTimeoutMs! < cfg.limits!.headersTimeoutMs!) r.problems.push('DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS');
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));
   if (!cfg.organizationThumbprint && clientCert) cfg.organizationThumbprint = thumbprintSha512(clientCert);
   if (cfg.organizationThumbprint && !/^[a-f0-9]{128}$/.test(cfg.organizationThumbprint)) {

@@ -3,10 +3,22 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { isIntegerType, isResourceType, jsonPrimitiveKind, typeInfo, type ElementInfo, type TypeInfo } from './type-model.ts';
+import { FORBIDDEN_CHARACTER_RULE, forbiddenCharacter } from './fhir-characters.ts';
+import { MAX_XML_DEPTH } from './xml-parse.ts';
 
 type JsonObject = Record<string, unknown>;
 
-/** Parses FHIR JSON text; throws FhirError(400) for malformed JSON, a non-object, or a missing or unknown resourceType. */
+/**
+ * Deepest nesting of JSON objects and arrays accepted (a FHIR element level is an object in an array,
+ * so this is about the XML parser's element limit twice). Every later walk over a resource recurses,
+ * so nothing deeper may get in.
+ */
+export const MAX_JSON_DEPTH = 2 * MAX_XML_DEPTH;
+
+/**
+ * Parses FHIR JSON text; throws FhirError(400) for malformed JSON, nesting deeper than MAX_JSON_DEPTH,
+ * characters FHIR text may not hold, numbers out of range, a non-object, or a missing or unknown resourceType.
+ */
 export function parseFhirJson(text: string): Resource {
   let value: unknown;
   try {
@@ -15,10 +27,48 @@ export function parseFhirJson(text: string): Resource {
     throw new FhirError(400, `Malformed JSON: ${(e as Error).message}`, 'structure');
   }
   if (!isObject(value)) throw new FhirError(400, 'The JSON body must be an object holding a FHIR resource', 'structure');
+  checkJsonContent(value);
   const rt = value.resourceType;
   if (typeof rt !== 'string' || !rt) throw new FhirError(400, 'The JSON resource has no resourceType', 'structure');
   if (!isResourceType(rt)) throw new FhirError(400, `'${rt}' is not a FHIR resource type`, 'structure');
   return value as unknown as Resource;
+}
+
+/**
+ * One pass over parsed JSON, without recursion (the input may be nested arbitrarily deep): refuses
+ * nesting deeper than MAX_JSON_DEPTH, keys and strings with characters FHIR text may not hold, and
+ * numbers JSON.parse turned into Infinity.
+ */
+function checkJsonContent(root: JsonObject): void {
+  const refuse = (problem: string, path: string) => {
+    throw new FhirError(400, [{ severity: 'error', code: 'structure', diagnostics: `${problem} at ${path}`, expression: [path] }]);
+  };
+  const rootPath = typeof root.resourceType === 'string' ? root.resourceType : '$';
+  const stack: { value: JsonObject | unknown[]; path: string; depth: number }[] = [{ value: root, path: rootPath, depth: 1 }];
+  while (stack.length) {
+    const { value, path, depth } = stack.pop()!;
+    if (depth > MAX_JSON_DEPTH) refuse(`The JSON is nested deeper than ${MAX_JSON_DEPTH} levels`, path.length > 200 ? `${path.slice(0, 200)}...` : path);
+    const array = Array.isArray(value);
+    const keys = array ? undefined : Object.keys(value);
+    const n = array ? value.length : keys!.length;
+    for (let i = 0; i < n; i++) {
+      const key = array ? undefined : keys![i]!;
+      const child = array ? value[i] : (value as JsonObject)[key!];
+      const childPath = () => (array ? `${path}[${i}]` : `${path}.${key}`);
+      if (key !== undefined) {
+        const bad = forbiddenCharacter(key);
+        if (bad) refuse(`The property name contains ${bad} (${FORBIDDEN_CHARACTER_RULE})`, childPath());
+      }
+      if (typeof child === 'string') {
+        const bad = forbiddenCharacter(child);
+        if (bad) refuse(`The value contains ${bad} (${FORBIDDEN_CHARACTER_RULE})`, childPath());
+      } else if (typeof child === 'number') {
+        if (!Number.isFinite(child)) refuse('The number is out of range', childPath());
+      } else if (typeof child === 'object' && child !== null) {
+        stack.push({ value: child as JsonObject | unknown[], path: childPath(), depth: depth + 1 });
+      }
+    }
+  }
 }
 
 /**

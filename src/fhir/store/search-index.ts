@@ -63,14 +63,19 @@ function referenceRows(p: SearchParamDef, v: unknown, baseUrl: string, out: Inde
   }
 }
 
-export function computeIndexRows(resource: Obj, baseUrl: string): IndexRow[] {
+/** Told about a search parameter whose FHIRPath expression failed on a resource (its value is not searchable). */
+export type IndexWarning = (problem: { resourceType: string; id?: string; param: string; error: Error }) => void;
+
+export function computeIndexRows(resource: Obj, baseUrl: string, warn?: IndexWarning): IndexRow[] {
   const out: IndexRow[] = [];
   for (const p of searchParameters(resource.resourceType as string).values()) {
     let values: unknown[];
     try {
       values = p.evaluate(resource);
-    } catch {
-      continue; // a value FHIRPath cannot handle is simply not searchable
+    } catch (e) {
+      // A value FHIRPath cannot handle is not searchable; the resource is stored all the same.
+      warn?.({ resourceType: resource.resourceType as string, id: resource.id as string | undefined, param: p.code, error: e as Error });
+      continue;
     }
     for (const v of values) {
       switch (p.type) {

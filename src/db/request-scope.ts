@@ -38,7 +38,7 @@ export class RequestScope {
     return this.abortedFlag;
   }
 
-  /** The client is gone: refuse further statements and cancel the running ones. */
+  /** The client is gone: cancel the running statements; no further connections are handed out. */
   abort(): void {
     if (this.abortedFlag) return;
     this.abortedFlag = true;
@@ -52,8 +52,7 @@ export class RequestScope {
     const release = client.release;
     this.running.set(client, 0);
     const scope = this;
-    client.query = function scopedQuery(this: pg.PoolClient, ...args: unknown[]) {
-      if (scope.abortedFlag && typeof args[args.length - 1] !== 'function') return Promise.reject(new RequestAbortedError());
+    const run = (args: unknown[]) => {
       const result = (query as (...a: unknown[]) => unknown).apply(client, args);
       if (result instanceof Promise) {
         scope.running.set(client, (scope.running.get(client) ?? 0) + 1);
@@ -61,6 +60,13 @@ export class RequestScope {
         result.then(done, done);
       }
       return result;
+    };
+    client.query = function scopedQuery(this: pg.PoolClient, ...args: unknown[]) {
+      // Statements after an abort still run (ROLLBACK, caches re-reading what a rollback undid), but
+      // only once the cancel was handled: a late cancel must not hit them instead.
+      const cancelling = scope.cancels.get(client);
+      if (cancelling && typeof args[args.length - 1] !== 'function') return cancelling.then(() => run(args));
+      return run(args);
     } as typeof client.query;
     client.release = (err?: Error | boolean) => {
       if (ownQuery) client.query = ownQuery;

@@ -11,8 +11,10 @@ export const DEFAULT_MAX_BINARY_BYTES = 2 * 1024 * 1024 * 1024;
 export interface FhirServerLimits {
   /** Longest a database statement of a request may run (DSF_FHIR_STATEMENT_TIMEOUT_MS); 0: none. */
   statementTimeoutMs: number;
-  /** Most search parameters in one search, conditional criteria included (DSF_FHIR_MAX_SEARCH_PARAMETERS). */
+  /** Most parameters in one search, conditional criteria included (DSF_FHIR_MAX_SEARCH_PARAMETERS). */
   maxSearchParameters: number;
+  /** Most comma-separated values over all parameters of one search (DSF_FHIR_MAX_SEARCH_VALUES). */
+  maxSearchValues: number;
   /** Most bytes of resources in one search or history page (DSF_FHIR_MAX_PAGE_BYTES); the page ends early beyond. */
   maxPageBytes: number;
   /** Time a client has to send a request's headers, TLS handshake included (DSF_FHIR_HEADERS_TIMEOUT_MS). */
@@ -26,6 +28,7 @@ export interface FhirServerLimits {
 export const DEFAULT_LIMITS: FhirServerLimits = {
   statementTimeoutMs: 30_000,
   maxSearchParameters: 32,
+  maxSearchValues: 1000,
   maxPageBytes: 16 * 1024 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 300_000,
@@ -121,6 +124,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     limits: {
       statementTimeoutMs: r.int('DSF_FHIR_STATEMENT_TIMEOUT_MS', DEFAULT_LIMITS.statementTimeoutMs, 0),
       maxSearchParameters: r.int('DSF_FHIR_MAX_SEARCH_PARAMETERS', DEFAULT_LIMITS.maxSearchParameters, 1),
+      maxSearchValues: r.int('DSF_FHIR_MAX_SEARCH_VALUES', DEFAULT_LIMITS.maxSearchValues, 1, 10_000),
       maxPageBytes: r.int('DSF_FHIR_MAX_PAGE_BYTES', DEFAULT_LIMITS.maxPageBytes, 1024),
       headersTimeoutMs: r.int('DSF_FHIR_HEADERS_TIMEOUT_MS', DEFAULT_LIMITS.headersTimeoutMs, 100),
       requestTimeoutMs: r.int('DSF_FHIR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 100),

@@ -143,7 +143,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   // Binary content lives in large objects; inline base64 is bounded like request bodies.
   const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
   const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(scopes.pool), binaryLimits);
-  interactions.searchLimits = { maxParameters: limits.maxSearchParameters, maxPageBytes: limits.maxPageBytes };
+  interactions.searchLimits = { maxParameters: limits.maxSearchParameters, maxValues: limits.maxSearchValues, maxPageBytes: limits.maxPageBytes };
   const bundles = new BundleProcessor(interactions);
 
   const initBundle = config.initBundle

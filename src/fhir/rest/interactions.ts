@@ -83,6 +83,7 @@ function queryPairs(query: string): [string, string][] {
 /** Limits of searches (server configuration, see config.ts); none unless set. */
 export interface SearchLimits {
   maxParameters?: number;
+  maxValues?: number;
   maxPageBytes?: number;
 }
 
@@ -220,7 +221,7 @@ export class Interactions {
   async search(ctx: RequestContext, db: Db, type: string, query: [string, string][]): Promise<InteractionResult> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'search', type);
-    const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount, maxParameters: this.searchLimits.maxParameters });
+    const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
     const result = await executeSearch(db, req, this.baseUrl, ctx.access, this.searchLimits.maxPageBytes);
     return { status: 200, resource: searchsetBundle(this.baseUrl, req, result) };
   }
@@ -251,7 +252,7 @@ export class Interactions {
   async conditionalMatches(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string): Promise<Resource[]> {
     const pairs = queryPairs(criteria.replace(/^\?/, '').replace(new RegExp(`^${type}\\?`), ''));
     if (!pairs.length) throw badRequest(`Empty conditional criteria for ${type}`);
-    const req: SearchRequest = parseSearchRequest(type, pairs, { strict: true, defaultCount: 2, maxParameters: this.searchLimits.maxParameters });
+    const req: SearchRequest = parseSearchRequest(type, pairs, { strict: true, defaultCount: 2, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
     // Two concurrent conditional writes with the same criteria must not both create.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${type}?${pairs.map(([k, v]) => `${k}=${v}`).sort().join('&')}`]);
     // Only what the caller may read can match: a conditional write must not reveal other resources.

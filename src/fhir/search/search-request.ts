@@ -64,21 +64,32 @@ export interface ParseOptions {
   strict: boolean;
   defaultCount: number;
   maxCount?: number;
-  /** Most parameters in one search, each OR-ed (comma separated) value counted; 400 beyond (DSF_FHIR_MAX_SEARCH_PARAMETERS). */
+  /**
+   * Most parameters in one search (AND: each adds a join the planner must order, so the cost grows
+   * faster than their number); 400 beyond (DSF_FHIR_MAX_SEARCH_PARAMETERS).
+   */
   maxParameters?: number;
+  /** Most comma-separated (OR-ed) values over all parameters; 400 beyond (DSF_FHIR_MAX_SEARCH_VALUES). */
+  maxValues?: number;
 }
 
 /** Parameters that only choose the representation; they cost nothing. */
 const FORMAT_PARAMS = new Set(['_format', '_pretty']);
 
-/** The size of a search for the parameter limit: its parameters, each OR-ed value counted. */
-function searchSize(query: [string, string][]): number {
-  let n = 0;
+function checkSearchSize(query: [string, string][], opts: ParseOptions): void {
+  let parameters = 0;
+  let values = 0;
   for (const [key, value] of query) {
     if (FORMAT_PARAMS.has(key)) continue;
-    n += RESULT_PARAMS.has(key) ? 1 : splitValues(value).length;
+    parameters++;
+    if (!RESULT_PARAMS.has(key)) values += splitValues(value).length;
   }
-  return n;
+  if (opts.maxParameters !== undefined && parameters > opts.maxParameters) {
+    throw new FhirError(400, `The search has ${parameters} parameters; this server allows at most ${opts.maxParameters} (DSF_FHIR_MAX_SEARCH_PARAMETERS)`, 'too-costly');
+  }
+  if (opts.maxValues !== undefined && values > opts.maxValues) {
+    throw new FhirError(400, `The search has ${values} values (comma-separated values counted one by one); this server allows at most ${opts.maxValues} (DSF_FHIR_MAX_SEARCH_VALUES)`, 'too-costly');
+  }
 }
 
 /** Splits on commas not escaped with a backslash, and unescapes \, \| \$ \\ . */
@@ -123,16 +134,7 @@ export function parseSearchRequest(resourceType: string, query: [string, string]
   };
   const keep = (k: string, v: string) => req.canonicalParams.push([k, v]);
 
-  if (opts.maxParameters !== undefined) {
-    const size = searchSize(query);
-    if (size > opts.maxParameters) {
-      throw new FhirError(
-        400,
-        `The search has ${size} parameters (each comma-separated value counted); this server allows at most ${opts.maxParameters} (DSF_FHIR_MAX_SEARCH_PARAMETERS)`,
-        'too-costly',
-      );
-    }
-  }
+  checkSearchSize(query, opts);
   for (const [key, value] of query) {
     // Whatever the handling: such a value cannot match anything stored, and PostgreSQL refuses NUL.
     const bad = forbiddenCharacter(key) ?? forbiddenCharacter(value);

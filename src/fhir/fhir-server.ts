@@ -92,7 +92,14 @@ export function coreResourcesBundle(resources: Resource[]): Bundle {
 
 export async function startFhirServer(config: FhirServerConfig, opts: StartOptions = {}): Promise<RunningFhirServer> {
   const log = opts.log ?? (() => {});
-  const logger = pino({ level: config.logLevel ?? 'info' }, opts.logDestination ?? pino.destination(1));
+  const logger = pino(
+    {
+      level: config.logLevel ?? 'info',
+      // PostgreSQL's `detail` quotes the row or value an error concerns (resource content).
+      serializers: { err: (err: Error) => ({ ...pino.stdSerializers.err(err), detail: undefined }) },
+    },
+    opts.logDestination ?? pino.destination(1),
+  );
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
   let embedded: EmbeddedDatabase | undefined;
   let pool = opts.pool;

@@ -95,9 +95,9 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendResource(req, reply, err.statusCode, outcome('error', 'invalid', err.message));
     const mapped = fhirErrorForDatabaseError(err, { statementTimeoutMs: opts.statementTimeoutMs ?? 0 });
     if (mapped) {
-      // A data exception means some input check is missing: worth its stack.
-      if (mapped.outcome.issue?.[0]?.code === 'invalid') req.log.warn({ err }, 'database refused a value');
-      else req.log.warn({ code: err.code, status: mapped.status }, mapped.message);
+      // A data exception means some input check is missing; its message may quote the value, so only at debug.
+      req.log.warn({ code: err.code, status: mapped.status }, mapped.outcome.issue?.[0]?.code === 'invalid' ? 'database refused a value of the request' : mapped.message);
+      req.log.debug({ err }, 'database error');
       return sendResource(req, reply, mapped.status, mapped.outcome);
     }
     req.log.error({ err }, 'request failed');

@@ -4,16 +4,10 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { isIntegerType, isResourceType, jsonPrimitiveKind, typeInfo, type ElementInfo, type TypeInfo } from './type-model.ts';
 import { FORBIDDEN_CHARACTER_RULE, forbiddenCharacter } from './fhir-characters.ts';
-import { MAX_XML_DEPTH } from './xml-parse.ts';
+import { MAX_JSON_DEPTH } from './nesting-limits.ts';
 
 type JsonObject = Record<string, unknown>;
 
-/**
- * Deepest nesting of JSON objects and arrays accepted (a FHIR element level is an object in an array,
- * so this is about the XML parser's element limit twice). Every later walk over a resource recurses,
- * so nothing deeper may get in.
- */
-export const MAX_JSON_DEPTH = 2 * MAX_XML_DEPTH;
 
 /**
  * Parses FHIR JSON text; throws FhirError(400) for malformed JSON, nesting deeper than MAX_JSON_DEPTH,
@@ -83,11 +77,16 @@ export function checkJsonShape(resource: Resource | JsonObject): OperationOutcom
     issues.push(issue(`'${String(rt)}' is not a FHIR resource type`, 'resourceType'));
     return issues;
   }
-  checkObject(resource as JsonObject, typeInfo(rt)!, rt, issues);
+  checkObject(resource as JsonObject, typeInfo(rt)!, rt, issues, 1);
   return issues;
 }
 
-function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: OperationOutcomeIssue[]): void {
+function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: OperationOutcomeIssue[], depth: number): void {
+  // parseFhirJson already refused deeper input; this guards resources built in other ways.
+  if (depth > MAX_JSON_DEPTH) {
+    issues.push(issue(`Nested deeper than ${MAX_JSON_DEPTH} levels`, path));
+    return;
+  }
   let empty = true;
   const choices = new Map<string, string>();
   for (const key of Object.keys(obj)) {
@@ -106,16 +105,16 @@ function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: Oper
       choices.set(el.choiceOf, name);
     }
     if (isShadow) {
-      if (obj[name] === undefined) checkPrimitive(el, undefined, obj[key], `${path}.${name}`, issues);
+      if (obj[name] === undefined) checkPrimitive(el, undefined, obj[key], `${path}.${name}`, issues, depth);
       continue;
     }
-    if (el.primitive) checkPrimitive(el, obj[key], obj['_' + name], `${path}.${name}`, issues);
-    else checkComplex(el, obj[key], `${path}.${name}`, issues);
+    if (el.primitive) checkPrimitive(el, obj[key], obj['_' + name], `${path}.${name}`, issues, depth);
+    else checkComplex(el, obj[key], `${path}.${name}`, issues, depth);
   }
   if (empty) issues.push(issue(`An object of type ${type.name} must not be empty`, path));
 }
 
-function checkComplex(el: ElementInfo, value: unknown, path: string, issues: OperationOutcomeIssue[]): void {
+function checkComplex(el: ElementInfo, value: unknown, path: string, issues: OperationOutcomeIssue[], depth: number): void {
   const items = arrayShape(el, value, path, issues);
   if (!items) return;
   items.forEach((item, i) => {
@@ -132,15 +131,15 @@ function checkComplex(el: ElementInfo, value: unknown, path: string, issues: Ope
     if (el.resource) {
       const rt = item.resourceType;
       if (typeof rt !== 'string' || !isResourceType(rt)) issues.push(issue(`'${String(rt)}' is not a FHIR resource type`, `${here}.resourceType`));
-      else checkObject(item, typeInfo(rt)!, here, issues);
+      else checkObject(item, typeInfo(rt)!, here, issues, depth + 1);
       return;
     }
     const type = typeInfo(el.type);
-    if (type) checkObject(item, type, here, issues);
+    if (type) checkObject(item, type, here, issues, depth + 1);
   });
 }
 
-function checkPrimitive(el: ElementInfo, value: unknown, shadow: unknown, path: string, issues: OperationOutcomeIssue[]): void {
+function checkPrimitive(el: ElementInfo, value: unknown, shadow: unknown, path: string, issues: OperationOutcomeIssue[], depth: number): void {
   const values = value === undefined ? undefined : arrayShape(el, value, path, issues, true);
   const shadows = shadow === undefined ? undefined : arrayShape(el, shadow, path, issues, true);
   if (values === null || shadows === null) return;
@@ -159,7 +158,7 @@ function checkPrimitive(el: ElementInfo, value: unknown, shadow: unknown, path: 
     if (v !== null) checkPrimitiveValue(el.type, v, here, issues);
     if (s !== null) {
       if (!isObject(s)) issues.push(issue(`'_${el.name}' must hold objects`, here));
-      else checkObject(s, typeInfo('Element')!, here, issues);
+      else checkObject(s, typeInfo('Element')!, here, issues, depth + 1);
     }
   }
 }

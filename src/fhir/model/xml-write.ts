@@ -6,6 +6,7 @@ import { FhirError } from '../../common/errors.ts';
 import { isResourceType, typeInfo, type ElementInfo, type TypeInfo } from './type-model.ts';
 import { FHIR_NS, XHTML_NS, canonicalXhtml, escapeAttr, escapeText } from './xml-text.ts';
 import { replaceForbiddenCharacters } from './fhir-characters.ts';
+import { MAX_JSON_DEPTH } from './nesting-limits.ts';
 
 export interface FhirXmlWriteOptions {
   /** Indent nested elements by two spaces, one element a line. */
@@ -37,6 +38,7 @@ class XmlWriter {
   }
 
   resource(res: JsonObject, depth: number, rootAttrs: string, path: string): void {
+    this.checkDepth(depth, path);
     const rt = res?.resourceType;
     if (typeof rt !== 'string' || !isResourceType(rt)) fail(`'${String(rt)}' is not a FHIR resource type`, path);
     const type = typeInfo(rt)!;
@@ -129,7 +131,13 @@ class XmlWriter {
     this.out += `</${el.name}>`;
   }
 
+  /** Input is refused deeper than this (json-parse.ts); the guard keeps the recursion finite for anything else. */
+  private checkDepth(depth: number, path: string): void {
+    if (depth > MAX_JSON_DEPTH) fail(`nested deeper than ${MAX_JSON_DEPTH} levels`, path.length > 200 ? `${path.slice(0, 200)}...` : path);
+  }
+
   private complex(el: ElementInfo, obj: JsonObject, depth: number, path: string): void {
+    this.checkDepth(depth, path);
     const type = typeInfo(el.type);
     if (!type) fail(`no definition for type ${el.type}`, path);
     const children = this.children(obj, type, path);

@@ -41,9 +41,12 @@ function tokenRows(p: SearchParamDef, v: unknown, out: IndexRow[]): void {
   }
 }
 
-function stringRows(p: SearchParamDef, v: unknown, out: IndexRow[]): void {
+/** HumanName and Address hold their strings one or two levels down; nothing searchable is deeper. */
+const MAX_STRING_DEPTH = 4;
+
+function stringRows(p: SearchParamDef, v: unknown, out: IndexRow[], depth = 0): void {
   if (typeof v === 'string') out.push(row(p.code, { code: v, norm: normalizeString(v) }));
-  else if (isObj(v)) for (const x of Object.values(v)) stringRows(p, Array.isArray(x) ? x.join(' ') : x, out); // HumanName, Address
+  else if (isObj(v) && depth < MAX_STRING_DEPTH) for (const x of Object.values(v)) stringRows(p, Array.isArray(x) ? x.join(' ') : x, out, depth + 1); // HumanName, Address
 }
 
 function referenceRows(p: SearchParamDef, v: unknown, baseUrl: string, out: IndexRow[]): void {

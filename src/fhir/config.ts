@@ -31,8 +31,8 @@ export const DEFAULT_LIMITS: FhirServerLimits = {
   maxSearchValues: 1000,
   maxPageBytes: 16 * 1024 * 1024,
   headersTimeoutMs: 10_000,
-  requestTimeoutMs: 300_000,
-  keepAliveTimeoutMs: 5_000,
+  requestTimeoutMs: 600_000,
+  keepAliveTimeoutMs: 15_000,
 };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

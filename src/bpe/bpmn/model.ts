@@ -26,7 +26,16 @@ export type EventDefinition =
   | { type: 'message'; messageName: string }
   | { type: 'timer'; timerKind: TimerKind; source: string }
   | { type: 'signal'; signalName: string }
-  | { type: 'error'; errorCode: string | null; errorName: string | null }
+  | {
+      type: 'error';
+      errorCode: string | null;
+      errorName: string | null;
+      /** camunda:errorMessage of the referenced bpmn:error (what an error end event throws). */
+      errorMessage: string | null;
+      /** Catching events: camunda:errorCodeVariable / camunda:errorMessageVariable. */
+      errorCodeVariable: string | null;
+      errorMessageVariable: string | null;
+    }
   | { type: 'terminate' };
 
 /** camunda:field: a literal string or an expression evaluated when the delegate runs. */
@@ -64,6 +73,11 @@ export interface MultiInstanceDefinition {
   elementVariable: string | null;
   loopCardinality: string | null;
   completionCondition: string | null;
+  /** camunda:asyncBefore / asyncAfter on the loop characteristics: a job before / after each inner instance. */
+  asyncBefore: boolean;
+  asyncAfter: boolean;
+  /** camunda:failedJobRetryTimeCycle of the loop characteristics (for the inner instances' jobs). */
+  retryTimeCycle: string | null;
 }
 
 /** camunda:in / camunda:out on a call activity. */
@@ -104,6 +118,10 @@ export interface FlowNode {
   boundaryEvents: string[];
   /** Sub-processes: their start event. */
   startEventId: string | null;
+  /** An event sub-process (triggeredByEvent): started by its start event's trigger, never by a flow. */
+  triggeredByEvent: boolean;
+  /** Sub-processes: the event sub-processes directly inside. */
+  eventSubProcesses: string[];
   calledElement: string | null;
   calledElementBinding: 'latest' | 'version' | 'versionTag' | 'deployment';
   calledElementVersion: string | null;
@@ -129,6 +147,8 @@ export interface ProcessModel {
   flows: ReadonlyMap<string, SequenceFlow>;
   /** Start events directly in the process (not in sub-processes). */
   startEventIds: string[];
+  /** Event sub-processes directly in the process. */
+  eventSubProcesses: string[];
   executionListeners: ListenerDefinition<ExecutionListenerEvent>[];
   /** For the inclusive join: which nodes each node can reach within its scope. */
   reachable: ReadonlyMap<string, ReadonlySet<string>>;
@@ -156,6 +176,16 @@ export function isActivity(kind: NodeKind): boolean {
     kind === 'subProcess' ||
     kind === 'callActivity'
   );
+}
+
+/** Signal start events of a process, by signal name. */
+export function signalStartEvents(model: ProcessModel): Array<{ nodeId: string; signalName: string }> {
+  const out: Array<{ nodeId: string; signalName: string }> = [];
+  for (const id of model.startEventIds) {
+    const ev = node(model, id).event;
+    if (ev?.type === 'signal') out.push({ nodeId: id, signalName: ev.signalName });
+  }
+  return out;
 }
 
 /** Message start events of a process, by message name. */

@@ -58,8 +58,8 @@ const IGNORED_TYPES = new Set(['bpmn:TextAnnotation', 'bpmn:Association', 'bpmn:
 
 /** Which event definitions each event kind may have (besides none). */
 const ALLOWED_EVENTS: Partial<Record<NodeKind, ReadonlySet<EventDefinition['type']>>> = {
-  startEvent: new Set(['none', 'message', 'timer']),
-  endEvent: new Set(['none', 'message', 'error', 'terminate']),
+  startEvent: new Set(['none', 'message', 'timer', 'signal', 'error']),
+  endEvent: new Set(['none', 'message', 'error', 'terminate', 'signal']),
   intermediateThrowEvent: new Set(['none', 'message', 'signal']),
   intermediateCatchEvent: new Set(['message', 'timer', 'signal']),
   boundaryEvent: new Set(['error', 'timer', 'message', 'signal']),
@@ -89,6 +89,7 @@ export async function parseBpmn(xml: string): Promise<ProcessModel[]> {
 class ProcessBuilder {
   private readonly nodes = new Map<string, FlowNode>();
   private readonly flows = new Map<string, SequenceFlow>();
+  private readonly processEventSubProcesses: string[] = [];
 
   constructor(
     private readonly process: ModdleElement,
@@ -111,6 +112,7 @@ class ProcessBuilder {
       nodes: this.nodes,
       flows: this.flows,
       startEventIds,
+      eventSubProcesses: this.processEventSubProcesses,
       executionListeners: executionListeners(p),
       reachable: this.reachability(),
     };
@@ -135,17 +137,20 @@ class ProcessBuilder {
         this.problems.push(`${label} is not supported by this engine`);
         continue;
       }
-      if (kind === 'subProcess' && el.triggeredByEvent) {
-        this.problems.push(`event sub-process '${el.id}' is not supported by this engine`);
-        continue;
-      }
       const n = this.toNode(el, kind, scopeId, label);
       this.nodes.set(n.id, n);
       if (kind === 'subProcess') {
         this.collect(el, n.id);
         const starts = ((el.flowElements ?? []) as ModdleElement[]).filter((c) => c.$type === 'bpmn:StartEvent');
-        if (starts.length !== 1) this.problems.push(`${label} must contain exactly one start event`);
-        else n.startEventId = starts[0]!.id as string;
+        if (n.triggeredByEvent) {
+          (scopeId === this.process.id ? this.processEventSubProcesses : this.nodes.get(scopeId)!.eventSubProcesses).push(n.id);
+          // Only error-triggered event sub-processes are implemented; say so instead of never firing.
+          if (starts.length !== 1) this.problems.push(`event sub-process '${n.id}' must contain exactly one start event`);
+          else if ((starts[0]!.eventDefinitions ?? [])[0]?.$type !== 'bpmn:ErrorEventDefinition') {
+            this.problems.push(`event sub-process '${n.id}': only error start events are supported by this engine`);
+          }
+        } else if (starts.length !== 1) this.problems.push(`${label} must contain exactly one start event`);
+        if (starts.length === 1) n.startEventId = starts[0]!.id as string;
       }
     }
     for (const a of (container.artifacts ?? []) as ModdleElement[]) {
@@ -163,12 +168,16 @@ class ProcessBuilder {
     if (loop) {
       if (loop.$type !== 'bpmn:MultiInstanceLoopCharacteristics') this.problems.push(`${label}: standard loops are not supported by this engine`);
       else {
+        const loopRetry = extensionValues(loop).find((v) => v.$type === 'camunda:FailedJobRetryTimeCycle');
         multiInstance = {
           sequential: loop.isSequential === true,
           collection: (loop.collection as string | undefined) ?? null,
           elementVariable: (loop.elementVariable as string | undefined) ?? null,
           loopCardinality: conditionText(loop.loopCardinality),
           completionCondition: conditionText(loop.completionCondition),
+          asyncBefore: loop.asyncBefore === true || loop.async === true,
+          asyncAfter: loop.asyncAfter === true,
+          retryTimeCycle: (loopRetry?.body as string | undefined)?.trim() || null,
         };
         if (!multiInstance.collection && !multiInstance.loopCardinality) {
           this.problems.push(`${label}: multi-instance needs camunda:collection or loopCardinality`);
@@ -204,9 +213,12 @@ class ProcessBuilder {
       formKey: (el.formKey as string | undefined) ?? null,
       messageName: kind === 'receiveTask' ? ((el.messageRef?.name as string | undefined) ?? null) : null,
       attachedTo: (el.attachedToRef?.id as string | undefined) ?? null,
-      cancelActivity: el.cancelActivity !== false,
+      // Boundary events interrupt unless cancelActivity="false"; start events unless isInterrupting="false".
+      cancelActivity: kind === 'startEvent' ? el.isInterrupting !== false : el.cancelActivity !== false,
       boundaryEvents: [],
       startEventId: null,
+      triggeredByEvent: kind === 'subProcess' && el.triggeredByEvent === true,
+      eventSubProcesses: [],
       calledElement: (el.calledElement as string | undefined) ?? null,
       calledElementBinding: (['latest', 'version', 'versionTag', 'deployment'].includes(calledBinding) ? calledBinding : 'latest') as FlowNode['calledElementBinding'],
       calledElementVersion: ((calledBinding === 'versionTag' ? el.calledElementVersionTag : el.calledElementVersion) as string | undefined) ?? null,
@@ -243,9 +255,17 @@ class ProcessBuilder {
     if (n.kind === 'boundaryEvent' && (!n.event || n.event.type === 'none')) this.problems.push(`${label} needs an event definition`);
     if (n.kind === 'intermediateCatchEvent' && (!n.event || n.event.type === 'none')) this.problems.push(`${label} needs an event definition`);
     if (n.kind === 'boundaryEvent' && n.event?.type === 'error' && !n.cancelActivity) this.problems.push(`${label}: error boundary events always interrupt`);
-    if (n.kind === 'startEvent' && n.scopeId !== this.process.id && n.event && n.event.type !== 'none') {
-      this.problems.push(`${label}: a sub-process start event must be a none start event`);
+    if (n.kind === 'startEvent') {
+      const scope = this.nodes.get(n.scopeId);
+      if (scope?.triggeredByEvent) {
+        if (n.event?.type === 'error' && !n.cancelActivity) this.problems.push(`${label}: error start events always interrupt`);
+      } else if (scope && n.event && n.event.type !== 'none') {
+        this.problems.push(`${label}: a sub-process start event must be a none start event`);
+      } else if (!scope && n.event?.type === 'error') {
+        this.problems.push(`${label}: error start events belong in an event sub-process`);
+      }
     }
+    if (n.triggeredByEvent && (n.incoming.length > 0 || n.outgoing.length > 0)) this.problems.push(`event sub-process '${n.id}' must not have sequence flows`);
     if ((n.kind === 'serviceTask' || n.kind === 'sendTask') && !n.implementation) this.problems.push(`${label} has no camunda:class, camunda:expression or camunda:delegateExpression`);
     if (n.implementation && (n.implementation as Implementation & { external?: boolean }).external) this.problems.push(`${label}: external tasks are not supported`);
     if (n.kind === 'receiveTask' && !n.messageName) this.problems.push(`${label} has no message`);
@@ -266,7 +286,7 @@ class ProcessBuilder {
     if (n.kind !== 'endEvent' && n.kind !== 'boundaryEvent' && n.outgoing.length === 0 && n.kind !== 'startEvent') {
       // Camunda treats a node without outgoing flows as an implicit end; we do the same.
     }
-    if (n.kind !== 'startEvent' && n.kind !== 'boundaryEvent' && n.incoming.length === 0) this.problems.push(`${label} has no incoming sequence flow`);
+    if (n.kind !== 'startEvent' && n.kind !== 'boundaryEvent' && !n.triggeredByEvent && n.incoming.length === 0) this.problems.push(`${label} has no incoming sequence flow`);
   }
 
   /** For each node, the nodes reachable from it via sequence flows (same scope; boundary events included). */
@@ -382,7 +402,14 @@ function eventDefinition(el: ModdleElement, label: string, problems: string[]): 
       return { type: 'signal', signalName: name ?? '' };
     }
     case 'bpmn:ErrorEventDefinition':
-      return { type: 'error', errorCode: (d.errorRef?.errorCode as string | undefined) ?? null, errorName: (d.errorRef?.name as string | undefined) ?? null };
+      return {
+        type: 'error',
+        errorCode: (d.errorRef?.errorCode as string | undefined) ?? null,
+        errorName: (d.errorRef?.name as string | undefined) ?? null,
+        errorMessage: (d.errorRef?.errorMessage as string | undefined) ?? null,
+        errorCodeVariable: (d.errorCodeVariable as string | undefined) || null,
+        errorMessageVariable: (d.errorMessageVariable as string | undefined) || null,
+      };
     case 'bpmn:TerminateEventDefinition':
       return { type: 'terminate' };
     default:

@@ -23,6 +23,8 @@ export interface EngineHooks {
 export interface DefinitionLookup {
   byId(client: PoolClient, id: string): Promise<DeployedDefinition>;
   resolve(client: PoolClient, key: string, binding: string, version: string | null): Promise<DeployedDefinition>;
+  /** The latest active version of every definition with a signal start event for this signal. */
+  signalStarts(client: PoolClient, signalName: string): Promise<Array<{ definition: DeployedDefinition; startEventId: string }>>;
 }
 
 export interface EngineServices {
@@ -37,7 +39,6 @@ export class CommandContext {
   private readonly runtimes = new Map<string, Runtime>();
   private readonly foreignJobs: Array<{ instanceId: string; job: Job }> = [];
   private readonly cancelled: string[] = [];
-  private readonly signals: Array<{ name: string; exceptInstance: string }> = [];
 
   constructor(
     readonly client: PoolClient,
@@ -101,8 +102,41 @@ export class CommandContext {
     this.cancelled.push(instanceId);
   }
 
-  signalOtherInstances(name: string, exceptInstance: string): void {
-    this.signals.push({ name, exceptInstance });
+  /**
+   * Camunda's signal semantics: every instance waiting for the signal (catch and boundary events) and
+   * every definition starting with it receive it inside this command, so a rollback of the thrower
+   * means nobody received it. Receivers are collected before any of them runs; instances that wait
+   * for the signal only afterwards do not get it. Returns subscriptions fired plus instances started.
+   */
+  async deliverSignal(name: string, variables: Record<string, unknown> = {}): Promise<number> {
+    const known = [...this.runtimes.keys()];
+    const stored = await this.client.query(
+      `SELECT DISTINCT instance_id FROM bpmn_event_subscription
+       WHERE event_type = 'signal' AND event_name = $1 AND NOT (instance_id = ANY($2::text[])) ORDER BY instance_id`,
+      [name, known],
+    );
+    const receivers: Array<{ runtime: Runtime; subscriptionIds: string[] }> = [];
+    const collect = (runtime: Runtime): void => {
+      if (runtime.state.ended) return;
+      const subscriptionIds = runtime.signalSubscriptions(name);
+      if (subscriptionIds.length) receivers.push({ runtime, subscriptionIds });
+    };
+    // Instances of this command first: their waits may not be saved yet.
+    for (const id of known) collect(this.runtimes.get(id)!);
+    // The others in id order, so that commands delivering to the same instances lock them alike.
+    for (const r of stored.rows) {
+      const runtime = await this.load(r.instance_id as string);
+      if (runtime) collect(runtime);
+    }
+    const starts = await this.services.definitions.signalStarts(this.client, name);
+    let count = 0;
+    for (const { runtime, subscriptionIds } of receivers) count += await runtime.receiveSignal(subscriptionIds, variables);
+    for (const { definition, startEventId } of starts) {
+      const runtime = this.create(definition, null, startEventId);
+      await runtime.start(startEventId, variables);
+      count++;
+    }
+    return count;
   }
 
   /** Writes every change of this command; the caller commits. */
@@ -124,14 +158,6 @@ export class CommandContext {
           e AS (DELETE FROM bpmn_user_task WHERE instance_id = $1)
          SELECT 1`,
         [id, now],
-      );
-    }
-    for (const s of this.signals) {
-      await this.client.query(
-        `INSERT INTO bpmn_job (id, type, instance_id, execution_id, activity_id, due_at, retries, payload)
-         SELECT gen_random_uuid()::text, 'signal', instance_id, execution_id, activity_id, $3, 3, '{}'::jsonb
-         FROM bpmn_event_subscription WHERE event_type = 'signal' AND event_name = $1 AND instance_id <> $2`,
-        [s.name, s.exceptInstance, now],
       );
     }
   }

@@ -3,12 +3,16 @@
 
 /** Thrown by a delegate to raise a BPMN error; the nearest matching error boundary event catches it. */
 export class BpmnError extends Error {
+  /** The message the thrower gave (null without one): what camunda:errorMessageVariable receives. */
+  readonly errorMessage: string | null;
+
   constructor(
     readonly errorCode: string,
     message?: string,
   ) {
     super(message ?? `BPMN error ${errorCode}`);
     this.name = 'BpmnError';
+    this.errorMessage = message ?? null;
   }
 }
 

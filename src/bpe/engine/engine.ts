@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
-import { messageStartEvents } from '../bpmn/model.ts';
+import { messageStartEvents, signalStartEvents } from '../bpmn/model.ts';
 import { parseBpmn } from '../bpmn/parser.ts';
 import { parseTimer } from '../bpmn/timer.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -116,6 +116,7 @@ export class ProcessEngine {
       definitions: {
         byId: (client, id) => this.definitionById(client, id),
         resolve: (client, key, binding, version) => this.resolveDefinition(client, key, binding, version),
+        signalStarts: (client, name) => this.signalStartDefinitions(client, name),
       },
     };
     this.jobExecutor = new JobExecutor(this.pool, this.services, options.jobs);
@@ -151,8 +152,9 @@ export class ProcessEngine {
         const version = (latest?.version ?? 0) + 1;
         const id = `${model.id}:${version}:${randomUUID()}`;
         await client.query(
-          'INSERT INTO bpmn_process_definition (id, key, version, version_tag, name, resource_name, bpmn_xml) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [id, model.id, version, model.versionTag, model.name, options.resourceName ?? null, xml],
+          `INSERT INTO bpmn_process_definition (id, key, version, version_tag, name, resource_name, bpmn_xml, signal_start_names)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [id, model.id, version, model.versionTag, model.name, options.resourceName ?? null, xml, signalStartEvents(model).map((s) => s.signalName)],
         );
         // Timer start events: only the newest version keeps its timers.
         await client.query("DELETE FROM bpmn_job WHERE type = 'timer-start' AND definition_id IN (SELECT id FROM bpmn_process_definition WHERE key = $1)", [model.id]);
@@ -225,6 +227,22 @@ export class ProcessEngine {
     }
     if (!row) throw new EngineError(`no process definition ${key}${version ? ` (${binding} ${version})` : ''}`);
     return this.definitionById(client, row.id);
+  }
+
+  private async signalStartDefinitions(client: Pick<PoolClient, 'query'>, signalName: string): Promise<Array<{ definition: DeployedDefinition; startEventId: string }>> {
+    const rows = (
+      await client.query(
+        `SELECT id FROM (SELECT DISTINCT ON (key) id, suspended, signal_start_names FROM bpmn_process_definition ORDER BY key, version DESC) latest
+         WHERE NOT suspended AND $1 = ANY(signal_start_names) ORDER BY id`,
+        [signalName],
+      )
+    ).rows;
+    const out: Array<{ definition: DeployedDefinition; startEventId: string }> = [];
+    for (const r of rows) {
+      const definition = await this.definitionById(client, r.id);
+      for (const s of signalStartEvents(definition.model)) if (s.signalName === signalName) out.push({ definition, startEventId: s.nodeId });
+    }
+    return out;
   }
 
   // ---- starting -------------------------------------------------------------------------
@@ -316,31 +334,17 @@ export class ProcessEngine {
     throw new MessageCorrelationError(`message ${messageName}: the waiting execution kept changing`, 0);
   }
 
-  /** Broadcasts a signal to every waiting signal catch/boundary event; returns how many were triggered. */
+  /**
+   * Broadcasts a signal in one transaction: every waiting signal catch and boundary event, and a new
+   * instance of each definition with a signal start event for it (variables go to each receiving
+   * instance). Returns how many subscriptions fired plus instances started.
+   */
   async signal(signalName: string, variables: Record<string, unknown> = {}): Promise<number> {
-    const subs = (
-      await this.pool.query("SELECT id, instance_id FROM bpmn_event_subscription WHERE event_type = 'signal' AND event_name = $1", [signalName])
-    ).rows;
-    const byInstance = new Map<string, string[]>();
-    for (const s of subs) byInstance.set(s.instance_id, [...(byInstance.get(s.instance_id) ?? []), s.id]);
-    let count = 0;
-    for (const [instanceId, ids] of byInstance) {
-      count += await this.command(async (ctx) => {
-        const runtime = await ctx.load(instanceId);
-        if (!runtime) return 0;
-        for (const [k, v] of Object.entries(variables)) runtime.state.varsOf(runtime.state.id).set(k, v);
-        let n = 0;
-        for (const id of ids) {
-          const s = runtime.state.subscriptions.get(id);
-          if (!s) continue;
-          await runtime.trigger(s.executionId, s.activityId);
-          n++;
-        }
-        await ctx.flush();
-        return n;
-      });
-    }
-    return count;
+    return this.command(async (ctx) => {
+      const count = await ctx.deliverSignal(signalName, variables);
+      await ctx.flush();
+      return count;
+    });
   }
 
   async completeUserTask(taskId: string, variables: Record<string, unknown> = {}): Promise<void> {

@@ -119,16 +119,22 @@ export class InstanceState {
   }
 
   static async load(client: PoolClient, instanceId: string, wait = true): Promise<InstanceState | null> {
-    const res = await client.query(
-      `SELECT i.*,
+    // Lock first, read second, as two statements of one round trip: under READ COMMITTED each
+    // statement has its own snapshot, so after waiting for the lock the read sees what the holder
+    // committed. (A single SELECT ... FOR UPDATE would read the child rows as they were before the wait.)
+    const id = client.escapeLiteral(instanceId);
+    const results = (await client.query(
+      `SELECT id FROM bpmn_process_instance WHERE id = ${id} AND state = 'active' FOR UPDATE ${wait ? '' : 'SKIP LOCKED'};
+       SELECT i.*,
         (SELECT coalesce(json_agg(json_build_object('id', e.id, 'parent', e.parent_id, 'data', e.data)), '[]') FROM bpmn_execution e WHERE e.instance_id = i.id) AS executions,
         (SELECT coalesce(json_agg(json_build_object('e', v.execution_id, 'n', v.name, 't', v.type, 'v', v.value)), '[]') FROM bpmn_variable v WHERE v.instance_id = i.id) AS variables,
         (SELECT coalesce(json_agg(s), '[]') FROM bpmn_event_subscription s WHERE s.instance_id = i.id) AS subscriptions,
         (SELECT coalesce(json_agg(j), '[]') FROM bpmn_job j WHERE j.instance_id = i.id) AS jobs,
         (SELECT coalesce(json_agg(u), '[]') FROM bpmn_user_task u WHERE u.instance_id = i.id) AS user_tasks
-       FROM bpmn_process_instance i WHERE i.id = $1 AND i.state = 'active' FOR UPDATE ${wait ? '' : 'SKIP LOCKED'}`,
-      [instanceId],
-    );
+       FROM bpmn_process_instance i WHERE i.id = ${id} AND i.state = 'active'`,
+    )) as unknown as Array<{ rows: Array<Record<string, any>> }>;
+    if (results[0]!.rows.length === 0) return null;
+    const res = results[1]!;
     const r = res.rows[0];
     if (!r) return null;
     const state = new InstanceState({

@@ -1,6 +1,6 @@
-// Runs due jobs (async continuations, timers, call returns, signals). A job is taken with
-// FOR UPDATE SKIP LOCKED and deleted in the same transaction that runs it, so two engines on one
-// database never run a job twice. A failure rolls the step back and costs one retry; a job with no
+// Runs due jobs (async continuations, timers, call returns; signal jobs only from older versions).
+// A job is taken with FOR UPDATE SKIP LOCKED and deleted in the same transaction that runs it, so two
+// engines on one database never run a job twice. A failure rolls the step back and costs one retry; a job with no
 // retries left is an incident until someone retries it.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -17,6 +17,8 @@ export interface JobExecutorOptions {
 }
 
 type Outcome = 'none' | 'ran' | 'failed' | 'skipped';
+
+const DEADLOCK_DETECTED = '40P01';
 
 export class JobExecutor {
   private running = false;
@@ -111,6 +113,12 @@ export class JobExecutor {
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       if (!job) throw e;
+      if ((e as { code?: string }).code === DEADLOCK_DETECTED) {
+        // Two commands locked instances in opposite order (e.g. signals between them); PostgreSQL
+        // chose this one. Nothing of it was committed and the job did not fail: run it again later.
+        skip.push(job.id);
+        return 'skipped';
+      }
       this.options.onJobFailure?.(job.id, e);
       const interval = Number(job.payload?.retryIntervalMs ?? 0);
       const text = e instanceof Error ? `${e.message}\n${e.stack ?? ''}`.slice(0, 4000) : String(e);

@@ -20,6 +20,7 @@ const DEFAULT_RETRIES = 3;
 
 export class Runtime {
   private readonly agenda: Array<() => Promise<void>> = [];
+  private running = false;
   readonly model: ProcessModel;
 
   constructor(
@@ -40,12 +41,20 @@ export class Runtime {
 
   /** Runs queued operations until every token rests. */
   async run(): Promise<void> {
-    for (;;) {
-      while (this.agenda.length) {
-        const op = this.agenda.shift()!;
-        await op();
+    // Re-entered when a signal this instance threw comes back to it through another instance:
+    // the loop already running drains the agenda.
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (;;) {
+        while (this.agenda.length) {
+          const op = this.agenda.shift()!;
+          await op();
+        }
+        if (this.state.ended || !(await this.fireInclusiveJoins())) return;
       }
-      if (this.state.ended || !(await this.fireInclusiveJoins())) return;
+    } finally {
+      this.running = false;
     }
   }
 
@@ -101,13 +110,13 @@ export class Runtime {
     const n = nodeOf(this.model, nodeId);
     exec.activityId = nodeId;
     exec.state = 'ready';
-    if (n.multiInstance && !opts.miInner) return this.startMultiInstance(exec, n);
-    if (n.asyncBefore && !opts.skipAsync && !opts.triggered) {
-      exec.state = 'async';
-      exec.asyncPhase = 'before';
-      this.addJob(exec, n, 'async', this.ctx.services.clock.now(), { phase: 'before', miInner: opts.miInner === true });
-      return;
+    // Camunda: the activity's async flags belong to its multi-instance body, the loop
+    // characteristics' flags (and retry cycle) to each inner instance.
+    const asyncBefore = opts.miInner ? n.multiInstance!.asyncBefore : n.asyncBefore;
+    if (asyncBefore && !opts.skipAsync && !opts.triggered) {
+      return this.continueInJob(exec, n, 'before', { miInner: opts.miInner === true }, opts.miInner ? n.multiInstance!.retryTimeCycle : n.retryTimeCycle);
     }
+    if (n.multiInstance && !opts.miInner) return this.startMultiInstance(exec, n);
     if (n.kind === 'subProcess' || n.kind === 'callActivity' || n.inputs.length > 0) {
       exec.isScope = true;
       exec.scopeFor = n.id;
@@ -173,13 +182,18 @@ export class Runtime {
   /** Completes the node: outputs, end listeners, history; then continues (or waits for asyncAfter). */
   async leave(exec: Execution, n: FlowNode): Promise<void> {
     await this.finishNode(exec, n, 'completed');
-    if (n.asyncAfter) {
-      exec.state = 'async';
-      exec.asyncPhase = 'after';
-      this.addJob(exec, n, 'async', this.ctx.services.clock.now(), { phase: 'after' });
-      return;
+    const inner = exec.miInstance === true;
+    if (inner ? n.multiInstance!.asyncAfter : n.asyncAfter) {
+      return this.continueInJob(exec, n, 'after', {}, inner ? n.multiInstance!.retryTimeCycle : n.retryTimeCycle);
     }
     await this.continueAfter(exec, n);
+  }
+
+  /** An async continuation: the command's transaction ends here and a job (with its own retries) goes on. */
+  private continueInJob(exec: Execution, n: FlowNode, phase: 'before' | 'after', payload: Record<string, unknown> = {}, retryTimeCycle = n.retryTimeCycle): void {
+    exec.state = 'async';
+    exec.asyncPhase = phase;
+    this.addJob(exec, n, 'async', this.ctx.services.clock.now(), { phase, ...payload }, n.id, retryTimeCycle);
   }
 
   private async finishNode(exec: Execution, n: FlowNode, outcome: string): Promise<void> {
@@ -199,7 +213,10 @@ export class Runtime {
     exec.state = 'ready';
     exec.asyncPhase = undefined;
     if (exec.miInstance) return this.multiInstanceDone(exec, n);
-    if (n.kind === 'endEvent') return this.removeAndCheckScope(exec);
+    if (n.kind === 'endEvent') {
+      this.lastEndActivity = n.id; // after an asyncAfter end event this runs in a later command
+      return this.removeAndCheckScope(exec);
+    }
     const flows = n.outgoing.filter((fid) => {
       const f = flow(this.model, fid);
       return fid === n.defaultFlow || !f.condition || this.truthy(f.condition, exec);
@@ -245,9 +262,10 @@ export class Runtime {
     if (ev?.type === 'message' && n.implementation) {
       if (!(await this.invokeDelegate(exec, n, n.implementation))) return;
     }
+    if (ev?.type === 'signal') await this.throwSignal(ev.signalName);
     if (ev?.type === 'error') {
       await this.finishNode(exec, n, 'error');
-      if (await this.propagateError(exec, ev.errorCode ?? '', `error end event ${n.id}`)) return;
+      if (await this.propagateError(exec, ev.errorCode ?? '', ev.errorMessage)) return;
       return this.removeAndCheckScope(exec); // an uncaught error end event ends like a none end event
     }
     if (ev?.type === 'terminate') {
@@ -259,6 +277,7 @@ export class Runtime {
       return this.checkScopeCompleted(scope.id);
     }
     await this.finishNode(exec, n, 'completed');
+    if (n.asyncAfter) return this.continueInJob(exec, n, 'after');
     await this.removeAndCheckScope(exec);
   }
 
@@ -280,7 +299,16 @@ export class Runtime {
       throw new EngineError(`exclusive gateway '${n.id}': no outgoing sequence flow condition is true and there is no default flow`);
     }
     await this.finishNode(exec, n, 'completed');
-    await this.takeFlows(exec, [chosen]);
+    await this.leaveGateway(exec, n, [chosen]);
+  }
+
+  /** Takes the chosen flows out of a gateway; with camunda:asyncAfter each branch starts in a job of its own. */
+  private async leaveGateway(exec: Execution, n: FlowNode, flowIds: string[]): Promise<void> {
+    if (!n.asyncAfter) return this.takeFlows(exec, flowIds);
+    flowIds.forEach((flowId, i) => {
+      const token = i === 0 ? exec : this.newExecution(exec.parentId!, n.id);
+      this.continueInJob(token, n, 'after', { flowId });
+    });
   }
 
   private async parallelGateway(exec: Execution, n: FlowNode): Promise<void> {
@@ -298,11 +326,11 @@ export class Runtime {
       }
       survivor.state = 'ready';
       await this.finishNode(survivor, n, 'completed');
-      return this.takeFlows(survivor, n.outgoing);
+      return this.leaveGateway(survivor, n, n.outgoing);
     }
     await this.finishNode(exec, n, 'completed');
     if (n.outgoing.length === 0) return this.removeAndCheckScope(exec);
-    await this.takeFlows(exec, n.outgoing);
+    await this.leaveGateway(exec, n, n.outgoing);
   }
 
   private async inclusiveGateway(exec: Execution, n: FlowNode): Promise<void> {
@@ -325,7 +353,7 @@ export class Runtime {
       if (n.outgoing.length === 0) return this.removeAndCheckScope(exec);
       throw new EngineError(`inclusive gateway '${n.id}': no outgoing sequence flow condition is true and there is no default flow`);
     }
-    await this.takeFlows(exec, chosen);
+    await this.leaveGateway(exec, n, chosen);
   }
 
   /** An inclusive join fires when no other token of its scope can still reach it. */
@@ -404,7 +432,10 @@ export class Runtime {
       exec.eventGateway = undefined;
       exec.state = 'ready';
       await this.finishNode(exec, gateway, 'completed');
-      exec.viaFlow = gateway.outgoing.find((fid) => flow(this.model, fid).targetId === n.id) ?? null;
+      const flowId = gateway.outgoing.find((fid) => flow(this.model, fid).targetId === n.id) ?? null;
+      // asyncAfter: the event is taken and the gateway left in this command; the branch goes on in a job.
+      if (gateway.asyncAfter) return this.continueInJob(exec, gateway, 'after', { flowId, eventTarget: n.id });
+      exec.viaFlow = flowId;
       this.schedule(() => this.enter(exec, n.id, { triggered: true }));
     } else if (exec.activityId === activityId && exec.state === 'waiting') {
       exec.state = 'ready';
@@ -463,23 +494,65 @@ export class Runtime {
 
   // ---- errors ---------------------------------------------------------------------------
 
-  /** Finds the nearest error boundary event for errorCode; returns false when none catches it. */
-  private async propagateError(exec: Execution, errorCode: string, _source: string): Promise<boolean> {
+  /**
+   * Finds the nearest catcher of a BPMN error, walking out from where it was thrown: in each scope an
+   * error event sub-process first, then the error boundary events of the activity; within one level
+   * a catcher naming the error code wins over a catch-all. Returns false when nothing catches it.
+   */
+  private async propagateError(exec: Execution, errorCode: string, errorMessage: string | null): Promise<boolean> {
     let cur: Execution | undefined = exec;
     while (cur) {
+      if (cur !== exec && this.isRunningScope(cur)) {
+        const esp = this.errorEventSubProcessFor(cur, errorCode);
+        if (esp) {
+          await this.startErrorEventSubProcess(cur, esp, errorCode, errorMessage);
+          return true;
+        }
+      }
       if (cur.activityId && !cur.miInstance) {
         const host = nodeOf(this.model, cur.activityId);
-        for (const bid of host.boundaryEvents) {
-          const b = nodeOf(this.model, bid);
-          if (b.event?.type === 'error' && (b.event.errorCode === null || b.event.errorCode === errorCode)) {
-            await this.interrupt(cur, b);
-            return true;
-          }
+        const b = bestErrorCatcher(host.boundaryEvents.map((id) => nodeOf(this.model, id)), errorCode);
+        if (b) {
+          // Camunda sets them from the boundary event's scope outward (not local to the interrupted activity).
+          this.setErrorVariables(this.parentScope(cur), b, errorCode, errorMessage);
+          await this.interrupt(cur, b);
+          return true;
         }
       }
       cur = cur.parentId ? this.state.executions.get(cur.parentId) : undefined;
     }
     return false;
+  }
+
+  /** The process instance, or a running sub-process instance (also one inner instance of a multi-instance sub-process). */
+  private isRunningScope(exec: Execution): boolean {
+    if (exec.parentId === null) return true;
+    return exec.state === 'scope' && exec.activityId !== null && nodeOf(this.model, exec.activityId).kind === 'subProcess';
+  }
+
+  private errorEventSubProcessFor(scope: Execution, errorCode: string): FlowNode | null {
+    const ids = scope.parentId === null ? this.model.eventSubProcesses : nodeOf(this.model, scope.activityId!).eventSubProcesses;
+    if (ids.length === 0) return null;
+    // An error inside a running handler does not start the handlers of the same scope again.
+    if (this.state.childrenOf(scope.id).some((c) => c.activityId !== null && ids.includes(c.activityId))) return null;
+    const esps = ids.map((id) => nodeOf(this.model, id));
+    const start = bestErrorCatcher(esps.map((esp) => nodeOf(this.model, esp.startEventId!)), errorCode);
+    return start ? esps.find((esp) => esp.startEventId === start.id)! : null;
+  }
+
+  /** An interrupting error start event: cancel what the scope runs, then run the event sub-process in it. */
+  private async startErrorEventSubProcess(scope: Execution, esp: FlowNode, errorCode: string, errorMessage: string | null): Promise<void> {
+    for (const child of this.state.childrenOf(scope.id)) this.cancelTree(child);
+    this.setErrorVariables(scope, nodeOf(this.model, esp.startEventId!), errorCode, errorMessage);
+    const handler = this.newExecution(scope.id, esp.id);
+    this.schedule(() => this.enter(handler, esp.id, {}));
+  }
+
+  /** camunda:errorCodeVariable / errorMessageVariable of the catching event (set like setVariable from `from`). */
+  private setErrorVariables(from: Execution, catcher: FlowNode, errorCode: string, errorMessage: string | null): void {
+    if (catcher.event?.type !== 'error') return;
+    if (catcher.event.errorCodeVariable) this.setVariable(from, catcher.event.errorCodeVariable, errorCode);
+    if (catcher.event.errorMessageVariable) this.setVariable(from, catcher.event.errorMessageVariable, errorMessage);
   }
 
   // ---- activities ----------------------------------------------------------------------
@@ -491,7 +564,7 @@ export class Runtime {
       return true;
     } catch (e) {
       if (e instanceof BpmnError) {
-        if (await this.propagateError(exec, e.errorCode, n.id)) return false;
+        if (await this.propagateError(exec, e.errorCode, e.errorMessage)) return false;
         throw new EngineError(`unhandled BPMN error '${e.errorCode}' in ${n.id}: ${e.message}`);
       }
       throw e;
@@ -588,8 +661,16 @@ export class Runtime {
 
   // ---- jobs -----------------------------------------------------------------------------
 
-  private addJob(exec: Execution, n: FlowNode, type: 'async' | 'timer', due: Date, payload: Record<string, unknown>, activityId = n.id): void {
-    const retry = n.retryTimeCycle ? parseRetryCycle(String(this.evaluate(n.retryTimeCycle, exec))) : null;
+  private addJob(
+    exec: Execution,
+    n: FlowNode,
+    type: 'async' | 'timer',
+    due: Date,
+    payload: Record<string, unknown>,
+    activityId = n.id,
+    retryTimeCycle = n.retryTimeCycle,
+  ): void {
+    const retry = retryTimeCycle ? parseRetryCycle(String(this.evaluate(retryTimeCycle, exec))) : null;
     const id = randomUUID();
     this.state.jobs.set(id, {
       id,
@@ -614,7 +695,15 @@ export class Runtime {
     switch (job.type) {
       case 'async': {
         const n = nodeOf(this.model, exec.activityId!);
-        if (job.payload.phase === 'before') this.schedule(() => this.enter(exec, n.id, { skipAsync: true, miInner: job.payload.miInner === true }));
+        const { phase, miInner, flowId, eventTarget } = job.payload;
+        exec.state = 'ready';
+        exec.asyncPhase = undefined;
+        if (phase === 'before') this.schedule(() => this.enter(exec, n.id, { skipAsync: true, miInner: miInner === true }));
+        else if (typeof eventTarget === 'string') {
+          // after an event-based gateway: the event already arrived, continue at its catch event
+          exec.viaFlow = typeof flowId === 'string' ? flowId : null;
+          this.schedule(() => this.enter(exec, eventTarget, { triggered: true }));
+        } else if (typeof flowId === 'string') this.schedule(() => this.takeFlows(exec, [flowId])); // after a gateway
         else this.schedule(() => this.continueAfter(exec, n));
         return this.run();
       }
@@ -672,7 +761,7 @@ export class Runtime {
       total = Number(this.evaluate(mi.loopCardinality!, body));
       if (!Number.isInteger(total) || total < 0) throw new EngineError(`multi-instance '${n.id}': loopCardinality is not a whole number`);
     }
-    if (total === 0) return this.continueAfter(body, n);
+    if (total === 0) return this.leaveMultiInstanceBody(body, n);
     body.state = 'mi-body';
     body.isScope = true;
     body.scopeFor = n.id;
@@ -726,16 +815,36 @@ export class Runtime {
     this.state.variables.delete(body.id);
     body.isScope = false;
     body.scopeFor = null;
+    await this.leaveMultiInstanceBody(body, n);
+  }
+
+  /** All inner instances are done: the body continues (after a job when the activity is asyncAfter). */
+  private async leaveMultiInstanceBody(body: Execution, n: FlowNode): Promise<void> {
+    if (n.asyncAfter) return this.continueInJob(body, n, 'after');
     await this.continueAfter(body, n);
   }
 
   // ---- signals --------------------------------------------------------------------------
 
+  /** Intermediate and end signal events: delivered in this command, to this and every other instance. */
   private async throwSignal(name: string): Promise<void> {
-    for (const s of [...this.state.subscriptions.values()]) {
-      if (s.eventType === 'signal' && s.eventName === name) this.schedule(() => this.triggerIfPresent(s.id));
-    }
-    this.ctx.signalOtherInstances(name, this.state.id);
+    await this.ctx.deliverSignal(name);
+  }
+
+  /** Ids of the subscriptions waiting for this signal now. */
+  signalSubscriptions(name: string): string[] {
+    const ids: string[] = [];
+    for (const s of this.state.subscriptions.values()) if (s.eventType === 'signal' && s.eventName === name) ids.push(s.id);
+    return ids;
+  }
+
+  /** Fires the given signal subscriptions (those still there) and runs to the next wait states. */
+  async receiveSignal(subscriptionIds: string[], variables: Record<string, unknown>): Promise<number> {
+    const root = this.state.varsOf(this.state.id);
+    for (const [k, v] of Object.entries(variables)) root.set(k, v);
+    for (const id of subscriptionIds) this.schedule(() => this.triggerIfPresent(id));
+    await this.run(); // returns at once when this instance is the one throwing: its own loop runs them
+    return subscriptionIds.length;
   }
 
   private async triggerIfPresent(subscriptionId: string): Promise<void> {
@@ -849,6 +958,17 @@ export class Runtime {
     });
     exec.history = undefined;
   }
+}
+
+/** The error event among `events` that catches errorCode: one naming the code, else a catch-all. */
+function bestErrorCatcher(events: FlowNode[], errorCode: string): FlowNode | null {
+  let catchAll: FlowNode | null = null;
+  for (const e of events) {
+    if (e.event?.type !== 'error') continue;
+    if (e.event.errorCode === errorCode) return e;
+    if (e.event.errorCode === null) catchAll ??= e;
+  }
+  return catchAll;
 }
 
 function toJson(variables: Record<string, unknown>): Record<string, unknown> {

@@ -115,6 +115,12 @@ CREATE TABLE bpmn_history_activity (
 CREATE INDEX bpmn_history_activity_instance ON bpmn_history_activity (instance_id, seq);
 `,
   },
+  {
+    version: 2,
+    name: 'signal start events',
+    // Which signals start a definition, so a thrown signal finds them with one query.
+    sql: `ALTER TABLE bpmn_process_definition ADD COLUMN signal_start_names TEXT[] NOT NULL DEFAULT '{}';`,
+  },
 ];
 
 export async function migrateEngine(pool: pg.Pool): Promise<number[]> {

@@ -25,7 +25,16 @@ test('parses the DSF ping process: Camunda extensions on tasks, message event de
     ],
   );
   const sub = node(model!, 'PingPerTarget');
-  assert.deepEqual(sub.multiInstance, { sequential: false, collection: '${targets.entries}', elementVariable: 'target', loopCardinality: null, completionCondition: null });
+  assert.deepEqual(sub.multiInstance, {
+    sequential: false,
+    collection: '${targets.entries}',
+    elementVariable: 'target',
+    loopCardinality: null,
+    completionCondition: null,
+    asyncBefore: false,
+    asyncAfter: false,
+    retryTimeCycle: null,
+  });
   assert.equal(sub.startEventId, 'SubStart');
   assert.equal(sub.executionListeners[0]?.implementation.className, 'dev.dsf.bpe.listener.SetCorrelationKeyListener');
   assert.deepEqual(node(model!, 'PongTimeout').event, { type: 'timer', timerKind: 'timeDuration', source: 'PT20S' });
@@ -37,7 +46,14 @@ test('parses error boundary events with their error code, and Camunda async/retr
   const [pong] = await parseBpmn(fixture('dsfdev_pong.bpmn'));
   const b = node(pong!, 'TargetNotAllowed');
   assert.equal(b.attachedTo, 'SelectPongTarget');
-  assert.deepEqual(b.event, { type: 'error', errorCode: 'target-not-allowed', errorName: 'targetNotAllowed' });
+  assert.deepEqual(b.event, {
+    type: 'error',
+    errorCode: 'target-not-allowed',
+    errorName: 'targetNotAllowed',
+    errorMessage: null,
+    errorCodeVariable: null,
+    errorMessageVariable: null,
+  });
   assert.deepEqual(node(pong!, 'SelectPongTarget').boundaryEvents, ['TargetNotAllowed']);
 
   const [m] = await parseBpmn(`<?xml version="1.0"?>
@@ -56,6 +72,81 @@ test('parses error boundary events with their error code, and Camunda async/retr
   assert.equal(u.asyncAfter, true);
   assert.equal(u.exclusive, false);
   assert.equal(u.retryTimeCycle, 'R3/PT5S');
+});
+
+test('parses signal start and end events, async multi-instance loops, error variables and error event sub-processes', async () => {
+  const [m] = await parseBpmn(`<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="x">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="bySignal"><bpmn:signalEventDefinition signalRef="Sig" /></bpmn:startEvent>
+    <bpmn:subProcess id="each">
+      <bpmn:multiInstanceLoopCharacteristics camunda:asyncBefore="true" camunda:asyncAfter="true" camunda:exclusive="false" camunda:collection="\${targets}" camunda:elementVariable="target">
+        <bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R3/PT5S</camunda:failedJobRetryTimeCycle></bpmn:extensionElements>
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:startEvent id="eachStart" />
+      <bpmn:endEvent id="eachEnd" camunda:asyncAfter="true" />
+      <bpmn:sequenceFlow id="e1" sourceRef="eachStart" targetRef="eachEnd" />
+      <bpmn:subProcess id="onError" triggeredByEvent="true">
+        <bpmn:startEvent id="errorStart"><bpmn:errorEventDefinition errorRef="Err" camunda:errorCodeVariable="code" camunda:errorMessageVariable="message" /></bpmn:startEvent>
+        <bpmn:endEvent id="errorEnd" />
+        <bpmn:sequenceFlow id="e2" sourceRef="errorStart" targetRef="errorEnd" />
+      </bpmn:subProcess>
+    </bpmn:subProcess>
+    <bpmn:boundaryEvent id="caught" attachedToRef="each"><bpmn:errorEventDefinition camunda:errorCodeVariable="c" camunda:errorMessageVariable="m" /></bpmn:boundaryEvent>
+    <bpmn:endEvent id="stop"><bpmn:signalEventDefinition signalRef="Sig" /></bpmn:endEvent>
+    <bpmn:endEvent id="failed"><bpmn:errorEventDefinition errorRef="Err" /></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="bySignal" targetRef="each" />
+    <bpmn:sequenceFlow id="f2" sourceRef="each" targetRef="stop" />
+    <bpmn:sequenceFlow id="f3" sourceRef="caught" targetRef="failed" />
+    <bpmn:subProcess id="processLevel" triggeredByEvent="true">
+      <bpmn:startEvent id="anyError"><bpmn:errorEventDefinition /></bpmn:startEvent>
+    </bpmn:subProcess>
+  </bpmn:process>
+  <bpmn:signal id="Sig" name="stop_all" />
+  <bpmn:error id="Err" name="Err" errorCode="broken" camunda:errorMessage="it broke" />
+</bpmn:definitions>`);
+  assert.deepEqual(m!.startEventIds, ['bySignal']);
+  assert.deepEqual(node(m!, 'bySignal').event, { type: 'signal', signalName: 'stop_all' });
+  assert.deepEqual(node(m!, 'stop').event, { type: 'signal', signalName: 'stop_all' });
+  const each = node(m!, 'each');
+  assert.equal(each.asyncBefore, false);
+  assert.deepEqual(
+    [each.multiInstance?.asyncBefore, each.multiInstance?.asyncAfter, each.multiInstance?.retryTimeCycle, each.retryTimeCycle],
+    [true, true, 'R3/PT5S', null],
+  );
+  assert.equal(node(m!, 'eachEnd').asyncAfter, true);
+  assert.deepEqual(each.eventSubProcesses, ['onError']);
+  assert.deepEqual(m!.eventSubProcesses, ['processLevel']);
+  assert.equal(node(m!, 'onError').triggeredByEvent, true);
+  assert.equal(node(m!, 'onError').startEventId, 'errorStart');
+  assert.deepEqual(node(m!, 'errorStart').event, {
+    type: 'error',
+    errorCode: 'broken',
+    errorName: 'Err',
+    errorMessage: 'it broke',
+    errorCodeVariable: 'code',
+    errorMessageVariable: 'message',
+  });
+  assert.deepEqual(node(m!, 'caught').event, { type: 'error', errorCode: null, errorName: null, errorMessage: null, errorCodeVariable: 'c', errorMessageVariable: 'm' });
+});
+
+test('event sub-processes other than error-triggered ones are refused, naming the element', async () => {
+  const xml = (start: string) => `<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s" /><bpmn:endEvent id="e" /><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e" />
+    <bpmn:subProcess id="esp" triggeredByEvent="true">${start}<bpmn:endEvent id="ee" /><bpmn:sequenceFlow id="g" sourceRef="es" targetRef="ee" /></bpmn:subProcess>
+    <bpmn:startEvent id="topError"><bpmn:errorEventDefinition /></bpmn:startEvent>
+  </bpmn:process>
+  <bpmn:message id="M" name="m" />
+</bpmn:definitions>`;
+  await assert.rejects(parseBpmn(xml('<bpmn:startEvent id="es"><bpmn:messageEventDefinition messageRef="M" /></bpmn:startEvent>')), (e: unknown) => {
+    assert.ok(e instanceof BpmnParseError);
+    assert.match(e.problems.join('\n'), /event sub-process 'esp': only error start events are supported/);
+    assert.match(e.problems.join('\n'), /startEvent 'topError': error start events belong in an event sub-process/);
+    return true;
+  });
+  await assert.rejects(parseBpmn(xml('<bpmn:startEvent id="es" isInterrupting="false"><bpmn:errorEventDefinition /></bpmn:startEvent>')), /startEvent 'es': error start events always interrupt/);
 });
 
 test('reports every unsupported element by id', async () => {

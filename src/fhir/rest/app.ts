@@ -1,7 +1,7 @@
 // The fastify application of the FHIR server: body handling, timeouts, request scopes, logging,
 // error -> OperationOutcome mapping, routes.
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import { FhirError, outcome } from '../../common/errors.ts';
 import type { RequestScopes } from '../../db/request-scope.ts';
@@ -56,7 +56,7 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
     https,
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     // Our own line per request (request-log.ts), without URLs.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomBytes(6).toString('hex'),
     ...(t ? { requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs } : {}),
     clientErrorHandler: clientErrorHandler(() => app.log),

@@ -32,6 +32,8 @@ export interface InteractionResult {
   location?: string;
   versionId?: string;
   lastModified?: string;
+  /** A search's warnings when the answer is its single match (bundle entries, as the reference). */
+  searchWarning?: OperationOutcome;
 }
 
 /** What a caller asks to do; authorization maps each to a dsf-role (READ, SEARCH, ...). */

@@ -107,6 +107,8 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
         DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
         DEV_DSF_FHIR_SERVER_ROLECONFIG: roleConfigFile(site.key),
         DSF_DATA_DIR: join(dir, site.key),
+        // Three servers' request lines would bury the demo's own output; DSF_LOG_LEVEL=info shows them.
+        DSF_LOG_LEVEL: process.env.DSF_LOG_LEVEL ?? 'warn',
       });
       running.push(await startFhirServer(config));
     }

@@ -8,6 +8,37 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, type RemoteClientS
 
 export const DEFAULT_MAX_BINARY_BYTES = 2 * 1024 * 1024 * 1024;
 
+/** Limits that keep one client from starving the others; each has a DSF_FHIR_* variable (the reference has none). */
+export interface FhirServerLimits {
+  /** Longest a database statement of a request may run (DSF_FHIR_STATEMENT_TIMEOUT_MS); 0: none. */
+  statementTimeoutMs: number;
+  /** Most parameters in one search, conditional criteria included (DSF_FHIR_MAX_SEARCH_PARAMETERS). */
+  maxSearchParameters: number;
+  /** Most comma-separated values over all parameters of one search (DSF_FHIR_MAX_SEARCH_VALUES). */
+  maxSearchValues: number;
+  /** Most bytes of resources in one search or history page (DSF_FHIR_MAX_PAGE_BYTES); the page ends early beyond. */
+  maxPageBytes: number;
+  /** Time a client has to send a request's headers, TLS handshake included (DSF_FHIR_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request (DSF_FHIR_REQUEST_TIMEOUT_MS); raw Binary uploads must fit. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: FhirServerLimits = {
+  statementTimeoutMs: 30_000,
+  maxSearchParameters: 32,
+  maxSearchValues: 1000,
+  maxPageBytes: 16 * 1024 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 600_000,
+  keepAliveTimeoutMs: 15_000,
+};
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface FhirServerConfig {
   baseUrl: string;
   organizationIdentifier: string;
@@ -36,6 +67,10 @@ export interface FhirServerConfig {
   auth?: AuthConfig;
   /** This site's client towards other DSF FHIR servers (reference checks); without it they cannot be checked. */
   client?: RemoteClientSettings;
+  /** Timeouts and sizes (DEFAULT_LIMITS for what is not given). */
+  limits?: Partial<FhirServerLimits>;
+  /** DSF_LOG_LEVEL (default info); request lines at info, 5xx with their stack at error. */
+  logLevel?: LogLevel;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -48,6 +83,13 @@ function pem(reader: ConfigReader, name: string, value: string | undefined): str
     reader.problems.push(`${name}: cannot read ${value}: ${(e as Error).message}`);
     return undefined;
   }
+}
+
+function logLevel(r: ConfigReader): LogLevel {
+  const v = r.string('DSF_LOG_LEVEL', 'info').toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel;
+  r.problems.push(`DSF_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${v}'`);
+  return 'info';
 }
 
 export function readFhirServerConfig(env: Record<string, string | undefined> = process.env): FhirServerConfig {
@@ -82,7 +124,18 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     maxBinaryBytes: r.int('DSF_FHIR_MAX_BINARY_BYTES', DEFAULT_MAX_BINARY_BYTES, 0),
     env,
     auth: readAuthConfig(r, env),
+    limits: {
+      statementTimeoutMs: r.int('DSF_FHIR_STATEMENT_TIMEOUT_MS', DEFAULT_LIMITS.statementTimeoutMs, 0),
+      maxSearchParameters: r.int('DSF_FHIR_MAX_SEARCH_PARAMETERS', DEFAULT_LIMITS.maxSearchParameters, 1),
+      maxSearchValues: r.int('DSF_FHIR_MAX_SEARCH_VALUES', DEFAULT_LIMITS.maxSearchValues, 1, 10_000),
+      maxPageBytes: r.int('DSF_FHIR_MAX_PAGE_BYTES', DEFAULT_LIMITS.maxPageBytes, 1024),
+      headersTimeoutMs: r.int('DSF_FHIR_HEADERS_TIMEOUT_MS', DEFAULT_LIMITS.headersTimeoutMs, 100),
+      requestTimeoutMs: r.int('DSF_FHIR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 100),
+      keepAliveTimeoutMs: r.int('DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
+    },
+    logLevel: logLevel(r),
   };
+  if (cfg.limits!.requestTimeoutMs! < cfg.limits!.headersTimeoutMs!) r.problems.push('DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS');
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));
   if (!cfg.organizationThumbprint && clientCert) cfg.organizationThumbprint = thumbprintSha512(clientCert);
   const clientKey = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY'));

@@ -1,13 +1,16 @@
 // Starts a site's FHIR server: database (external or embedded), migrations, DSF core resources,
 // the initial bundle, and the HTTPS listener.
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { pino, type DestinationStream } from 'pino';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
-import { DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
+import { DEFAULT_LIMITS, DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
+import { RequestScopes } from '../db/request-scope.ts';
 import { FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { composeWriteHooks, Interactions, type RequestContext, type WriteHooks } from './rest/interactions.ts';
@@ -54,7 +57,18 @@ export interface RunningFhirServer {
 export interface StartOptions {
   /** Use this pool instead of opening one from the configuration. */
   pool?: pg.Pool;
+  /** Start-up progress. */
   log?: (msg: string) => void;
+  /** Where the server's log lines (pino, JSON a line) go; standard output when not given. */
+  logDestination?: DestinationStream;
+}
+
+/** The caller as request log lines name it: an organisation by its identifier; a user by a pseudonym, not by name or e-mail. */
+function callerLabel(identity: Identity | undefined): string | undefined {
+  if (!identity) return undefined;
+  if (identity.kind === 'organization') return identity.organizationIdentifier;
+  const who = identity.thumbprint ?? createHash('sha256').update(identity.email ?? identity.displayName).digest('hex');
+  return `user:${who.slice(0, 16)}@${identity.organizationIdentifier}`;
 }
 
 /** The conditional-create criteria that identify a core conformance resource. */
@@ -80,6 +94,15 @@ export function coreResourcesBundle(resources: Resource[]): Bundle {
 
 export async function startFhirServer(config: FhirServerConfig, opts: StartOptions = {}): Promise<RunningFhirServer> {
   const log = opts.log ?? (() => {});
+  const logger = pino(
+    {
+      level: config.logLevel ?? 'info',
+      // PostgreSQL's `detail` quotes the row or value an error concerns (resource content).
+      serializers: { err: (err: Error) => ({ ...pino.stdSerializers.err(err), detail: undefined }) },
+    },
+    opts.logDestination ?? pino.destination(1),
+  );
+  const limits = { ...DEFAULT_LIMITS, ...config.limits };
   let embedded: EmbeddedDatabase | undefined;
   let pool = opts.pool;
   const ownPool = !pool;
@@ -97,7 +120,15 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
   await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);
 
-  const store = new ResourceStore(pool, config.baseUrl);
+  // Requests reach the database through scopes: statement timeout, cancellation when the client goes.
+  const scopes = new RequestScopes(pool, {
+    statementTimeoutMs: limits.statementTimeoutMs,
+    onCancelError: (err) => logger.warn({ err }, 'cancelling the statement of an abandoned request failed'),
+  });
+  const store = new ResourceStore(scopes.pool, config.baseUrl, ({ resourceType, id, param, error }) =>
+    // Not the message: it may quote the value.
+    logger.warn({ resourceType, id, param, error: error.name }, 'a search parameter value could not be indexed'),
+  );
 
   // Core resources are loaded without validation (they define it), then every write is validated.
   log('loading DSF core conformance resources');
@@ -134,7 +165,8 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   ];
   // Binary content lives in large objects; inline base64 is bounded like request bodies.
   const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
-  const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(pool), binaryLimits);
+  const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(scopes.pool), binaryLimits);
+  interactions.searchLimits = { maxParameters: limits.maxSearchParameters, maxValues: limits.maxSearchValues, maxPageBytes: limits.maxPageBytes };
   const bundles = new BundleProcessor(interactions);
 
   const initBundle = config.initBundle
@@ -174,6 +206,11 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,
+      logger,
+      caller: (req) => callerLabel(requestIdentities.get(req.raw)),
+      timeouts: { headersMs: limits.headersTimeoutMs, requestMs: limits.requestTimeoutMs, keepAliveMs: limits.keepAliveTimeoutMs },
+      scopes,
+      statementTimeoutMs: limits.statementTimeoutMs,
       https: {
         cert: config.serverCertificate,
         key: config.serverCertificateKey,

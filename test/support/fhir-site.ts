@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
+import type { DestinationStream } from 'pino';
 import { generateCertificates, type CertificateSet } from '../../src/cli/certs.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { HttpsClient, type HttpResponse } from '../../src/common/https-client.ts';
@@ -101,6 +102,8 @@ export interface TestSiteOptions {
   roleConfig?: string;
   /** Proxy header, trusted proxy addresses, OIDC settings. */
   auth?: Partial<AuthConfig>;
+  /** Where the server logs (pino JSON lines); with logLevel in config to see more than errors. */
+  logDestination?: DestinationStream;
 }
 
 export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSite> {
@@ -133,6 +136,8 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
       readTimeoutMs: 10_000,
     },
     env: {},
+    // Request lines would drown the test output; a 5xx stack still shows.
+    logLevel: 'error',
     ...opts.config,
   };
   if (opts.roleConfig !== undefined || opts.auth) {
@@ -141,7 +146,7 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     if (problems.length) throw new Error(`test role configuration: ${problems.join('; ')}`);
     config.auth = { ...defaultAuthConfig(), ...config.auth, ...opts.auth, ...(roleConfig ? { roleConfig } : {}) };
   }
-  const server = await startFhirServer(config, { pool: db.pool });
+  const server = await startFhirServer(config, { pool: db.pool, logDestination: opts.logDestination });
   const clients: HttpsClient[] = [];
   const clientFor = (name: string) => {
     const c = set.organizations[name]?.client ?? set.users[name];

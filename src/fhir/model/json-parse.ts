@@ -3,10 +3,16 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { isIntegerType, isResourceType, jsonPrimitiveKind, typeInfo, type ElementInfo, type TypeInfo } from './type-model.ts';
+import { FORBIDDEN_CHARACTER_RULE, forbiddenCharacter } from './fhir-characters.ts';
+import { MAX_JSON_DEPTH } from './nesting-limits.ts';
 
 type JsonObject = Record<string, unknown>;
 
-/** Parses FHIR JSON text; throws FhirError(400) for malformed JSON, a non-object, or a missing or unknown resourceType. */
+
+/**
+ * Parses FHIR JSON text; throws FhirError(400) for malformed JSON, nesting deeper than MAX_JSON_DEPTH,
+ * characters FHIR text may not hold, numbers out of range, a non-object, or a missing or unknown resourceType.
+ */
 export function parseFhirJson(text: string): Resource {
   let value: unknown;
   try {
@@ -15,10 +21,48 @@ export function parseFhirJson(text: string): Resource {
     throw new FhirError(400, `Malformed JSON: ${(e as Error).message}`, 'structure');
   }
   if (!isObject(value)) throw new FhirError(400, 'The JSON body must be an object holding a FHIR resource', 'structure');
+  checkJsonContent(value);
   const rt = value.resourceType;
   if (typeof rt !== 'string' || !rt) throw new FhirError(400, 'The JSON resource has no resourceType', 'structure');
   if (!isResourceType(rt)) throw new FhirError(400, `'${rt}' is not a FHIR resource type`, 'structure');
   return value as unknown as Resource;
+}
+
+/**
+ * One pass over parsed JSON, without recursion (the input may be nested arbitrarily deep): refuses
+ * nesting deeper than MAX_JSON_DEPTH, keys and strings with characters FHIR text may not hold, and
+ * numbers JSON.parse turned into Infinity.
+ */
+function checkJsonContent(root: JsonObject): void {
+  const refuse = (problem: string, path: string) => {
+    throw new FhirError(400, [{ severity: 'error', code: 'structure', diagnostics: `${problem} at ${path}`, expression: [path] }]);
+  };
+  const rootPath = typeof root.resourceType === 'string' ? root.resourceType : '$';
+  const stack: { value: JsonObject | unknown[]; path: string; depth: number }[] = [{ value: root, path: rootPath, depth: 1 }];
+  while (stack.length) {
+    const { value, path, depth } = stack.pop()!;
+    if (depth > MAX_JSON_DEPTH) refuse(`The JSON is nested deeper than ${MAX_JSON_DEPTH} levels`, path.length > 200 ? `${path.slice(0, 200)}...` : path);
+    const array = Array.isArray(value);
+    const keys = array ? undefined : Object.keys(value);
+    const n = array ? value.length : keys!.length;
+    for (let i = 0; i < n; i++) {
+      const key = array ? undefined : keys![i]!;
+      const child = array ? value[i] : (value as JsonObject)[key!];
+      const childPath = () => (array ? `${path}[${i}]` : `${path}.${key}`);
+      if (key !== undefined) {
+        const bad = forbiddenCharacter(key);
+        if (bad) refuse(`The property name contains ${bad} (${FORBIDDEN_CHARACTER_RULE})`, childPath());
+      }
+      if (typeof child === 'string') {
+        const bad = forbiddenCharacter(child);
+        if (bad) refuse(`The value contains ${bad} (${FORBIDDEN_CHARACTER_RULE})`, childPath());
+      } else if (typeof child === 'number') {
+        if (!Number.isFinite(child)) refuse('The number is out of range', childPath());
+      } else if (typeof child === 'object' && child !== null) {
+        stack.push({ value: child as JsonObject | unknown[], path: childPath(), depth: depth + 1 });
+      }
+    }
+  }
 }
 
 /**
@@ -33,11 +77,16 @@ export function checkJsonShape(resource: Resource | JsonObject): OperationOutcom
     issues.push(issue(`'${String(rt)}' is not a FHIR resource type`, 'resourceType'));
     return issues;
   }
-  checkObject(resource as JsonObject, typeInfo(rt)!, rt, issues);
+  checkObject(resource as JsonObject, typeInfo(rt)!, rt, issues, 1);
   return issues;
 }
 
-function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: OperationOutcomeIssue[]): void {
+function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: OperationOutcomeIssue[], depth: number): void {
+  // parseFhirJson already refused deeper input; this guards resources built in other ways.
+  if (depth > MAX_JSON_DEPTH) {
+    issues.push(issue(`Nested deeper than ${MAX_JSON_DEPTH} levels`, path));
+    return;
+  }
   let empty = true;
   const choices = new Map<string, string>();
   for (const key of Object.keys(obj)) {
@@ -56,16 +105,16 @@ function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: Oper
       choices.set(el.choiceOf, name);
     }
     if (isShadow) {
-      if (obj[name] === undefined) checkPrimitive(el, undefined, obj[key], `${path}.${name}`, issues);
+      if (obj[name] === undefined) checkPrimitive(el, undefined, obj[key], `${path}.${name}`, issues, depth);
       continue;
     }
-    if (el.primitive) checkPrimitive(el, obj[key], obj['_' + name], `${path}.${name}`, issues);
-    else checkComplex(el, obj[key], `${path}.${name}`, issues);
+    if (el.primitive) checkPrimitive(el, obj[key], obj['_' + name], `${path}.${name}`, issues, depth);
+    else checkComplex(el, obj[key], `${path}.${name}`, issues, depth);
   }
   if (empty) issues.push(issue(`An object of type ${type.name} must not be empty`, path));
 }
 
-function checkComplex(el: ElementInfo, value: unknown, path: string, issues: OperationOutcomeIssue[]): void {
+function checkComplex(el: ElementInfo, value: unknown, path: string, issues: OperationOutcomeIssue[], depth: number): void {
   const items = arrayShape(el, value, path, issues);
   if (!items) return;
   items.forEach((item, i) => {
@@ -82,15 +131,15 @@ function checkComplex(el: ElementInfo, value: unknown, path: string, issues: Ope
     if (el.resource) {
       const rt = item.resourceType;
       if (typeof rt !== 'string' || !isResourceType(rt)) issues.push(issue(`'${String(rt)}' is not a FHIR resource type`, `${here}.resourceType`));
-      else checkObject(item, typeInfo(rt)!, here, issues);
+      else checkObject(item, typeInfo(rt)!, here, issues, depth + 1);
       return;
     }
     const type = typeInfo(el.type);
-    if (type) checkObject(item, type, here, issues);
+    if (type) checkObject(item, type, here, issues, depth + 1);
   });
 }
 
-function checkPrimitive(el: ElementInfo, value: unknown, shadow: unknown, path: string, issues: OperationOutcomeIssue[]): void {
+function checkPrimitive(el: ElementInfo, value: unknown, shadow: unknown, path: string, issues: OperationOutcomeIssue[], depth: number): void {
   const values = value === undefined ? undefined : arrayShape(el, value, path, issues, true);
   const shadows = shadow === undefined ? undefined : arrayShape(el, shadow, path, issues, true);
   if (values === null || shadows === null) return;
@@ -109,7 +158,7 @@ function checkPrimitive(el: ElementInfo, value: unknown, shadow: unknown, path: 
     if (v !== null) checkPrimitiveValue(el.type, v, here, issues);
     if (s !== null) {
       if (!isObject(s)) issues.push(issue(`'_${el.name}' must hold objects`, here));
-      else checkObject(s, typeInfo('Element')!, here, issues);
+      else checkObject(s, typeInfo('Element')!, here, issues, depth + 1);
     }
   }
 }

@@ -6,6 +6,10 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { isIntegerType, isResourceType, jsonPrimitiveKind, typeInfo, type ElementInfo, type TypeInfo } from './type-model.ts';
 import { FHIR_NS, XHTML_NS, XhtmlWriter } from './xml-text.ts';
+import { MAX_XML_DEPTH } from './nesting-limits.ts';
+
+/** Deeper documents are refused, so that later recursive processing of the JSON cannot overflow the stack. */
+export { MAX_XML_DEPTH };
 
 type JsonObject = Record<string, unknown>;
 
@@ -32,8 +36,6 @@ const INTEGER = /^-?(0|[1-9][0-9]*)$/;
 const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
-/** Deeper documents are refused, so that later recursive processing of the JSON cannot overflow the stack. */
-export const MAX_XML_DEPTH = 256;
 
 /** Parses a FHIR R4 XML resource into FHIR JSON. Throws FhirError(400) on any violation. */
 export function parseFhirXml(text: string): Resource {

@@ -5,6 +5,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { isResourceType, typeInfo, type ElementInfo, type TypeInfo } from './type-model.ts';
 import { FHIR_NS, XHTML_NS, canonicalXhtml, escapeAttr, escapeText } from './xml-text.ts';
+import { replaceForbiddenCharacters } from './fhir-characters.ts';
+import { MAX_JSON_DEPTH } from './nesting-limits.ts';
 
 export interface FhirXmlWriteOptions {
   /** Indent nested elements by two spaces, one element a line. */
@@ -12,9 +14,6 @@ export interface FhirXmlWriteOptions {
 }
 
 type JsonObject = Record<string, unknown>;
-
-// Characters XML 1.0 cannot carry, not even as character references.
-const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /** Writes a FHIR JSON resource as FHIR XML. Throws FhirError(500) if the JSON does not fit the FHIR definitions. */
 export function toFhirXml(resource: Resource, opts: FhirXmlWriteOptions = {}): string {
@@ -39,6 +38,7 @@ class XmlWriter {
   }
 
   resource(res: JsonObject, depth: number, rootAttrs: string, path: string): void {
+    this.checkDepth(depth, path);
     const rt = res?.resourceType;
     if (typeof rt !== 'string' || !isResourceType(rt)) fail(`'${String(rt)}' is not a FHIR resource type`, path);
     const type = typeInfo(rt)!;
@@ -131,7 +131,13 @@ class XmlWriter {
     this.out += `</${el.name}>`;
   }
 
+  /** Input is refused deeper than this (json-parse.ts); the guard keeps the recursion finite for anything else. */
+  private checkDepth(depth: number, path: string): void {
+    if (depth > MAX_JSON_DEPTH) fail(`nested deeper than ${MAX_JSON_DEPTH} levels`, path.length > 200 ? `${path.slice(0, 200)}...` : path);
+  }
+
   private complex(el: ElementInfo, obj: JsonObject, depth: number, path: string): void {
+    this.checkDepth(depth, path);
     const type = typeInfo(el.type);
     if (!type) fail(`no definition for type ${el.type}`, path);
     const children = this.children(obj, type, path);
@@ -154,7 +160,7 @@ class XmlWriter {
   private xhtml(div: unknown, depth: number, path: string): void {
     if (typeof div !== 'string') fail('expected an XHTML string', path);
     // Normalised through an XML parser so the output stays well-formed; unparsable narrative is kept as text.
-    const canonical = canonicalXhtml(div) ?? `<div xmlns="${XHTML_NS}">${escapeText(div)}</div>`;
+    const canonical = canonicalXhtml(div) ?? `<div xmlns="${XHTML_NS}">${escapeText(replaceForbiddenCharacters(div))}</div>`;
     this.indent(depth);
     this.out += canonical;
   }
@@ -162,9 +168,8 @@ class XmlWriter {
 
 function attr(value: unknown, path: string): string {
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') fail('expected a primitive value', path);
-  const s = String(value);
-  if (NOT_XML_CHAR.test(s)) fail('the value contains characters that XML cannot represent', path);
-  return escapeAttr(s);
+  // Input refuses what XML cannot carry; data stored before that rule is written with U+FFFD instead.
+  return escapeAttr(replaceForbiddenCharacters(String(value)));
 }
 
 function fail(message: string, path: string): never {

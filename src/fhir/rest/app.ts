@@ -1,31 +1,87 @@
-// The fastify application of the FHIR server: body handling, error -> OperationOutcome mapping, routes.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+// The fastify application of the FHIR server: body handling, timeouts, request scopes, logging,
+// error -> OperationOutcome mapping, routes.
+import { randomBytes } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import { FhirError, outcome } from '../../common/errors.ts';
+import type { RequestScopes } from '../../db/request-scope.ts';
 import { registerRoutes, type RouteDeps } from './routes.ts';
-import { sendResource } from './representation.ts';
+import { parseUtf8Body, sendResource, utf8BodyParser } from './representation.ts';
+import { clientErrorHandler } from './client-errors.ts';
+import { fhirErrorForDatabaseError } from './database-errors.ts';
+import { registerRequestLog, type CallerLabel } from './request-log.ts';
+
+export interface HttpTimeouts {
+  /** Time to complete the TLS handshake and send the request headers. */
+  headersMs: number;
+  /** Time to send the whole request. */
+  requestMs: number;
+  /** Idle time after which a keep-alive connection is closed. */
+  keepAliveMs: number;
+}
 
 export interface AppOptions {
   /** URL path prefix, e.g. '/fhir' (from the base URL). */
   prefix: string;
   https?: HttpsOptions;
   maxBodyBytes: number;
-  logger?: FastifyServerOptions['logger'];
+  /** A pino logger (fastify's); without one nothing is logged. */
+  logger?: FastifyBaseLogger;
+  /** Names the caller in request log lines. */
+  caller?: CallerLabel;
+  timeouts?: HttpTimeouts;
+  /** Database work per request (statement timeout, cancellation when the client goes away). */
+  scopes?: RequestScopes;
+  /** For messages: the statement timeout the scopes apply. */
+  statementTimeoutMs?: number;
+}
+
+/** Node checks header and request timeouts at this interval; a fraction of the shortest keeps them close to exact. */
+function checkingInterval(t: HttpTimeouts): number {
+  return Math.max(50, Math.min(30_000, Math.floor(Math.min(t.headersMs, t.requestMs) / 4)));
 }
 
 export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstance {
-  const app = Fastify({
-    https: opts.https ?? null,
-    logger: opts.logger ?? false,
+  const t = opts.timeouts;
+  const https: HttpsOptions | null = opts.https
+    ? {
+        ...opts.https,
+        ...(t
+          ? { headersTimeout: t.headersMs, requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs, connectionsCheckingInterval: checkingInterval(t), handshakeTimeout: t.headersMs }
+          : {}),
+      }
+    : null;
+  let app: FastifyInstance;
+  app = Fastify({
+    https,
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    // Our own line per request (request-log.ts), without URLs.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomBytes(6).toString('hex'),
+    ...(t ? { requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs } : {}),
+    clientErrorHandler: clientErrorHandler(() => app.log),
     bodyLimit: opts.maxBodyBytes,
     forceCloseConnections: true,
     // Repeated query keys matter in FHIR (AND); routes read req.url, this only serves _format/_pretty.
     routerOptions: { ignoreTrailingSlash: true, querystringParser: (str: string) => Object.fromEntries(new URLSearchParams(str)) },
   } as FastifyServerOptions & { https: HttpsOptions | null }) as unknown as FastifyInstance;
 
-  // Every body reaches the routes as a string; the routes parse it according to Content-Type.
+  // The request's database work runs in its scope: cancelled when the client goes away mid-request.
+  const scopes = opts.scopes;
+  if (scopes) {
+    app.addHook('onRequest', (req, reply, done) => {
+      const scope = scopes.create();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) scope.abort();
+      });
+      scopes.run(scope, done);
+    });
+  }
+  registerRequestLog(app, opts.caller);
+
+  // Every body reaches the routes as a string (strictly UTF-8); the routes parse it according to Content-Type.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', utf8BodyParser, parseUtf8Body);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof FhirError) {
@@ -37,7 +93,14 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
       return sendResource(req, reply, 400, outcome('error', 'invalid', err.message));
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendResource(req, reply, err.statusCode, outcome('error', 'invalid', err.message));
-    req.log.error(err);
+    const mapped = fhirErrorForDatabaseError(err, { statementTimeoutMs: opts.statementTimeoutMs ?? 0 });
+    if (mapped) {
+      // A data exception means some input check is missing; its message may quote the value, so only at debug.
+      req.log.warn({ code: err.code, status: mapped.status }, mapped.outcome.issue?.[0]?.code === 'invalid' ? 'database refused a value of the request' : mapped.message);
+      req.log.debug({ err }, 'database error');
+      return sendResource(req, reply, mapped.status, mapped.outcome);
+    }
+    req.log.error({ err }, 'request failed');
     return sendResource(req, reply, 500, outcome('fatal', 'exception', 'Internal server error'));
   });
   app.setNotFoundHandler((req, reply) => sendResource(req, reply, 404, outcome('error', 'not-found', `No route for ${req.method} ${req.url.split('?')[0]}`)));

@@ -3,7 +3,7 @@
 // carry the reason phrase ("201 Created", "404 Not Found"), as the reference writes them.
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { Bundle, BundleEntry, BundleEntryResponse, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError, outcome } from '../../common/errors.ts';
 import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
@@ -52,6 +52,7 @@ function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
   if (r.lastModified) response.lastModified = r.lastModified;
   if (prefer === 'OperationOutcome') response.outcome = r.outcome ?? outcome('information', 'informational', entryStatus(r.status));
   else if (r.outcome && !r.resource) response.outcome = r.outcome;
+  else if (r.searchWarning) response.outcome = r.searchWarning;
   const e: BundleEntry = { response };
   if (r.resource && prefer === 'representation') {
     e.resource = r.resource;
@@ -59,6 +60,27 @@ function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
   }
   if (!e.fullUrl) delete e.fullUrl;
   return e;
+}
+
+/**
+ * As the reference answers a search entry of a batch or transaction: when it finds exactly one resource
+ * (besides a warning), the entry holds that resource, not a searchset.
+ */
+function singleMatch(r: InteractionResult, baseUrl: string): InteractionResult {
+  const entries = (r.resource as Bundle | undefined)?.entry ?? [];
+  const matches = entries.filter((e) => e.search?.mode === 'match');
+  const rest = entries.filter((e) => e.search?.mode !== 'match');
+  const match = matches[0]?.resource;
+  if (matches.length !== 1 || rest.length > 1 || rest.some((e) => e.search?.mode !== 'outcome') || !match?.id) return r;
+  const versionId = match.meta?.versionId;
+  return {
+    status: 200,
+    resource: match,
+    location: `${baseUrl}/${match.resourceType}/${match.id}${versionId ? `/_history/${versionId}` : ''}`,
+    versionId,
+    lastModified: match.meta?.lastUpdated,
+    searchWarning: rest[0]?.resource as OperationOutcome | undefined,
+  };
 }
 
 function errorResponse(e: unknown): BundleEntry {
@@ -250,7 +272,7 @@ export class BundleProcessor {
       case 'GET':
       case 'HEAD': {
         let r: InteractionResult;
-        if (parts.length === 1) r = await i.search(ctx, client, parts[0]!, pairs);
+        if (parts.length === 1) r = singleMatch(await i.search(ctx, client, parts[0]!, pairs), i.baseUrl);
         else if (parts.length === 2 && parts[1] === '_history') r = await i.history(ctx, client, parts[0], undefined, pairs);
         else if (parts.length === 2) r = await i.read(ctx, client, parts[0]!, parts[1]!);
         else if (parts.length === 3 && parts[2] === '_history') r = await i.history(ctx, client, parts[0], parts[1], pairs);

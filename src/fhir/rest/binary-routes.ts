@@ -13,7 +13,7 @@ import { ContentTooLargeError } from '../store/binary-store.ts';
 import { BinaryInteractions, contentTooLarge } from './binary-interactions.ts';
 import { notModified, preferReturn, setVersionHeaders } from './http-headers.ts';
 import type { InteractionResult } from './interactions.ts';
-import { parseResourceBody, sendResource } from './representation.ts';
+import { parseResourceBody, parseUtf8Body, sendResource, utf8BodyParser } from './representation.ts';
 import { queryPairs, sendWrite, type RouteDeps } from './routes.ts';
 import { contentRange, ifRangeMatches, selectRange, type RangeSelection } from './byte-ranges.ts';
 import { binaryAnswer } from './binary-negotiation.ts';
@@ -112,7 +112,7 @@ export function registerBinaryRoutes(app: FastifyInstance, deps: RouteDeps): voi
   // limit applies while streaming); FHIR bodies are read as strings under the server's body limit.
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser([...JSON_MIME_TYPES, ...XML_MIME_TYPES], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser([...JSON_MIME_TYPES, ...XML_MIME_TYPES], utf8BodyParser, parseUtf8Body);
     scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
     /** The write response; a raw upload's Binary carries `data` only if asked for and small enough. */

@@ -5,20 +5,26 @@ import type { SearchResult } from '../search/search-service.ts';
 import type { StoredVersion } from '../store/resource-store.ts';
 import { parseSummaryMode, selectElements, summarize } from './summary.ts';
 
-function pageLinks(base: string, params: [string, string][], page: number, count: number, total: number): BundleLink[] {
-  const url = (p: number) => {
+/**
+ * Paging links. A page is addressed by _page when it starts at a multiple of _count, otherwise by
+ * _offset (after a page that ended early at its byte bound); `returned` is how many entries this
+ * page has, so that `next` continues right after them.
+ */
+function pageLinks(base: string, params: [string, string][], offset: number, count: number, total: number, returned: number): BundleLink[] {
+  const url = (o: number) => {
     const q = new URLSearchParams(params);
     q.set('_count', String(count));
-    q.set('_page', String(p));
+    if (count > 0 && o % count === 0) q.set('_page', String(o / count + 1));
+    else q.set('_offset', String(o));
     return `${base}?${q.toString()}`;
   };
-  const last = Math.max(1, Math.ceil(total / Math.max(count, 1)));
-  const links: BundleLink[] = [{ relation: 'self', url: url(page) }];
+  const links: BundleLink[] = [{ relation: 'self', url: url(offset) }];
   if (count === 0) return links;
-  links.push({ relation: 'first', url: url(1) });
-  if (page > 1) links.push({ relation: 'previous', url: url(Math.min(page - 1, last)) });
-  if (page < last) links.push({ relation: 'next', url: url(page + 1) });
-  links.push({ relation: 'last', url: url(last) });
+  const lastOffset = Math.max(0, Math.ceil(total / count) - 1) * count;
+  links.push({ relation: 'first', url: url(0) });
+  if (offset > 0) links.push({ relation: 'previous', url: url(Math.min(Math.max(0, offset - count), lastOffset)) });
+  if (offset + returned < total) links.push({ relation: 'next', url: url(offset + returned) });
+  links.push({ relation: 'last', url: url(lastOffset) });
   return links;
 }
 
@@ -33,20 +39,28 @@ export function searchsetBundle(baseUrl: string, req: SearchRequest, result: Sea
     ...result.matches.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, true), search: { mode: 'match' as const } })),
     ...result.included.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, false), search: { mode: 'include' as const } })),
   ];
-  if (req.warnings.length) {
-    entry.push({ resource: { resourceType: 'OperationOutcome', issue: req.warnings }, search: { mode: 'outcome' } });
+  const warnings = [...req.warnings];
+  if (result.includesLeftOut) {
+    warnings.push({
+      severity: 'warning',
+      code: 'too-costly',
+      diagnostics: `${result.includesLeftOut} included resource(s) left out: the page would exceed its size limit (DSF_FHIR_MAX_PAGE_BYTES); ask for fewer matches per page`,
+    });
+  }
+  if (warnings.length) {
+    entry.push({ resource: { resourceType: 'OperationOutcome', issue: warnings }, search: { mode: 'outcome' } });
   }
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',
     total: result.total,
-    link: pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, req.page, req.summary === 'count' ? 0 : req.count, result.total),
+    link: pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, result.offset, req.summary === 'count' ? 0 : req.count, result.total, result.matches.length),
   };
   if (entry.length) bundle.entry = entry;
   return bundle;
 }
 
-export function historyBundle(baseUrl: string, path: string, query: [string, string][], page: number, count: number, total: number, versions: StoredVersion[]): Bundle {
+export function historyBundle(baseUrl: string, path: string, query: [string, string][], offset: number, count: number, total: number, versions: StoredVersion[]): Bundle {
   const params = query.filter(([k]) => k === '_since' || k === '_at' || k === '_summary');
   const summaryValue = query.filter(([k]) => k === '_summary').at(-1)?.[1];
   const summary = summaryValue === undefined ? undefined : parseSummaryMode(summaryValue);
@@ -54,7 +68,7 @@ export function historyBundle(baseUrl: string, path: string, query: [string, str
     resourceType: 'Bundle',
     type: 'history',
     total,
-    link: pageLinks(`${baseUrl}/${path}`, params, page, summary === 'count' ? 0 : count, total),
+    link: pageLinks(`${baseUrl}/${path}`, params, offset, summary === 'count' ? 0 : count, total, versions.length),
   };
   if (versions.length && summary !== 'count') {
     bundle.entry = versions.map((v) => {

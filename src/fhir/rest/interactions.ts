@@ -32,6 +32,8 @@ export interface InteractionResult {
   location?: string;
   versionId?: string;
   lastModified?: string;
+  /** A search's warnings when the answer is its single match (bundle entries, as the reference). */
+  searchWarning?: OperationOutcome;
 }
 
 /** What a caller asks to do; authorization maps each to a dsf-role (READ, SEARCH, ...). */
@@ -76,11 +78,27 @@ export function assertType(type: string): void {
   if (!isDsfResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
 }
 
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export function isFhirId(id: string): boolean {
+  return FHIR_ID.test(id);
+}
+
 function queryPairs(query: string): [string, string][] {
   return [...new URLSearchParams(query)];
 }
 
+/** Limits of searches (server configuration, see config.ts); none unless set. */
+export interface SearchLimits {
+  maxParameters?: number;
+  maxValues?: number;
+  maxPageBytes?: number;
+}
+
 export class Interactions {
+  /** Set by the server from its configuration. */
+  searchLimits: SearchLimits = {};
+
   constructor(
     readonly store: ResourceStore,
     readonly defaultPageCount: number,
@@ -149,6 +167,7 @@ export class Interactions {
 
   async update(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
     assertType(type);
+    if (!isFhirId(id)) throw badRequest(`'${id}' is not a valid FHIR id (1 to 64 letters, digits, '-' and '.')`);
     if (resource.resourceType !== type) throw badRequest(`Resource type '${resource.resourceType}' in the body does not match '${type}' in the URL`);
     if (resource.id === undefined) throw badRequest('The resource in an update must have an id');
     if (resource.id !== id) throw badRequest(`Resource id '${resource.id}' in the body does not match '${id}' in the URL`);
@@ -213,8 +232,8 @@ export class Interactions {
   async search(ctx: RequestContext, db: Db, type: string, query: [string, string][]): Promise<InteractionResult> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'search', type);
-    const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount });
-    const result = await executeSearch(db, req, this.baseUrl, ctx.access);
+    const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
+    const result = await executeSearch(db, req, this.baseUrl, ctx.access, this.searchLimits.maxPageBytes);
     return { status: 200, resource: cleanForOutput(searchsetBundle(this.baseUrl, req, result)) };
   }
 
@@ -222,23 +241,25 @@ export class Interactions {
     if (type) assertType(type);
     await this.hooks.authorize?.(ctx, 'history', type);
     const params = new Map(query);
-    const count = intParam(params, '_count', this.defaultPageCount, 0);
+    const count = Math.min(intParam(params, '_count', this.defaultPageCount, 0), 1000);
     const page = intParam(params, '_page', 1, 1);
+    // _offset: in the links of a page that ended early at its byte bound.
+    const offset = params.has('_offset') ? intParam(params, '_offset', 0, 0) : (page - 1) * count;
     const since = dateParam(params, '_since');
     const at = dateParam(params, '_at');
     // 404 for an unknown id. Never 403: as the reference, the history holds the versions the caller may
     // read (each judged by its own content), possibly none; a deleted resource's history stays readable.
     if (type && id && !(await this.store.readCurrent(db, type, id))) throw notFound(`${type}/${id} not found`);
-    const h = await this.store.history(db, { type, id, since, at, count: Math.min(count, 1000), offset: (page - 1) * count, access: ctx.access });
+    const h = await this.store.history(db, { type, id, since, at, count, offset, access: ctx.access, maxBytes: this.searchLimits.maxPageBytes });
     const path = [type, id, '_history'].filter(Boolean).join('/');
-    return { status: 200, resource: cleanForOutput(historyBundle(this.baseUrl, path, query, page, count, h.total, h.entries)) };
+    return { status: 200, resource: cleanForOutput(historyBundle(this.baseUrl, path, query, offset, count, h.total, h.entries)) };
   }
 
   /** Current resources matching conditional criteria ("identifier=a|b"); serialised per criteria. */
   async conditionalMatches(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string): Promise<Resource[]> {
     const pairs = queryPairs(criteria.replace(/^\?/, '').replace(new RegExp(`^${type}\\?`), ''));
     if (!pairs.length) throw badRequest(`Empty conditional criteria for ${type}`);
-    const req: SearchRequest = parseSearchRequest(type, pairs, { strict: true, defaultCount: 2 });
+    const req: SearchRequest = parseSearchRequest(type, pairs, { strict: true, defaultCount: 2, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
     // Two concurrent conditional writes with the same criteria must not both create.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${type}?${pairs.map(([k, v]) => `${k}=${v}`).sort().join('&')}`]);
     // Only what the caller may read can match: a conditional write must not reveal other resources.
@@ -256,7 +277,7 @@ function intParam(params: Map<string, string>, name: string, fallback: number, m
   const v = params.get(name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw badRequest(`${name} must be an integer >= ${min}, got '${v}'`);
+  if (!Number.isSafeInteger(n) || n < min) throw badRequest(`${name} must be an integer from ${min} to ${Number.MAX_SAFE_INTEGER}, got '${v}'`);
   return n;
 }
 

@@ -29,6 +29,27 @@ export function isPretty(req: FastifyRequest): boolean {
   return queryValue(req, '_pretty') === 'true';
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes a request body as UTF-8; 400 for bytes that are not UTF-8 (nothing is silently replaced). */
+export function decodeUtf8Body(body: Buffer): string {
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new FhirError(400, 'The request body is not valid UTF-8', 'structure');
+  }
+}
+
+/** A fastify content-type parser giving the body as a string decoded strictly as UTF-8. */
+export const utf8BodyParser = { parseAs: 'buffer' as const };
+export function parseUtf8Body(_req: FastifyRequest, body: Buffer | string, done: (err: Error | null, body?: string) => void): void {
+  try {
+    done(null, typeof body === 'string' ? body : decodeUtf8Body(body));
+  } catch (e) {
+    done(e as Error);
+  }
+}
+
 /** Parses a FHIR resource body; 415 for non-FHIR content types, 400 for malformed content. */
 export function parseResourceBody(req: FastifyRequest): Resource {
   const body = req.body;

@@ -80,6 +80,17 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const ctx = { ...(await deps.context(req)), strict: preferStrict(req) };
     return sendResource(req, reply, 200, (await i.search(ctx, store.pool, req.params.type, queryPairs(req))).resource);
   });
+  // R4 search by POST: the parameters in a form-encoded body (and the query), same semantics and rules as GET.
+  app.post<{ Params: Params }>('/:type/_search', async (req, reply) => {
+    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const body = typeof req.body === 'string' ? req.body : '';
+    if (body && contentType !== 'application/x-www-form-urlencoded') {
+      throw new FhirError(415, `POST ${req.params.type}/_search takes its parameters as application/x-www-form-urlencoded, not '${contentType}'`, 'not-supported');
+    }
+    const ctx = { ...(await deps.context(req)), strict: preferStrict(req) };
+    const pairs: [string, string][] = [...queryPairs(req), ...new URLSearchParams(body)];
+    return sendResource(req, reply, 200, (await i.search(ctx, store.pool, req.params.type, pairs)).resource);
+  });
   app.post<{ Params: Params }>('/:type', async (req, reply) => {
     assertType(req.params.type);
     const ctx = await deps.context(req);

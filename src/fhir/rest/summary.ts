@@ -3,6 +3,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../../common/errors.ts';
 import { typeInfo, type ElementInfo } from '../model/type-model.ts';
+import { MAX_JSON_DEPTH } from '../model/nesting-limits.ts';
 
 export type SummaryMode = 'true' | 'text' | 'data' | 'count' | 'false';
 export const SUMMARY_MODES: readonly SummaryMode[] = ['true', 'text', 'data', 'count', 'false'];
@@ -23,7 +24,9 @@ const isMandatory = (el: ElementInfo) => el.min > 0;
  * backbone elements (Subscription.channel, Bundle.entry) are filtered by the same rule; data types
  * (HumanName, Identifier, ...) are kept whole.
  */
-function summaryOf(value: Json, typeName: string): Json {
+function summaryOf(value: Json, typeName: string, depth = 1): Json {
+  // Input deeper than this is refused (json-parse.ts); beyond it a subtree is kept whole rather than recursed into.
+  if (depth > MAX_JSON_DEPTH) return value;
   const out: Json = {};
   for (const [key, v] of Object.entries(value)) {
     if (key === 'resourceType') {
@@ -34,7 +37,7 @@ function summaryOf(value: Json, typeName: string): Json {
     if (!el || !(el.summary || isMandatory(el))) continue;
     const backbone = !el.primitive && !el.resource && typeInfo(el.type)?.kind === 'backbone';
     if (!backbone || key.charCodeAt(0) === 95) out[key] = v;
-    else out[key] = Array.isArray(v) ? v.map((item) => (item && typeof item === 'object' ? summaryOf(item as Json, el.type) : item)) : summaryOf(v as Json, el.type);
+    else out[key] = Array.isArray(v) ? v.map((item) => (item && typeof item === 'object' ? summaryOf(item as Json, el.type, depth + 1) : item)) : summaryOf(v as Json, el.type, depth + 1);
   }
   return out;
 }

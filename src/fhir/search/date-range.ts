@@ -15,7 +15,8 @@ export function dateRange(text: string): DateRange | undefined {
   const year = Number(y);
   const month = mo ? Number(mo) - 1 : 0;
   const day = d ? Number(d) : 1;
-  if (month > 11 || day < 1 || day > 31) return undefined;
+  // Date.UTC would roll 2020-02-30 over into March: a day the month does not have is no date.
+  if (month > 11 || day < 1 || day > new Date(Date.UTC(year, month + 1, 0)).getUTCDate()) return undefined;
   const utc = (yy: number, mm: number, dd: number, hh = 0, mn = 0, ss = 0, ms = 0) => new Date(Date.UTC(yy, mm, dd, hh, mn, ss, ms) - offsetMin * 60_000);
   if (!mo) return { lo: utc(year, 0, 1), hi: utc(year + 1, 0, 1) };
   if (!d) return { lo: utc(year, month, 1), hi: utc(year, month + 1, 1) };

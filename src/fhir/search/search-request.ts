@@ -5,6 +5,7 @@ import { FhirError } from '../../common/errors.ts';
 import { dateRange } from './date-range.ts';
 import { typeInfo } from '../model/type-model.ts';
 import { searchParameter, type SearchParamDef } from './parameters.ts';
+import { FORBIDDEN_CHARACTER_RULE, forbiddenCharacter } from '../model/fhir-characters.ts';
 
 export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb';
 
@@ -38,6 +39,8 @@ export interface SearchRequest {
   sort: SortSpec[];
   count: number;
   page: number;
+  /** _offset: the first match of the page, in the links of a page that ended early (its byte bound); overrides _page. */
+  offset?: number;
   include: IncludeSpec[];
   revinclude: IncludeSpec[];
   summary?: 'true' | 'text' | 'data' | 'count' | 'false';
@@ -48,7 +51,8 @@ export interface SearchRequest {
   canonicalParams: [string, string][];
 }
 
-const RESULT_PARAMS = new Set(['_count', '_page', '_sort', '_include', '_revinclude', '_summary', '_format', '_pretty', '_total', '_elements']);
+const RESULT_PARAMS = new Set(['_count', '_page', '_offset', '_sort', '_include', '_revinclude', '_summary', '_format', '_pretty', '_total', '_elements']);
+const TOTAL_MODES = ['none', 'estimate', 'accurate'];
 const PREFIXES: DatePrefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'];
 const MODIFIERS: Record<string, string[]> = {
   token: ['not', 'exact'],
@@ -62,6 +66,32 @@ export interface ParseOptions {
   strict: boolean;
   defaultCount: number;
   maxCount?: number;
+  /**
+   * Most parameters in one search (AND: each adds a join the planner must order, so the cost grows
+   * faster than their number); 400 beyond (DSF_FHIR_MAX_SEARCH_PARAMETERS).
+   */
+  maxParameters?: number;
+  /** Most comma-separated (OR-ed) values over all parameters; 400 beyond (DSF_FHIR_MAX_SEARCH_VALUES). */
+  maxValues?: number;
+}
+
+/** Parameters that only choose the representation; they cost nothing. */
+const FORMAT_PARAMS = new Set(['_format', '_pretty']);
+
+function checkSearchSize(query: [string, string][], opts: ParseOptions): void {
+  let parameters = 0;
+  let values = 0;
+  for (const [key, value] of query) {
+    if (FORMAT_PARAMS.has(key)) continue;
+    parameters++;
+    if (!RESULT_PARAMS.has(key)) values += splitValues(value).length;
+  }
+  if (opts.maxParameters !== undefined && parameters > opts.maxParameters) {
+    throw new FhirError(400, `The search has ${parameters} parameters; this server allows at most ${opts.maxParameters} (DSF_FHIR_MAX_SEARCH_PARAMETERS)`, 'too-costly');
+  }
+  if (opts.maxValues !== undefined && values > opts.maxValues) {
+    throw new FhirError(400, `The search has ${values} values (comma-separated values counted one by one); this server allows at most ${opts.maxValues} (DSF_FHIR_MAX_SEARCH_VALUES)`, 'too-costly');
+  }
 }
 
 /** Splits on commas not escaped with a backslash, and unescapes \, \| \$ \\ . */
@@ -106,6 +136,12 @@ export function parseSearchRequest(resourceType: string, query: [string, string]
   };
   const keep = (k: string, v: string) => req.canonicalParams.push([k, v]);
 
+  checkSearchSize(query, opts);
+  for (const [key, value] of query) {
+    // Whatever the handling: such a value cannot match anything stored, and PostgreSQL refuses NUL.
+    const bad = forbiddenCharacter(key) ?? forbiddenCharacter(value);
+    if (bad) throw new FhirError(400, [{ severity: 'error', code: 'invalid', diagnostics: `The search parameter '${key}' contains ${bad} (${FORBIDDEN_CHARACTER_RULE})`, expression: [key] }]);
+  }
   for (const [key, value] of query) {
     if (RESULT_PARAMS.has(key)) {
       switch (key) {
@@ -120,10 +156,22 @@ export function parseSearchRequest(resourceType: string, query: [string, string]
         }
         case '_page': {
           const n = Number(value);
+          // Beyond 2^53 the page number cannot even be represented: never a link this server made.
+          if (Number.isInteger(n) && n > Number.MAX_SAFE_INTEGER) throw new FhirError(400, `_page must be at most ${Number.MAX_SAFE_INTEGER}, got '${value}'`, 'invalid');
           if (!Number.isInteger(n) || n < 1) problem(`_page must be a positive integer, got '${value}'`, key);
           else req.page = n;
           break;
         }
+        case '_offset': {
+          const n = Number(value);
+          if (!Number.isSafeInteger(n) || n < 0) throw new FhirError(400, `_offset must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got '${value}'`, 'invalid');
+          req.offset = n;
+          break;
+        }
+        case '_total':
+          // Every mode is answered with the exact total, which 'none' and 'estimate' allow.
+          if (!TOTAL_MODES.includes(value)) problem(`Unsupported _total value '${value}' (use ${TOTAL_MODES.join(', ')})`, key);
+          break;
         case '_sort':
           for (const s of value.split(',')) {
             const descending = s.startsWith('-');

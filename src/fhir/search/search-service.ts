@@ -3,6 +3,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/resource-store.ts';
 import { buildOrderBy, buildWhere, SqlParams } from './search-sql.ts';
 import type { SearchRequest } from './search-request.ts';
+import { boundedRows, ROW_SIZE } from '../store/bounded-rows.ts';
 
 /**
  * Adds SQL conditions on `r` (resources) limiting what the caller may see; used by authorization.
@@ -12,30 +13,45 @@ export type AccessFilter = (p: SqlParams, types?: readonly string[]) => string[]
 
 export interface SearchResult {
   total: number;
+  /** Where this page starts among all matches. */
+  offset: number;
   matches: Resource[];
   included: Resource[];
+  /** Included resources left out because the page would have passed its byte bound. */
+  includesLeftOut?: number;
 }
 
-export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string, access?: AccessFilter): Promise<SearchResult> {
+/** A page's first match: _offset when given (a link of a page that ended early), else from _page. */
+export function pageOffset(req: SearchRequest): number {
+  return req.offset ?? (req.page - 1) * req.count;
+}
+
+/** maxPageBytes: the bound of the page's resources in bytes (matches first, then includes); none when undefined. */
+export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string, access?: AccessFilter, maxPageBytes?: number): Promise<SearchResult> {
   const p = new SqlParams();
   const where = buildWhere(req, baseUrl, p, access?.(p, [req.resourceType]) ?? []);
   const countSql = `SELECT count(*)::int AS n FROM resources r WHERE ${where}`;
+  const start = pageOffset(req);
   if (req.summary === 'count' || req.count === 0) {
     const total = (await db.query(countSql, p.values)).rows[0].n as number;
-    return { total, matches: [], included: [] };
+    return { total, offset: start, matches: [], included: [] };
   }
   const pageParams = new SqlParams();
   pageParams.values.push(...p.values);
   const order = buildOrderBy(req.sort, req.resourceType, pageParams);
   const limit = pageParams.add(req.count);
-  const offset = pageParams.add((req.page - 1) * req.count);
-  const [countRes, pageRes] = await Promise.all([
+  const offset = pageParams.add(start);
+  const pageSql = `SELECT r.resource, ${ROW_SIZE} AS size FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`;
+  const [countRes, page] = await Promise.all([
     db.query(countSql, p.values),
-    db.query(`SELECT r.resource FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`, pageParams.values),
+    maxPageBytes === undefined
+      ? db.query(pageSql, pageParams.values).then((r) => ({ resources: r.rows.map((row) => row.resource as Resource), bytes: 0 }))
+      : boundedRows(db, pageSql, pageParams.values, maxPageBytes, true).then((b) => ({ resources: b.rows.map((row) => row.resource as Resource), bytes: b.bytes })),
   ]);
-  const matches = pageRes.rows.map((r) => r.resource as Resource);
-  const included = await includes(db, req, matches, access);
-  return { total: countRes.rows[0].n as number, matches, included };
+  const matches = page.resources;
+  const budget = maxPageBytes === undefined ? undefined : Math.max(0, maxPageBytes - page.bytes);
+  const { included, leftOut } = await includes(db, req, matches, access, budget);
+  return { total: countRes.rows[0].n as number, offset: start, matches, included, ...(leftOut ? { includesLeftOut: leftOut } : {}) };
 }
 
 /**
@@ -48,7 +64,7 @@ function canonicalInclude(ids: string[], inc: SearchRequest['include'][number], 
   const idsParam = p.add(ids);
   const typesParam = p.add(types);
   const acc = access?.(p, types) ?? [];
-  const sql = `SELECT r.resource FROM search_index s
+  const sql = `SELECT r.resource, ${ROW_SIZE} AS size FROM search_index s
      JOIN search_index t ON t.type = ANY(${typesParam}::text[]) AND t.param = 'url' AND t.code = s.code
      JOIN resources r ON r.id = t.resource_id AND r.current AND NOT r.deleted
      WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)}
@@ -57,14 +73,24 @@ function canonicalInclude(ids: string[], inc: SearchRequest['include'][number], 
   return [sql, p];
 }
 
-async function includes(db: Db, req: SearchRequest, matches: Resource[], access?: AccessFilter): Promise<Resource[]> {
-  if (!matches.length || (!req.include.length && !req.revinclude.length)) return [];
+async function includes(db: Db, req: SearchRequest, matches: Resource[], access?: AccessFilter, budget?: number): Promise<{ included: Resource[]; leftOut: number }> {
+  if (!matches.length || (!req.include.length && !req.revinclude.length)) return { included: [], leftOut: 0 };
   const ids = matches.map((m) => m.id!);
   const seen = new Set(ids);
   const out: Resource[] = [];
+  let left = budget;
+  let leftOut = 0;
   const run = async (sql: string, p: SqlParams) => {
-    for (const row of (await db.query(sql, p.values)).rows) {
-      const r = row.resource as Resource;
+    let rows: Resource[];
+    if (left === undefined) rows = (await db.query(sql, p.values)).rows.map((row) => row.resource as Resource);
+    else {
+      // In id order, so that which ones fit does not depend on the plan.
+      const bounded = await boundedRows(db, `${sql} ORDER BY r.id`, p.values, left, false);
+      rows = bounded.rows.map((row) => row.resource as Resource);
+      left -= bounded.bytes;
+      leftOut += bounded.leftOut;
+    }
+    for (const r of rows) {
       if (!seen.has(r.id!)) {
         seen.add(r.id!);
         out.push(r);
@@ -79,7 +105,7 @@ async function includes(db: Db, req: SearchRequest, matches: Resource[], access?
     const target = types ? ` AND r.type = ANY(${p.add(types)}::text[])` : '';
     const acc = access?.(p, types) ?? [];
     await run(
-      `SELECT r.resource FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
+      `SELECT r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.ref_id FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)} AND s.ref_id IS NOT NULL)`,
       p,
     );
@@ -90,10 +116,10 @@ async function includes(db: Db, req: SearchRequest, matches: Resource[], access?
     const idsParam = p.add(ids);
     const acc = access?.(p, [inc.sourceType]) ?? [];
     await run(
-      `SELECT r.resource FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
+      `SELECT r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.resource_id FROM search_index s WHERE s.ref_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)})`,
       p,
     );
   }
-  return out;
+  return { included: out, leftOut };
 }

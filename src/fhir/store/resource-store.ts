@@ -5,8 +5,9 @@ import type pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
 import { withTransaction } from '../../db/pool.ts';
-import { computeIndexRows } from './search-index.ts';
+import { computeIndexRows, type IndexWarning } from './search-index.ts';
 import { uniqueKeys } from './unique-keys.ts';
+import { boundedRows } from './bounded-rows.ts';
 import { SqlParams } from '../search/search-sql.ts';
 import type { AccessFilter } from '../search/search-service.ts';
 
@@ -32,7 +33,15 @@ export interface HistoryQuery {
   offset: number;
   /** Read-access conditions on alias r (authorization); entries and total both respect them. */
   access?: AccessFilter;
+  /** Bound of the page's resources in bytes; the page ends early beyond it (at least one entry). */
+  maxBytes?: number;
 }
+
+/** Key space of the per-resource write locks (pg_advisory_xact_lock(class, hashtext(id))): 'DSFR'. */
+const RESOURCE_LOCK_CLASS = 0x44_53_46_52;
+
+/** Versions are INT in the database. */
+const MAX_VERSION = 2_147_483_647;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -65,6 +74,7 @@ export class ResourceStore {
   constructor(
     readonly pool: pg.Pool,
     readonly baseUrl: string,
+    private readonly indexWarning?: IndexWarning,
   ) {}
 
   private readonly settledListeners: ((client: pg.PoolClient, committed: boolean) => Promise<void>)[] = [];
@@ -82,13 +92,18 @@ export class ResourceStore {
     for (const listener of this.settledListeners) await listener(client, committed);
   }
 
-  /** The current version (possibly a delete marker), or undefined if the id never existed. */
+  /**
+   * The current version (possibly a delete marker), or undefined if the id never existed. `forUpdate`
+   * first takes the id's write lock (held to the end of the transaction), so concurrent writers of one
+   * resource run one after the other, each seeing the version the previous one committed.
+   */
   async readCurrent(db: Db, type: string, id: string, forUpdate = false): Promise<StoredVersion | undefined> {
     if (!isServerId(id)) return undefined;
-    const res = await db.query(
-      `SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = $1 AND current${forUpdate ? ' FOR UPDATE' : ''}`,
-      [id],
-    );
+    // Not SELECT ... FOR UPDATE: a writer waiting for that row lock re-checks the row after the other
+    // commits, finds it no longer current and skips it, as if the resource did not exist. The lock
+    // is taken in its own statement, so the read after it sees what the previous writer committed.
+    if (forUpdate) await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [RESOURCE_LOCK_CLASS, id]);
+    const res = await db.query('SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = $1 AND current', [id]);
     const row = res.rows[0];
     if (!row || row.type !== type) return undefined;
     return toStored(row);
@@ -106,7 +121,7 @@ export class ResourceStore {
   }
 
   async vread(db: Db, type: string, id: string, version: number, access?: AccessFilter): Promise<StoredVersion & { resource: Resource; readable: boolean }> {
-    if (!isServerId(id) || !Number.isInteger(version)) throw notFound(`${type}/${id}/_history/${version} not found`);
+    if (!isServerId(id) || !Number.isInteger(version) || version < 1 || version > MAX_VERSION) throw notFound(`${type}/${id}/_history/${version} not found`);
     const row = await this.selectVersion(db, type, 'r.id = $1 AND r.version = $2', [id, version], access);
     if (!row || row.type !== type) throw notFound(`${type}/${id}/_history/${version} not found`);
     if (row.deleted) throw gone(`${type}/${id}/_history/${version} is a deletion`);
@@ -150,7 +165,7 @@ export class ResourceStore {
     if (cur.deleted) return undefined;
     const lastUpdated = new Date().toISOString();
     await client.query('UPDATE resources SET current = false WHERE id = $1 AND current', [id]);
-    await client.query('INSERT INTO resources (id, version, type, last_updated, deleted, current, resource) VALUES ($1, $2, $3, $4, true, true, NULL)', [
+    await client.query('INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size) VALUES ($1, $2, $3, $4, true, true, NULL, 0)', [
       id,
       cur.version + 1,
       type,
@@ -188,19 +203,19 @@ export class ResourceStore {
     // Read access is decided on each version's own content; a delete marker on the version it deleted.
     const access = q.access?.(p, q.type ? [q.type] : undefined) ?? [];
     const source = access.length
-      ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current, h.resource AS stored,
+      ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current, h.resource AS stored, h.size,
            COALESCE(h.resource, (SELECT pv.resource FROM resources pv WHERE pv.id = h.id AND pv.version = h.version - 1)) AS resource
          FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r WHERE ${access.join(' AND ')}`
-      : `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.resource AS stored FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r`;
+      : `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.resource AS stored, h.size FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r`;
     const total = (await db.query(`SELECT count(*)::int AS n FROM ${source}`, p.values)).rows[0].n as number;
     const limit = p.add(q.count);
     const offset = p.add(q.offset);
-    const rows = (
-      await db.query(
-        `SELECT r.id, r.type, r.version, r.last_updated, r.deleted, r.stored AS resource FROM ${source} ORDER BY r.last_updated DESC, r.version DESC LIMIT ${limit} OFFSET ${offset}`,
-        p.values,
-      )
-    ).rows;
+    const pageSql = `SELECT r.id, r.type, r.version, r.last_updated, r.deleted, r.stored AS resource, COALESCE(r.size, pg_column_size(r.stored)) AS size
+      FROM ${source} ORDER BY r.last_updated DESC, r.version DESC LIMIT ${limit} OFFSET ${offset}`;
+    const rows =
+      q.maxBytes === undefined
+        ? (await db.query(pageSql, p.values)).rows
+        : (await boundedRows(db, pageSql, p.values, q.maxBytes, true, ['id', 'type', 'version', 'last_updated', 'deleted'])).rows;
     return { total, entries: rows.map(toStored) };
   }
 
@@ -210,12 +225,14 @@ export class ResourceStore {
     const { resourceType, id: _ignored, meta, ...rest } = input as Obj;
     const ordered = { resourceType, id, meta: { ...(meta ?? {}), versionId: String(version), lastUpdated }, ...rest } as Resource;
     const resource = ordered;
-    await client.query('INSERT INTO resources (id, version, type, last_updated, deleted, current, resource) VALUES ($1, $2, $3, $4, false, true, $5)', [
+    const json = JSON.stringify(ordered);
+    await client.query('INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size) VALUES ($1, $2, $3, $4, false, true, $5, $6)', [
       id,
       version,
       resource.resourceType,
       lastUpdated,
-      ordered,
+      json,
+      Buffer.byteLength(json),
     ]);
     await this.writeIndex(client, ordered as Obj, version > 1);
     await this.writeUniqueKeys(client, ordered as Obj, version > 1);
@@ -224,7 +241,7 @@ export class ResourceStore {
 
   private async writeIndex(client: pg.PoolClient, resource: Obj, replace: boolean): Promise<void> {
     if (replace) await client.query('DELETE FROM search_index WHERE resource_id = $1', [resource.id]);
-    const rows = computeIndexRows(resource, this.baseUrl);
+    const rows = computeIndexRows(resource, this.baseUrl, this.indexWarning);
     if (!rows.length) return;
     await client.query(
       `INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi)

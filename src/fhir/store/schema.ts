@@ -74,4 +74,13 @@ $$;
 CREATE TRIGGER binary_content_unlink AFTER DELETE ON binary_content FOR EACH ROW EXECUTE FUNCTION binary_content_unlink();
 `,
   },
+  {
+    version: 3,
+    name: 'resource sizes',
+    sql: `
+-- The length of each version's JSON, so that a search page can be bounded in bytes without reading
+-- the resources it leaves out. NULL for versions written before (their stored size is the estimate).
+ALTER TABLE resources ADD COLUMN size INT;
+`,
+  },
 ];

@@ -41,9 +41,12 @@ function tokenRows(p: SearchParamDef, v: unknown, out: IndexRow[]): void {
   }
 }
 
-function stringRows(p: SearchParamDef, v: unknown, out: IndexRow[]): void {
+/** HumanName and Address hold their strings one or two levels down; nothing searchable is deeper. */
+const MAX_STRING_DEPTH = 4;
+
+function stringRows(p: SearchParamDef, v: unknown, out: IndexRow[], depth = 0): void {
   if (typeof v === 'string') out.push(row(p.code, { code: v, norm: normalizeString(v) }));
-  else if (isObj(v)) for (const x of Object.values(v)) stringRows(p, Array.isArray(x) ? x.join(' ') : x, out); // HumanName, Address
+  else if (isObj(v) && depth < MAX_STRING_DEPTH) for (const x of Object.values(v)) stringRows(p, Array.isArray(x) ? x.join(' ') : x, out, depth + 1); // HumanName, Address
 }
 
 function referenceRows(p: SearchParamDef, v: unknown, baseUrl: string, out: IndexRow[]): void {
@@ -63,14 +66,19 @@ function referenceRows(p: SearchParamDef, v: unknown, baseUrl: string, out: Inde
   }
 }
 
-export function computeIndexRows(resource: Obj, baseUrl: string): IndexRow[] {
+/** Told about a search parameter whose FHIRPath expression failed on a resource (its value is not searchable). */
+export type IndexWarning = (problem: { resourceType: string; id?: string; param: string; error: Error }) => void;
+
+export function computeIndexRows(resource: Obj, baseUrl: string, warn?: IndexWarning): IndexRow[] {
   const out: IndexRow[] = [];
   for (const p of searchParameters(resource.resourceType as string).values()) {
     let values: unknown[];
     try {
       values = p.evaluate(resource);
-    } catch {
-      continue; // a value FHIRPath cannot handle is simply not searchable
+    } catch (e) {
+      // A value FHIRPath cannot handle is not searchable; the resource is stored all the same.
+      warn?.({ resourceType: resource.resourceType as string, id: resource.id as string | undefined, param: p.code, error: e as Error });
+      continue;
     }
     for (const v of values) {
       switch (p.type) {

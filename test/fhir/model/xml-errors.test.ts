@@ -125,5 +125,9 @@ test('the writer refuses JSON that does not fit the definitions', () => {
   fails({ resourceType: 'Task', status: null }, /expected a primitive value/);
   fails({ resourceType: 'Task', _status: { foo: 1 } }, /unknown property 'foo' in '_status'/);
   fails({ resourceType: 'Task', contained: [{ id: 'x' }] }, /Task\.contained\[0\]: 'undefined' is not a FHIR resource type/);
-  fails({ resourceType: 'Task', description: 'bell \u0007' }, /characters that XML cannot represent/);
+});
+
+test('the writer replaces characters XML cannot carry (stored before input refused them) with U+FFFD', () => {
+  const xml = toFhirXml({ resourceType: 'Task', description: 'bell \u0007, nul \u0000, lone \ud800, pair \ud83d\ude00' } as Resource);
+  assert.match(xml, /<description value="bell \uFFFD, nul \uFFFD, lone \uFFFD, pair \ud83d\ude00"\/>/);
 });

@@ -73,8 +73,9 @@ describe('EndpointIntegrationTest', () => {
     expectStatus(await p.local.post('/Endpoint', endpoint()), 201);
   });
 
-  it('testCreateReadWithLogicalReference', { todo: 'needs reference resolution (#9): a logical reference where the profile asks for a literal one fails validation first' }, async () => {
-    const e = { ...endpoint([tagAll()]), managingOrganization: { type: 'Organization', identifier: { system: ORG_ID, value: LOCAL_ORG } } };
+  it('testCreateReadWithLogicalReference', async () => {
+    // As the reference's test: the literal reference stays, type and identifier are added beside it.
+    const e = { ...endpoint([tagAll()]), managingOrganization: { reference: `Organization/${p.ids.localOrganization}`, type: 'Organization', identifier: { system: ORG_ID, value: LOCAL_ORG } } };
     const created = await p.local.post('/Endpoint', e);
     expectStatus(created, 201);
     assert.equal(created.json.managingOrganization.reference, undefined, 'the literal part is cleaned on output');
@@ -82,7 +83,7 @@ describe('EndpointIntegrationTest', () => {
     assert.equal(stored.managingOrganization.reference, `Organization/${p.ids.localOrganization}`);
   });
 
-  it('testCreateReadWithLogicalReferenceViaBundle', { todo: 'needs reference resolution (#9): a logical reference where the profile asks for a literal one fails validation first' }, async () => {
+  it('testCreateReadWithLogicalReferenceViaBundle', async () => {
     const orgUrn = `urn:uuid:${randomUUID()}`;
     const endpointUrn = `urn:uuid:${randomUUID()}`;
     const organization = {

@@ -15,7 +15,8 @@ const TEST_IDENTIFIER = { system: 'http://dsf.dev/fhir/CodeSystem/test', value: 
 const QR_DATE = '2022-01-02T00:00:00.000Z';
 const EXT_AUTHORIZATION = 'http://dsf.dev/fhir/StructureDefinition/extension-questionnaire-authorization';
 
-function questionnaire(version: string | undefined = QUESTIONNAIRE_VERSION): any {
+// null: no version (undefined would take the default).
+function questionnaire(version: string | null = QUESTIONNAIRE_VERSION): any {
   return {
     resourceType: 'Questionnaire',
     meta: { profile: ['http://dsf.dev/fhir/StructureDefinition/questionnaire'], tag: [tagAll()] },
@@ -182,14 +183,14 @@ describe('QuestionnaireResponseIntegrationTest', () => {
     });
   }
 
-  it('testSearchByQuestionnaireNoVersion', { todo: 'needs reference resolution (#9): canonical _include' }, async () => {
-    await p.storeDirectly(questionnaire(undefined));
+  it('testSearchByQuestionnaireNoVersion', async () => {
+    await p.storeDirectly(questionnaire(null));
     await p.storeDirectly(questionnaireResponse({ questionnaire: QUESTIONNAIRE_URL }));
     await searchByQuestionnaire(QUESTIONNAIRE_URL, QUESTIONNAIRE_URL, undefined);
   });
 
-  it('testSearchByQuestionnaireWithoutVersionButMultipleVersionExist', { todo: 'needs reference resolution (#9): canonical _include' }, async () => {
-    for (const version of ['0.1.0', QUESTIONNAIRE_VERSION, '0.2.0', undefined]) await p.storeDirectly(questionnaire(version));
+  it('testSearchByQuestionnaireWithoutVersionButMultipleVersionExist', async () => {
+    for (const version of ['0.1.0', QUESTIONNAIRE_VERSION, '0.2.0', null]) await p.storeDirectly(questionnaire(version));
     await p.storeDirectly(questionnaireResponse());
     await searchByQuestionnaire(QUESTIONNAIRE_URL, `${QUESTIONNAIRE_URL}|${QUESTIONNAIRE_VERSION}`, QUESTIONNAIRE_VERSION);
   });

@@ -1,0 +1,179 @@
+// Database work on behalf of one HTTP request: a statement timeout on every statement it runs, and
+// cancellation of its running statements when the client goes away, so that an abandoned or
+// pathological request cannot hold connections and CPU that other requests need.
+//
+// The scope follows the request through AsyncLocalStorage, so code below the HTTP layer keeps using
+// an ordinary pg.Pool: `RequestScopes.pool` is that pool with query() and connect() taking part in
+// the current scope (outside any scope they are the pool's own).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg from 'pg';
+
+export interface RequestScopeOptions {
+  /** Longest a single statement of a request may run (PostgreSQL statement_timeout); 0: no limit. */
+  statementTimeoutMs: number;
+  /** Told when cancelling a statement failed (the statement then runs to its end). */
+  onCancelError?: (error: Error) => void;
+}
+
+/** Thrown by queries of a request whose client has gone. */
+export class RequestAbortedError extends Error {
+  constructor() {
+    super('The client closed the connection; the request was abandoned');
+  }
+}
+
+/** The statement_timeout each connection was last set to (connections outlive requests). */
+const connectionTimeouts = new WeakMap<pg.PoolClient, number>();
+
+export class RequestScope {
+  private abortedFlag = false;
+  /** Clients of this scope with the number of their statements still running. */
+  private readonly running = new Map<pg.PoolClient, number>();
+  /** Cancellations under way: the client goes back to the pool only after its cancel was handled. */
+  private readonly cancels = new Map<pg.PoolClient, Promise<void>>();
+
+  constructor(private readonly cancel: (client: pg.PoolClient) => Promise<void>) {}
+
+  get aborted(): boolean {
+    return this.abortedFlag;
+  }
+
+  /** The client is gone: cancel the running statements; no further connections are handed out. */
+  abort(): void {
+    if (this.abortedFlag) return;
+    this.abortedFlag = true;
+    for (const [client, n] of this.running) if (n > 0 && !this.cancels.has(client)) this.cancels.set(client, this.cancel(client));
+  }
+
+  /** Routes a checked-out client's statements through this scope until it is released. */
+  adopt(client: pg.PoolClient): void {
+    const ownQuery = Object.prototype.hasOwnProperty.call(client, 'query') ? client.query : undefined;
+    const query = client.query;
+    const release = client.release;
+    this.running.set(client, 0);
+    const scope = this;
+    const run = (args: unknown[]) => {
+      const result = (query as (...a: unknown[]) => unknown).apply(client, args);
+      if (result instanceof Promise) {
+        scope.running.set(client, (scope.running.get(client) ?? 0) + 1);
+        const done = () => scope.running.set(client, (scope.running.get(client) ?? 1) - 1);
+        result.then(done, done);
+      }
+      return result;
+    };
+    client.query = function scopedQuery(this: pg.PoolClient, ...args: unknown[]) {
+      // Statements after an abort still run (ROLLBACK, caches re-reading what a rollback undid), but
+      // only once the cancel was handled: a late cancel must not hit them instead.
+      const cancelling = scope.cancels.get(client);
+      if (cancelling && typeof args[args.length - 1] !== 'function') return cancelling.then(() => run(args));
+      return run(args);
+    } as typeof client.query;
+    client.release = (err?: Error | boolean) => {
+      if (ownQuery) client.query = ownQuery;
+      else delete (client as { query?: unknown }).query;
+      client.release = release;
+      this.running.delete(client);
+      const cancelling = this.cancels.get(client);
+      this.cancels.delete(client);
+      // A cancel arriving after the client served someone else would hit that request's statement.
+      if (cancelling) void cancelling.finally(() => release.call(client, err));
+      else release.call(client, err);
+    };
+  }
+}
+
+export class RequestScopes {
+  private readonly storage = new AsyncLocalStorage<RequestScope>();
+  /** The pool whose query() and connect() take part in the current request's scope. */
+  readonly pool: pg.Pool;
+
+  constructor(
+    private readonly target: pg.Pool,
+    private readonly opts: RequestScopeOptions,
+  ) {
+    const scopedQuery = (...args: unknown[]) => this.query(args);
+    const scopedConnect = (...args: unknown[]) => this.connect(args);
+    const bound = new Map<PropertyKey, unknown>();
+    this.pool = new Proxy(target, {
+      get(t, prop) {
+        if (prop === 'query') return scopedQuery;
+        if (prop === 'connect') return scopedConnect;
+        const v = Reflect.get(t, prop, t);
+        if (typeof v !== 'function') return v;
+        if (!bound.has(prop)) bound.set(prop, v.bind(t));
+        return bound.get(prop);
+      },
+    });
+  }
+
+  /** A new scope; run() makes it current for a piece of work. */
+  create(): RequestScope {
+    return new RequestScope((client) => this.cancelBackend(client));
+  }
+
+  run<T>(scope: RequestScope, fn: () => T): T {
+    return this.storage.run(scope, fn);
+  }
+
+  current(): RequestScope | undefined {
+    return this.storage.getStore();
+  }
+
+  private async connect(args: unknown[]): Promise<pg.PoolClient> {
+    const scope = this.current();
+    if (!scope || typeof args[0] === 'function') return (this.target.connect as (...a: unknown[]) => Promise<pg.PoolClient>)(...args);
+    if (scope.aborted) throw new RequestAbortedError();
+    const client = await this.target.connect();
+    try {
+      await this.applyTimeout(client);
+    } catch (e) {
+      client.release(e as Error);
+      throw e;
+    }
+    scope.adopt(client);
+    return client;
+  }
+
+  private async query(args: unknown[]): Promise<unknown> {
+    const scope = this.current();
+    if (!scope || typeof args[args.length - 1] === 'function') return (this.target.query as (...a: unknown[]) => Promise<unknown>)(...args);
+    const client = await this.connect([]);
+    let failed: Error | undefined;
+    try {
+      return await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+    } catch (e) {
+      failed = e as Error;
+      throw e;
+    } finally {
+      // An error PostgreSQL reported (it has a SQLSTATE) or our own refusal leaves the connection
+      // usable; anything else may have broken it, so the pool drops it.
+      const keep = !failed || failed instanceof RequestAbortedError || typeof (failed as { code?: unknown }).code === 'string';
+      client.release(keep ? undefined : failed);
+    }
+  }
+
+  private async applyTimeout(client: pg.PoolClient): Promise<void> {
+    const ms = Math.max(0, Math.floor(this.opts.statementTimeoutMs));
+    if (connectionTimeouts.get(client) === ms) return;
+    await client.query(`SET statement_timeout = ${ms}`);
+    connectionTimeouts.set(client, ms);
+  }
+
+  /**
+   * Cancels what the client's backend is running, from a connection of its own: the pool may have no
+   * free connection, exactly when requests pile up.
+   */
+  private async cancelBackend(client: pg.PoolClient): Promise<void> {
+    const pid = (client as pg.PoolClient & { processID?: number }).processID;
+    if (!pid) return;
+    const admin = new pg.Client(this.target.options);
+    try {
+      await admin.connect();
+      await admin.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch (e) {
+      this.opts.onCancelError?.(e as Error);
+    } finally {
+      await admin.end().catch(() => {});
+    }
+  }
+}

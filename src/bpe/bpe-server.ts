@@ -74,6 +74,8 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
     });
     logger.info(`deploying process plugins from ${[config.pluginDirectory, ...config.extraPluginDirectories].join(', ')}`);
     const deployment = await core.deployPlugins();
+    // The reference tests configured connections at start (a token per OIDC provider, /metadata where asked); failures are logged only.
+    const connectionTests = core.connections.testConnections().catch((e) => logger.warn(`FHIR connection tests failed: ${(e as Error).message}`));
     const handled = new HandledResources(pool);
     const lastEvents = new LastEventStore(pool);
     const connectorFor = (handler: ResourceHandler, search: string) =>
@@ -107,6 +109,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       questionnaireResponseConnector,
       connected: () => Promise.all(connectors.map((c) => c.whenConnected())).then(() => undefined),
       async stop() {
+        await connectionTests;
         for (const c of connectors) await c.stop();
         await running.engine.stopJobExecutor();
         running.close();

@@ -5,6 +5,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
 import { dataLoggerConfigFromEnv, type DataLoggerConfig } from './api-services/data-logger/data-logger-config.ts';
+import { createProxyConfig, type ProxyConfig } from '../plugin-api/proxy-config.ts';
+import { parseClientConnections, readPemCertificates, type ConnectionDefaults, type ConnectionSpec } from './client/client-connections.ts';
+import type { OidcCacheSettings } from './client/configured-clients.ts';
+import { homedir } from 'node:os';
 
 export const DEFAULT_TASK_SUBSCRIPTION_SEARCH = '?criteria:exact=Task%3Fstatus%3Drequested&status=active&type=websocket&payload=application/fhir%2Bjson';
 export const DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH =
@@ -65,6 +69,54 @@ export interface BpeConfig {
   dataLogger: DataLoggerConfig;
   /** The environment (for #{...} placeholders in plugins). */
   env: Record<string, string | undefined>;
+  /** The forward proxy (DEV_DSF_PROXY_URL, _USERNAME, _PASSWORD, _NOPROXY); none when absent. */
+  proxy?: ProxyConfig;
+  /** FHIR server connections for plugins (DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG and its _DEFAULT_* variables). */
+  clientConnections?: { specs: ConnectionSpec[]; defaults: ConnectionDefaults };
+  /** Caching of the OIDC client-credentials clients (DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG_OIDC_*). */
+  oidcCache?: OidcCacheSettings;
+  /** DEV_DSF_BPE_PROCESS_FHIR_VALIDATION_ENABLED: plugins get a ValidationService (default false). */
+  fhirValidationEnabled?: boolean;
+  /** DSF_BPE_FHIR_PACKAGE_CACHE: the FHIR package cache the validation reads (default ~/.fhir/packages). */
+  fhirPackageCache?: string;
+}
+
+/** Where HL7's tools keep FHIR packages. */
+export const DEFAULT_PACKAGE_CACHE = join(homedir(), '.fhir', 'packages');
+
+export const DEFAULT_OIDC_CACHE: OidcCacheSettings = { enabled: true, configurationResourceMs: 3_600_000, jwksResourceMs: 3_600_000, accessTokenBeforeExpirationMs: 10_000, leewayMs: 10_000 };
+
+/** Defaults of the connections YAML when the variables are not set (the reference's defaults). */
+export function defaultConnectionDefaults(trustedCas: string[] = []): ConnectionDefaults {
+  return { testConnectionOnStartup: false, enableDebugLogging: false, connectTimeoutMs: 2_000, readTimeoutMs: 600_000, trustedCas, oidcDiscoveryPath: '/.well-known/openid-configuration', oidcVerifyAuthorizedParty: true };
+}
+
+function readClientConnections(r: ConfigReader, trustedServerCas: string[] | undefined): { specs: ConnectionSpec[]; defaults: ConnectionDefaults } {
+  const prefix = 'DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG_DEFAULT_';
+  const casName = `${prefix}TRUST_SERVER_CERTIFICATE_CAS`;
+  const casPath = r.string(casName);
+  let trustedCas: string[] = trustedServerCas ?? [];
+  if (casPath !== undefined) {
+    try {
+      trustedCas = casPath.includes('-----BEGIN') ? (casPath.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []) : readPemCertificates(casPath);
+      if (trustedCas.length === 0) r.problems.push(`${casName}: no certificates in ${casPath}`);
+    } catch (e) {
+      r.problems.push(`${casName}: cannot read ${casPath}: ${(e as Error).message}`);
+    }
+  }
+  const discovery = r.string(`${prefix}OIDC_DISCOVERY_PATH`, '/.well-known/openid-configuration');
+  const defaults: ConnectionDefaults = {
+    testConnectionOnStartup: r.bool(`${prefix}TEST_CONNECTION_ON_STARTUP`, false),
+    enableDebugLogging: r.bool(`${prefix}ENABLE_DEBUG_LOGGING`, false),
+    connectTimeoutMs: r.durationMs(`${prefix}TIMEOUT_CONNECT`, 2_000),
+    readTimeoutMs: r.durationMs(`${prefix}TIMEOUT_READ`, 600_000),
+    trustedCas,
+    oidcDiscoveryPath: discovery.startsWith('/') ? discovery : `/${discovery}`,
+    oidcVerifyAuthorizedParty: r.bool(`${prefix}OIDC_VERIFY_AUTHORIZED_PARTY`, true),
+  };
+  const parsed = parseClientConnections(r.string('DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG'), defaults);
+  r.problems.push(...parsed.problems.map((p) => `DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG: ${p}`));
+  return { specs: parsed.specs, defaults };
 }
 
 /** PEM given inline, or a file, or a folder of .pem/.crt files. */
@@ -166,7 +218,25 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     },
     dataLogger: readDataLoggerConfig(r, env),
     env,
+    proxy: createProxyConfig({
+      url: r.string('DEV_DSF_PROXY_URL'),
+      username: r.string('DEV_DSF_PROXY_USERNAME'),
+      password: r.string('DEV_DSF_PROXY_PASSWORD'),
+      noProxy: r.list('DEV_DSF_PROXY_NOPROXY'),
+    }),
+    oidcCache: {
+      enabled: r.bool('DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG_OIDC_CACHE', true),
+      configurationResourceMs: r.durationMs('DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG_OIDC_CACHE_TIMEOUT_CONFIGURATION_RESOURCE', 3_600_000),
+      jwksResourceMs: r.durationMs('DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG_OIDC_CACHE_TIMEOUT_JWKS_RESOURCE', 3_600_000),
+      accessTokenBeforeExpirationMs: r.durationMs('DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG_OIDC_CACHE_TIMEOUT_ACCESS_TOKEN', 10_000),
+      leewayMs: r.durationMs('DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG_OIDC_TIME_VALIDATION_LEEWAY', 10_000),
+    },
+    fhirValidationEnabled: r.bool('DEV_DSF_BPE_PROCESS_FHIR_VALIDATION_ENABLED', false),
+    fhirPackageCache: r.string('DSF_BPE_FHIR_PACKAGE_CACHE', DEFAULT_PACKAGE_CACHE),
   };
+  cfg.clientConnections = readClientConnections(r, cfg.trustedServerCas);
+  const proxyUrl = r.string('DEV_DSF_PROXY_URL');
+  if (proxyUrl && !cfg.proxy!.url) r.problems.push(`DEV_DSF_PROXY_URL: '${proxyUrl}' is not an http(s) URL with a host`);
   if (cfg.mail.host && !cfg.mail.fromAddress) r.problems.push('DEV_DSF_BPE_MAIL_FROMADDRESS is required when DEV_DSF_BPE_MAIL_HOST is set');
   if (cfg.mail.host && cfg.mail.toAddresses.length === 0) r.problems.push('DEV_DSF_BPE_MAIL_TOADDRESSES is required when DEV_DSF_BPE_MAIL_HOST is set');
   for (const e of cfg.excluded) {

@@ -2,12 +2,16 @@
 // named by the formKey is read from the local FHIR server and an in-progress QuestionnaireResponse
 // with the business-key and user-task-id items (plus a placeholder answer per question) is created
 // there. The process waits until someone completes it. Subclasses adapt the response through
-// beforeQuestionnaireResponseCreate / afterQuestionnaireResponseCreate.
+// beforeQuestionnaireResponseCreate / afterQuestionnaireResponseCreate. With the fields
+// taskOutputSystem, taskOutputCode and taskOutputVersion the start Task gets an output referencing
+// the created response (written at once).
 import type { Coding, Identifier, Questionnaire, QuestionnaireItem, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { BpmnUserTask, ORGANIZATION_IDENTIFIER_SID, PRACTITIONER_IDENTIFIER_SID, PRACTITIONER_ROLE_SYSTEM, PROFILE_QUESTIONNAIRE_RESPONSE } from './constants.ts';
 import { UserTaskListener, type ActivityFields, type CreateQuestionnaireResponseValues } from './activities.ts';
 import type { ProcessPluginApi } from './services.ts';
 import type { Variables } from './variables.ts';
+
+const distinct = (values: string[]) => [...new Set(values)];
 
 function list(value: unknown): string[] {
   if (value === undefined || value === null) return [];
@@ -26,7 +30,11 @@ function keyAndValue(text: string, defaultSystem: string): { system: string; val
 }
 
 export class DefaultUserTaskListener extends UserTaskListener {
-  /** camunda:fields practitioners / practitionerRoles (comma lists) limit who may complete the response. */
+  /**
+   * camunda:fields practitioner / practitionerRole (one value) and practitioners / practitionerRoles
+   * (lists, e.g. an expression naming a string list variable) limit who may complete the response:
+   * `value` (practitioner-identifier, practitioner-role system) or `system|value`.
+   */
   constructor(fields: ActivityFields = {}) {
     super(fields);
   }
@@ -48,14 +56,22 @@ export class DefaultUserTaskListener extends UserTaskListener {
   /** Change the response before it is created (e.g. set answers, add items). */
   protected beforeQuestionnaireResponseCreate(_api: ProcessPluginApi, _variables: Variables, _values: CreateQuestionnaireResponseValues, _qr: QuestionnaireResponse): Promise<void> | void {}
 
-  protected afterQuestionnaireResponseCreate(_api: ProcessPluginApi, _variables: Variables, _values: CreateQuestionnaireResponseValues, _created: QuestionnaireResponse): Promise<void> | void {}
+  /**
+   * After the response is created. By default, when the fields taskOutputSystem, taskOutputCode and
+   * taskOutputVersion are set (not blank), an output referencing the response is added to the start
+   * Task and written to the FHIR server at once.
+   */
+  protected async afterQuestionnaireResponseCreate(_api: ProcessPluginApi, variables: Variables, _values: CreateQuestionnaireResponseValues, created: QuestionnaireResponse): Promise<void> {
+    const [system, code, version] = [this.fields.taskOutputSystem, this.fields.taskOutputCode, this.fields.taskOutputVersion].map((v) => (typeof v === 'string' && v.trim() ? v : undefined));
+    if (system && code && version && created.id) await variables.getStartTaskUpdater().addOutput(system, code, version, { valueReference: { reference: `QuestionnaireResponse/${created.id}` } });
+  }
 
   protected getPractitioners(): Identifier[] {
-    return list(this.fields.practitioners ?? this.fields.practitioner).map((p) => keyAndValue(p, PRACTITIONER_IDENTIFIER_SID));
+    return distinct([...list(this.fields.practitioner), ...list(this.fields.practitioners)]).map((p) => keyAndValue(p, PRACTITIONER_IDENTIFIER_SID));
   }
 
   protected getPractitionerRoles(): Coding[] {
-    return list(this.fields.practitionerRoles ?? this.fields.practitionerRole).map((r) => {
+    return distinct([...list(this.fields.practitionerRole), ...list(this.fields.practitionerRoles)]).map((r) => {
       const { system, value } = keyAndValue(r, PRACTITIONER_ROLE_SYSTEM);
       return { system, code: value };
     });

@@ -1,6 +1,7 @@
 // A process plugin is a folder with an ESM module whose default export is a ProcessPluginDefinition.
 // Files (BPMN, FHIR resources) are named relative to that folder.
 import type { ActivityClass } from './activities.ts';
+import type { FhirResourceModifier, PluginProperty, ProcessPluginDeploymentListener } from './plugin-hooks.ts';
 
 export type License = 'Apache2' | 'MIT' | 'Other';
 
@@ -29,6 +30,15 @@ export interface ProcessPluginDefinition {
   fhirResources: Readonly<Record<string, readonly string[]>>;
   /** camunda:class name used in the BPMN -> the activity class implementing it. */
   activities: Readonly<Record<string, ActivityClass>>;
+  /** Told after each deployment which of the plugin's processes are active. */
+  deploymentListeners?: readonly ProcessPluginDeploymentListener[];
+  /** Change the plugin's FHIR resources before they are checked and stored (chained in this order). */
+  fhirResourceModifiers?: readonly FhirResourceModifier[];
+  /**
+   * Settings of the plugin, read from the environment: `some.property` from SOME_PROPERTY (activities
+   * read them through api.properties). A required property without value refuses the plugin.
+   */
+  properties?: Readonly<Record<string, PluginProperty>>;
 }
 
 /** Identity function that gives a plugin's default export its type. */

@@ -166,3 +166,9 @@ export class ExceptionToErrorBoundaryEventTranslationErrorHandler implements Ser
     return event;
   }
 }
+
+/** The reference's names of the default handlers per activity kind. */
+export class DefaultServiceTaskErrorHandler extends DefaultErrorHandler {}
+export class DefaultExecutionListenerErrorHandler extends DefaultErrorHandler {}
+export class DefaultUserTaskListenerErrorHandler extends DefaultErrorHandler {}
+export class DefaultMessageIntermediateThrowEventErrorHandler extends DefaultMessageActivityErrorHandler {}

@@ -1,7 +1,15 @@
 // The services the BPE hands to every activity (the reference's v2 ProcessPluginApi). Contracts only;
 // the BPE server implements them.
-import type { Endpoint, Organization, OrganizationAffiliation } from '@medplum/fhirtypes';
+import type { Coding, Endpoint, Identifier, Organization, OrganizationAffiliation } from '@medplum/fhirtypes';
+import type { ClientConfigProvider, FhirClientProvider, OidcClientProvider } from './client-config.ts';
 import type { FhirClient } from './fhir-client.ts';
+import type { FhirFormats } from './fhir-formats.ts';
+import type { JsonMapper } from './json-values.ts';
+import type { License } from './definition.ts';
+import type { PluginProperties } from './plugin-hooks.ts';
+import type { ProcessAuthorizationHelper } from './process-authorization.ts';
+import type { ProxyConfig } from './proxy-config.ts';
+import type { ValidationServiceProvider } from './validation.ts';
 import type { QuestionnaireResponseHelper } from './questionnaire-response-helper.ts';
 import type { ReadAccessHelper } from './read-access-helper.ts';
 import type { TaskHelper } from './task-helper.ts';
@@ -18,19 +26,37 @@ export interface DsfClientProvider {
   /** Another site's FHIR server by its base URL (Endpoint.address). */
   getByEndpointUrl(baseUrl: string): FhirClient;
   getByEndpoint(endpoint: Endpoint): FhirClient;
+  /**
+   * A configured connection (DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG) by id, `#local` for the local
+   * FHIR server, or `#<endpoint identifier>` for the DSF FHIR server of that active Endpoint; undefined
+   * when there is no such connection.
+   */
+  getById(fhirServerId: string | null | undefined): Promise<FhirClient | undefined>;
 }
 
-/** Organisations as the local FHIR server knows them (active ones only). */
+/**
+ * An organisation (or endpoint) identifier: its value (system http://dsf.dev/sid/organization-identifier
+ * or .../endpoint-identifier), or an Identifier with system and value.
+ */
+export type IdentifierOrValue = string | Identifier;
+/** An organization-role code (system http://dsf.dev/fhir/CodeSystem/organization-role) or a Coding. */
+export type CodeOrCoding = string | Coding;
+
+/**
+ * Organisations as the local FHIR server knows them (active ones only). As the reference: a missing
+ * (null/undefined) identifier, or a role given as null, finds nothing.
+ */
 export interface OrganizationProvider {
   /** The Organization whose active Endpoint has the local FHIR server's base URL as address. */
   getLocalOrganization(): Promise<Organization | undefined>;
+  getLocalOrganizationIdentifier(): Promise<Identifier | undefined>;
   getLocalOrganizationIdentifierValue(): Promise<string | undefined>;
-  getOrganization(identifierValue: string): Promise<Organization | undefined>;
-  /** Member organisations of a parent organisation, optionally only those with a role (organization-role code). */
-  getOrganizations(parentIdentifierValue: string, memberRoleCode?: string): Promise<Organization[]>;
-  /** Every active Organization other than the local one. */
+  getOrganization(identifier: IdentifierOrValue | null | undefined): Promise<Organization | undefined>;
+  /** Member organisations of a parent organisation; with a role argument only those with that role (null: none). */
+  getOrganizations(parentIdentifier: IdentifierOrValue | null | undefined, memberRole?: CodeOrCoding | null): Promise<Organization[]>;
+  /** Every active member Organization (profile organization) other than the local one. */
   getRemoteOrganizations(): Promise<Organization[]>;
-  /** Organisations that are the parent of an active OrganizationAffiliation. */
+  /** Every active parent Organization (profile organization-parent). */
   getParentOrganizations(): Promise<Organization[]>;
 }
 
@@ -38,11 +64,15 @@ export interface EndpointProvider {
   /** The local FHIR server's base URL. */
   getLocalEndpointAddress(): string;
   getLocalEndpoint(): Promise<Endpoint | undefined>;
+  getLocalEndpointIdentifier(): Promise<Identifier | undefined>;
   getLocalEndpointIdentifierValue(): Promise<string | undefined>;
-  getEndpoint(identifierValue: string): Promise<Endpoint | undefined>;
-  getEndpointAddress(identifierValue: string): Promise<string | undefined>;
-  /** Endpoints of the members of a parent organisation (through their affiliations), optionally by role. */
-  getEndpoints(parentIdentifierValue: string, memberRoleCode?: string): Promise<Endpoint[]>;
+  /** By endpoint identifier; or, with three arguments, the endpoint of a member's affiliation with a parent in a role. */
+  getEndpoint(endpointIdentifier: IdentifierOrValue | null | undefined): Promise<Endpoint | undefined>;
+  getEndpoint(parentIdentifier: IdentifierOrValue | null | undefined, memberIdentifier: IdentifierOrValue | null | undefined, memberRole: CodeOrCoding | null | undefined): Promise<Endpoint | undefined>;
+  getEndpointAddress(endpointIdentifier: IdentifierOrValue | null | undefined): Promise<string | undefined>;
+  getEndpointAddress(parentIdentifier: IdentifierOrValue | null | undefined, memberIdentifier: IdentifierOrValue | null | undefined, memberRole: CodeOrCoding | null | undefined): Promise<string | undefined>;
+  /** Endpoints of the members of a parent organisation (through their affiliations), optionally by role (null: none). */
+  getEndpoints(parentIdentifier: IdentifierOrValue | null | undefined, memberRole?: CodeOrCoding | null): Promise<Endpoint[]>;
   /** Every active Endpoint other than the local one. */
   getRemoteEndpoints(): Promise<Endpoint[]>;
 }
@@ -54,8 +84,14 @@ export interface TargetCandidate {
   endpoint: Endpoint;
 }
 
+/** A filter as in the reference: (affiliation, member, endpoint). */
+export type TargetFilter3 = (affiliation: OrganizationAffiliation | undefined, member: Organization, endpoint: Endpoint) => boolean;
+
 export interface TargetsBuilder {
-  filter(predicate: (candidate: TargetCandidate) => boolean): TargetsBuilder;
+  /** Only candidates the predicate accepts (null or undefined: all). */
+  filter(predicate: ((candidate: TargetCandidate) => boolean) | null | undefined): TargetsBuilder;
+  /** The reference's form: a predicate of three arguments (affiliation, member, endpoint). */
+  filter(predicate: TargetFilter3): TargetsBuilder;
   /** Targets each with a new random correlation key. */
   withCorrelationKey(): Promise<Targets>;
   withoutCorrelationKey(): Promise<Targets>;
@@ -63,7 +99,11 @@ export interface TargetsBuilder {
 
 /** Builds Targets from the members (and their endpoints) of a parent organisation. */
 export interface TargetProvider {
-  create(parentIdentifierValue: string, memberRoleCode?: string, memberIdentifierValues?: readonly string[]): TargetsBuilder;
+  /**
+   * Members of the parent, optionally only with the role, optionally only these members. As the
+   * reference, a parent, role or member list given as null is an error (TypeError).
+   */
+  create(parentIdentifier: IdentifierOrValue, memberRole?: CodeOrCoding | null, memberIdentifiers?: readonly IdentifierOrValue[] | null): TargetsBuilder;
   /** Every active remote organisation with its active endpoint(s). */
   createForRemoteOrganizations(): TargetsBuilder;
 }
@@ -87,7 +127,12 @@ export interface ProcessPluginInfo {
   readonly version: string;
   readonly resourceVersion: string;
   readonly releaseDate: string;
+  readonly resourceReleaseDate: string;
   readonly draft: boolean;
+  readonly title?: string;
+  readonly publisher?: string;
+  readonly publisherEmail?: string;
+  readonly license?: License;
 }
 
 export interface ProcessPluginApi {
@@ -106,4 +151,20 @@ export interface ProcessPluginApi {
   readonly cryptoService: CryptoService;
   readonly compressionService: CompressionService;
   readonly mimeTypeService: MimeTypeService;
+  /** The forward proxy (DEV_DSF_PROXY_*) and its no-proxy rules. */
+  readonly proxyConfig: ProxyConfig;
+  /** Configured FHIR server connections as clients. */
+  readonly fhirClientProvider: FhirClientProvider;
+  /** Configured FHIR server connections as settings. */
+  readonly fhirClientConfigProvider: ClientConfigProvider;
+  readonly oidcClientProvider: OidcClientProvider;
+  readonly processAuthorizationHelper: ProcessAuthorizationHelper;
+  /** Validation against FHIR packages; getValidationService answers undefined when the operator disabled it. */
+  readonly validationServiceProvider: ValidationServiceProvider;
+  /** FHIR JSON and XML (the reference's FhirContext). */
+  readonly fhirContext: FhirFormats;
+  /** JSON keeping Dates and byte arrays (the reference's ObjectMapper). */
+  readonly objectMapper: JsonMapper;
+  /** The plugin's declared properties (definition.properties) with their values. */
+  readonly properties: PluginProperties;
 }

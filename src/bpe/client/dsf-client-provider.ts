@@ -1,11 +1,15 @@
 // FHIR clients presenting the organisation's client certificate: one for the local FHIR server (local
-// timeouts) and one per remote base URL (remote timeouts), sharing keep-alive connections.
+// timeouts) and one per remote base URL (remote timeouts), sharing keep-alive connections and using
+// the forward proxy for targets that are not no-proxy URLs. Configured connections (getById) come
+// from the ConfiguredClients attached once they are built.
 import type { Endpoint } from '@medplum/fhirtypes';
-import { HttpsClient } from '../../common/https-client.ts';
 import type { FhirClient } from '../../plugin-api/fhir-client.ts';
+import type { ProxyConfig } from '../../plugin-api/proxy-config.ts';
 import type { DsfClientProvider } from '../../plugin-api/services.ts';
 import type { BpeConfig } from '../config.ts';
+import type { FhirClientProvider } from '../../plugin-api/client-config.ts';
 import { HttpFhirClient } from './http-fhir-client.ts';
+import { HttpTransport } from './http-transport.ts';
 
 export type ClientSettings = Pick<
   BpeConfig,
@@ -18,19 +22,23 @@ export type ClientSettings = Pick<
   | 'localReadTimeoutMs'
   | 'remoteConnectTimeoutMs'
   | 'remoteReadTimeoutMs'
->;
+> & { proxy?: ProxyConfig };
 
 export class BpeDsfClientProvider implements DsfClientProvider {
-  readonly http: HttpsClient;
+  readonly http: HttpTransport;
   private readonly local: HttpFhirClient;
   private readonly remotes = new Map<string, FhirClient>();
+  private configured: FhirClientProvider | undefined;
 
   constructor(private readonly settings: ClientSettings) {
-    this.http = new HttpsClient({
-      cert: settings.clientCertificate,
-      key: settings.clientCertificateKey,
-      passphrase: settings.clientCertificateKeyPassword,
-      ca: settings.trustedServerCas?.length ? settings.trustedServerCas : undefined,
+    this.http = new HttpTransport({
+      tls: {
+        cert: settings.clientCertificate,
+        key: settings.clientCertificateKey,
+        passphrase: settings.clientCertificateKeyPassword,
+        ca: settings.trustedServerCas?.length ? settings.trustedServerCas : undefined,
+      },
+      proxy: settings.proxy,
     });
     this.local = new HttpFhirClient({
       http: this.http,
@@ -40,11 +48,17 @@ export class BpeDsfClientProvider implements DsfClientProvider {
     });
   }
 
+  /** The configured connections getById answers from. */
+  attachConfiguredClients(configured: FhirClientProvider): void {
+    this.configured = configured;
+  }
+
   getLocal(): FhirClient {
     return this.local;
   }
 
   getByEndpointUrl(baseUrl: string): FhirClient {
+    if (!baseUrl) throw new TypeError('webserviceUrl empty');
     const key = baseUrl.replace(/\/$/, '');
     if (key === this.local.baseUrl) return this.local;
     let client = this.remotes.get(key);
@@ -58,6 +72,10 @@ export class BpeDsfClientProvider implements DsfClientProvider {
   getByEndpoint(endpoint: Endpoint): FhirClient {
     if (!endpoint.address) throw new Error(`Endpoint ${endpoint.id ?? ''} has no address`);
     return this.getByEndpointUrl(endpoint.address);
+  }
+
+  async getById(fhirServerId: string | null | undefined): Promise<FhirClient | undefined> {
+    return this.configured?.getById(fhirServerId);
   }
 
   close(): void {

@@ -75,7 +75,7 @@ export class PluginActivities {
   }
 
   private async runServiceTask(activity: ServiceTask, api: ProcessPluginApi, execution: DelegateExecution): Promise<void> {
-    const variables = new VariablesImpl(execution, api.logger);
+    const variables = new VariablesImpl(execution, api.logger, api.dsfClientProvider.getLocal());
     const handler = activity.getErrorHandler();
     try {
       await activity.execute(api, variables);
@@ -93,7 +93,7 @@ export class PluginActivities {
   }
 
   private async runMessageActivity(activity: MessageActivity, api: ProcessPluginApi, execution: DelegateExecution, values: SendTaskValues): Promise<void> {
-    const variables = new VariablesImpl(execution, api.logger);
+    const variables = new VariablesImpl(execution, api.logger, api.dsfClientProvider.getLocal());
     try {
       await activity.execute(api, variables, values);
     } catch (error) {
@@ -103,7 +103,7 @@ export class PluginActivities {
   }
 
   private async runExecutionListener(activity: ExecutionListener, api: ProcessPluginApi, execution: DelegateExecution): Promise<void> {
-    const variables = new VariablesImpl(execution, api.logger);
+    const variables = new VariablesImpl(execution, api.logger, api.dsfClientProvider.getLocal());
     try {
       await activity.notify(api, variables);
     } catch (error) {
@@ -112,7 +112,7 @@ export class PluginActivities {
   }
 
   private async runUserTaskListener(activity: UserTaskListener, api: ProcessPluginApi, task: DelegateTask): Promise<void> {
-    const variables = new VariablesImpl(task.execution, api.logger);
+    const variables = new VariablesImpl(task.execution, api.logger, api.dsfClientProvider.getLocal());
     try {
       await activity.notify(api, variables, { userTaskId: task.id, formKey: task.formKey ?? '' });
     } catch (error) {

@@ -9,7 +9,16 @@ import type { Resource } from '@medplum/fhirtypes';
 import { parseBpmn, type ProcessModel } from '../engine/index.ts';
 import { checkJsonShape, parseFhirJson } from '../../fhir/model/json-parse.ts';
 import { parseFhirXml } from '../../fhir/model/xml-parse.ts';
-import { PLUGIN_VERSION_PATTERN, splitDraftSuffix, type ActivityClass, type ProcessPluginDefinition } from '../../plugin-api/index.ts';
+import {
+  applyFhirResourceModifiers,
+  PLUGIN_VERSION_PATTERN,
+  splitDraftSuffix,
+  type ActivityClass,
+  type FhirResourceModifier,
+  type ProcessPluginDefinition,
+} from '../../plugin-api/index.ts';
+import { BUILT_IN_ACTIVITIES } from './built-in-activities.ts';
+import { checkPluginProperties } from './plugin-properties.ts';
 import { checkProcessModel } from './bpmn-checks.ts';
 import { pluginLabel, processKey, type LoadedPlugin, type PluginProcess, type PluginResource } from './loaded-plugin.ts';
 import { resolvePlaceholders, type PlaceholderValues } from './placeholders.ts';
@@ -124,10 +133,15 @@ export async function checkPlugin(folder: string, definition: ProcessPluginDefin
   if (!definition.activities || typeof definition.activities !== 'object') problems.push('definition: activities is missing');
   if (problems.length) return refuse();
 
-  const activities = new Map<string, ActivityClass>(Object.entries(definition.activities));
+  // The reference's classes BPMN files name directly (e.g. its DefaultUserTaskListener) map to ours unless the plugin maps them itself.
+  const activities = new Map<string, ActivityClass>([...Object.entries(BUILT_IN_ACTIVITIES), ...Object.entries(definition.activities)]);
   for (const [name, cls] of activities) {
     if (typeof cls !== 'function' || typeof (cls as { activityKind?: unknown }).activityKind !== 'string') problems.push(`definition: activity '${name}' is not a class extending one of the plugin API's activities`);
   }
+  problems.push(...checkPluginProperties(definition.properties, ctx.env));
+  const modifiers: FhirResourceModifier[] = [...(definition.fhirResourceModifiers ?? [])];
+  if (modifiers.some((m) => !m || typeof m !== 'object')) problems.push('definition: fhirResourceModifiers must be objects implementing FhirResourceModifier');
+  if ((definition.deploymentListeners ?? []).some((l) => typeof l?.onProcessesDeployed !== 'function')) problems.push('definition: deploymentListeners must have onProcessesDeployed(processIds)');
   const values: PlaceholderValues = { resourceVersion, resourceReleaseDate, organizationIdentifier: ctx.organizationIdentifier, env: ctx.env };
   const readFile = (file: string): string | undefined => {
     const path = resolve(folder, file);
@@ -181,7 +195,7 @@ export async function checkPlugin(folder: string, definition: ProcessPluginDefin
     if (bpmnComplete && !processes.some((p) => p.processId === processId)) problems.push(`fhirResources: '${processId}' is not a process of this plugin`);
     const list: PluginResource[] = [];
     for (const file of files) {
-      if (!parsed.has(file)) parsed.set(file, readResource(file, readFile, problems, resourceVersion, ctx.organizationIdentifier));
+      if (!parsed.has(file)) parsed.set(file, readResource(file, readFile, problems, resourceVersion, ctx.organizationIdentifier, modifiers));
       const resource = parsed.get(file);
       if (!resource) continue;
       if (resource.resourceType === 'Task') for (const p of checkDraftTaskOfProcess(resource, processId, resourceVersion)) problems.push(`${file}: ${p}`);
@@ -225,6 +239,7 @@ function readResource(
   problems: string[],
   resourceVersion: string,
   organizationIdentifier: string | undefined,
+  modifiers: readonly FhirResourceModifier[],
 ): Resource | undefined {
   const isJson = file.endsWith('.json');
   if (!isJson && !file.endsWith('.xml')) {
@@ -245,6 +260,13 @@ function readResource(
     }
   } catch (e) {
     problems.push(`${file}: not parseable: ${(e as Error).message}`);
+    return undefined;
+  }
+  try {
+    // As the reference: the plugin's modifiers see the resource before the checks.
+    resource = applyFhirResourceModifiers(modifiers, file, resource);
+  } catch (e) {
+    problems.push(`${file}: FhirResourceModifier failed: ${(e as Error).message}`);
     return undefined;
   }
   const own = checkResource(resource, resourceVersion, organizationIdentifier);

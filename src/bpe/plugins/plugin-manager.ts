@@ -72,7 +72,25 @@ export class PluginManager {
     for (const d of (await engine.listDefinitions()).sort((a, b) => a.version - b.version)) {
       if (!d.suspended && this.byProcess.has(processKey(d.key, d.versionTag ?? ''))) this.activeDefinitions.set(processKey(d.key, d.versionTag ?? ''), d.id);
     }
+    await this.notifyDeploymentListeners(plugins, states);
     return { plugins, refused, states, resources };
+  }
+
+  /** Each plugin's deployment listeners learn which of its processes are active (ACTIVE or DRAFT); failures are logged. */
+  private async notifyDeploymentListeners(plugins: readonly LoadedPlugin[], states: readonly ProcessStateChange[]): Promise<void> {
+    const active = new Set(states.filter((s) => s.newState === 'ACTIVE' || s.newState === 'DRAFT').map((s) => processKey(s.processId, s.version)));
+    for (const plugin of plugins) {
+      const listeners = plugin.definition.deploymentListeners ?? [];
+      if (listeners.length === 0) continue;
+      const processIds = plugin.processes.filter((p) => active.has(processKey(p.processId, p.version))).map((p) => p.processId);
+      for (const listener of listeners) {
+        try {
+          await listener.onProcessesDeployed([...processIds]);
+        } catch (e) {
+          this.logger.warn(`Error while executing deployment listener of plugin ${pluginLabel(plugin)}: ${(e as Error)?.name ?? 'Error'} - ${(e as Error)?.message ?? String(e)}`);
+        }
+      }
+    }
   }
 
   /** The newest active definition of a loaded process, if any (what a Task for it starts). */

@@ -3,8 +3,21 @@
 // multi-instance sub-process sees the Tasks of its own instance.
 import type { QuestionnaireResponse, Resource, Task } from '@medplum/fhirtypes';
 import type { DelegateExecution } from '../engine/index.ts';
-import { BpmnExecutionVariables, type Logger, type Target, type Targets, type Variables } from '../../plugin-api/index.ts';
+import {
+  BpmnExecutionVariables,
+  createTarget,
+  createTargets,
+  type FhirClient,
+  type Logger,
+  type StartTaskUpdater,
+  type Target,
+  type Targets,
+  type Variables,
+} from '../../plugin-api/index.ts';
+import { decodeJsonValue, encodeJsonValue } from '../../plugin-api/json-values.ts';
+import { isFhirResource } from '../engine/variables.ts';
 import { BpeVariables } from './variable-names.ts';
+import { StartTaskUpdaterImpl } from './start-task-updater.ts';
 
 function distinctById(tasks: Task[]): Task[] {
   const seen = new Set<string>();
@@ -23,18 +36,42 @@ const typed =
 const asString = typed<string>((v) => typeof v === 'string');
 const asNumber = typed<number>((v) => typeof v === 'number');
 const asBoolean = typed<boolean>((v) => typeof v === 'boolean');
+const asStringList = typed<string[]>((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'));
+
+function wholeNumber(name: string, value: number | null): number | null {
+  if (value !== null && !Number.isSafeInteger(value)) throw new RangeError(`variable ${name}: ${value} is not a whole number`);
+  return value;
+}
+
+function stringList(name: string, value: readonly string[] | null): string[] | null {
+  if (value === null) return null;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new TypeError(`variable ${name}: not a list of strings`);
+  return [...value];
+}
+
+/** JSON values come back with their Dates and byte arrays; FHIR resources and scalars as stored. */
+function decoded(value: unknown): unknown {
+  return value !== null && typeof value === 'object' && !(value instanceof Date) && !(value instanceof Uint8Array) && !isFhirResource(value) ? decodeJsonValue(value) : value;
+}
 
 export class VariablesImpl implements Variables {
+  private startTaskUpdater: StartTaskUpdater | undefined;
+
   constructor(
     private readonly execution: DelegateExecution,
     private readonly logger?: Logger,
+    /** The local FHIR server (for the start Task updater). */
+    private readonly local?: FhirClient,
   ) {}
 
   getBusinessKey(): string {
     return this.execution.businessKey ?? '';
   }
-  setAlternativeBusinessKey(alternativeBusinessKey: string): void {
+  setAlternativeBusinessKey(alternativeBusinessKey: string | null): void {
     this.execution.setVariable(BpmnExecutionVariables.alternativeBusinessKey, alternativeBusinessKey);
+  }
+  getAlternativeBusinessKey(): string | undefined {
+    return asString(this.execution.getVariable(BpmnExecutionVariables.alternativeBusinessKey));
   }
   getCurrentActivityId(): string {
     return this.execution.currentActivityId ?? '';
@@ -44,6 +81,13 @@ export class VariablesImpl implements Variables {
   }
   getActivityInstanceId(): string {
     return this.execution.id;
+  }
+
+  createTarget(organizationIdentifierValue: string, endpointIdentifierValue: string, endpointAddress: string, correlationKey?: string): Target {
+    return createTarget(organizationIdentifierValue, endpointIdentifierValue, endpointAddress, correlationKey ?? undefined);
+  }
+  createTargets(targets?: readonly Target[] | null): Targets {
+    return createTargets(targets ?? []);
   }
 
   setTarget(target: Target | null): void {
@@ -97,6 +141,10 @@ export class VariablesImpl implements Variables {
     }
     this.logger?.warn(`updateTask: Task ${task.id} is not one of the process's Tasks, ignoring it`);
   }
+  getStartTaskUpdater(): StartTaskUpdater {
+    if (!this.local) throw new Error('no FHIR client for the start Task updater');
+    return (this.startTaskUpdater ??= new StartTaskUpdaterImpl(this.local, () => this.getStartTask(), (t) => this.updateTask(t)));
+  }
   getLatestReceivedQuestionnaireResponse(): QuestionnaireResponse | undefined {
     return (this.execution.getVariable(BpeVariables.questionnaireResponse) as QuestionnaireResponse | null) ?? undefined;
   }
@@ -127,16 +175,16 @@ export class VariablesImpl implements Variables {
   }
 
   setJsonVariable(name: string, value: unknown): void {
-    this.execution.setVariable(name, value);
+    this.execution.setVariable(name, value === undefined ? null : encodeJsonValue(value));
   }
   getJsonVariable<T = unknown>(name: string): T | undefined {
-    return (this.execution.getVariable(name) as T | null) ?? undefined;
+    return (decoded(this.execution.getVariable(name)) as T | null) ?? undefined;
   }
   setJsonVariableLocal(name: string, value: unknown): void {
-    this.execution.setVariableLocal(name, value);
+    this.execution.setVariableLocal(name, value === undefined ? null : encodeJsonValue(value));
   }
   getJsonVariableLocal<T = unknown>(name: string): T | undefined {
-    return (this.execution.getVariableLocal(name) as T | null) ?? undefined;
+    return (decoded(this.execution.getVariableLocal(name)) as T | null) ?? undefined;
   }
 
   setString(name: string, value: string | null): void {
@@ -171,6 +219,70 @@ export class VariablesImpl implements Variables {
     const v = this.execution.getVariable(name);
     return v instanceof Uint8Array ? v : undefined;
   }
+  setInteger(name: string, value: number | null): void {
+    this.execution.setVariable(name, wholeNumber(name, value));
+  }
+  getInteger(name: string): number | undefined {
+    const v = asNumber(this.execution.getVariable(name));
+    return v !== undefined && Number.isInteger(v) ? v : undefined;
+  }
+  setLong(name: string, value: number | null): void {
+    this.setInteger(name, value);
+  }
+  getLong(name: string): number | undefined {
+    return this.getInteger(name);
+  }
+  setDouble(name: string, value: number | null): void {
+    this.execution.setVariable(name, value);
+  }
+  getDouble(name: string): number | undefined {
+    return asNumber(this.execution.getVariable(name));
+  }
+  setStringList(name: string, value: readonly string[] | null): void {
+    this.execution.setVariable(name, stringList(name, value));
+  }
+  getStringList(name: string): string[] | undefined {
+    return asStringList(this.execution.getVariable(name));
+  }
+  setDateLocal(name: string, value: Date | null): void {
+    this.execution.setVariableLocal(name, value);
+  }
+  getDateLocal(name: string): Date | undefined {
+    const v = this.execution.getVariableLocal(name);
+    return v instanceof Date ? v : undefined;
+  }
+  setByteArrayLocal(name: string, value: Uint8Array | null): void {
+    this.execution.setVariableLocal(name, value);
+  }
+  getByteArrayLocal(name: string): Uint8Array | undefined {
+    const v = this.execution.getVariableLocal(name);
+    return v instanceof Uint8Array ? v : undefined;
+  }
+  setIntegerLocal(name: string, value: number | null): void {
+    this.execution.setVariableLocal(name, wholeNumber(name, value));
+  }
+  getIntegerLocal(name: string): number | undefined {
+    const v = asNumber(this.execution.getVariableLocal(name));
+    return v !== undefined && Number.isInteger(v) ? v : undefined;
+  }
+  setLongLocal(name: string, value: number | null): void {
+    this.setIntegerLocal(name, value);
+  }
+  getLongLocal(name: string): number | undefined {
+    return this.getIntegerLocal(name);
+  }
+  setDoubleLocal(name: string, value: number | null): void {
+    this.execution.setVariableLocal(name, value);
+  }
+  getDoubleLocal(name: string): number | undefined {
+    return asNumber(this.execution.getVariableLocal(name));
+  }
+  setStringListLocal(name: string, value: readonly string[] | null): void {
+    this.execution.setVariableLocal(name, stringList(name, value));
+  }
+  getStringListLocal(name: string): string[] | undefined {
+    return asStringList(this.execution.getVariableLocal(name));
+  }
   setStringLocal(name: string, value: string | null): void {
     this.execution.setVariableLocal(name, value);
   }
@@ -190,14 +302,14 @@ export class VariablesImpl implements Variables {
     return asBoolean(this.execution.getVariableLocal(name));
   }
 
-  getVariable(name: string): unknown {
-    return this.execution.getVariable(name);
+  getVariable<T = unknown>(name: string): T {
+    return decoded(this.execution.getVariable(name)) as T;
   }
   setVariable(name: string, value: unknown): void {
     this.execution.setVariable(name, value);
   }
-  getVariableLocal(name: string): unknown {
-    return this.execution.getVariableLocal(name);
+  getVariableLocal<T = unknown>(name: string): T {
+    return decoded(this.execution.getVariableLocal(name)) as T;
   }
   setVariableLocal(name: string, value: unknown): void {
     this.execution.setVariableLocal(name, value);

@@ -1,28 +1,37 @@
 // Targets for message activities (the reference's TargetProvider): members of a parent organisation
-// with the endpoint of their affiliation, or every remote organisation with its endpoints.
+// with the endpoint of their affiliation, or every remote organisation with its endpoints; filters
+// decide which candidates become targets.
 import { randomUUID } from 'node:crypto';
 import type { Endpoint, Organization } from '@medplum/fhirtypes';
 import {
   createTarget,
   ENDPOINT_IDENTIFIER_SID,
   ORGANIZATION_IDENTIFIER_SID,
+  type CodeOrCoding,
   type FhirClient,
+  type IdentifierOrValue,
   type TargetCandidate,
+  type TargetFilter3,
   type TargetProvider,
   type Targets,
   type TargetsBuilder,
 } from '../../plugin-api/index.ts';
-import { identifierValue, includes, matches, refersTo } from './fhir-lookups.ts';
+import { identifierToken, identifierValue, includes, matches, refersTo } from './fhir-lookups.ts';
 import type { FhirOrganizationProvider } from './organization-provider.ts';
+
+type Predicate = (c: TargetCandidate) => boolean;
 
 class CandidateTargets implements TargetsBuilder {
   constructor(
     private readonly candidates: () => Promise<TargetCandidate[]>,
-    private readonly predicates: ReadonlyArray<(c: TargetCandidate) => boolean> = [],
+    private readonly predicates: readonly Predicate[] = [],
   ) {}
 
-  filter(predicate: (candidate: TargetCandidate) => boolean): TargetsBuilder {
-    return new CandidateTargets(this.candidates, [...this.predicates, predicate]);
+  filter(predicate: Predicate | TargetFilter3 | null | undefined): TargetsBuilder {
+    if (!predicate) return this;
+    // Three parameters: the reference's (affiliation, member, endpoint); otherwise the candidate.
+    const p: Predicate = predicate.length >= 2 ? (c) => (predicate as TargetFilter3)(c.affiliation, c.member, c.endpoint) : (predicate as Predicate);
+    return new CandidateTargets(this.candidates, [...this.predicates, p]);
   }
 
   withCorrelationKey(): Promise<Targets> {
@@ -52,14 +61,19 @@ export class FhirTargetProvider implements TargetProvider {
     private readonly organizations: FhirOrganizationProvider,
   ) {}
 
-  create(parentIdentifierValue: string, memberRoleCode?: string, memberIdentifierValues?: readonly string[]): TargetsBuilder {
+  create(parentIdentifier: IdentifierOrValue, memberRole?: CodeOrCoding | null, memberIdentifiers?: readonly IdentifierOrValue[] | null): TargetsBuilder {
+    // As the reference: a parent is required, a role or member list given as null is an error (undefined: not given).
+    if (parentIdentifier === null || parentIdentifier === undefined) throw new TypeError('parentOrganizationIdentifier');
+    if (memberRole === null) throw new TypeError('memberOrganizationRole');
+    if (memberIdentifiers === null) throw new TypeError('memberOrganizationIdentifier');
+    const members = memberIdentifiers?.map((m) => identifierToken(m, ORGANIZATION_IDENTIFIER_SID));
     return new CandidateTargets(async () => {
-      const { affiliations, members, endpoints } = await this.organizations.affiliations(parentIdentifierValue, memberRoleCode);
+      const { affiliations, members: orgs, endpoints } = await this.organizations.affiliations(parentIdentifier, memberRole ?? undefined);
       const out: TargetCandidate[] = [];
       for (const affiliation of affiliations) {
-        const member = members.find((m) => refersTo(affiliation.participatingOrganization, m));
+        const member = orgs.find((m) => refersTo(affiliation.participatingOrganization, m));
         if (!member) continue;
-        if (memberIdentifierValues && !memberIdentifierValues.includes(identifierValue(member.identifier, ORGANIZATION_IDENTIFIER_SID) ?? '')) continue;
+        if (members && !(member.identifier ?? []).some((i) => members.includes(`${i.system}|${i.value}`) || members.includes(i.value))) continue;
         for (const endpoint of endpoints.filter((e) => (affiliation.endpoint ?? []).some((r) => refersTo(r, e)))) out.push({ affiliation, member, endpoint });
       }
       return out;

@@ -35,7 +35,7 @@ export class TaskListeners {
   }
 
   private async ended(execution: DelegateExecution): Promise<void> {
-    const variables = new VariablesImpl(execution, this.logger);
+    const variables = new VariablesImpl(execution, this.logger, this.local);
     const tasks = variables.getCurrentTasks();
     for (let i = tasks.length - 1; i >= 0; i--) {
       const task = tasks[i]!;

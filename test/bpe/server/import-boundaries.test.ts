@@ -1,6 +1,7 @@
 // The BPE reaches FHIR servers over the wire only: nothing in src/bpe or src/plugin-api imports the
-// FHIR server, except the pure FHIR model converters (JSON/XML). Plugins import src/plugin-api only,
-// which imports nothing of the BPE; the engine knows nothing of plugins.
+// FHIR server, except the pure FHIR model converters (JSON/XML) and the pure validator (for the
+// plugins' ValidationService), which itself imports only the R4 definitions. Plugins import
+// src/plugin-api only, which imports nothing of the BPE; the engine knows nothing of plugins.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -8,7 +9,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const ALLOWED_FHIR = new Set(['src/fhir/model/xml-parse.ts', 'src/fhir/model/xml-write.ts', 'src/fhir/model/json-parse.ts']);
+const ALLOWED_FHIR = new Set(['src/fhir/model/xml-parse.ts', 'src/fhir/model/xml-write.ts', 'src/fhir/model/json-parse.ts', 'src/fhir/validation/validator.ts']);
+/** What the validator may reach: itself, the R4 definitions (with their cache) and the error type. */
+const VALIDATOR_REACH = (target: string) =>
+  target.startsWith('src/fhir/validation/') || /^src\/fhir\/model\/(definitions|definitions-cache|resource-types)\.ts$/.test(target) || target === 'src/common/errors.ts';
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -32,6 +36,17 @@ test('src/bpe imports of the FHIR server: only the model converters', () => {
     for (const spec of imports(f)) {
       const target = resolved(f, spec);
       if (target?.startsWith('src/fhir/') && !ALLOWED_FHIR.has(target)) bad.push(`${relative(ROOT, f)} -> ${target}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('the validator the BPE uses reaches only itself and the R4 definitions', () => {
+  const bad: string[] = [];
+  for (const f of [...files(join(ROOT, 'src/fhir/validation')), join(ROOT, 'src/fhir/model/definitions.ts'), join(ROOT, 'src/fhir/model/definitions-cache.ts')]) {
+    for (const spec of imports(f)) {
+      const target = resolved(f, spec);
+      if (target && !VALIDATOR_REACH(target)) bad.push(`${relative(ROOT, f)} -> ${target}`);
     }
   }
   assert.deepEqual(bad, []);

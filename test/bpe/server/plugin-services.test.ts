@@ -57,8 +57,9 @@ test('organisations: the local one through its Endpoint, others by identifier, m
   assert.equal(await organizations.getLocalOrganizationIdentifierValue(), 'test-organization.test');
   assert.equal((await organizations.getOrganization('third-test-organization.test'))?.identifier?.[0]?.value, 'third-test-organization.test');
   assert.equal(await organizations.getOrganization('nobody.test'), undefined);
+  // As the reference: remote members (profile organization), not parents (profile organization-parent).
   const remote = (await organizations.getRemoteOrganizations()).map((o) => o.identifier?.[0]?.value).sort();
-  assert.deepEqual(remote, ['consortium.test', 'external-test-organization.test', 'third-test-organization.test']);
+  assert.deepEqual(remote, ['external-test-organization.test', 'third-test-organization.test']);
   assert.deepEqual((await organizations.getOrganizations('consortium.test', 'DIC')).map((o) => o.identifier?.[0]?.value), ['external-test-organization.test']);
   assert.deepEqual(await organizations.getOrganizations('consortium.test', 'TTP'), []);
   assert.deepEqual((await organizations.getParentOrganizations()).map((o) => o.identifier?.[0]?.value), ['consortium.test']);
@@ -173,10 +174,13 @@ test('the API object: every service wired; the data logger writes resource conte
   const plugin = { name: 'p', version: '1.0.0.0', resourceVersion: '1.0', releaseDate: '2025-01-01', draft: false } as LoadedPlugin;
   const patient = { resourceType: 'Patient', id: 'p1', name: [{ family: 'Secret' }] };
   const off = createProcessPluginApi(plugin, shared(false));
-  for (const service of ['dsfClientProvider', 'organizationProvider', 'endpointProvider', 'targetProvider', 'taskHelper', 'questionnaireResponseHelper', 'readAccessHelper', 'mailService', 'logger', 'dataLogger', 'cryptoService', 'compressionService', 'mimeTypeService'] as const) {
+  for (const service of ['dsfClientProvider', 'organizationProvider', 'endpointProvider', 'targetProvider', 'taskHelper', 'questionnaireResponseHelper', 'readAccessHelper', 'mailService', 'logger', 'dataLogger', 'cryptoService', 'compressionService', 'mimeTypeService', 'proxyConfig', 'fhirClientProvider', 'fhirClientConfigProvider', 'oidcClientProvider', 'processAuthorizationHelper', 'validationServiceProvider', 'fhirContext', 'objectMapper', 'properties'] as const) {
     assert.ok(off[service], service);
   }
   assert.equal(off.processPluginDefinition.resourceVersion, '1.0');
+  // Without configuration: no proxy, no configured connections, validation disabled.
+  assert.equal(off.proxyConfig.isEnabled(), false);
+  assert.equal(off.validationServiceProvider.getValidationService({ name: 'x', version: '1' }), undefined);
   assert.equal(off.dataLogger.isEnabled(), false);
   off.dataLogger.log('received', patient);
   assert.deepEqual(written, []);

@@ -15,6 +15,8 @@ export interface TestOidcProvider {
   token(clientId: string, opts?: { resource?: string }): Promise<string>;
   /** Signs a token with the provider's own key, e.g. one that has already expired. */
   sign(claims: Record<string, unknown>, expiresAt: Date): Promise<string>;
+  /** The secret of a registered client. */
+  clientSecret(clientId: string): string;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,8 @@ export async function startTestOidcProvider(opts: {
   caPem: string;
   audience: string;
   clients: Record<string, Record<string, unknown>>;
+  /** Clients that authenticate at the token endpoint with HTTP Basic (client_secret_basic) instead of the form. */
+  basicAuthClients?: string[];
 }): Promise<TestOidcProvider> {
   const port = await freePort();
   const issuer = `https://localhost:${port}`;
@@ -39,7 +43,7 @@ export async function startTestOidcProvider(opts: {
       grant_types: ['client_credentials'],
       redirect_uris: [],
       response_types: [],
-      token_endpoint_auth_method: 'client_secret_post',
+      token_endpoint_auth_method: opts.basicAuthClients?.includes(client_id) ? 'client_secret_basic' : 'client_secret_post',
       id_token_signed_response_alg: 'ES256',
     })),
     jwks: { keys: [jwk] },
@@ -92,6 +96,7 @@ export async function startTestOidcProvider(opts: {
         .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
         .sign(privateKey);
     },
+    clientSecret: secret,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -84,11 +84,11 @@ export class HttpTransport implements FhirHttp {
     } else {
       const socket = await this.tunnel(proxy, target, opts.connectTimeoutMs ?? timeout);
       const t = this.options.tls ?? {};
+      // No agent: with one (even agent: false) Node would open its own connection instead of using this tunnel.
       req = https.request(url, {
         method: opts.method ?? 'GET',
         headers,
         timeout,
-        agent: false,
         createConnection: () => tls.connect({ socket, servername: target.hostname, cert: t.cert, key: t.key, pfx: t.pfx, passphrase: t.passphrase, ca: t.ca }),
       });
     }

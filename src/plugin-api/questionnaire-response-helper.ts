@@ -74,7 +74,9 @@ export class QuestionnaireResponseHelper {
       case 'boolean':
         return { valueBoolean: false };
       case 'choice':
-        return { valueCoding: { system: 'http://example.org/fhir/CodeSystem/placeholder', code: 'placeholder' } };
+        return { valueCoding: { system: 'http://example.org/fhir/CodeSystem/name', code: 'code' } };
+      case 'quantity':
+        return { valueQuantity: { value: 0, unit: 'unit', system: 'http://example.org/fhir/CodeSystem/name', code: 'code' } };
       default:
         throw new Error(`Questionnaire item type ${question.type} not supported`);
     }

@@ -104,10 +104,14 @@ export interface TestSiteOptions {
   auth?: Partial<AuthConfig>;
   /** Where the server logs (pino JSON lines); with logLevel in config to see more than errors. */
   logDestination?: DestinationStream;
+  /** Another test PKI than the shared one (e.g. with other users). */
+  certificates?: CertificateSet;
+  /** Settings that depend on the base URL (known only once the port is chosen), applied after config. */
+  configFor?: (baseUrl: string) => Partial<FhirServerConfig>;
 }
 
 export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSite> {
-  const set = await testCertificates();
+  const set = opts.certificates ?? (await testCertificates());
   const org = opts.organization ?? 'Test_Organization';
   const db = await createTestDatabase('dsf_fhir');
   const port = await freePort();
@@ -139,6 +143,7 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     // Request lines would drown the test output; a 5xx stack still shows.
     logLevel: 'error',
     ...opts.config,
+    ...opts.configFor?.(baseUrl),
   };
   if (opts.roleConfig !== undefined || opts.auth) {
     const problems: string[] = [];

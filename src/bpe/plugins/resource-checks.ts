@@ -13,6 +13,13 @@ import {
   TASK_IDENTIFIER_SID,
 } from '../../plugin-api/index.ts';
 
+/**
+ * A versioned binding to one of DSF's own value sets (the reference refuses bpmn-message,
+ * organization-role, practitioner-role, process-authorization and read-access-tag with a version;
+ * a plugin's own dsf.dev value sets may be versioned).
+ */
+const DSF_CORE_VALUE_SET_BINDING = /^http:\/\/dsf\.dev\/fhir\/(ValueSet|CodeSystem)\/(bpmn-message|organization-role|practitioner-role|process-authorization|read-access-tag)\|/;
+
 export const ALLOWED_RESOURCE_TYPES = ['ActivityDefinition', 'CodeSystem', 'Library', 'Measure', 'NamingSystem', 'Questionnaire', 'StructureDefinition', 'Task', 'ValueSet'] as const;
 
 const PROFILE: Record<string, string> = {
@@ -56,7 +63,7 @@ export function checkResource(resource: Resource, resourceVersion: string, local
     if (!r.differential?.element?.length) problems.push('StructureDefinition has no differential');
     const versioned = (r.differential?.element ?? [])
       .map((e: Json) => e.binding?.valueSet as string | undefined)
-      .filter((v: unknown): v is string => typeof v === 'string' && /^http:\/\/dsf\.dev\/fhir\/(ValueSet|CodeSystem)\//.test(v) && v.includes('|'));
+      .filter((v: unknown): v is string => typeof v === 'string' && DSF_CORE_VALUE_SET_BINDING.test(v));
     if (versioned.length) problems.push(`StructureDefinition has DSF ValueSet bindings with version: ${[...new Set(versioned)].join(', ')}`);
   }
   return problems;

@@ -74,7 +74,7 @@ test('the engine imports nothing of plugins or of the BPE server; fixture plugin
       }
     }
   }
-  for (const dir of ['test/fixtures/plugins', 'bench/plugins']) {
+  for (const dir of ['test/fixtures/plugins', 'test/fixtures/plugins-v2', 'bench/plugins']) {
     for (const f of files(join(ROOT, dir))) {
       for (const spec of imports(f)) {
         const target = resolved(f, spec);

@@ -10,7 +10,7 @@ export type TaskOutputValue = Omit<TaskOutput, 'type' | 'id' | 'extension' | 'mo
 /**
  * Changes the outputs of the start Task and writes the Task to the local FHIR server at once (the
  * reference's StartTaskUpdater); the process variable follows. Output types need system, code and
- * version (not blank); look-ups match system and code, and the version when the given type has one.
+ * version (not blank: a TypeError when missing, a RangeError when blank), which the outputs must match.
  */
 export interface StartTaskUpdater {
   addOutput(outputType: Coding, value: TaskOutputValue | undefined): Promise<Task>;

@@ -131,3 +131,26 @@ export default definePlugin({
   assert.equal((outcome as LoadedPlugin).name, 'js-plugin');
   assert.deepEqual((outcome as LoadedPlugin).processes.map((p) => p.processId), ['testorg_hello']);
 });
+
+test('plugin hooks: a required property without value refuses the plugin; modifiers change resources before the checks, in order', async () => {
+  const withDefinition = (extra: string) => (copy: PluginCopy) => copy.edit('index.ts', (ts) => ts.replace("  license: 'Apache2',", `  license: 'Apache2',\n${extra}`));
+  const missing = await refusal(withDefinition("  properties: { 'org.test.needed': { required: true }, 'org.test.optional': { default: 'x' } },"));
+  assert.deepEqual(missing.problems, ['definition: required property org.test.needed has no value (environment variable ORG_TEST_NEEDED)']);
+  const copy = copyTestPlugin();
+  withDefinition(
+    "  properties: { 'org.test.needed': { required: true } },\n" +
+      '  fhirResourceModifiers: [\n' +
+      "    { modifyCodeSystem: (file: string, cs: any) => (file === 'fhir/CodeSystem-test.xml' ? { ...cs, title: 'first' } : cs) },\n" +
+      "    { modifyCodeSystem: (_file: string, cs: any) => ({ ...cs, title: `${cs.title} then second` }) },\n" +
+      '  ],',
+  )(copy);
+  const loaded = await loadPlugin(copy.folder, { ...ctx, env: { ...ctx.env, ORG_TEST_NEEDED: 'yes' } });
+  assert.ok(!('problems' in loaded), 'problems' in loaded ? loaded.problems.join('\n') : '');
+  const codeSystem = (loaded as LoadedPlugin).resources.get('testorg_hello')!.find((r) => r.resource.resourceType === 'CodeSystem')!.resource as { title?: string };
+  assert.equal(codeSystem.title, 'first then second');
+  // A modifier that breaks a resource makes it fail the checks like any plugin file would.
+  const broken = await refusal(withDefinition("  fhirResourceModifiers: [{ modifyCodeSystem: (_f: string, cs: any) => ({ ...cs, version: '9.9' }) }],"));
+  assert.ok(broken.problems.some((p) => p.startsWith('fhir/CodeSystem-test.xml:') && /version/.test(p)), broken.problems.join('\n'));
+  const wrongType = await refusal(withDefinition("  fhirResourceModifiers: [{ modifyCodeSystem: () => ({ resourceType: 'ValueSet' }) }],"));
+  assert.ok(wrongType.problems.some((p) => /FhirResourceModifier failed: modifyCodeSystem of a FhirResourceModifier returned no CodeSystem/.test(p)), wrongType.problems.join('\n'));
+});

@@ -1,13 +1,14 @@
 // npm run bench: runs the benchmarks against a PostgreSQL server (DSF_BENCH_DATABASE_URL, or an
 // embedded one), prints each figure as a ratio to a baseline of the same run, and writes
 // .dsf/bench/results-<time>.json. Options: --memory-resources N (default 100000; 0 skips it),
-// --only fhir|engine|events|binary (binary: only the raw Binary throughput of the FHIR server).
+// --only fhir|engine|events|binary|bpe (binary: only the raw Binary throughput of the FHIR server).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { run as runFhir } from './fhir.bench.ts';
 import { run as runEngine } from './engine.bench.ts';
 import { run as runEvents } from './events.bench.ts';
+import { run as runBpe } from './bpe.bench.ts';
 
 const args = process.argv.slice(2);
 const memIdx = args.indexOf('--memory-resources');
@@ -35,6 +36,10 @@ try {
   if (!only || only === 'events') {
     console.log('== Events (websocket subscriptions) ==');
     results.events = await runEvents(url, (s) => console.log(s));
+  }
+  if (!only || only === 'bpe') {
+    console.log('== BPE (Task -> process start) ==');
+    results.bpe = await runBpe(url, (s) => console.log(s));
   }
 } finally {
   await stop();

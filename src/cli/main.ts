@@ -1,4 +1,4 @@
-// The `dsf` command: demo network, single FHIR server, test certificates.
+// The `dsf` command: demo network, single FHIR server, BPE, site (both), test certificates.
 import { Command } from 'commander';
 import { registerCertsCommand } from './certs.ts';
 import { DEFAULT_DEMO_ORGANIZATIONS, startDemoNetwork } from './demo-network.ts';
@@ -6,6 +6,7 @@ import { readFhirServerConfig } from '../fhir/config.ts';
 import { startFhirServer } from '../fhir/fhir-server.ts';
 import { ConfigError } from '../common/config-reader.ts';
 import { EmbeddedPostgresError } from '../db/embedded.ts';
+import { runBpe, runSite } from './site.ts';
 
 const program = new Command();
 program.name('dsf').description('Data Sharing Framework in TypeScript');
@@ -47,6 +48,20 @@ program
   .action(async () => {
     const server = await startFhirServer(readFhirServerConfig(), { log: (l) => console.log(l) });
     onStop(server.close);
+  });
+
+program
+  .command('bpe')
+  .description('run one BPE against a FHIR server by URL, configured by DEV_DSF_BPE_* environment variables')
+  .action(async () => {
+    onStop(await runBpe());
+  });
+
+program
+  .command('site')
+  .description('run a FHIR server and its BPE in one process (DEV_DSF_FHIR_* and DEV_DSF_BPE_* variables)')
+  .action(async () => {
+    onStop(await runSite());
   });
 
 registerCertsCommand(program);

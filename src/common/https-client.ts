@@ -8,11 +8,12 @@ export interface TlsIdentity {
   /** PEM client certificate and key; omit to connect without a client certificate. */
   cert?: string;
   key?: string;
-  /** Or a PKCS#12 file with key and certificate, and its password. */
+  /** Or a PKCS#12 file with key and certificate. */
   pfx?: Buffer;
+  /** Password of the PKCS#12 file or of an encrypted private key. */
   passphrase?: string;
-  /** PEM CA certificates trusted for the server certificate. */
-  ca: string | string[];
+  /** PEM CA certificates trusted for the server certificate; undefined trusts the system's CAs. */
+  ca: string | string[] | undefined;
 }
 
 export interface HttpResponse {
@@ -31,7 +32,10 @@ export interface RequestOptions {
   method?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /** Idle time after which the request fails (the read timeout). */
   timeoutMs?: number;
+  /** Time allowed to establish the connection (TCP and TLS). */
+  connectTimeoutMs?: number;
 }
 
 export class HttpsClient {
@@ -49,8 +53,9 @@ export class HttpsClient {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error(`Request to ${url} timed out`)));
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`Request to ${url} timed out`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
+      if (opts.connectTimeoutMs !== undefined) limitConnect(req, opts.connectTimeoutMs, url);
       if (opts.body !== undefined) req.write(opts.body);
       req.end();
     });
@@ -77,4 +82,14 @@ export class HttpsClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** Fails the request when a new connection is not established within ms (reused keep-alive sockets are not timed). */
+function limitConnect(req: ReturnType<typeof https.request>, ms: number, url: string): void {
+  req.on('socket', (socket) => {
+    if (!socket.connecting) return;
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`Connecting to ${url} timed out`), { code: 'ECONNECTTIMEOUT' })), ms);
+    socket.once('secureConnect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+  });
 }

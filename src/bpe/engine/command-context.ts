@@ -2,8 +2,9 @@
 // the instances it touches, plus effects on other instances that are written when it finishes.
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
+import type { ExecutionListenerEvent, FlowNode } from '../bpmn/model.ts';
 import type { Clock } from './clock.ts';
-import type { DelegateRegistry } from './delegate.ts';
+import type { DelegateExecution, DelegateRegistry, DelegateTask } from './delegate.ts';
 import { EngineError, type DeployedDefinition } from './definitions.ts';
 import { InstanceState, type Job } from './instance-state.ts';
 import { Runtime } from './runtime.ts';
@@ -13,11 +14,21 @@ export interface InstanceEndInfo {
   definitionKey: string;
   businessKey: string | null;
   outcome: string;
+  /** The process instance's variables as it ends. */
+  variables: Readonly<Record<string, unknown>>;
 }
 
 export interface EngineHooks {
   /** Called inside the ending command (before commit) when a process instance ends. */
   onInstanceEnd?(info: InstanceEndInfo): Promise<void> | void;
+  /**
+   * Built-in execution listeners of the embedding server (the BPE keeps its Task bookkeeping here, as
+   * the reference does with a BPMN parse listener): called for every flow node's start and end, before
+   * the listeners the BPMN declares for that node.
+   */
+  beforeExecutionListeners?(event: ExecutionListenerEvent, execution: DelegateExecution, node: FlowNode): Promise<void> | void;
+  /** Called when a user task has been created, after the task listeners its BPMN declares for 'create'. */
+  afterUserTaskCreated?(task: DelegateTask, node: FlowNode): Promise<void> | void;
 }
 
 export interface DefinitionLookup {

@@ -27,9 +27,13 @@ export interface ProcessEngineOptions {
   jobs?: JobExecutorOptions;
 }
 
+/** Runs first inside a command's transaction: the caller's own bookkeeping commits or rolls back with the command. */
+export type InTransaction = (client: PoolClient) => Promise<void>;
+
 export interface StartOptions {
   businessKey?: string | null;
   variables?: Record<string, unknown>;
+  inTransaction?: InTransaction;
 }
 
 export interface MessageStartOptions extends StartOptions {
@@ -49,6 +53,7 @@ export interface CorrelationOptions {
   variables?: Record<string, unknown>;
   /** Set in the local scope of the receiving execution. */
   localVariables?: Record<string, unknown>;
+  inTransaction?: InTransaction;
 }
 
 export interface InstanceInfo {
@@ -143,10 +148,17 @@ export class ProcessEngine {
       for (const model of models) {
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`bpmn-deploy:${model.id}`]);
         const latest = (
-          await client.query('SELECT id, version, version_tag, bpmn_xml, suspended FROM bpmn_process_definition WHERE key = $1 ORDER BY version DESC LIMIT 1', [model.id])
+          await client.query('SELECT version FROM bpmn_process_definition WHERE key = $1 ORDER BY version DESC LIMIT 1', [model.id])
         ).rows[0];
-        if (latest && latest.version_tag === model.versionTag && latest.bpmn_xml === xml) {
-          out.push(await this.definitionById(client, latest.id));
+        // Versions side by side: only the newest definition with the same version tag counts as "the same".
+        const sameTag = (
+          await client.query(
+            'SELECT id, bpmn_xml FROM bpmn_process_definition WHERE key = $1 AND version_tag IS NOT DISTINCT FROM $2 ORDER BY version DESC LIMIT 1',
+            [model.id, model.versionTag],
+          )
+        ).rows[0];
+        if (sameTag && sameTag.bpmn_xml === xml) {
+          out.push(await this.definitionById(client, sameTag.id));
           continue;
         }
         const version = (latest?.version ?? 0) + 1;
@@ -249,18 +261,23 @@ export class ProcessEngine {
 
   async startProcessByKey(key: string, options: StartOptions & { versionTag?: string } = {}): Promise<InstanceInfo> {
     return this.command(async (ctx) => {
+      await options.inTransaction?.(ctx.client);
       const def = await this.resolveDefinition(ctx.client, key, options.versionTag ? 'versionTag' : 'latest', options.versionTag ?? null);
       return this.startIn(ctx, def, null, options);
     });
   }
 
   async startProcessById(definitionId: string, options: StartOptions = {}): Promise<InstanceInfo> {
-    return this.command(async (ctx) => this.startIn(ctx, await this.definitionById(ctx.client, definitionId), null, options));
+    return this.command(async (ctx) => {
+      await options.inTransaction?.(ctx.client);
+      return this.startIn(ctx, await this.definitionById(ctx.client, definitionId), null, options);
+    });
   }
 
   /** Starts the (latest, active) definition that has a message start event with this name. */
   async startProcessByMessage(messageName: string, options: MessageStartOptions = {}): Promise<InstanceInfo> {
     return this.command(async (ctx) => {
+      await options.inTransaction?.(ctx.client);
       let candidates: DeployedDefinition[];
       if (options.definitionId) candidates = [await this.definitionById(ctx.client, options.definitionId)];
       else {
@@ -321,6 +338,7 @@ export class ProcessEngine {
       const result = await this.command(async (ctx) => {
         const runtime = await ctx.load(sub.instance_id);
         if (!runtime || !runtime.state.subscriptions.has(sub.id)) return null; // changed meanwhile: look again
+        await options.inTransaction?.(ctx.client);
         const exec = runtime.state.executions.get(sub.execution_id)!;
         for (const [k, v] of Object.entries(options.variables ?? {})) runtime.state.varsOf(runtime.state.id).set(k, v);
         const local = runtime.state.varsOf(runtime.localOwner(exec).id);
@@ -347,12 +365,13 @@ export class ProcessEngine {
     });
   }
 
-  async completeUserTask(taskId: string, variables: Record<string, unknown> = {}): Promise<void> {
+  async completeUserTask(taskId: string, variables: Record<string, unknown> = {}, options: { inTransaction?: InTransaction } = {}): Promise<void> {
     const row = (await this.pool.query('SELECT instance_id FROM bpmn_user_task WHERE id = $1', [taskId])).rows[0];
     if (!row) throw new EngineError(`no user task ${taskId}`);
     await this.command(async (ctx) => {
       const runtime = await ctx.load(row.instance_id);
       if (!runtime?.state.userTasks.has(taskId)) throw new EngineError(`user task ${taskId} was completed meanwhile`);
+      await options.inTransaction?.(ctx.client);
       await runtime.completeUserTask(taskId, variables);
       await ctx.flush();
     });
@@ -404,6 +423,20 @@ export class ProcessEngine {
     }));
   }
 
+  /**
+   * Ends an active instance as cancelled: executions, variables, subscriptions, jobs and user tasks go;
+   * history stays. Returns false when the instance is not active (ended already, or never committed).
+   */
+  async cancelInstance(instanceId: string): Promise<boolean> {
+    return this.command(async (ctx) => {
+      const runtime = await ctx.load(instanceId);
+      if (!runtime) return false;
+      ctx.cancelInstance(instanceId);
+      await ctx.flush();
+      return true;
+    });
+  }
+
   /** Gives a failed job new retries, due now. */
   async retryIncident(jobId: string, retries = 1): Promise<void> {
     const res = await this.pool.query('UPDATE bpmn_job SET retries = $2, due_at = $3 WHERE id = $1', [jobId, retries, this.services.clock.now().toISOString()]);
@@ -417,11 +450,14 @@ export class ProcessEngine {
     return r ? instanceInfoFromRow(r) : null;
   }
 
-  async listInstances(filter: { definitionKey?: string; businessKey?: string; state?: string } = {}): Promise<InstanceInfo[]> {
+  async listInstances(
+    filter: { definitionKey?: string; definitionId?: string; businessKey?: string; alternativeBusinessKey?: string; state?: string } = {},
+  ): Promise<InstanceInfo[]> {
     const res = await this.pool.query(
       `SELECT * FROM bpmn_process_instance WHERE ($1::text IS NULL OR definition_key = $1) AND ($2::text IS NULL OR business_key = $2)
-       AND ($3::text IS NULL OR state = $3) ORDER BY start_time, id`,
-      [filter.definitionKey ?? null, filter.businessKey ?? null, filter.state ?? null],
+       AND ($3::text IS NULL OR state = $3) AND ($4::text IS NULL OR definition_id = $4) AND ($5::text IS NULL OR alternative_business_key = $5)
+       ORDER BY start_time, id`,
+      [filter.definitionKey ?? null, filter.businessKey ?? null, filter.state ?? null, filter.definitionId ?? null, filter.alternativeBusinessKey ?? null],
     );
     return res.rows.map(instanceInfoFromRow);
   }

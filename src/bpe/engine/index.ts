@@ -6,6 +6,7 @@ export type {
   MessageStartOptions,
   CorrelationOptions,
   CorrelationResult,
+  InTransaction,
   InstanceInfo,
   ActivityHistory,
   UserTask,
@@ -19,6 +20,7 @@ export type {
   ExecutionListener,
   TaskListener,
   DelegateFactory,
+  DelegateInstance,
   DelegateRegistry,
   VariableScope,
 } from './delegate.ts';
@@ -28,3 +30,6 @@ export { ManualClock, systemClock, type Clock } from './clock.ts';
 export type { EngineHooks, InstanceEndInfo } from './command-context.ts';
 export type { JobExecutorOptions } from './job-executor.ts';
 export { migrateEngine, ENGINE_MIGRATIONS } from './schema.ts';
+// The parsed model, for callers that check BPMN files before deploying them (the BPE's plugin checks).
+export { parseBpmn, BpmnParseError } from '../bpmn/parser.ts';
+export type { ProcessModel, FlowNode, NodeKind, Implementation, FieldInjection, ExecutionListenerEvent } from '../bpmn/model.ts';

@@ -12,8 +12,11 @@ export interface JobExecutorOptions {
   pollIntervalMs?: number;
   /** Jobs run per poll before looking again. */
   batchSize?: number;
-  /** Called when a job fails (for logging). */
-  onJobFailure?(jobId: string, error: unknown): void;
+  /**
+   * Called when a job fails, after its transaction rolled back and before its retries are counted
+   * down (awaited: the embedding server may end the instance first).
+   */
+  onJobFailure?(jobId: string, error: unknown, instanceId: string | null): unknown;
 }
 
 type Outcome = 'none' | 'ran' | 'failed' | 'skipped';
@@ -51,7 +54,7 @@ export class JobExecutor {
         try {
           ran = await this.runDueJobs(this.options.batchSize ?? 50);
         } catch (e) {
-          this.options.onJobFailure?.('(acquisition)', e);
+          await Promise.resolve(this.options.onJobFailure?.('(acquisition)', e, null)).catch(() => {});
         }
         if (ran === 0 && this.running) {
           await new Promise<void>((resolve) => {
@@ -119,7 +122,7 @@ export class JobExecutor {
         skip.push(job.id);
         return 'skipped';
       }
-      this.options.onJobFailure?.(job.id, e);
+      await Promise.resolve(this.options.onJobFailure?.(job.id, e, job.instance_id ?? null)).catch(() => {});
       const interval = Number(job.payload?.retryIntervalMs ?? 0);
       const text = e instanceof Error ? `${e.message}\n${e.stack ?? ''}`.slice(0, 4000) : String(e);
       await this.pool.query('UPDATE bpmn_job SET retries = retries - 1, exception = $2, failed_at = $3, due_at = $4 WHERE id = $1', [

@@ -94,7 +94,7 @@ export class Runtime {
         exception: null,
       });
     }
-    await this.ctx.services.hooks.onInstanceEnd?.({ instanceId: inst.id, definitionKey: inst.definitionKey, businessKey: inst.businessKey, outcome });
+    await this.ctx.services.hooks.onInstanceEnd?.({ instanceId: inst.id, definitionKey: inst.definitionKey, businessKey: inst.businessKey, outcome, variables });
   }
 
   // ---- entering and leaving nodes -------------------------------------------------------
@@ -595,6 +595,8 @@ export class Runtime {
   }
 
   private async runListeners(exec: Execution, listeners: FlowNode['executionListeners'], event: string, n: FlowNode | null): Promise<void> {
+    const builtIn = this.ctx.services.hooks.beforeExecutionListeners;
+    if (builtIn && n && (event === 'start' || event === 'end')) await builtIn(event, new ExecutionFacade(this, exec, n, {}, event), n);
     for (const l of listeners) if (l.event === event) await this.callImplementation(exec, n, l.implementation, event);
   }
 
@@ -609,27 +611,32 @@ export class Runtime {
   private async runTaskListeners(exec: Execution, n: FlowNode, event: 'create' | 'complete', t: { id: string; formKey: string | null }): Promise<void> {
     for (const l of n.taskListeners) {
       if (l.event !== event) continue;
-      const facade = new ExecutionFacade(this, exec, n, {}, event);
-      const task: DelegateTask = {
-        id: t.id,
-        name: n.name,
-        formKey: t.formKey,
-        taskDefinitionKey: n.id,
-        eventName: event,
-        execution: facade,
-        getVariable: (k) => facade.getVariable(k),
-        getVariableLocal: (k) => facade.getVariableLocal(k),
-        setVariable: (k, v) => facade.setVariable(k, v),
-        setVariableLocal: (k, v) => facade.setVariableLocal(k, v),
-        hasVariable: (k) => facade.hasVariable(k),
-        hasVariableLocal: (k) => facade.hasVariableLocal(k),
-        removeVariable: (k) => facade.removeVariable(k),
-        removeVariableLocal: (k) => facade.removeVariableLocal(k),
-        getVariables: () => facade.getVariables(),
-        getVariablesLocal: () => facade.getVariablesLocal(),
-      };
-      await this.callImplementation(exec, n, l.implementation, event, task);
+      await this.callImplementation(exec, n, l.implementation, event, this.delegateTask(exec, n, event, t));
     }
+    const hook = event === 'create' ? this.ctx.services.hooks.afterUserTaskCreated : undefined;
+    if (hook) await hook(this.delegateTask(exec, n, event, t), n);
+  }
+
+  private delegateTask(exec: Execution, n: FlowNode, event: 'create' | 'complete', t: { id: string; formKey: string | null }): DelegateTask {
+    const facade = new ExecutionFacade(this, exec, n, {}, event);
+    return {
+      id: t.id,
+      name: n.name,
+      formKey: t.formKey,
+      taskDefinitionKey: n.id,
+      eventName: event,
+      execution: facade,
+      getVariable: (k) => facade.getVariable(k),
+      getVariableLocal: (k) => facade.getVariableLocal(k),
+      setVariable: (k, v) => facade.setVariable(k, v),
+      setVariableLocal: (k, v) => facade.setVariableLocal(k, v),
+      hasVariable: (k) => facade.hasVariable(k),
+      hasVariableLocal: (k) => facade.hasVariableLocal(k),
+      removeVariable: (k) => facade.removeVariable(k),
+      removeVariableLocal: (k) => facade.removeVariableLocal(k),
+      getVariables: () => facade.getVariables(),
+      getVariablesLocal: () => facade.getVariablesLocal(),
+    };
   }
 
   async completeUserTask(taskId: string, variables: Record<string, unknown>): Promise<void> {

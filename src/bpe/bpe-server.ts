@@ -1,0 +1,124 @@
+// The BPE server: its database (external, or an embedded PostgreSQL under its data folder), the
+// engine with the plugins deployed, the job executor, and the connectors that turn the local FHIR
+// server's Task and QuestionnaireResponse events into process starts, messages and user task
+// completions. It talks to FHIR servers only over HTTPS and the websocket.
+import { join } from 'node:path';
+import type pg from 'pg';
+import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
+import type { MailService } from '../plugin-api/index.ts';
+import { createBpeCore, type BpeCore } from './bpe-core.ts';
+import type { BpeConfig } from './config.ts';
+import { BpeDsfClientProvider } from './client/dsf-client-provider.ts';
+import { HandledResources } from './connector/handled-resources.ts';
+import { LastEventStore } from './connector/last-event-store.ts';
+import { ResourceConnector, type ResourceHandler } from './connector/resource-connector.ts';
+import { ProcessInstanceStop } from './plugins/instance-stop.ts';
+import type { PluginDeploymentResult } from './plugins/plugin-manager.ts';
+import { BpeLogger, consoleSink } from './services/logging.ts';
+import { TaskHandler } from './tasks/task-handler.ts';
+import { TaskListeners } from './tasks/task-listeners.ts';
+import { QuestionnaireResponseHandler } from './tasks/questionnaire-response-handler.ts';
+
+export interface RunningBpe {
+  core: BpeCore;
+  deployment: PluginDeploymentResult;
+  taskConnector: ResourceConnector;
+  questionnaireResponseConnector: ResourceConnector;
+  /** Resolves when the connectors are bound and caught up. */
+  connected(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface BpeStartOptions {
+  /** Use this pool instead of the configured or embedded database. */
+  pool?: pg.Pool;
+  logger?: BpeLogger;
+  mail?: MailService;
+  /** Poll interval of the job executor (timers, async continuations). */
+  jobPollIntervalMs?: number;
+}
+
+export async function startBpeServer(config: BpeConfig, options: BpeStartOptions = {}): Promise<RunningBpe> {
+  const logger = options.logger ?? new BpeLogger(consoleSink());
+  let embedded: EmbeddedDatabase | undefined;
+  let pool = options.pool;
+  if (!pool) {
+    let url = config.dbUrl;
+    if (!url) {
+      logger.info('starting embedded PostgreSQL');
+      embedded = await startEmbeddedPostgres(join(config.dataDir, 'postgres'));
+      url = withDatabase(embedded.url, 'bpe');
+    }
+    await ensureDatabase(url);
+    pool = createPool(url, 10);
+  }
+  const ownPool = !options.pool;
+  const clients = new BpeDsfClientProvider(config);
+  const listeners = new TaskListeners(clients.getLocal(), logger.child('tasks'));
+  let core: BpeCore | undefined;
+  try {
+    core = await createBpeCore(config, pool, logger, {
+      clients,
+      mail: options.mail,
+      hooks: { beforeExecutionListeners: (event, execution, node) => listeners.beforeExecutionListeners(event, execution, node) },
+      jobs: {
+        pollIntervalMs: options.jobPollIntervalMs,
+        onJobFailure: async (jobId, error) => {
+          if (error instanceof ProcessInstanceStop) {
+            logger.warn(`process instance ${error.instanceId} stopped by job ${jobId}: ${(error.reason as Error)?.message ?? error.message}`);
+            await core!.engine.cancelInstance(error.instanceId);
+          } else logger.warn(`job ${jobId} failed: ${(error as Error)?.message ?? String(error)}`);
+        },
+      },
+    });
+    logger.info(`deploying process plugins from ${[config.pluginDirectory, ...config.extraPluginDirectories].join(', ')}`);
+    const deployment = await core.deployPlugins();
+    const handled = new HandledResources(pool);
+    const lastEvents = new LastEventStore(pool);
+    const connectorFor = (handler: ResourceHandler, search: string) =>
+      new ResourceConnector({
+        client: clients.getLocal(),
+        tls: config,
+        subscriptionSearch: search,
+        retryMax: config.subscriptionRetryMax,
+        retrySleepMs: config.subscriptionRetrySleepMs,
+        overlapMs: config.catchUpOverlapMs,
+        lastEvents,
+        handler,
+        logger: logger.child(`${handler.type}-connector`),
+      });
+    const taskConnector = connectorFor(
+      new TaskHandler({ engine: core.engine, plugins: core.plugins, local: clients.getLocal(), handled, logger: logger.child('task-handler') }),
+      config.taskSubscriptionSearch,
+    );
+    const questionnaireResponseConnector = connectorFor(
+      new QuestionnaireResponseHandler({ engine: core.engine, local: clients.getLocal(), handled, logger: logger.child('questionnaire-response-handler') }),
+      config.questionnaireResponseSubscriptionSearch,
+    );
+    const connectors = [taskConnector, questionnaireResponseConnector];
+    core.engine.startJobExecutor();
+    for (const c of connectors) c.start();
+    const running = core;
+    return {
+      core: running,
+      deployment,
+      taskConnector,
+      questionnaireResponseConnector,
+      connected: () => Promise.all(connectors.map((c) => c.whenConnected())).then(() => undefined),
+      async stop() {
+        for (const c of connectors) await c.stop();
+        await running.engine.stopJobExecutor();
+        running.close();
+        if (ownPool) await pool!.end();
+        await embedded?.stop();
+      },
+    };
+  } catch (e) {
+    core?.close();
+    clients.close();
+    if (ownPool) await pool.end().catch(() => {});
+    await embedded?.stop();
+    throw e;
+  }
+}

@@ -1,0 +1,177 @@
+// The BPE server's settings, read from the reference's DEV_DSF_BPE_* variable names (DSF_BPE_* for
+// settings the reference does not have). Every variable may be given as <NAME>_FILE; every problem
+// is reported at once.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigReader } from '../common/config-reader.ts';
+import { dataLoggerConfigFromEnv, type DataLoggerConfig } from './api-services/data-logger/data-logger-config.ts';
+
+export const DEFAULT_TASK_SUBSCRIPTION_SEARCH = '?criteria:exact=Task%3Fstatus%3Drequested&status=active&type=websocket&payload=application/fhir%2Bjson';
+export const DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH =
+  '?criteria:exact=QuestionnaireResponse%3Fstatus%3Dcompleted&status=active&type=websocket&payload=application/fhir%2Bjson';
+
+export interface ProcessIdAndVersion {
+  processId: string;
+  version: string;
+}
+
+export interface MailConfig {
+  host?: string;
+  port: number;
+  useSmtps: boolean;
+  username?: string;
+  password?: string;
+  fromAddress?: string;
+  toAddresses: string[];
+  toAddressesCc: string[];
+  replyToAddresses: string[];
+  /** PEM CAs trusted for SMTPS (default: the system's). */
+  trustedCas?: string[];
+}
+
+export interface BpeConfig {
+  /** The local FHIR server, e.g. https://dsf.example.org/fhir */
+  fhirServerBaseUrl: string;
+  /** PEM client certificate (chain) and key of the organisation. */
+  clientCertificate: string;
+  clientCertificateKey: string;
+  clientCertificateKeyPassword?: string;
+  /** PEM CAs trusted for server certificates (local and remote FHIR servers); undefined: the system's. */
+  trustedServerCas?: string[];
+  localConnectTimeoutMs: number;
+  localReadTimeoutMs: number;
+  remoteConnectTimeoutMs: number;
+  remoteReadTimeoutMs: number;
+  taskSubscriptionSearch: string;
+  questionnaireResponseSubscriptionSearch: string;
+  /** Attempts to find the Subscriptions: -1 forever. */
+  subscriptionRetryMax: number;
+  subscriptionRetrySleepMs: number;
+  /** Requests of the plugin deployment to the local FHIR server: -1 retries forever. */
+  fhirServerRetryMax: number;
+  fhirServerRetrySleepMs: number;
+  /** How far before the last seen change a catch-up starts (writers commit out of timestamp order). */
+  catchUpOverlapMs: number;
+  pluginDirectory: string;
+  /** Further plugin folders (e.g. those the project ships). */
+  extraPluginDirectories: string[];
+  excluded: ProcessIdAndVersion[];
+  retired: ProcessIdAndVersion[];
+  /** postgres:// URL; undefined starts an embedded PostgreSQL under dataDir. */
+  dbUrl?: string;
+  dataDir: string;
+  mail: MailConfig;
+  /** The plugins' DataLogger (DEV_DSF_LOG_DATA_*): off unless enabled. */
+  dataLogger: DataLoggerConfig;
+  /** The environment (for #{...} placeholders in plugins). */
+  env: Record<string, string | undefined>;
+}
+
+/** PEM given inline, or a file, or a folder of .pem/.crt files. */
+export function readPems(reader: ConfigReader, name: string, value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (value.includes('-----BEGIN')) return [value];
+  const out: string[] = [];
+  for (const path of value.split(/[,\s]+/).filter(Boolean)) {
+    try {
+      if (existsSync(path) && statSync(path).isDirectory()) {
+        for (const f of readdirSync(path).sort()) if (/\.(pem|crt)$/i.test(f)) out.push(readFileSync(join(path, f), 'utf8'));
+      } else out.push(readFileSync(path, 'utf8'));
+    } catch (e) {
+      reader.problems.push(`${name}: cannot read ${path}: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** processId|version entries, comma or space separated. */
+function processList(reader: ConfigReader, name: string): ProcessIdAndVersion[] {
+  const out: ProcessIdAndVersion[] = [];
+  for (const entry of reader.list(name)) {
+    const m = /^([A-Za-z0-9-]+_[A-Za-z0-9-]+)\|(\d+\.\d+)$/.exec(entry);
+    if (!m) reader.problems.push(`${name}: '${entry}' is not processId|version (e.g. dsfdev_ping|1.0)`);
+    else out.push({ processId: m[1]!, version: m[2]! });
+  }
+  return out;
+}
+
+function readDataLoggerConfig(r: ConfigReader, env: Record<string, string | undefined>): DataLoggerConfig {
+  try {
+    return dataLoggerConfigFromEnv(env);
+  } catch (e) {
+    r.problems.push(...(e as Error).message.split('\n').slice(1).map((l) => l.trim()));
+    return dataLoggerConfigFromEnv({});
+  }
+}
+
+export function readBpeConfig(env: Record<string, string | undefined> = process.env): BpeConfig {
+  const r = new ConfigReader(env);
+  const fhirServerBaseUrl = r.required('DEV_DSF_BPE_FHIR_SERVER_BASE_URL').replace(/\/$/, '');
+  if (fhirServerBaseUrl && !/^https:\/\/[^/]+/.test(fhirServerBaseUrl)) {
+    r.problems.push(`DEV_DSF_BPE_FHIR_SERVER_BASE_URL must be an https:// URL, got '${fhirServerBaseUrl}'`);
+  }
+  let db = r.string('DEV_DSF_BPE_DB_URL');
+  if (db?.startsWith('jdbc:')) db = db.slice(5);
+  const user = r.string('DEV_DSF_BPE_DB_USER_USERNAME');
+  const password = r.string('DEV_DSF_BPE_DB_USER_PASSWORD');
+  if (db && (user || password)) {
+    try {
+      const u = new URL(db);
+      if (user) u.username = encodeURIComponent(user);
+      if (password) u.password = encodeURIComponent(password);
+      db = u.toString();
+    } catch {
+      r.problems.push(`DEV_DSF_BPE_DB_URL is not a URL: '${db}'`);
+    }
+  }
+  const pem = (name: string) => readPems(r, name, r.string(name))?.join('\n');
+  const clientCertificate = pem('DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE');
+  const clientCertificateKey = pem('DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY');
+  if (!clientCertificate) r.problems.push('DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE (PEM file or content) is required');
+  if (!clientCertificateKey) r.problems.push('DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY (PEM file or content) is required');
+  const cfg: BpeConfig = {
+    fhirServerBaseUrl,
+    clientCertificate: clientCertificate ?? '',
+    clientCertificateKey: clientCertificateKey ?? '',
+    clientCertificateKeyPassword: r.string('DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY_PASSWORD'),
+    trustedServerCas: readPems(r, 'DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS', r.string('DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS')),
+    localConnectTimeoutMs: r.durationMs('DEV_DSF_BPE_FHIR_CLIENT_LOCAL_TIMEOUT_CONNECT', 2_000),
+    localReadTimeoutMs: r.durationMs('DEV_DSF_BPE_FHIR_CLIENT_LOCAL_TIMEOUT_READ', 60_000),
+    remoteConnectTimeoutMs: r.durationMs('DEV_DSF_BPE_FHIR_CLIENT_REMOTE_TIMEOUT_CONNECT', 5_000),
+    remoteReadTimeoutMs: r.durationMs('DEV_DSF_BPE_FHIR_CLIENT_REMOTE_TIMEOUT_READ', 60_000),
+    taskSubscriptionSearch: r.string('DEV_DSF_BPE_FHIR_TASK_SUBSCRIPTION_SEARCH_PARAMETER', DEFAULT_TASK_SUBSCRIPTION_SEARCH),
+    questionnaireResponseSubscriptionSearch: r.string('DEV_DSF_BPE_FHIR_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH_PARAMETER', DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH),
+    subscriptionRetryMax: r.int('DEV_DSF_BPE_FHIR_TASK_SUBSCRIPTION_RETRY_MAX', -1, -1),
+    subscriptionRetrySleepMs: r.durationMs('DEV_DSF_BPE_FHIR_TASK_SUBSCRIPTION_RETRY_SLEEP', 5_000),
+    fhirServerRetryMax: r.int('DEV_DSF_BPE_PROCESS_FHIR_SERVER_RETRY_MAX', -1, -1),
+    fhirServerRetrySleepMs: r.durationMs('DEV_DSF_BPE_PROCESS_FHIR_SERVER_RETRY_SLEEP', 5_000),
+    catchUpOverlapMs: r.durationMs('DSF_BPE_CATCH_UP_OVERLAP', 60_000),
+    pluginDirectory: r.string('DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY', 'process'),
+    extraPluginDirectories: r.list('DSF_BPE_PROCESS_PLUGIN_DIRECTORIES'),
+    excluded: processList(r, 'DEV_DSF_BPE_PROCESS_EXCLUDED'),
+    retired: processList(r, 'DEV_DSF_BPE_PROCESS_RETIRED'),
+    dbUrl: db,
+    dataDir: r.string('DSF_BPE_DATA_DIR', join('.dsf', 'bpe')),
+    mail: {
+      host: r.string('DEV_DSF_BPE_MAIL_HOST'),
+      port: r.int('DEV_DSF_BPE_MAIL_PORT', 0, 0, 65535),
+      useSmtps: r.bool('DEV_DSF_BPE_MAIL_USESMTPS', false),
+      username: r.string('DEV_DSF_BPE_MAIL_USERNAME'),
+      password: r.string('DEV_DSF_BPE_MAIL_PASSWORD'),
+      fromAddress: r.string('DEV_DSF_BPE_MAIL_FROMADDRESS'),
+      toAddresses: r.list('DEV_DSF_BPE_MAIL_TOADDRESSES'),
+      toAddressesCc: r.list('DEV_DSF_BPE_MAIL_TOADDRESSESCC'),
+      replyToAddresses: r.list('DEV_DSF_BPE_MAIL_REPLYTOADDRESSES'),
+      trustedCas: readPems(r, 'DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS', r.string('DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS')),
+    },
+    dataLogger: readDataLoggerConfig(r, env),
+    env,
+  };
+  if (cfg.mail.host && !cfg.mail.fromAddress) r.problems.push('DEV_DSF_BPE_MAIL_FROMADDRESS is required when DEV_DSF_BPE_MAIL_HOST is set');
+  if (cfg.mail.host && cfg.mail.toAddresses.length === 0) r.problems.push('DEV_DSF_BPE_MAIL_TOADDRESSES is required when DEV_DSF_BPE_MAIL_HOST is set');
+  for (const e of cfg.excluded) {
+    if (cfg.retired.some((x) => x.processId === e.processId && x.version === e.version)) r.problems.push(`${e.processId}|${e.version} is both excluded and retired`);
+  }
+  r.check();
+  return cfg;
+}

@@ -1,0 +1,46 @@
+// A process plugin is a folder with an ESM module whose default export is a ProcessPluginDefinition.
+// Files (BPMN, FHIR resources) are named relative to that folder.
+import type { ActivityClass } from './activities.ts';
+
+export type License = 'Apache2' | 'MIT' | 'Other';
+
+export interface ProcessPluginDefinition {
+  name: string;
+  /** a.b.c.d; a suffix -SNAPSHOT, -M<n> or -RC<n> makes the plugin a draft. */
+  version: string;
+  /** a.b (the first two parts of version unless given); BPMN version tags and resource versions must equal it. */
+  resourceVersion?: string;
+  /** yyyy-mm-dd */
+  releaseDate: string;
+  /** yyyy-mm-dd, replaces #{date}; the release date unless given. */
+  resourceReleaseDate?: string;
+  title?: string;
+  publisher?: string;
+  publisherEmail?: string;
+  license?: License;
+  /** Draft plugins deploy their FHIR resources with status draft and are redeployed on every start. */
+  draft?: boolean;
+  /** BPMN files, one process each. */
+  processModels: readonly string[];
+  /**
+   * FHIR resources per process id (domainNoDots_name): ActivityDefinition, CodeSystem, Library, Measure,
+   * NamingSystem, Questionnaire, StructureDefinition, draft Task, ValueSet; .json or .xml files.
+   */
+  fhirResources: Readonly<Record<string, readonly string[]>>;
+  /** camunda:class name used in the BPMN -> the activity class implementing it. */
+  activities: Readonly<Record<string, ActivityClass>>;
+}
+
+/** Identity function that gives a plugin's default export its type. */
+export function definePlugin(definition: ProcessPluginDefinition): ProcessPluginDefinition {
+  return definition;
+}
+
+export const PLUGIN_VERSION_PATTERN = /^(?<resourceVersion>\d+\.\d+)\.\d+\.\d+$/;
+const DRAFT_SUFFIX = /-(SNAPSHOT|M\d+|RC\d+)$/;
+
+/** The version without a draft suffix, and whether it had one. */
+export function splitDraftSuffix(version: string): { version: string; draft: boolean } {
+  const m = DRAFT_SUFFIX.exec(version);
+  return m ? { version: version.slice(0, m.index), draft: true } : { version, draft: false };
+}

@@ -1,0 +1,71 @@
+// Messages between two sites over mTLS: A's process sends ping to B's FHIR server, B's BPE starts its
+// process and answers pong to A, where the waiting instance continues. A refusal (403) and an
+// unreachable server reach the process as distinct errors.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually, requestedTask, BPMN_MESSAGE, TEST_SYSTEM } from './bpe-support.ts';
+import { startTwoSites, type TwoSites } from './two-sites.ts';
+
+let sites: TwoSites;
+before(async () => {
+  sites = await startTwoSites();
+});
+after(() => sites.stop());
+
+const output = (task: any, system: string, code: string): string | undefined =>
+  task.output?.find((o: any) => o.type.coding.some((c: any) => c.system === system && c.code === code))?.valueString;
+const inputOf = (task: any, system: string, code: string): string | undefined =>
+  task.input?.find((o: any) => o.type.coding.some((c: any) => c.system === system && c.code === code))?.valueString;
+
+async function runSend(inputs: Record<string, string>, businessKey: string): Promise<any> {
+  const { a } = sites;
+  const id = (await a.fhir.client.create(requestedTask({ process: 'send', message: 'send', requester: a.identifier, recipient: a.identifier, businessKey, inputs }))).id;
+  return eventually(`send Task ${id} settled`, async () => {
+    const t = (await a.fhir.client.get(`/Task/${id}`)).json;
+    return t.status === 'completed' || t.status === 'failed' ? t : undefined;
+  });
+}
+
+test('ping to the other site starts its process; its pong continues the waiting instance', async () => {
+  const { a, b } = sites;
+  const task = await runSend({ 'target-organization': b.identifier }, 'bk-ping-pong');
+  assert.equal(task.status, 'completed', JSON.stringify(task.output));
+  const result = output(task, TEST_SYSTEM, 'send-status') ?? '';
+  assert.match(result, /^sent pong:[0-9a-f-]+$/);
+
+  // B received a Task from A with the sender's contract (DefaultTaskSender), and completed it.
+  const received = ((await b.fhir.client.get('/Task?_count=100')).json.entry ?? [])
+    .map((e: any) => e.resource)
+    .filter((t: any) => t.requester.identifier.value === a.identifier && inputOf(t, BPMN_MESSAGE, 'business-key') === 'bk-ping-pong');
+  assert.equal(received.length, 1);
+  const ping = received[0];
+  assert.equal(ping.status, 'completed');
+  assert.equal(ping.instantiatesCanonical, 'http://test.org/bpe/Process/receive|1.0');
+  assert.deepEqual(ping.meta.profile, ['http://test.org/fhir/StructureDefinition/task-test|1.0']);
+  assert.equal(ping.intent, 'order');
+  assert.equal(ping.restriction.recipient[0].identifier.value, b.identifier);
+  assert.equal(inputOf(ping, BPMN_MESSAGE, 'message-name'), 'ping');
+  assert.equal(inputOf(ping, BPMN_MESSAGE, 'business-key'), 'bk-ping-pong');
+  assert.equal(inputOf(ping, TEST_SYSTEM, 'record'), `to ${b.identifier}`, 'the extra input of the send activity arrived');
+  assert.equal(output(ping, TEST_SYSTEM, 'record'), `to ${b.identifier}`);
+
+  // The pong Task at A is the one the instance continued with.
+  const pongId = result.slice('sent pong:'.length);
+  const pong = (await a.fhir.client.get(`/Task/${pongId}`)).json;
+  assert.equal(pong.status, 'completed');
+  assert.equal(pong.requester.identifier.value, b.identifier);
+  assert.equal(inputOf(pong, BPMN_MESSAGE, 'message-name'), 'pong');
+  assert.equal(inputOf(pong, BPMN_MESSAGE, 'business-key'), 'bk-ping-pong');
+});
+
+test('a refusal by the other site (403) and an unreachable site are told apart', async () => {
+  const { b, unreachable } = sites;
+  // B refuses a Task whose recipient is not B: HTTP 403.
+  const refused = await runSend({ 'target-organization': unreachable, 'target-url': b.fhir.baseUrl }, 'bk-refused');
+  assert.equal(refused.status, 'completed');
+  assert.equal(output(refused, TEST_SYSTEM, 'send-status'), 'not-allowed');
+  // The third organisation's endpoint is a port nobody listens on.
+  const unreached = await runSend({ 'target-organization': unreachable }, 'bk-unreachable');
+  assert.equal(unreached.status, 'completed');
+  assert.equal(output(unreached, TEST_SYSTEM, 'send-status'), 'not-reachable');
+});

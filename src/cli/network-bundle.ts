@@ -38,8 +38,10 @@ export function networkBundle(sites: NetworkSite[], parentIdentifier: string): B
       resourceType: 'OrganizationAffiliation',
       meta: { tag: [READ_ACCESS_ALL] },
       active: true,
-      organization: { reference: parentUrn, type: 'Organization' },
-      participatingOrganization: { reference: organization!.fullUrl, type: 'Organization' },
+      // The identifiers beside the references let the conditional PUT below find the affiliation on a
+      // later start: our server matches :identifier against the Reference's own identifier.
+      organization: { reference: parentUrn, type: 'Organization', identifier: { system: ORGANIZATION_IDENTIFIER, value: parentIdentifier } },
+      participatingOrganization: { reference: organization!.fullUrl, type: 'Organization', identifier: { system: ORGANIZATION_IDENTIFIER, value: site.organizationIdentifier } },
       code: site.roles.map((code) => ({ coding: [{ system: ORGANIZATION_ROLE_SYSTEM, code }] })),
       endpoint: [{ reference: endpoint!.fullUrl, type: 'Endpoint' }],
     };

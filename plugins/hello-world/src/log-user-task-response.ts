@@ -22,5 +22,6 @@ function leaves(items: QuestionnaireResponseItem[]): QuestionnaireResponseItem[]
 function answerText(a: QuestionnaireResponseItemAnswer): string {
   const [key, value] = Object.entries(a).find(([k]) => k.startsWith('value')) ?? [];
   if (key === undefined) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  // JSON keeps a multi-line text answer on one log line.
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }

@@ -38,6 +38,8 @@ export interface AnswerUserTaskOptions extends WaitOptions {
 /** A FHIR server or BPE child process as a test controls it. */
 export interface SiteProcessControl {
   readonly running: boolean;
+  /** Process id while it runs (e.g. to read its memory). */
+  readonly pid: number | undefined;
   /** Its output so far (log lines), newest last. */
   readonly log: readonly string[];
   /** Starts it again; extra environment variables replace the configured ones for this and later starts. */
@@ -86,6 +88,9 @@ export class ProcessControl implements SiteProcessControl {
 
   get running(): boolean {
     return this.process.running;
+  }
+  get pid(): number | undefined {
+    return this.process.running ? this.process.pid : undefined;
   }
   get log(): readonly string[] {
     return this.process.lines;

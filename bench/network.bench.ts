@@ -13,10 +13,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Task } from '@medplum/fhirtypes';
-import { demoOrganizations, startDemoNetwork, START_PING_DRAFT, type NetworkFile } from '../src/cli/demo-network.ts';
+import { demoOrganizations, findFreeBasePort, startDemoNetwork, START_PING_DRAFT, type NetworkFile } from '../src/cli/demo-network.ts';
 import { HttpFhirClient } from '../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
-import { freePort } from '../src/db/embedded.ts';
 import { findDraftTask, requestedTaskFrom } from '../src/plugin-api/testing/draft-tasks.ts';
 import { startTestNetwork } from '../src/plugin-api/testing/index.ts';
 
@@ -57,7 +56,7 @@ async function ping(client: HttpFhirClient, draft: Task): Promise<PingTiming> {
 
 async function withDemo<T>(sites: number, fn: (network: NetworkFile, client: HttpFhirClient) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'dsf-bench-network-'));
-  const demo = await startDemoNetwork({ dir, organizations: demoOrganizations(sites), basePort: await freePort(), log: () => {} });
+  const demo = await startDemoNetwork({ dir, organizations: demoOrganizations(sites), basePort: await findFreeBasePort(sites), log: () => {} });
   const site = demo.network.sites[0]!;
   const http = new HttpsClient({ ca: readFileSync(demo.network.ca, 'utf8'), cert: readFileSync(site.clientCert, 'utf8'), key: readFileSync(site.clientKey, 'utf8') });
   try {
@@ -181,11 +180,12 @@ export async function run(log: (s: string) => void, options: { pings?: number; f
   const bare = await timeCommand(['src/cli/main.ts', '--help']);
   const dir = mkdtempSync(join(tmpdir(), 'dsf-bench-start-'));
   try {
-    const port = await freePort();
+    const port = await findFreeBasePort(3);
     const cold = await timeStart(dir, 3, port);
     const warm = await timeStart(dir, 3, port);
-    const cold10 = await timeStart(join(dir, 'ten'), 10, port + 100);
-    const warm10 = await timeStart(join(dir, 'ten'), 10, port + 100);
+    const port10 = await findFreeBasePort(10);
+    const cold10 = await timeStart(join(dir, 'ten'), 10, port10);
+    const warm10 = await timeStart(join(dir, 'ten'), 10, port10);
     results.startUntilAnswering = { bareCommandMs: bare, cold3Ms: cold, warm3Ms: warm, cold10Ms: cold10, warm10Ms: warm10 };
     log(`dsf --help (baseline)                     ${(bare / 1000).toFixed(2)} s  ratio 1`);
     log(`npm start until 3 sites answer:  cold ${(cold / 1000).toFixed(1)} s (ratio ${(cold / bare).toFixed(1)}), warm ${(warm / 1000).toFixed(1)} s (ratio ${(warm / bare).toFixed(1)})`);

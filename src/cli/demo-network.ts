@@ -4,6 +4,7 @@
 // (network-bundle.ts). Each site runs its FHIR server and its BPE with the plugins shipped in plugins/
 // (ping-pong, hello-world), and has three local users (demo-users.ts). A second start reuses the data.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCertificates } from './certs.ts';
@@ -15,7 +16,7 @@ import { startBpeServer, type RunningBpe } from '../bpe/bpe-server.ts';
 import { BpeLogger, type LogLevel } from '../bpe/services/logging.ts';
 import { HttpFhirClient } from '../bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../common/https-client.ts';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
 import { withDatabase } from '../db/pool.ts';
 import { readFhirServerConfig } from '../fhir/config.ts';
 import { startFhirServer, type RunningFhirServer } from '../fhir/fhir-server.ts';
@@ -84,6 +85,25 @@ export function demoOrganizations(sites: number): string[] {
   if (!Number.isInteger(sites) || sites < 1 || sites >= BPE_PORT_OFFSET) throw new Error(`--sites must be a whole number from 1 to ${BPE_PORT_OFFSET - 1}`);
   if (sites === 1) return ['Test_DIC_1'];
   return [...Array.from({ length: sites - 1 }, (_, i) => `Test_DIC_${i + 1}`), 'Test_TTP'];
+}
+
+/** A base port whose FHIR ports (base … base+n-1) and BPE ports (+1000) are all free now (for tests and benchmarks). */
+export async function findFreeBasePort(sites: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    if (base + BPE_PORT_OFFSET + sites > 65535) continue;
+    const ports = Array.from({ length: sites }, (_, i) => [base + i, base + BPE_PORT_OFFSET + i]).flat();
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
+  }
+  throw new Error(`no free range of ports for ${sites} sites`);
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../src/db/embedded.ts';
+import { findFreeBasePort } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 
 interface Demo {
@@ -51,7 +51,7 @@ async function runPrintedPing(output: string): Promise<string> {
 
 test('dsf demo starts three sites (FHIR server + BPE) that know each other, pings across them, writes network.json and stops on SIGTERM', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dsf-demo-'));
-  const basePort = await freePort();
+  const basePort = await findFreeBasePort(3);
   // The test PostgreSQL server (CI: the machine's) instead of an embedded one; the next test covers that.
   const server = process.env.DSF_TEST_DATABASE_URL!.replace(/\/[^/]*$/, `/postgres`);
   const demo = await startDemo(dir, basePort, ['--database-url', server], process.env);
@@ -125,7 +125,7 @@ test('npm start as a newcomer runs it: embedded PostgreSQL, data kept across a r
   const dir = mkdtempSync(join(tmpdir(), 'dsf-demo-embedded-')); // 0700: as root, the cluster is relocated
   const relocation = mkdtempSync(join(tmpdir(), 'dsf-demo-relocated-'));
   chmodSync(relocation, 0o755);
-  const basePort = await freePort();
+  const basePort = await findFreeBasePort(3);
   const env: NodeJS.ProcessEnv = { ...process.env, DSF_EMBEDDED_POSTGRES_ROOT_DIR: relocation };
   delete env.DSF_DEMO_DATABASE_URL;
   delete env.DSF_TEST_DATABASE_URL;

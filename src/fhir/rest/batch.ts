@@ -7,6 +7,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resour
 import type pg from 'pg';
 import { badRequest, FhirError, outcome } from '../../common/errors.ts';
 import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
+import { withWarningIssues } from './interactions.ts';
 import type { PreferReturn } from './http-headers.ts';
 import { conditionalUrls, rewriteBundleUrls } from '../references/bundle-urls.ts';
 
@@ -50,7 +51,7 @@ function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
   if (r.location) response.location = r.location;
   if (r.versionId) response.etag = `W/"${r.versionId}"`;
   if (r.lastModified) response.lastModified = r.lastModified;
-  if (prefer === 'OperationOutcome') response.outcome = r.outcome ?? outcome('information', 'informational', entryStatus(r.status));
+  if (prefer === 'OperationOutcome') response.outcome = withWarningIssues(r.outcome ?? outcome('information', 'informational', entryStatus(r.status)), r.warnings);
   else if (r.outcome && !r.resource) response.outcome = r.outcome;
   else if (r.searchWarning) response.outcome = r.searchWarning;
   const e: BundleEntry = { response };

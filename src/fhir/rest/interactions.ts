@@ -1,6 +1,6 @@
 // The FHIR interactions (create, read, update, delete, search, history, conditional variants),
 // independent of HTTP so that single requests and batch/transaction entries share one implementation.
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError, methodNotAllowed, notFound, outcome, preconditionFailed } from '../../common/errors.ts';
 import { type Db, ResourceStore } from '../store/resource-store.ts';
@@ -34,6 +34,8 @@ export interface InteractionResult {
   lastModified?: string;
   /** A search's warnings when the answer is its single match (bundle entries, as the reference). */
   searchWarning?: OperationOutcome;
+  /** Validation warnings of a write that went through: told with Prefer: return=OperationOutcome (as the reference). */
+  warnings?: OperationOutcomeIssue[];
 }
 
 /** What a caller asks to do; authorization maps each to a dsf-role (READ, SEARCH, ...). */
@@ -42,8 +44,11 @@ export type InteractionAction = 'read' | 'search' | 'history' | 'create' | 'upda
 export interface WriteHooks {
   /** Called at the start of every interaction (type undefined: system-level history); throws 403 when not allowed. */
   authorize?(ctx: RequestContext, action: InteractionAction, type?: string): void | Promise<void>;
-  /** Called before a resource is stored: validation, default profiles, authorization. May modify it. */
-  beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource): Promise<Resource>;
+  /**
+   * Called before a resource is stored: validation, default profiles, authorization. May modify it.
+   * `notes` collects issues for the client that do not stop the write (validation warnings).
+   */
+  beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource, notes?: OperationOutcomeIssue[]): Promise<Resource>;
   beforeDelete?(ctx: RequestContext, client: pg.PoolClient, existing: Resource): Promise<void>;
   /** Called in the same transaction after a new version was stored (not when an update changed nothing). */
   afterWrite?(ctx: RequestContext, client: pg.PoolClient, stored: Resource, previous?: Resource): Promise<void>;
@@ -57,9 +62,9 @@ export function composeWriteHooks(...sets: WriteHooks[]): WriteHooks {
     async authorize(ctx, action, type) {
       for (const s of sets) await s.authorize?.(ctx, action, type);
     },
-    async beforeWrite(ctx, client, resource, existing) {
+    async beforeWrite(ctx, client, resource, existing, notes) {
       let r = resource;
-      for (const s of sets) if (s.beforeWrite) r = await s.beforeWrite(ctx, client, r, existing);
+      for (const s of sets) if (s.beforeWrite) r = await s.beforeWrite(ctx, client, r, existing, notes);
       return r;
     },
     async beforeDelete(ctx, client, existing) {
@@ -72,6 +77,15 @@ export function composeWriteHooks(...sets: WriteHooks[]): WriteHooks {
       for (const s of sets) await s.afterDelete?.(ctx, client, deleted);
     },
   };
+}
+
+function withWarnings(result: InteractionResult, notes: OperationOutcomeIssue[]): InteractionResult {
+  return notes.length ? { ...result, warnings: notes } : result;
+}
+
+/** The OperationOutcome told for a write, followed by the write's validation warnings. */
+export function withWarningIssues(told: OperationOutcome, warnings?: OperationOutcomeIssue[]): OperationOutcome {
+  return warnings?.length ? { ...told, issue: [...(told.issue ?? []), ...warnings] } : told;
 }
 
 export function assertType(type: string): void {
@@ -159,10 +173,11 @@ export class Interactions {
         };
       }
     }
-    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource) : resource;
+    const notes: OperationOutcomeIssue[] = [];
+    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, undefined, notes) : resource;
     const s = await this.store.create(client, prepared, assignedId);
     await this.hooks.afterWrite?.(ctx, client, s.resource);
-    return this.stored(201, s, true);
+    return withWarnings(this.stored(201, s, true), notes);
   }
 
   async update(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
@@ -177,10 +192,11 @@ export class Interactions {
     if (!cur) throw methodNotAllowed(`${type}/${id} does not exist; update as create is not allowed`);
     // Rules compare against what a reader sees: the stored version without literals resolved from identifiers.
     const existing = cur.resource && cleanLiteralReferences(cur.resource);
-    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, existing) : resource;
+    const notes: OperationOutcomeIssue[] = [];
+    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, existing, notes) : resource;
     const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected);
     if (changed) await this.hooks.afterWrite?.(ctx, client, stored.resource, cur.deleted ? undefined : existing);
-    return this.stored(200, stored, true);
+    return withWarnings(this.stored(200, stored, true), notes);
   }
 
   /** assignedId: the id a transaction reserved for this entry in case nothing matches. */

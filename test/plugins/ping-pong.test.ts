@@ -70,6 +70,12 @@ test('a ping from one site to the two others ends with pong-received for both', 
     { organization: 'Test_DIC_2', status: 'pong-received' },
     { organization: 'Test_TTP', status: 'pong-received' },
   ]);
+  // At each target, the ping Task is completed with a pong-status output naming the pinging site.
+  for (const target of ['Test_DIC_2', 'Test_TTP']) {
+    const pingTask = (await network.site(target).fhir.searchAll<Task>('Task', { status: 'completed' })).find((t) => messageNameOf(t) === 'ping' && businessKeyOf(t) === businessKeyOf(done));
+    assert.ok(pingTask, `the ping at ${target}`);
+    assert.deepEqual(pingResults(pingTask, 'pong-status'), [{ organization: 'Test_DIC_1', status: 'pong-send' }]);
+  }
 });
 
 test('a stopped target is not-reachable, with the reason; the other target answers', async () => {

@@ -1,6 +1,7 @@
 // Messages between two sites over mTLS: A's process sends ping to B's FHIR server, B's BPE starts its
 // process and answers pong to A, where the waiting instance continues. A refusal (403) and an
-// unreachable server reach the process as distinct errors.
+// unreachable server reach the process as distinct errors. A custom Task sender and the reference's
+// business-key strategies (SAME, ALTERNATIVE, NEW) decide which key the other site sees and answers to.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, requestedTask, BPMN_MESSAGE, TEST_SYSTEM } from './bpe-support.ts';
@@ -68,4 +69,50 @@ test('a refusal by the other site (403) and an unreachable site are told apart',
   const unreached = await runSend({ 'target-organization': unreachable }, 'bk-unreachable');
   assert.equal(unreached.status, 'completed');
   assert.equal(output(unreached, TEST_SYSTEM, 'send-status'), 'not-reachable');
+});
+
+test('business-key strategies through a custom Task sender: ALTERNATIVE hides the key and the answer still continues the instance; NEW sends a fresh key nobody answers to', async () => {
+  const { a, b } = sites;
+  const receivedAtB = async (key: string) =>
+    eventually(`B received and completed the ping with business key ${key}`, async () => {
+      const t = ((await b.fhir.client.get('/Task?_count=200')).json.entry ?? [])
+        .map((e: any) => e.resource)
+        .find((t: any) => t.requester.identifier.value === a.identifier && inputOf(t, BPMN_MESSAGE, 'business-key') === key);
+      return t?.status === 'completed' ? t : undefined;
+    });
+
+  const alternative = await runSend({ 'target-organization': b.identifier, 'business-key-strategy': 'alternative' }, 'bk-alternative');
+  assert.equal(alternative.status, 'completed', JSON.stringify(alternative.output));
+  // The custom sender saw the key the strategy made: not the instance's own, and B got exactly that one.
+  const sentKey = output(alternative, TEST_SYSTEM, 'sent-business-key') ?? '';
+  assert.match(sentKey, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  await receivedAtB(sentKey);
+  // B answered with the alternative key, and A's waiting instance continued with that pong.
+  const result = output(alternative, TEST_SYSTEM, 'send-status') ?? '';
+  assert.match(result, /^sent pong:[0-9a-f-]+$/);
+  const pong = (await a.fhir.client.get(`/Task/${result.slice('sent pong:'.length)}`)).json;
+  assert.equal(inputOf(pong, BPMN_MESSAGE, 'business-key'), sentKey);
+  assert.equal(pong.status, 'completed');
+
+  // NEW: B gets a fresh key; its pong carries that key, which no instance at A knows, so A keeps waiting.
+  const id = (await a.fhir.client.create(requestedTask({ process: 'send', message: 'send', requester: a.identifier, recipient: a.identifier, businessKey: 'bk-new', inputs: { 'target-organization': b.identifier, 'business-key-strategy': 'new' } }))).id;
+  const pings = await eventually('B received a ping from the bk-new instance', async () => {
+    const all = ((await b.fhir.client.get('/Task?_count=200')).json.entry ?? []).map((e: any) => e.resource);
+    const fresh = all.filter(
+      (t: any) => t.requester.identifier.value === a.identifier && inputOf(t, TEST_SYSTEM, 'record') === `to ${b.identifier}` && !['bk-ping-pong', 'bk-new', sentKey].includes(inputOf(t, BPMN_MESSAGE, 'business-key') ?? ''),
+    );
+    return fresh.length && fresh.every((t: any) => t.status === 'completed') ? fresh : undefined;
+  });
+  assert.equal(pings.length, 1);
+  const newKey = inputOf(pings[0], BPMN_MESSAGE, 'business-key')!;
+  assert.notEqual(newKey, 'bk-new');
+  const pongAtA = await eventually('the pong with the fresh key reached A and settled', async () => {
+    const t = ((await a.fhir.client.get('/Task?_count=200')).json.entry ?? [])
+      .map((e: any) => e.resource)
+      .find((t: any) => inputOf(t, BPMN_MESSAGE, 'message-name') === 'pong' && inputOf(t, BPMN_MESSAGE, 'business-key') === newKey);
+    return t && (t.status === 'completed' || t.status === 'failed') ? t : undefined;
+  });
+  assert.equal(pongAtA.status, 'failed', 'no instance waits for the fresh key');
+  const start = (await a.fhir.client.get(`/Task/${id}`)).json;
+  assert.equal(start.status, 'in-progress', 'the sending instance still waits for its pong');
 });

@@ -1,6 +1,7 @@
 // Identities and request contexts for authorization tests: plain Identity data (as identity.ts
 // defines it) driving the real Interactions against a real database from startTestSite().
 import type { Coding, Endpoint, Organization, Resource } from '@medplum/fhirtypes';
+import assert from 'node:assert/strict';
 import { FhirError } from '../../../src/common/errors.ts';
 import { authorizationContext } from '../../../src/fhir/auth/authorization.ts';
 import { localOrganizationRoles, remoteOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/auth/identity.ts';
@@ -112,4 +113,10 @@ export const readOnlyRoles = (): Map<DsfRole, RoleGrant> => new Map<DsfRole, Rol
 export async function createRemoteOrganizations(site: TestSite, identifiers: string[]): Promise<void> {
   const bundle = sitesBundle(identifiers.map((id, n) => ({ organizationIdentifier: id, thumbprints: [String(n + 1).repeat(128)], fhirBaseUrl: `https://${id}/fhir` })));
   await new BundleProcessor(site.server.interactions).process({ strict: true }, bundle, 'minimal');
+}
+
+/** Asserts a 403 whose message names the rule that refused it (a refusal for another reason must not pass). */
+export function assertRefused(r: Outcome, rule: RegExp, what = ''): void {
+  assert.equal(r.status, 403, `${what}: expected 403, got ${r.status} ${r.message ?? ''}`);
+  assert.match(r.message ?? '', rule, what);
 }

@@ -13,15 +13,17 @@ import { DEFAULT_LIMITS, DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from 
 import { RequestScopes } from '../db/request-scope.ts';
 import { FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
-import { composeWriteHooks, Interactions, type RequestContext, type WriteHooks } from './rest/interactions.ts';
-import { BundleProcessor } from './rest/batch.ts';
+import { FhirService } from './service/fhir-service.ts';
+import type { RequestContext } from './service/request-context.ts';
+import { composeWriteHooks, type WriteHooks } from './service/write-hooks.ts';
+import { BundleProcessor } from './service/bundle-processor.ts';
 import { createFhirApp } from './rest/app.ts';
 import type { RouteDeps } from './rest/routes.ts';
-import { capabilityStatement, withSupportedProfiles } from './rest/capability.ts';
+import { capabilityStatement, withSupportedProfiles } from './service/capability.ts';
 import { defaultProfileFor, loadCoreResources } from './conformance/core-resources.ts';
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
-import { WritePreparation } from './rest/write-preparation.ts';
+import { WritePreparation } from './service/write-preparation.ts';
 import { authorizationContext, authorizationHooks, authorizationSite } from './auth/authorization.ts';
 import { SnapshotOperation } from './rest/snapshot-operation.ts';
 import { IdentityProvider } from './auth/identity-provider.ts';
@@ -32,7 +34,7 @@ import { EVENT_MIGRATIONS } from './events/change-notifier.ts';
 import { subscriptionRules } from './events/subscription-rules.ts';
 import { startEventDelivery, type EventDelivery } from './events/event-delivery.ts';
 import { BinaryStore } from './store/binary-store.ts';
-import { BinaryInteractions } from './rest/binary-interactions.ts';
+import { BinaryInteractions } from './service/binary-content.ts';
 import { registerBinaryRoutes } from './rest/binary-routes.ts';
 import { ReferenceChecks } from './references/reference-checks.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
@@ -43,7 +45,8 @@ export interface RunningFhirServer {
   app: FastifyInstance;
   pool: pg.Pool;
   store: ResourceStore;
-  interactions: Interactions;
+  /** The FHIR interactions without HTTP (what routes, bundles and operations call). */
+  service: FhirService;
   /** Resolves request identities (also for websockets); its cache is cleared by write hooks. */
   identities: IdentityProvider;
   config: FhirServerConfig;
@@ -132,7 +135,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
 
   // Core resources are loaded without validation (they define it), then every write is validated.
   log('loading DSF core conformance resources');
-  await new BundleProcessor(new Interactions(store, config.pageCount)).process({ strict: true }, coreResourcesBundle(loadCoreResources()), 'minimal');
+  await new BundleProcessor(new FhirService(store, config.pageCount)).process({ strict: true }, coreResourcesBundle(loadCoreResources()), 'minimal');
   const conformance = new ConformanceCache();
   await conformance.load(pool);
   const preparation = new WritePreparation(conformance);
@@ -165,9 +168,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   ];
   // Binary content lives in large objects; inline base64 is bounded like request bodies.
   const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
-  const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(scopes.pool), binaryLimits);
-  interactions.searchLimits = { maxParameters: limits.maxSearchParameters, maxValues: limits.maxSearchValues, maxPageBytes: limits.maxPageBytes };
-  const bundles = new BundleProcessor(interactions);
+  const service = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(scopes.pool), binaryLimits);
+  service.searchLimits = { maxParameters: limits.maxSearchParameters, maxValues: limits.maxSearchValues, maxPageBytes: limits.maxPageBytes };
+  const bundles = new BundleProcessor(service);
 
   const initBundle = config.initBundle
     ? readInitBundle(config.initBundle, { ...config.env, DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT: config.organizationThumbprint ?? config.env.DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT })
@@ -199,10 +202,10 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const extraRoutes: ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
     (a) => events.routes(a, context),
     registerBinaryRoutes,
-    (a) => new SnapshotOperation({ interactions, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
+    (a) => new SnapshotOperation({ service, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
   ];
   const app = createFhirApp(
-    { interactions, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
+    { service, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,
@@ -238,7 +241,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     app,
     pool,
     store,
-    interactions,
+    service,
     identities,
     config,
     events,

@@ -4,7 +4,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { FhirError } from '../../common/errors.ts';
-import type { InteractionAction, RequestContext, WriteHooks } from '../rest/interactions.ts';
+import type { InteractionAction, RequestContext } from '../service/request-context.ts';
+import type { WriteHooks } from '../service/write-hooks.ts';
 import { hasRole, type DsfRole, type Identity } from './identity.ts';
 import { readAccessFilter, readAccessTagProblem, securityContextProblem, storeExistenceChecks, readAccessTagsOf } from './read-access.ts';
 import { checkTaskCreate, checkTaskDelete, checkTaskUpdate } from './task-rules.ts';

@@ -5,7 +5,7 @@
 // stream (events/change-notifier.ts), which also reaches other processes sharing the database.
 // A lookup that started before a clear does not store its (possibly stale) result.
 import type { Resource } from '@medplum/fhirtypes';
-import type { WriteHooks } from '../rest/interactions.ts';
+import type { WriteHooks } from '../service/write-hooks.ts';
 import type { Identity } from './identity.ts';
 
 const WATCHED_TYPES = new Set(['Organization', 'Endpoint', 'OrganizationAffiliation']);

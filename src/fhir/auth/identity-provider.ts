@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { Endpoint, Organization } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { headerCertificateToPem, parseCertificatePem, thumbprintSha512, type CertificateInfo } from '../../common/x509.ts';
-import type { WriteHooks } from '../rest/interactions.ts';
+import type { WriteHooks } from '../service/write-hooks.ts';
 import {
   localOrganizationRoles,
   ORGANIZATION_IDENTIFIER_SYSTEM,

@@ -7,7 +7,7 @@ import type { Resource, Subscription } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
-import type { WriteHooks } from '../rest/interactions.ts';
+import type { WriteHooks } from '../service/write-hooks.ts';
 
 export const WEBSOCKET_PAYLOADS: readonly string[] = ['application/fhir+json', 'application/fhir+xml'];
 

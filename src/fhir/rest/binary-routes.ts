@@ -10,9 +10,9 @@ import { badRequest, FhirError, preconditionFailed } from '../../common/errors.t
 import { formatFromContentType, JSON_MIME_TYPES, XML_MIME_TYPES } from '../model/formats.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
 import { ContentTooLargeError } from '../store/binary-store.ts';
-import { BinaryInteractions, contentTooLarge } from './binary-interactions.ts';
+import { BinaryInteractions, contentTooLarge } from '../service/binary-content.ts';
 import { notModified, preferReturn, setVersionHeaders } from './http-headers.ts';
-import type { InteractionResult } from './interactions.ts';
+import type { InteractionResult } from '../service/request-context.ts';
 import { parseResourceBody, parseUtf8Body, sendResource, utf8BodyParser } from './representation.ts';
 import { queryPairs, sendWrite, type RouteDeps } from './routes.ts';
 import { contentRange, ifRangeMatches, selectRange, type RangeSelection } from './byte-ranges.ts';
@@ -104,7 +104,7 @@ function checkPreconditions(req: FastifyRequest, r: InteractionResult): void {
 }
 
 export function registerBinaryRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const i = deps.interactions;
+  const i = deps.service;
   if (!(i instanceof BinaryInteractions)) throw new Error('Binary routes need BinaryInteractions');
   const store = i.store;
 

@@ -2,15 +2,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle } from '@medplum/fhirtypes';
 import { FhirError, methodNotAllowed } from '../../common/errors.ts';
-import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
-import { assertType } from './interactions.ts';
+import { assertType, type FhirService } from '../service/fhir-service.ts';
+import type { InteractionResult, RequestContext } from '../service/request-context.ts';
 import { notModified, preferReturn, preferStrict, setVersionHeaders } from './http-headers.ts';
 import { parseResourceBody, sendResource } from './representation.ts';
-import type { BundleProcessor } from './batch.ts';
-import { applyResultParameters } from './summary.ts';
+import type { BundleProcessor } from '../service/bundle-processor.ts';
+import { applyResultParameters } from '../service/summary.ts';
 
 export interface RouteDeps {
-  interactions: Interactions;
+  service: FhirService;
   bundles: BundleProcessor;
   capability: () => unknown;
   /** Builds the request context (identity, access filter) for a request. */
@@ -55,7 +55,7 @@ function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { interactions: i } = deps;
+  const { service: i } = deps;
   const store = i.store;
 
   app.get('/metadata', async (req, reply) => sendResource(req, reply, 200, deps.capability() as never));

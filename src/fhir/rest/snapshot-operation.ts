@@ -6,11 +6,12 @@ import type { Bundle, Parameters, ParametersParameter, Resource, StructureDefini
 import { badRequest, FhirError, notFound } from '../../common/errors.ts';
 import { compareVersions, splitCanonical } from '../conformance/canonical-index.ts';
 import { generateSnapshot, type StructureDefinitionResolver } from '../validation/snapshot.ts';
-import type { Interactions, RequestContext } from './interactions.ts';
+import type { FhirService } from '../service/fhir-service.ts';
+import type { RequestContext } from '../service/request-context.ts';
 import { parseResourceBody, sendResource } from './representation.ts';
 
 export interface SnapshotOperationDeps {
-  interactions: Interactions;
+  service: FhirService;
   /** Resolves profiles (stored ones; the R4 base definitions are the generator's own fallback). */
   resolve: StructureDefinitionResolver;
   context(req: FastifyRequest): Promise<RequestContext>;
@@ -70,7 +71,7 @@ export class SnapshotOperation {
     const { url, version } = splitCanonical(canonical);
     const query: [string, string][] = [['url', url], ['_count', '1000']];
     if (version !== undefined) query.push(['version', version]);
-    const bundle = (await this.deps.interactions.search({ ...ctx, strict: true }, this.deps.interactions.store.pool, 'StructureDefinition', query)).resource as Bundle;
+    const bundle = (await this.deps.service.search({ ...ctx, strict: true }, this.deps.service.store.pool, 'StructureDefinition', query)).resource as Bundle;
     const found = (bundle.entry ?? [])
       .map((e) => e.resource as StructureDefinition)
       .filter((sd) => sd?.url === url && (version === undefined || sd.version === version))
@@ -86,7 +87,7 @@ export class SnapshotOperation {
   }
 
   async forStored(ctx: RequestContext, id: string): Promise<StructureDefinition> {
-    const read = await this.deps.interactions.read(ctx, this.deps.interactions.store.pool, 'StructureDefinition', id);
+    const read = await this.deps.service.read(ctx, this.deps.service.store.pool, 'StructureDefinition', id);
     return withSnapshot(read.resource as StructureDefinition, this.deps.resolve);
   }
 

@@ -9,7 +9,7 @@ import { defaultProfileFor, DSF_PROFILE_BASE } from '../conformance/core-resourc
 import { ConformanceCache } from '../conformance/conformance-cache.ts';
 import { ResourceValidator } from '../validation/validator.ts';
 import type pg from 'pg';
-import type { WriteHooks } from './interactions.ts';
+import type { WriteHooks } from './write-hooks.ts';
 
 const isError = (i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal';
 

@@ -6,8 +6,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError, outcome } from '../../common/errors.ts';
-import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
-import type { PreferReturn } from './http-headers.ts';
+import type { FhirService } from './fhir-service.ts';
+import type { InteractionResult, RequestContext, ReturnPreference } from './request-context.ts';
 import { conditionalUrls, rewriteBundleUrls } from '../references/bundle-urls.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -45,7 +45,7 @@ function parseEntry(entry: BundleEntry, index: number): Parsed {
   return { index, method, path: q < 0 ? rel : rel.slice(0, q), query: q < 0 ? '' : rel.slice(q + 1), entry };
 }
 
-function toResponse(r: InteractionResult, prefer: PreferReturn): BundleEntry {
+function toResponse(r: InteractionResult, prefer: ReturnPreference): BundleEntry {
   const response: BundleEntryResponse = { status: entryStatus(r.status) };
   if (r.location) response.location = r.location;
   if (r.versionId) response.etag = `W/"${r.versionId}"`;
@@ -122,9 +122,9 @@ function entryError(e: Parsed, err: unknown): unknown {
 }
 
 export class BundleProcessor {
-  constructor(private readonly interactions: Interactions) {}
+  constructor(private readonly service: FhirService) {}
 
-  async process(ctx: RequestContext, bundle: Bundle, prefer: PreferReturn): Promise<Bundle> {
+  async process(ctx: RequestContext, bundle: Bundle, prefer: ReturnPreference): Promise<Bundle> {
     if (bundle.resourceType !== 'Bundle') throw badRequest(`Expected a Bundle, got ${bundle.resourceType}`);
     if (bundle.type !== 'batch' && bundle.type !== 'transaction') throw badRequest(`Bundle.type must be batch or transaction, got '${bundle.type ?? ''}'`);
     const entries = (bundle.entry ?? []).map(parseEntry);
@@ -132,7 +132,7 @@ export class BundleProcessor {
     const results: BundleEntry[] = [];
     for (const e of entries) {
       try {
-        const r = await this.interactions.store.transaction(async (client) => {
+        const r = await this.service.store.transaction(async (client) => {
           // As in a transaction, conditional references (Type?identifier=...) must match exactly one resource.
           const mapping = new Map<string, string>();
           await this.resolveConditionalReferences(ctx, client, [e], mapping);
@@ -147,7 +147,7 @@ export class BundleProcessor {
     return { resourceType: 'Bundle', type: 'batch-response', entry: results };
   }
 
-  private async transaction(ctx: RequestContext, entries: Parsed[], prefer: PreferReturn): Promise<Bundle> {
+  private async transaction(ctx: RequestContext, entries: Parsed[], prefer: ReturnPreference): Promise<Bundle> {
     const fullUrls = new Set<string>();
     for (const e of entries) {
       if (e.entry.fullUrl) {
@@ -165,12 +165,12 @@ export class BundleProcessor {
     return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
   }
 
-  private async runTransaction(ctx: RequestContext, entries: Parsed[], prefer: PreferReturn, results: BundleEntry[]): Promise<void> {
+  private async runTransaction(ctx: RequestContext, entries: Parsed[], prefer: ReturnPreference, results: BundleEntry[]): Promise<void> {
     // Reference checks of every entry run after all entries (they may point at later ones), before commit.
     const tctx: RequestContext = { ...ctx, afterEntries: [] };
     const deferred = tctx.afterEntries!;
     const deferredBy: Parsed[] = [];
-    await this.interactions.store.transaction(async (client) => {
+    await this.service.store.transaction(async (client) => {
       const mapping = new Map<string, string>();
       const assigned = new Map<number, string | undefined>();
       // Ids of created resources are known before any entry runs, so entries may refer to each other.
@@ -182,7 +182,7 @@ export class BundleProcessor {
         const type = e.path;
         let id: string | undefined = randomUUID();
         if (criteria) {
-          const found = await this.interactions.conditionalMatches(tctx, client, type, criteria);
+          const found = await this.service.conditionalMatches(tctx, client, type, criteria);
           if (found.length > 1) throw new FhirError(412, `Bundle.entry[${e.index}]: ${found.length} ${type} resources match '${criteria}'`, 'conflict');
           if (found.length === 1) id = found[0]!.id;
         }
@@ -234,7 +234,7 @@ export class BundleProcessor {
     const unfiltered: RequestContext = { ...ctx, access: undefined };
     for (const ref of conditional) {
       const [type, criteria] = [ref.slice(0, ref.indexOf('?')), ref.slice(ref.indexOf('?') + 1)];
-      const found = await this.interactions.conditionalMatches(unfiltered, client, type, criteria);
+      const found = await this.service.conditionalMatches(unfiltered, client, type, criteria);
       if (found.length !== 1) {
         throw new FhirError(403, found.length ? `Found ${found.length} matches for reference target by condition '${ref}'` : `Reference target by condition '${ref}' not found`, 'processing');
       }
@@ -245,13 +245,13 @@ export class BundleProcessor {
   /** The resource with urn:uuid and conditional references replaced, also in RelatedArtifact and Attachment urls. */
   private rewrite(resource: Resource, mapping: Map<string, string>): Resource {
     const rewritten = rewriteReferences(resource, mapping) as Resource;
-    rewriteBundleUrls(rewritten, mapping, this.interactions.baseUrl);
+    rewriteBundleUrls(rewritten, mapping, this.service.baseUrl);
     return rewritten;
   }
 
   private async execute(ctx: RequestContext, client: pg.PoolClient, e: Parsed, resource: Resource | undefined, assignedId?: string): Promise<InteractionResult> {
     const parts = e.path.split('/').filter(Boolean);
-    const i = this.interactions;
+    const i = this.service;
     const pairs = [...new URLSearchParams(e.query)];
     const needResource = () => {
       if (!resource) throw badRequest(`Bundle.entry[${e.index}] has no resource`);

@@ -1,78 +1,17 @@
 // The FHIR interactions (create, read, update, delete, search, history, conditional variants),
-// independent of HTTP so that single requests and batch/transaction entries share one implementation.
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+// independent of HTTP so that single requests, batch/transaction entries and operations share one
+// implementation.
+import type { Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError, methodNotAllowed, notFound, outcome, preconditionFailed } from '../../common/errors.ts';
 import { type Db, ResourceStore } from '../store/resource-store.ts';
-import { executeSearch, type AccessFilter } from '../search/search-service.ts';
+import { executeSearch } from '../search/search-service.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
-import { SqlParams } from '../search/search-sql.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
-import { searchsetBundle, historyBundle } from './bundles.ts';
-import type { Identity } from '../auth/identity.ts';
+import { searchsetBundle, historyBundle } from './result-bundles.ts';
+import type { InteractionResult, RequestContext } from './request-context.ts';
+import type { WriteHooks } from './write-hooks.ts';
 import { cleanForOutput, cleanLiteralReferences } from '../references/reference-cleaner.ts';
-
-export interface RequestContext {
-  strict: boolean;
-  /** The caller; undefined only for the server's own start-up work (core resources, initial bundle). */
-  identity?: Identity;
-  /** Extra SQL conditions limiting what the caller may read (authorization). */
-  access?: AccessFilter;
-  /**
-   * Set inside a transaction: checks that must wait until every entry ran (references may point at
-   * entries that run later); the transaction runs them before it commits.
-   */
-  afterEntries?: (() => Promise<void>)[];
-}
-
-export interface InteractionResult {
-  status: number;
-  resource?: Resource;
-  outcome?: OperationOutcome;
-  location?: string;
-  versionId?: string;
-  lastModified?: string;
-  /** A search's warnings when the answer is its single match (bundle entries, as the reference). */
-  searchWarning?: OperationOutcome;
-}
-
-/** What a caller asks to do; authorization maps each to a dsf-role (READ, SEARCH, ...). */
-export type InteractionAction = 'read' | 'search' | 'history' | 'create' | 'update' | 'delete' | 'permanent-delete';
-
-export interface WriteHooks {
-  /** Called at the start of every interaction (type undefined: system-level history); throws 403 when not allowed. */
-  authorize?(ctx: RequestContext, action: InteractionAction, type?: string): void | Promise<void>;
-  /** Called before a resource is stored: validation, default profiles, authorization. May modify it. */
-  beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource): Promise<Resource>;
-  beforeDelete?(ctx: RequestContext, client: pg.PoolClient, existing: Resource): Promise<void>;
-  /** Called in the same transaction after a new version was stored (not when an update changed nothing). */
-  afterWrite?(ctx: RequestContext, client: pg.PoolClient, stored: Resource, previous?: Resource): Promise<void>;
-  /** Called in the same transaction after a logical delete wrote its marker. */
-  afterDelete?(ctx: RequestContext, client: pg.PoolClient, deleted: Resource): Promise<void>;
-}
-
-/** Runs several hook sets in order (validation first, then authorization, read access, events, ...). */
-export function composeWriteHooks(...sets: WriteHooks[]): WriteHooks {
-  return {
-    async authorize(ctx, action, type) {
-      for (const s of sets) await s.authorize?.(ctx, action, type);
-    },
-    async beforeWrite(ctx, client, resource, existing) {
-      let r = resource;
-      for (const s of sets) if (s.beforeWrite) r = await s.beforeWrite(ctx, client, r, existing);
-      return r;
-    },
-    async beforeDelete(ctx, client, existing) {
-      for (const s of sets) await s.beforeDelete?.(ctx, client, existing);
-    },
-    async afterWrite(ctx, client, stored, previous) {
-      for (const s of sets) await s.afterWrite?.(ctx, client, stored, previous);
-    },
-    async afterDelete(ctx, client, deleted) {
-      for (const s of sets) await s.afterDelete?.(ctx, client, deleted);
-    },
-  };
-}
 
 export function assertType(type: string): void {
   if (!isDsfResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
@@ -95,7 +34,7 @@ export interface SearchLimits {
   maxPageBytes?: number;
 }
 
-export class Interactions {
+export class FhirService {
   /** Set by the server from its configuration. */
   searchLimits: SearchLimits = {};
 

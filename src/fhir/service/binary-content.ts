@@ -7,7 +7,9 @@ import type pg from 'pg';
 import { FhirError } from '../../common/errors.ts';
 import type { Db, ResourceStore } from '../store/resource-store.ts';
 import type { BinaryContent, BinaryStore } from '../store/binary-store.ts';
-import { Interactions, type InteractionResult, type RequestContext, type WriteHooks } from './interactions.ts';
+import { FhirService } from './fhir-service.ts';
+import type { InteractionResult, RequestContext } from './request-context.ts';
+import type { WriteHooks } from './write-hooks.ts';
 
 export interface BinaryLimits {
   /** Largest content stored, raw or base64-decoded (413 above). */
@@ -32,7 +34,7 @@ export function contentTooLarge(maxBytes: number): FhirError {
   return new FhirError(413, `The Binary content exceeds the limit of ${maxBytes} bytes`, 'too-costly');
 }
 
-export class BinaryInteractions extends Interactions {
+export class BinaryInteractions extends FhirService {
   constructor(
     store: ResourceStore,
     defaultPageCount: number,

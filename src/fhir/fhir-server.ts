@@ -11,7 +11,7 @@ import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import { DEFAULT_LIMITS, DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
 import { RequestScopes } from '../db/request-scope.ts';
-import { FHIR_MIGRATIONS } from './store/schema.ts';
+import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { FhirService } from './service/fhir-service.ts';
 import type { RequestContext } from './service/request-context.ts';
@@ -29,14 +29,14 @@ import { SnapshotOperation } from './rest/snapshot-operation.ts';
 import { IdentityProvider } from './auth/identity-provider.ts';
 import { OidcBearerVerifier } from './auth/oidc-bearer.ts';
 import { defaultAuthConfig } from './auth/auth-config.ts';
-import type { Identity } from './auth/identity.ts';
-import { EVENT_MIGRATIONS } from './events/change-notifier.ts';
+import type { Identity } from './types/identity.ts';
 import { subscriptionRules } from './events/subscription-rules.ts';
 import { startEventDelivery, type EventDelivery } from './events/event-delivery.ts';
 import { BinaryStore } from './store/binary-store.ts';
 import { BinaryInteractions } from './service/binary-content.ts';
 import { registerBinaryRoutes } from './rest/binary-routes.ts';
 import { ReferenceChecks } from './references/reference-checks.ts';
+import { referenceCheckHooks } from './service/reference-check-hooks.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -163,7 +163,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     authorizationHooks(authorizationSite(config)),
     subscriptionRules(),
     preparation.hooks(),
-    references.hooks(),
+    referenceCheckHooks(references),
     identities.hooks(),
   ];
   // Binary content lives in large objects; inline base64 is bounded like request bodies.

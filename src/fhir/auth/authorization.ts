@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { FhirError } from '../../common/errors.ts';
 import type { InteractionAction, RequestContext } from '../service/request-context.ts';
 import type { WriteHooks } from '../service/write-hooks.ts';
-import { hasRole, type DsfRole, type Identity } from './identity.ts';
+import { hasRole, type DsfRole, type Identity } from '../types/identity.ts';
 import { readAccessFilter, readAccessTagProblem, securityContextProblem, storeExistenceChecks, readAccessTagsOf } from './read-access.ts';
 import { checkTaskCreate, checkTaskDelete, checkTaskUpdate } from './task-rules.ts';
 import { checkQuestionnaireResponseCreate, checkQuestionnaireResponseDelete, checkQuestionnaireResponseUpdate } from './questionnaire-response-rules.ts';

@@ -6,7 +6,7 @@
 // A lookup that started before a clear does not store its (possibly stale) result.
 import type { Resource } from '@medplum/fhirtypes';
 import type { WriteHooks } from '../service/write-hooks.ts';
-import type { Identity } from './identity.ts';
+import type { Identity } from '../types/identity.ts';
 
 const WATCHED_TYPES = new Set(['Organization', 'Endpoint', 'OrganizationAffiliation']);
 const MAX_ENTRIES = 10_000;

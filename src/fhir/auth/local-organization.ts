@@ -1,8 +1,7 @@
 // The local organisation as an identity: the recipient every incoming Task is checked for.
-import type { Endpoint, Organization } from '@medplum/fhirtypes';
-import type { Db } from '../store/resource-store.ts';
-import { localOrganizationRoles, type OrganizationIdentity } from './identity.ts';
-import { ORGANIZATION_IDENTIFIER } from './dsf-urls.ts';
+import type { Db } from '../../db/pool.ts';
+import { localOrganizationRoles, type OrganizationIdentity } from '../types/identity.ts';
+import { endpointByAddress, organizationByIdentifier } from '../store/organization-lookups.ts';
 
 export interface AuthorizationSite {
   /** DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE */
@@ -12,18 +11,8 @@ export interface AuthorizationSite {
 
 /** The current local Organization with its Endpoint (the one whose address is this server's base URL), if stored. */
 export async function localOrganizationIdentity(db: Db, site: AuthorizationSite): Promise<OrganizationIdentity | undefined> {
-  const org = await db.query(
-    `SELECT o.resource FROM search_index s JOIN resources o ON o.id = s.resource_id AND o.current AND NOT o.deleted
-     WHERE s.type = 'Organization' AND s.param = 'identifier' AND s.system = $1 AND s.code = $2 LIMIT 1`,
-    [ORGANIZATION_IDENTIFIER, site.localOrganizationIdentifier],
-  );
-  const organization = org.rows[0]?.resource as Organization | undefined;
+  const organization = await organizationByIdentifier(db, site.localOrganizationIdentifier);
   if (!organization) return undefined;
-  const ep = await db.query(
-    `SELECT e.resource FROM search_index s JOIN resources e ON e.id = s.resource_id AND e.current AND NOT e.deleted
-     WHERE s.type = 'Endpoint' AND s.param = 'address' AND s.code = $1 LIMIT 1`,
-    [site.baseUrl],
-  );
   return {
     kind: 'organization',
     local: true,
@@ -31,6 +20,6 @@ export async function localOrganizationIdentity(db: Db, site: AuthorizationSite)
     organizationIdentifier: site.localOrganizationIdentifier,
     roles: localOrganizationRoles(),
     displayName: organization.name ?? site.localOrganizationIdentifier,
-    endpoint: ep.rows[0]?.resource as Endpoint | undefined,
+    endpoint: await endpointByAddress(db, site.baseUrl),
   };
 }

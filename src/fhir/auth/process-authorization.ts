@@ -4,9 +4,10 @@
 // REMOTE_ALL, LOCAL_ORGANIZATION, LOCAL_ORGANIZATION_PRACTITIONER, REMOTE_ORGANIZATION, LOCAL_ROLE,
 // LOCAL_ROLE_PRACTITIONER, REMOTE_ROLE.
 import type { Coding } from '@medplum/fhirtypes';
-import type { Db } from '../store/resource-store.ts';
-import { isDsfAdmin, type Identity } from './identity.ts';
-import { memberships, type Membership } from './affiliations.ts';
+import type { Db } from '../../db/pool.ts';
+import { currentByCanonical } from '../store/resource-lookups.ts';
+import { isDsfAdmin, type Identity } from '../types/identity.ts';
+import { memberships, type Membership } from '../store/affiliations.ts';
 import {
   ENDPOINT_IDENTIFIER,
   EXT_PA_ORGANIZATION,
@@ -17,7 +18,7 @@ import {
   EXT_PROCESS_AUTHORIZATION,
   ORGANIZATION_IDENTIFIER,
   PROCESS_AUTHORIZATION,
-} from './dsf-urls.ts';
+} from '../model/dsf-urls.ts';
 
 type Obj = Record<string, any>;
 
@@ -34,13 +35,8 @@ export interface ProcessAuthorization {
 
 /** The current ActivityDefinition with url and version, status draft or active. */
 export async function findActivityDefinition(db: Db, processUrl: string, processVersion: string): Promise<Obj | undefined> {
-  const res = await db.query(
-    `SELECT r.resource FROM resources r WHERE r.type = 'ActivityDefinition' AND r.current AND NOT r.deleted
-     AND r.resource->>'url' = $1 AND r.resource->>'version' = $2 AND r.resource->>'status' IN ('draft', 'active')
-     ORDER BY r.last_updated DESC LIMIT 1`,
-    [processUrl, processVersion],
-  );
-  return res.rows[0]?.resource;
+  const found = await currentByCanonical<Obj>(db, 'ActivityDefinition', processUrl, processVersion);
+  return found.find((ad) => ad.status === 'draft' || ad.status === 'active');
 }
 
 /**

@@ -9,9 +9,9 @@
 // Remote identities have no access.
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
-import type { SqlParams } from '../search/search-sql.ts';
-import { isDsfAdmin, type Identity } from './identity.ts';
-import { EXT_QUESTIONNAIRE_AUTHORIZATION, ORGANIZATION_IDENTIFIER, PRACTITIONER_IDENTIFIER } from './dsf-urls.ts';
+import { ALL, containsAny, NONE, type AccessCondition } from '../store/access-condition.ts';
+import { isDsfAdmin, type Identity } from '../types/identity.ts';
+import { EXT_QUESTIONNAIRE_AUTHORIZATION, ORGANIZATION_IDENTIFIER, PRACTITIONER_IDENTIFIER } from '../model/dsf-urls.ts';
 import { canonicalJson } from './canonical-json.ts';
 
 type Obj = Record<string, any>;
@@ -121,13 +121,12 @@ export function checkQuestionnaireResponseDelete(identity: Identity): void {
   if (!localOrganizationOrAdmin(identity)) throw deny('QuestionnaireResponse delete: only the local organization or a DSF_ADMIN practitioner');
 }
 
-/** SQL: the local organisation and DSF_ADMIN read every response, a practitioner those that name it, remote identities none. */
-export function questionnaireResponseReadCondition(alias: string, identity: Identity, p: SqlParams): string {
-  if (!identity.local) return 'false';
-  if (localOrganizationOrAdmin(identity)) return 'true';
-  if (identity.kind !== 'practitioner') return 'false';
+/** The local organisation and DSF_ADMIN read every response, a practitioner those that name it, remote identities none. */
+export function questionnaireResponseReadCondition(identity: Identity): AccessCondition {
+  if (!identity.local) return NONE;
+  if (localOrganizationOrAdmin(identity)) return ALL;
+  if (identity.kind !== 'practitioner') return NONE;
   const patterns: unknown[] = identity.practitionerRoles.map((r) => [{ url: EXT_QUESTIONNAIRE_AUTHORIZATION, extension: [{ url: 'practitioner-role', valueCoding: { system: r.system, code: r.code } }] }]);
   if (identity.email) patterns.push([{ url: EXT_QUESTIONNAIRE_AUTHORIZATION, extension: [{ url: 'practitioner', valueIdentifier: { system: PRACTITIONER_IDENTIFIER, value: identity.email } }] }]);
-  if (!patterns.length) return 'false';
-  return `(${alias}.resource->'extension' @> ANY(${p.add(patterns.map((x) => JSON.stringify(x)))}::jsonb[]))`;
+  return containsAny(['extension'], patterns);
 }

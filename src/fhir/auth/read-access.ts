@@ -3,13 +3,13 @@
 // tags; their own rules (task-rules.ts, questionnaire-response-rules.ts) take the tags' place.
 // Binary may instead take its rights from the resource its securityContext references.
 import type { Coding, Resource } from '@medplum/fhirtypes';
-import type { AccessFilter } from '../search/search-service.ts';
-import { SqlParams } from '../search/search-sql.ts';
 import { parseReference } from '../search/reference.ts';
-import { isServerId, type Db } from '../store/resource-store.ts';
-import type { Identity } from './identity.ts';
-import { membershipSql } from './affiliations.ts';
-import { EXT_READ_ACCESS_ORGANIZATION, EXT_READ_ACCESS_PARENT_ORGANIZATION_ROLE, ORGANIZATION_IDENTIFIER, READ_ACCESS_TAG } from './dsf-urls.ts';
+import type { Db } from '../../db/pool.ts';
+import { ALL, allOf, anyOf, byType, NONE, readAccessTags, securityContext, typeIn, type AccessCondition, type AccessFilter, type TagCaller } from '../store/access-condition.ts';
+import { currentByCanonical, currentExists, idsByIdentifier, versionExists } from '../store/resource-lookups.ts';
+import { organizationByIdentifier } from '../store/organization-lookups.ts';
+import type { Identity } from '../types/identity.ts';
+import { EXT_READ_ACCESS_ORGANIZATION, EXT_READ_ACCESS_PARENT_ORGANIZATION_ROLE, ORGANIZATION_IDENTIFIER, READ_ACCESS_TAG } from '../model/dsf-urls.ts';
 import { taskReadCondition } from './task-rules.ts';
 import { questionnaireResponseReadCondition } from './questionnaire-response-rules.ts';
 
@@ -37,20 +37,12 @@ export interface ExistenceChecks {
 export function storeExistenceChecks(db: Db): ExistenceChecks {
   return {
     async organizationExists(value) {
-      const res = await db.query(
-        `SELECT 1 FROM search_index s JOIN resources o ON o.id = s.resource_id AND o.current AND NOT o.deleted
-         WHERE s.type = 'Organization' AND s.param = 'identifier' AND s.system = $1 AND s.code = $2 LIMIT 1`,
-        [ORGANIZATION_IDENTIFIER, value],
-      );
-      return res.rowCount! > 0;
+      return (await organizationByIdentifier(db, value)) !== undefined;
     },
     async roleExists(role) {
-      const res = await db.query(
-        `SELECT r.resource FROM resources r WHERE r.type = 'CodeSystem' AND r.current AND NOT r.deleted AND r.resource->>'url' = $1
-         AND ($2::text IS NULL OR r.resource->>'version' = $2)`,
-        [role.system, role.version ?? null],
-      );
-      return res.rows.some((row) => ((row.resource as Obj).concept ?? []).some((c: Obj) => c.code === role.code));
+      if (typeof role.system !== 'string') return false;
+      const codeSystems = await currentByCanonical<Obj>(db, 'CodeSystem', role.system, role.version);
+      return codeSystems.some((cs) => (cs.concept ?? []).some((c: Obj) => c.code === role.code));
     },
   };
 }
@@ -117,13 +109,8 @@ export async function securityContextProblem(db: Db, resource: Resource, baseUrl
   const target = securityContextTarget(resource, baseUrl) ?? (await logicalSecurityContextTarget(db, resource));
   if (!target) return 'Binary.securityContext is neither a literal reference to a resource of this server nor an identifier of exactly one';
   if (NO_SECURITY_CONTEXT_TYPES.includes(target.type)) return `a ${target.type} cannot be a Binary's security context`;
-  // Checked here, not by a failing cast: an SQL error would abort the write's transaction.
-  if (!isServerId(target.id)) return `Binary.securityContext ${target.type}/${target.id} does not exist`;
-  const res = await db.query(
-    `SELECT 1 FROM resources WHERE id = $1::uuid AND type = $2 AND NOT deleted AND ${target.version ? 'version = $3' : 'current'}`,
-    target.version ? [target.id, target.type, target.version] : [target.id, target.type],
-  );
-  if (!res.rowCount) return `Binary.securityContext ${target.type}/${target.id} does not exist`;
+  const exists = target.version ? await versionExists(db, target.type, target.id, target.version) : await currentExists(db, target.type, target.id);
+  if (!exists) return `Binary.securityContext ${target.type}/${target.id} does not exist`;
   return undefined;
 }
 
@@ -137,91 +124,37 @@ async function logicalSecurityContextTarget(db: Db, resource: Resource): Promise
   if (!isObj(sc) || sc.reference !== undefined || typeof sc.type !== 'string' || !isObj(sc.identifier)) return undefined;
   const { system, value } = sc.identifier;
   if (typeof system !== 'string' || typeof value !== 'string') return undefined;
-  const res = await db.query(`SELECT id FROM resources WHERE type = $1 AND current AND NOT deleted AND resource->'identifier' @> $2::jsonb LIMIT 2`, [
-    sc.type,
-    JSON.stringify([{ system, value }]),
-  ]);
-  return res.rowCount === 1 ? { type: sc.type, id: res.rows[0].id as string } : undefined;
+  const ids = await idsByIdentifier(db, sc.type, system, value);
+  return ids.length === 1 ? { type: sc.type, id: ids[0]! } : undefined;
 }
 
-// ---- the SQL filter ----
+// ---- what an identity may read ----
 
-const json = (p: SqlParams, v: unknown) => `${p.add(JSON.stringify(v))}::jsonb`;
-
-/** Tags on `alias` that grant the identity read access. */
-function tagCondition(alias: string, identity: Identity, p: SqlParams): string {
-  const tags = `${alias}.resource->'meta'->'tag'`;
-  const parts = [`${tags} @> ${json(p, [{ system: READ_ACCESS_TAG, code: 'ALL' }])}`];
-  if (identity.local) parts.push(`${tags} @> ${json(p, [{ system: READ_ACCESS_TAG, code: 'LOCAL' }])}`);
-  const orgId = identity.organization.id;
-  if (orgId) {
-    const orgActive = `EXISTS (SELECT 1 FROM resources io WHERE io.id = ${p.add(orgId)}::uuid AND io.current AND NOT io.deleted AND io.resource->>'active' = 'true')`;
-    const orgTag = [
-      {
-        system: READ_ACCESS_TAG,
-        code: 'ORGANIZATION',
-        extension: [{ url: EXT_READ_ACCESS_ORGANIZATION, valueIdentifier: { system: ORGANIZATION_IDENTIFIER, value: identity.organizationIdentifier } }],
-      },
-    ];
-    parts.push(`(${tags} @> ${json(p, orgTag)} AND ${orgActive})`);
-    // A valid ROLE tag always comes with LOCAL, so local callers never need the membership lookup.
-    if (identity.local) return `(${parts.join(' OR ')})`;
-    const rat = p.add(READ_ACCESS_TAG);
-    const ext = p.add(EXT_READ_ACCESS_PARENT_ORGANIZATION_ROLE);
-    const orgSys = p.add(ORGANIZATION_IDENTIFIER);
-    const pattern = `jsonb_build_array(jsonb_build_object('system', ${rat}::text, 'code', 'ROLE', 'extension', jsonb_build_array(jsonb_build_object('url', ${ext}::text,
-      'extension', jsonb_build_array(
-        jsonb_build_object('url', 'parent-organization', 'valueIdentifier', jsonb_build_object('system', ${orgSys}::text, 'value', m.parent)),
-        jsonb_build_object('url', 'organization-role', 'valueCoding', jsonb_build_object('system', m.role_system, 'code', m.role_code)))))))`;
-    const members = membershipSql(p, { organizationId: orgId, organizationIdentifier: identity.organizationIdentifier });
-    parts.push(`${tags} @> ANY (ARRAY(SELECT ${pattern} FROM (${members}) m))`);
-  }
-  return `(${parts.join(' OR ')})`;
+/** The caller as its read-access tags see it. */
+export function tagCaller(identity: Identity): TagCaller {
+  return { local: identity.local, organizationId: identity.organization.id, organizationIdentifier: identity.organizationIdentifier };
 }
 
 /**
- * What `identity` may read, as SQL conditions on alias r (resources), for every type at once:
- * Task and QuestionnaireResponse by their own rules, Binary by its tags or its security context,
- * everything else by read-access tags. Types without the READ role are excluded. When the caller
- * knows the possible types (a search of one type), only their rules are emitted: the statement stays
- * small, and planning it cheap.
+ * What `identity` may read, as conditions for every type at once: Task and QuestionnaireResponse by
+ * their own rules, Binary by its tags or its security context, everything else by read-access tags.
+ * Types without the READ role are excluded. When the caller knows the possible types (a search of one
+ * type), only their rules are emitted: the statement stays small, and planning it cheap.
  */
 export function readAccessFilter(identity: Identity, localOrganizationIdentifier: string): AccessFilter {
-  return (p, types) => {
+  const tags = readAccessTags(tagCaller(identity));
+  const securityContextTarget = (): AccessCondition =>
+    byType(Object.fromEntries([...NO_SECURITY_CONTEXT_TYPES.map((t) => [t, NONE]), ['QuestionnaireResponse', questionnaireResponseReadCondition(identity)]]), tags);
+  const rules = (): Record<string, AccessCondition> => ({
+    Task: taskReadCondition(identity, localOrganizationIdentifier),
+    QuestionnaireResponse: questionnaireResponseReadCondition(identity),
+    Binary: anyOf(tags, securityContext(securityContextTarget())),
+  });
+  return (types) => {
     const read = identity.roles.get('READ');
-    if (!read) return ['false'];
-    const conds: string[] = [];
-    if (read !== 'all') conds.push(`r.type = ANY(${p.add([...read])}::text[])`);
-    const binary = () => {
-      const scRef = `r.resource->'securityContext'->>'reference'`;
-      const scId = `substring(${scRef} from '([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(/_history/[0-9]+)?$')::uuid`;
-      const scVersion = `substring(${scRef} from '/_history/([0-9]+)$')::int`;
-      return `(${scRef} IS NOT NULL AND EXISTS (SELECT 1 FROM resources sc WHERE sc.id = ${scId} AND NOT sc.deleted
-        AND (CASE WHEN ${scVersion} IS NULL THEN sc.current ELSE sc.version = ${scVersion} END)
-        AND sc.type <> ALL(${p.add(NO_SECURITY_CONTEXT_TYPES)}::text[])
-        AND (CASE WHEN sc.type = 'QuestionnaireResponse' THEN ${questionnaireResponseReadCondition('sc', identity, p)} ELSE ${tagCondition('sc', identity, p)} END)))`;
-    };
-    const ruleFor = (type: string) => {
-      if (type === 'Task') return taskReadCondition('r', identity, localOrganizationIdentifier, p);
-      if (type === 'QuestionnaireResponse') return questionnaireResponseReadCondition('r', identity, p);
-      if (type === 'Binary') return `(${tagCondition('r', identity, p)} OR ${binary()})`;
-      return tagCondition('r', identity, p);
-    };
-    if (types?.length === 1) {
-      conds.push(ruleFor(types[0]!));
-      return conds;
-    }
-    const task = taskReadCondition('r', identity, localOrganizationIdentifier, p);
-    const qr = questionnaireResponseReadCondition('r', identity, p);
-    const tags = tagCondition('r', identity, p);
-    conds.push(`(CASE r.type WHEN 'Task' THEN ${task} WHEN 'QuestionnaireResponse' THEN ${qr} ELSE (${tags} OR (r.type = 'Binary' AND ${binary()})) END)`);
-    return conds;
+    if (!read) return NONE;
+    const role = read === 'all' ? ALL : typeIn([...read]);
+    if (types?.length === 1) return allOf(role, rules()[types[0]!] ?? tags);
+    return allOf(role, byType(rules(), tags));
   };
-}
-
-/** Whether the filter lets its identity read this version (websocket events, single checks). */
-export async function canRead(db: Db, access: AccessFilter, id: string, version: number, type?: string): Promise<boolean> {
-  const p = new SqlParams();
-  const where = [`r.id = ${p.add(id)}::uuid`, `r.version = ${p.add(version)}::int`, ...access(p, type ? [type] : undefined)];
-  return ((await db.query(`SELECT 1 FROM resources r WHERE ${where.join(' AND ')}`, p.values)).rowCount ?? 0) > 0;
 }

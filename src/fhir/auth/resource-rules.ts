@@ -3,7 +3,7 @@
 // keys an update may not change (the reference's modificationsOk). Refusals are 403, before validation.
 // Task, QuestionnaireResponse and Subscription have rules files of their own.
 import { parseReference } from '../search/reference.ts';
-import { ENDPOINT_IDENTIFIER, ORGANIZATION_IDENTIFIER } from './dsf-urls.ts';
+import { ENDPOINT_IDENTIFIER, ORGANIZATION_IDENTIFIER } from '../model/dsf-urls.ts';
 import { canonicalJson } from './canonical-json.ts';
 
 type Obj = Record<string, any>;

@@ -4,10 +4,10 @@
 // requester, restriction, instantiatesCanonical and inputs unchanged. Delete: drafts only.
 import type { Task } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
-import type { SqlParams } from '../search/search-sql.ts';
-import type { Db } from '../store/resource-store.ts';
-import { isDsfAdmin, type Identity } from './identity.ts';
-import { BPMN_MESSAGE, ORGANIZATION_IDENTIFIER, PRACTITIONER_IDENTIFIER, TASK_IDENTIFIER } from './dsf-urls.ts';
+import { allOf, anyOf, contains, equals, NONE, type AccessCondition } from '../store/access-condition.ts';
+import type { Db } from '../../db/pool.ts';
+import { isDsfAdmin, type Identity } from '../types/identity.ts';
+import { BPMN_MESSAGE, ORGANIZATION_IDENTIFIER, PRACTITIONER_IDENTIFIER, TASK_IDENTIFIER } from '../model/dsf-urls.ts';
 import { anyCodingAuthorizes, findActivityDefinition, INSTANTIATES_CANONICAL, membershipSource, processAuthorizationsFor } from './process-authorization.ts';
 import { localOrganizationIdentity, type AuthorizationSite } from './local-organization.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -166,28 +166,27 @@ export function checkTaskDelete(identity: Identity, task: Task): void {
 }
 
 /**
- * SQL: may the identity read the Task in `alias`? The local organisation reads Tasks addressed to it,
- * every organisation the Tasks it requested, a DSF_ADMIN practitioner Tasks addressed to the local
+ * May the identity read the Task? The local organisation reads Tasks addressed to it, every
+ * organisation the Tasks it requested, a DSF_ADMIN practitioner Tasks addressed to the local
  * organisation, a practitioner the Tasks it requested and draft Tasks addressed to the local organisation.
  * An organisation is named by its identifier or by a literal reference to its Organization resource
  * (the reference's filter matches the literal reference its resolver stores).
  */
-export function taskReadCondition(alias: string, identity: Identity, localOrganizationIdentifier: string, p: SqlParams): string {
-  const json = (v: unknown) => `${p.add(JSON.stringify(v))}::jsonb`;
-  const requester = `${alias}.resource->'requester'`;
+export function taskReadCondition(identity: Identity, localOrganizationIdentifier: string): AccessCondition {
   const organizationId = identity.organization.id;
-  // Parameters are added only when used: PostgreSQL cannot type an unused parameter.
-  const recipientLocal = () => {
-    const recipients = `${alias}.resource->'restriction'->'recipient'`;
-    const byIdentifier = `${recipients} @> ${json([{ identifier: { system: ORGANIZATION_IDENTIFIER, value: localOrganizationIdentifier } }])}`;
-    return organizationId ? `(${byIdentifier} OR ${recipients} @> ${json([{ reference: `Organization/${organizationId}` }])})` : byIdentifier;
-  };
+  const recipients = ['restriction', 'recipient'];
+  const recipientLocal = anyOf(
+    contains(recipients, [{ identifier: { system: ORGANIZATION_IDENTIFIER, value: localOrganizationIdentifier } }]),
+    ...(organizationId ? [contains(recipients, [{ reference: `Organization/${organizationId}` }])] : []),
+  );
   if (identity.kind === 'organization') {
-    const byIdentifier = `${requester}->'identifier' @> ${json({ system: ORGANIZATION_IDENTIFIER, value: identity.organizationIdentifier })}`;
-    const requested = organizationId ? `(${byIdentifier} OR ${requester}->>'reference' = ${p.add(`Organization/${organizationId}`)})` : byIdentifier;
-    return identity.local ? `(${recipientLocal()} OR ${requested})` : `(${requested})`;
+    const requested = anyOf(
+      contains(['requester', 'identifier'], { system: ORGANIZATION_IDENTIFIER, value: identity.organizationIdentifier }),
+      ...(organizationId ? [equals(['requester', 'reference'], `Organization/${organizationId}`)] : []),
+    );
+    return identity.local ? anyOf(recipientLocal, requested) : requested;
   }
-  const requested = identity.email ? `${requester}->'identifier' @> ${json({ system: PRACTITIONER_IDENTIFIER, value: identity.email })}` : 'false';
-  if (isDsfAdmin(identity)) return `(${recipientLocal()} OR ${requested})`;
-  return `(${requested} OR (${alias}.resource->>'status' = 'draft' AND ${recipientLocal()}))`;
+  const requested = identity.email ? contains(['requester', 'identifier'], { system: PRACTITIONER_IDENTIFIER, value: identity.email }) : NONE;
+  if (isDsfAdmin(identity)) return anyOf(recipientLocal, requested);
+  return anyOf(requested, allOf(equals(['status'], 'draft'), recipientLocal));
 }

@@ -4,7 +4,7 @@
 // version itself (not the current database state) matters: a Task created as requested and updated
 // to in-progress a moment later must still be announced as requested.
 import type { Resource } from '@medplum/fhirtypes';
-import { computeIndexRows, normalizeString, type IndexRow } from '../store/search-index.ts';
+import { computeIndexRows, normalizeString, type IndexRow } from '../search/index-rows.ts';
 import { parseReference } from '../search/reference.ts';
 import { parseDateValue, type DatePrefix, type Filter, type SearchRequest } from '../search/search-request.ts';
 

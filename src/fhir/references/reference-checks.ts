@@ -4,12 +4,9 @@
 // to the one matching resource, whose literal reference is stored beside the identifier; then every
 // reference the extractor lists must point at something that exists. Every refusal is a 403.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type pg from 'pg';
 import { FhirError } from '../../common/errors.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
-import type { Db } from '../store/resource-store.ts';
-import type { RequestContext } from '../service/request-context.ts';
-import type { WriteHooks } from '../service/write-hooks.ts';
+import type { Db } from '../../db/pool.ts';
 import { extractReferences } from './reference-extractor.ts';
 import { storeReferenceLookups, type ReferenceLookups } from './reference-lookups.ts';
 import type { RemoteExistence } from './remote-reference-client.ts';
@@ -135,19 +132,6 @@ export class ReferenceChecks {
         // temporary (no transaction entry defined it) or conditional outside a bundle
         return `Unknown reference at ${ref.location} in ${describe(resource)}`;
     }
-  }
-
-  /** Write hooks: resolve before the write; check at once, or, inside a transaction, after all entries ran. */
-  hooks(): WriteHooks {
-    return {
-      beforeWrite: async (ctx: RequestContext, client: pg.PoolClient, original: Resource, existing?: Resource) => {
-        const { resource, resolved } = await this.resolve(client, original);
-        const check = () => this.check(client, resource, existing !== undefined, resolved);
-        if (ctx.afterEntries) ctx.afterEntries.push(check);
-        else await check();
-        return resource;
-      },
-    };
   }
 }
 

@@ -5,7 +5,8 @@
 import type { Binary, Bundle, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { FhirError } from '../../common/errors.ts';
-import type { Db, ResourceStore } from '../store/resource-store.ts';
+import type { Db } from '../../db/pool.ts';
+import type { ResourceStore } from '../store/resource-store.ts';
 import type { BinaryContent, BinaryStore } from '../store/binary-store.ts';
 import { FhirService } from './fhir-service.ts';
 import type { InteractionResult, RequestContext } from './request-context.ts';

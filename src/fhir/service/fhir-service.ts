@@ -4,8 +4,10 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError, methodNotAllowed, notFound, outcome, preconditionFailed } from '../../common/errors.ts';
-import { type Db, ResourceStore } from '../store/resource-store.ts';
-import { executeSearch } from '../search/search-service.ts';
+import type { Db } from '../../db/pool.ts';
+import { ResourceStore } from '../store/resource-store.ts';
+import { executeSearch } from '../store/search-query.ts';
+import { lockForTransaction } from '../store/resource-lookups.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, historyBundle } from './result-bundles.ts';
@@ -200,7 +202,7 @@ export class FhirService {
     if (!pairs.length) throw badRequest(`Empty conditional criteria for ${type}`);
     const req: SearchRequest = parseSearchRequest(type, pairs, { strict: true, defaultCount: 2, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
     // Two concurrent conditional writes with the same criteria must not both create.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${type}?${pairs.map(([k, v]) => `${k}=${v}`).sort().join('&')}`]);
+    await lockForTransaction(client, `${type}?${pairs.map(([k, v]) => `${k}=${v}`).sort().join('&')}`);
     // Only what the caller may read can match: a conditional write must not reveal other resources.
     const res = await executeSearch(client, { ...req, count: 2, page: 1, include: [], revinclude: [] }, this.baseUrl, ctx.access);
     return res.matches;

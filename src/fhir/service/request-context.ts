@@ -1,8 +1,8 @@
 // What every interaction works with: who asks (identity), what they may read (access), and what an
 // interaction answers. The contracts of the service layer; HTTP, bundles and websockets build them.
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import type { Identity } from '../auth/identity.ts';
-import type { AccessFilter } from '../search/search-service.ts';
+import type { Identity } from '../types/identity.ts';
+import type { AccessFilter } from '../store/access-condition.ts';
 
 export interface RequestContext {
   /** Prefer: handling=strict: unknown or malformed search parameters are errors, not warnings. */

@@ -1,7 +1,7 @@
 // Search and history results as Bundles with self/first/previous/next/last links.
 import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import type { SearchRequest } from '../search/search-request.ts';
-import type { SearchResult } from '../search/search-service.ts';
+import type { SearchResult } from '../store/search-query.ts';
 import type { StoredVersion } from '../store/resource-store.ts';
 import { parseSummaryMode, selectElements, summarize } from './summary.ts';
 

@@ -4,14 +4,14 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
-import { withTransaction } from '../../db/pool.ts';
-import { computeIndexRows, type IndexWarning } from './search-index.ts';
+import { withTransaction, type Db } from '../../db/pool.ts';
+import { SqlParams } from '../../db/sql-params.ts';
+import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
 import { uniqueKeys } from './unique-keys.ts';
 import { boundedRows } from './bounded-rows.ts';
-import { SqlParams } from '../search/search-sql.ts';
-import type { AccessFilter } from '../search/search-service.ts';
+import type { AccessFilter } from './access-condition.ts';
+import { accessConditions } from './access-sql.ts';
 
-export type Db = pg.Pool | pg.PoolClient;
 type Obj = Record<string, any>;
 
 export interface StoredVersion {
@@ -131,7 +131,7 @@ export class ResourceStore {
   private async selectVersion(db: Db, type: string, where: string, values: unknown[], access?: AccessFilter): Promise<Obj | undefined> {
     const p = new SqlParams();
     p.values.push(...values);
-    const conditions = access?.(p, [type]) ?? [];
+    const conditions = accessConditions(access, p, [type]);
     // In WHERE a NULL condition excludes the row; here it must count as "not readable" too.
     const readable = `, ${conditions.length ? `COALESCE((${conditions.map((c) => `(${c})`).join(' AND ')}), false)` : 'true'} AS readable`;
     const res = await db.query(`SELECT r.id, r.type, r.version, r.last_updated, r.deleted, r.resource${readable} FROM resources r WHERE ${where}`, p.values);
@@ -201,7 +201,7 @@ export class ResourceStore {
       where.push(`NOT EXISTS (SELECT 1 FROM resources n WHERE n.id = h.id AND n.version = h.version + 1 AND n.last_updated <= ${at}::timestamptz)`);
     }
     // Read access is decided on each version's own content; a delete marker on the version it deleted.
-    const access = q.access?.(p, q.type ? [q.type] : undefined) ?? [];
+    const access = accessConditions(q.access, p, q.type ? [q.type] : undefined);
     const source = access.length
       ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current, h.resource AS stored, h.size,
            COALESCE(h.resource, (SELECT pv.resource FROM resources pv WHERE pv.id = h.id AND pv.version = h.version - 1)) AS resource

@@ -4,7 +4,7 @@ import type { Coding, Endpoint, Organization, Resource } from '@medplum/fhirtype
 import assert from 'node:assert/strict';
 import { FhirError } from '../../../src/common/errors.ts';
 import { authorizationContext } from '../../../src/fhir/auth/authorization.ts';
-import { localOrganizationRoles, remoteOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/auth/identity.ts';
+import { localOrganizationRoles, remoteOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/types/identity.ts';
 import type { RequestContext } from '../../../src/fhir/service/request-context.ts';
 import { sitesBundle } from '../../../src/fhir/init-bundle.ts';
 import { BundleProcessor } from '../../../src/fhir/service/bundle-processor.ts';

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { localOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/auth/identity.ts';
+import { localOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/types/identity.ts';
 import { as, assertRefused, createRemoteOrganizations, matchIds, organizationByIdentifier, organizationIdentity, PRACTITIONER_ROLE, practitionerIdentity } from './auth-support.ts';
 
 let site: TestSite;

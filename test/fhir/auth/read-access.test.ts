@@ -4,10 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import type { DsfRole, Identity, RoleGrant } from '../../../src/fhir/auth/identity.ts';
-import { canRead, readAccessFilter, readAccessTagProblem, storeExistenceChecks } from '../../../src/fhir/auth/read-access.ts';
+import type { DsfRole, Identity, RoleGrant } from '../../../src/fhir/types/identity.ts';
+import { readAccessFilter, readAccessTagProblem, storeExistenceChecks } from '../../../src/fhir/auth/read-access.ts';
+import { canRead } from '../../../src/fhir/store/resource-lookups.ts';
+import { accessConditions } from '../../../src/fhir/store/access-sql.ts';
 import { parseSearchRequest } from '../../../src/fhir/search/search-request.ts';
-import { buildWhere, SqlParams } from '../../../src/fhir/search/search-sql.ts';
+import { buildWhere } from '../../../src/fhir/store/search-sql.ts';
+import { SqlParams } from '../../../src/db/sql-params.ts';
 import {
   as,
   createRemoteOrganizations,
@@ -115,7 +118,7 @@ test('tags decide who reads: local and practitioner all, remote ALL + own ORGANI
 test('a search filtered for a remote identity still uses the search index (EXPLAIN)', async () => {
   const req = parseSearchRequest('Patient', [['identifier', `${PID}|all`]], { strict: true, defaultCount: 20 });
   const p = new SqlParams();
-  const where = buildWhere(req, site.baseUrl, p, readAccessFilter(remoteA, local.organizationIdentifier)(p));
+  const where = buildWhere(req, site.baseUrl, p, accessConditions(readAccessFilter(remoteA, local.organizationIdentifier), p));
   const plan = await site.db.pool.query(`EXPLAIN SELECT r.resource FROM resources r WHERE ${where} ORDER BY r.last_updated, r.id LIMIT 20`, p.values);
   const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
   assert.match(text, /Index (Only )?Scan using search_index_\w+ on search_index/);

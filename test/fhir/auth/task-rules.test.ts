@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { localOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/auth/identity.ts';
+import { localOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/types/identity.ts';
 import { as, assertRefused, createRemoteOrganizations, matchIds, ORG_ID, organizationByIdentifier, organizationIdentity, PARENT_PROFILE, PRACTITIONER_ROLE, practitionerIdentity, tagAll } from './auth-support.ts';
 import { activityDefinition, coding, task, taskProfile } from './process-fixtures.ts';
 

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { executeSearch } from '../../../src/fhir/search/search-service.ts';
+import { executeSearch } from '../../../src/fhir/store/search-query.ts';
 import { IndexedResource, matchesCriteria } from '../../../src/fhir/events/criteria-matcher.ts';
 import { parseCriteria } from '../../../src/fhir/events/subscription-rules.ts';
 

@@ -1,9 +1,9 @@
 // Membership of an organisation in parent organisations (consortia) with roles, read from the
 // current, active OrganizationAffiliation resources whose parent and member Organizations are active.
 // Evaluated at query time, so a removed affiliation or a deactivated organisation counts at once.
-import { SqlParams } from '../search/search-sql.ts';
-import type { Db } from '../store/resource-store.ts';
-import { ENDPOINT_IDENTIFIER, ORGANIZATION_IDENTIFIER } from './dsf-urls.ts';
+import { SqlParams } from '../../db/sql-params.ts';
+import type { Db } from '../../db/pool.ts';
+import { ENDPOINT_IDENTIFIER, ORGANIZATION_IDENTIFIER } from '../model/dsf-urls.ts';
 
 export interface Member {
   /** id of the member Organization resource */

@@ -1,15 +1,12 @@
 // Runs a parsed search: one query for the page, one for the total, and one per _include/_revinclude.
 import type { Resource } from '@medplum/fhirtypes';
-import type { Db } from '../store/resource-store.ts';
-import { buildOrderBy, buildWhere, SqlParams } from './search-sql.ts';
-import type { SearchRequest } from './search-request.ts';
-import { boundedRows, ROW_SIZE } from '../store/bounded-rows.ts';
-
-/**
- * Adds SQL conditions on `r` (resources) limiting what the caller may see; used by authorization.
- * `types`, when known, are the only types r can have, so the filter may leave out rules for others.
- */
-export type AccessFilter = (p: SqlParams, types?: readonly string[]) => string[];
+import { SqlParams } from '../../db/sql-params.ts';
+import type { Db } from '../../db/pool.ts';
+import { buildOrderBy, buildWhere } from './search-sql.ts';
+import type { SearchRequest } from '../search/search-request.ts';
+import { boundedRows, ROW_SIZE } from './bounded-rows.ts';
+import type { AccessFilter } from './access-condition.ts';
+import { accessConditions } from './access-sql.ts';
 
 export interface SearchResult {
   total: number;
@@ -29,7 +26,7 @@ export function pageOffset(req: SearchRequest): number {
 /** maxPageBytes: the bound of the page's resources in bytes (matches first, then includes); none when undefined. */
 export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string, access?: AccessFilter, maxPageBytes?: number): Promise<SearchResult> {
   const p = new SqlParams();
-  const where = buildWhere(req, baseUrl, p, access?.(p, [req.resourceType]) ?? []);
+  const where = buildWhere(req, baseUrl, p, accessConditions(access, p, [req.resourceType]));
   const countSql = `SELECT count(*)::int AS n FROM resources r WHERE ${where}`;
   const start = pageOffset(req);
   if (req.summary === 'count' || req.count === 0) {
@@ -63,7 +60,7 @@ function canonicalInclude(ids: string[], inc: SearchRequest['include'][number], 
   const p = new SqlParams();
   const idsParam = p.add(ids);
   const typesParam = p.add(types);
-  const acc = access?.(p, types) ?? [];
+  const acc = accessConditions(access, p, types);
   const sql = `SELECT r.resource, ${ROW_SIZE} AS size FROM search_index s
      JOIN search_index t ON t.type = ANY(${typesParam}::text[]) AND t.param = 'url' AND t.code = s.code
      JOIN resources r ON r.id = t.resource_id AND r.current AND NOT r.deleted
@@ -103,7 +100,7 @@ async function includes(db: Db, req: SearchRequest, matches: Resource[], access?
     // Knowing the target types keeps the access filter to their rules only (cheaper to plan).
     const types = inc.targetType ? [inc.targetType] : inc.targets?.length ? inc.targets : undefined;
     const target = types ? ` AND r.type = ANY(${p.add(types)}::text[])` : '';
-    const acc = access?.(p, types) ?? [];
+    const acc = accessConditions(access, p, types);
     await run(
       `SELECT r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.ref_id FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)} AND s.ref_id IS NOT NULL)`,
@@ -114,7 +111,7 @@ async function includes(db: Db, req: SearchRequest, matches: Resource[], access?
   for (const inc of req.revinclude) {
     const p = new SqlParams();
     const idsParam = p.add(ids);
-    const acc = access?.(p, [inc.sourceType]) ?? [];
+    const acc = accessConditions(access, p, [inc.sourceType]);
     await run(
       `SELECT r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.resource_id FROM search_index s WHERE s.ref_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)})`,

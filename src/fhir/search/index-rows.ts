@@ -1,8 +1,8 @@
 // Turns a resource into the rows of search_index: one per value of each supported search parameter,
 // computed with the parameter's FHIRPath expression.
-import { searchParameters, type SearchParamDef } from '../search/parameters.ts';
-import { dateRange } from '../search/date-range.ts';
-import { parseReference } from '../search/reference.ts';
+import { searchParameters, type SearchParamDef } from './parameters.ts';
+import { dateRange } from './date-range.ts';
+import { parseReference } from './reference.ts';
 
 export interface IndexRow {
   param: string;

@@ -1,16 +1,9 @@
 // Turns a SearchRequest into SQL over resources (alias r) and search_index. Every filter is an
 // EXISTS on the index (semi-join on an indexed column), so no resource is filtered in JavaScript.
-import { normalizeString } from '../store/search-index.ts';
-import { parseReference } from './reference.ts';
-import { parseDateValue, type Filter, type SearchRequest, type SortSpec } from './search-request.ts';
-
-export class SqlParams {
-  readonly values: unknown[] = [];
-  add(v: unknown): string {
-    this.values.push(v);
-    return `$${this.values.length}`;
-  }
-}
+import type { SqlParams } from '../../db/sql-params.ts';
+import { normalizeString } from '../search/index-rows.ts';
+import { parseReference } from '../search/reference.ts';
+import { parseDateValue, type Filter, type SearchRequest, type SortSpec } from '../search/search-request.ts';
 
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 

@@ -90,3 +90,22 @@ test('SQL on the resource tables only in src/fhir/store', () => {
   const outside = SOURCES.filter((f) => !f.startsWith(`${FHIR}/store/`) && TABLE_SQL.test(text(f)));
   assert.deepEqual(outside, []);
 });
+
+test("'Task' and 'Binary' only in their type modules and in data tables", () => {
+  const allowed = new Set([
+    'src/fhir/types/task.ts',
+    'src/fhir/types/binary.ts',
+    // data tables: the served types, the reference's reference locations, remote roles, the default Endpoint's payload type
+    'src/fhir/model/resource-types.ts',
+    'src/fhir/references/reference-extractor.ts',
+    'src/fhir/types/identity.ts',
+    'src/fhir/init-bundle.ts',
+  ]);
+  const code = (file: string) =>
+    text(file)
+      .split('\n')
+      .filter((line) => !/^\s*(\/\/|\/\*|\*)/.test(line))
+      .join('\n');
+  const found = SOURCES.filter((f) => !allowed.has(f) && !f.startsWith(`${FHIR}/validation/`) && /['"`](Task|Binary)['"`]/.test(code(f)));
+  assert.deepEqual(found, []);
+});

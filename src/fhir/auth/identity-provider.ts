@@ -16,6 +16,8 @@ import { headerCertificateToPem, parseCertificatePem, thumbprintSha512, type Cer
 import type { WriteHooks } from '../service/write-hooks.ts';
 import { currentById, currentByUniqueKey, currentContaining } from '../store/resource-lookups.ts';
 import { organizationByIdentifier } from '../store/organization-lookups.ts';
+import { thumbprintKey } from '../types/organization.ts';
+import { THUMBPRINT_EXTENSION } from '../model/dsf-urls.ts';
 import {
   localOrganizationRoles,
   ORGANIZATION_IDENTIFIER_SYSTEM,
@@ -29,7 +31,6 @@ import { TrustedCertificates } from './trusted-certificates.ts';
 import type { RoleConfig, RoleMatch } from './role-config.ts';
 import { bearerError, type OidcBearerVerifier } from './oidc-bearer.ts';
 
-const THUMBPRINT_EXTENSION = 'http://dsf.dev/fhir/StructureDefinition/extension-certificate-thumbprint';
 
 export interface IdentityProviderOptions {
   pool: pg.Pool;
@@ -144,7 +145,7 @@ export class IdentityProvider {
 
   private async lookupCertificate(info: CertificateInfo): Promise<Identity | null> {
     const { pool } = this.opts;
-    let organization = await currentByUniqueKey<Organization>(pool, 'Organization', `thumbprint:${info.thumbprint}`);
+    let organization = await currentByUniqueKey<Organization>(pool, 'Organization', thumbprintKey(info.thumbprint));
     const [endpointWithThumbprint] = await currentContaining<Endpoint>(pool, 'Endpoint', { extension: [{ url: THUMBPRINT_EXTENSION, valueString: info.thumbprint }] });
     const endpoint = endpointWithThumbprint?.status === 'active' ? endpointWithThumbprint : undefined;
     if (!organization && endpoint) organization = await this.byReference<Organization>('Organization', endpoint.managingOrganization?.reference);

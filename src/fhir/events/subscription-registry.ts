@@ -5,7 +5,7 @@ import type { Subscription } from '@medplum/fhirtypes';
 import type { Db } from '../../db/pool.ts';
 import { currentContaining } from '../store/resource-lookups.ts';
 import type { SearchRequest } from '../search/search-request.ts';
-import { parseCriteria } from './subscription-rules.ts';
+import { parseCriteria } from '../types/subscription.ts';
 
 export interface ActiveSubscription {
   id: string;

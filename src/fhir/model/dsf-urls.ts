@@ -1,4 +1,4 @@
-// Canonical URLs and codes the authorization rules read (see fhir/ and the reference's section 4).
+// Canonical URLs and codes of DSF's data model that the server's rules read (see fhir/ and the reference's section 4).
 export const ORGANIZATION_IDENTIFIER = 'http://dsf.dev/sid/organization-identifier';
 export const PRACTITIONER_IDENTIFIER = 'http://dsf.dev/sid/practitioner-identifier';
 export const ENDPOINT_IDENTIFIER = 'http://dsf.dev/sid/endpoint-identifier';
@@ -20,3 +20,7 @@ export const EXT_PA_PARENT_ORGANIZATION_ROLE_PRACTITIONER =
 export const EXT_PA_PRACTITIONER = 'http://dsf.dev/fhir/StructureDefinition/extension-process-authorization-practitioner';
 
 export const EXT_QUESTIONNAIRE_AUTHORIZATION = 'http://dsf.dev/fhir/StructureDefinition/extension-questionnaire-authorization';
+
+/** Where DSF's profiles live; a type's default profile is this plus the type in kebab case. */
+export const DSF_PROFILE_BASE = 'http://dsf.dev/fhir/StructureDefinition/';
+export const THUMBPRINT_EXTENSION = 'http://dsf.dev/fhir/StructureDefinition/extension-certificate-thumbprint';

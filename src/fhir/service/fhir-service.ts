@@ -1,7 +1,8 @@
 // The FHIR interactions (create, read, update, delete, search, history, conditional variants),
 // independent of HTTP so that single requests, batch/transaction entries and operations share one
-// implementation.
-import type { Resource } from '@medplum/fhirtypes';
+// implementation. Types with content storage (types/behaviour.ts) keep their content out of the
+// resource rows (content.ts); the interactions are the same for them.
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError, methodNotAllowed, notFound, outcome, preconditionFailed } from '../../common/errors.ts';
 import type { Db } from '../../db/pool.ts';
@@ -14,6 +15,8 @@ import { searchsetBundle, historyBundle } from './result-bundles.ts';
 import type { InteractionResult, RequestContext } from './request-context.ts';
 import type { WriteHooks } from './write-hooks.ts';
 import { cleanForOutput, cleanLiteralReferences } from '../references/reference-cleaner.ts';
+import type { BinaryContent } from '../store/binary-store.ts';
+import { contentStorageOf, type ContentHandling } from './content.ts';
 
 export function assertType(type: string): void {
   if (!isDsfResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
@@ -29,6 +32,13 @@ function queryPairs(query: string): [string, string][] {
   return [...new URLSearchParams(query)];
 }
 
+/** A version of a resource with content storage, without its content inline, and where its content is. */
+export interface ContentVersion<T extends Resource = Resource> {
+  result: InteractionResult & { resource: T };
+  /** Undefined when the version has no content. */
+  content?: BinaryContent;
+}
+
 /** Limits of searches (server configuration, see config.ts); none unless set. */
 export interface SearchLimits {
   maxParameters?: number;
@@ -42,6 +52,8 @@ export class FhirService {
 
   constructor(
     readonly store: ResourceStore,
+    /** Where content of types with content storage goes. */
+    readonly content: ContentHandling,
     readonly defaultPageCount: number,
     readonly hooks: WriteHooks = {},
   ) {}
@@ -65,23 +77,51 @@ export class FhirService {
     };
   }
 
-  async read(ctx: RequestContext, db: Db, type: string, id: string): Promise<InteractionResult> {
+  /** Read (version given: vread), content left where it is. */
+  private async readVersion(ctx: RequestContext, db: Db, type: string, id: string, version?: string): Promise<InteractionResult> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'read', type);
-    const r = await this.store.read(db, type, id, ctx.access);
+    const r = version === undefined ? await this.store.read(db, type, id, ctx.access) : await this.store.vread(db, type, id, Number(version), ctx.access);
     if (!r.readable) throw notReadable(r);
     return this.stored(200, r, false);
+  }
+
+  async read(ctx: RequestContext, db: Db, type: string, id: string): Promise<InteractionResult> {
+    return this.content.withInlineData(db, await this.readVersion(ctx, db, type, id));
   }
 
   async vread(ctx: RequestContext, db: Db, type: string, id: string, version: string): Promise<InteractionResult> {
-    assertType(type);
-    await this.hooks.authorize?.(ctx, 'read', type);
-    const r = await this.store.vread(db, type, id, Number(version), ctx.access);
-    if (!r.readable) throw notReadable(r);
-    return this.stored(200, r, false);
+    return this.content.withInlineData(db, await this.readVersion(ctx, db, type, id, version));
+  }
+
+  /** Read (version given: vread) of a type with content storage, with the same checks as any read, returning where the content is instead of the content. */
+  async readWithContent(ctx: RequestContext, db: Db, type: string, id: string, version?: string): Promise<ContentVersion> {
+    const result = (await this.readVersion(ctx, db, type, id, version)) as ContentVersion['result'];
+    return { result, content: await this.content.find(db, id, Number(result.versionId)) };
   }
 
   async create(ctx: RequestContext, client: pg.PoolClient, type: string, resource: Resource, ifNoneExist?: string, assignedId?: string): Promise<InteractionResult> {
+    const storage = contentStorageOf(type);
+    if (!storage) return this.createVersion(ctx, client, type, resource, ifNoneExist, assignedId);
+    const { rest, data, bytes } = this.content.split(storage, resource);
+    const r = await this.createVersion(ctx, client, type, rest, ifNoneExist, assignedId);
+    if (r.status !== 201) return this.content.withInlineData(client, r); // an existing match of a conditional create
+    if (!bytes) return r;
+    await this.content.store(client, r, bytes);
+    return { ...r, resource: { ...r.resource!, [storage.element]: data } as Resource };
+  }
+
+  /**
+   * Raw upload: creates the resource (validation and authorization first, before any byte is read),
+   * then streams the content into storage in the same transaction.
+   */
+  async createWithContent(ctx: RequestContext, client: pg.PoolClient, type: string, resource: Resource, source: AsyncIterable<Uint8Array>, ifNoneExist?: string): Promise<InteractionResult> {
+    const r = await this.createVersion(ctx, client, type, resource, ifNoneExist);
+    if (r.status === 201) await this.content.store(client, r, source);
+    return r;
+  }
+
+  private async createVersion(ctx: RequestContext, client: pg.PoolClient, type: string, resource: Resource, ifNoneExist?: string, assignedId?: string): Promise<InteractionResult> {
     assertType(type);
     if (resource.resourceType !== type) throw badRequest(`Resource type '${resource.resourceType}' in the body does not match '${type}' in the URL`);
     await this.hooks.authorize?.(ctx, 'create', type);
@@ -107,6 +147,23 @@ export class FhirService {
   }
 
   async update(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
+    const storage = contentStorageOf(type);
+    if (!storage) return this.updateVersion(ctx, client, type, id, resource, ifMatch);
+    const { rest, data, bytes } = this.content.split(storage, resource);
+    const r = await this.updateVersion(ctx, client, type, id, rest, ifMatch);
+    if (!bytes) return r;
+    await this.content.store(client, r, bytes);
+    return { ...r, resource: { ...r.resource!, [storage.element]: data } as Resource };
+  }
+
+  /** Raw upload of a new version of an existing resource; see createWithContent. */
+  async updateWithContent(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, source: AsyncIterable<Uint8Array>, ifMatch?: string): Promise<InteractionResult> {
+    const r = await this.updateVersion(ctx, client, type, id, resource, ifMatch);
+    await this.content.store(client, r, source);
+    return r;
+  }
+
+  private async updateVersion(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
     assertType(type);
     if (!isFhirId(id)) throw badRequest(`'${id}' is not a valid FHIR id (1 to 64 letters, digits, '-' and '.')`);
     if (resource.resourceType !== type) throw badRequest(`Resource type '${resource.resourceType}' in the body does not match '${type}' in the URL`);
@@ -119,7 +176,8 @@ export class FhirService {
     // Rules compare against what a reader sees: the stored version without literals resolved from identifiers.
     const existing = cur.resource && cleanLiteralReferences(cur.resource);
     const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, existing) : resource;
-    const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected);
+    // Content kept outside the row cannot be compared: every update of such a type writes a version.
+    const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected, contentStorageOf(type) !== undefined);
     if (changed) await this.hooks.afterWrite?.(ctx, client, stored.resource, cur.deleted ? undefined : existing);
     return this.stored(200, stored, true);
   }
@@ -175,7 +233,9 @@ export class FhirService {
     await this.hooks.authorize?.(ctx, 'search', type);
     const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
     const result = await executeSearch(db, req, this.baseUrl, ctx.access, this.searchLimits.maxPageBytes);
-    return { status: 200, resource: cleanForOutput(searchsetBundle(this.baseUrl, req, result)) };
+    const bundle = cleanForOutput(searchsetBundle(this.baseUrl, req, result));
+    await this.content.inlineInBundle(db, bundle);
+    return { status: 200, resource: bundle };
   }
 
   async history(ctx: RequestContext, db: Db, type: string | undefined, id: string | undefined, query: [string, string][]): Promise<InteractionResult> {
@@ -193,7 +253,9 @@ export class FhirService {
     if (type && id && !(await this.store.readCurrent(db, type, id))) throw notFound(`${type}/${id} not found`);
     const h = await this.store.history(db, { type, id, since, at, count, offset, access: ctx.access, maxBytes: this.searchLimits.maxPageBytes });
     const path = [type, id, '_history'].filter(Boolean).join('/');
-    return { status: 200, resource: cleanForOutput(historyBundle(this.baseUrl, path, query, offset, count, h.total, h.entries)) };
+    const bundle: Bundle = cleanForOutput(historyBundle(this.baseUrl, path, query, offset, count, h.total, h.entries));
+    await this.content.inlineInBundle(db, bundle);
+    return { status: 200, resource: bundle };
   }
 
   /** Current resources matching conditional criteria ("identifier=a|b"); serialised per criteria. */

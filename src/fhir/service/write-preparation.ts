@@ -5,7 +5,8 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { checkJsonShape } from '../model/json-parse.ts';
-import { defaultProfileFor, DSF_PROFILE_BASE } from '../conformance/core-resources.ts';
+import { DSF_PROFILE_BASE } from '../model/dsf-urls.ts';
+import { behaviourOf, defaultProfileOf } from '../types/registry.ts';
 import { ConformanceCache } from '../conformance/conformance-cache.ts';
 import { ResourceValidator } from '../validation/validator.ts';
 import type pg from 'pg';
@@ -17,7 +18,7 @@ const isError = (i: OperationOutcomeIssue) => i.severity === 'error' || i.severi
 export function withDefaultProfile(resource: Resource): Resource {
   const profiles = resource.meta?.profile ?? [];
   if (profiles.some((p) => p.startsWith(DSF_PROFILE_BASE))) return resource;
-  const def = defaultProfileFor(resource.resourceType);
+  const def = defaultProfileOf(resource.resourceType);
   if (!def) return resource;
   return { ...resource, meta: { ...(resource.meta ?? {}), profile: [def, ...profiles] } } as Resource;
 }
@@ -40,9 +41,7 @@ export class WritePreparation {
   /** The default profile, then validation (422). Expects a resource that passed checkShape. */
   prepare(resource: Resource, existing?: Resource): Resource {
     const prepared = withDefaultProfile(resource);
-    // The reference lets a Task be set to failed even when it no longer validates (a removed plugin).
-    const skipValidation = prepared.resourceType === 'Task' && (prepared as { status?: string }).status === 'failed' && existing !== undefined;
-    if (!skipValidation) {
+    if (!existing || behaviourOf(prepared.resourceType).validatesUpdate(prepared, existing)) {
       const issues = this.validator.validate(prepared).filter(isError);
       if (issues.length) throw new FhirError(422, issues);
     }

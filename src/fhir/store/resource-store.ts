@@ -7,7 +7,6 @@ import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from 
 import { withTransaction, type Db } from '../../db/pool.ts';
 import { SqlParams } from '../../db/sql-params.ts';
 import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
-import { uniqueKeys } from './unique-keys.ts';
 import { boundedRows } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
@@ -70,11 +69,18 @@ function sameContent(a: Obj, b: Obj): boolean {
   return strip(a) === strip(b);
 }
 
+export interface StoreOptions {
+  /** The uniqueness keys of a resource (the type modules' rules); no two current resources of a type share one. */
+  uniqueKeys?: (resource: Resource) => string[];
+  /** Told about values FHIRPath could not index. */
+  indexWarning?: IndexWarning;
+}
+
 export class ResourceStore {
   constructor(
     readonly pool: pg.Pool,
     readonly baseUrl: string,
-    private readonly indexWarning?: IndexWarning,
+    private readonly options: StoreOptions = {},
   ) {}
 
   private readonly settledListeners: ((client: pg.PoolClient, committed: boolean) => Promise<void>)[] = [];
@@ -143,15 +149,23 @@ export class ResourceStore {
     return this.writeVersion(client, resource, id, 1);
   }
 
-  /** Updates an existing resource; refuses update-as-create (405) and stale If-Match versions (412). */
-  async update(client: pg.PoolClient, resource: Resource & { id: string }, ifMatch?: number): Promise<{ stored: StoredVersion & { resource: Resource }; changed: boolean }> {
+  /**
+   * Updates an existing resource; refuses update-as-create (405) and stale If-Match versions (412).
+   * Content equal to the current version's writes nothing, unless `alwaysNewVersion` (content kept
+   * outside the row, binary-store.ts, cannot be compared).
+   */
+  async update(
+    client: pg.PoolClient,
+    resource: Resource & { id: string },
+    ifMatch?: number,
+    alwaysNewVersion = false,
+  ): Promise<{ stored: StoredVersion & { resource: Resource }; changed: boolean }> {
     const cur = await this.readCurrent(client, resource.resourceType, resource.id, true);
     if (!cur) throw methodNotAllowed(`${resource.resourceType}/${resource.id} does not exist; update as create is not allowed`);
     if (ifMatch !== undefined && ifMatch !== cur.version) {
       throw preconditionFailed(`Version ${ifMatch} given in If-Match, but the current version of ${resource.resourceType}/${resource.id} is ${cur.version}`);
     }
-    // A Binary's content is not in its row (binary-store.ts), so an update of a Binary always writes a version.
-    if (!cur.deleted && cur.resource && resource.resourceType !== 'Binary' && sameContent(cur.resource as Obj, resource as Obj)) {
+    if (!cur.deleted && cur.resource && !alwaysNewVersion && sameContent(cur.resource as Obj, resource as Obj)) {
       return { stored: cur as StoredVersion & { resource: Resource }, changed: false };
     }
     await client.query('UPDATE resources SET current = false WHERE id = $1 AND current', [resource.id]);
@@ -241,7 +255,7 @@ export class ResourceStore {
 
   private async writeIndex(client: pg.PoolClient, resource: Obj, replace: boolean): Promise<void> {
     if (replace) await client.query('DELETE FROM search_index WHERE resource_id = $1', [resource.id]);
-    const rows = computeIndexRows(resource, this.baseUrl, this.indexWarning);
+    const rows = computeIndexRows(resource, this.baseUrl, this.options.indexWarning);
     if (!rows.length) return;
     await client.query(
       `INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi)
@@ -262,7 +276,7 @@ export class ResourceStore {
 
   private async writeUniqueKeys(client: pg.PoolClient, resource: Obj, replace: boolean): Promise<void> {
     if (replace) await client.query('DELETE FROM unique_keys WHERE resource_id = $1', [resource.id]);
-    const keys = uniqueKeys(resource);
+    const keys = this.options.uniqueKeys?.(resource as Resource) ?? [];
     if (!keys.length) return;
     // ON CONFLICT DO NOTHING waits for a concurrent writer of the same key, then reports the clash
     // without aborting the transaction.

@@ -1,6 +1,7 @@
 // Who is calling: the identity every request, bundle entry and websocket works under.
 // Identities are resolved from a client certificate's thumbprint (organisations, local users) or
-// an OIDC bearer token (local users); see identity-provider.ts. This file is only the contract.
+// an OIDC bearer token (local users); see auth/identity-provider.ts. This file is only the contract,
+// which the type modules' rules read.
 import type { Coding, Endpoint, Organization } from '@medplum/fhirtypes';
 
 /** The reference's dsf-roles. */
@@ -75,4 +76,9 @@ export function remoteOrganizationRoles(): Map<DsfRole, RoleGrant> {
     ['SEARCH', 'all'],
     ['HISTORY', 'all'],
   ]);
+}
+
+/** The local organisation itself or a DSF_ADMIN practitioner: who may manage Tasks and user tasks. */
+export function isLocalOrganizationOrAdmin(identity: Identity): boolean {
+  return (identity.local && identity.kind === 'organization') || isDsfAdmin(identity);
 }

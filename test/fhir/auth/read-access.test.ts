@@ -5,7 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import type { DsfRole, Identity, RoleGrant } from '../../../src/fhir/types/identity.ts';
-import { readAccessFilter, readAccessTagProblem, storeExistenceChecks } from '../../../src/fhir/auth/read-access.ts';
+import { readAccessFilter } from '../../../src/fhir/auth/read-access.ts';
+import { siteOf } from '../../../src/fhir/types/site.ts';
+import { readAccessTagProblem, storeExistenceChecks } from '../../../src/fhir/types/read-access-tags.ts';
 import { canRead } from '../../../src/fhir/store/resource-lookups.ts';
 import { accessConditions } from '../../../src/fhir/store/access-sql.ts';
 import { parseSearchRequest } from '../../../src/fhir/search/search-request.ts';
@@ -118,7 +120,7 @@ test('tags decide who reads: local and practitioner all, remote ALL + own ORGANI
 test('a search filtered for a remote identity still uses the search index (EXPLAIN)', async () => {
   const req = parseSearchRequest('Patient', [['identifier', `${PID}|all`]], { strict: true, defaultCount: 20 });
   const p = new SqlParams();
-  const where = buildWhere(req, site.baseUrl, p, accessConditions(readAccessFilter(remoteA, local.organizationIdentifier), p));
+  const where = buildWhere(req, site.baseUrl, p, accessConditions(readAccessFilter(remoteA, siteOf(site.server.config)), p));
   const plan = await site.db.pool.query(`EXPLAIN SELECT r.resource FROM resources r WHERE ${where} ORDER BY r.last_updated, r.id LIMIT 20`, p.values);
   const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
   assert.match(text, /Index (Only )?Scan using search_index_\w+ on search_index/);
@@ -126,11 +128,11 @@ test('a search filtered for a remote identity still uses the search index (EXPLA
 });
 
 test('canRead answers for one version as the filter does (used for websocket events)', async () => {
-  const remote = readAccessFilter(remoteB, local.organizationIdentifier);
+  const remote = readAccessFilter(remoteB, siteOf(site.server.config));
   assert.equal(await canRead(site.server.pool, remote, ids.all!, 1), true);
   assert.equal(await canRead(site.server.pool, remote, ids.local!, 1), false);
   assert.equal(await canRead(site.server.pool, remote, ids.orgB!, 1), true);
-  assert.equal(await canRead(site.server.pool, readAccessFilter(remoteA, local.organizationIdentifier), ids.orgB!, 1), false);
+  assert.equal(await canRead(site.server.pool, readAccessFilter(remoteA, siteOf(site.server.config)), ids.orgB!, 1), false);
 });
 
 test('_include and _revinclude leave out what the caller may not read', async () => {

@@ -6,7 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import { executeSearch } from '../../../src/fhir/store/search-query.ts';
 import { IndexedResource, matchesCriteria } from '../../../src/fhir/events/criteria-matcher.ts';
-import { parseCriteria } from '../../../src/fhir/events/subscription-rules.ts';
+import { parseCriteria } from '../../../src/fhir/types/subscription.ts';
 
 let site: TestSite;
 const stored: Resource[] = [];

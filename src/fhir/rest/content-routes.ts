@@ -1,16 +1,18 @@
-// Binary over HTTP. Raw upload: POST /Binary and PUT /Binary/{id} with any non-FHIR Content-Type and an
-// X-Security-Context header; the body is streamed into a large object inside the write transaction.
-// Raw download: GET/HEAD /Binary/{id}[/_history/{vid}] with a non-FHIR Accept that fits the content type
-// streams the content, with single byte ranges and the conditional headers (binary-negotiation.ts). With a FHIR Content-Type / Accept / _format the same
-// URLs take and give the Binary resource with base64 `data`. Other Binary URLs use the generic routes.
+// The content of types with content storage (Binary) over HTTP. Raw upload: POST /{type} and
+// PUT /{type}/{id} with any non-FHIR Content-Type and an X-Security-Context header; the body is streamed
+// into storage inside the write transaction. Raw download: GET/HEAD /{type}/{id}[/_history/{vid}] with a
+// non-FHIR Accept that fits the content type streams the content, with single byte ranges and the
+// conditional headers (binary-negotiation.ts). With a FHIR Content-Type / Accept / _format the same URLs
+// take and give the resource with its base64 element. Other URLs of such types use the generic routes.
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Binary } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError, preconditionFailed } from '../../common/errors.ts';
 import { formatFromContentType, JSON_MIME_TYPES, XML_MIME_TYPES } from '../model/formats.ts';
-import { isDsfResourceType } from '../model/resource-types.ts';
+import { DSF_RESOURCE_TYPES, isDsfResourceType } from '../model/resource-types.ts';
 import { ContentTooLargeError } from '../store/binary-store.ts';
-import { BinaryInteractions, contentTooLarge } from '../service/binary-content.ts';
+import { contentStorageOf, contentTooLarge } from '../service/content.ts';
+import type { ContentStorage } from '../types/behaviour.ts';
 import { notModified, preferReturn, setVersionHeaders } from './http-headers.ts';
 import type { InteractionResult } from '../service/request-context.ts';
 import { parseResourceBody, parseUtf8Body, sendResource, utf8BodyParser } from './representation.ts';
@@ -29,8 +31,8 @@ function header(req: FastifyRequest, name: string): string | undefined {
 }
 
 /** X-Security-Context: `Type/id` (optionally `/_history/n`) or the same as a full URL of this server. */
-export function securityContextReference(value: string | undefined, baseUrl: string): string {
-  if (!value?.trim()) throw badRequest('A raw Binary upload needs the header X-Security-Context (a reference such as Organization/<id>)');
+function securityContextReference(type: string, value: string | undefined, baseUrl: string): string {
+  if (!value?.trim()) throw badRequest(`A raw ${type} upload needs the header X-Security-Context (a reference such as Organization/<id>)`);
   const ref = value.trim();
   const local = ref.startsWith(`${baseUrl}/`) ? ref.slice(baseUrl.length + 1) : ref;
   const m = /^([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(local);
@@ -38,12 +40,12 @@ export function securityContextReference(value: string | undefined, baseUrl: str
   return ref;
 }
 
-/** The Binary resource of a raw upload: its type from Content-Type, its read rights from X-Security-Context. */
-function rawBinary(req: FastifyRequest, baseUrl: string, id?: string): Binary {
+/** The resource of a raw upload: its media type from Content-Type, its read rights from X-Security-Context. */
+function rawResource(storage: ContentStorage, type: string, req: FastifyRequest, baseUrl: string, id?: string): Resource {
   const contentType = header(req, 'content-type')?.trim();
-  if (!contentType) throw badRequest('A raw Binary upload needs a Content-Type');
-  const reference = securityContextReference(header(req, 'x-security-context'), baseUrl);
-  return { resourceType: 'Binary', ...(id ? { id } : {}), contentType, securityContext: { reference } };
+  if (!contentType) throw badRequest(`A raw ${type} upload needs a Content-Type`);
+  const securityContext = securityContextReference(type, header(req, 'x-security-context'), baseUrl);
+  return storage.rawResource({ contentType, securityContext, id });
 }
 
 function isFhirBody(req: FastifyRequest): boolean {
@@ -103,10 +105,18 @@ function checkPreconditions(req: FastifyRequest, r: InteractionResult): void {
   }
 }
 
-export function registerBinaryRoutes(app: FastifyInstance, deps: RouteDeps): void {
+/** Raw content routes for every type with content storage, registered before the generic ones. */
+export function registerContentRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  for (const type of DSF_RESOURCE_TYPES) {
+    const storage = contentStorageOf(type);
+    if (storage) registerTypeContentRoutes(app, deps, type, storage);
+  }
+}
+
+function registerTypeContentRoutes(app: FastifyInstance, deps: RouteDeps, type: string, storage: ContentStorage): void {
   const i = deps.service;
-  if (!(i instanceof BinaryInteractions)) throw new Error('Binary routes need BinaryInteractions');
   const store = i.store;
+  const { maxBytes, inlineBytes } = i.content.limits;
 
   // A raw upload reaches the handler as the unread request stream (no body limit here: the content
   // limit applies while streaming); FHIR bodies are read as strings under the server's body limit.
@@ -115,51 +125,52 @@ export function registerBinaryRoutes(app: FastifyInstance, deps: RouteDeps): voi
     scope.addContentTypeParser([...JSON_MIME_TYPES, ...XML_MIME_TYPES], utf8BodyParser, parseUtf8Body);
     scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
-    /** The write response; a raw upload's Binary carries `data` only if asked for and small enough. */
+    /** The write response; a raw upload's resource carries its content only if asked for and small enough. */
     const respond = async (req: FastifyRequest, reply: FastifyReply, r: InteractionResult) =>
-      sendWrite(req, reply, preferReturn(req) === 'representation' ? await i.withInlineData(store.pool, r) : r);
+      sendWrite(req, reply, preferReturn(req) === 'representation' ? await i.content.withInlineData(store.pool, r) : r);
 
-    scope.post('/Binary', async (req, reply) => {
+    scope.post(`/${type}`, async (req, reply) => {
       const ctx = await deps.context(req);
       const ifNoneExist = header(req, 'if-none-exist');
       if (isFhirBody(req)) {
         const resource = parseResourceBody(req);
-        return sendWrite(req, reply, await store.transaction((c) => i.create(ctx, c, 'Binary', resource, ifNoneExist)));
+        return sendWrite(req, reply, await store.transaction((c) => i.create(ctx, c, type, resource, ifNoneExist)));
       }
-      const resource = rawBinary(req, i.baseUrl);
-      const r = await upload(req, reply, i.limits.maxBytes, (source) => store.transaction((c) => i.createWithContent(ctx, c, resource, source, ifNoneExist)));
+      const resource = rawResource(storage, type, req, i.baseUrl);
+      const r = await upload(req, reply, maxBytes, (source) => store.transaction((c) => i.createWithContent(ctx, c, type, resource, source, ifNoneExist)));
       return respond(req, reply, r);
     });
 
-    scope.put<{ Params: Params }>('/Binary/:id', async (req, reply) => {
+    scope.put<{ Params: Params }>(`/${type}/:id`, async (req, reply) => {
       const ctx = await deps.context(req);
       const ifMatch = header(req, 'if-match');
       if (isFhirBody(req)) {
         const resource = parseResourceBody(req);
-        return sendWrite(req, reply, await store.transaction((c) => i.update(ctx, c, 'Binary', req.params.id, resource, ifMatch)));
+        return sendWrite(req, reply, await store.transaction((c) => i.update(ctx, c, type, req.params.id, resource, ifMatch)));
       }
-      const resource = rawBinary(req, i.baseUrl, req.params.id);
-      const r = await upload(req, reply, i.limits.maxBytes, (source) => store.transaction((c) => i.updateWithContent(ctx, c, req.params.id, resource, source, ifMatch)));
+      const resource = rawResource(storage, type, req, i.baseUrl, req.params.id);
+      const r = await upload(req, reply, maxBytes, (source) => store.transaction((c) => i.updateWithContent(ctx, c, type, req.params.id, resource, source, ifMatch)));
       return respond(req, reply, r);
     });
 
     const download = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
       const ctx = await deps.context(req);
       // Read access is checked here, before any byte of content is sent.
-      const { result, content } = await i.readVersion(ctx, store.pool, req.params.id, req.params.vid);
+      const { result, content } = await i.readWithContent(ctx, store.pool, type, req.params.id, req.params.vid);
       setVersionHeaders(reply, { ...result, location: undefined });
       checkPreconditions(req, result);
       if (notModified(req, result)) return reply.code(304).send();
 
-      const answer = binaryAnswer(header(req, 'accept'), (req.query as Record<string, string | undefined>)._format, result.resource.contentType);
+      const contentType = storage.contentType(result.resource);
+      const answer = binaryAnswer(header(req, 'accept'), (req.query as Record<string, string | undefined>)._format, contentType);
       if (answer.kind === 'not-acceptable') {
-        throw new FhirError(406, `Neither a FHIR format nor the content type ${result.resource.contentType ?? ''} is acceptable`, 'not-supported');
+        throw new FhirError(406, `Neither a FHIR format nor the content type ${contentType ?? ''} is acceptable`, 'not-supported');
       }
       if (answer.kind === 'resource') {
-        if (content && content.size > i.limits.inlineBytes) {
-          throw new FhirError(413, `The content (${content.size} bytes) is larger than the ${i.limits.inlineBytes} bytes returned as base64; request it with a non-FHIR Accept header`, 'too-costly');
+        if (content && content.size > inlineBytes) {
+          throw new FhirError(413, `The content (${content.size} bytes) is larger than the ${inlineBytes} bytes returned as base64; request it with a non-FHIR Accept header`, 'too-costly');
         }
-        return sendResource(req, reply, 200, await i.inline(store.pool, result.resource, content));
+        return sendResource(req, reply, 200, await i.content.inline(store.pool, result.resource, content));
       }
 
       const size = content?.size ?? 0;
@@ -172,21 +183,21 @@ export function registerBinaryRoutes(app: FastifyInstance, deps: RouteDeps): voi
       const [start, end] = selection.kind === 'partial' ? [selection.start, selection.end + 1] : [0, size];
       if (selection.kind === 'partial') reply.code(206).header('content-range', contentRange(selection, size));
       else reply.code(200);
-      reply.header('content-type', result.resource.contentType ?? 'application/octet-stream');
+      reply.header('content-type', contentType ?? 'application/octet-stream');
       reply.header('x-content-type-options', 'nosniff');
       reply.header('content-length', String(end - start));
       if (req.method === 'HEAD' || !content || end === start) return reply.send();
-      return reply.send(Readable.from(i.binaries.read(content, start, end), { objectMode: false }));
+      return reply.send(Readable.from(i.content.binaries.read(content, start, end), { objectMode: false }));
     };
     // HEAD explicitly: fastify's automatic HEAD route would reset Content-Length to 0.
-    for (const url of ['/Binary/:id', '/Binary/:id/_history/:vid']) {
+    for (const url of [`/${type}/:id`, `/${type}/:id/_history/:vid`]) {
       scope.get<{ Params: Params }>(url, { exposeHeadRoute: false }, download);
       scope.head<{ Params: Params }>(url, download);
     }
-    // The router prefers '/Binary/:id' over the generic '/:type/_history'; route type history back.
-    scope.get('/Binary/_history', async (req, reply) => {
+    // The router prefers '/{type}/:id' over the generic '/:type/_history'; route type history back.
+    scope.get(`/${type}/_history`, async (req, reply) => {
       const ctx = await deps.context(req);
-      return sendResource(req, reply, 200, (await i.history(ctx, store.pool, 'Binary', undefined, queryPairs(req))).resource);
+      return sendResource(req, reply, 200, (await i.history(ctx, store.pool, type, undefined, queryPairs(req))).resource);
     });
   });
 }

@@ -1,13 +1,13 @@
-// What a Subscription must look like to be stored (the reference's Subscription authorization rule):
-// a websocket channel, payload FHIR JSON, FHIR XML or none, and criteria that are a search this server
-// supports; on update criteria, channel type and payload stay as they were. Violations give 403 with
-// an OperationOutcome and nothing is stored. (The DSF Subscription profile checks type and payload as
-// well, with 422, before these rules run.)
-import type { Resource, Subscription } from '@medplum/fhirtypes';
-import { FhirError } from '../../common/errors.ts';
+// Subscription: what it must look like to be stored, whoever writes it (the reference's Subscription
+// authorization rule): a websocket channel, payload FHIR JSON, FHIR XML or none, and criteria that are a
+// search this server supports; on update criteria, channel type and payload stay as they were.
+// Violations give 403 with an OperationOutcome and nothing is stored. (The DSF Subscription profile
+// checks type and payload as well, with 422, after these rules.) Criteria, type and payload are unique.
+import type { Subscription } from '@medplum/fhirtypes';
 import { isDsfResourceType } from '../model/resource-types.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
-import type { WriteHooks } from '../service/write-hooks.ts';
+import type { ResourceTypeBehaviour } from './behaviour.ts';
+import { taggedType } from './tagged-type.ts';
 
 export const WEBSOCKET_PAYLOADS: readonly string[] = ['application/fhir+json', 'application/fhir+xml'];
 
@@ -53,14 +53,16 @@ function modificationProblems(next: Subscription, previous: Subscription): strin
   return problems;
 }
 
-export function subscriptionRules(): WriteHooks {
-  return {
-    async beforeWrite(_ctx, _client, resource: Resource, existing?: Resource) {
-      if (resource.resourceType !== 'Subscription') return resource;
-      const problems = subscriptionProblems(resource);
-      if (existing?.resourceType === 'Subscription') problems.push(...modificationProblems(resource, existing));
-      if (problems.length) throw new FhirError(403, problems.map((diagnostics) => ({ severity: 'error', code: 'forbidden', diagnostics })));
-      return resource;
-    },
-  };
+/** The identity of a Subscription for conditional writes: criteria, channel type and payload (what its uniqueness key holds). */
+function identityCriteria(s: Subscription): string | undefined {
+  return new URLSearchParams({ 'criteria:exact': s.criteria ?? '', type: s.channel?.type ?? '', payload: s.channel?.payload ?? '' }).toString();
 }
+
+export const subscription: ResourceTypeBehaviour<Subscription> = {
+  ...taggedType<Subscription>({
+    type: 'Subscription',
+    uniqueKeys: (s) => [`subscription:${s.criteria ?? ''}|${s.channel?.type ?? ''}|${s.channel?.payload ?? ''}`],
+    identityCriteria,
+  }),
+  contentProblems: (next, previous) => [...subscriptionProblems(next), ...(previous ? modificationProblems(next, previous) : [])],
+};

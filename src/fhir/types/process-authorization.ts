@@ -6,7 +6,7 @@
 import type { Coding } from '@medplum/fhirtypes';
 import type { Db } from '../../db/pool.ts';
 import { currentByCanonical } from '../store/resource-lookups.ts';
-import { isDsfAdmin, type Identity } from '../types/identity.ts';
+import { isDsfAdmin, type Identity } from './identity.ts';
 import { memberships, type Membership } from '../store/affiliations.ts';
 import {
   ENDPOINT_IDENTIFIER,

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle } from '@medplum/fhirtypes';
 import { FhirError, methodNotAllowed } from '../../common/errors.ts';
-import { assertType, type FhirService } from '../service/fhir-service.ts';
+import { assertType, withWarningIssues, type FhirService } from '../service/fhir-service.ts';
 import type { InteractionResult, RequestContext } from '../service/request-context.ts';
 import { notModified, preferReturn, preferStrict, setVersionHeaders } from './http-headers.ts';
 import { parseResourceBody, sendResource } from './representation.ts';
@@ -43,7 +43,8 @@ export function sendWrite(req: FastifyRequest, reply: FastifyReply, r: Interacti
   const prefer = preferReturn(req);
   if (prefer === 'minimal') return reply.code(r.status).send();
   if (prefer === 'OperationOutcome') {
-    return sendResource(req, reply, r.status, r.outcome ?? { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `${r.status}` }] });
+    const told = r.outcome ?? { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `${r.status}` }] };
+    return sendResource(req, reply, r.status, withWarningIssues(told, r.warnings));
   }
   return sendResource(req, reply, r.status, r.resource ?? r.outcome);
 }

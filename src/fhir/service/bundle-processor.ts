@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError, outcome } from '../../common/errors.ts';
-import type { FhirService } from './fhir-service.ts';
+import { withWarningIssues, type FhirService } from './fhir-service.ts';
 import type { InteractionResult, RequestContext, ReturnPreference } from './request-context.ts';
 import { conditionalUrls, rewriteBundleUrls } from '../references/bundle-urls.ts';
 
@@ -50,7 +50,7 @@ function toResponse(r: InteractionResult, prefer: ReturnPreference): BundleEntry
   if (r.location) response.location = r.location;
   if (r.versionId) response.etag = `W/"${r.versionId}"`;
   if (r.lastModified) response.lastModified = r.lastModified;
-  if (prefer === 'OperationOutcome') response.outcome = r.outcome ?? outcome('information', 'informational', entryStatus(r.status));
+  if (prefer === 'OperationOutcome') response.outcome = withWarningIssues(r.outcome ?? outcome('information', 'informational', entryStatus(r.status)), r.warnings);
   else if (r.outcome && !r.resource) response.outcome = r.outcome;
   else if (r.searchWarning) response.outcome = r.searchWarning;
   const e: BundleEntry = { response };

@@ -2,7 +2,7 @@
 // independent of HTTP so that single requests, batch/transaction entries and operations share one
 // implementation. Types with content storage (types/behaviour.ts) keep their content out of the
 // resource rows (content.ts); the interactions are the same for them.
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { badRequest, FhirError, methodNotAllowed, notFound, outcome, preconditionFailed } from '../../common/errors.ts';
 import type { Db } from '../../db/pool.ts';
@@ -17,6 +17,15 @@ import type { WriteHooks } from './write-hooks.ts';
 import { cleanForOutput, cleanLiteralReferences } from '../references/reference-cleaner.ts';
 import type { BinaryContent } from '../store/binary-store.ts';
 import { contentStorageOf, type ContentHandling } from './content.ts';
+
+function withWarnings(result: InteractionResult, notes: OperationOutcomeIssue[]): InteractionResult {
+  return notes.length ? { ...result, warnings: notes } : result;
+}
+
+/** The OperationOutcome told for a write, followed by the write's validation warnings. */
+export function withWarningIssues(told: OperationOutcome, warnings?: OperationOutcomeIssue[]): OperationOutcome {
+  return warnings?.length ? { ...told, issue: [...(told.issue ?? []), ...warnings] } : told;
+}
 
 export function assertType(type: string): void {
   if (!isDsfResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
@@ -140,10 +149,11 @@ export class FhirService {
         };
       }
     }
-    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource) : resource;
+    const notes: OperationOutcomeIssue[] = [];
+    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, undefined, notes) : resource;
     const s = await this.store.create(client, prepared, assignedId);
     await this.hooks.afterWrite?.(ctx, client, s.resource);
-    return this.stored(201, s, true);
+    return withWarnings(this.stored(201, s, true), notes);
   }
 
   async update(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
@@ -175,11 +185,12 @@ export class FhirService {
     if (!cur) throw methodNotAllowed(`${type}/${id} does not exist; update as create is not allowed`);
     // Rules compare against what a reader sees: the stored version without literals resolved from identifiers.
     const existing = cur.resource && cleanLiteralReferences(cur.resource);
-    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, existing) : resource;
+    const notes: OperationOutcomeIssue[] = [];
+    const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, existing, notes) : resource;
     // Content kept outside the row cannot be compared: every update of such a type writes a version.
     const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected, contentStorageOf(type) !== undefined);
     if (changed) await this.hooks.afterWrite?.(ctx, client, stored.resource, cur.deleted ? undefined : existing);
-    return this.stored(200, stored, true);
+    return withWarnings(this.stored(200, stored, true), notes);
   }
 
   /** assignedId: the id a transaction reserved for this entry in case nothing matches. */

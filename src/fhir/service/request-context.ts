@@ -1,6 +1,6 @@
 // What every interaction works with: who asks (identity), what they may read (access), and what an
 // interaction answers. The contracts of the service layer; HTTP, bundles and websockets build them.
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Identity } from '../types/identity.ts';
 import type { AccessFilter } from '../store/access-condition.ts';
 
@@ -27,6 +27,8 @@ export interface InteractionResult {
   lastModified?: string;
   /** A search's warnings when the answer is its single match (bundle entries, as the reference). */
   searchWarning?: OperationOutcome;
+  /** Validation warnings of a write that went through: told with Prefer: return=OperationOutcome (as the reference). */
+  warnings?: OperationOutcomeIssue[];
 }
 
 /** What a caller asks to do; authorization maps each to a dsf-role (READ, SEARCH, ...). */

@@ -1,14 +1,17 @@
 // The points where authorization, validation, reference checks and caches take part in an interaction.
 // Hook providers (auth, references, events, conformance) implement this contract; the server composes them.
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import type { InteractionAction, RequestContext } from './request-context.ts';
 
 export interface WriteHooks {
   /** Called at the start of every interaction (type undefined: system-level history); throws 403 when not allowed. */
   authorize?(ctx: RequestContext, action: InteractionAction, type?: string): void | Promise<void>;
-  /** Called before a resource is stored: validation, default profiles, authorization. May modify it. */
-  beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource): Promise<Resource>;
+  /**
+   * Called before a resource is stored: validation, default profiles, authorization. May modify it.
+   * `notes` collects issues for the client that do not stop the write (validation warnings).
+   */
+  beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource, notes?: OperationOutcomeIssue[]): Promise<Resource>;
   beforeDelete?(ctx: RequestContext, client: pg.PoolClient, existing: Resource): Promise<void>;
   /** Called in the same transaction after a new version was stored (not when an update changed nothing). */
   afterWrite?(ctx: RequestContext, client: pg.PoolClient, stored: Resource, previous?: Resource): Promise<void>;
@@ -22,9 +25,9 @@ export function composeWriteHooks(...sets: WriteHooks[]): WriteHooks {
     async authorize(ctx, action, type) {
       for (const s of sets) await s.authorize?.(ctx, action, type);
     },
-    async beforeWrite(ctx, client, resource, existing) {
+    async beforeWrite(ctx, client, resource, existing, notes) {
       let r = resource;
-      for (const s of sets) if (s.beforeWrite) r = await s.beforeWrite(ctx, client, r, existing);
+      for (const s of sets) if (s.beforeWrite) r = await s.beforeWrite(ctx, client, r, existing, notes);
       return r;
     },
     async beforeDelete(ctx, client, existing) {

@@ -38,12 +38,14 @@ export class WritePreparation {
     if (shape.length) throw new FhirError(400, shape);
   }
 
-  /** The default profile, then validation (422). Expects a resource that passed checkShape. */
-  prepare(resource: Resource, existing?: Resource): Resource {
+  /** The default profile, then validation (422); warnings go to `notes`. Expects a resource that passed checkShape. */
+  prepare(resource: Resource, existing?: Resource, notes?: OperationOutcomeIssue[]): Resource {
     const prepared = withDefaultProfile(resource);
     if (!existing || behaviourOf(prepared.resourceType).validatesUpdate(prepared, existing)) {
-      const issues = this.validator.validate(prepared).filter(isError);
-      if (issues.length) throw new FhirError(422, issues);
+      const issues = this.validator.validate(prepared);
+      const errors = issues.filter(isError);
+      if (errors.length) throw new FhirError(422, errors);
+      notes?.push(...issues.filter((i) => i.severity === 'warning'));
     }
     return prepared;
   }
@@ -80,7 +82,7 @@ export class WritePreparation {
   /** Default profile and validation; conformance resources written or deleted update the cache. */
   hooks(): WriteHooks {
     return {
-      beforeWrite: async (_ctx, _client, resource, existing) => this.prepare(resource, existing),
+      beforeWrite: async (_ctx, _client, resource, existing, notes) => this.prepare(resource, existing, notes),
       // Later entries of the same transaction may already declare this profile.
       afterWrite: async (_ctx, client, stored, previous) => {
         if (!ConformanceCache.isCached(stored.resourceType)) return;

@@ -1,6 +1,12 @@
 // Snapshot generation: merges a profile's differential onto its base's snapshot, producing the
-// full element list the validator compiles. Element ids are the key: `Task.input:message-name.type`
-// names the `type` child of the `message-name` slice of `Task.input`.
+// full element list the validator compiles. Like HAPI's generator (which the reference uses), the
+// differential is walked in document order by path and slice name, not by element id: an element
+// with a sliceName opens that slice at its path, and the elements after it whose paths lie below
+// belong to that slice until another element on the same path comes. Published plugin profiles
+// carry ids that do not match their paths (id `Task.input:x.system` on `Task.input.type.coding.system`,
+// or an id naming the next slice inside the previous slice's elements); HAPI, and so we, go by path.
+// Snapshot ids are derived from path and slices: `Task.input:message-name.type` is the `type` child of
+// the `message-name` slice of `Task.input`.
 import type { ElementDefinition, ElementDefinitionType, StructureDefinition } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { baseStructureDefinition, baseStructureDefinitionByUrl } from '../model/definitions.ts';
@@ -44,6 +50,19 @@ function splitId(id: string): { parent: string | undefined; segment: string } {
   return dot < 0 ? { parent: undefined, segment: id } : { parent: id.slice(0, dot), segment: id.slice(dot + 1) };
 }
 
+/** The slice name an element id gives at each segment of `pathParts`; undefined when the id spells another path. */
+function slicesOfId(id: string | undefined, pathParts: string[]): (string | undefined)[] | undefined {
+  const segments = id?.split('.');
+  if (!segments || segments.length !== pathParts.length) return undefined;
+  const slices: (string | undefined)[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const colon = segments[i]!.indexOf(':');
+    if ((colon < 0 ? segments[i] : segments[i]!.slice(0, colon)) !== pathParts[i]) return undefined;
+    slices.push(colon < 0 ? undefined : segments[i]!.slice(colon + 1));
+  }
+  return slices;
+}
+
 function typeSuffix(code: string): string {
   return code.charAt(0).toUpperCase() + code.slice(1);
 }
@@ -51,8 +70,8 @@ function typeSuffix(code: string): string {
 const FIXED_OR_PATTERN = /^(fixed|pattern)[A-Z]/;
 
 class SnapshotBuilder {
-  /** The slice last seen for each path in the differential, to derive ids of elements given only a path. */
-  private readonly currentSlice = new Map<string, string>();
+  /** For each path of the differential seen so far, the slice its latest element opened (undefined: the element itself). */
+  private readonly openSlice = new Map<string, string | undefined>();
 
   constructor(
     readonly elements: ElementDefinition[],
@@ -62,29 +81,35 @@ class SnapshotBuilder {
   ) {}
 
   apply(diff: ElementDefinition): void {
-    const id = this.diffId(diff);
-    const index = this.ensure(id, id);
-    this.merge(this.elements[index]!, diff);
+    const id = this.snapshotId(diff);
+    const where = diff.id && diff.id !== id ? `${id} (element id ${diff.id})` : id;
+    const index = this.ensure(id, where);
+    this.merge(this.elements[index]!, diff, where);
   }
 
-  /** The element id a differential element addresses (its own id, else derived from path + slice names seen so far). */
-  private diffId(diff: ElementDefinition): string {
-    if (!diff.path) throw invalid(diff.id ?? '?', 'differential element without path');
-    if (diff.id) {
-      if (diff.sliceName) this.currentSlice.set(diff.path, diff.sliceName);
-      return diff.id;
-    }
-    const parts = diff.path.split('.');
-    let prefixPath = '';
-    const idParts: string[] = [];
-    parts.forEach((part, i) => {
-      prefixPath = prefixPath ? `${prefixPath}.${part}` : part;
-      const last = i === parts.length - 1;
-      const slice = last ? diff.sliceName : this.currentSlice.get(prefixPath);
-      idParts.push(slice ? `${part}:${slice}` : part);
-    });
-    if (diff.sliceName) this.currentSlice.set(diff.path, diff.sliceName);
-    return idParts.join('.');
+  /**
+   * The snapshot element a differential element addresses: its path, with the slice open on each
+   * ancestor path. An ancestor path no element of this differential has named yet (a slice inherited
+   * from the base profile) takes the slice from the element's id, when that id spells the same path.
+   */
+  private snapshotId(diff: ElementDefinition): string {
+    const path = diff.path;
+    if (!path) throw invalid(diff.id ?? '?', 'differential element without path');
+    // An element on `path` starts a new range there: slices opened below it no longer apply.
+    for (const open of [...this.openSlice.keys()]) if (open.startsWith(`${path}.`)) this.openSlice.delete(open);
+    const parts = path.split('.');
+    const slicesInId = slicesOfId(diff.id, parts);
+    let prefix = '';
+    const id = parts
+      .map((part, i) => {
+        prefix = prefix ? `${prefix}.${part}` : part;
+        const last = i === parts.length - 1;
+        const slice = last ? diff.sliceName : this.openSlice.has(prefix) ? this.openSlice.get(prefix) : slicesInId?.[i];
+        return slice ? `${part}:${slice}` : part;
+      })
+      .join('.');
+    this.openSlice.set(path, diff.sliceName);
+    return id;
   }
 
   private indexOf(id: string): number {
@@ -223,8 +248,7 @@ class SnapshotBuilder {
     return sd;
   }
 
-  private merge(target: ElementDefinition, diff: ElementDefinition): void {
-    const path = diff.id ?? diff.path!;
+  private merge(target: ElementDefinition, diff: ElementDefinition, path: string): void {
     const loose = target as unknown as Record<string, unknown>;
     for (const [key, value] of Object.entries(diff) as [keyof ElementDefinition, unknown][]) {
       if (key === 'id' || key === 'path' || value === undefined) continue;

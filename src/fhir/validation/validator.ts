@@ -11,6 +11,7 @@ import { generateSnapshot } from './snapshot.ts';
 import { ValueSetExpander } from './terminology.ts';
 import { matchesPattern, deepEqual } from './value-matching.ts';
 import { SliceClassifier } from './slicing.ts';
+import { downgradeDefaultSliceIssues, isLenientDefaultSlice } from './default-slice-leniency.ts';
 import { withoutXmlLang } from './narrative-language.ts';
 import { markFixedValueMismatch, resolveAlternatives, type ProfileAttempt } from './profile-alternatives.ts';
 
@@ -197,7 +198,9 @@ export class ResourceValidator {
       const item = items[i] ?? undefined;
       // A slice may narrow the type (an extension slice names its extension's profile).
       const itemType = target === child ? type : (target.types.find((t) => t.code === type.code) ?? type);
+      const before = walk.issues.length;
       this.validateValue(target, itemType, item === null ? undefined : item, extras[i] ?? undefined, itemLoc, walk);
+      if (target !== child && isLenientDefaultSlice(child, target)) downgradeDefaultSliceIssues(walk.issues, before, child);
     }
   }
 

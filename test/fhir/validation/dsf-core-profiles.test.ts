@@ -5,12 +5,13 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { loadCoreResources } from '../../../src/fhir/conformance/core-resources.ts';
 import { ResourceValidator } from '../../../src/fhir/validation/validator.ts';
 import { MapResolver, loadFixture } from '../../fixtures/validation/fixture-resolver.ts';
+import { greetingResources, greetingTask } from '../../fixtures/validation/greeting-process.ts';
 
 const PING_PROFILE = 'http://test.dsf.dev/fhir/StructureDefinition/dsf-plugin-task-ping';
 const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
 const BPMN = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
 
-const validator = new ResourceValidator(new MapResolver([...loadCoreResources(), loadFixture<Resource>('dsf-plugin/task-ping.json')]));
+const validator = new ResourceValidator(new MapResolver([...loadCoreResources(), loadFixture<Resource>('dsf-plugin/task-ping.json'), ...greetingResources()]));
 
 type Json = Record<string, any>;
 
@@ -106,4 +107,29 @@ it('Endpoint.payloadMimeType slices by the primitive value: json and xml each on
   const errors = (r: any) => v.validate(r).filter((i) => i.severity === 'error').map((i) => i.diagnostics);
   assert.deepEqual(errors(endpoint), []);
   assert.ok(errors({ ...endpoint, payloadMimeType: ['application/fhir+json', 'application/fhir+json'] }).some((d) => /fhirXml/.test(d ?? '')));
+});
+
+describe('a plugin Task profile whose element ids do not spell their paths (walked by path, as HAPI does)', () => {
+  const describeIssues = (issues: OperationOutcomeIssue[]) => issues.map((i) => `${i.code} ${i.expression?.[0]}: ${i.diagnostics}`).join('\n');
+
+  it('validates a Task that follows it', () => {
+    const found = errors(validator.validate(greetingTask() as Resource));
+    assert.deepEqual(found, [], describeIssues(found));
+  });
+
+  it('applies the constraint of the element with id Task.input:greeting-text.text to the greeting value', () => {
+    const found = errors(validator.validate(greetingTask({ text: 'x'.repeat(41) }) as Resource));
+    assert.equal(found.length, 1, describeIssues(found));
+    assert.equal(found[0]!.code, 'invariant');
+    assert.deepEqual(found[0]!.expression, ['Task.input[1].valueString']);
+    assert.match(found[0]!.diagnostics!, /greeting-text-length/);
+  });
+
+  it('applies the fixed system of the element with id Task.input:sender.… to the addressee slice where it sits', () => {
+    const found = errors(validator.validate(greetingTask({ addresseeSystem: 'http://dsf.dev/sid/organization-identifier' }) as Resource));
+    assert.equal(found.length, 1, describeIssues(found));
+    assert.equal(found[0]!.code, 'value');
+    assert.deepEqual(found[0]!.expression, ['Task.input[2].valueReference.identifier.system']);
+    assert.match(found[0]!.diagnostics!, /fixedUri "http:\/\/dsf.dev\/sid\/practitioner-identifier"/);
+  });
 });

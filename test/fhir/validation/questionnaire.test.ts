@@ -54,6 +54,10 @@ function errors(resource: Json): OperationOutcomeIssue[] {
   return validator.validate(resource as Resource).filter((i) => i.severity === 'error');
 }
 
+function warnings(resource: Json): OperationOutcomeIssue[] {
+  return validator.validate(resource as Resource).filter((i) => i.severity === 'warning');
+}
+
 function describeIssues(issues: OperationOutcomeIssue[]): string {
   return issues.map((i) => `${i.code} ${i.expression?.[0]}: ${i.diagnostics}`).join('\n');
 }
@@ -77,18 +81,32 @@ describe('DSF QuestionnaireResponse (items sliced by linkId with a @default slic
     assert.deepEqual(found, [], describeIssues(found));
   });
 
-  it('applies the @default slice constraints to the other items', () => {
+  // The reference downgrades errors on QuestionnaireResponse.item:@default to warnings (a HAPI problem).
+  it('reports the @default slice constraints on the other items as warnings, not errors', () => {
     const qr = questionnaireResponse();
     qr.item[3].answer.push({ valueBoolean: false });
-    qr.item[4].item = [{ linkId: 'nested', text: 'Nested' }];
+    qr.item[2].item = [{ linkId: 'nested', text: 'Nested' }];
     delete qr.item[2].text;
     qr.item[5].answer = [{ valueAttachment: { contentType: 'text/plain' } }];
-    const found = errors(qr);
+    const found = warnings(qr);
     assert.ok(has(found, 'structure', 'QuestionnaireResponse.item[3].answer', 'max allowed = 1, but found 2'), describeIssues(found));
-    assert.ok(has(found, 'structure', 'QuestionnaireResponse.item[4].item', 'max allowed = 0, but found 1'), describeIssues(found));
+    assert.ok(has(found, 'structure', 'QuestionnaireResponse.item[2].item', 'max allowed = 0, but found 1'), describeIssues(found));
     assert.ok(has(found, 'required', 'QuestionnaireResponse.item[2].text', 'minimum required = 1'), describeIssues(found));
     assert.ok(has(found, 'structure', 'QuestionnaireResponse.item[5].answer[0].valueAttachment', "Type 'Attachment' is not allowed"), describeIssues(found));
-    assert.ok(!found.some((i) => i.diagnostics?.includes('closed slicing')), describeIssues(found));
+    assert.ok(found.every((i) => i.diagnostics?.includes('QuestionnaireResponse.item:@default')), describeIssues(found));
+    const errs = errors(qr);
+    assert.deepEqual(errs, [], describeIssues(errs));
+  });
+
+  it('keeps errors of the base definition in @default items, and errors elsewhere', () => {
+    const qr = questionnaireResponse();
+    delete qr.item[3].linkId;
+    qr.item[4].answer = [{ valueInteger: 'twelve' }];
+    delete qr.questionnaire;
+    const found = errors(qr);
+    assert.ok(has(found, 'required', 'QuestionnaireResponse.item[3].linkId', 'minimum required = 1'), describeIssues(found));
+    assert.ok(has(found, 'value', 'QuestionnaireResponse.item[4].answer[0].valueInteger', ''), describeIssues(found));
+    assert.ok(has(found, 'required', 'QuestionnaireResponse.questionnaire', 'minimum required = 1'), describeIssues(found));
   });
 
   it('still applies the named slices: user-task-id is required and its text fixed', () => {
@@ -112,6 +130,31 @@ describe('DSF Questionnaire (items sliced by linkId with a @default slice)', () 
   it('accepts user-task-id, business-key, display and answer items', () => {
     const found = errors(questionnaire());
     assert.deepEqual(found, [], describeIssues(found));
+  });
+
+  // The published tutorial's Questionnaire: a display item and a boolean item without text.
+  it('accepts items without text in the @default slice, with warnings (as the reference)', () => {
+    const q = questionnaire();
+    delete q.item[2].text;
+    delete q.item[3].text;
+    q.item[4].prefix = '1.';
+    const errs = errors(q);
+    assert.deepEqual(errs, [], describeIssues(errs));
+    const found = warnings(q);
+    assert.ok(has(found, 'required', 'Questionnaire.item[2].text', 'minimum required = 1'), describeIssues(found));
+    assert.ok(has(found, 'required', 'Questionnaire.item[3].text', 'minimum required = 1'), describeIssues(found));
+    assert.ok(has(found, 'structure', 'Questionnaire.item[4].prefix', 'max allowed = 0'), describeIssues(found));
+  });
+
+  it('keeps the named slices and the rest of the profile strict', () => {
+    const q = questionnaire();
+    q.item[0].text = 'Business key';
+    delete q.version;
+    delete q.item[2].text;
+    const found = errors(q);
+    assert.ok(has(found, 'value', 'Questionnaire.item[0].text', BUSINESS_KEY_TEXT), describeIssues(found));
+    assert.ok(has(found, 'required', 'Questionnaire.version', 'minimum required = 1'), describeIssues(found));
+    assert.ok(!found.some((i) => i.expression?.[0] === 'Questionnaire.item[2].text'), describeIssues(found));
   });
 
   it('refuses other items of a disallowed type or without required, and a missing user-task-id', () => {

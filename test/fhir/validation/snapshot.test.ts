@@ -5,6 +5,8 @@ import { FhirError } from '../../../src/common/errors.ts';
 import { generateSnapshot } from '../../../src/fhir/validation/snapshot.ts';
 import { baseStructureDefinition } from '../../../src/fhir/model/definitions.ts';
 import { MapResolver, fixtureResources, loadFixture } from '../../fixtures/validation/fixture-resolver.ts';
+import { loadCoreResources } from '../../../src/fhir/conformance/core-resources.ts';
+import type { Bundle } from '@medplum/fhirtypes';
 
 const resolver = new MapResolver(fixtureResources());
 const resolve = (url: string) => resolver.structureDefinition(url);
@@ -213,6 +215,68 @@ describe('generateSnapshot: extension definitions and other cases', () => {
   it('returns a profile that already has a snapshot and no base unchanged', () => {
     const r4 = baseStructureDefinition('Task')!;
     assert.equal(generateSnapshot({ ...r4, baseDefinition: undefined }, resolve).snapshot, r4.snapshot);
+  });
+});
+
+describe('generateSnapshot: the differential is walked by path and slice name, not by element id', () => {
+  // A plugin Task profile shaped like published ones: some element ids do not spell their paths.
+  const process = loadFixture<Bundle>('dsf-plugin/greeting-process.json').entry!.map((e) => e.resource!);
+  const greetingResolver = new MapResolver([...loadCoreResources(), ...process]);
+  const greeting = process.find((r) => r.resourceType === 'StructureDefinition') as StructureDefinition;
+  const generated = generateSnapshot(greeting, (url) => greetingResolver.structureDefinition(url));
+  const elements = new Map(generated.snapshot!.element!.map((e) => [e.id!, e]));
+
+  it('constrains the element the path names when the id names another (id Task.input:x.system on Task.input.type.coding.system)', () => {
+    const system = element(elements, 'Task.input:greeting-text.type.coding.system');
+    assert.equal(system.fixedUri, 'http://test.dsf.dev/fhir/CodeSystem/greeting');
+    assert.equal(system.min, 1);
+    assert.equal(elements.has('Task.input:greeting-text.system'), false, 'no element under the id as written');
+    assert.equal(elements.get('Task.input.type.coding.system')?.fixedUri, undefined, 'the unsliced entry is not constrained');
+    const value = element(elements, 'Task.input:greeting-text.value[x]');
+    assert.deepEqual(value.type?.map((t) => t.code), ['string']);
+    assert.ok(value.constraint?.some((c) => c.key === 'greeting-text-length'));
+  });
+
+  it('puts an element into the slice opened last before it, whatever slice its id names', () => {
+    const system = element(elements, 'Task.input:addressee.value[x].identifier.system');
+    assert.equal(system.fixedUri, 'http://dsf.dev/sid/practitioner-identifier');
+    assert.equal(system.min, 1);
+    assert.deepEqual(element(elements, 'Task.input:sender.value[x]').type?.map((t) => t.code), ['string']);
+    assert.ok(![...elements.keys()].some((id) => id.startsWith('Task.input:sender.value[x].')), 'the sender slice gets no Reference children');
+  });
+
+  it('gives every snapshot element an id that spells its path with slice names', () => {
+    for (const e of generated.snapshot!.element!) assert.equal(e.id!.replace(/:[^.]+/g, ''), e.path, e.id);
+  });
+
+  it('takes the slice of an inherited slicing from the id when no element of the differential opened one', () => {
+    const elements = snapshotOf(
+      taskProfile([{ id: 'Task.input:business-key.value[x]', path: 'Task.input.value[x]', maxLength: 64 }], 'http://test.dsf.dev/fhir/StructureDefinition/task-base'),
+    );
+    assert.equal(element(elements, 'Task.input:business-key.value[x]').maxLength, 64);
+    assert.equal(element(elements, 'Task.input.value[x]').maxLength, undefined);
+  });
+
+  it('an element on the sliced path closes the slices below it: later children constrain the entry', () => {
+    const elements = snapshotOf(
+      taskProfile([
+        { id: 'Task.identifier', path: 'Task.identifier', slicing: { discriminator: [{ type: 'value', path: 'system' }], rules: 'open' } },
+        { id: 'Task.identifier:dsf', path: 'Task.identifier', sliceName: 'dsf' },
+        { id: 'Task.identifier:dsf.system', path: 'Task.identifier.system', min: 1 },
+        { id: 'Task.identifier:other', path: 'Task.identifier', sliceName: 'other' },
+        { id: 'Task.identifier:dsf.value', path: 'Task.identifier.value', min: 1 },
+      ]),
+    );
+    assert.equal(element(elements, 'Task.identifier:dsf.system').min, 1);
+    assert.equal(element(elements, 'Task.identifier:other.value').min, 1);
+    assert.equal(element(elements, 'Task.identifier:dsf.value').min, 0);
+  });
+
+  it('names both the path and the id as written when a path is not found', () => {
+    assert.throws(
+      () => generateSnapshot(taskProfile([{ id: 'Task.input.foo', path: 'Task.input.type.foo', min: 1 }]), resolve),
+      (e: unknown) => e instanceof FhirError && e.status === 400 && /Task\.input\.type\.foo \(element id Task\.input\.foo\)': path not found/.test(e.message),
+    );
   });
 });
 

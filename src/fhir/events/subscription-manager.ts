@@ -9,7 +9,7 @@ import { toFhirXml } from '../model/xml-write.ts';
 import { cleanLiteralReferences } from '../references/reference-cleaner.ts';
 import { canRead, versionContent } from '../store/resource-lookups.ts';
 import type { ResourceChange } from './change-notifier.ts';
-import { IndexedResource, matchesCriteria } from './criteria-matcher.ts';
+import { IndexedResource, matchesCriteria } from '../search/criteria-match.ts';
 import { SubscriptionRegistry, type ActiveSubscription } from './subscription-registry.ts';
 import {
   CLOSE_CREDENTIALS_EXPIRED,

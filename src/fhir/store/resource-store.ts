@@ -258,8 +258,8 @@ export class ResourceStore {
     const rows = computeIndexRows(resource, this.baseUrl, this.options.indexWarning);
     if (!rows.length) return;
     await client.query(
-      `INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi)
-       SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::timestamptz[], $9::timestamptz[])`,
+      `INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
+       SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::timestamptz[], $9::timestamptz[], $10::numeric[])`,
       [
         resource.id,
         resource.resourceType,
@@ -270,6 +270,7 @@ export class ResourceStore {
         rows.map((r) => r.refId),
         rows.map((r) => r.lo),
         rows.map((r) => r.hi),
+        rows.map((r) => r.num),
       ],
     );
   }

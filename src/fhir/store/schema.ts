@@ -83,6 +83,16 @@ CREATE TRIGGER binary_content_unlink AFTER DELETE ON binary_content FOR EACH ROW
 ALTER TABLE resources ADD COLUMN size INT;
 `,
   },
+  {
+    version: 4,
+    name: 'numbers and quantities in the search index',
+    sql: `
+-- The value of number and quantity parameters (search/param-types/number.ts, quantity.ts); a quantity's
+-- system and code use the token columns, its unit norm.
+ALTER TABLE search_index ADD COLUMN num NUMERIC;
+CREATE INDEX search_index_num ON search_index (type, param, num) WHERE num IS NOT NULL;
+`,
+  },
 ];
 
 /** The PostgreSQL channel every stored resource version is announced on (events/change-notifier.ts). */

@@ -27,7 +27,8 @@ import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
 import { WritePreparation } from './service/write-preparation.ts';
 import { authorizationContext, authorizationHooks } from './auth/authorization.ts';
-import { SnapshotOperation } from './rest/snapshot-operation.ts';
+import { snapshotOperation } from './service/operations/snapshot.ts';
+import { permanentDeleteOperation } from './service/operations/permanent-delete.ts';
 import { IdentityProvider } from './auth/identity-provider.ts';
 import { OidcBearerVerifier } from './auth/oidc-bearer.ts';
 import { defaultAuthConfig } from './auth/auth-config.ts';
@@ -36,6 +37,7 @@ import { startEventDelivery, type EventDelivery } from './events/event-delivery.
 import { BinaryStore } from './store/binary-store.ts';
 import { ContentHandling } from './service/content.ts';
 import { registerContentRoutes } from './rest/content-routes.ts';
+import { registerOperationRoutes } from './rest/operation-routes.ts';
 import { ReferenceChecks } from './references/reference-checks.ts';
 import { referenceCheckHooks } from './service/reference-check-hooks.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
@@ -183,7 +185,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   log('starting event delivery');
   const events = await startEventDelivery(pool, config.baseUrl, { pingIntervalMs: config.websocketPingIntervalMs, log, observers: [identities] });
 
-  const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileOf);
+  // Operations as data: their routes and the CapabilityStatement's entries are derived from this list.
+  const operations = [snapshotOperation(service, (url) => conformance.structureDefinition(url)), permanentDeleteOperation(service)];
+  const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileOf, operations);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
   // Every request, /metadata and unknown routes included, is authenticated before anything else runs.
   const requestIdentities = new WeakMap<object, Identity>();
@@ -191,11 +195,11 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     const identity = requestIdentities.get(req.raw) ?? (await identities.resolve(req));
     return { strict: false, identity, ...authorizationContext(identity, config) };
   };
-  // Per-type routes registered before the generic ones ($snapshot, Binary, ...).
+  // Routes registered before the generic ones: the operations, the websocket, raw content of types with content storage.
   const extraRoutes: ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
+    (a, d) => registerOperationRoutes(a, d, operations),
     (a) => events.routes(a, context),
     registerContentRoutes,
-    (a) => new SnapshotOperation({ service, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
   ];
   const app = createFhirApp(
     { service, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },

@@ -15,7 +15,7 @@ export interface RouteDeps {
   capability: () => unknown;
   /** Builds the request context (identity, access filter) for a request. */
   context(req: FastifyRequest): Promise<RequestContext>;
-  /** Extra per-type routes ($snapshot, Binary) registered before the generic ones. */
+  /** Extra routes (operations, raw content, websocket) registered before the generic ones. */
   extraRoutes?: (app: FastifyInstance, deps: RouteDeps) => void;
 }
 
@@ -143,11 +143,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get<{ Params: Params }>('/:type/:id/_history/:vid', async (req, reply) => {
     const ctx = await deps.context(req);
     return sendRead(req, reply, await i.vread(ctx, store.pool, req.params.type, req.params.id, req.params.vid));
-  });
-  app.post<{ Params: Params }>('/:type/:id/$permanent-delete', async (req, reply) => {
-    const ctx = await deps.context(req);
-    const r = await store.transaction((c) => i.permanentDelete(ctx, c, req.params.type, req.params.id));
-    return sendResource(req, reply, 200, r.outcome);
   });
 
   // Unsupported methods on known paths: 405 rather than 404.

@@ -2,10 +2,17 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { DSF_RESOURCE_TYPES } from '../model/resource-types.ts';
 import { searchParameters } from '../search/parameters.ts';
+import type { Operation } from './operations/operation.ts';
 
-const SNAPSHOT_OPERATION = { name: 'snapshot', definition: 'http://hl7.org/fhir/OperationDefinition/StructureDefinition-snapshot' };
+/** The operations the statement can list: those with a published OperationDefinition (it requires one). */
+function listed(operations: readonly Operation[], type?: string): { name: string; definition: string }[] {
+  return operations
+    .map((o) => o.definition)
+    .filter((d): d is typeof d & { definition: string } => d.definition !== undefined && (type === undefined || d.resourceTypes.includes(type)))
+    .map((d) => ({ name: d.name, definition: d.definition }));
+}
 
-export function capabilityStatement(baseUrl: string, version: string, defaultProfile: (type: string) => string | undefined): CapabilityStatement {
+export function capabilityStatement(baseUrl: string, version: string, defaultProfile: (type: string) => string | undefined, operations: readonly Operation[]): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = DSF_RESOURCE_TYPES.map((type) => {
     const params = [...searchParameters(type).values()];
     const refParams = params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`);
@@ -28,7 +35,8 @@ export function capabilityStatement(baseUrl: string, version: string, defaultPro
     const profile = defaultProfile(type);
     if (profile) r.profile = profile;
     if (refParams.length) r.searchInclude = refParams;
-    if (type === 'StructureDefinition') r.operation = [SNAPSHOT_OPERATION];
+    const typeOperations = listed(operations, type);
+    if (typeOperations.length) r.operation = typeOperations;
     return r;
   });
   return {
@@ -49,7 +57,7 @@ export function capabilityStatement(baseUrl: string, version: string, defaultPro
         mode: 'server',
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
-        operation: [SNAPSHOT_OPERATION],
+        operation: listed(operations),
       },
     ],
   };

@@ -1,6 +1,6 @@
 // HTTP routes of the FHIR REST API, mapped onto Interactions.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
 import { FhirError, methodNotAllowed } from '../../common/errors.ts';
 import { assertType, withWarningIssues, type FhirService } from '../service/fhir-service.ts';
 import type { InteractionResult, RequestContext } from '../service/request-context.ts';
@@ -12,7 +12,7 @@ import { applyResultParameters } from '../service/summary.ts';
 export interface RouteDeps {
   service: FhirService;
   bundles: BundleProcessor;
-  capability: () => unknown;
+  capability: () => CapabilityStatement;
   /** Builds the request context (identity, access filter) for a request. */
   context(req: FastifyRequest): Promise<RequestContext>;
   /** Extra routes (operations, raw content, websocket) registered before the generic ones. */
@@ -59,7 +59,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { service: i } = deps;
   const store = i.store;
 
-  app.get('/metadata', async (req, reply) => sendResource(req, reply, 200, deps.capability() as never));
+  app.get('/metadata', async (req, reply) => sendResource(req, reply, 200, deps.capability()));
 
   app.get('/', async () => {
     throw methodNotAllowed('GET on the base URL is not supported; use a resource type, /metadata or /_history');

@@ -3,7 +3,7 @@
 // CodeSystem http://dsf.dev/fhir/CodeSystem/process-authorization: LOCAL_ALL, LOCAL_ALL_PRACTITIONER,
 // REMOTE_ALL, LOCAL_ORGANIZATION, LOCAL_ORGANIZATION_PRACTITIONER, REMOTE_ORGANIZATION, LOCAL_ROLE,
 // LOCAL_ROLE_PRACTITIONER, REMOTE_ROLE.
-import type { Coding } from '@medplum/fhirtypes';
+import type { ActivityDefinition, Coding, Extension, Identifier } from '@medplum/fhirtypes';
 import type { Db } from '../../db/pool.ts';
 import { currentByCanonical } from '../store/resource-lookups.ts';
 import { isDsfAdmin, type Identity } from './identity.ts';
@@ -20,8 +20,6 @@ import {
   PROCESS_AUTHORIZATION,
 } from '../model/dsf-urls.ts';
 
-type Obj = Record<string, any>;
-
 /** http(s)://<domain>/bpe/Process/<name>|<major.minor> */
 export const INSTANTIATES_CANONICAL = /^(https?:\/\/(?:(?:[a-zA-Z0-9][a-zA-Z0-9-]{0,61}[a-zA-Z0-9])\.)+[a-zA-Z0-9]{1,63}\/bpe\/Process\/[a-zA-Z0-9-]+)\|(\d+\.\d+)$/;
 
@@ -34,8 +32,8 @@ export interface ProcessAuthorization {
 }
 
 /** The current ActivityDefinition with url and version, status draft or active. */
-export async function findActivityDefinition(db: Db, processUrl: string, processVersion: string): Promise<Obj | undefined> {
-  const found = await currentByCanonical<Obj>(db, 'ActivityDefinition', processUrl, processVersion);
+export async function findActivityDefinition(db: Db, processUrl: string, processVersion: string): Promise<ActivityDefinition | undefined> {
+  const found = await currentByCanonical<ActivityDefinition>(db, 'ActivityDefinition', processUrl, processVersion);
   return found.find((ad) => ad.status === 'draft' || ad.status === 'active');
 }
 
@@ -52,29 +50,23 @@ export function taskProfileMatches(authorizedProfile: string, taskProfile: strin
  * The process-authorization of the ActivityDefinition for this message name and one of the Task's
  * profiles: the first matching extension, as the reference takes it (empty when none matches).
  */
-export function processAuthorizationsFor(activityDefinition: Obj, messageName: string, taskProfiles: string[]): ProcessAuthorization[] {
-  for (const ext of (activityDefinition.extension ?? []) as Obj[]) {
+export function processAuthorizationsFor(activityDefinition: ActivityDefinition, messageName: string, taskProfiles: string[]): ProcessAuthorization[] {
+  for (const ext of activityDefinition.extension ?? []) {
     if (ext.url !== EXT_PROCESS_AUTHORIZATION) continue;
-    const subs = (ext.extension ?? []) as Obj[];
+    const subs = ext.extension ?? [];
     const names = subs.filter((s) => s.url === 'message-name').map((s) => s.valueString);
-    const profiles = subs.filter((s) => s.url === 'task-profile' && typeof s.valueCanonical === 'string').map((s) => s.valueCanonical as string);
+    const profiles = subs.filter((s) => s.url === 'task-profile' && typeof s.valueCanonical === 'string').map((s) => s.valueCanonical!);
     if (!names.includes(messageName) || !profiles.some((p) => taskProfiles.some((t) => taskProfileMatches(p, t)))) continue;
-    return [
-      {
-        requesters: subs.filter((s) => s.url === 'requester' && s.valueCoding).map((s) => s.valueCoding as Coding),
-        recipients: subs.filter((s) => s.url === 'recipient' && s.valueCoding).map((s) => s.valueCoding as Coding),
-      },
-    ];
+    const codings = (url: string) => subs.filter((s) => s.url === url && s.valueCoding).map((s) => s.valueCoding!);
+    return [{ requesters: codings('requester'), recipients: codings('recipient') }];
   }
   return [];
 }
 
-const extensionsOf = (v: Obj | undefined, url: string) => ((v?.extension ?? []) as Obj[]).filter((e) => e.url === url);
-const sub = (ext: Obj | undefined, url: string): Obj | undefined => extensionsOf(ext, url)[0];
+const sub = (ext: { extension?: Extension[] } | undefined, url: string): Extension | undefined => (ext?.extension ?? []).find((e) => e.url === url);
 
-function organizationIdentifierIs(identifier: unknown, value: string): boolean {
-  const i = identifier as Obj | undefined;
-  return i?.system === ORGANIZATION_IDENTIFIER && i?.value === value;
+function organizationIdentifierIs(identifier: Identifier | undefined, value: string): boolean {
+  return identifier?.system === ORGANIZATION_IDENTIFIER && identifier?.value === value;
 }
 
 /** Lazily loaded memberships of the identity's organisation (needed only for ROLE codings). */
@@ -103,15 +95,15 @@ export async function codingAuthorizes(coding: Coding, identity: Identity, membe
   if (identity.organization.active !== true) return false;
   const admin = isDsfAdmin(identity);
   const isOrganization = identity.kind === 'organization';
-  const hasPractitionerRole = (role: Obj | undefined) =>
+  const hasPractitionerRole = (role: Coding | undefined) =>
     identity.kind === 'practitioner' && !!role && identity.practitionerRoles.some((r) => r.system === role.system && r.code === role.code);
   const organizationOrAdmin = isOrganization || admin;
-  const isMember = async (parentIdentifier: unknown, role: Obj | undefined) => {
+  const isMember = async (parentIdentifier: Identifier | undefined, role: Coding | undefined) => {
     if (!role) return false;
     const list = await member();
     return list.some((m) => organizationIdentifierIs(parentIdentifier, m.parentOrganizationIdentifier) && m.roleSystem === role.system && m.roleCode === role.code);
   };
-  const c = coding as Obj;
+  const c = coding;
   switch (coding.code) {
     case 'LOCAL_ALL':
       return identity.local && organizationOrAdmin;

@@ -1,7 +1,7 @@
 // Read-access tags (http://dsf.dev/fhir/CodeSystem/read-access-tag): what they grant a caller (the
 // read rule of every type without its own), and the rule that makes them valid on a write: exactly one
 // ALL, or one LOCAL plus ORGANIZATION/ROLE tags naming organisations and roles that exist.
-import type { Coding, Resource } from '@medplum/fhirtypes';
+import type { CodeSystem, Coding, Resource } from '@medplum/fhirtypes';
 import type { Db } from '../../db/pool.ts';
 import { readAccessTags, type AccessCondition } from '../store/access-condition.ts';
 import { currentByCanonical } from '../store/resource-lookups.ts';
@@ -11,8 +11,7 @@ import { EXT_READ_ACCESS_ORGANIZATION, EXT_READ_ACCESS_PARENT_ORGANIZATION_ROLE,
 
 const TAG_CODES = ['LOCAL', 'ORGANIZATION', 'ROLE', 'ALL'];
 
-type Obj = Record<string, any>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** What the caller's read-access tags grant it (ALL; LOCAL for local callers; ORGANIZATION naming it; ROLE of its memberships). */
 export function tagsGrant(identity: Identity): AccessCondition {
@@ -37,18 +36,19 @@ export function storeExistenceChecks(db: Db): ExistenceChecks {
     },
     async roleExists(role) {
       if (typeof role.system !== 'string') return false;
-      const codeSystems = await currentByCanonical<Obj>(db, 'CodeSystem', role.system, role.version);
-      return codeSystems.some((cs) => (cs.concept ?? []).some((c: Obj) => c.code === role.code));
+      const codeSystems = await currentByCanonical<CodeSystem>(db, 'CodeSystem', role.system, role.version);
+      return codeSystems.some((cs) => (cs.concept ?? []).some((c) => c.code === role.code));
     },
   };
 }
 
 /** undefined when the tag is valid, else why not. */
 async function tagProblem(tag: Coding, checks: ExistenceChecks): Promise<string | undefined> {
-  const ext = (tag.extension ?? []) as Obj[];
+  const ext = tag.extension ?? [];
   if (tag.code === 'ORGANIZATION') {
     const exts = ext.filter((e) => e.url === EXT_READ_ACCESS_ORGANIZATION);
     const id = exts[0]?.valueIdentifier;
+    // Not validated yet (authorization runs first): each value is checked for its JSON type.
     if (exts.length !== 1 || !isObj(id) || id.system !== ORGANIZATION_IDENTIFIER || typeof id.value !== 'string') {
       return 'an ORGANIZATION tag needs exactly one extension-read-access-organization with an organization-identifier';
     }
@@ -56,15 +56,15 @@ async function tagProblem(tag: Coding, checks: ExistenceChecks): Promise<string 
   }
   if (tag.code === 'ROLE') {
     const exts = ext.filter((e) => e.url === EXT_READ_ACCESS_PARENT_ORGANIZATION_ROLE);
-    const subs = (exts[0]?.extension ?? []) as Obj[];
+    const subs = exts[0]?.extension ?? [];
     const parents = subs.filter((s) => s.url === 'parent-organization' && isObj(s.valueIdentifier) && s.valueIdentifier.system === ORGANIZATION_IDENTIFIER && typeof s.valueIdentifier.value === 'string');
     const roles = subs.filter((s) => s.url === 'organization-role' && isObj(s.valueCoding) && typeof s.valueCoding.system === 'string' && typeof s.valueCoding.code === 'string');
     if (exts.length !== 1 || subs.length !== 2 || parents.length !== 1 || roles.length !== 1) {
       return 'a ROLE tag needs exactly one extension-read-access-parent-organization-role with one parent-organization and one organization-role';
     }
-    const parent = parents[0]!.valueIdentifier.value as string;
+    const parent = parents[0]!.valueIdentifier!.value!;
     if (!(await checks.organizationExists(parent))) return `the ROLE tag names parent organization '${parent}', which does not exist`;
-    const role = roles[0]!.valueCoding as Coding;
+    const role = roles[0]!.valueCoding!;
     if (!(await checks.roleExists(role))) return `the ROLE tag names role ${role.system}|${role.code}, which no CodeSystem defines`;
   }
   return undefined;

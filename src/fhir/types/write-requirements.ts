@@ -1,11 +1,9 @@
 // The building blocks of the reference's per-type write rules besides read-access tags (its
 // newResourceOk and modificationsOk): what a resource must carry to be written, and which of its
 // identity keys an update may not change. The type modules list theirs; refusals are 403, before validation.
-import type { Reference, Resource } from '@medplum/fhirtypes';
+import type { Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import { parseReference } from '../search/reference.ts';
 import { canonicalJson } from './canonical-json.ts';
-
-type Obj = Record<string, any>;
 
 const PUBLICATION_STATUS = ['draft', 'active', 'retired'];
 
@@ -19,13 +17,13 @@ export interface Immutable<T extends Resource = Resource> {
 }
 
 /** Values of the resource's identifiers with this system. */
-export const identifierValues = (r: Obj, system: string): string[] =>
-  ((r.identifier ?? []) as Obj[]).filter((i) => i?.system === system && typeof i.value === 'string' && i.value !== '').map((i) => i.value as string);
+export const identifierValues = (r: Resource, system: string): string[] =>
+  (((r as { identifier?: Identifier[] }).identifier ?? []) as Identifier[]).filter((i) => i?.system === system && typeof i.value === 'string' && i.value !== '').map((i) => i.value!);
 
 export const present = <T extends Resource>(path: string, get: (r: T) => unknown): Requirement<T> => (r) => (get(r) === undefined || get(r) === '' ? `${path} not defined` : undefined);
 
 export const publicationStatus = <T extends Resource>(type: string): Requirement<T> => (r) => {
-  const status = (r as Obj).status;
+  const status = (r as { status?: string }).status;
   return status === undefined ? `${type}.status not defined` : PUBLICATION_STATUS.includes(status) ? undefined : `${type}.status not one of draft, active or retired`;
 };
 

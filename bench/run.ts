@@ -1,7 +1,7 @@
 // npm run bench: runs the benchmarks against a PostgreSQL server (DSF_BENCH_DATABASE_URL, or an
 // embedded one), prints each figure as a ratio to a baseline of the same run, and writes
 // .dsf/bench/results-<time>.json. Options: --memory-resources N (default 100000; 0 skips it),
-// --only fhir|engine|events|binary|bpe (binary: only the raw Binary throughput of the FHIR server).
+// --only fhir|engine|events|binary|bpe|network (binary: only the raw Binary throughput of the FHIR server).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
@@ -9,6 +9,7 @@ import { run as runFhir } from './fhir.bench.ts';
 import { run as runEngine } from './engine.bench.ts';
 import { run as runEvents } from './events.bench.ts';
 import { run as runBpe } from './bpe.bench.ts';
+import { run as runNetwork } from './network.bench.ts';
 
 const args = process.argv.slice(2);
 const memIdx = args.indexOf('--memory-resources');
@@ -40,6 +41,11 @@ try {
   if (!only || only === 'bpe') {
     console.log('== BPE (Task -> process start) ==');
     results.bpe = await runBpe(url, (s) => console.log(s));
+  }
+  if (!only || only === 'network') {
+    console.log('== Networks of sites (ping-pong) ==');
+    process.env.DSF_TEST_DATABASE_URL = url; // the test kit's sites (memory of separate processes)
+    results.network = await runNetwork((s) => console.log(s));
   }
 } finally {
   await stop();

@@ -1,16 +1,33 @@
-// `dsf demo` (npm start): a network of DSF sites on loopback. One embedded PostgreSQL holds a
-// database per site; a test CA and certificates are generated on first run; every site's initial
-// bundle makes it know all the others (Organizations with thumbprints, Endpoints). Each site has three
-// local users (demo-users.ts), recognised by certificate through its role configuration.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+// `dsf demo` (npm start): a network of DSF sites on loopback in one process. One embedded PostgreSQL holds
+// two databases per site (FHIR server, BPE); a test CA and certificates are generated on first run; every
+// site's initial bundle makes it know all the others and gives them roles under one parent organisation
+// (network-bundle.ts). Each site runs its FHIR server and its BPE with the plugins shipped in plugins/
+// (ping-pong, hello-world), and has three local users (demo-users.ts). A second start reuses the data.
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { generateCertificates } from './certs.ts';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { startBpeStatusServer, type BpeStatusServer } from './bpe-status-server.ts';
+import { DEMO_USER_PKCS12_PASSWORD, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
+import { defaultRolesOf, networkBundle, type NetworkSite } from './network-bundle.ts';
+import { readBpeConfig } from '../bpe/config.ts';
+import { startBpeServer, type RunningBpe } from '../bpe/bpe-server.ts';
+import { BpeLogger, type LogLevel } from '../bpe/services/logging.ts';
+import { HttpFhirClient } from '../bpe/client/http-fhir-client.ts';
+import { HttpsClient } from '../common/https-client.ts';
+import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
 import { withDatabase } from '../db/pool.ts';
 import { readFhirServerConfig } from '../fhir/config.ts';
 import { startFhirServer, type RunningFhirServer } from '../fhir/fhir-server.ts';
-import { sitesBundle, type SiteDescription } from '../fhir/init-bundle.ts';
-import { DEMO_USER_PKCS12_PASSWORD, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
+import { findDraftTask, requestedTaskFrom } from '../plugin-api/testing/draft-tasks.ts';
+
+/** The plugins the project ships; every demo site deploys them. */
+export const SHIPPED_PLUGINS = fileURLToPath(new URL('../../plugins', import.meta.url));
+export const DEMO_PARENT_ORGANIZATION = 'Test_Consortium';
+export const START_PING_DRAFT = 'http://dsf.dev/bpe/Process/ping/1.0/task-start-ping';
+/** The BPE status endpoints listen this far above the FHIR servers' ports. */
+export const BPE_PORT_OFFSET = 1000;
 
 export interface DemoOptions {
   dir: string;
@@ -19,6 +36,8 @@ export interface DemoOptions {
   /** postgres:// URL of an external server; default: embedded PostgreSQL under dir. */
   databaseUrl?: string;
   log: (line: string) => void;
+  /** Least level of BPE log lines shown in the console (all go to <dir>/logs/<site>-bpe.log). */
+  bpeConsoleLevel?: LogLevel;
 }
 
 export interface NetworkUser {
@@ -32,10 +51,25 @@ export interface NetworkUser {
   p12?: string;
 }
 
+export interface NetworkSiteFile {
+  organization: string;
+  fhirBaseUrl: string;
+  /** The BPE's status endpoint (JSON; client certificate of the demo CA). */
+  bpeBaseUrl: string;
+  roles: string[];
+  clientCert: string;
+  clientKey: string;
+  serverCert: string;
+  thumbprint: string;
+  roleConfig: string;
+  users: NetworkUser[];
+}
+
 export interface NetworkFile {
   ca: string;
   userPkcs12Password: string;
-  sites: { organization: string; fhirBaseUrl: string; clientCert: string; clientKey: string; serverCert: string; thumbprint: string; roleConfig: string; users: NetworkUser[] }[];
+  parentOrganization: string;
+  sites: NetworkSiteFile[];
 }
 
 export interface RunningDemo {
@@ -46,13 +80,48 @@ export interface RunningDemo {
 
 export const DEFAULT_DEMO_ORGANIZATIONS = ['Test_DIC_1', 'Test_DIC_2', 'Test_TTP'];
 
+/** N sites: N-1 data integration centres and a trusted third party (one site: a DIC). */
+export function demoOrganizations(sites: number): string[] {
+  if (!Number.isInteger(sites) || sites < 1 || sites >= BPE_PORT_OFFSET) throw new Error(`--sites must be a whole number from 1 to ${BPE_PORT_OFFSET - 1}`);
+  if (sites === 1) return ['Test_DIC_1'];
+  return [...Array.from({ length: sites - 1 }, (_, i) => `Test_DIC_${i + 1}`), 'Test_TTP'];
+}
+
+/** A base port whose FHIR ports (base … base+n-1) and BPE ports (+1000) are all free now (for tests and benchmarks). */
+export async function findFreeBasePort(sites: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    if (base + BPE_PORT_OFFSET + sites > 65535) continue;
+    const ports = Array.from({ length: sites }, (_, i) => [base + i, base + BPE_PORT_OFFSET + i]).flat();
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
+  }
+  throw new Error(`no free range of ports for ${sites} sites`);
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+/** A path as short as it can be for copy-paste: relative below the working folder, else absolute. */
+const rel = (p: string) => {
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') ? r : p;
+};
+
 export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> {
   const dir = resolve(opts.dir);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(dir, 'logs'), { recursive: true });
   const log = opts.log;
   const n = opts.organizations.length;
+  const started = Date.now();
+  const step = (i: number, text: string) => log(`[${i}/5] ${text}`);
 
-  log(`[1/${n + 3}] certificates in ${join(dir, 'certs')}`);
+  step(1, `certificates in ${join(dir, 'certs')}`);
   const users = new Map<string, DemoUser[]>(opts.organizations.map((org) => [org, demoUsers(org)]));
   const certs = await generateCertificates({
     dir: join(dir, 'certs'),
@@ -64,22 +133,24 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   let serverUrl = opts.databaseUrl;
   let stopDb = async () => {};
   if (!serverUrl) {
-    log(`[2/${n + 3}] starting embedded PostgreSQL in ${join(dir, 'postgres')}`);
+    step(2, `starting embedded PostgreSQL in ${join(dir, 'postgres')}`);
     const db = await startEmbeddedPostgres(join(dir, 'postgres'), { log: (l) => log(`      ${l}`) });
     serverUrl = db.url;
     stopDb = db.stop;
-  } else log(`[2/${n + 3}] using PostgreSQL at ${new URL(serverUrl).host}`);
+  } else step(2, `using PostgreSQL at ${new URL(serverUrl).host}`);
 
-  const sites: (SiteDescription & { key: string; port: number })[] = opts.organizations.map((org, i) => ({
+  const sites: (NetworkSite & { key: string; port: number; bpePort: number })[] = opts.organizations.map((org, i) => ({
     key: org,
     organizationIdentifier: org,
     name: org.replaceAll('_', ' '),
     thumbprints: [certs.organizations[org]!.client.thumbprint],
     fhirBaseUrl: `https://localhost:${opts.basePort + i}/fhir`,
+    roles: defaultRolesOf(org),
     port: opts.basePort + i,
+    bpePort: opts.basePort + BPE_PORT_OFFSET + i,
   }));
   const bundleFile = join(dir, 'network-bundle.json');
-  writeFileSync(bundleFile, JSON.stringify(sitesBundle(sites), null, 2));
+  writeFileSync(bundleFile, JSON.stringify(networkBundle(sites, DEMO_PARENT_ORGANIZATION), null, 2));
   // The reference's role configuration format (DEV_DSF_FHIR_SERVER_ROLECONFIG), one file per site.
   const roleConfigFile = (key: string) => join(dir, `${key}-role-config.yaml`);
   for (const site of sites) {
@@ -87,43 +158,95 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     writeFileSync(roleConfigFile(site.key), demoRoleConfig(siteUsers));
   }
 
-  const running: RunningFhirServer[] = [];
-  try {
-    for (const [i, site] of sites.entries()) {
-      log(`[${i + 3}/${n + 3}] starting FHIR server of ${site.organizationIdentifier} on port ${site.port}`);
-      const c = certs.organizations[site.key]!;
-      const config = readFhirServerConfig({
-        DEV_DSF_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
-        DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: site.organizationIdentifier,
-        DEV_DSF_SERVER_API_HOST: '127.0.0.1',
-        DEV_DSF_SERVER_API_PORT: String(site.port),
-        DEV_DSF_SERVER_CERTIFICATE: c.server.certPath,
-        DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: c.server.keyPath,
-        DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
-        DEV_DSF_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
-        DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
-        DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
-        DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `fhir_${site.key.toLowerCase()}`),
-        DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
-        DEV_DSF_FHIR_SERVER_ROLECONFIG: roleConfigFile(site.key),
-        DSF_DATA_DIR: join(dir, site.key),
-        // Three servers' request lines would bury the demo's own output; DSF_LOG_LEVEL=info shows them.
-        DSF_LOG_LEVEL: process.env.DSF_LOG_LEVEL ?? 'warn',
-      });
-      running.push(await startFhirServer(config));
-    }
-  } catch (e) {
-    await Promise.all(running.map((r) => r.close()));
+  const fhirServers: RunningFhirServer[] = [];
+  const bpes: RunningBpe[] = [];
+  const statusServers: BpeStatusServer[] = [];
+  const stopAll = async () => {
+    await Promise.all(statusServers.map((s) => s.close()));
+    await Promise.all(bpes.map((b) => b.stop()));
+    await Promise.all(fhirServers.map((r) => r.close()));
     await stopDb();
+  };
+  try {
+    step(3, `starting ${n} FHIR server(s)`);
+    let ready = 0;
+    await Promise.all(
+      sites.map(async (site) => {
+        const c = certs.organizations[site.key]!;
+        const config = readFhirServerConfig({
+          DEV_DSF_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
+          DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: site.organizationIdentifier,
+          DEV_DSF_SERVER_API_HOST: '127.0.0.1',
+          DEV_DSF_SERVER_API_PORT: String(site.port),
+          DEV_DSF_SERVER_CERTIFICATE: c.server.certPath,
+          DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: c.server.keyPath,
+          DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
+          DEV_DSF_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
+          DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
+          DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
+          DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `fhir_${site.key.toLowerCase()}`),
+          DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
+          DEV_DSF_FHIR_SERVER_ROLECONFIG: roleConfigFile(site.key),
+          DSF_DATA_DIR: join(dir, site.key),
+          // Many servers' request lines would bury the demo's own output; DSF_LOG_LEVEL=info shows them.
+          DSF_LOG_LEVEL: process.env.DSF_LOG_LEVEL ?? 'warn',
+        });
+        fhirServers.push(await startFhirServer(config));
+        log(`      ${String(++ready).padStart(String(n).length)}/${n} FHIR server of ${site.organizationIdentifier} on ${site.fhirBaseUrl}`);
+      }),
+    );
+
+    step(4, `starting ${n} BPE(s) with the plugins in ${rel(SHIPPED_PLUGINS)}`);
+    ready = 0;
+    await Promise.all(
+      sites.map(async (site) => {
+        const c = certs.organizations[site.key]!;
+        const processDir = join(dir, site.key, 'process');
+        mkdirSync(processDir, { recursive: true });
+        const config = readBpeConfig({
+          ...process.env, // plugin placeholders, e.g. DEV_DSF_BPE_PING_PONG_TIMEOUT
+          DEV_DSF_BPE_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
+          DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
+          DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
+          DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
+          DEV_DSF_BPE_DB_URL: withDatabase(serverUrl, `bpe_${site.key.toLowerCase()}`),
+          // The site's own plugin folder (empty at first) and the shipped plugins.
+          DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
+          DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,
+          DSF_BPE_DATA_DIR: join(dir, site.key, 'bpe'),
+        });
+        const bpe = await startBpeServer(config, { logger: siteLogger(join(dir, 'logs', `${site.key}-bpe.log`), site.key, opts.bpeConsoleLevel ?? 'warn', log) });
+        bpes.push(bpe);
+        await bpe.connected();
+        statusServers.push(
+          await startBpeStatusServer({
+            bpe,
+            organization: site.organizationIdentifier,
+            fhirBaseUrl: site.fhirBaseUrl,
+            port: site.bpePort,
+            cert: readFileSync(c.server.certPath, 'utf8'),
+            key: readFileSync(c.server.keyPath, 'utf8'),
+            ca: readFileSync(certs.ca.certPath, 'utf8'),
+          }),
+        );
+        const processes = bpe.deployment.states.filter((s) => s.newState === 'ACTIVE').length;
+        log(`      ${String(++ready).padStart(String(n).length)}/${n} BPE of ${site.organizationIdentifier}: ${processes} processes active, connected`);
+      }),
+    );
+  } catch (e) {
+    await stopAll();
     throw e;
   }
 
   const network: NetworkFile = {
     ca: certs.ca.certPath,
     userPkcs12Password: DEMO_USER_PKCS12_PASSWORD,
+    parentOrganization: DEMO_PARENT_ORGANIZATION,
     sites: sites.map((s) => ({
       organization: s.organizationIdentifier,
       fhirBaseUrl: s.fhirBaseUrl,
+      bpeBaseUrl: `https://localhost:${s.bpePort}/bpe`,
+      roles: s.roles,
       clientCert: certs.organizations[s.key]!.client.certPath,
       clientKey: certs.organizations[s.key]!.client.keyPath,
       serverCert: certs.organizations[s.key]!.server.certPath,
@@ -137,18 +260,51 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   };
   const networkFile = join(dir, 'network.json');
   writeFileSync(networkFile, JSON.stringify(network, null, 2));
-  log(`[${n + 3}/${n + 3}] network ready (${networkFile})`);
+  const pingFiles = await writeStartPingTasks(network, join(dir, 'tasks'));
+  step(5, `network ready in ${((Date.now() - started) / 1000).toFixed(1)} s, resident memory ${mib(process.memoryUsage().rss)} (${networkFile})`);
   for (const s of network.sites) {
-    log(`  ${s.organization.padEnd(12)} ${s.fhirBaseUrl}`);
-    for (const u of s.users) log(`    user ${u.name.padEnd(24)} ${u.plays} (${u.p12 ?? u.cert})`);
+    log(`  ${s.organization.padEnd(12)} FHIR ${s.fhirBaseUrl}   BPE ${s.bpeBaseUrl}   roles ${s.roles.join(', ')} in ${network.parentOrganization}`);
+    for (const u of s.users) log(`    user ${u.name.padEnd(24)} ${u.plays} (${rel(u.p12 ?? u.cert)})`);
   }
+  const first = network.sites[0]!;
+  log('');
+  log(`Ping every other site from ${first.organization} (and wait for the pongs):`);
+  log(`  npx dsf start-process --network ${rel(networkFile)} --site ${first.organization} --draft ${START_PING_DRAFT}`);
+  log('or with curl:');
+  log(
+    `  curl --cacert ${rel(network.ca)} --cert ${rel(first.clientCert)} --key ${rel(first.clientKey)} -H 'Content-Type: application/fhir+json' --data @${rel(pingFiles[0]!)} ${first.fhirBaseUrl}/Task`,
+  );
+  log(`BPE logs: ${rel(join(dir, 'logs'))}/<site>-bpe.log`);
 
-  return {
-    network,
-    networkFile,
-    async stop() {
-      await Promise.all(running.map((r) => r.close()));
-      await stopDb();
-    },
-  };
+  return { network, networkFile, stop: stopAll };
+}
+
+/** A requested start-ping Task per site, made from the site's deployed draft, for curl --data @file. */
+async function writeStartPingTasks(network: NetworkFile, dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const ca = readFileSync(network.ca, 'utf8');
+  const out: string[] = [];
+  for (const site of network.sites) {
+    const http = new HttpsClient({ cert: readFileSync(site.clientCert, 'utf8'), key: readFileSync(site.clientKey, 'utf8'), ca });
+    try {
+      const client = new HttpFhirClient({ http, baseUrl: site.fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 30_000 });
+      const file = join(dir, `${site.organization}-start-ping.json`);
+      writeFileSync(file, JSON.stringify(requestedTaskFrom(await findDraftTask(client, START_PING_DRAFT)), null, 2));
+      out.push(file);
+    } finally {
+      http.close();
+    }
+  }
+  return out;
+}
+
+const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Every line to the site's log file; from `consoleLevel` up also to the console, marked with the site. */
+function siteLogger(file: string, site: string, consoleLevel: LogLevel, log: (line: string) => void): BpeLogger {
+  return new BpeLogger((level, message) => {
+    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}`;
+    appendFileSync(file, `${line}\n`);
+    if (ORDER[level] >= ORDER[consoleLevel]) log(`${site} ${line}`);
+  });
 }

@@ -1,7 +1,8 @@
 // The `dsf` command: demo network, single FHIR server, BPE, site (both), test certificates.
 import { Command } from 'commander';
 import { registerCertsCommand } from './certs.ts';
-import { DEFAULT_DEMO_ORGANIZATIONS, startDemoNetwork } from './demo-network.ts';
+import { DEFAULT_DEMO_ORGANIZATIONS, demoOrganizations, startDemoNetwork } from './demo-network.ts';
+import { registerStartProcessCommand } from './start-process.ts';
 import { readFhirServerConfig } from '../fhir/config.ts';
 import { startFhirServer } from '../fhir/fhir-server.ts';
 import { ConfigError } from '../common/config-reader.ts';
@@ -31,13 +32,17 @@ function onStop(stop: () => Promise<void>): void {
 
 program
   .command('demo')
-  .description('run a network of DSF sites on loopback (embedded PostgreSQL, test certificates)')
+  .description('run a network of DSF sites on loopback, FHIR server and BPE each, with the shipped plugins (embedded PostgreSQL, test certificates)')
   .option('--dir <dir>', 'data folder', process.env.DSF_DEMO_DIR ?? '.dsf/demo')
-  .option('--org <identifier...>', 'organisation identifiers', DEFAULT_DEMO_ORGANIZATIONS)
-  .option('--base-port <port>', 'port of the first site', process.env.DSF_DEMO_BASE_PORT ?? '18001')
+  .option('--sites <n>', 'number of sites: n-1 data integration centres and a trusted third party (default 3)')
+  .option('--org <identifier...>', 'organisation identifiers instead of --sites', DEFAULT_DEMO_ORGANIZATIONS)
+  .option('--base-port <port>', 'port of the first FHIR server; the BPE status endpoints are 1000 above', process.env.DSF_DEMO_BASE_PORT ?? '18001')
   .option('--database-url <url>', 'external PostgreSQL server instead of the embedded one', process.env.DSF_DEMO_DATABASE_URL)
-  .action(async (o: { dir: string; org: string[]; basePort: string; databaseUrl?: string }) => {
-    const demo = await startDemoNetwork({ dir: o.dir, organizations: o.org, basePort: Number(o.basePort), databaseUrl: o.databaseUrl, log: (l) => console.log(l) });
+  .option('--bpe-log-level <level>', 'BPE log lines shown here (all are in <dir>/logs)', process.env.DSF_BPE_LOG_LEVEL ?? 'warn')
+  .action(async (o: { dir: string; sites?: string; org: string[]; basePort: string; databaseUrl?: string; bpeLogLevel: string }) => {
+    const organizations = o.sites !== undefined ? demoOrganizations(Number(o.sites)) : o.org;
+    const level = ['debug', 'info', 'warn', 'error'].includes(o.bpeLogLevel) ? (o.bpeLogLevel as 'debug' | 'info' | 'warn' | 'error') : 'warn';
+    const demo = await startDemoNetwork({ dir: o.dir, organizations, basePort: Number(o.basePort), databaseUrl: o.databaseUrl, log: (l) => console.log(l), bpeConsoleLevel: level });
     console.log('Press Ctrl+C to stop.');
     onStop(demo.stop);
   });
@@ -65,6 +70,7 @@ program
   });
 
 registerCertsCommand(program);
+registerStartProcessCommand(program);
 
 program.parseAsync().catch((e) => {
   console.error(e instanceof ConfigError || e instanceof EmbeddedPostgresError ? e.message : e);

@@ -1,11 +1,13 @@
-// `npm start` runs `dsf demo`: these start the real command in a child process, as a user would.
+// `npm start` runs `dsf demo`: these start the real command in a child process, as a user would, and
+// start a ping with the command the demo prints.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../src/db/embedded.ts';
+import { findFreeBasePort } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 
 interface Demo {
@@ -38,27 +40,54 @@ function siteClient(network: any, site: any): HttpsClient {
   return new HttpsClient({ ca: readFileSync(network.ca, 'utf8'), cert: readFileSync(site.clientCert, 'utf8'), key: readFileSync(site.clientKey, 'utf8') });
 }
 
-test('dsf demo starts three sites that know each other, writes network.json and stops on SIGTERM', { timeout: 120_000 }, async () => {
+/** Runs the `npx dsf start-process …` line the demo printed (through tsx, as npx dsf does). */
+async function runPrintedPing(output: string): Promise<string> {
+  const line = output.split('\n').find((l) => l.trim().startsWith('npx dsf start-process'));
+  assert.ok(line, `the demo prints a command that starts a ping:\n${output}`);
+  const args = line.trim().split(/\s+/).slice(2);
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { timeout: 90_000 });
+  return stdout;
+}
+
+test('dsf demo starts three sites (FHIR server + BPE) that know each other, pings across them, writes network.json and stops on SIGTERM', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dsf-demo-'));
-  const basePort = await freePort();
+  const basePort = await findFreeBasePort(3);
   // The test PostgreSQL server (CI: the machine's) instead of an embedded one; the next test covers that.
   const server = process.env.DSF_TEST_DATABASE_URL!.replace(/\/[^/]*$/, `/postgres`);
   const demo = await startDemo(dir, basePort, ['--database-url', server], process.env);
   try {
-    assert.match(demo.output(), /\[1\/6\] certificates/);
+    assert.match(demo.output(), /\[1\/5\] certificates/);
+    assert.match(demo.output(), /\[4\/5\] starting 3 BPE\(s\)/);
+    assert.equal(demo.output().match(/BPE of Test_\w+: 5 processes active, connected/g)?.length, 3);
     const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
     assert.equal(network.sites.length, 3);
+    assert.equal(network.parentOrganization, 'Test_Consortium');
+    // The printed command pings the two other sites from the first one; both answer.
+    const ping = await runPrintedPing(demo.output());
+    assert.match(ping, /status completed/);
+    assert.equal(ping.match(/ping-status: pong-received \(correlation-key=[^,]+, organization-identifier=Test_(DIC_2|TTP),/g)?.length, 2, ping);
     for (const site of network.sites) {
       const http = siteClient(network, site);
       try {
         const r = await http.request(`${site.fhirBaseUrl}/Organization?_include=Organization:endpoint`, { headers: { accept: 'application/fhir+json' } });
         assert.equal(r.status, 200);
         const bundle = JSON.parse(r.body);
-        assert.deepEqual(bundle.entry.filter((e: any) => e.resource.resourceType === 'Organization').map((e: any) => e.resource.identifier[0].value).sort(), ['Test_DIC_1', 'Test_DIC_2', 'Test_TTP']);
+        assert.deepEqual(bundle.entry.filter((e: any) => e.resource.resourceType === 'Organization').map((e: any) => e.resource.identifier[0].value).sort(), ['Test_Consortium', 'Test_DIC_1', 'Test_DIC_2', 'Test_TTP']);
         const endpoints = bundle.entry.filter((e: any) => e.resource.resourceType === 'Endpoint').map((e: any) => e.resource.address).sort();
         assert.deepEqual(endpoints, network.sites.map((s: any) => s.fhirBaseUrl).sort());
         const own = bundle.entry.find((e: any) => e.resource.identifier?.[0]?.value === site.organization);
         assert.equal(own.resource.extension[0].valueString, site.thumbprint);
+        // Roles through the parent organisation's affiliations: DIC for the DICs, TTP for the TTP.
+        const roles = await http.request(`${site.fhirBaseUrl}/OrganizationAffiliation?primary-organization:identifier=http://dsf.dev/sid/organization-identifier|Test_Consortium`, { headers: { accept: 'application/fhir+json' } });
+        const byMember = Object.fromEntries(
+          JSON.parse(roles.body).entry.map((e: any) => [e.resource.participatingOrganization.identifier.value, e.resource.code.map((c: any) => c.coding[0].code).join(',')]),
+        );
+        assert.deepEqual(byMember, { Test_DIC_1: 'DIC', Test_DIC_2: 'DIC', Test_TTP: 'TTP' });
+        // The BPE's status endpoint, at bpeBaseUrl.
+        const bpe = JSON.parse((await http.request(site.bpeBaseUrl)).body);
+        assert.equal(bpe.organization, site.organization);
+        assert.equal(bpe.connected, true);
+        assert.deepEqual(bpe.plugins, ['dsf-process-hello-world-1.5.0.0', 'dsf-process-ping-pong-1.0.1.0']);
       } finally {
         http.close();
       }
@@ -96,7 +125,7 @@ test('npm start as a newcomer runs it: embedded PostgreSQL, data kept across a r
   const dir = mkdtempSync(join(tmpdir(), 'dsf-demo-embedded-')); // 0700: as root, the cluster is relocated
   const relocation = mkdtempSync(join(tmpdir(), 'dsf-demo-relocated-'));
   chmodSync(relocation, 0o755);
-  const basePort = await freePort();
+  const basePort = await findFreeBasePort(3);
   const env: NodeJS.ProcessEnv = { ...process.env, DSF_EMBEDDED_POSTGRES_ROOT_DIR: relocation };
   delete env.DSF_DEMO_DATABASE_URL;
   delete env.DSF_TEST_DATABASE_URL;
@@ -125,6 +154,9 @@ test('npm start as a newcomer runs it: embedded PostgreSQL, data kept across a r
   demo = await startDemo(dir, basePort, [], env);
   try {
     assert.doesNotMatch(demo.output(), /created a PostgreSQL cluster/, 'the second start reuses the cluster');
+    // The BPEs find their plugins' resources in place and write nothing.
+    const deployments = readFileSync(join(dir, 'logs', 'Test_DIC_1-bpe.log'), 'utf8').match(/plugins deployed: .*/g) ?? [];
+    assert.deepEqual(deployments.map((l) => l.replace(/^.*; /, '')), ['FHIR resources created 26, updated 0, deleted 0, unchanged 0', 'FHIR resources created 0, updated 0, deleted 0, unchanged 26']);
     const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
     const site = network.sites[0];
     const http = siteClient(network, site);
@@ -139,4 +171,12 @@ test('npm start as a newcomer runs it: embedded PostgreSQL, data kept across a r
     rmSync(dir, { recursive: true, force: true });
     rmSync(relocation, { recursive: true, force: true });
   }
+});
+
+test('dsf demo --sites N: N-1 data integration centres and a trusted third party', async () => {
+  const { demoOrganizations } = await import('../../src/cli/demo-network.ts');
+  assert.deepEqual(demoOrganizations(1), ['Test_DIC_1']);
+  assert.deepEqual(demoOrganizations(3), ['Test_DIC_1', 'Test_DIC_2', 'Test_TTP']);
+  assert.equal(demoOrganizations(10).length, 10);
+  assert.throws(() => demoOrganizations(0), /--sites must be a whole number/);
 });

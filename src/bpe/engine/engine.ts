@@ -498,7 +498,9 @@ export class ProcessEngine {
   }
 
   private async command<T>(fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
-    return this.transaction((client) => fn(new CommandContext(client, this.services)));
+    const result = await this.transaction((client) => fn(new CommandContext(client, this.services)));
+    this.jobExecutor.hint();
+    return result;
   }
 }
 

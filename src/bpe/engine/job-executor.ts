@@ -27,6 +27,8 @@ export class JobExecutor {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** A command committed jobs since the last look: look again before sleeping. */
+  private hinted = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -51,12 +53,13 @@ export class JobExecutor {
     this.loop = (async () => {
       while (this.running) {
         let ran = 0;
+        this.hinted = false;
         try {
           ran = await this.runDueJobs(this.options.batchSize ?? 50);
         } catch (e) {
           await Promise.resolve(this.options.onJobFailure?.('(acquisition)', e, null)).catch(() => {});
         }
-        if (ran === 0 && this.running) {
+        if (ran === 0 && this.running && !this.hinted) {
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, this.options.pollIntervalMs ?? 200);
             this.wake = () => {
@@ -68,6 +71,17 @@ export class JobExecutor {
         }
       }
     })();
+  }
+
+  /**
+   * A command has committed and may have created due jobs (an async continuation, a multi-instance
+   * loop): look now instead of after the poll interval, as Camunda's job executor is hinted about new
+   * jobs. Cheap when there is nothing to do: one query for due jobs.
+   */
+  hint(): void {
+    if (!this.running) return;
+    this.hinted = true;
+    this.wake?.();
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 // The reference's checks of a plugin's FHIR resources: allowed types, the DSF profile of each type,
 // url + version (= resource version) on metadata resources, ActivityDefinition url form, NamingSystem
-// name, Questionnaire items with `required`, StructureDefinitions not based on task-base and with
-// unversioned DSF ValueSet bindings, and draft Tasks (identifier, status, local requester and
+// name, Questionnaire items with `required`, StructureDefinitions not based on task-base and without
+// version-pinned bindings to the DSF core terminology, and draft Tasks (identifier, status, local requester and
 // recipient, instantiatesCanonical of their own process, one message-name input, no output).
 import type { Resource } from '@medplum/fhirtypes';
 import {
@@ -26,6 +26,16 @@ const PROFILE: Record<string, string> = {
   ValueSet: 'http://dsf.dev/fhir/StructureDefinition/value-set',
 };
 const TASK_BASE = ['http://dsf.dev/fhir/StructureDefinition/task-base', 'http://dsf.dev/fhir/StructureDefinition/task-base|1.0.0'];
+
+/**
+ * Bindings the reference refuses: the DSF core terminology of DSF 1.x/2.0 pinned to a version (a plugin's
+ * own ValueSets may be bound with their version, e.g. http://dsf.dev/fhir/ValueSet/ping|1.0).
+ */
+const VERSIONED_CORE_BINDINGS = new Set(
+  ['bpmn-message', 'organization-role', 'practitioner-role', 'process-authorization', 'read-access-tag'].flatMap((name) =>
+    ['1.0.0', '2.0.0'].map((version) => `http://dsf.dev/fhir/CodeSystem/${name}|${version}`),
+  ),
+);
 
 type Json = Record<string, any>;
 
@@ -56,7 +66,7 @@ export function checkResource(resource: Resource, resourceVersion: string, local
     if (!r.differential?.element?.length) problems.push('StructureDefinition has no differential');
     const versioned = (r.differential?.element ?? [])
       .map((e: Json) => e.binding?.valueSet as string | undefined)
-      .filter((v: unknown): v is string => typeof v === 'string' && /^http:\/\/dsf\.dev\/fhir\/(ValueSet|CodeSystem)\//.test(v) && v.includes('|'));
+      .filter((v: unknown): v is string => typeof v === 'string' && VERSIONED_CORE_BINDINGS.has(v));
     if (versioned.length) problems.push(`StructureDefinition has DSF ValueSet bindings with version: ${[...new Set(versioned)].join(', ')}`);
   }
   return problems;

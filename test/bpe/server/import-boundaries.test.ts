@@ -1,6 +1,7 @@
 // The BPE reaches FHIR servers over the wire only: nothing in src/bpe or src/plugin-api imports the
-// FHIR server, except the pure FHIR model converters (JSON/XML). Plugins import src/plugin-api only,
-// which imports nothing of the BPE; the engine knows nothing of plugins.
+// FHIR server, except the pure FHIR model converters (JSON/XML). Plugins (fixtures and plugins/) import
+// src/plugin-api only, which imports nothing of the BPE (its test kit, src/plugin-api/testing, runs the
+// servers and may); the engine knows nothing of plugins.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -37,19 +38,20 @@ test('src/bpe imports of the FHIR server: only the model converters', () => {
   assert.deepEqual(bad, []);
 });
 
-test('src/plugin-api imports only itself, node: modules and FHIR types', () => {
+test('src/plugin-api imports only itself, node: modules and FHIR types (the test kit in testing/ excepted, nothing imports it)', () => {
   const bad: string[] = [];
   for (const f of files(join(ROOT, 'src/plugin-api'))) {
+    if (relative(ROOT, f).startsWith('src/plugin-api/testing/')) continue;
     for (const spec of imports(f)) {
       const target = resolved(f, spec);
-      const ok = target ? target.startsWith('src/plugin-api/') : spec.startsWith('node:') || spec === '@medplum/fhirtypes';
+      const ok = target ? target.startsWith('src/plugin-api/') && !target.startsWith('src/plugin-api/testing/') : spec.startsWith('node:') || spec === '@medplum/fhirtypes';
       if (!ok) bad.push(`${relative(ROOT, f)} -> ${spec}`);
     }
   }
   assert.deepEqual(bad, []);
 });
 
-test('the engine imports nothing of plugins or of the BPE server; fixture plugins import only the plugin API', () => {
+test('the engine imports nothing of plugins or of the BPE server; fixture and shipped plugins import only the plugin API', () => {
   const bad: string[] = [];
   for (const dir of ['src/bpe/engine', 'src/bpe/bpmn']) {
     for (const f of files(join(ROOT, dir))) {
@@ -59,7 +61,7 @@ test('the engine imports nothing of plugins or of the BPE server; fixture plugin
       }
     }
   }
-  for (const dir of ['test/fixtures/plugins', 'bench/plugins']) {
+  for (const dir of ['test/fixtures/plugins', 'bench/plugins', 'plugins']) {
     for (const f of files(join(ROOT, dir))) {
       for (const spec of imports(f)) {
         const target = resolved(f, spec);

@@ -35,6 +35,8 @@ export interface DemoOptions {
   basePort: number;
   /** postgres:// URL of an external server; default: embedded PostgreSQL under dir. */
   databaseUrl?: string;
+  /** Put before each site's database names (fhir_<site>, bpe_<site>), so several networks can share one server. */
+  databasePrefix?: string;
   log: (line: string) => void;
   /** Least level of BPE log lines shown in the console (all go to <dir>/logs/<site>-bpe.log). */
   bpeConsoleLevel?: LogLevel;
@@ -184,7 +186,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
           DEV_DSF_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
           DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
           DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
-          DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `fhir_${site.key.toLowerCase()}`),
+          DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `${opts.databasePrefix ?? ''}fhir_${site.key.toLowerCase()}`),
           DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
           DEV_DSF_FHIR_SERVER_ROLECONFIG: roleConfigFile(site.key),
           DSF_DATA_DIR: join(dir, site.key),
@@ -209,7 +211,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
           DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
           DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
           DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
-          DEV_DSF_BPE_DB_URL: withDatabase(serverUrl, `bpe_${site.key.toLowerCase()}`),
+          DEV_DSF_BPE_DB_URL: withDatabase(serverUrl, `${opts.databasePrefix ?? ''}bpe_${site.key.toLowerCase()}`),
           // The site's own plugin folder (empty at first) and the shipped plugins.
           DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
           DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,

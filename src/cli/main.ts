@@ -38,11 +38,12 @@ program
   .option('--org <identifier...>', 'organisation identifiers instead of --sites', DEFAULT_DEMO_ORGANIZATIONS)
   .option('--base-port <port>', 'port of the first FHIR server; the BPE status endpoints are 1000 above', process.env.DSF_DEMO_BASE_PORT ?? '18001')
   .option('--database-url <url>', 'external PostgreSQL server instead of the embedded one', process.env.DSF_DEMO_DATABASE_URL)
+  .option('--database-prefix <prefix>', 'put before the database names, so several networks can share one server', process.env.DSF_DEMO_DATABASE_PREFIX ?? '')
   .option('--bpe-log-level <level>', 'BPE log lines shown here (all are in <dir>/logs)', process.env.DSF_BPE_LOG_LEVEL ?? 'warn')
-  .action(async (o: { dir: string; sites?: string; org: string[]; basePort: string; databaseUrl?: string; bpeLogLevel: string }) => {
+  .action(async (o: { dir: string; sites?: string; org: string[]; basePort: string; databaseUrl?: string; databasePrefix: string; bpeLogLevel: string }) => {
     const organizations = o.sites !== undefined ? demoOrganizations(Number(o.sites)) : o.org;
     const level = ['debug', 'info', 'warn', 'error'].includes(o.bpeLogLevel) ? (o.bpeLogLevel as 'debug' | 'info' | 'warn' | 'error') : 'warn';
-    const demo = await startDemoNetwork({ dir: o.dir, organizations, basePort: Number(o.basePort), databaseUrl: o.databaseUrl, log: (l) => console.log(l), bpeConsoleLevel: level });
+    const demo = await startDemoNetwork({ dir: o.dir, organizations, basePort: Number(o.basePort), databaseUrl: o.databaseUrl, databasePrefix: o.databasePrefix, log: (l) => console.log(l), bpeConsoleLevel: level });
     console.log('Press Ctrl+C to stop.');
     onStop(demo.stop);
   });

@@ -4,6 +4,8 @@ import pg from 'pg';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+/** A pool or a client of one (a transaction's connection). */
+export type Db = pg.Pool | pg.PoolClient;
 
 // Return bigint/int8 as JS numbers (versions, sizes stay far below 2^53) and timestamps as ISO strings
 // are produced in SQL where needed; numeric stays a string.

@@ -11,30 +11,35 @@ import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import { DEFAULT_LIMITS, DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
 import { RequestScopes } from '../db/request-scope.ts';
-import { FHIR_MIGRATIONS } from './store/schema.ts';
+import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
-import { composeWriteHooks, Interactions, type RequestContext, type WriteHooks } from './rest/interactions.ts';
-import { BundleProcessor } from './rest/batch.ts';
+import { FhirService } from './service/fhir-service.ts';
+import type { RequestContext } from './service/request-context.ts';
+import { composeWriteHooks, type WriteHooks } from './service/write-hooks.ts';
+import { BundleProcessor } from './service/bundle-processor.ts';
 import { createFhirApp } from './rest/app.ts';
 import type { RouteDeps } from './rest/routes.ts';
-import { capabilityStatement, withSupportedProfiles } from './rest/capability.ts';
-import { defaultProfileFor, loadCoreResources } from './conformance/core-resources.ts';
+import { capabilityStatement, withSupportedProfiles } from './service/capability.ts';
+import { loadCoreResources } from './conformance/core-resources.ts';
+import { behaviourOf, defaultProfileOf, identityCriteriaOf, uniqueKeysOf } from './types/registry.ts';
+import { siteOf } from './types/site.ts';
 import { readInitBundle, sitesBundle } from './init-bundle.ts';
 import { ConformanceCache } from './conformance/conformance-cache.ts';
-import { WritePreparation } from './rest/write-preparation.ts';
-import { authorizationContext, authorizationHooks, authorizationSite } from './auth/authorization.ts';
-import { SnapshotOperation } from './rest/snapshot-operation.ts';
+import { WritePreparation } from './service/write-preparation.ts';
+import { authorizationContext, authorizationHooks } from './auth/authorization.ts';
+import { snapshotOperation } from './service/operations/snapshot.ts';
+import { permanentDeleteOperation } from './service/operations/permanent-delete.ts';
 import { IdentityProvider } from './auth/identity-provider.ts';
 import { OidcBearerVerifier } from './auth/oidc-bearer.ts';
 import { defaultAuthConfig } from './auth/auth-config.ts';
-import type { Identity } from './auth/identity.ts';
-import { EVENT_MIGRATIONS } from './events/change-notifier.ts';
-import { subscriptionRules } from './events/subscription-rules.ts';
+import type { Identity } from './types/identity.ts';
 import { startEventDelivery, type EventDelivery } from './events/event-delivery.ts';
 import { BinaryStore } from './store/binary-store.ts';
-import { BinaryInteractions } from './rest/binary-interactions.ts';
-import { registerBinaryRoutes } from './rest/binary-routes.ts';
+import { ContentHandling } from './service/content.ts';
+import { registerContentRoutes } from './rest/content-routes.ts';
+import { registerOperationRoutes } from './rest/operation-routes.ts';
 import { ReferenceChecks } from './references/reference-checks.ts';
+import { referenceCheckHooks } from './service/reference-check-hooks.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -43,7 +48,8 @@ export interface RunningFhirServer {
   app: FastifyInstance;
   pool: pg.Pool;
   store: ResourceStore;
-  interactions: Interactions;
+  /** The FHIR interactions without HTTP (what routes, bundles and operations call). */
+  service: FhirService;
   /** Resolves request identities (also for websockets); its cache is cleared by write hooks. */
   identities: IdentityProvider;
   config: FhirServerConfig;
@@ -71,23 +77,13 @@ function callerLabel(identity: Identity | undefined): string | undefined {
   return `user:${who.slice(0, 16)}@${identity.organizationIdentifier}`;
 }
 
-/** The conditional-create criteria that identify a core conformance resource. */
-function identityCriteria(r: Record<string, any>): string | undefined {
-  if (typeof r.url === 'string' && r.resourceType !== 'Subscription') return new URLSearchParams({ url: r.url, ...(r.version ? { version: r.version } : {}) }).toString();
-  if (r.resourceType === 'NamingSystem' && r.name) return new URLSearchParams({ name: r.name }).toString();
-  if (r.resourceType === 'Subscription') {
-    return new URLSearchParams({ 'criteria:exact': r.criteria, type: r.channel?.type ?? '', payload: r.channel?.payload ?? '' }).toString();
-  }
-  return undefined;
-}
-
 export function coreResourcesBundle(resources: Resource[]): Bundle {
   return {
     resourceType: 'Bundle',
     type: 'transaction',
     entry: resources.map((r): BundleEntry => {
       const { id: _id, ...rest } = r as Resource & { id?: string };
-      return { resource: rest as Resource, request: { method: 'POST', url: r.resourceType, ifNoneExist: identityCriteria(r) } };
+      return { resource: rest as Resource, request: { method: 'POST', url: r.resourceType, ifNoneExist: identityCriteriaOf(r) } };
     }),
   };
 }
@@ -125,14 +121,19 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     statementTimeoutMs: limits.statementTimeoutMs,
     onCancelError: (err) => logger.warn({ err }, 'cancelling the statement of an abandoned request failed'),
   });
-  const store = new ResourceStore(scopes.pool, config.baseUrl, ({ resourceType, id, param, error }) =>
-    // Not the message: it may quote the value.
-    logger.warn({ resourceType, id, param, error: error.name }, 'a search parameter value could not be indexed'),
-  );
+  const store = new ResourceStore(scopes.pool, config.baseUrl, {
+    uniqueKeys: uniqueKeysOf,
+    indexWarning: ({ resourceType, id, param, error }) =>
+      // Not the message: it may quote the value.
+      logger.warn({ resourceType, id, param, error: error.name }, 'a search parameter value could not be indexed'),
+  });
+
+  // Content of types with content storage (Binary) lives in large objects; inline base64 is bounded like request bodies.
+  const content = new ContentHandling(new BinaryStore(scopes.pool), { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes });
 
   // Core resources are loaded without validation (they define it), then every write is validated.
   log('loading DSF core conformance resources');
-  await new BundleProcessor(new Interactions(store, config.pageCount)).process({ strict: true }, coreResourcesBundle(loadCoreResources()), 'minimal');
+  await new BundleProcessor(new FhirService(store, content, config.pageCount)).process({ strict: true }, coreResourcesBundle(loadCoreResources()), 'minimal');
   const conformance = new ConformanceCache();
   await conformance.load(pool);
   const preparation = new WritePreparation(conformance);
@@ -150,24 +151,21 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   // Literal references to other sites with a known Endpoint are checked there, with this site's client certificate.
   const remote = new RemoteReferenceClient(config.client ?? { trustedServerCas: [], connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS });
   if (!config.client?.certificate || !config.client.privateKey) log('no client certificate and key configured: references to other sites cannot be checked and are refused');
-  const references = new ReferenceChecks({ baseUrl: config.baseUrl, remote, log });
+  const references = new ReferenceChecks({ baseUrl: config.baseUrl, remote, log, uncheckedOnUpdate: (r) => behaviourOf(r.resourceType).uncheckedReferencesOnUpdate?.(r) });
   // Write hooks run in this order, as the reference's layers: the structural check (400), authorization
   // and the Subscription rules (403), default profile and validation (422), then the reference checks
   // (after authorization, before the write). A caller who may not write gets 403 and learns nothing
   // from validation messages.
   const writeHooks: WriteHooks[] = [
     preparation.shapeHooks(),
-    authorizationHooks(authorizationSite(config)),
-    subscriptionRules(),
+    authorizationHooks(siteOf(config)),
     preparation.hooks(),
-    references.hooks(),
+    referenceCheckHooks(references),
     identities.hooks(),
   ];
-  // Binary content lives in large objects; inline base64 is bounded like request bodies.
-  const binaryLimits = { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes };
-  const interactions = new BinaryInteractions(store, config.pageCount, composeWriteHooks(...writeHooks), new BinaryStore(scopes.pool), binaryLimits);
-  interactions.searchLimits = { maxParameters: limits.maxSearchParameters, maxValues: limits.maxSearchValues, maxPageBytes: limits.maxPageBytes };
-  const bundles = new BundleProcessor(interactions);
+  const service = new FhirService(store, content, config.pageCount, composeWriteHooks(...writeHooks));
+  service.searchLimits = { maxParameters: limits.maxSearchParameters, maxValues: limits.maxSearchValues, maxPageBytes: limits.maxPageBytes };
+  const bundles = new BundleProcessor(service);
 
   const initBundle = config.initBundle
     ? readInitBundle(config.initBundle, { ...config.env, DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT: config.organizationThumbprint ?? config.env.DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT })
@@ -187,7 +185,9 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   log('starting event delivery');
   const events = await startEventDelivery(pool, config.baseUrl, { pingIntervalMs: config.websocketPingIntervalMs, log, observers: [identities] });
 
-  const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileFor);
+  // Operations as data: their routes and the CapabilityStatement's entries are derived from this list.
+  const operations = [snapshotOperation(service, (url) => conformance.structureDefinition(url)), permanentDeleteOperation(service)];
+  const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileOf, operations);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
   // Every request, /metadata and unknown routes included, is authenticated before anything else runs.
   const requestIdentities = new WeakMap<object, Identity>();
@@ -195,14 +195,14 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     const identity = requestIdentities.get(req.raw) ?? (await identities.resolve(req));
     return { strict: false, identity, ...authorizationContext(identity, config) };
   };
-  // Per-type routes registered before the generic ones ($snapshot, Binary, ...).
+  // Routes registered before the generic ones: the operations, the websocket, raw content of types with content storage.
   const extraRoutes: ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
+    (a, d) => registerOperationRoutes(a, d, operations),
     (a) => events.routes(a, context),
-    registerBinaryRoutes,
-    (a) => new SnapshotOperation({ interactions, resolve: (url) => conformance.structureDefinition(url), context }).register(a),
+    registerContentRoutes,
   ];
   const app = createFhirApp(
-    { interactions, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
+    { service, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,
@@ -238,7 +238,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     app,
     pool,
     store,
-    interactions,
+    service,
     identities,
     config,
     events,

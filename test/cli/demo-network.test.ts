@@ -9,6 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreeBasePort } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+async function dropDatabases(server: string, prefix: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  try {
+    const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
+    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
 
 interface Demo {
   output(): string;
@@ -54,7 +67,9 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
   const basePort = await findFreeBasePort(3);
   // The test PostgreSQL server (CI: the machine's) instead of an embedded one; the next test covers that.
   const server = process.env.DSF_TEST_DATABASE_URL!.replace(/\/[^/]*$/, `/postgres`);
-  const demo = await startDemo(dir, basePort, ['--database-url', server], process.env);
+  // Databases of its own on the shared server, removed afterwards.
+  const prefix = `demo_${randomBytes(4).toString('hex')}_`;
+  const demo = await startDemo(dir, basePort, ['--database-url', server, '--database-prefix', prefix], process.env);
   try {
     assert.match(demo.output(), /\[1\/5\] certificates/);
     assert.match(demo.output(), /\[4\/5\] starting 3 BPE\(s\)/);
@@ -117,6 +132,7 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
   } finally {
     await demo.stop();
     rmSync(dir, { recursive: true, force: true });
+    await dropDatabases(server, prefix);
   }
   assert.match(demo.output(), /SIGTERM: stopping/);
 });

@@ -1,14 +1,14 @@
 // Resolved identities by credential (certificate thumbprint, bearer token). Entries live at most
-// `ttlMs` (a safety net) and never past the credential's expiry. Writes of Organizations, Endpoints
-// and OrganizationAffiliations clear everything: at once in this process (afterWrite, inside the
+// `ttlMs` (a safety net) and never past the credential's expiry. Writes of the types identities depend
+// on (types/registry.ts: Organization, Endpoint, OrganizationAffiliation) clear everything: at once in this process (afterWrite, inside the
 // writing transaction), and again when the change is announced on commit by the database's event
 // stream (events/change-notifier.ts), which also reaches other processes sharing the database.
 // A lookup that started before a clear does not store its (possibly stale) result.
 import type { Resource } from '@medplum/fhirtypes';
-import type { WriteHooks } from '../rest/interactions.ts';
-import type { Identity } from './identity.ts';
+import type { WriteHooks } from '../service/write-hooks.ts';
+import type { Identity } from '../types/identity.ts';
+import { behaviourOf } from '../types/registry.ts';
 
-const WATCHED_TYPES = new Set(['Organization', 'Endpoint', 'OrganizationAffiliation']);
 const MAX_ENTRIES = 10_000;
 
 /** null: the credential is known not to belong to anyone. */
@@ -69,6 +69,6 @@ export class IdentityCache {
 
   /** A change of this type was committed (here or by another process sharing the database). */
   committed(resourceType: string): void {
-    if (WATCHED_TYPES.has(resourceType)) this.clear();
+    if (behaviourOf(resourceType).affectsIdentities) this.clear();
   }
 }

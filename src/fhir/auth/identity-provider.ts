@@ -13,7 +13,11 @@ import type pg from 'pg';
 import type { Endpoint, Organization } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { headerCertificateToPem, parseCertificatePem, thumbprintSha512, type CertificateInfo } from '../../common/x509.ts';
-import type { WriteHooks } from '../rest/interactions.ts';
+import type { WriteHooks } from '../service/write-hooks.ts';
+import { currentById, currentByUniqueKey, currentContaining } from '../store/resource-lookups.ts';
+import { organizationByIdentifier } from '../store/organization-lookups.ts';
+import { thumbprintKey } from '../types/organization.ts';
+import { THUMBPRINT_EXTENSION } from '../model/dsf-urls.ts';
 import {
   localOrganizationRoles,
   ORGANIZATION_IDENTIFIER_SYSTEM,
@@ -21,13 +25,12 @@ import {
   type Identity,
   type OrganizationIdentity,
   type PractitionerIdentity,
-} from './identity.ts';
+} from '../types/identity.ts';
 import { IdentityCache } from './identity-cache.ts';
 import { TrustedCertificates } from './trusted-certificates.ts';
 import type { RoleConfig, RoleMatch } from './role-config.ts';
 import { bearerError, type OidcBearerVerifier } from './oidc-bearer.ts';
 
-const THUMBPRINT_EXTENSION = 'http://dsf.dev/fhir/StructureDefinition/extension-certificate-thumbprint';
 
 export interface IdentityProviderOptions {
   pool: pg.Pool;
@@ -142,18 +145,8 @@ export class IdentityProvider {
 
   private async lookupCertificate(info: CertificateInfo): Promise<Identity | null> {
     const { pool } = this.opts;
-    let organization = await currentResource<Organization>(
-      pool,
-      `SELECT r.resource FROM unique_keys k JOIN resources r ON r.id = k.resource_id AND r.current AND NOT r.deleted
-        WHERE k.type = 'Organization' AND k.key = $1`,
-      [`thumbprint:${info.thumbprint}`],
-    );
-    const endpointWithThumbprint = await currentResource<Endpoint>(
-      pool,
-      `SELECT resource FROM resources WHERE type = 'Endpoint' AND current AND NOT deleted AND resource->'extension' @> $1::jsonb
-        ORDER BY last_updated DESC LIMIT 1`,
-      [JSON.stringify([{ url: THUMBPRINT_EXTENSION, valueString: info.thumbprint }])],
-    );
+    let organization = await currentByUniqueKey<Organization>(pool, 'Organization', thumbprintKey(info.thumbprint));
+    const [endpointWithThumbprint] = await currentContaining<Endpoint>(pool, 'Endpoint', { extension: [{ url: THUMBPRINT_EXTENSION, valueString: info.thumbprint }] });
     const endpoint = endpointWithThumbprint?.status === 'active' ? endpointWithThumbprint : undefined;
     if (!organization && endpoint) organization = await this.byReference<Organization>('Organization', endpoint.managingOrganization?.reference);
     if (organization?.active === true) {
@@ -200,12 +193,7 @@ export class IdentityProvider {
   }
 
   private async localOrganization(): Promise<{ organization: Organization } | undefined> {
-    const organization = await currentResource<Organization>(
-      this.opts.pool,
-      `SELECT r.resource FROM unique_keys k JOIN resources r ON r.id = k.resource_id AND r.current AND NOT r.deleted
-        WHERE k.type = 'Organization' AND k.key = $1`,
-      [`identifier:${ORGANIZATION_IDENTIFIER_SYSTEM}|${this.opts.localOrganizationIdentifier}`],
-    );
+    const organization = await organizationByIdentifier(this.opts.pool, this.opts.localOrganizationIdentifier);
     return organization && organization.active !== false ? { organization } : undefined;
   }
 
@@ -218,17 +206,12 @@ export class IdentityProvider {
   private async byReference<T>(type: string, reference: string | undefined): Promise<T | undefined> {
     const m = reference ? new RegExp(`(?:^|/)${type}/([0-9a-f-]{36})(?:/_history/\\d+)?$`).exec(reference) : null;
     if (!m) return undefined;
-    return currentResource<T>(this.opts.pool, `SELECT resource FROM resources WHERE id = $1 AND type = $2 AND current AND NOT deleted`, [m[1], type]);
+    return currentById<T>(this.opts.pool, type, m[1]!);
   }
 }
 
 function unauthenticated(message: string, code: 'login' | 'security' = 'login'): FhirError {
   return new FhirError(401, message, code);
-}
-
-async function currentResource<T>(pool: pg.Pool, sql: string, params: unknown[]): Promise<T | undefined> {
-  const r = await pool.query<{ resource: T }>(sql, params);
-  return r.rows[0]?.resource;
 }
 
 function organizationIdentifier(organization: Organization): string | undefined {

@@ -6,7 +6,7 @@
 // values, every problem is reported so that a bad configuration stops the start.
 import { parse } from 'yaml';
 import type { Coding } from '@medplum/fhirtypes';
-import { DSF_ROLES, type DsfRole, type RoleGrant } from './identity.ts';
+import { DSF_ROLES, type DsfRole, type RoleGrant } from '../types/identity.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
 
 export interface RoleRule {

@@ -1,7 +1,8 @@
 // The StructureDefinitions, ValueSets and CodeSystems this server holds, in memory, for the validator
 // (which resolves synchronously). Filled from the database at start-up and kept current on writes.
 import type { CodeSystem, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import type { Db } from '../store/resource-store.ts';
+import type { Db } from '../../db/pool.ts';
+import { currentByCanonical, currentOfTypes } from '../store/resource-lookups.ts';
 import type { ConformanceResolver } from '../validation/validator.ts';
 import { CanonicalIndex, type CanonicalResource } from './canonical-index.ts';
 
@@ -15,9 +16,9 @@ export class ConformanceCache implements ConformanceResolver {
   }
 
   async load(db: Db): Promise<void> {
-    const rows = (await db.query(`SELECT resource FROM resources WHERE current AND NOT deleted AND type = ANY($1)`, [CACHED_TYPES])).rows;
+    const resources = await currentOfTypes(db, CACHED_TYPES);
     this.indexes = new Map(CACHED_TYPES.map((t) => [t, new CanonicalIndex()]));
-    for (const r of rows) this.put(r.resource as Resource);
+    for (const r of resources) this.put(r);
   }
 
   /** Adds or replaces a resource (same url and version). */
@@ -32,9 +33,9 @@ export class ConformanceCache implements ConformanceResolver {
   /** Replaces every version of a url with what the database holds (after a rollback or a delete). */
   async reload(db: Db, type: string, url: string): Promise<void> {
     if (!ConformanceCache.isCached(type)) return;
-    const rows = (await db.query(`SELECT resource FROM resources WHERE current AND NOT deleted AND type = $1 AND resource->>'url' = $2`, [type, url])).rows;
+    const resources = await currentByCanonical(db, type, url);
     this.indexes.get(type)?.deleteUrl(url);
-    for (const r of rows) this.put(r.resource as Resource);
+    for (const r of resources) this.put(r);
   }
 
   /** Removes one resource (same url and version), e.g. when it is deleted within a transaction. */

@@ -5,12 +5,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
-import { isDsfResourceType, kebabCase } from '../model/resource-types.ts';
 
 /** Absolute path of the fhir/ folder (resolved from this module, so it works from any working directory). */
 export const CORE_RESOURCES_DIR = fileURLToPath(new URL('../../../fhir/', import.meta.url));
-
-export const DSF_PROFILE_BASE = 'http://dsf.dev/fhir/StructureDefinition/';
 
 /** A core resource together with the file it came from (relative to fhir/), for error messages and tooling. */
 export interface CoreResourceFile {
@@ -51,24 +48,4 @@ export function loadCoreResourceFiles(): CoreResourceFile[] {
 /** Every core resource under fhir/, in a stable order. */
 export function loadCoreResources(): Resource[] {
   return loadCoreResourceFiles().map((f) => f.resource);
-}
-
-/**
- * The profile the server adds to a resource that declares no DSF profile of its own, e.g.
- * 'OrganizationAffiliation' -> http://dsf.dev/fhir/StructureDefinition/organization-affiliation.
- * Task has none (a Task must name its process-specific profile); types DSF does not serve have none.
- */
-export function defaultProfileFor(resourceType: string): string | undefined {
-  if (!isDsfResourceType(resourceType) || resourceType === 'Task') return undefined;
-  return DSF_PROFILE_BASE + kebabCase(resourceType);
-}
-
-/**
- * Profiles that count as "already has its default profile" for a type: the default one plus, for
- * Organization, organization-parent (parent organizations use that instead).
- */
-export function supportedDefaultProfiles(resourceType: string): string[] {
-  const main = defaultProfileFor(resourceType);
-  if (!main) return [];
-  return resourceType === 'Organization' ? [main, DSF_PROFILE_BASE + 'organization-parent'] : [main];
 }

@@ -2,7 +2,7 @@
 // subscription manager it feeds, and the /ws endpoint. Wired into the server by fhir-server.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import type { RequestContext } from '../rest/interactions.ts';
+import type { RequestContext } from '../service/request-context.ts';
 import { EventListener } from './event-listener.ts';
 import type { ResourceChange } from './change-notifier.ts';
 import { SubscriptionManager } from './subscription-manager.ts';

@@ -3,7 +3,8 @@
 // order. When the connection drops, it reconnects with a bounded backoff and reports the gap: changes
 // committed meanwhile were not heard, and whoever relies on the stream must catch up.
 import pg from 'pg';
-import { EVENTS_CHANNEL, parseChange, type ResourceChange } from './change-notifier.ts';
+import { CHANGE_CHANNEL } from '../store/schema.ts';
+import { parseChange, type ResourceChange } from './change-notifier.ts';
 
 export interface EventListenerHandlers {
   /** Called for each committed change, in commit order; the next waits for the returned promise. */
@@ -38,14 +39,14 @@ export class EventListener {
   private async connect(): Promise<void> {
     const client = new pg.Client({ ...this.connection, keepAlive: true });
     client.on('notification', (n) => {
-      if (n.channel !== EVENTS_CHANNEL || !n.payload) return;
+      if (n.channel !== CHANGE_CHANNEL || !n.payload) return;
       const change = parseChange(n.payload);
       if (change) this.enqueue(change);
     });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     await client.connect();
-    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    await client.query(`LISTEN ${CHANGE_CHANNEL}`);
     this.client = client;
   }
 

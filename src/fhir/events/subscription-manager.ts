@@ -7,9 +7,9 @@ import type { Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { toFhirXml } from '../model/xml-write.ts';
 import { cleanLiteralReferences } from '../references/reference-cleaner.ts';
-import { canRead } from '../auth/read-access.ts';
+import { canRead, versionContent } from '../store/resource-lookups.ts';
 import type { ResourceChange } from './change-notifier.ts';
-import { IndexedResource, matchesCriteria } from './criteria-matcher.ts';
+import { IndexedResource, matchesCriteria } from '../search/criteria-match.ts';
 import { SubscriptionRegistry, type ActiveSubscription } from './subscription-registry.ts';
 import {
   CLOSE_CREDENTIALS_EXPIRED,
@@ -96,9 +96,8 @@ export class SubscriptionManager {
     if (change.deleted) return; // the reference announces created and updated resources
     const candidates = this.registry.forType(change.type).filter((s) => this.bindings.get(s.id)?.size);
     if (!candidates.length) return;
-    const row = (await this.pool.query('SELECT resource FROM resources WHERE id = $1 AND version = $2', [change.id, change.version])).rows[0];
-    if (!row?.resource) return; // permanently deleted meanwhile
-    const resource = row.resource as Resource;
+    const resource = await versionContent(this.pool, change.id, change.version);
+    if (!resource) return; // permanently deleted meanwhile
     const indexed = new IndexedResource(resource, this.baseUrl);
     const allowedByIdentity = new Map<string, Promise<boolean>>();
     for (const sub of candidates) {

@@ -2,9 +2,10 @@
 // Subscription changes (those changes arrive through the same event stream, in commit order, so a
 // Subscription is in effect for every change committed after it).
 import type { Subscription } from '@medplum/fhirtypes';
-import type { Db } from '../store/resource-store.ts';
+import type { Db } from '../../db/pool.ts';
+import { currentContaining } from '../store/resource-lookups.ts';
 import type { SearchRequest } from '../search/search-request.ts';
-import { parseCriteria } from './subscription-rules.ts';
+import { parseCriteria } from '../types/subscription.ts';
 
 export interface ActiveSubscription {
   id: string;
@@ -14,9 +15,8 @@ export interface ActiveSubscription {
   payload?: string;
 }
 
-const ACTIVE_SQL = `SELECT resource FROM resources
-  WHERE type = 'Subscription' AND current AND NOT deleted AND resource->>'status' = 'active'
-    AND resource->'channel'->>'type' = 'websocket'`;
+/** What makes a Subscription one this server delivers events for. */
+const ACTIVE_WEBSOCKET = { status: 'active', channel: { type: 'websocket' } };
 
 export class SubscriptionRegistry {
   private byId = new Map<string, ActiveSubscription>();
@@ -28,10 +28,10 @@ export class SubscriptionRegistry {
   ) {}
 
   async reload(): Promise<void> {
-    const rows = (await this.db.query(ACTIVE_SQL)).rows as { resource: Subscription }[];
+    const subscriptions = await currentContaining<Subscription>(this.db, 'Subscription', ACTIVE_WEBSOCKET);
     const byId = new Map<string, ActiveSubscription>();
     const byType = new Map<string, ActiveSubscription[]>();
-    for (const { resource } of rows) {
+    for (const resource of subscriptions) {
       let criteria: SearchRequest;
       try {
         criteria = parseCriteria(resource.criteria ?? '');

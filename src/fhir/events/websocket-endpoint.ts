@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import type { RequestContext } from '../rest/interactions.ts';
+import type { RequestContext } from '../service/request-context.ts';
 import type { SubscriptionManager } from './subscription-manager.ts';
 import { CLOSE_CREDENTIALS_EXPIRED, CLOSE_FORBIDDEN, identityKey, mayOpenWebsocket, type EventSession } from './websocket-session.ts';
 

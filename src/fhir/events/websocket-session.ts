@@ -1,7 +1,7 @@
 // One websocket connection of the /ws endpoint as the event dispatcher sees it: the caller's request
 // context (identity, access filter) and a way to send text or close.
-import type { RequestContext } from '../rest/interactions.ts';
-import { hasRole, type Identity } from '../auth/identity.ts';
+import type { RequestContext } from '../service/request-context.ts';
+import { hasRole, type Identity } from '../types/identity.ts';
 
 /** Close codes and reasons of the reference's websocket endpoint. */
 export const CLOSE_FORBIDDEN = { code: 1008, reason: 'Forbidden' } as const;

@@ -4,11 +4,9 @@
 // to the one matching resource, whose literal reference is stored beside the identifier; then every
 // reference the extractor lists must point at something that exists. Every refusal is a 403.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type pg from 'pg';
 import { FhirError } from '../../common/errors.ts';
 import { isDsfResourceType } from '../model/resource-types.ts';
-import type { Db } from '../store/resource-store.ts';
-import type { RequestContext, WriteHooks } from '../rest/interactions.ts';
+import type { Db } from '../../db/pool.ts';
 import { extractReferences } from './reference-extractor.ts';
 import { storeReferenceLookups, type ReferenceLookups } from './reference-lookups.ts';
 import type { RemoteExistence } from './remote-reference-client.ts';
@@ -25,9 +23,14 @@ const CHECKED_CANONICALS: Readonly<Record<string, string>> = {
 /** Resolved whatever its identifier system: the Binary's read access depends on the resource it names. */
 const ALWAYS_RESOLVED = 'Binary.securityContext';
 
+/** References an update does not check again (the reference's exceptions): all of them, or the external ones at these locations. */
+export type UncheckedReferences = 'all' | { externalAt: readonly string[] };
+
 export interface ReferenceCheckOptions {
   baseUrl: string;
   remote: RemoteExistence;
+  /** What an update of this resource does not check (per type, types/registry.ts). */
+  uncheckedOnUpdate?: (resource: Resource) => UncheckedReferences | undefined;
   /** Reports why a remote check failed (the client only learns that it could not be resolved). */
   log?: (message: string) => void;
 }
@@ -81,14 +84,16 @@ export class ReferenceChecks {
 
   /**
    * Checks the references of a resource about to be (or just) stored; `update` applies the
-   * reference's exceptions for Task updates. `resolved`: references resolve() has just found.
+   * exceptions of its type for updates. `resolved`: references resolve() has just found.
    */
   async check(db: Db, resource: Resource, update: boolean, resolved: Set<object> = new Set()): Promise<void> {
     const lookups = storeReferenceLookups(db);
+    const unchecked = update ? this.options.uncheckedOnUpdate?.(resource) : undefined;
+    if (unchecked === 'all') return;
     for (const ref of extractReferences(resource)) {
       if (resolved.has(ref.holder)) continue;
       const kind = referenceKind(ref, this.options.baseUrl);
-      if (update && skippedOnUpdate(resource as Obj, ref, kind)) continue;
+      if (unchecked && kind === 'literal-external' && unchecked.externalAt.includes(ref.location)) continue;
       const problem = await this.problem(lookups, resource, ref, kind);
       if (problem) throw refusal(ref, problem);
     }
@@ -135,27 +140,6 @@ export class ReferenceChecks {
         return `Unknown reference at ${ref.location} in ${describe(resource)}`;
     }
   }
-
-  /** Write hooks: resolve before the write; check at once, or, inside a transaction, after all entries ran. */
-  hooks(): WriteHooks {
-    return {
-      beforeWrite: async (ctx: RequestContext, client: pg.PoolClient, original: Resource, existing?: Resource) => {
-        const { resource, resolved } = await this.resolve(client, original);
-        const check = () => this.check(client, resource, existing !== undefined, resolved);
-        if (ctx.afterEntries) ctx.afterEntries.push(check);
-        else await check();
-        return resource;
-      },
-    };
-  }
-}
-
-/** The reference's exceptions for updates (ValidationRules): a failed Task is not checked at all; a
- * completed Task's inputs pointing at other servers are not checked again. */
-function skippedOnUpdate(resource: Obj, ref: ResourceReference, kind: ReferenceKind): boolean {
-  if (resource.resourceType !== 'Task') return false;
-  if (resource.status === 'failed') return true;
-  return resource.status === 'completed' && ref.location === 'Task.input' && kind === 'literal-external';
 }
 
 function describe(resource: Resource): string {

@@ -189,24 +189,24 @@ function extensionReferences(holder: Obj, base: string, out: ResourceReference[]
   for (const e of extensions) extensionReferences(e, location, out);
 }
 
-/** Task.input / Task.output: Reference values (any target type) and the references in their extensions. */
-function parameterReferences(task: Obj, key: 'input' | 'output', out: ResourceReference[]): void {
-  const params = asList(task[key]).filter(isObj);
-  const location = `Task.${key}`;
+/** Parameter lists whose values may be references to any type (Task.input, Task.output). */
+const PARAMETER_LISTS: Readonly<Record<string, readonly string[]>> = { Task: ['input', 'output'] };
+
+/** A parameter list's Reference values (any target type) and the references in their extensions. */
+function parameterReferences(resource: Obj, key: string, out: ResourceReference[]): void {
+  const params = asList(resource[key]).filter(isObj);
+  const location = `${resource.resourceType}.${key}`;
   for (const p of params) if (isObj(p.valueReference)) out.push({ location, element: 'reference', targets: [], holder: p.valueReference });
   for (const p of params) extensionReferences(p, location, out);
 }
 
-/** The references of a resource the server checks, in the reference's order (elements, Task parameters, extensions). */
+/** The references of a resource the server checks, in the reference's order (elements, parameter lists, extensions). */
 export function extractReferences(resource: Resource): ResourceReference[] {
   const r = resource as Obj;
   const type = r.resourceType as string;
   const out: ResourceReference[] = [];
   for (const loc of LOCATIONS[type] ?? []) locationReferences(r, loc, out);
-  if (type === 'Task') {
-    parameterReferences(r, 'input', out);
-    parameterReferences(r, 'output', out);
-  }
+  for (const key of PARAMETER_LISTS[type] ?? []) parameterReferences(r, key, out);
   if (!NO_EXTENSIONS.has(type)) extensionReferences(r, type, out);
   return out;
 }

@@ -1,8 +1,10 @@
-// The store queries reference checks need. They run on the write's own connection, so resources
+// The store look-ups reference checks need. They run on the write's own connection, so resources
 // written earlier in the same transaction count, and they see every resource: a reference check is not
 // limited by what the writer may read (as in the reference, which searches without a user filter).
-import { isServerId, type Db } from '../store/resource-store.ts';
-import { searchParameter } from '../search/parameters.ts';
+import type { NamingSystem } from '@medplum/fhirtypes';
+import type { Db } from '../../db/pool.ts';
+import { currentByCanonical, currentContaining, currentExists, idsByIdentifier, liveVersionExists } from '../store/resource-lookups.ts';
+import { activeEndpointWithAddress } from '../store/organization-lookups.ts';
 
 const CHECK_LOGICAL_REFERENCE = 'http://dsf.dev/fhir/StructureDefinition/extension-check-logical-reference';
 
@@ -22,62 +24,18 @@ export interface ReferenceLookups {
 export function storeReferenceLookups(db: Db): ReferenceLookups {
   return {
     async exists(type, id, version) {
-      // Checked here, not by a failing cast: an SQL error would abort the write's transaction.
-      if (!isServerId(id)) return false;
-      if (version === undefined) {
-        const res = await db.query('SELECT 1 FROM resources WHERE id = $1::uuid AND type = $2 AND current AND NOT deleted', [id, type]);
-        return (res.rowCount ?? 0) > 0;
-      }
-      if (!/^[1-9][0-9]{0,8}$/.test(version)) return false;
-      const res = await db.query(
-        `SELECT 1 FROM resources v WHERE v.id = $1::uuid AND v.type = $2 AND v.version = $3::int AND NOT v.deleted
-         AND NOT EXISTS (SELECT 1 FROM resources c WHERE c.id = v.id AND c.current AND c.deleted)`,
-        [id, type, version],
-      );
-      return (res.rowCount ?? 0) > 0;
+      if (version === undefined) return currentExists(db, type, id);
+      return /^[1-9][0-9]{0,8}$/.test(version) && liveVersionExists(db, type, id, Number(version));
     },
-
     async identifierSystemIsResolvable(system) {
       const pattern = { uniqueId: [{ value: system, modifierExtension: [{ url: CHECK_LOGICAL_REFERENCE, valueBoolean: true }] }] };
-      const res = await db.query(
-        `SELECT 1 FROM resources WHERE type = 'NamingSystem' AND current AND NOT deleted
-         AND resource->>'status' IN ('draft', 'active') AND resource @> $1::jsonb LIMIT 1`,
-        [JSON.stringify(pattern)],
-      );
-      return (res.rowCount ?? 0) > 0;
+      const namingSystems = await currentContaining<NamingSystem>(db, 'NamingSystem', pattern);
+      return namingSystems.some((ns) => ns.status === 'draft' || ns.status === 'active');
     },
-
-    async byIdentifier(type, system, value) {
-      // Through the search index where the type has an identifier parameter, else by jsonb containment.
-      const res = searchParameter(type, 'identifier')
-        ? await db.query(
-            `SELECT r.id FROM search_index s JOIN resources r ON r.id = s.resource_id AND r.current AND NOT r.deleted
-             WHERE s.type = $1 AND s.param = 'identifier' AND s.code = $3 AND s.system = $2 LIMIT 2`,
-            [type, system, value],
-          )
-        : await db.query(`SELECT id FROM resources WHERE type = $1 AND current AND NOT deleted AND resource->'identifier' @> $2::jsonb LIMIT 2`, [
-            type,
-            JSON.stringify([{ system, value }]),
-          ]);
-      return res.rows.map((r) => r.id as string);
-    },
-
+    byIdentifier: (type, system, value) => idsByIdentifier(db, type, system, value),
     async canonicalMatches(type, url, version) {
-      const res = await db.query(
-        `SELECT count(*)::int AS n FROM resources WHERE type = $1 AND current AND NOT deleted AND resource->>'url' = $2
-         AND ($3::text IS NULL OR resource->>'version' = $3)`,
-        [type, url, version ?? null],
-      );
-      return res.rows[0].n as number;
+      return (await currentByCanonical(db, type, url, version)).length;
     },
-
-    async activeEndpointWithAddress(base) {
-      const res = await db.query(
-        `SELECT 1 FROM search_index s JOIN resources r ON r.id = s.resource_id AND r.current AND NOT r.deleted
-         WHERE s.type = 'Endpoint' AND s.param = 'address' AND s.code = ANY($1::text[]) AND r.resource->>'status' = 'active' LIMIT 1`,
-        [[base, `${base}/`]],
-      );
-      return (res.rowCount ?? 0) > 0;
-    },
+    activeEndpointWithAddress: (base) => activeEndpointWithAddress(db, [base, `${base}/`]),
   };
 }

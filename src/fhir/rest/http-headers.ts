@@ -1,10 +1,8 @@
 // HTTP header conventions of the FHIR REST API: ETag, Last-Modified, Prefer.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { InteractionResult } from './interactions.ts';
+import type { InteractionResult, ReturnPreference } from '../service/request-context.ts';
 
-export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';
-
-export function preferReturn(req: FastifyRequest): PreferReturn {
+export function preferReturn(req: FastifyRequest): ReturnPreference {
   const m = /return=(minimal|representation|OperationOutcome)/i.exec(String(req.headers.prefer ?? ''));
   if (!m) return 'representation';
   return m[1]!.toLowerCase() === 'minimal' ? 'minimal' : m[1]!.toLowerCase() === 'operationoutcome' ? 'OperationOutcome' : 'representation';

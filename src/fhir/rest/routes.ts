@@ -1,21 +1,21 @@
 // HTTP routes of the FHIR REST API, mapped onto Interactions.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
 import { FhirError, methodNotAllowed } from '../../common/errors.ts';
-import type { Interactions, InteractionResult, RequestContext } from './interactions.ts';
-import { assertType, withWarningIssues } from './interactions.ts';
+import { assertType, withWarningIssues, type FhirService } from '../service/fhir-service.ts';
+import type { InteractionResult, RequestContext } from '../service/request-context.ts';
 import { notModified, preferReturn, preferStrict, setVersionHeaders } from './http-headers.ts';
 import { parseResourceBody, sendResource } from './representation.ts';
-import type { BundleProcessor } from './batch.ts';
-import { applyResultParameters } from './summary.ts';
+import type { BundleProcessor } from '../service/bundle-processor.ts';
+import { applyResultParameters } from '../service/summary.ts';
 
 export interface RouteDeps {
-  interactions: Interactions;
+  service: FhirService;
   bundles: BundleProcessor;
-  capability: () => unknown;
+  capability: () => CapabilityStatement;
   /** Builds the request context (identity, access filter) for a request. */
   context(req: FastifyRequest): Promise<RequestContext>;
-  /** Extra per-type routes ($snapshot, Binary) registered before the generic ones. */
+  /** Extra routes (operations, raw content, websocket) registered before the generic ones. */
   extraRoutes?: (app: FastifyInstance, deps: RouteDeps) => void;
 }
 
@@ -56,10 +56,10 @@ function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { interactions: i } = deps;
+  const { service: i } = deps;
   const store = i.store;
 
-  app.get('/metadata', async (req, reply) => sendResource(req, reply, 200, deps.capability() as never));
+  app.get('/metadata', async (req, reply) => sendResource(req, reply, 200, deps.capability()));
 
   app.get('/', async () => {
     throw methodNotAllowed('GET on the base URL is not supported; use a resource type, /metadata or /_history');
@@ -143,11 +143,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get<{ Params: Params }>('/:type/:id/_history/:vid', async (req, reply) => {
     const ctx = await deps.context(req);
     return sendRead(req, reply, await i.vread(ctx, store.pool, req.params.type, req.params.id, req.params.vid));
-  });
-  app.post<{ Params: Params }>('/:type/:id/$permanent-delete', async (req, reply) => {
-    const ctx = await deps.context(req);
-    const r = await store.transaction((c) => i.permanentDelete(ctx, c, req.params.type, req.params.id));
-    return sendResource(req, reply, 200, r.outcome);
   });
 
   // Unsupported methods on known paths: 405 rather than 404.

@@ -2,12 +2,11 @@
 // errors under Prefer: handling=strict and warnings (ignored) under lenient handling.
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
-import { dateRange } from './date-range.ts';
 import { typeInfo } from '../model/type-model.ts';
 import { searchParameter, type SearchParamDef } from './parameters.ts';
+import { paramTypeModule } from './param-types/index.ts';
+import { parseDateValue } from './param-types/date.ts';
 import { FORBIDDEN_CHARACTER_RULE, forbiddenCharacter } from '../model/fhir-characters.ts';
-
-export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb';
 
 export interface Filter {
   /** Parameter code, or '_id' / '_lastUpdated'. */
@@ -53,14 +52,6 @@ export interface SearchRequest {
 
 const RESULT_PARAMS = new Set(['_count', '_page', '_offset', '_sort', '_include', '_revinclude', '_summary', '_format', '_pretty', '_total', '_elements']);
 const TOTAL_MODES = ['none', 'estimate', 'accurate'];
-const PREFIXES: DatePrefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb'];
-const MODIFIERS: Record<string, string[]> = {
-  token: ['not', 'exact'],
-  string: ['exact', 'contains'],
-  uri: ['below', 'exact'],
-  reference: ['identifier'],
-  date: [],
-};
 
 export interface ParseOptions {
   strict: boolean;
@@ -109,13 +100,6 @@ export function splitValues(raw: string): string[] {
   }
   out.push(cur);
   return out;
-}
-
-export function parseDateValue(v: string): { prefix: DatePrefix; range: { lo: Date; hi: Date } } | undefined {
-  const p = PREFIXES.find((x) => v.startsWith(x) && /^\d/.test(v.slice(2)));
-  const text = p ? v.slice(2) : v;
-  const range = dateRange(text);
-  return range ? { prefix: p ?? 'eq', range } : undefined;
 }
 
 export function parseSearchRequest(resourceType: string, query: [string, string][], opts: ParseOptions): SearchRequest {
@@ -176,7 +160,8 @@ export function parseSearchRequest(resourceType: string, query: [string, string]
           for (const s of value.split(',')) {
             const descending = s.startsWith('-');
             const code = s.replace(/^[-+]/, '');
-            if (code === '_id' || code === '_lastUpdated' || ['date', 'string', 'token', 'uri'].includes(searchParameter(resourceType, code)?.type ?? '')) {
+            const def = searchParameter(resourceType, code);
+            if (code === '_id' || code === '_lastUpdated' || (def && paramTypeModule(def.type).sortColumn)) {
               req.sort.push({ code, descending });
             } else problem(`Cannot sort by '${code}' for ${resourceType}`, key);
           }
@@ -241,12 +226,14 @@ export function parseSearchRequest(resourceType: string, query: [string, string]
       problem(`Unknown search parameter '${code}' for ${resourceType}`, key);
       continue;
     }
-    if (modifier && !MODIFIERS[def.type]?.includes(modifier) && !(def.type === 'reference' && def.targets.includes(modifier))) {
+    const module = paramTypeModule(def.type);
+    if (modifier && !module.modifiers.includes(modifier) && !(def.type === 'reference' && def.targets.includes(modifier))) {
       problem(`Modifier ':${modifier}' is not supported on ${resourceType}.${code}`, key);
       continue;
     }
-    if (def.type === 'date' && values.some((v) => !parseDateValue(v))) {
-      problem(`Invalid date '${value}' for ${resourceType}.${code}`, key);
+    const malformed = values.map((v) => module.valueProblem?.(v)).find((p) => p !== undefined);
+    if (malformed) {
+      problem(`Invalid ${def.type === 'date' ? 'date' : `${def.type} value`} '${value}' for ${resourceType}.${code} (${malformed})`, key);
       continue;
     }
     if (values.some((v) => v === '')) {

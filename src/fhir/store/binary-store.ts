@@ -3,7 +3,7 @@
 // unless a caller asks for it (the base64 form). Rows of binary_content link (id, version) to an oid;
 // deleting a row unlinks its large object (trigger, see schema.ts).
 import type pg from 'pg';
-import type { Db } from './resource-store.ts';
+import type { Db } from '../../db/pool.ts';
 
 export interface BinaryContent {
   oid: number;

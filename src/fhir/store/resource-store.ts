@@ -4,14 +4,13 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
-import { withTransaction } from '../../db/pool.ts';
-import { computeIndexRows, type IndexWarning } from './search-index.ts';
-import { uniqueKeys } from './unique-keys.ts';
+import { withTransaction, type Db } from '../../db/pool.ts';
+import { SqlParams } from '../../db/sql-params.ts';
+import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
 import { boundedRows } from './bounded-rows.ts';
-import { SqlParams } from '../search/search-sql.ts';
-import type { AccessFilter } from '../search/search-service.ts';
+import type { AccessFilter } from './access-condition.ts';
+import { accessConditions } from './access-sql.ts';
 
-export type Db = pg.Pool | pg.PoolClient;
 type Obj = Record<string, any>;
 
 export interface StoredVersion {
@@ -70,11 +69,18 @@ function sameContent(a: Obj, b: Obj): boolean {
   return strip(a) === strip(b);
 }
 
+export interface StoreOptions {
+  /** The uniqueness keys of a resource (the type modules' rules); no two current resources of a type share one. */
+  uniqueKeys?: (resource: Resource) => string[];
+  /** Told about values FHIRPath could not index. */
+  indexWarning?: IndexWarning;
+}
+
 export class ResourceStore {
   constructor(
     readonly pool: pg.Pool,
     readonly baseUrl: string,
-    private readonly indexWarning?: IndexWarning,
+    private readonly options: StoreOptions = {},
   ) {}
 
   private readonly settledListeners: ((client: pg.PoolClient, committed: boolean) => Promise<void>)[] = [];
@@ -131,7 +137,7 @@ export class ResourceStore {
   private async selectVersion(db: Db, type: string, where: string, values: unknown[], access?: AccessFilter): Promise<Obj | undefined> {
     const p = new SqlParams();
     p.values.push(...values);
-    const conditions = access?.(p, [type]) ?? [];
+    const conditions = accessConditions(access, p, [type]);
     // In WHERE a NULL condition excludes the row; here it must count as "not readable" too.
     const readable = `, ${conditions.length ? `COALESCE((${conditions.map((c) => `(${c})`).join(' AND ')}), false)` : 'true'} AS readable`;
     const res = await db.query(`SELECT r.id, r.type, r.version, r.last_updated, r.deleted, r.resource${readable} FROM resources r WHERE ${where}`, p.values);
@@ -143,15 +149,23 @@ export class ResourceStore {
     return this.writeVersion(client, resource, id, 1);
   }
 
-  /** Updates an existing resource; refuses update-as-create (405) and stale If-Match versions (412). */
-  async update(client: pg.PoolClient, resource: Resource & { id: string }, ifMatch?: number): Promise<{ stored: StoredVersion & { resource: Resource }; changed: boolean }> {
+  /**
+   * Updates an existing resource; refuses update-as-create (405) and stale If-Match versions (412).
+   * Content equal to the current version's writes nothing, unless `alwaysNewVersion` (content kept
+   * outside the row, binary-store.ts, cannot be compared).
+   */
+  async update(
+    client: pg.PoolClient,
+    resource: Resource & { id: string },
+    ifMatch?: number,
+    alwaysNewVersion = false,
+  ): Promise<{ stored: StoredVersion & { resource: Resource }; changed: boolean }> {
     const cur = await this.readCurrent(client, resource.resourceType, resource.id, true);
     if (!cur) throw methodNotAllowed(`${resource.resourceType}/${resource.id} does not exist; update as create is not allowed`);
     if (ifMatch !== undefined && ifMatch !== cur.version) {
       throw preconditionFailed(`Version ${ifMatch} given in If-Match, but the current version of ${resource.resourceType}/${resource.id} is ${cur.version}`);
     }
-    // A Binary's content is not in its row (binary-store.ts), so an update of a Binary always writes a version.
-    if (!cur.deleted && cur.resource && resource.resourceType !== 'Binary' && sameContent(cur.resource as Obj, resource as Obj)) {
+    if (!cur.deleted && cur.resource && !alwaysNewVersion && sameContent(cur.resource as Obj, resource as Obj)) {
       return { stored: cur as StoredVersion & { resource: Resource }, changed: false };
     }
     await client.query('UPDATE resources SET current = false WHERE id = $1 AND current', [resource.id]);
@@ -201,7 +215,7 @@ export class ResourceStore {
       where.push(`NOT EXISTS (SELECT 1 FROM resources n WHERE n.id = h.id AND n.version = h.version + 1 AND n.last_updated <= ${at}::timestamptz)`);
     }
     // Read access is decided on each version's own content; a delete marker on the version it deleted.
-    const access = q.access?.(p, q.type ? [q.type] : undefined) ?? [];
+    const access = accessConditions(q.access, p, q.type ? [q.type] : undefined);
     const source = access.length
       ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current, h.resource AS stored, h.size,
            COALESCE(h.resource, (SELECT pv.resource FROM resources pv WHERE pv.id = h.id AND pv.version = h.version - 1)) AS resource
@@ -241,11 +255,11 @@ export class ResourceStore {
 
   private async writeIndex(client: pg.PoolClient, resource: Obj, replace: boolean): Promise<void> {
     if (replace) await client.query('DELETE FROM search_index WHERE resource_id = $1', [resource.id]);
-    const rows = computeIndexRows(resource, this.baseUrl, this.indexWarning);
+    const rows = computeIndexRows(resource, this.baseUrl, this.options.indexWarning);
     if (!rows.length) return;
     await client.query(
-      `INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi)
-       SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::timestamptz[], $9::timestamptz[])`,
+      `INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
+       SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::timestamptz[], $9::timestamptz[], $10::numeric[])`,
       [
         resource.id,
         resource.resourceType,
@@ -256,13 +270,14 @@ export class ResourceStore {
         rows.map((r) => r.refId),
         rows.map((r) => r.lo),
         rows.map((r) => r.hi),
+        rows.map((r) => r.num),
       ],
     );
   }
 
   private async writeUniqueKeys(client: pg.PoolClient, resource: Obj, replace: boolean): Promise<void> {
     if (replace) await client.query('DELETE FROM unique_keys WHERE resource_id = $1', [resource.id]);
-    const keys = uniqueKeys(resource);
+    const keys = this.options.uniqueKeys?.(resource as Resource) ?? [];
     if (!keys.length) return;
     // ON CONFLICT DO NOTHING waits for a concurrent writer of the same key, then reports the clash
     // without aborting the transaction.

@@ -83,4 +83,35 @@ CREATE TRIGGER binary_content_unlink AFTER DELETE ON binary_content FOR EACH ROW
 ALTER TABLE resources ADD COLUMN size INT;
 `,
   },
+  {
+    version: 4,
+    name: 'numbers and quantities in the search index',
+    sql: `
+-- The value of number and quantity parameters (search/param-types/number.ts, quantity.ts); a quantity's
+-- system and code use the token columns, its unit norm.
+ALTER TABLE search_index ADD COLUMN num NUMERIC;
+CREATE INDEX search_index_num ON search_index (type, param, num) WHERE num IS NOT NULL;
+`,
+  },
+];
+
+/** The PostgreSQL channel every stored resource version is announced on (events/change-notifier.ts). */
+export const CHANGE_CHANNEL = 'dsf_events';
+
+/** Migrations of the component 'fhir-events' (run after the store's own). */
+export const EVENT_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'notify dsf_events on every new resource version',
+    sql: `
+CREATE FUNCTION dsf_notify_resource_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- Type/id/version[/deleted]: small enough for the 8000-byte payload limit; listeners load the version.
+  PERFORM pg_notify('${CHANGE_CHANNEL}', NEW.type || '/' || NEW.id || '/' || NEW.version || CASE WHEN NEW.deleted THEN '/deleted' ELSE '' END);
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER resources_notify AFTER INSERT ON resources FOR EACH ROW EXECUTE FUNCTION dsf_notify_resource_version();
+`,
+  },
 ];

@@ -1,12 +1,13 @@
 // Identities and request contexts for authorization tests: plain Identity data (as identity.ts
 // defines it) driving the real Interactions against a real database from startTestSite().
 import type { Coding, Endpoint, Organization, Resource } from '@medplum/fhirtypes';
+import assert from 'node:assert/strict';
 import { FhirError } from '../../../src/common/errors.ts';
 import { authorizationContext } from '../../../src/fhir/auth/authorization.ts';
-import { localOrganizationRoles, remoteOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/auth/identity.ts';
-import type { RequestContext } from '../../../src/fhir/rest/interactions.ts';
+import { localOrganizationRoles, remoteOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/types/identity.ts';
+import type { RequestContext } from '../../../src/fhir/service/request-context.ts';
 import { sitesBundle } from '../../../src/fhir/init-bundle.ts';
-import { BundleProcessor } from '../../../src/fhir/rest/batch.ts';
+import { BundleProcessor } from '../../../src/fhir/service/bundle-processor.ts';
 import type { TestSite } from '../../support/fhir-site.ts';
 
 export const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
@@ -55,7 +56,7 @@ export async function attempt(fn: () => Promise<{ status: number; resource?: Res
 
 /** The interactions as one identity sees them (undefined: the server's own start-up work). */
 export function as(site: TestSite, identity: Identity | undefined) {
-  const i = site.server.interactions;
+  const i = site.server.service;
   const pool = site.server.pool;
   const ctx: RequestContext = { strict: true, identity, ...authorizationContext(identity, site.server.config) };
   const tx = <T>(fn: (c: import('pg').PoolClient) => Promise<T>) => site.server.store.transaction(fn);
@@ -111,5 +112,11 @@ export const readOnlyRoles = (): Map<DsfRole, RoleGrant> => new Map<DsfRole, Rol
 /** Remote organisations (with Endpoints) created by the server's own start-up path. */
 export async function createRemoteOrganizations(site: TestSite, identifiers: string[]): Promise<void> {
   const bundle = sitesBundle(identifiers.map((id, n) => ({ organizationIdentifier: id, thumbprints: [String(n + 1).repeat(128)], fhirBaseUrl: `https://${id}/fhir` })));
-  await new BundleProcessor(site.server.interactions).process({ strict: true }, bundle, 'minimal');
+  await new BundleProcessor(site.server.service).process({ strict: true }, bundle, 'minimal');
+}
+
+/** Asserts a 403 whose message names the rule that refused it (a refusal for another reason must not pass). */
+export function assertRefused(r: Outcome, rule: RegExp, what = ''): void {
+  assert.equal(r.status, 403, `${what}: expected 403, got ${r.status} ${r.message ?? ''}`);
+  assert.match(r.message ?? '', rule, what);
 }

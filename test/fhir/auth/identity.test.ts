@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Bundle, Endpoint, Organization } from '@medplum/fhirtypes';
 import { createCa, issueCertificate, type IssuedCertificate } from '../../../src/common/x509-generate.ts';
 import { HttpsClient } from '../../../src/common/https-client.ts';
-import { hasRole, isDsfAdmin, type Identity } from '../../../src/fhir/auth/identity.ts';
+import { hasRole, isDsfAdmin, type Identity } from '../../../src/fhir/types/identity.ts';
 import { siteEntries, THUMBPRINT_EXTENSION } from '../../../src/fhir/init-bundle.ts';
 import { EventListener } from '../../../src/fhir/events/event-listener.ts';
 import { IdentityProvider } from '../../../src/fhir/auth/identity-provider.ts';

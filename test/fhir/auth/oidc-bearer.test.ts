@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { HttpsClient } from '../../../src/common/https-client.ts';
-import { hasRole, isDsfAdmin } from '../../../src/fhir/auth/identity.ts';
+import { hasRole, isDsfAdmin } from '../../../src/fhir/types/identity.ts';
 import { FhirTestClient, startTestSite, testCertificates, type TestSite } from '../../support/fhir-site.ts';
 import { startTestOidcProvider, type TestOidcProvider } from '../../support/oidc-provider.ts';
 

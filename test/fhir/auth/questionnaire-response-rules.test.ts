@@ -5,8 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { localOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/auth/identity.ts';
-import { as, createRemoteOrganizations, matchIds, organizationByIdentifier, organizationIdentity, PRACTITIONER_ROLE, practitionerIdentity } from './auth-support.ts';
+import { localOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/types/identity.ts';
+import { as, assertRefused, createRemoteOrganizations, matchIds, organizationByIdentifier, organizationIdentity, PRACTITIONER_ROLE, practitionerIdentity } from './auth-support.ts';
 
 let site: TestSite;
 let local: Identity, remote: Identity, byEmail: Identity, byRole: Identity, stranger: Identity, admin: Identity;
@@ -86,42 +86,41 @@ test('create: the local organization or DSF_ADMIN, status in-progress, one user-
   await created('ut-create');
   const before = await count();
   const remoteWithCreate: Identity = { ...remote, roles: new Map([...remote.roles, ['CREATE', 'all']]) };
-  for (const [name, identity, qr] of [
-    ['remote (no CREATE role)', remote, response('ut-r')],
-    ['remote even with CREATE', remoteWithCreate, response('ut-r2')],
-    ['status completed', local, completed(response('ut-c'), 'named@test.org')],
-    ['two user-task-id items', local, { ...response('ut-2'), item: [...response('ut-2').item, { linkId: 'user-task-id', text: 'The user-task-id of the process execution', answer: [{ valueString: 'x' }] }] }],
-  ] as [string, Identity, any][]) {
+  for (const [name, identity, qr, rule] of [
+    ['remote (no CREATE role)', remote, response('ut-r'), /lacks the role CREATE for QuestionnaireResponse/],
+    ['remote even with CREATE', remoteWithCreate, response('ut-r2'), /^QuestionnaireResponse create: only the local organization or a DSF_ADMIN/],
+    ['status completed', local, completed(response('ut-c'), 'named@test.org'), /^QuestionnaireResponse create: status must be in-progress/],
+    ['two user-task-id items', local, { ...response('ut-2'), item: [...response('ut-2').item, { linkId: 'user-task-id', text: 'The user-task-id of the process execution', answer: [{ valueString: 'x' }] }] }, undefined],
+  ] as [string, Identity, any, RegExp | undefined][]) {
     const r = await as(site, identity).create(qr);
     assert.ok([403, 422].includes(r.status), `${name}: ${r.status} ${r.message}`);
-    if (name.startsWith('remote') || name === 'status completed') assert.equal(r.status, 403, `${name}: ${r.message}`);
+    if (rule) assertRefused(r, rule, name);
   }
   const user = await as(site, byRole).create(response('ut-user'));
-  assert.equal(user.status, 403, 'a local practitioner, even with the CREATE role (as the reference)');
-  assert.match(user.message!, /only the local organization or a DSF_ADMIN practitioner/);
+  assertRefused(user, /^QuestionnaireResponse create: only the local organization or a DSF_ADMIN practitioner/, 'a local practitioner, even with the CREATE role (as the reference)');
   assert.equal(await count(), before);
   assert.equal((await as(site, admin).create(response('ut-admin'))).status, 201, 'DSF_ADMIN');
 });
 
 test('completion: local organization, DSF_ADMIN, or a practitioner named by e-mail or role', async () => {
-  for (const [name, identity, expected] of [
+  for (const [name, identity, expected, rule] of [
     ['local organization', local, 200],
     ['DSF_ADMIN', admin, 200],
     ['named by e-mail', byEmail, 200],
     ['named by practitioner role', byRole, 200],
-    ['not named', stranger, 403],
-    ['remote', remote, 403],
-  ] as [string, Identity, number][]) {
+    ['not named', stranger, 403, /^QuestionnaireResponse update \(in-progress->completed\): caller is not the local organization, a DSF_ADMIN practitioner or a practitioner named/],
+    ['remote', remote, 403, /lacks the role UPDATE for QuestionnaireResponse/],
+  ] as [string, Identity, number, RegExp?][]) {
     const qr = await created(`ut-${name}`);
     const r = await as(site, identity).update(identity.kind === 'practitioner' ? completed(qr, identity.email!) : completedByOrganization(qr));
-    assert.equal(r.status, expected, `${name}: ${r.message}`);
+    if (rule) assertRefused(r, rule, name);
+    else assert.equal(r.status, expected, `${name}: ${r.message}`);
     const stored = (await as(site, local).read('QuestionnaireResponse', qr.id)).resource;
     assert.equal(stored.status, expected === 200 ? 'completed' : 'in-progress', `${name}: stored status`);
   }
   const qr = await created('ut-other-author');
   const otherAuthor = await as(site, byEmail).update(completed(qr, 'dic@test.org'));
-  assert.equal(otherAuthor.status, 403, 'the author must be the caller');
-  assert.match(otherAuthor.message!, /author must be the caller/);
+  assertRefused(otherAuthor, /^QuestionnaireResponse update \(in-progress->completed\): QuestionnaireResponse.author must be the caller/, 'the author must be the caller');
 });
 
 test('completion by any practitioner when the response names none (the reference\'s DSF 1.x behaviour)', async () => {
@@ -137,10 +136,9 @@ test('completion keeps user-task-id, business-key and questionnaire, and needs a
   const qr = await created('ut-keep');
   const changedTask = completed({ ...qr, item: [{ ...qr.item[0], answer: [{ valueString: 'other' }] }, ...qr.item.slice(1)] }, 'named@test.org');
   const r1 = await as(site, byEmail).update(changedTask);
-  assert.equal(r1.status, 403);
-  assert.match(r1.message!, /user-task-id/);
+  assertRefused(r1, /^QuestionnaireResponse update \(in-progress->completed\): item 'user-task-id' may not change/, 'changed user-task-id');
   const changedQuestionnaire = await as(site, byEmail).update(completed({ ...qr, questionnaire: 'http://dsf.dev/fhir/Questionnaire/other|1.0' }, 'named@test.org'));
-  assert.equal(changedQuestionnaire.status, 403);
+  assertRefused(changedQuestionnaire, /^QuestionnaireResponse update \(in-progress->completed\): QuestionnaireResponse.questionnaire may not change/, 'changed questionnaire');
   const noAuthor = await as(site, local).update({ ...qr, status: 'completed', authored: '2024-05-01T10:00:00Z' });
   assert.ok([403, 422].includes(noAuthor.status), noAuthor.message);
   assert.equal((await as(site, local).read('QuestionnaireResponse', qr.id)).resource.meta.versionId, '1');
@@ -148,10 +146,9 @@ test('completion keeps user-task-id, business-key and questionnaire, and needs a
 
 test('stop and amend change only the status, by the local organization or DSF_ADMIN', async () => {
   const qr = await created('ut-stop');
-  assert.equal((await as(site, byEmail).update({ ...qr, status: 'stopped' })).status, 403, 'a named practitioner may not stop');
+  assertRefused(await as(site, byEmail).update({ ...qr, status: 'stopped' }), /^QuestionnaireResponse update \(in-progress->stopped\): only the local organization or a DSF_ADMIN/, 'a named practitioner may not stop');
   const withChange = await as(site, local).update({ ...qr, status: 'stopped', item: [qr.item[0], { ...qr.item[1], answer: [{ valueString: 'bk-2' }] }] });
-  assert.equal(withChange.status, 403);
-  assert.match(withChange.message!, /only the status may change/);
+  assertRefused(withChange, /^QuestionnaireResponse update \(in-progress->stopped\): only the status may change/, 'stop with a change');
   assert.equal((await as(site, local).update({ ...qr, status: 'stopped' })).status, 200);
 
   const qr2 = await created('ut-amend');
@@ -160,8 +157,7 @@ test('stop and amend change only the status, by the local organization or DSF_AD
   const qr3 = await created('ut-back');
   const done3 = await as(site, local).update(completedByOrganization(qr3));
   const back = await as(site, local).update({ ...done3.resource, status: 'in-progress' });
-  assert.equal(back.status, 403);
-  assert.match(back.message!, /completed->in-progress is not allowed/);
+  assertRefused(back, /^QuestionnaireResponse update: status transition completed->in-progress is not allowed/, 'completed -> in-progress');
 });
 
 test('read: local organization, DSF_ADMIN and named practitioners; remote identities see nothing, not even totals', async () => {
@@ -174,7 +170,9 @@ test('read: local organization, DSF_ADMIN and named practitioners; remote identi
     ['not named', stranger, 403],
     ['remote', remote, 403],
   ] as [string, Identity, number][]) {
-    assert.equal((await as(site, identity).read('QuestionnaireResponse', qr.id)).status, expected, name);
+    const r = await as(site, identity).read('QuestionnaireResponse', qr.id);
+    if (expected === 403) assertRefused(r, /^Not allowed to read QuestionnaireResponse\//, name);
+    else assert.equal(r.status, expected, name);
   }
   const remoteSearch = await as(site, remote).search('QuestionnaireResponse', '');
   assert.deepEqual(matchIds(remoteSearch.resource), []);
@@ -187,9 +185,9 @@ test('read: local organization, DSF_ADMIN and named practitioners; remote identi
 test('delete: the local organization or DSF_ADMIN', async () => {
   const qr = await created('ut-delete');
   const practitionerWithDelete: Identity = { ...byRole, roles: new Map([...byRole.roles, ['DELETE', 'all']]) };
-  assert.equal((await as(site, practitionerWithDelete).delete('QuestionnaireResponse', qr.id)).status, 403);
+  assertRefused(await as(site, practitionerWithDelete).delete('QuestionnaireResponse', qr.id), /^QuestionnaireResponse delete: only the local organization or a DSF_ADMIN/, 'practitioner');
   const remoteWithDelete: Identity = { ...remote, roles: new Map([...remote.roles, ['DELETE', 'all']]) };
-  assert.equal((await as(site, remote).delete('QuestionnaireResponse', qr.id)).status, 403);
-  assert.equal((await as(site, remoteWithDelete).delete('QuestionnaireResponse', qr.id)).status, 403);
+  assertRefused(await as(site, remote).delete('QuestionnaireResponse', qr.id), /lacks the role DELETE for QuestionnaireResponse/, 'remote');
+  assertRefused(await as(site, remoteWithDelete).delete('QuestionnaireResponse', qr.id), /^QuestionnaireResponse delete: only the local organization or a DSF_ADMIN/, 'remote with DELETE');
   assert.equal((await as(site, local).delete('QuestionnaireResponse', qr.id)).status, 200);
 });

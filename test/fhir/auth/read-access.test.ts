@@ -4,10 +4,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import type { DsfRole, Identity, RoleGrant } from '../../../src/fhir/auth/identity.ts';
-import { canRead, readAccessFilter, readAccessTagProblem, storeExistenceChecks } from '../../../src/fhir/auth/read-access.ts';
+import type { DsfRole, Identity, RoleGrant } from '../../../src/fhir/types/identity.ts';
+import { readAccessFilter } from '../../../src/fhir/auth/read-access.ts';
+import { siteOf } from '../../../src/fhir/types/site.ts';
+import { readAccessTagProblem, storeExistenceChecks } from '../../../src/fhir/types/read-access-tags.ts';
+import { canRead } from '../../../src/fhir/store/resource-lookups.ts';
+import { accessConditions } from '../../../src/fhir/store/access-sql.ts';
 import { parseSearchRequest } from '../../../src/fhir/search/search-request.ts';
-import { buildWhere, SqlParams } from '../../../src/fhir/search/search-sql.ts';
+import { buildWhere } from '../../../src/fhir/store/search-sql.ts';
+import { SqlParams } from '../../../src/db/sql-params.ts';
 import {
   as,
   createRemoteOrganizations,
@@ -24,6 +29,7 @@ import {
   roleTag,
   tagAll,
   tagLocal,
+  assertRefused,
 } from './auth-support.ts';
 
 let site: TestSite;
@@ -87,9 +93,14 @@ async function assertSees(identity: Identity, names: string[]): Promise<void> {
   assert.equal(count.resource.total, names.length, `${identity.displayName}: _summary=count`);
   for (const [name, id] of Object.entries(ids)) {
     const r = await who.read('Patient', id);
-    assert.equal(r.status, names.includes(name) ? 200 : 403, `${identity.displayName}: read ${name}`);
     const v = await who.vread('Patient', id, '1');
-    assert.equal(v.status, names.includes(name) ? 200 : 403, `${identity.displayName}: vread ${name}`);
+    if (names.includes(name)) {
+      assert.equal(r.status, 200, `${identity.displayName}: read ${name}`);
+      assert.equal(v.status, 200, `${identity.displayName}: vread ${name}`);
+    } else {
+      assertRefused(r, /^Not allowed to read Patient\//, `${identity.displayName}: read ${name}`);
+      assertRefused(v, /^Not allowed to read Patient\//, `${identity.displayName}: vread ${name}`);
+    }
   }
   const h = await who.history('Patient');
   assert.equal(h.status, 200);
@@ -109,7 +120,7 @@ test('tags decide who reads: local and practitioner all, remote ALL + own ORGANI
 test('a search filtered for a remote identity still uses the search index (EXPLAIN)', async () => {
   const req = parseSearchRequest('Patient', [['identifier', `${PID}|all`]], { strict: true, defaultCount: 20 });
   const p = new SqlParams();
-  const where = buildWhere(req, site.baseUrl, p, readAccessFilter(remoteA, local.organizationIdentifier)(p));
+  const where = buildWhere(req, site.baseUrl, p, accessConditions(readAccessFilter(remoteA, siteOf(site.server.config)), p));
   const plan = await site.db.pool.query(`EXPLAIN SELECT r.resource FROM resources r WHERE ${where} ORDER BY r.last_updated, r.id LIMIT 20`, p.values);
   const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
   assert.match(text, /Index (Only )?Scan using search_index_\w+ on search_index/);
@@ -117,11 +128,11 @@ test('a search filtered for a remote identity still uses the search index (EXPLA
 });
 
 test('canRead answers for one version as the filter does (used for websocket events)', async () => {
-  const remote = readAccessFilter(remoteB, local.organizationIdentifier);
+  const remote = readAccessFilter(remoteB, siteOf(site.server.config));
   assert.equal(await canRead(site.server.pool, remote, ids.all!, 1), true);
   assert.equal(await canRead(site.server.pool, remote, ids.local!, 1), false);
   assert.equal(await canRead(site.server.pool, remote, ids.orgB!, 1), true);
-  assert.equal(await canRead(site.server.pool, readAccessFilter(remoteA, local.organizationIdentifier), ids.orgB!, 1), false);
+  assert.equal(await canRead(site.server.pool, readAccessFilter(remoteA, siteOf(site.server.config)), ids.orgB!, 1), false);
 });
 
 test('_include and _revinclude leave out what the caller may not read', async () => {
@@ -171,6 +182,7 @@ test('batch entries are filtered like single requests', async () => {
   assert.equal(r.status, 200);
   const [hidden, shown, search] = r.resource.entry;
   assert.equal(hidden.response.status, '403 Forbidden');
+  assert.match(hidden.response.outcome.issue[0].diagnostics, /Not allowed to read Patient\//);
   assert.match(shown.response.status, /^200/);
   assert.equal(search.resource.total, 2);
 });
@@ -181,7 +193,7 @@ test('Binary reads through its securityContext', async () => {
   const bin = await L.create({ resourceType: 'Binary', contentType: 'text/plain', data, securityContext: { reference: `Patient/${ids.orgA}` } });
   assert.equal(bin.status, 201, bin.message);
   assert.equal((await as(site, remoteA).read('Binary', bin.resource.id)).status, 200);
-  assert.equal((await as(site, remoteB).read('Binary', bin.resource.id)).status, 403);
+  assertRefused(await as(site, remoteB).read('Binary', bin.resource.id), /^Not allowed to read Binary\//, 'remote B');
   assert.deepEqual(matchIds((await as(site, remoteB).search('Binary', '')).resource), []);
   assert.deepEqual(matchIds((await as(site, remoteA).search('Binary', '')).resource), [bin.resource.id]);
 
@@ -192,29 +204,30 @@ test('Binary reads through its securityContext', async () => {
   const neither = await L.create({ resourceType: 'Binary', contentType: 'text/plain', data });
   assert.ok([403, 422].includes(neither.status), neither.message);
   const taskContext = await L.create({ resourceType: 'Binary', contentType: 'text/plain', data, securityContext: { reference: 'Task/6f1e4c8a-1d2b-4c3d-8e9f-0a1b2c3d4e5f' } });
-  assert.equal(taskContext.status, 403);
+  assertRefused(taskContext, /^Binary create: a Task cannot be a Binary's security context/, 'Task as security context');
   const notAnId = await L.create({ resourceType: 'Binary', contentType: 'text/plain', data, securityContext: { reference: 'Patient/not-a-uuid' } });
-  assert.equal(notAnId.status, 403, notAnId.message);
+  assertRefused(notAnId, /^Binary create: Binary.securityContext Patient\/not-a-uuid does not exist/, 'not an id');
   assert.equal((await L.search('Binary', '_summary=count')).resource.total, 1, 'nothing else stored');
 });
 
 test('tag validity: refused writes are 403 and store nothing', async () => {
   const L = as(site, local);
   const before = (await L.search('Patient', `identifier=${PID}|&_summary=count`)).resource.total;
-  const cases: [string, object][] = [
-    ['no tag', { profile: ['http://dsf.dev/fhir/StructureDefinition/patient'] }],
-    ['ALL and LOCAL', { tag: [{ system: RAT, code: 'ALL' }, { system: RAT, code: 'LOCAL' }] }],
-    ['two LOCAL', { tag: [{ system: RAT, code: 'LOCAL' }, { system: RAT, code: 'LOCAL' }] }],
-    ['ORGANIZATION without LOCAL', { tag: [organizationTag('remote-a.test')] }],
-    ['unknown organization', { tag: [...tagLocal().tag, organizationTag('nowhere.test')] }],
-    ['unknown role', { tag: [...tagLocal().tag, roleTag('consortium.test', 'NOPE')] }],
-    ['unknown parent', { tag: [...tagLocal().tag, roleTag('nowhere.test', 'DIC')] }],
+  const cases: [string, object, RegExp][] = [
+    ['no tag', { profile: ['http://dsf.dev/fhir/StructureDefinition/patient'] }, /no read-access tag/],
+    ['ALL and LOCAL', { tag: [{ system: RAT, code: 'ALL' }, { system: RAT, code: 'LOCAL' }] }, /exactly one ALL/],
+    ['two LOCAL', { tag: [{ system: RAT, code: 'LOCAL' }, { system: RAT, code: 'LOCAL' }] }, /exactly one ALL/],
+    ['ORGANIZATION without LOCAL', { tag: [organizationTag('remote-a.test')] }, /exactly one ALL/],
+    ['unknown organization', { tag: [...tagLocal().tag, organizationTag('nowhere.test')] }, /organization 'nowhere.test', which does not exist/],
+    ['unknown role', { tag: [...tagLocal().tag, roleTag('consortium.test', 'NOPE')] }, /role .*\|NOPE, which no CodeSystem defines/],
+    ['unknown parent', { tag: [...tagLocal().tag, roleTag('nowhere.test', 'DIC')] }, /parent organization 'nowhere.test', which does not exist/],
   ];
-  for (const [name, meta] of cases) {
+  for (const [name, meta, reason] of cases) {
     const r = await L.create(patient(`bad-${name}`, meta));
     // The DSF profiles already require a read-access tag (422); the tag rules themselves answer 403.
     assert.ok(r.status === 403 || r.status === 422, `${name}: ${r.status} ${r.message}`);
     if (name.startsWith('unknown')) assert.equal(r.status, 403, `${name}: ${r.message}`);
+    if (r.status === 403) assertRefused(r, new RegExp(`^Patient create: invalid read-access tags: .*${reason.source}`), name);
   }
   assert.equal((await L.search('Patient', `identifier=${PID}|&_summary=count`)).resource.total, before);
 });
@@ -246,23 +259,22 @@ test('only local identities write tagged resources; roles are checked per intera
   assert.equal(created.status, 403);
   assert.match(created.message!, /lacks the role CREATE for Patient/);
   const current = (await as(site, local).read('Patient', ids.all!)).resource;
-  assert.equal((await remote.update({ ...current, active: false })).status, 403);
-  assert.equal((await remote.delete('Patient', ids.all!)).status, 403);
-  assert.equal((await as(site, practitioner).create(patient('practitioner-write', tagAll()))).status, 403);
-  assert.equal((await as(site, practitioner).delete('Patient', ids.all!)).status, 403);
+  assertRefused(await remote.update({ ...current, active: false }), /lacks the role UPDATE for Patient/, 'remote update');
+  assertRefused(await remote.delete('Patient', ids.all!), /lacks the role DELETE for Patient/, 'remote delete');
+  assertRefused(await as(site, practitioner).create(patient('practitioner-write', tagAll())), /lacks the role CREATE for Patient/, 'practitioner create');
+  assertRefused(await as(site, practitioner).delete('Patient', ids.all!), /lacks the role DELETE for Patient/, 'practitioner delete');
   assert.equal((await as(site, local).read('Patient', ids.all!)).resource.meta.versionId, '1', 'nothing changed');
 
   // a remote identity that somehow holds CREATE on Patient is still not local
   const remoteWithCreate: Identity = { ...remoteA, roles: new Map([...remoteA.roles, ['CREATE', 'all']]) };
   const r = await as(site, remoteWithCreate).create(patient('remote-write-2', tagAll()));
-  assert.equal(r.status, 403);
-  assert.match(r.message!, /only local identities/);
+  assertRefused(r, /^Patient create: only local identities may write Patient resources/, 'remote with CREATE');
 
   const noSearch: Identity = { ...remoteA, roles: new Map([['READ', 'all']]) };
-  assert.equal((await as(site, noSearch).search('Patient', '')).status, 403);
-  assert.equal((await as(site, noSearch).history('Patient')).status, 403);
+  assertRefused(await as(site, noSearch).search('Patient', ''), /lacks the role SEARCH for Patient/, 'search');
+  assertRefused(await as(site, noSearch).history('Patient'), /lacks the role HISTORY for Patient/, 'history');
   const readOnlyTasks: Identity = { ...remoteA, roles: new Map<DsfRole, RoleGrant>([['READ', new Set(['Task'])], ['SEARCH', 'all']]) };
-  assert.equal((await as(site, readOnlyTasks).read('Patient', ids.all!)).status, 403);
+  assertRefused(await as(site, readOnlyTasks).read('Patient', ids.all!), /lacks the role READ for Patient/, 'read');
   assert.equal((await as(site, readOnlyTasks).search('Patient', `identifier=${PID}|`)).resource.total, 0);
 });
 
@@ -271,8 +283,10 @@ test('$permanent-delete needs PERMANENT_DELETE and a local identity', async () =
   const p = await L.create(patient('to-delete', tagAll()));
   assert.equal((await L.delete('Patient', p.resource.id)).status, 200);
   const admin: Identity = { ...practitioner, roles: new Map([['DELETE', 'all']]) };
-  assert.equal((await as(site, admin).permanentDelete('Patient', p.resource.id)).status, 403);
-  assert.equal((await as(site, remoteA).permanentDelete('Patient', p.resource.id)).status, 403);
+  assertRefused(await as(site, admin).permanentDelete('Patient', p.resource.id), /lacks the role PERMANENT_DELETE for Patient/, 'without the role');
+  assertRefused(await as(site, remoteA).permanentDelete('Patient', p.resource.id), /lacks the role PERMANENT_DELETE for Patient/, 'remote');
+  const remoteWithRole: Identity = { ...remoteA, roles: new Map([['PERMANENT_DELETE', 'all']]) };
+  assertRefused(await as(site, remoteWithRole).permanentDelete('Patient', p.resource.id), /^Permanent delete: only local identities/, 'remote with the role');
   assert.equal((await L.permanentDelete('Patient', p.resource.id)).status, 200);
 });
 
@@ -293,20 +307,20 @@ test('history hides versions the caller may not read, also after a tag change', 
   const systemHistory = await as(site, remoteB).history(undefined, undefined, '_count=1000');
   assert.ok(!systemHistory.resource.entry.some((e: any) => e.resource?.id === v1.id && e.resource.meta.versionId === '2'));
   assert.equal((await as(site, remoteB).vread('Patient', v1.id, '1')).status, 200);
-  assert.equal((await as(site, remoteB).vread('Patient', v1.id, '2')).status, 403);
+  assertRefused(await as(site, remoteB).vread('Patient', v1.id, '2'), /^Not allowed to read Patient\//, 'version 2');
 });
 
 test('membership changes take effect at once: affiliation deleted, organisation deactivated', async () => {
   const L = as(site, local);
   assert.equal((await as(site, remoteA).read('Patient', ids.role!)).status, 200);
   assert.equal((await L.delete('OrganizationAffiliation', affiliationId)).status, 200);
-  assert.equal((await as(site, remoteA).read('Patient', ids.role!)).status, 403);
+  assertRefused(await as(site, remoteA).read('Patient', ids.role!), /^Not allowed to read Patient\//, 'after the affiliation is gone');
   await assertSees(remoteA, ['all', 'orgA']);
 
   const b = (await L.read('Organization', remoteB.organization.id!)).resource;
   const deactivated = await L.update({ ...b, active: false });
   assert.equal(deactivated.status, 200, deactivated.message);
   // the identity object is stale (still says active); the database decides
-  assert.equal((await as(site, remoteB).read('Patient', ids.orgB!)).status, 403);
+  assertRefused(await as(site, remoteB).read('Patient', ids.orgB!), /^Not allowed to read Patient\//, 'deactivated organisation');
   assert.equal((await as(site, remoteB).read('Patient', ids.all!)).status, 200);
 });

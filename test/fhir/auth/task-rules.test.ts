@@ -4,8 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { localOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/auth/identity.ts';
-import { as, createRemoteOrganizations, matchIds, ORG_ID, organizationByIdentifier, organizationIdentity, PARENT_PROFILE, PRACTITIONER_ROLE, practitionerIdentity, tagAll } from './auth-support.ts';
+import { localOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/types/identity.ts';
+import { as, assertRefused, createRemoteOrganizations, matchIds, ORG_ID, organizationByIdentifier, organizationIdentity, PARENT_PROFILE, PRACTITIONER_ROLE, practitionerIdentity, tagAll } from './auth-support.ts';
 import { activityDefinition, coding, task, taskProfile } from './process-fixtures.ts';
 
 let site: TestSite;
@@ -69,36 +69,41 @@ async function taskCount(): Promise<number> {
 }
 
 test('create requested: the process authorization decides, refusals are 403 and store nothing', async () => {
-  const cases: [string, Identity, Parameters<typeof task>[0], number][] = [
+  // A refusal names its rule (Task create) and the reason, so that a refusal for another reason cannot pass.
+  const cases: [string, Identity, Parameters<typeof task>[0], number, RegExp?][] = [
     ['remote organization named by REMOTE_ORGANIZATION', remoteA, { process: 'orgproc', requester: org(remoteA), recipient: localId }, 201],
-    ['remote organization not named', remoteB, { process: 'orgproc', requester: org(remoteB), recipient: localId }, 403],
+    ['remote organization not named', remoteB, { process: 'orgproc', requester: org(remoteB), recipient: localId }, 403, /as requester/],
     ['local organization by LOCAL_ALL', local, { process: 'orgproc', requester: org(local), recipient: localId }, 201],
     ['practitioner with the role by LOCAL_ALL_PRACTITIONER', user, { process: 'orgproc', requester: mail('user@test.org'), recipient: localId }, 201],
-    ['practitioner without the role', userWithoutRole, { process: 'orgproc', requester: mail('other@test.org'), recipient: localId }, 403],
+    ['practitioner without the role', userWithoutRole, { process: 'orgproc', requester: mail('other@test.org'), recipient: localId }, 403, /as requester/],
     ['DSF_ADMIN satisfies any coding', admin, { process: 'orgproc', requester: mail('admin@test.org'), recipient: localId }, 201],
     ['REMOTE_ROLE member', remoteA, { process: 'roleproc', requester: org(remoteA), recipient: localId }, 201],
-    ['REMOTE_ROLE non-member', remoteB, { process: 'roleproc', requester: org(remoteB), recipient: localId }, 403],
+    ['REMOTE_ROLE non-member', remoteB, { process: 'roleproc', requester: org(remoteB), recipient: localId }, 403, /as requester/],
     ['LOCAL_ROLE_PRACTITIONER: local member with practitioner role', user, { process: 'roleproc', requester: mail('user@test.org'), recipient: localId }, 201],
-    ['local organization is not REMOTE_ROLE', local, { process: 'roleproc', requester: org(local), recipient: localId }, 403],
+    ['local organization is not REMOTE_ROLE', local, { process: 'roleproc', requester: org(local), recipient: localId }, 403, /as requester/],
     ['REMOTE_ALL', remoteB, { process: 'allproc', requester: org(remoteB), recipient: localId }, 201],
-    ['REMOTE_ALL is not for local organizations', local, { process: 'allproc', requester: org(local), recipient: localId }, 403],
+    ['REMOTE_ALL is not for local organizations', local, { process: 'allproc', requester: org(local), recipient: localId }, 403, /as requester/],
     ['LOCAL_ORGANIZATION_PRACTITIONER', user, { process: 'allproc', requester: mail('user@test.org'), recipient: localId }, 201],
-    ['recipient not authorized by the ActivityDefinition', remoteA, { process: 'remoterecipient', requester: org(remoteA), recipient: localId }, 403],
-    ['requester is not the caller', remoteA, { process: 'orgproc', requester: org(remoteB), recipient: localId }, 403],
-    ['practitioner naming another e-mail', user, { process: 'orgproc', requester: mail('admin@test.org'), recipient: localId }, 403],
-    ['recipient is not the local organization', remoteA, { process: 'orgproc', requester: org(remoteA), recipient: 'remote-b.test' }, 403],
-    ['no ActivityDefinition for the process', remoteA, { process: 'unknown', requester: org(remoteA), recipient: localId }, 403],
-    ['message name not authorized', remoteA, { process: 'orgproc', requester: org(remoteA), recipient: localId, message: 'other' }, 403],
-    ['profile not authorized', remoteA, { process: 'orgproc', requester: org(remoteA), recipient: localId, profile: 'http://dsf.dev/fhir/StructureDefinition/task|2.1.0' }, 403],
-    ['requested with a task-identifier', remoteA, { process: 'orgproc', requester: org(remoteA), recipient: localId, identifier: 'x' }, 403],
-    ['status in-progress on create', remoteA, { process: 'orgproc', status: 'in-progress', businessKey: 'bk', requester: org(remoteA), recipient: localId }, 403],
+    ['recipient not authorized by the ActivityDefinition', remoteA, { process: 'remoterecipient', requester: org(remoteA), recipient: localId }, 403, /does not authorize the local organization as recipient/],
+    ['requester is not the caller', remoteA, { process: 'orgproc', requester: org(remoteB), recipient: localId }, 403, /Task.requester must be the caller/],
+    ['practitioner naming another e-mail', user, { process: 'orgproc', requester: mail('admin@test.org'), recipient: localId }, 403, /Task.requester must be the caller/],
+    ['recipient is not the local organization', remoteA, { process: 'orgproc', requester: org(remoteA), recipient: 'remote-b.test' }, 403, /Task.restriction.recipient must be the local organization/],
+    ['no ActivityDefinition for the process', remoteA, { process: 'unknown', requester: org(remoteA), recipient: localId }, 403, /no ActivityDefinition .*unknown\|1.0/],
+    ['message name not authorized', remoteA, { process: 'orgproc', requester: org(remoteA), recipient: localId, message: 'other' }, 403, /authorizes no message 'other'/],
+    ['profile not authorized', remoteA, { process: 'orgproc', requester: org(remoteA), recipient: localId, profile: 'http://dsf.dev/fhir/StructureDefinition/task|2.1.0' }, 403, /authorizes no message '[^']*' with one of the Task's profiles/],
+    ['requested with a task-identifier', remoteA, { process: 'orgproc', requester: org(remoteA), recipient: localId, identifier: 'x' }, 403, /a requested Task may not have an identifier/],
+    ['status in-progress on create', remoteA, { process: 'orgproc', status: 'in-progress', businessKey: 'bk', requester: org(remoteA), recipient: localId }, 403, /status must be draft or requested, not 'in-progress'/],
   ];
-  for (const [name, identity, options, expected] of cases) {
+  for (const [name, identity, options, expected, reason] of cases) {
     const before = await taskCount();
     const r = await as(site, identity).create(task(options));
     assert.equal(r.status, expected, `${name}: ${r.status} ${r.message ?? ''}`);
     assert.equal(await taskCount(), before + (expected === 201 ? 1 : 0), `${name}: stored count`);
-    if (expected === 403) assert.match(r.message!, /^Task create/, `${name}: the OperationOutcome names the rule`);
+    if (expected === 403) {
+      assert.match(r.message!, /^Task create( \(requested\))?: /, `${name}: the OperationOutcome names the rule`);
+      assert.ok(reason, `${name}: a refusal case names its reason`);
+      assert.match(r.message!, reason, `${name}: refused for this reason`);
+    }
   }
 });
 
@@ -119,15 +124,15 @@ test('draft Tasks: local organization or DSF_ADMIN, task-identifier unique', asy
   const draft = (identifier: string) => task({ process: 'orgproc', status: 'draft', identifier, requester: org(local), recipient: localId });
   assert.equal((await as(site, local).create(draft('d-1'))).status, 201);
   const dup = await as(site, local).create(draft('d-1'));
-  assert.equal(dup.status, 403);
+  assertRefused(dup, /^A Task with the same identifier .*task-identifier\|d-1.* already exists/, 'duplicate draft identifier');
   assert.equal((await as(site, admin).create(draft('d-2'))).status, 201);
   const before = await taskCount();
-  assert.equal((await as(site, remoteA).create({ ...draft('d-3'), requester: { type: 'Organization', identifier: org(remoteA) } })).status, 403);
-  assert.equal((await as(site, user).create(draft('d-4'))).status, 403);
+  assertRefused(await as(site, remoteA).create({ ...draft('d-3'), requester: { type: 'Organization', identifier: org(remoteA) } }), /^Task create \(draft\): only the local organization or a DSF_ADMIN/, 'remote draft');
+  assertRefused(await as(site, user).create(draft('d-4')), /^Task create \(draft\): only the local organization or a DSF_ADMIN/, 'practitioner draft');
   const noIdentifier = await as(site, local).create({ ...draft('d-5'), identifier: [{ system: 'http://example.org/other', value: 'x' }] });
   assert.ok([403, 422].includes(noIdentifier.status), noIdentifier.message);
   const foreignRequester = await as(site, local).create({ ...draft('d-6'), requester: { type: 'Organization', identifier: org(remoteA) } });
-  assert.equal(foreignRequester.status, 403);
+  assertRefused(foreignRequester, /^Task create \(draft\): Task.requester of a draft Task must be the local organization/, 'foreign requester');
   assert.equal(await taskCount(), before);
 });
 
@@ -154,7 +159,7 @@ test('status transitions: allowed ones with unchanged requester, restriction, ca
   assert.match(back.message!, /completed->in-progress is not allowed/);
 
   const t2 = await requestedTask();
-  assert.equal((await L.update({ ...withBusinessKey(t2), status: 'completed' })).status, 403, 'requested -> completed');
+  assertRefused(await L.update({ ...withBusinessKey(t2), status: 'completed' }), /^Task update: status transition requested->completed is not allowed/, 'requested -> completed');
   assert.equal((await L.update({ ...withBusinessKey(t2), status: 'failed' })).status, 200, 'requested -> failed');
 
   const t3 = await requestedTask();
@@ -178,7 +183,7 @@ test('status transitions: allowed ones with unchanged requester, restriction, ca
   assert.equal((await L.read('Task', t4.id)).resource.meta.versionId, '1', 'nothing stored');
 
   // who may update
-  assert.equal((await as(site, remoteA).update({ ...withBusinessKey(t4), status: 'in-progress' })).status, 403);
+  assertRefused(await as(site, remoteA).update({ ...withBusinessKey(t4), status: 'in-progress' }), /lacks the role UPDATE for Task/, 'remote update');
   const userUpdate: Identity = { ...user, roles: new Map([...user.roles, ['UPDATE', 'all']]) };
   const byUser = await as(site, userUpdate).update({ ...withBusinessKey(t4), status: 'in-progress' });
   assert.equal(byUser.status, 403);
@@ -191,16 +196,16 @@ test('draft -> draft keeps the task-identifier; requested -> failed works withou
   const d = (await L.create(task({ process: 'orgproc', status: 'draft', identifier: 'dd-1', requester: org(local), recipient: localId }))).resource;
   assert.equal((await L.update({ ...d, authoredOn: '2024-06-01T10:00:00Z' })).status, 200);
   const renamed = await L.update({ ...d, identifier: [{ system: 'http://dsf.dev/sid/task-identifier', value: 'dd-2' }] });
-  assert.equal(renamed.status, 403, renamed.message);
+  assertRefused(renamed, /^Task update \(draft->draft\): the task-identifier of a draft Task may not change/, 'renamed draft');
   const { identifier: _identifier, ...withoutIdentifier } = (await L.read('Task', d.id)).resource;
   const promoted = await L.update({ ...withoutIdentifier, status: 'requested' });
-  assert.equal(promoted.status, 403, `draft -> requested: ${promoted.message}`);
+  assertRefused(promoted, /^Task update: status transition draft->requested is not allowed/, 'draft -> requested');
 
   assert.equal((await L.create(activityDefinition('shortlived', [coding.remoteAll()], [coding.localAll()]))).status, 201);
   const t = (await as(site, remoteB).create(task({ process: 'shortlived', requester: org(remoteB), recipient: localId }))).resource;
   const ad = (await L.search('ActivityDefinition', 'url=http://dsf.dev/bpe/Process/shortlived')).resource.entry[0].resource;
   assert.equal((await L.delete('ActivityDefinition', ad.id)).status, 200);
-  assert.equal((await L.update({ ...withBusinessKey(t), status: 'in-progress' })).status, 403, 'in-progress needs the ActivityDefinition');
+  assertRefused(await L.update({ ...withBusinessKey(t), status: 'in-progress' }), /^Task update \(requested->in-progress\): no ActivityDefinition .*shortlived\|1.0/, 'in-progress needs the ActivityDefinition');
   assert.equal((await L.update({ ...withBusinessKey(t), status: 'failed' })).status, 200, 'failed does not (#421)');
 });
 
@@ -212,7 +217,7 @@ test('delete: drafts only, by the local organization or DSF_ADMIN', async () => 
   assert.equal(refused.status, 403);
   assert.match(refused.message!, /only draft Tasks/);
   assert.equal((await L.read('Task', t.id)).status, 200, 'still there');
-  assert.equal((await as(site, remoteA).delete('Task', d.id)).status, 403);
+  assertRefused(await as(site, remoteA).delete('Task', d.id), /lacks the role DELETE for Task/, 'remote delete');
   assert.equal((await L.delete('Task', d.id)).status, 200);
   assert.equal((await L.read('Task', d.id)).status, 410);
   // the identifier of a deleted draft is free again
@@ -237,7 +242,11 @@ test('who reads which Task: requester, recipient, practitioner drafts; search to
     ['practitioner does not read others', userWithoutRole, fromA, 403],
     ['DSF_ADMIN reads Tasks addressed to the local organization', admin, fromA, 200],
   ];
-  for (const [name, identity, t, expected] of reads) assert.equal((await as(site, identity).read('Task', t.id)).status, expected, name);
+  for (const [name, identity, t, expected] of reads) {
+    const r = await as(site, identity).read('Task', t.id);
+    if (expected === 403) assertRefused(r, /^Not allowed to read Task\//, name);
+    else assert.equal(r.status, expected, name);
+  }
 
   for (const identity of [remoteA, remoteB, userWithoutRole]) {
     const who = as(site, identity);

@@ -5,13 +5,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CodeSystem, NamingSystem, Resource, StructureDefinition, Subscription, ValueSet } from '@medplum/fhirtypes';
-import {
-  CORE_RESOURCES_DIR,
-  defaultProfileFor,
-  loadCoreResourceFiles,
-  loadCoreResources,
-  supportedDefaultProfiles,
-} from '../../../src/fhir/conformance/core-resources.ts';
+import { CORE_RESOURCES_DIR, loadCoreResourceFiles, loadCoreResources } from '../../../src/fhir/conformance/core-resources.ts';
+import { defaultProfileOf } from '../../../src/fhir/types/registry.ts';
+import { withDefaultProfile } from '../../../src/fhir/service/write-preparation.ts';
 import { DSF_RESOURCE_TYPES, kebabCase } from '../../../src/fhir/model/resource-types.ts';
 
 const SD = 'http://dsf.dev/fhir/StructureDefinition/';
@@ -72,13 +68,13 @@ test('ids are stable UUIDs, unique; urls are unique per version', () => {
 
 test('every resource carries its DSF default profile and a read-access tag', () => {
   for (const { file, resource } of files) {
-    assert.deepEqual(resource.meta?.profile, [defaultProfileFor(resource.resourceType)], file);
+    assert.deepEqual(resource.meta?.profile, [defaultProfileOf(resource.resourceType)], file);
     const tags = resource.meta?.tag?.filter((t) => t.system === 'http://dsf.dev/fhir/CodeSystem/read-access-tag').map((t) => t.code);
     assert.deepEqual(tags, [resource.resourceType === 'Subscription' ? 'LOCAL' : 'ALL'], file);
   }
 });
 
-test('all 26 types have a profile at the kebab-case URL; defaultProfileFor gives it, except for Task', () => {
+test('all 26 types have a profile at the kebab-case URL; the type registry gives it as default profile, except for Task', () => {
   const sds = ofType<StructureDefinition>('StructureDefinition');
   for (const type of DSF_RESOURCE_TYPES) {
     const url = SD + kebabCase(type);
@@ -87,14 +83,16 @@ test('all 26 types have a profile at the kebab-case URL; defaultProfileFor gives
     assert.equal(profile.type, type);
     assert.equal(profile.kind, 'resource');
     assert.equal(profile.derivation, 'constraint');
-    assert.equal(defaultProfileFor(type), type === 'Task' ? undefined : url);
+    assert.equal(defaultProfileOf(type), type === 'Task' ? undefined : url);
   }
-  assert.equal(defaultProfileFor('OrganizationAffiliation'), SD + 'organization-affiliation');
-  assert.equal(defaultProfileFor('Observation'), undefined, 'not a DSF type');
-  assert.equal(defaultProfileFor('Task'), undefined);
-  assert.deepEqual(supportedDefaultProfiles('Organization'), [SD + 'organization', SD + 'organization-parent']);
-  assert.deepEqual(supportedDefaultProfiles('Endpoint'), [SD + 'endpoint']);
-  assert.deepEqual(supportedDefaultProfiles('Task'), []);
+  assert.equal(defaultProfileOf('OrganizationAffiliation'), SD + 'organization-affiliation');
+  assert.equal(defaultProfileOf('Observation'), undefined, 'not a DSF type');
+  assert.equal(defaultProfileOf('Task'), undefined);
+  // A parent organisation declares organization-parent instead: any DSF profile keeps the default away.
+  const parent = { resourceType: 'Organization', meta: { profile: [SD + 'organization-parent'] } } as Resource;
+  assert.deepEqual(withDefaultProfile(parent).meta?.profile, [SD + 'organization-parent']);
+  assert.deepEqual(withDefaultProfile({ resourceType: 'Endpoint' } as Resource).meta?.profile, [SD + 'endpoint']);
+  assert.equal(withDefaultProfile({ resourceType: 'Task' } as Resource).meta, undefined);
 });
 
 test('the extension and coding profiles of the reference are all present', () => {

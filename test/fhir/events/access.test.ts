@@ -13,9 +13,9 @@ import { createPool } from '../../../src/db/pool.ts';
 import { freePort } from '../../../src/db/embedded.ts';
 import { thumbprintSha512 } from '../../../src/common/x509.ts';
 import { startEventDelivery, type EventDelivery } from '../../../src/fhir/events/event-delivery.ts';
-import { localOrganizationRoles, remoteOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/auth/identity.ts';
-import type { RequestContext } from '../../../src/fhir/rest/interactions.ts';
-import type { AccessFilter } from '../../../src/fhir/search/search-service.ts';
+import { localOrganizationRoles, remoteOrganizationRoles, type DsfRole, type Identity, type RoleGrant } from '../../../src/fhir/types/identity.ts';
+import type { RequestContext } from '../../../src/fhir/service/request-context.ts';
+import { contains, type AccessFilter } from '../../../src/fhir/store/access-condition.ts';
 import { EventClient } from './event-client.ts';
 
 let site: TestSite;
@@ -25,7 +25,7 @@ let app: FastifyInstance;
 let wsUrl: string;
 
 /** Read access of the test practitioner: resources tagged ALL only. */
-const onlyTaggedAll: AccessFilter = (p) => [`r.resource->'meta'->'tag' @> ${p.add(JSON.stringify([{ code: 'ALL' }]))}::jsonb`];
+const onlyTaggedAll: AccessFilter = () => contains(['meta', 'tag'], [{ code: 'ALL' }]);
 
 function organizationIdentity(name: string, local: boolean, roles: Map<DsfRole, RoleGrant>): Identity {
   return { kind: 'organization', local, organization: { resourceType: 'Organization', name }, organizationIdentifier: name, roles, displayName: name };
@@ -111,7 +111,7 @@ test('events go only to callers who may read the resource, exactly as search dec
 
   // The practitioner's search with the same access filter finds the same resources.
   const ctx = contextFor(site.certs.users.practitioner!.thumbprint);
-  const found = await site.server.interactions.search(ctx, site.server.pool, 'Patient', [['identifier', 'http://access.test/pid|'], ['_sort', '_lastUpdated']]);
+  const found = await site.server.service.search(ctx, site.server.pool, 'Patient', [['identifier', 'http://access.test/pid|'], ['_sort', '_lastUpdated']]);
   assert.deepEqual((found.resource as any).entry.map((e: any) => e.resource.id), [shared.id, sentinel.id]);
   for (const c of [local, practitioner, second]) await c.close();
 });

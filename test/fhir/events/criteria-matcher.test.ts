@@ -4,9 +4,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { executeSearch } from '../../../src/fhir/search/search-service.ts';
-import { IndexedResource, matchesCriteria } from '../../../src/fhir/events/criteria-matcher.ts';
-import { parseCriteria } from '../../../src/fhir/events/subscription-rules.ts';
+import { executeSearch } from '../../../src/fhir/store/search-query.ts';
+import { IndexedResource, matchesCriteria } from '../../../src/fhir/search/criteria-match.ts';
+import { parseCriteria } from '../../../src/fhir/types/subscription.ts';
 
 let site: TestSite;
 const stored: Resource[] = [];
@@ -33,6 +33,9 @@ before(async () => {
     { resourceType: 'Patient', identifier: [{ system: 'http://matcher.test/pid', value: 'p2' }], active: false },
     { resourceType: 'Organization', name: 'Zürich Lab', identifier: [{ system: 'http://matcher.test/org', value: 'o1' }], active: true, endpoint: [{ reference: 'Endpoint/7e0c8a2d-9c55-4c8e-9a7e-3f1d2b6c4a10' }] },
     { resourceType: 'Organization', name: 'Berlin Lab', active: true, type: [{ coding: [{ system: 'http://matcher.test/type', code: 'lab' }] }] },
+    // Canonicals that look like literal references to another server: matched by url, or url|version.
+    { resourceType: 'QuestionnaireResponse', status: 'in-progress', questionnaire: 'https://matcher.test/fhir/Questionnaire/q1|1.0' },
+    { resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: 'https://matcher.test/fhir/Questionnaire/q1' },
   ];
   for (const r of resources) stored.push((await store.transaction((c) => store.create(c, r))).resource);
   stored.push(org);
@@ -80,6 +83,9 @@ const CRITERIA = [
   'Organization?type=http://matcher.test/type|lab',
   'Organization?endpoint=Endpoint/7e0c8a2d-9c55-4c8e-9a7e-3f1d2b6c4a10',
   'Organization?identifier:not=http://matcher.test/org|o1',
+  'QuestionnaireResponse?questionnaire=https://matcher.test/fhir/Questionnaire/q1',
+  'QuestionnaireResponse?questionnaire=https://matcher.test/fhir/Questionnaire/q1|1.0',
+  'QuestionnaireResponse?questionnaire=https://matcher.test/fhir/Questionnaire/q2',
 ];
 
 test('in-memory matching agrees with SQL search for every criteria', async () => {

@@ -58,7 +58,9 @@ test('the built-in Task subscription: the local organisation gets every Task sen
   assert.deepEqual(local.resources().map((r) => r.id), [fromRemote.json.id, fromUser.json.id]);
   assert.deepEqual(user.resources().map((r) => r.id), [fromUser.json.id]);
   // The user's view equals its search: the remote organisation's Task is not readable to it.
-  assert.equal((await site.clientFor('practitioner').get(`/Task/${fromRemote.json.id}`)).status, 403);
+  const hidden = await site.clientFor('practitioner').get(`/Task/${fromRemote.json.id}`);
+  assert.equal(hidden.status, 403);
+  assert.match(hidden.json.issue[0].diagnostics, /^Not allowed to read Task\//);
   await local.close();
   await user.close();
 });

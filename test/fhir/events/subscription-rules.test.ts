@@ -62,6 +62,7 @@ test('a Subscription without criteria is refused', async () => {
   const r = await site.client.post('/Subscription', noCriteria);
   assert.ok([403, 422].includes(r.status), r.body);
   assert.equal(r.json.resourceType, 'OperationOutcome');
+  if (r.status === 403) assert.match(JSON.stringify(r.json.issue), /Subscription.criteria not defined/);
 });
 
 test('update: status may change; criteria, channel type and payload may not', async () => {
@@ -73,6 +74,7 @@ test('update: status may change; criteria, channel type and payload may not', as
   assert.match(JSON.stringify(changed.json.issue), /criteria may not change/);
   const payload = await site.client.put(`/Subscription/${created.id}`, { ...off.json, channel: { type: 'websocket', payload: 'application/fhir+xml' } });
   assert.equal(payload.status, 403);
+  assert.match(JSON.stringify(payload.json.issue), /Subscription.channel.payload may not change/);
   const read = await site.client.get(`/Subscription/${created.id}`);
   assert.equal(read.json.criteria, 'Task?status=requested&identifier=http://rules.test|upd');
   assert.equal(read.json.meta.versionId, '2');
@@ -84,4 +86,5 @@ test('the same criteria, type and payload twice is refused by the uniqueness rul
   const again = await site.client.post('/Subscription', s);
   assert.equal(again.status, 403);
   assert.equal(again.json.resourceType, 'OperationOutcome');
+  assert.match(again.json.issue[0].diagnostics, /^A Subscription with the same subscription .* already exists/);
 });

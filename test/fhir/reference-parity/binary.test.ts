@@ -71,12 +71,17 @@ async function bundleRead(client: Client, type: 'batch' | 'transaction', entry: 
   return r;
 }
 
-function expectEntry(r: any, type: 'batch' | 'transaction', status: string, resourceType?: string): any {
+/** The single entry of a batch/transaction response; a refused entry (403) names its rule. */
+function expectEntry(r: any, type: 'batch' | 'transaction', status: string, resourceType?: string, rule?: RegExp): any {
   expectStatus(r, 200);
   assert.equal(r.json.type, `${type}-response`);
   assert.equal(r.json.entry.length, 1);
   const e = r.json.entry[0];
   assert.equal(e.response.status, status);
+  if (status.startsWith('403')) {
+    assert.ok(rule, 'a 403 entry is asserted with the rule that refused it');
+    assert.match(e.response.outcome?.issue?.[0]?.diagnostics ?? '', rule);
+  }
   if (resourceType) assert.equal(e.resource?.resourceType, resourceType);
   else assert.equal(e.resource, undefined);
   return e;
@@ -192,7 +197,7 @@ describe('BinaryIntegrationTest', () => {
       const b = await binary({ tags: [tagLocal()] });
       const r = await bundleRead(p.external, type, get(`Binary/${b.id}`));
       if (type === 'transaction') expectForbidden(r, /Not allowed to read/);
-      else assert.equal(expectEntry(r, type, '403 Forbidden').response.outcome.issue[0].code, 'forbidden');
+      else assert.equal(expectEntry(r, type, '403 Forbidden', undefined, /Not allowed to read Binary\//).response.outcome.issue[0].code, 'forbidden');
     });
 
     for (const [method, name] of [['GET', 'Read'], ['HEAD', 'Head']] as const) {
@@ -243,7 +248,7 @@ describe('BinaryIntegrationTest', () => {
       const b = await binary({ tags: [tagLocal()] });
       const r = await bundleRead(p.external, type, get(`Binary/${b.id}`, 'HEAD'));
       if (type === 'transaction') expectForbidden(r, /Not allowed to read/);
-      else expectEntry(r, type, '403 Forbidden');
+      else expectEntry(r, type, '403 Forbidden', undefined, /Not allowed to read Binary\//);
     });
   }
 
@@ -416,11 +421,11 @@ describe('BinaryIntegrationTest', () => {
 
   it('testCreateNotAllowedExternalUserViaBatchBundle', async () => {
     const rs = await researchStudy([tagLocal()]);
-    expectEntry(await p.external.post('', bundle('batch', [post(binaryResource({ securityContext: rs }))])), 'batch', '403 Forbidden');
+    expectEntry(await p.external.post('', bundle('batch', [post(binaryResource({ securityContext: rs }))])), 'batch', '403 Forbidden', undefined, /lacks the role CREATE for Binary/);
   });
 
   it('testCreateSecurityContextNotExistingViaBatchBundle', async () => {
-    expectEntry(await p.local.post('', bundle('batch', [post(binaryResource({ securityContext: `ResearchStudy/${randomUUID()}` }))])), 'batch', '403 Forbidden');
+    expectEntry(await p.local.post('', bundle('batch', [post(binaryResource({ securityContext: `ResearchStudy/${randomUUID()}` }))])), 'batch', '403 Forbidden', undefined, /^Binary (create|update): Binary.securityContext ResearchStudy\/.* does not exist/);
   });
 
   /** A Binary with a ResearchStudy security context, its content changed for an update. */
@@ -482,13 +487,13 @@ describe('BinaryIntegrationTest', () => {
 
   it('testUpdateNotAllowedExternalUserViaBatchBundle', async () => {
     const b = await updatable();
-    expectEntry(await p.external.post('', bundle('batch', [put(b)])), 'batch', '403 Forbidden');
+    expectEntry(await p.external.post('', bundle('batch', [put(b)])), 'batch', '403 Forbidden', undefined, /lacks the role UPDATE for Binary/);
   });
 
   it('testUpdateSecurityContextOrgNotExistingViaBatchBundle', async () => {
     const b = await updatable();
     b.securityContext = { reference: `ResearchStudy/${randomUUID()}` };
-    expectEntry(await p.local.post('', bundle('batch', [put(b)])), 'batch', '403 Forbidden');
+    expectEntry(await p.local.post('', bundle('batch', [put(b)])), 'batch', '403 Forbidden', undefined, /^Binary (create|update): Binary.securityContext ResearchStudy\/.* does not exist/);
   });
 
   it('testSearchAll', async () => {
@@ -575,8 +580,8 @@ describe('BinaryIntegrationTest', () => {
 
   it('testReadAllowedForRemoteUserBasedOnVersion', async () => {
     const id = await twoVersions();
-    expectForbidden(await p.external.get(`/Binary/${id}`));
-    expectForbidden(await p.external.get(`/Binary/${id}/_history/2`));
+    expectForbidden(await p.external.get(`/Binary/${id}`), /Not allowed to read Binary\//);
+    expectForbidden(await p.external.get(`/Binary/${id}/_history/2`), /Not allowed to read Binary\//);
     const v1 = await p.external.get(`/Binary/${id}/_history/1`);
     expectStatus(v1, 200);
     assert.equal(v1.json.meta.versionId, '1');
@@ -637,7 +642,7 @@ describe('BinaryIntegrationTest', () => {
     const b = await binary({ securityContext: context });
     expectStatus(await p.external.get(`/Binary/${b.id}`), 200);
     await restrict();
-    expectForbidden(await p.external.get(`/Binary/${b.id}`));
+    expectForbidden(await p.external.get(`/Binary/${b.id}`), /Not allowed to read Binary\//);
   });
 
   it('testReadAllowedForRemoteUserWithContradictingSecurityContextAndAccessTag', async () => {
@@ -658,7 +663,7 @@ describe('BinaryIntegrationTest', () => {
       if (readable) {
         expectStatus(r, 200);
         assert.equal(r.json.id, b.id);
-      } else expectForbidden(r);
+      } else expectForbidden(r, /Not allowed to read Binary\//);
     });
   }
 

@@ -113,24 +113,24 @@ describe('EndpointIntegrationTest', () => {
   const missingOrganization = () => ({ reference: `Organization/${randomUUID()}` });
 
   it('testCreateWithRelativeLiteralReferenceNotExisting', async () => {
-    expectForbidden(await p.local.post('/Endpoint', { ...endpoint(), managingOrganization: missingOrganization() }));
+    expectForbidden(await p.local.post('/Endpoint', { ...endpoint(), managingOrganization: missingOrganization() }), /Reference target Organization\/.* of reference at Endpoint.managingOrganization .* not found/);
   });
 
   it('testCreateViaBundleWithRelativeLiteralReferenceNotExisting', async () => {
     const e = { ...endpoint(), managingOrganization: missingOrganization() };
-    expectForbidden(await p.local.post('', { resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: `urn:uuid:${randomUUID()}`, resource: e, request: { method: 'POST', url: 'Endpoint' } }] }));
+    expectForbidden(await p.local.post('', { resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: `urn:uuid:${randomUUID()}`, resource: e, request: { method: 'POST', url: 'Endpoint' } }] }), /Bundle.entry\[0\].*Reference target Organization\/.* of reference at Endpoint.managingOrganization .* not found/);
   });
 
   it('testUpdateWithRelativeLiteralReferenceNotExisting', async () => {
     const created = await p.storeDirectly(endpoint());
-    expectForbidden(await p.local.put(`/Endpoint/${created.id}`, { ...created, managingOrganization: missingOrganization() }));
+    expectForbidden(await p.local.put(`/Endpoint/${created.id}`, { ...created, managingOrganization: missingOrganization() }), /Reference target Organization\/.* of reference at Endpoint.managingOrganization .* not found/);
   });
 
   it('testUpdateViaBundleWithRelativeLiteralReferenceNotExisting', async () => {
     const created = await p.storeDirectly(endpoint());
     const e = { ...created, managingOrganization: missingOrganization() };
     const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: `${p.site.baseUrl}/Endpoint/${created.id}`, resource: e, request: { method: 'PUT', url: `Endpoint/${created.id}` } }] };
-    expectForbidden(await p.local.post('', bundle));
+    expectForbidden(await p.local.post('', bundle), /Bundle.entry\[0\].*Reference target Organization\/.* of reference at Endpoint.managingOrganization .* not found/);
   });
 });
 

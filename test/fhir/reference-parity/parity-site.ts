@@ -179,9 +179,13 @@ export interface Answer {
   body: string;
 }
 
-/** Asserts the status; for refusals also that the body is an OperationOutcome whose diagnostics match `rule`. */
+/**
+ * Asserts the status; for refusals also that the body is an OperationOutcome whose diagnostics match
+ * `rule`. A 403 must name its rule, so that a refusal for the wrong reason cannot pass.
+ */
 export function expectStatus(r: Answer, status: number, rule?: RegExp): void {
   assert.equal(r.status, status, `expected ${status}, got ${r.status}: ${r.body.slice(0, 600)}`);
+  if (status === 403) assert.ok(rule, 'a 403 is asserted with the rule that refused it');
   if (status >= 400) {
     assert.equal(r.json?.resourceType, 'OperationOutcome', r.body);
     // forbidden (authorization), duplicate (uniqueness) or processing (reference checks, as the reference's outcomes)
@@ -191,7 +195,7 @@ export function expectStatus(r: Answer, status: number, rule?: RegExp): void {
 }
 
 /** 403 whose OperationOutcome says nothing about profiles or validation (authorization comes first). */
-export function expectForbidden(r: Answer, rule?: RegExp): void {
+export function expectForbidden(r: Answer, rule: RegExp): void {
   expectStatus(r, 403, rule);
   assert.doesNotMatch(r.body, /minimum required|validat|Profile \S+ not found/i, 'a refusal must not reveal validation results');
 }

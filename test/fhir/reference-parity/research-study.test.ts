@@ -111,11 +111,11 @@ describe('ResearchStudyIntegrationTest', () => {
   });
 
   it('testCreateWithRelatedArtefactRelativeLiteralInternalUrlNonExisting', async () => {
-    expectForbidden(await p.local.post('/ResearchStudy', researchStudy(`Binary/${randomUUID()}`)));
+    expectForbidden(await p.local.post('/ResearchStudy', researchStudy(`Binary/${randomUUID()}`)), /Reference target \S*\/Binary\/.* of reference at ResearchStudy.relatedArtifact .* not found/);
   });
 
   it('testCreateViaBundleWithRelatedArtefactRelativeLiteralInternalUrlNonExisting', async () => {
-    expectForbidden(await p.local.post('', transaction(post(researchStudy(`Binary/${randomUUID()}`), 'ResearchStudy'))));
+    expectForbidden(await p.local.post('', transaction(post(researchStudy(`Binary/${randomUUID()}`), 'ResearchStudy'))), /Bundle.entry\[0\].*Reference target \S*\/Binary\/.* of reference at ResearchStudy.relatedArtifact .* not found/);
   });
 
   it('testCreateWithRelatedArtefactAbsoluteLiteralInternalUrl', async () => {

@@ -18,7 +18,7 @@ async function createActivityDefinition(n: number, recipientRole?: string): Prom
 }
 
 /** A create that must be refused with 403 and store nothing. */
-async function expectCreateForbidden(client: ParitySite['local'], task: object, rule?: RegExp): Promise<void> {
+async function expectCreateForbidden(client: ParitySite['local'], task: object, rule: RegExp): Promise<void> {
   const before = await storedTaskCount();
   expectForbidden(await client.post('/Task', task), rule);
   assert.equal(await storedTaskCount(), before, 'a refused create stores nothing');
@@ -87,7 +87,7 @@ describe('TaskIntegrationTest', () => {
         requester: externalIdentifier(),
         input: [messageInput('pingMessage')],
       });
-      await expectCreateForbidden(p.external, t);
+      await expectCreateForbidden(p.external, t, /^Task create.*status must be draft or requested/);
     }
   });
 
@@ -268,7 +268,7 @@ describe('TaskIntegrationTest', () => {
 
   it('testCreateTaskNotAllowedLocalUserWithoutRole3', async () => {
     await createActivityDefinition(10);
-    await expectCreateForbidden(p.practitioner, testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }));
+    await expectCreateForbidden(p.practitioner, testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }), /^Task create \(requested\): Task.requester must be the caller/);
   });
 
   it('testCreateTaskNotAllowedLocalOrganizationWithoutRole3', async () => {
@@ -297,7 +297,7 @@ describe('TaskIntegrationTest', () => {
 
   it('testCreateTaskNotAllowedPractitioner1', async () => {
     await createActivityDefinition(1);
-    await expectCreateForbidden(p.practitioner, testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }));
+    await expectCreateForbidden(p.practitioner, testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }), /^Task create \(requested\): Task.requester must be the caller/);
   });
 
   it('testCreateTaskAllowedLocalUser11', async () => {
@@ -307,7 +307,7 @@ describe('TaskIntegrationTest', () => {
 
   it('testCreateTaskNotAllowedPractitioner11', async () => {
     await createActivityDefinition(11);
-    await expectCreateForbidden(p.practitioner, testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }));
+    await expectCreateForbidden(p.practitioner, testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }), /^Task create \(requested\): Task.requester must be the caller/);
   });
 
   it('testCreateTaskAllowedLocalUser12', async () => {
@@ -317,7 +317,7 @@ describe('TaskIntegrationTest', () => {
 
   it('testCreateTaskNotAllowedPractitioner12', async () => {
     await createActivityDefinition(12);
-    await expectCreateForbidden(p.practitioner, testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }));
+    await expectCreateForbidden(p.practitioner, testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }), /^Task create \(requested\): Task.requester must be the caller/);
   });
 
   it('testCreateTaskAllowedLocalUser13', async () => {
@@ -542,7 +542,7 @@ describe('TaskIntegrationTest', () => {
     it('testUpdateTaskFromInProgressToInProgressWithNonExistingInputReferenceToBinaryNotAllowed', async () => {
       const task = await inProgressTask();
       task.output = [{ type: { coding: [{ system: 'http://dsf.dev/fhir/CodeSystem/test', code: 'binary-ref', version: '1.7' }] }, valueReference: { reference: `Binary/${randomUUID()}` } }];
-      expectForbidden(await p.local.put(`/Task/${task.id}`, task));
+      expectForbidden(await p.local.put(`/Task/${task.id}`, task), /Reference target Binary\/.* of reference at Task.output .* not found/);
     });
 
     it('testUpdateTaskFromInProgressToInProgressWithExistingInputReferencesToBinaryAllowed', async () => {
@@ -558,7 +558,7 @@ describe('TaskIntegrationTest', () => {
 
     it('testUpdateTaskFromRequestedToInProgressWithNonExistingInputReferenceToExternalBinary', async () => {
       const task = await storedBinaryTask('requested', true);
-      expectForbidden(await p.local.put(`/Task/${task.id}`, { ...task, status: 'in-progress' }));
+      expectForbidden(await p.local.put(`/Task/${task.id}`, { ...task, status: 'in-progress' }), /of reference at Task.input .* could not be resolved on server/);
     });
 
     it('testUpdateTaskFromRequestedToFailedWithNonExistingInputReferenceToExternalBinary', async () => {
@@ -583,7 +583,7 @@ describe('TaskIntegrationTest', () => {
 
     it('testUpdateTaskFromRequestedToInProgressWithNonExistingInputReferenceToExternalBinaryViaBundle', async () => {
       const task = await storedBinaryTask('requested', true);
-      expectForbidden(await p.local.post('', asBundle({ ...task, status: 'in-progress' })));
+      expectForbidden(await p.local.post('', asBundle({ ...task, status: 'in-progress' })), /of reference at Task.input .* could not be resolved on server/);
     });
 
     for (const [name, withPluginResources] of [
@@ -618,7 +618,7 @@ describe('TaskIntegrationTest', () => {
 
   it('testUpdateRequestedToInProgressForbiddenForExternal', async () => {
     const task = await p.storeDirectly(testTask({ requesterOrganization: LOCAL_ORG, recipient: LOCAL_ORG }));
-    expectForbidden(await p.external.put(`/Task/${task.id}`, { ...task, status: 'in-progress' }));
+    expectForbidden(await p.external.put(`/Task/${task.id}`, { ...task, status: 'in-progress' }), /lacks the role UPDATE for Task/);
   });
 
   /** Reads and searches as `client`; `visible`: whether the Task is returned. */
@@ -694,7 +694,7 @@ describe('TaskIntegrationTest', () => {
       await createActivityDefinition(14);
       const created = await expectCreated(p.local, draftTestTask());
       const r = await client().put(`/Task/${created.id}`, created);
-      if (!allowed) return expectForbidden(r);
+      if (!allowed) return expectForbidden(r, /^(Task update \(draft->draft\): only the local organization or a DSF_ADMIN|.*lacks the role UPDATE for Task)/);
       expectStatus(r, 200);
       assert.equal(r.json.id, created.id);
       assert.equal(Number(r.json.meta.versionId), Number(created.meta.versionId) + 1);

@@ -28,7 +28,7 @@ test('testCreateSecurityContextOrgNotExisting: 403, nothing stored', async () =>
   const before = await countStored(site, 'Binary');
   const r = await site.client.post('/Binary', binary({ reference: `Group/${randomUUID()}` }));
   assert.equal(r.status, 403, r.body);
-  assert.match(r.json.issue[0].diagnostics, /securityContext/);
+  assert.match(r.json.issue[0].diagnostics, /^Binary create: Binary.securityContext Group\/.* does not exist/);
   assert.equal(await countStored(site, 'Binary'), before);
 });
 
@@ -53,12 +53,15 @@ test('testCreateSecurityContextLogicalReferenceDocumentReference', async () => {
   const r = await site.client.post('/Binary', binary({ type: 'DocumentReference', identifier }));
   assert.equal(r.status, 201, r.body);
   assert.equal((await stored(site, r.json.id)).securityContext.reference, `DocumentReference/${dr.id}`);
-  assert.equal((await external.get(`/Binary/${r.json.id}`)).status, 403, 'LOCAL on the DocumentReference: not for remote organisations');
+  const hidden = await external.get(`/Binary/${r.json.id}`);
+  assert.equal(hidden.status, 403, 'LOCAL on the DocumentReference: not for remote organisations');
+  assert.match(hidden.json.issue[0].diagnostics, /^Not allowed to read Binary\//);
 });
 
 test('a logical security context matching nothing is refused', async () => {
   const r = await site.client.post('/Binary', binary({ type: 'ResearchStudy', identifier: { system: 'http://dsf.dev/sid/research-study-identifier', value: randomUUID() } }));
   assert.equal(r.status, 403, r.body);
+  assert.match(r.json.issue[0].diagnostics, /^Binary create: Binary.securityContext is neither a literal reference .* nor an identifier of exactly one/);
 });
 
 test('testCreateSecurityContextNotExistingViaTransactionBundle and ...ViaBatchBundle', async () => {
@@ -66,9 +69,11 @@ test('testCreateSecurityContextNotExistingViaTransactionBundle and ...ViaBatchBu
   const entry = () => ({ fullUrl: `urn:uuid:${randomUUID()}`, resource: binary({ reference: `ResearchStudy/${randomUUID()}` }), request: { method: 'POST', url: 'Binary' } });
   const transaction = await site.client.post('', { resourceType: 'Bundle', type: 'transaction', entry: [entry()] });
   assert.equal(transaction.status, 403, transaction.body);
+  assert.match(transaction.json.issue[0].diagnostics, /Bundle.entry\[0\].*Binary create: Binary.securityContext ResearchStudy\/.* does not exist/);
   const batch = await site.client.post('', { resourceType: 'Bundle', type: 'batch', entry: [entry()] });
   assert.equal(batch.status, 200, batch.body);
   assert.match(batch.json.entry[0].response.status, /^403/);
+  assert.match(batch.json.entry[0].response.outcome.issue[0].diagnostics, /^Binary create: Binary.securityContext ResearchStudy\/.* does not exist/);
   assert.equal(batch.json.entry[0].resource, undefined);
   assert.equal(await countStored(site, 'Binary'), before);
 });
@@ -78,8 +83,11 @@ test('testUpdateSecurityContextNotExistingViaTransactionBundle and ...ViaBatchBu
   const created = await site.client.create(binary({ reference: `ResearchStudy/${rs.id}` }));
   const changed = { ...created, securityContext: { reference: `ResearchStudy/${randomUUID()}` } };
   const entry = { fullUrl: `${site.baseUrl}/Binary/${created.id}`, resource: changed, request: { method: 'PUT', url: `Binary/${created.id}` } };
-  assert.equal((await site.client.post('', { resourceType: 'Bundle', type: 'transaction', entry: [entry] })).status, 403);
+  const transaction = await site.client.post('', { resourceType: 'Bundle', type: 'transaction', entry: [entry] });
+  assert.equal(transaction.status, 403);
+  assert.match(transaction.json.issue[0].diagnostics, /Bundle.entry\[0\].*Binary update: Binary.securityContext ResearchStudy\/.* does not exist/);
   const batch = await site.client.post('', { resourceType: 'Bundle', type: 'batch', entry: [entry] });
   assert.match(batch.json.entry[0].response.status, /^403/);
+  assert.match(batch.json.entry[0].response.outcome.issue[0].diagnostics, /^Binary update: Binary.securityContext ResearchStudy\/.* does not exist/);
   assert.equal((await stored(site, created.id)).meta.versionId, '1');
 });

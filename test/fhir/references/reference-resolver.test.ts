@@ -76,7 +76,7 @@ test('testUnknownLogicalReferenceBasedOnKnownNamingSystem: no such organisation,
   assertRefused(r, 'Task.input', /identifier 'http:\/\/dsf.dev\/sid\/organization-identifier\|Test_Organization_Unknown'.*not found/);
   assert.equal(await countStored(site, 'Task'), before);
   const inBundleToo = await external.post('', inBundle(taskWithInput(orgRef('Test_Organization_Unknown'))));
-  assert.equal(inBundleToo.status, 403, inBundleToo.body);
+  assertRefused(inBundleToo, 'Task.input', /Bundle.entry\[0\].*identifier 'http:\/\/dsf.dev\/sid\/organization-identifier\|Test_Organization_Unknown'.*not found/);
   assert.equal(await countStored(site, 'Task'), before);
 });
 

@@ -40,7 +40,7 @@ before(async () => {
   await c.create(activityDefinition('test', [coding.remoteAll()], [coding.localAll()]));
   // Tasks from other organisations in several states: stored by the server's own (identity-less)
   // path, since no caller may create completed Tasks or Tasks requested by someone else.
-  const storeTask = (task: any) => site.server.store.transaction((tx) => site.server.interactions.create({ strict: true }, tx, 'Task', task));
+  const storeTask = (task: any) => site.server.store.transaction((tx) => site.server.service.create({ strict: true }, tx, 'Task', task));
   for (let i = 0; i < 25; i++) {
     await storeTask({
       resourceType: 'Task',

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseFhirXml } from '../../../src/fhir/model/xml-parse.ts';
 import { toFhirXml } from '../../../src/fhir/model/xml-write.ts';
-import { defaultProfileFor } from '../../../src/fhir/conformance/core-resources.ts';
+import { defaultProfileOf } from '../../../src/fhir/types/registry.ts';
 import { startTestSite, TAG_ALL, type TestSite } from '../../support/fhir-site.ts';
 
 const dir = fileURLToPath(new URL('../../fixtures/fhir-xml/', import.meta.url));
@@ -73,7 +73,7 @@ test('other fixtures (Endpoint, MeasureReport, StructureDefinition) survive XML 
     delete json.id;
     // The Endpoint's managing Organization must exist (reference check).
     if (json.managingOrganization) json.managingOrganization.reference = `Organization/${managingOrganization.id}`;
-    json.meta = { ...TAG_ALL, profile: [defaultProfileFor(json.resourceType)] };
+    json.meta = { ...TAG_ALL, profile: [defaultProfileOf(json.resourceType)] };
     const created = await createXml(toFhirXml(json));
     assert.deepEqual(withoutServerFields(created), json, file);
     const asXml = await site.client.get(`/${json.resourceType}/${created.id}?_format=xml`);

@@ -1,0 +1,86 @@
+// Search and history results as Bundles with self/first/previous/next/last links.
+import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
+import type { SearchRequest } from '../search/search-request.ts';
+import type { SearchResult } from '../store/search-query.ts';
+import type { StoredVersion } from '../store/resource-store.ts';
+import { parseSummaryMode, selectElements, summarize } from './summary.ts';
+
+/**
+ * Paging links. A page is addressed by _page when it starts at a multiple of _count, otherwise by
+ * _offset (after a page that ended early at its byte bound); `returned` is how many entries this
+ * page has, so that `next` continues right after them.
+ */
+function pageLinks(base: string, params: [string, string][], offset: number, count: number, total: number, returned: number): BundleLink[] {
+  const url = (o: number) => {
+    const q = new URLSearchParams(params);
+    q.set('_count', String(count));
+    if (count > 0 && o % count === 0) q.set('_page', String(o / count + 1));
+    else q.set('_offset', String(o));
+    return `${base}?${q.toString()}`;
+  };
+  const links: BundleLink[] = [{ relation: 'self', url: url(offset) }];
+  if (count === 0) return links;
+  const lastOffset = Math.max(0, Math.ceil(total / count) - 1) * count;
+  links.push({ relation: 'first', url: url(0) });
+  if (offset > 0) links.push({ relation: 'previous', url: url(Math.min(Math.max(0, offset - count), lastOffset)) });
+  if (offset + returned < total) links.push({ relation: 'next', url: url(offset + returned) });
+  links.push({ relation: 'last', url: url(lastOffset) });
+  return links;
+}
+
+/** The form of a result entry: _summary, else _elements (which names elements of the searched type, so matches only). */
+function subset(resource: Resource, req: SearchRequest, match: boolean): Resource {
+  if (req.summary && req.summary !== 'false') return summarize(resource, req.summary);
+  return match ? selectElements(resource, req.elements) : resource;
+}
+
+export function searchsetBundle(baseUrl: string, req: SearchRequest, result: SearchResult): Bundle {
+  const entry: BundleEntry[] = [
+    ...result.matches.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, true), search: { mode: 'match' as const } })),
+    ...result.included.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, false), search: { mode: 'include' as const } })),
+  ];
+  const warnings = [...req.warnings];
+  if (result.includesLeftOut) {
+    warnings.push({
+      severity: 'warning',
+      code: 'too-costly',
+      diagnostics: `${result.includesLeftOut} included resource(s) left out: the page would exceed its size limit (DSF_FHIR_MAX_PAGE_BYTES); ask for fewer matches per page`,
+    });
+  }
+  if (warnings.length) {
+    entry.push({ resource: { resourceType: 'OperationOutcome', issue: warnings }, search: { mode: 'outcome' } });
+  }
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: result.total,
+    link: pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, result.offset, req.summary === 'count' ? 0 : req.count, result.total, result.matches.length),
+  };
+  if (entry.length) bundle.entry = entry;
+  return bundle;
+}
+
+export function historyBundle(baseUrl: string, path: string, query: [string, string][], offset: number, count: number, total: number, versions: StoredVersion[]): Bundle {
+  const params = query.filter(([k]) => k === '_since' || k === '_at' || k === '_summary');
+  const summaryValue = query.filter(([k]) => k === '_summary').at(-1)?.[1];
+  const summary = summaryValue === undefined ? undefined : parseSummaryMode(summaryValue);
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'history',
+    total,
+    link: pageLinks(`${baseUrl}/${path}`, params, offset, summary === 'count' ? 0 : count, total, versions.length),
+  };
+  if (versions.length && summary !== 'count') {
+    bundle.entry = versions.map((v) => {
+      const fullUrl = `${baseUrl}/${v.type}/${v.id}`;
+      const e: BundleEntry = {
+        fullUrl,
+        request: { method: v.deleted ? 'DELETE' : v.version === 1 ? 'POST' : 'PUT', url: v.version === 1 && !v.deleted ? v.type : `${v.type}/${v.id}` },
+        response: { status: v.deleted ? '204 No Content' : v.version === 1 ? '201 Created' : '200 OK', etag: `W/"${v.version}"`, lastModified: v.lastUpdated },
+      };
+      if (v.resource) e.resource = summarize(v.resource, summary);
+      return e;
+    });
+  }
+  return bundle;
+}

@@ -1,0 +1,43 @@
+// The points where authorization, validation, reference checks and caches take part in an interaction.
+// Hook providers (auth, references, events, conformance) implement this contract; the server composes them.
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type pg from 'pg';
+import type { InteractionAction, RequestContext } from './request-context.ts';
+
+export interface WriteHooks {
+  /** Called at the start of every interaction (type undefined: system-level history); throws 403 when not allowed. */
+  authorize?(ctx: RequestContext, action: InteractionAction, type?: string): void | Promise<void>;
+  /**
+   * Called before a resource is stored: validation, default profiles, authorization. May modify it.
+   * `notes` collects issues for the client that do not stop the write (validation warnings).
+   */
+  beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource, notes?: OperationOutcomeIssue[]): Promise<Resource>;
+  beforeDelete?(ctx: RequestContext, client: pg.PoolClient, existing: Resource): Promise<void>;
+  /** Called in the same transaction after a new version was stored (not when an update changed nothing). */
+  afterWrite?(ctx: RequestContext, client: pg.PoolClient, stored: Resource, previous?: Resource): Promise<void>;
+  /** Called in the same transaction after a logical delete wrote its marker. */
+  afterDelete?(ctx: RequestContext, client: pg.PoolClient, deleted: Resource): Promise<void>;
+}
+
+/** Runs several hook sets in order (validation first, then authorization, read access, events, ...). */
+export function composeWriteHooks(...sets: WriteHooks[]): WriteHooks {
+  return {
+    async authorize(ctx, action, type) {
+      for (const s of sets) await s.authorize?.(ctx, action, type);
+    },
+    async beforeWrite(ctx, client, resource, existing, notes) {
+      let r = resource;
+      for (const s of sets) if (s.beforeWrite) r = await s.beforeWrite(ctx, client, r, existing, notes);
+      return r;
+    },
+    async beforeDelete(ctx, client, existing) {
+      for (const s of sets) await s.beforeDelete?.(ctx, client, existing);
+    },
+    async afterWrite(ctx, client, stored, previous) {
+      for (const s of sets) await s.afterWrite?.(ctx, client, stored, previous);
+    },
+    async afterDelete(ctx, client, deleted) {
+      for (const s of sets) await s.afterDelete?.(ctx, client, deleted);
+    },
+  };
+}

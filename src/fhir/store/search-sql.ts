@@ -1,0 +1,49 @@
+// Turns a SearchRequest (search/search-request.ts) into SQL over resources (alias r) and search_index.
+// Every filter is an EXISTS on the index (semi-join on an indexed column) whose value condition the
+// parameter's type module writes (search/param-types/), so no resource is filtered in JavaScript.
+import type { SqlParams } from '../../db/sql-params.ts';
+import { searchParameter } from '../search/parameters.ts';
+import { paramTypeModule } from '../search/param-types/index.ts';
+import { dateSql } from '../search/param-types/date.ts';
+import type { Filter, SearchRequest, SortSpec } from '../search/search-request.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function filterCondition(f: Filter, type: string, baseUrl: string, p: SqlParams): string {
+  if (f.code === '_id') {
+    const ids = f.values.filter((v) => UUID.test(v));
+    return ids.length ? `r.id = ANY(${p.add(ids)}::uuid[])` : 'false';
+  }
+  if (f.code === '_lastUpdated') {
+    // An instant: the range of one millisecond.
+    return `(${f.values.map((v) => dateSql(v, { lo: 'r.last_updated', hi: "(r.last_updated + interval '1 millisecond')" }, p)).join(' OR ')})`;
+  }
+  const def = f.def!;
+  const module = paramTypeModule(def.type);
+  const param = module.indexParam?.(f.code, f.modifier) ?? f.code;
+  const ors = f.values.map((v) => `(${module.sql({ def, modifier: f.modifier }, v, p, baseUrl)})`).join(' OR ');
+  const exists = `EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(param)} AND (${ors}))`;
+  return module.negatedBy !== undefined && f.modifier === module.negatedBy ? `NOT ${exists}` : exists;
+}
+
+/** WHERE clause (without the keyword) selecting the current, not deleted resources that match. */
+export function buildWhere(req: SearchRequest, baseUrl: string, p: SqlParams, extra: string[] = []): string {
+  const parts = [`r.type = ${p.add(req.resourceType)}`, 'r.current', 'NOT r.deleted', ...extra];
+  for (const f of req.filters) parts.push(filterCondition(f, req.resourceType, baseUrl, p));
+  return parts.join(' AND ');
+}
+
+export function buildOrderBy(sort: SortSpec[], type: string, p: SqlParams): string {
+  const keys = sort.map((s) => {
+    const dir = s.descending ? 'DESC' : 'ASC';
+    if (s.code === '_id') return `r.id ${dir}`;
+    if (s.code === '_lastUpdated') return `r.last_updated ${dir}`;
+    const def = searchParameter(type, s.code)!;
+    const agg = s.descending ? 'max' : 'min';
+    const column = paramTypeModule(def.type).sortColumn!;
+    return `(SELECT ${agg}(${column}) FROM search_index s WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(s.code)}) ${dir} NULLS LAST`;
+  });
+  // A stable order makes paging deterministic.
+  keys.push('r.last_updated ASC', 'r.id ASC');
+  return keys.join(', ');
+}

@@ -74,11 +74,20 @@ export interface AsyncOptions {
  * Writes answering with `Prefer: return=minimal` (reference: PreferReturnMinimal): id, version and
  * location of what was written, from the Location header.
  */
+/**
+ * The version check of an update. By default, as the reference's client, the update only succeeds on
+ * the version the resource says it is (`If-Match` with `meta.versionId`; 412 otherwise); `ifMatch`
+ * names another version id, `false` updates whatever version is current.
+ */
+export interface UpdateOptions {
+  ifMatch?: string | false;
+}
+
 export interface MinimalReturnClient {
   create(resource: Resource): Promise<WriteResult>;
   createConditional(resource: Resource, ifNoneExistCriteria: string): Promise<WriteResult>;
   createBinary(content: BinaryContent, mediaType: string, securityContextReference?: string): Promise<WriteResult>;
-  update(resource: Resource, options?: { ifMatch?: string }): Promise<WriteResult>;
+  update(resource: Resource, options?: UpdateOptions): Promise<WriteResult>;
   updateConditional(resource: Resource, criteria: SearchParams): Promise<WriteResult>;
   updateBinary(id: string, content: BinaryContent, mediaType: string, securityContextReference?: string): Promise<WriteResult>;
   postBundle(bundle: Bundle): Promise<Bundle>;
@@ -96,7 +105,7 @@ export interface OperationOutcomeReturnClient {
   create(resource: Resource): Promise<OperationOutcome>;
   createConditional(resource: Resource, ifNoneExistCriteria: string): Promise<OperationOutcome>;
   createBinary(content: BinaryContent, mediaType: string, securityContextReference?: string): Promise<OperationOutcome>;
-  update(resource: Resource, options?: { ifMatch?: string }): Promise<OperationOutcome>;
+  update(resource: Resource, options?: UpdateOptions): Promise<OperationOutcome>;
   updateConditional(resource: Resource, criteria: SearchParams): Promise<OperationOutcome>;
   updateBinary(id: string, content: BinaryContent, mediaType: string, securityContextReference?: string): Promise<OperationOutcome>;
   postBundle(bundle: Bundle): Promise<Bundle>;
@@ -148,8 +157,8 @@ export interface FhirClient {
   createMinimal(resource: Resource, options?: { ifNoneExist?: string }): Promise<WriteResult>;
   /** POST Binary with the raw content, its media type and the X-Security-Context (who may read it). */
   createBinary(content: BinaryContent, mediaType: string, securityContextReference?: string): Promise<Binary>;
-  /** Updates by id (resource.id required); ifMatch is a version id. */
-  update<R extends Resource>(resource: R, options?: { ifMatch?: string }): Promise<R>;
+  /** Updates by id (resource.id required); see UpdateOptions for the version check. */
+  update<R extends Resource>(resource: R, options?: UpdateOptions): Promise<R>;
   /** Conditional update: PUT Type?criteria */
   updateConditional<R extends Resource>(resource: R, criteria: SearchParams): Promise<R>;
   updateBinary(id: string, content: BinaryContent, mediaType: string, securityContextReference?: string): Promise<Binary>;

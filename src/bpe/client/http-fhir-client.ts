@@ -22,6 +22,7 @@ import {
   type OperationTarget,
   type ReadBinaryOptions,
   type SearchParams,
+  type UpdateOptions,
   type WriteResult,
 } from '../../plugin-api/index.ts';
 import { parseFhirXml } from '../../fhir/model/xml-parse.ts';
@@ -243,8 +244,8 @@ export class HttpFhirClient implements FhirClient {
     return (await this.writeBinary('representation', 'POST', 'Binary', content, mediaType, securityContextReference)).resource as Binary;
   }
 
-  async update<R extends Resource>(resource: R, options: { ifMatch?: string } = {}): Promise<R> {
-    return (await this.write('representation', 'PUT', updatePath(resource), resource, ifMatch(options.ifMatch))).resource as R;
+  async update<R extends Resource>(resource: R, options: UpdateOptions = {}): Promise<R> {
+    return (await this.write('representation', 'PUT', updatePath(resource), resource, updateIfMatch(resource, options))).resource as R;
   }
 
   async updateConditional<R extends Resource>(resource: R, criteria: SearchParams): Promise<R> {
@@ -424,8 +425,8 @@ class ReturnModeClient {
   async createBinary(content: BinaryContent, mediaType: string, securityContextReference?: string) {
     return this.result(await this.base.writeBinary(this.mode, 'POST', 'Binary', content, mediaType, securityContextReference), 'POST Binary');
   }
-  async update(resource: Resource, options: { ifMatch?: string } = {}) {
-    return this.result(await this.base.write(this.mode, 'PUT', updatePath(resource), resource, ifMatch(options.ifMatch)), `PUT ${resource.resourceType}`);
+  async update(resource: Resource, options: UpdateOptions = {}) {
+    return this.result(await this.base.write(this.mode, 'PUT', updatePath(resource), resource, updateIfMatch(resource, options)), `PUT ${resource.resourceType}`);
   }
   async updateConditional(resource: Resource, criteria: SearchParams) {
     return this.result(await this.base.write(this.mode, 'PUT', conditionalPath(resource, criteria), resource), `PUT ${resource.resourceType}`);
@@ -466,6 +467,12 @@ function conditionalPath(resource: Resource, criteria: SearchParams): string {
   const q = searchQuery(criteria);
   if (!q) throw new TypeError('criteria empty');
   return `${resource.resourceType}?${q}`;
+}
+
+/** The reference's client sends If-Match with the resource's own version unless told otherwise. */
+function updateIfMatch(resource: Resource, options: UpdateOptions): Record<string, string> {
+  if (options.ifMatch === false) return {};
+  return ifMatch(options.ifMatch ?? resource.meta?.versionId);
 }
 
 function ifMatch(versionId: string | undefined): Record<string, string> {

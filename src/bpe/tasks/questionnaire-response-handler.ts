@@ -58,7 +58,7 @@ export class QuestionnaireResponseHandler implements ResourceHandler {
     const received = structuredClone(qr);
     if (!alreadyAmended) {
       try {
-        await local.update({ ...qr, status: 'amended' });
+        await local.update({ ...qr, status: 'amended' }, { ifMatch: false });
       } catch (e) {
         logger.warn(`Unable to update QuestionnaireResponse ${qr.id} (status amended): ${(e as Error).message}`);
       }

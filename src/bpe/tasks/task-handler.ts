@@ -139,7 +139,7 @@ export class TaskHandler implements ResourceHandler {
       const current = await local.read<Task>('Task', task.id!);
       if (current.status === 'requested' || current.status === 'in-progress') {
         const base = current.status === 'requested' && !bpmnMessageInput(current, BpmnMessage.businessKey) && bpmnMessageInput(task, BpmnMessage.businessKey) ? withBusinessKey(current, bpmnMessageInput(task, BpmnMessage.businessKey)!) : current;
-        await local.update(withError(base, message));
+        await local.update(withError(base, message), { ifMatch: false });
       }
     } catch (e) {
       logger.error(`Unable to update Task ${task.id} (status failed): ${(e as Error).message}`);

@@ -41,7 +41,7 @@ export class TaskListeners {
       const task = tasks[i]!;
       if (task.status !== 'in-progress') continue;
       try {
-        variables.updateTask(await this.local.update({ ...task, status: 'completed' }));
+        variables.updateTask(await this.local.update({ ...task, status: 'completed' }, { ifMatch: false }));
         this.logger.info(`Process ${execution.processDefinitionKey} finished [task: ${task.id}, business-key: ${execution.businessKey ?? '-'}]`);
       } catch (e) {
         this.logger.error(`Unable to update Task ${task.id} (status completed): ${(e as Error).message}`);

@@ -65,6 +65,18 @@ test('return modes: the resource, minimal (id, version, location) or the Operati
   assert.equal(updated.versionId, '2');
 });
 
+test('update checks the version the resource says it is, as the reference client: 412 on a stale copy unless told otherwise', async () => {
+  const local = clients.getLocal();
+  const v1 = await local.create(codeSystem('3.0'));
+  const v2 = await local.update({ ...v1, status: 'retired' });
+  assert.equal(v2.meta?.versionId, '2');
+  await assert.rejects(local.update({ ...v1, status: 'draft' }), (e: unknown) => e instanceof FhirHttpError && e.status === 412);
+  const forced = await local.update({ ...v1, status: 'draft' }, { ifMatch: false });
+  assert.equal(forced.meta?.versionId, '3');
+  const named = await local.update({ ...v1, status: 'active' }, { ifMatch: '3' });
+  assert.equal(named.meta?.versionId, '4');
+});
+
 test('conditional create, update and delete; delete and permanent delete; history; exists; read if changed', async () => {
   const local = clients.getLocal();
   const criteria = 'url=http://example.org/fhir/CodeSystem/client-api-test&version=2.0';

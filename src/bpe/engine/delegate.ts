@@ -25,6 +25,8 @@ export interface VariableScope {
   hasVariableLocal(name: string): boolean;
   removeVariable(name: string): void;
   removeVariableLocal(name: string): void;
+  /** The values of a variable in every enclosing scope that has one, the process instance's first. */
+  getVariableInScopes(name: string): unknown[];
   /** All variables visible here, inner scopes shadowing outer ones. */
   getVariables(): Record<string, unknown>;
   getVariablesLocal(): Record<string, unknown>;

@@ -61,6 +61,9 @@ export class ExecutionFacade implements DelegateExecution {
   getVariable(name: string): unknown {
     return copyValue(this.runtime.getVariable(this.exec, name));
   }
+  getVariableInScopes(name: string): unknown[] {
+    return this.runtime.variableInScopes(this.exec, name).map(copyValue);
+  }
   getVariableLocal(name: string): unknown {
     return copyValue(this.localVars().get(name));
   }

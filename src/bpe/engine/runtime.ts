@@ -627,6 +627,7 @@ export class Runtime {
       eventName: event,
       execution: facade,
       getVariable: (k) => facade.getVariable(k),
+      getVariableInScopes: (k) => facade.getVariableInScopes(k),
       getVariableLocal: (k) => facade.getVariableLocal(k),
       setVariable: (k, v) => facade.setVariable(k, v),
       setVariableLocal: (k, v) => facade.setVariableLocal(k, v),
@@ -875,6 +876,18 @@ export class Runtime {
 
   getVariable(exec: Execution, name: string): unknown {
     return this.state.visibleVariable(exec.id, name);
+  }
+
+  /** The values of `name` in `exec`'s scope and every enclosing one, outermost first. */
+  variableInScopes(exec: Execution, name: string): unknown[] {
+    const found: unknown[] = [];
+    let cur: Execution | undefined = exec;
+    while (cur) {
+      const vars = this.state.variables.get(cur.id);
+      if (vars?.has(name)) found.unshift(vars.get(name));
+      cur = cur.parentId ? this.state.executions.get(cur.parentId) : undefined;
+    }
+    return found;
   }
 
   hasVariable(exec: Execution, name: string): boolean {

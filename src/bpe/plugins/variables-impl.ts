@@ -116,9 +116,11 @@ export class VariablesImpl implements Variables {
     return current.length ? current[current.length - 1] : this.getStartTask();
   }
   getTasks(): Task[] {
+    // As the reference: the Tasks received in every enclosing scope (e.g. each multi-instance
+    // sub-process's own), not only the nearest one's.
     const start = this.getStartTask();
-    const received = (this.execution.getVariable(BpeVariables.tasks) as Task[] | null) ?? [];
-    return distinctById(start ? [start, ...received] : [...received]);
+    const received = this.execution.getVariableInScopes(BpeVariables.tasks).flatMap((v) => (Array.isArray(v) ? (v as Task[]) : []));
+    return distinctById(start ? [start, ...received] : received);
   }
   updateTask(task: Task): void {
     if (!task?.id) {

@@ -163,3 +163,38 @@ test('onJobFailure is awaited before the retries are counted down, and may cance
   assert.equal((await engine.getInstance(inst.id))?.state, 'cancelled');
   assert.deepEqual(await engine.listIncidents(), []);
 });
+
+test('getVariableInScopes: a variable of the same name in the instance and in a sub-process, outermost first', async () => {
+  let seen: unknown[] = [];
+  let shadowed: unknown;
+  const delegates = new Map([
+    ['embed.Outer', fn((e) => e.setVariable('tasks', ['outer']))],
+    ['embed.Inner', fn((e) => e.setVariableLocal('tasks', ['inner']))],
+    [
+      'embed.Read',
+      fn((e) => {
+        seen = e.getVariableInScopes('tasks');
+        shadowed = e.getVariable('tasks');
+      }),
+    ],
+  ]);
+  const engine = new ProcessEngine({ pool: db.pool, delegates });
+  const [def] = await engine.deploy(
+    bpmn(
+      'embed_scopes',
+      `<bpmn:startEvent id="s" />
+       <bpmn:serviceTask id="outer" camunda:class="embed.Outer" />
+       <bpmn:subProcess id="sub">
+         <bpmn:startEvent id="ss" />
+         <bpmn:serviceTask id="inner" camunda:class="embed.Inner" />
+         <bpmn:serviceTask id="read" camunda:class="embed.Read" />
+         <bpmn:endEvent id="se" />${seq('g1', 'ss', 'inner')}${seq('g2', 'inner', 'read')}${seq('g3', 'read', 'se')}
+       </bpmn:subProcess>
+       <bpmn:endEvent id="e" />${seq('f1', 's', 'outer')}${seq('f2', 'outer', 'sub')}${seq('f3', 'sub', 'e')}`,
+      { versionTag: '1.0' },
+    ),
+  );
+  await engine.startProcessById(def!.id, { businessKey: 'scopes-1' });
+  assert.deepEqual(seen, [['outer'], ['inner']]);
+  assert.deepEqual(shadowed, ['inner']);
+});

@@ -19,6 +19,14 @@ export interface ProcessPluginDefinition {
   publisher?: string;
   publisherEmail?: string;
   license?: License;
+  /**
+   * The reference's process plugin API the plugin's BPMN and FHIR files were written for (default 2).
+   * 1 (DSF 1.x files, e.g. Task profiles based on task-base, no DSF profiles declared): the BPE
+   * converts the FHIR resources as the reference's BPE 2.x does before checking and deploying them,
+   * and applies the v1 checks (any service/message activity at any service/send/throw/end element).
+   * The activities are this API's classes either way; the BPMN is used unchanged.
+   */
+  apiVersion?: 1 | 2;
   /** Draft plugins deploy their FHIR resources with status draft and are redeployed on every start. */
   draft?: boolean;
   /** BPMN files, one process each. */

@@ -2,6 +2,7 @@
 // resources of each process, ready to deploy.
 import type { Resource } from '@medplum/fhirtypes';
 import type { ProcessModel } from '../engine/index.ts';
+import type { PluginApiVersion } from './api-v1-conversion.ts';
 import type { ActivityClass, ProcessPluginDefinition } from '../../plugin-api/index.ts';
 
 export interface PluginProcess {
@@ -28,6 +29,8 @@ export interface LoadedPlugin {
   releaseDate: string;
   resourceReleaseDate: string;
   draft: boolean;
+  /** The reference API the plugin's files were written for (its FHIR resources are stored converted). */
+  apiVersion: PluginApiVersion;
   processes: PluginProcess[];
   /** FHIR resources by process id. */
   resources: Map<string, PluginResource[]>;

@@ -17,7 +17,8 @@ import {
   type FhirResourceModifier,
   type ProcessPluginDefinition,
 } from '../../plugin-api/index.ts';
-import { BUILT_IN_ACTIVITIES } from './built-in-activities.ts';
+import { convertApiV1Resource, type PluginApiVersion } from './api-v1-conversion.ts';
+import { builtInActivities } from './built-in-activities.ts';
 import { checkPluginProperties } from './plugin-properties.ts';
 import { checkProcessModel } from './bpmn-checks.ts';
 import { pluginLabel, processKey, type LoadedPlugin, type PluginProcess, type PluginResource } from './loaded-plugin.ts';
@@ -131,10 +132,12 @@ export async function checkPlugin(folder: string, definition: ProcessPluginDefin
   if (!Array.isArray(definition.processModels) || definition.processModels.length === 0) problems.push('definition: processModels is empty');
   if (!definition.fhirResources || typeof definition.fhirResources !== 'object' || Object.keys(definition.fhirResources).length === 0) problems.push('definition: fhirResources is empty');
   if (!definition.activities || typeof definition.activities !== 'object') problems.push('definition: activities is missing');
+  const apiVersion: PluginApiVersion = definition.apiVersion ?? 2;
+  if (apiVersion !== 1 && apiVersion !== 2) problems.push(`definition: apiVersion ${JSON.stringify(definition.apiVersion)} is not 1 or 2`);
   if (problems.length) return refuse();
 
   // The reference's classes BPMN files name directly (e.g. its DefaultUserTaskListener) map to ours unless the plugin maps them itself.
-  const activities = new Map<string, ActivityClass>([...Object.entries(BUILT_IN_ACTIVITIES), ...Object.entries(definition.activities)]);
+  const activities = new Map<string, ActivityClass>([...Object.entries(builtInActivities(apiVersion)), ...Object.entries(definition.activities)]);
   for (const [name, cls] of activities) {
     if (typeof cls !== 'function' || typeof (cls as { activityKind?: unknown }).activityKind !== 'string') problems.push(`definition: activity '${name}' is not a class extending one of the plugin API's activities`);
   }
@@ -182,7 +185,7 @@ export async function checkPlugin(folder: string, definition: ProcessPluginDefin
       continue;
     }
     const model = models[0]!;
-    for (const p of checkProcessModel(model, resourceVersion, activities)) problems.push(`${file}: ${p}`);
+    for (const p of checkProcessModel(model, resourceVersion, activities, apiVersion)) problems.push(`${file}: ${p}`);
     if (processes.some((p) => p.processId === model.id)) problems.push(`${file}: process ${model.id} is defined twice in the plugin`);
     processes.push({ processId: model.id, version: model.versionTag ?? '', file, xml, model });
   }
@@ -195,7 +198,7 @@ export async function checkPlugin(folder: string, definition: ProcessPluginDefin
     if (bpmnComplete && !processes.some((p) => p.processId === processId)) problems.push(`fhirResources: '${processId}' is not a process of this plugin`);
     const list: PluginResource[] = [];
     for (const file of files) {
-      if (!parsed.has(file)) parsed.set(file, readResource(file, readFile, problems, resourceVersion, ctx.organizationIdentifier, modifiers));
+      if (!parsed.has(file)) parsed.set(file, readResource(file, readFile, problems, resourceVersion, ctx.organizationIdentifier, modifiers, apiVersion));
       const resource = parsed.get(file);
       if (!resource) continue;
       if (resource.resourceType === 'Task') for (const p of checkDraftTaskOfProcess(resource, processId, resourceVersion)) problems.push(`${file}: ${p}`);
@@ -223,6 +226,7 @@ export async function checkPlugin(folder: string, definition: ProcessPluginDefin
     releaseDate: definition.releaseDate,
     resourceReleaseDate,
     draft: draftSuffix || definition.draft === true,
+    apiVersion,
     processes,
     resources,
     activities,
@@ -240,6 +244,7 @@ function readResource(
   resourceVersion: string,
   organizationIdentifier: string | undefined,
   modifiers: readonly FhirResourceModifier[],
+  apiVersion: PluginApiVersion,
 ): Resource | undefined {
   const isJson = file.endsWith('.json');
   if (!isJson && !file.endsWith('.xml')) {
@@ -269,6 +274,8 @@ function readResource(
     problems.push(`${file}: FhirResourceModifier failed: ${(e as Error).message}`);
     return undefined;
   }
+  // As the reference's BPE 2.x: an API v1 plugin's resources are converted after its modifiers, before the checks.
+  if (apiVersion === 1) resource = convertApiV1Resource(resource);
   const own = checkResource(resource, resourceVersion, organizationIdentifier);
   for (const p of own) problems.push(`${file}: ${p}`);
   return own.length ? undefined : resource;

@@ -60,7 +60,7 @@ export class PluginManager {
     for (const s of states) if (s.oldState !== s.newState) this.logger.info(`process ${s.processId}|${s.version}: ${s.oldState} -> ${s.newState}`);
     const resources = await deployResources(options.deploymentClient, this.pool, plugins, states);
     this.logger.info(
-      `plugins deployed: ${plugins.map(pluginLabel).join(', ') || 'none'}; FHIR resources created ${resources.created.length}, updated ${resources.updated.length}, deleted ${resources.deleted.length}, unchanged ${resources.unchanged.length}`,
+      `plugins deployed: ${plugins.map((p) => (p.apiVersion === 1 ? `${pluginLabel(p)} (API v1 files, converted)` : pluginLabel(p))).join(', ') || 'none'}; FHIR resources created ${resources.created.length}, updated ${resources.updated.length}, deleted ${resources.deleted.length}, unchanged ${resources.unchanged.length}`,
     );
     this.byProcess.clear();
     this.byDefinition.clear();

@@ -15,7 +15,8 @@ import {
 
 export const ALLOWED_RESOURCE_TYPES = ['ActivityDefinition', 'CodeSystem', 'Library', 'Measure', 'NamingSystem', 'Questionnaire', 'StructureDefinition', 'Task', 'ValueSet'] as const;
 
-const PROFILE: Record<string, string> = {
+/** The DSF profile each allowed metadata type must declare. */
+export const DSF_PROFILES: Readonly<Record<string, string>> = {
   ActivityDefinition: 'http://dsf.dev/fhir/StructureDefinition/activity-definition',
   CodeSystem: 'http://dsf.dev/fhir/StructureDefinition/code-system',
   Library: 'http://dsf.dev/fhir/StructureDefinition/library',
@@ -25,13 +26,14 @@ const PROFILE: Record<string, string> = {
   StructureDefinition: 'http://dsf.dev/fhir/StructureDefinition/structure-definition',
   ValueSet: 'http://dsf.dev/fhir/StructureDefinition/value-set',
 };
-const TASK_BASE = ['http://dsf.dev/fhir/StructureDefinition/task-base', 'http://dsf.dev/fhir/StructureDefinition/task-base|1.0.0'];
+/** DSF 1.x's Task base profile, which DSF 2 replaced by task. */
+export const TASK_BASE_DEFINITIONS: readonly string[] = ['http://dsf.dev/fhir/StructureDefinition/task-base', 'http://dsf.dev/fhir/StructureDefinition/task-base|1.0.0'];
 
 /**
  * Bindings the reference refuses: the DSF core terminology of DSF 1.x/2.0 pinned to a version (a plugin's
  * own ValueSets may be bound with their version, e.g. http://dsf.dev/fhir/ValueSet/ping|1.0).
  */
-const VERSIONED_CORE_BINDINGS = new Set(
+export const VERSIONED_CORE_BINDINGS: ReadonlySet<string> = new Set(
   ['bpmn-message', 'organization-role', 'practitioner-role', 'process-authorization', 'read-access-tag'].flatMap((name) =>
     ['1.0.0', '2.0.0'].map((version) => `http://dsf.dev/fhir/CodeSystem/${name}|${version}`),
   ),
@@ -49,7 +51,7 @@ export function checkResource(resource: Resource, resourceVersion: string, local
   if (type === 'Task') return checkDraftTask(r, localOrganization);
   const problems: string[] = [];
   const profiles: string[] = r.meta?.profile ?? [];
-  if (!profiles.includes(PROFILE[type]!)) problems.push(`${PROFILE[type]} not declared as profile`);
+  if (!profiles.includes(DSF_PROFILES[type]!)) problems.push(`${DSF_PROFILES[type]} not declared as profile`);
   if (type === 'NamingSystem') {
     if (!r.name) problems.push('NamingSystem.name empty');
     return problems;
@@ -62,7 +64,7 @@ export function checkResource(resource: Resource, resourceVersion: string, local
   }
   if (type === 'Questionnaire' && !itemsHaveRequired(r.item)) problems.push('Questionnaire has items without the required property');
   if (type === 'StructureDefinition') {
-    if (TASK_BASE.includes(r.baseDefinition)) problems.push(`StructureDefinition.baseDefinition ${r.baseDefinition} not allowed`);
+    if (TASK_BASE_DEFINITIONS.includes(r.baseDefinition)) problems.push(`StructureDefinition.baseDefinition ${r.baseDefinition} not allowed`);
     if (!r.differential?.element?.length) problems.push('StructureDefinition has no differential');
     const versioned = (r.differential?.element ?? [])
       .map((e: Json) => e.binding?.valueSet as string | undefined)

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const FIXTURE_PLUGIN = fileURLToPath(new URL('../../fixtures/plugins/test-plugin', import.meta.url));
+/** A plugin in the reference's API v1 shapes (apiVersion 1). */
+export const V1_FIXTURE_PLUGIN = fileURLToPath(new URL('../../fixtures/plugins/v1-plugin', import.meta.url));
 const PLUGIN_API = fileURLToPath(new URL('../../../src/plugin-api/index.ts', import.meta.url));
 
 export interface PluginCopy {
@@ -18,10 +20,10 @@ export interface PluginCopy {
   edit(file: string, change: (text: string) => string): void;
 }
 
-/** A copy of the fixture plugin as `<directory>/<name>`; several copies may share one directory. */
-export function copyTestPlugin(name = 'test-plugin', directory = mkdtempSync(join(tmpdir(), 'dsf-plugins-'))): PluginCopy {
+/** A copy of a fixture plugin (default: the test plugin) as `<directory>/<name>`; several copies may share one directory. */
+export function copyTestPlugin(name = 'test-plugin', directory = mkdtempSync(join(tmpdir(), 'dsf-plugins-')), source = FIXTURE_PLUGIN): PluginCopy {
   const folder = join(directory, name);
-  cpSync(FIXTURE_PLUGIN, folder, { recursive: true });
+  cpSync(source, folder, { recursive: true });
   for (const f of readdirSync(folder).filter((f) => f.endsWith('.ts'))) {
     const path = join(folder, f);
     writeFileSync(path, readFileSync(path, 'utf8').replaceAll('../../../../src/plugin-api/index.ts', PLUGIN_API));

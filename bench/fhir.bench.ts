@@ -3,6 +3,7 @@
 // 100,000 stored resources.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
@@ -64,30 +65,51 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     const ok = (status: number) => (r: { status: number }) => r.status === status;
     const pick = (i: number) => patientIds[i % patientIds.length];
     let created = 0;
+    // The second baseline: PostgreSQL alone, one jsonb row inserted and committed per request (one
+    // autocommit statement, one round trip), from a pool as large as the clients, on the same server.
+    const bare = new pg.Pool({ connectionString: site.databaseUrl, max: 16 });
+    await bare.query('CREATE TABLE bench_bare_insert (id uuid PRIMARY KEY, resource jsonb NOT NULL)');
+    const bareBody = JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/bare', value: 'x' }], active: true });
     const workloads: [string, number, (i: number) => Promise<boolean>][] = [
       ['baseline: fixed JSON over TLS', 1, () => client.request(baselineUrl).then(ok(200))],
+      ['baseline: bare jsonb insert+commit', 1, () => bare.query('INSERT INTO bench_bare_insert (id, resource) VALUES ($1, $2)', [randomUUID(), bareBody]).then(() => true)],
       ['read', 1, (i) => client.request(`${baseUrl}/Patient/${pick(i)}`, { headers: json }).then(ok(200))],
       ['read as XML', 1, (i) => client.request(`${baseUrl}/Patient/${pick(i)}`, { headers: { accept: 'application/fhir+xml' } }).then(ok(200))],
       ['create', 1, () => client.request(`${baseUrl}/Patient`, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/new', value: `n${created++}` }], active: true }) }).then(ok(201))],
       ['conditional create (match exists)', 1, (i) => client.request(`${baseUrl}/Patient`, { method: 'POST', headers: { ...json, 'if-none-exist': `identifier=http://bench/pid|p${i % 200}` }, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/pid', value: `p${i % 200}` }], active: true }) }).then(ok(200))],
       ['search token', 1, (i) => client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}`, { headers: json }).then(ok(200))],
+      ['search name', 1, (i) => client.request(`${baseUrl}/Organization?name=Org%20${10 + (i % 90)}`, { headers: json }).then(ok(200))],
       ['search token + _include', 1, (i) => client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}&_include=Organization:endpoint`, { headers: json }).then(ok(200))],
       ['search token (remote organisation)', 1, (i) => remoteClient.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}`, { headers: json }).then(ok(200))],
       ['search token + _include (remote org)', 1, (i) => remoteClient.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}&_include=Organization:endpoint`, { headers: json }).then(ok(200))],
       ['transaction of 100 entries', 100, () => client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 100 }, () => ({ resource: { resourceType: 'Patient', ...TAG, active: true }, request: { method: 'POST', url: 'Patient' } })) }) }).then(ok(200))],
     ];
+    // Writes are compared with the bare insert, searches also with a read (entries per second for the transaction).
+    const secondBaseline = (name: string) => (name === 'create' || name.startsWith('transaction') ? 'baseline: bare jsonb insert+commit' : name.startsWith('search') ? 'read' : undefined);
     for (const concurrency of [1, 16]) {
       let baseRps = 0;
+      const rps: Record<string, number> = {};
       for (const [name, weight, fn] of workloads) {
         const count = Math.max(16, Math.round((concurrency === 1 ? 400 : 2000) / weight));
         await runLoad(name, concurrency, Math.min(count, 50), 5_000, fn); // warm-up
         const r = await runLoad(name, concurrency, count, 20_000, fn);
-        if (name.startsWith('baseline')) baseRps = r.rps;
+        if (name === 'baseline: fixed JSON over TLS') baseRps = r.rps;
+        rps[name] = r.rps * weight;
         results.push(r);
-        log(formatRow(r, baseRps));
-        out[`${name} c=${concurrency}`] = { rps: Math.round(r.rps), p50ms: +r.p50ms.toFixed(2), p99ms: +r.p99ms.toFixed(2), ratioToBaseline: +(r.rps / baseRps).toFixed(4), errors: r.errors };
+        const second = secondBaseline(name);
+        const secondRatio = second && rps[second] ? (r.rps * weight) / rps[second] : undefined;
+        log(`${formatRow(r, baseRps)}${secondRatio !== undefined ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${secondRatio.toFixed(3)}` : ''}`);
+        out[`${name} c=${concurrency}`] = {
+          rps: Math.round(r.rps),
+          p50ms: +r.p50ms.toFixed(2),
+          p99ms: +r.p99ms.toFixed(2),
+          ratioToBaseline: +(r.rps / baseRps).toFixed(4),
+          ...(secondRatio !== undefined ? { [second === 'read' ? 'ratioToRead' : 'ratioToBareInsert']: +secondRatio.toFixed(4) } : {}),
+          errors: r.errors,
+        };
       }
     }
+    await bare.end();
     await baseline.stop();
     // The cost of authorization: the same searches as a remote organisation (read-access filtered SQL)
     // against the local organisation (no filter), as a ratio of throughput.

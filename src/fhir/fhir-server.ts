@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
+import { usePreparedStatements } from '../db/prepared-statements.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import { DEFAULT_LIMITS, DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
@@ -43,6 +44,12 @@ import { referenceCheckHooks } from './service/reference-check-hooks.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
+
+/**
+ * Named statements one database connection keeps (db/prepared-statements.ts): reads, writes and
+ * history are a few dozen shapes; searches one per combination of parameters, modifiers and counts.
+ */
+const PREPARED_STATEMENTS_PER_CONNECTION = 200;
 
 export interface RunningFhirServer {
   app: FastifyInstance;
@@ -112,6 +119,8 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     await ensureDatabase(url);
     pool = createPool(url, 20);
   }
+  // Statements are prepared once per connection (after the migrations, which are not parameterised).
+  usePreparedStatements(pool, { maxPerConnection: PREPARED_STATEMENTS_PER_CONNECTION });
   log('migrating database');
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
   await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);

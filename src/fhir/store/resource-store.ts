@@ -6,6 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
 import { withTransaction, type Db } from '../../db/pool.ts';
 import { SqlParams } from '../../db/sql-params.ts';
+import { isStalePlanError } from '../../db/prepared-statements.ts';
 import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
 import { boundedRows } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
@@ -90,8 +91,18 @@ export class ResourceStore {
     this.settledListeners.push(listener);
   }
 
-  transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, fn, this.settledListeners.length ? (client, committed) => this.settled(client, committed) : undefined);
+  /**
+   * Runs fn in a transaction. A transaction that failed only because a prepared statement's plan went
+   * stale (a migration changed the schema under it) runs once more: its statements are prepared anew.
+   */
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const settled = this.settledListeners.length ? (client: pg.PoolClient, committed: boolean) => this.settled(client, committed) : undefined;
+    try {
+      return await withTransaction(this.pool, fn, settled);
+    } catch (e) {
+      if (!isStalePlanError(e)) throw e;
+      return withTransaction(this.pool, fn, settled);
+    }
   }
 
   private async settled(client: pg.PoolClient, committed: boolean): Promise<void> {

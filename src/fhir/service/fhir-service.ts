@@ -243,7 +243,7 @@ export class FhirService {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'search', type);
     const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
-    const result = await executeSearch(db, req, this.baseUrl, ctx.access, this.searchLimits.maxPageBytes);
+    const result = await executeSearch(db, req, this.baseUrl, ctx.access, { maxPageBytes: this.searchLimits.maxPageBytes });
     const bundle = cleanForOutput(searchsetBundle(this.baseUrl, req, result));
     await this.content.inlineInBundle(db, bundle);
     return { status: 200, resource: bundle };
@@ -277,7 +277,7 @@ export class FhirService {
     // Two concurrent conditional writes with the same criteria must not both create.
     await lockForTransaction(client, `${type}?${pairs.map(([k, v]) => `${k}=${v}`).sort().join('&')}`);
     // Only what the caller may read can match: a conditional write must not reveal other resources.
-    const res = await executeSearch(client, { ...req, count: 2, page: 1, include: [], revinclude: [] }, this.baseUrl, ctx.access);
+    const res = await executeSearch(client, { ...req, count: 2, page: 1, include: [], revinclude: [] }, this.baseUrl, ctx.access, { total: false });
     return res.matches;
   }
 }

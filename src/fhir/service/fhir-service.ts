@@ -188,7 +188,7 @@ export class FhirService {
     const notes: OperationOutcomeIssue[] = [];
     const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, existing, notes) : resource;
     // Content kept outside the row cannot be compared: every update of such a type writes a version.
-    const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected, contentStorageOf(type) !== undefined);
+    const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected, contentStorageOf(type) !== undefined, cur);
     if (changed) await this.hooks.afterWrite?.(ctx, client, stored.resource, cur.deleted ? undefined : existing);
     return withWarnings(this.stored(200, stored, true), notes);
   }
@@ -214,7 +214,7 @@ export class FhirService {
     const cur = await this.store.readCurrent(client, type, id, true);
     if (!cur) throw new FhirError(404, `${type}/${id} not found`, 'not-found');
     if (!cur.deleted && this.hooks.beforeDelete) await this.hooks.beforeDelete(ctx, client, cur.resource!);
-    const marker = await this.store.delete(client, type, id);
+    const marker = await this.store.delete(client, type, id, cur);
     if (marker) await this.hooks.afterDelete?.(ctx, client, cur.resource!);
     return {
       status: 200,

@@ -22,7 +22,15 @@ function filterCondition(f: Filter, type: string, baseUrl: string, p: SqlParams)
   const module = paramTypeModule(def.type);
   const param = module.indexParam?.(f.code, f.modifier) ?? f.code;
   const ors = f.values.map((v) => `(${module.sql({ def, modifier: f.modifier }, v, p, baseUrl)})`).join(' OR ');
-  const exists = `EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(param)} AND (${ors}))`;
+  const typeP = p.add(type);
+  const exists = `EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND s.type = ${typeP} AND s.param = ${p.add(param)} AND (${ors}))`;
+  if (def.type === 'reference' && f.modifier === 'identifier') {
+    // As the reference: also a literal reference to a resource of this server whose identifier matches
+    // (the same value conditions, on the target's identifier index rows).
+    const target = `EXISTS (SELECT 1 FROM search_index ref JOIN search_index s ON s.resource_id = ref.ref_id AND s.type = ref.system AND s.param = 'identifier'
+      WHERE ref.resource_id = r.id AND ref.type = ${typeP} AND ref.param = ${p.add(f.code)} AND ref.ref_id IS NOT NULL AND (${ors}))`;
+    return `(${exists} OR ${target})`;
+  }
   return module.negatedBy !== undefined && f.modifier === module.negatedBy ? `NOT ${exists}` : exists;
 }
 

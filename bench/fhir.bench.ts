@@ -86,26 +86,37 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     ];
     // Writes are compared with the bare insert, searches also with a read (entries per second for the transaction).
     const secondBaseline = (name: string) => (name === 'create' || name.startsWith('transaction') ? 'baseline: bare jsonb insert+commit' : name.startsWith('search') ? 'read' : undefined);
+    // Three rounds of every workload, interleaved, so that the load other processes put on a shared
+    // machine shifts all of them alike; each figure is the median round, each ratio the median of the
+    // rounds' ratios (a round's ratio compares workloads measured seconds apart).
+    const ROUNDS = 3;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     for (const concurrency of [1, 16]) {
-      let baseRps = 0;
-      const rps: Record<string, number> = {};
-      for (const [name, weight, fn] of workloads) {
-        const count = Math.max(16, Math.round((concurrency === 1 ? 400 : 2000) / weight));
-        await runLoad(name, concurrency, Math.min(count, 50), 5_000, fn); // warm-up
-        const r = await runLoad(name, concurrency, count, 20_000, fn);
-        if (name === 'baseline: fixed JSON over TLS') baseRps = r.rps;
-        rps[name] = r.rps * weight;
+      for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
+      const rounds: Record<string, LoadResult[]> = {};
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, weight, fn] of workloads) {
+          const count = Math.max(16, Math.round((concurrency === 1 ? 400 : 2000) / weight / ROUNDS));
+          (rounds[name] ??= []).push(await runLoad(name, concurrency, count, 20_000, fn));
+        }
+      }
+      const ratio = (name: string, to: string, weight: number, toWeight: number) => median(rounds[name]!.map((r, k) => (r.rps * weight) / (rounds[to]![k]!.rps * toWeight)));
+      const weights = new Map(workloads.map(([n, w]) => [n, w]));
+      for (const [name, weight] of workloads) {
+        const rs = rounds[name]!;
+        const r = rs.find((x) => x.rps === median(rs.map((y) => y.rps)))!;
         results.push(r);
+        const toBase = ratio(name, 'baseline: fixed JSON over TLS', 1, 1);
         const second = secondBaseline(name);
-        const secondRatio = second && rps[second] ? (r.rps * weight) / rps[second] : undefined;
-        log(`${formatRow(r, baseRps)}${secondRatio !== undefined ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${secondRatio.toFixed(3)}` : ''}`);
+        const secondRatio = second ? ratio(name, second, weight, weights.get(second)!) : undefined;
+        log(`${formatRow(r, r.rps / toBase)}${secondRatio !== undefined ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${secondRatio.toFixed(3)}` : ''}`);
         out[`${name} c=${concurrency}`] = {
           rps: Math.round(r.rps),
           p50ms: +r.p50ms.toFixed(2),
           p99ms: +r.p99ms.toFixed(2),
-          ratioToBaseline: +(r.rps / baseRps).toFixed(4),
+          ratioToBaseline: +toBase.toFixed(4),
           ...(secondRatio !== undefined ? { [second === 'read' ? 'ratioToRead' : 'ratioToBareInsert']: +secondRatio.toFixed(4) } : {}),
-          errors: r.errors,
+          errors: rs.reduce((n, x) => n + x.errors, 0),
         };
       }
     }

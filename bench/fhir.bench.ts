@@ -90,6 +90,9 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     // machine shifts all of them alike; each figure is the median round, each ratio the median of the
     // rounds' ratios (a round's ratio compares workloads measured seconds apart).
     const ROUNDS = 3;
+    // DSF_BENCH_FHIR_ONLY=read,create: only these workloads (and the baselines), e.g. for a CPU profile.
+    const only = process.env.DSF_BENCH_FHIR_ONLY?.split(',').map((n) => n.trim());
+    if (only) workloads.splice(0, workloads.length, ...workloads.filter(([n]) => n.startsWith('baseline') || only.includes(n)));
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     for (const concurrency of [1, 16]) {
       for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
@@ -127,6 +130,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     const authz: Record<string, number> = {};
     for (const c of [1, 16]) {
       for (const [remoteName, localName] of [['search token (remote organisation)', 'search token'], ['search token + _include (remote org)', 'search token + _include']] as const) {
+        if (!out[`${remoteName} c=${c}`] || !out[`${localName} c=${c}`]) continue;
         const ratio = (out[`${remoteName} c=${c}`] as { rps: number }).rps / (out[`${localName} c=${c}`] as { rps: number }).rps;
         authz[`${localName} c=${c}`] = +ratio.toFixed(3);
         log(`authorization cost: ${localName} c=${c}: remote/local throughput ratio ${ratio.toFixed(3)}`);

@@ -56,7 +56,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     const known = await client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify(remoteSite) });
     if (known.status !== 200) throw new Error(`remote organisation failed: ${known.status} ${known.body.slice(0, 500)}`);
     const firstOrg = JSON.parse((await client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-0`, { headers: json })).body).entry[0].resource.id;
-    out.binary = await measureBinary(client, baseUrl, `Organization/${firstOrg}`, () => fhir.rssMiB(), log);
+    // Not with DSF_BENCH_FHIR_ONLY (a profile of some workloads must not hold the Binary transfers).
+    if (!process.env.DSF_BENCH_FHIR_ONLY) out.binary = await measureBinary(client, baseUrl, `Organization/${firstOrg}`, () => fhir.rssMiB(), log);
     if (opts.binaryOnly) {
       await baseline.stop();
       return out;

@@ -46,10 +46,11 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
         DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
         DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
         DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
-        // DSF_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
-        ...(process.env.DSF_BENCH_CPU_PROF ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`.trim() } : {}),
       },
       /listening on https/,
+      undefined,
+      // DSF_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
+      process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : [],
     );
   } catch (e) {
     await dropDatabase();

@@ -48,6 +48,12 @@ try {
         await db.query(`DEALLOCATE ${stmt}`);
       }
     }
+    // What one prepared statement of this shape holds in the backend (its source, query tree and generic plan).
+    await db.query('SET plan_cache_mode = auto');
+    const memory = async () => Number((await db.query("SELECT coalesce(sum(total_bytes), 0)::bigint AS b FROM pg_backend_memory_contexts WHERE name IN ('CachedPlan', 'CachedPlanSource', 'CachedPlanQuery')")).rows[0].b);
+    const before = await memory();
+    for (let i = 0; i < 8; i++) await db.query({ name: `memory_${shape}`, text: sql.text, values: samples[i % samples.length] });
+    console.log(`${name}: one prepared statement with its generic plan holds ${((await memory()) - before) / 1024} KiB in the backend`);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     console.log(`${name}:`);
     for (const [mode, t] of Object.entries(times)) {

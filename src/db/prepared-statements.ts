@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 
 export interface PreparedStatementOptions {
-  /** Most named statements one connection keeps (default 200). */
+  /** Most named statements one connection keeps (default 50). */
   maxPerConnection?: number;
 }
 
@@ -76,7 +76,7 @@ class ConnectionStatements {
 
 /** Sends the pool's parameterised statements as named prepared statements (see the file comment). */
 export function usePreparedStatements(pool: pg.Pool, opts: PreparedStatementOptions = {}): void {
-  const max = Math.max(1, opts.maxPerConnection ?? 200);
+  const max = Math.max(1, opts.maxPerConnection ?? 50);
   // Every checkout (pool.query checks out too): the first one of a connection installs the wrapper.
   pool.on('acquire', (client) => install(client, max));
 }

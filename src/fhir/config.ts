@@ -24,6 +24,11 @@ export interface FhirServerLimits {
   requestTimeoutMs: number;
   /** How long an idle keep-alive connection stays open (DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS). */
   keepAliveTimeoutMs: number;
+  /**
+   * Most prepared statements each database connection keeps (DSF_FHIR_PREPARED_STATEMENTS): a remote
+   * organisation's read or search statement holds 260-390 KiB of PostgreSQL memory with its plan.
+   */
+  preparedStatements: number;
 }
 
 export const DEFAULT_LIMITS: FhirServerLimits = {
@@ -34,6 +39,7 @@ export const DEFAULT_LIMITS: FhirServerLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 600_000,
   keepAliveTimeoutMs: 15_000,
+  preparedStatements: 50,
 };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -132,6 +138,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
       headersTimeoutMs: r.int('DSF_FHIR_HEADERS_TIMEOUT_MS', DEFAULT_LIMITS.headersTimeoutMs, 100),
       requestTimeoutMs: r.int('DSF_FHIR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 100),
       keepAliveTimeoutMs: r.int('DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
+      preparedStatements: r.int('DSF_FHIR_PREPARED_STATEMENTS', DEFAULT_LIMITS.preparedStatements, 1, 10_000),
     },
     logLevel: logLevel(r),
   };

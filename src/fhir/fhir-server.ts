@@ -45,12 +45,6 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceCli
 
 export const SERVER_VERSION = '0.1.0';
 
-/**
- * Named statements one database connection keeps (db/prepared-statements.ts): reads, writes and
- * history are a few dozen shapes; searches one per combination of parameters, modifiers and counts.
- */
-const PREPARED_STATEMENTS_PER_CONNECTION = 200;
-
 export interface RunningFhirServer {
   app: FastifyInstance;
   pool: pg.Pool;
@@ -120,7 +114,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     pool = createPool(url, 20);
   }
   // Statements are prepared once per connection (after the migrations, which are not parameterised).
-  usePreparedStatements(pool, { maxPerConnection: PREPARED_STATEMENTS_PER_CONNECTION });
+  usePreparedStatements(pool, { maxPerConnection: limits.preparedStatements });
   log('migrating database');
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
   await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);

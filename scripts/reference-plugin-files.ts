@@ -60,6 +60,7 @@ export function readReferenceFiles(path: string, options: ReadFilesOptions): { f
 /** Writes the needed files unchanged into dir/folder, plus package.json and the given index.ts; returns the folder. */
 export function writeScratchPlugin(dir: string, folder: string, files: Map<string, string>, needed: Iterable<string>, indexTs: string, what = folder): string {
   const target = join(dir, folder);
+  mkdirSync(target, { recursive: true });
   for (const file of new Set(needed)) {
     const text = files.get(file);
     if (text === undefined) throw new Error(`${what}: ${file} not found in the given sources`);

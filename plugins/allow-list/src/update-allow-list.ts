@@ -62,13 +62,12 @@ export function allowListBundle(organizations: readonly Organization[], endpoint
     if (!value) throw new Error(`${reference?.reference ?? 'a missing reference'} is not part of the allow list`);
     return value;
   };
+  // Plain temporary references, as the reference plugin writes them (an identifier beside a literal
+  // reference would make servers hide the literal from readers, and ping's target selection needs it).
   const ref = <T extends Organization | Endpoint>(type: T['resourceType'], reference: Reference | undefined): Reference<T> => {
     const uuid = temporary.get(reference?.reference ?? '');
     if (!uuid) throw new Error(`${reference?.reference ?? 'a missing reference'} is not part of the allow list`);
-    // The identifier beside the reference: servers that match :identifier against the Reference itself
-    // (ours) find the entry again on the next apply; the reference's server resolves it either way.
-    const system = type === 'Organization' ? ORGANIZATION_IDENTIFIER_SID : ENDPOINT_IDENTIFIER_SID;
-    return { type, reference: uuid, identifier: { system, value: identifierOfReference(reference) } };
+    return { type, reference: uuid };
   };
 
   const entries: BundleEntry[] = [];

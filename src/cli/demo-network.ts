@@ -2,28 +2,25 @@
 // two databases per site (FHIR server, BPE); a test CA and certificates are generated on first run; every
 // site's initial bundle makes it know all the others and gives them roles under one parent organisation
 // (network-bundle.ts). Each site runs its FHIR server and its BPE with the plugins shipped in plugins/
-// (ping-pong, hello-world), and has three local users (demo-users.ts). A second start reuses the data.
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// (ping-pong, hello-world, allow-list; the TTP manages the allow list), and has three local users
+// (demo-users.ts). A second start reuses the data. demo-add-site.ts adds a site to a running demo.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateCertificates } from './certs.ts';
-import { startBpeStatusServer, type BpeStatusServer } from './bpe-status-server.ts';
+import type { BpeStatusServer } from './bpe-status-server.ts';
+import { SHIPPED_PLUGINS, startDemoBpe, startDemoFhirServer, type DemoSiteContext } from './demo-site.ts';
 import { DEMO_USER_PKCS12_PASSWORD, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
 import { defaultRolesOf, networkBundle, type NetworkSite } from './network-bundle.ts';
-import { readBpeConfig } from '../bpe/config.ts';
-import { startBpeServer, type RunningBpe } from '../bpe/bpe-server.ts';
-import { BpeLogger, type LogLevel } from '../bpe/services/logging.ts';
+import type { RunningBpe } from '../bpe/bpe-server.ts';
+import type { LogLevel } from '../bpe/services/logging.ts';
 import { HttpFhirClient } from '../bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../common/https-client.ts';
 import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
-import { withDatabase } from '../db/pool.ts';
-import { readFhirServerConfig } from '../fhir/config.ts';
-import { startFhirServer, type RunningFhirServer } from '../fhir/fhir-server.ts';
+import type { RunningFhirServer } from '../fhir/fhir-server.ts';
 import { findDraftTask, requestedTaskFrom } from '../plugin-api/testing/draft-tasks.ts';
 
-/** The plugins the project ships; every demo site deploys them. */
-export const SHIPPED_PLUGINS = fileURLToPath(new URL('../../plugins', import.meta.url));
+export { SHIPPED_PLUGINS };
 export const DEMO_PARENT_ORGANIZATION = 'Test_Consortium';
 export const START_PING_DRAFT = 'http://dsf.dev/bpe/Process/ping/1.0/task-start-ping';
 /** The BPE status endpoints listen this far above the FHIR servers' ports. */
@@ -71,6 +68,11 @@ export interface NetworkFile {
   ca: string;
   userPkcs12Password: string;
   parentOrganization: string;
+  /** The organisation that runs updateAllowList (DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION of every site). */
+  allowListOrganization?: string;
+  /** The PostgreSQL server holding the sites' databases (a site added later puts its own there). */
+  databaseUrl?: string;
+  databasePrefix?: string;
   sites: NetworkSiteFile[];
 }
 
@@ -160,6 +162,19 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     writeFileSync(roleConfigFile(site.key), demoRoleConfig(siteUsers));
   }
 
+  const allowListOrganization = process.env.DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION ?? allowListOrganizationOf(sites);
+  const siteContext = (key: string): DemoSiteContext => ({
+    dir,
+    ca: certs.ca,
+    certificates: certs.organizations[key]!,
+    databaseUrl: serverUrl,
+    databasePrefix: opts.databasePrefix ?? '',
+    initBundleFile: bundleFile,
+    roleConfigFile: roleConfigFile(key),
+    allowListOrganization,
+    bpeConsoleLevel: opts.bpeConsoleLevel ?? 'warn',
+    log,
+  });
   const fhirServers: RunningFhirServer[] = [];
   const bpes: RunningBpe[] = [];
   const statusServers: BpeStatusServer[] = [];
@@ -174,26 +189,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     let ready = 0;
     await Promise.all(
       sites.map(async (site) => {
-        const c = certs.organizations[site.key]!;
-        const config = readFhirServerConfig({
-          DEV_DSF_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
-          DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: site.organizationIdentifier,
-          DEV_DSF_SERVER_API_HOST: '127.0.0.1',
-          DEV_DSF_SERVER_API_PORT: String(site.port),
-          DEV_DSF_SERVER_CERTIFICATE: c.server.certPath,
-          DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: c.server.keyPath,
-          DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
-          DEV_DSF_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
-          DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
-          DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
-          DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `${opts.databasePrefix ?? ''}fhir_${site.key.toLowerCase()}`),
-          DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
-          DEV_DSF_FHIR_SERVER_ROLECONFIG: roleConfigFile(site.key),
-          DSF_DATA_DIR: join(dir, site.key),
-          // Many servers' request lines would bury the demo's own output; DSF_LOG_LEVEL=info shows them.
-          DSF_LOG_LEVEL: process.env.DSF_LOG_LEVEL ?? 'warn',
-        });
-        fhirServers.push(await startFhirServer(config));
+        fhirServers.push(await startDemoFhirServer(site, siteContext(site.key)));
         log(`      ${String(++ready).padStart(String(n).length)}/${n} FHIR server of ${site.organizationIdentifier} on ${site.fhirBaseUrl}`);
       }),
     );
@@ -202,35 +198,9 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     ready = 0;
     await Promise.all(
       sites.map(async (site) => {
-        const c = certs.organizations[site.key]!;
-        const processDir = join(dir, site.key, 'process');
-        mkdirSync(processDir, { recursive: true });
-        const config = readBpeConfig({
-          ...process.env, // plugin placeholders, e.g. DEV_DSF_BPE_PING_PONG_TIMEOUT
-          DEV_DSF_BPE_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
-          DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
-          DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
-          DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
-          DEV_DSF_BPE_DB_URL: withDatabase(serverUrl, `${opts.databasePrefix ?? ''}bpe_${site.key.toLowerCase()}`),
-          // The site's own plugin folder (empty at first) and the shipped plugins.
-          DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
-          DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,
-          DSF_BPE_DATA_DIR: join(dir, site.key, 'bpe'),
-        });
-        const bpe = await startBpeServer(config, { logger: siteLogger(join(dir, 'logs', `${site.key}-bpe.log`), site.key, opts.bpeConsoleLevel ?? 'warn', log) });
+        const { bpe, status } = await startDemoBpe(site, siteContext(site.key));
         bpes.push(bpe);
-        await bpe.connected();
-        statusServers.push(
-          await startBpeStatusServer({
-            bpe,
-            organization: site.organizationIdentifier,
-            fhirBaseUrl: site.fhirBaseUrl,
-            port: site.bpePort,
-            cert: readFileSync(c.server.certPath, 'utf8'),
-            key: readFileSync(c.server.keyPath, 'utf8'),
-            ca: readFileSync(certs.ca.certPath, 'utf8'),
-          }),
-        );
+        statusServers.push(status);
         const processes = bpe.deployment.states.filter((s) => s.newState === 'ACTIVE').length;
         log(`      ${String(++ready).padStart(String(n).length)}/${n} BPE of ${site.organizationIdentifier}: ${processes} processes active, connected`);
       }),
@@ -244,6 +214,9 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     ca: certs.ca.certPath,
     userPkcs12Password: DEMO_USER_PKCS12_PASSWORD,
     parentOrganization: DEMO_PARENT_ORGANIZATION,
+    allowListOrganization,
+    databaseUrl: serverUrl,
+    databasePrefix: opts.databasePrefix ?? '',
     sites: sites.map((s) => ({
       organization: s.organizationIdentifier,
       fhirBaseUrl: s.fhirBaseUrl,
@@ -300,13 +273,7 @@ async function writeStartPingTasks(network: NetworkFile, dir: string): Promise<s
   return out;
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-/** Every line to the site's log file; from `consoleLevel` up also to the console, marked with the site. */
-function siteLogger(file: string, site: string, consoleLevel: LogLevel, log: (line: string) => void): BpeLogger {
-  return new BpeLogger((level, message) => {
-    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}`;
-    appendFileSync(file, `${line}\n`);
-    if (ORDER[level] >= ORDER[consoleLevel]) log(`${site} ${line}`);
-  });
+/** The site that manages the allow list: the trusted third party if there is one, else the first site. */
+export function allowListOrganizationOf(sites: readonly { organizationIdentifier: string; roles: string[] }[]): string {
+  return (sites.find((s) => s.roles.includes('TTP')) ?? sites[0]!).organizationIdentifier;
 }

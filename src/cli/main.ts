@@ -1,6 +1,7 @@
 // The `dsf` command: demo network, single FHIR server, BPE, site (both), test certificates.
 import { Command } from 'commander';
 import { registerCertsCommand } from './certs.ts';
+import { registerDemoAddSiteCommand } from './demo-add-site.ts';
 import { DEFAULT_DEMO_ORGANIZATIONS, demoOrganizations, startDemoNetwork } from './demo-network.ts';
 import { registerStartProcessCommand } from './start-process.ts';
 import { readFhirServerConfig } from '../fhir/config.ts';
@@ -70,6 +71,7 @@ program
     onStop(await runSite());
   });
 
+registerDemoAddSiteCommand(program, onStop);
 registerCertsCommand(program);
 registerStartProcessCommand(program);
 

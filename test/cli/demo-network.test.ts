@@ -73,7 +73,7 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
   try {
     assert.match(demo.output(), /\[1\/5\] certificates/);
     assert.match(demo.output(), /\[4\/5\] starting 3 BPE\(s\)/);
-    assert.equal(demo.output().match(/BPE of Test_\w+: 5 processes active, connected/g)?.length, 3);
+    assert.equal(demo.output().match(/BPE of Test_\w+: 7 processes active, connected/g)?.length, 3);
     const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
     assert.equal(network.sites.length, 3);
     assert.equal(network.parentOrganization, 'Test_Consortium');
@@ -102,7 +102,7 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
         const bpe = JSON.parse((await http.request(site.bpeBaseUrl)).body);
         assert.equal(bpe.organization, site.organization);
         assert.equal(bpe.connected, true);
-        assert.deepEqual(bpe.plugins, ['dsf-process-hello-world-1.5.0.0', 'dsf-process-ping-pong-1.0.1.0']);
+        assert.deepEqual(bpe.plugins, ['dsf-process-allow-list-1.0.0.1', 'dsf-process-hello-world-1.5.0.0', 'dsf-process-ping-pong-1.0.1.0']);
       } finally {
         http.close();
       }

@@ -473,6 +473,15 @@ export class ProcessEngine {
     return Object.fromEntries(res.rows.map((r) => [r.name, deserializeVariable(r.type, r.value)]));
   }
 
+  /** The values of the named variables in every scope of an active instance (e.g. the Tasks it received). */
+  async findVariables(instanceId: string, names: readonly string[]): Promise<Array<{ executionId: string; name: string; value: unknown }>> {
+    const res = await this.pool.query('SELECT execution_id, name, type, value FROM bpmn_variable WHERE instance_id = $1 AND name = ANY($2::text[]) ORDER BY execution_id, name', [
+      instanceId,
+      [...names],
+    ]);
+    return res.rows.map((r) => ({ executionId: r.execution_id, name: r.name, value: deserializeVariable(r.type, r.value) }));
+  }
+
   /** Where an active instance's tokens are. */
   async listExecutions(instanceId: string): Promise<Array<{ id: string; parentId: string | null; activityId: string | null; state: string }>> {
     const res = await this.pool.query('SELECT id, parent_id, data FROM bpmn_execution WHERE instance_id = $1', [instanceId]);

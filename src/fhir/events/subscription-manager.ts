@@ -8,7 +8,6 @@ import type pg from 'pg';
 import { toFhirXml } from '../model/xml-write.ts';
 import { cleanLiteralReferences } from '../references/reference-cleaner.ts';
 import { canRead, versionContent } from '../store/resource-lookups.ts';
-import { referenceTargetIdentifiers } from '../store/reference-target-identifiers.ts';
 import type { ResourceChange } from './change-notifier.ts';
 import { IndexedResource, matchesCriteria } from '../search/criteria-match.ts';
 import { SubscriptionRegistry, type ActiveSubscription } from './subscription-registry.ts';
@@ -99,9 +98,7 @@ export class SubscriptionManager {
     if (!candidates.length) return;
     const resource = await versionContent(this.pool, change.id, change.version);
     if (!resource) return; // permanently deleted meanwhile
-    // Criteria with a reference's :identifier also match through literal references: their targets' identifiers.
-    const throughReferences = candidates.some((s) => s.criteria.filters.some((f) => f.modifier === 'identifier' && f.def?.type === 'reference'));
-    const indexed = new IndexedResource(resource, this.baseUrl, throughReferences ? await referenceTargetIdentifiers(this.pool, resource, this.baseUrl) : undefined);
+    const indexed = new IndexedResource(resource, this.baseUrl);
     const allowedByIdentity = new Map<string, Promise<boolean>>();
     for (const sub of candidates) {
       if (!matchesCriteria(sub.criteria, indexed, this.baseUrl)) continue;

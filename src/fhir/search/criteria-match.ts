@@ -7,22 +7,15 @@ import { computeIndexRows } from './index-rows.ts';
 import type { IndexRow } from './index-row.ts';
 import { paramTypeModule } from './param-types/index.ts';
 import { dateHolds } from './param-types/date.ts';
-import { tokenMatches } from './param-types/token.ts';
 import type { Filter, SearchRequest } from './search-request.ts';
 
 /** The index rows of one resource grouped by parameter, computed once per event. */
 export class IndexedResource {
   private byParam: Map<string, IndexRow[]> | undefined;
 
-  /**
-   * targetIdentifiers: the `identifier` rows of the resources this one references literally on this
-   * server, by `Type/uuid` (store/reference-target-identifiers.ts), so a reference's :identifier also
-   * matches through a literal reference as search does; without them only the Reference's own identifier.
-   */
   constructor(
     readonly resource: Resource,
     private readonly baseUrl: string,
-    private readonly targetIdentifiers: ReadonlyMap<string, readonly IndexRow[]> = new Map(),
   ) {}
 
   rows(param: string): IndexRow[] {
@@ -35,11 +28,6 @@ export class IndexedResource {
       }
     }
     return this.byParam.get(param) ?? [];
-  }
-
-  /** The identifier rows of the resource a literal reference row points to (none when unknown). */
-  targetIdentifierRows(row: IndexRow): readonly IndexRow[] {
-    return row.refId && row.system ? (this.targetIdentifiers.get(`${row.system}/${row.refId}`) ?? []) : [];
   }
 }
 
@@ -60,10 +48,6 @@ function filterMatches(f: Filter, indexed: IndexedResource, baseUrl: string): bo
   const def = f.def!;
   const module = paramTypeModule(def.type);
   const rows = indexed.rows(module.indexParam?.(f.code, f.modifier) ?? f.code);
-  let found = rows.some((row) => f.values.some((v) => module.matches({ def, modifier: f.modifier }, v, row, baseUrl)));
-  if (!found && def.type === 'reference' && f.modifier === 'identifier') {
-    // As the SQL (store/search-sql.ts): the identifier of the resource a literal reference points to.
-    found = indexed.rows(f.code).some((row) => indexed.targetIdentifierRows(row).some((t) => f.values.some((v) => tokenMatches(v, t))));
-  }
+  const found = rows.some((row) => f.values.some((v) => module.matches({ def, modifier: f.modifier }, v, row, baseUrl)));
   return module.negatedBy !== undefined && f.modifier === module.negatedBy ? !found : found;
 }

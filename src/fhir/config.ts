@@ -71,6 +71,9 @@ export interface FhirServerConfig {
   limits?: Partial<FhirServerLimits>;
   /** DSF_LOG_LEVEL (default info); request lines at info, 5xx with their stack at error. */
   logLevel?: LogLevel;
+  /** The status port (plain HTTP: /status, /metrics); none when the port is not set. */
+  statusHost?: string;
+  statusPort?: number;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -134,6 +137,8 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
       keepAliveTimeoutMs: r.int('DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
     },
     logLevel: logLevel(r),
+    statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),
+    statusPort: r.raw('DEV_DSF_SERVER_STATUS_PORT') === undefined ? undefined : r.int('DEV_DSF_SERVER_STATUS_PORT', 0, 0, 65535),
   };
   if (cfg.limits!.requestTimeoutMs! < cfg.limits!.headersTimeoutMs!) r.problems.push('DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS');
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));

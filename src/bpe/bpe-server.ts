@@ -19,6 +19,9 @@ import { BpeLogger, consoleSink } from './services/logging.ts';
 import { TaskHandler } from './tasks/task-handler.ts';
 import { TaskListeners } from './tasks/task-listeners.ts';
 import { QuestionnaireResponseHandler } from './tasks/questionnaire-response-handler.ts';
+import { createBpeMetrics } from './bpe-metrics.ts';
+import { startStatusServer, type StatusServer } from '../common/status-server.ts';
+import type { Registry } from 'prom-client';
 
 export interface RunningBpe {
   core: BpeCore;
@@ -27,6 +30,12 @@ export interface RunningBpe {
   questionnaireResponseConnector: ResourceConnector;
   /** Resolves when the connectors are bound and caught up. */
   connected(): Promise<void>;
+  /** Whether both connectors are bound to their Subscriptions now. */
+  isConnected(): boolean;
+  /** Prometheus metrics (served on the status port). */
+  metrics: Registry;
+  /** The status port's server, when a status port is configured. */
+  status?: StatusServer;
   stop(): Promise<void>;
 }
 
@@ -55,6 +64,8 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
   }
   const ownPool = !options.pool;
   const clients = new BpeDsfClientProvider(config);
+  const metrics = createBpeMetrics(pool);
+  clients.remoteObserver = metrics.taskSends;
   const listeners = new TaskListeners(clients.getLocal(), logger.child('tasks'));
   let core: BpeCore | undefined;
   try {
@@ -64,7 +75,9 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       hooks: { beforeExecutionListeners: (event, execution, node) => listeners.beforeExecutionListeners(event, execution, node) },
       jobs: {
         pollIntervalMs: options.jobPollIntervalMs,
+        onJobExecuted: () => metrics.jobExecuted(),
         onJobFailure: async (jobId, error) => {
+          metrics.jobFailed();
           if (error instanceof ProcessInstanceStop) {
             logger.warn(`process instance ${error.instanceId} stopped by job ${jobId}: ${(error.reason as Error)?.message ?? error.message}`);
             await core!.engine.cancelInstance(error.instanceId);
@@ -99,16 +112,45 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       config.questionnaireResponseSubscriptionSearch,
     );
     const connectors = [taskConnector, questionnaireResponseConnector];
+    const running = core;
+    const connected = () => Promise.all(connectors.map((c) => c.whenConnected())).then(() => undefined);
+    const connectedNow = () => connectors.every((c) => c.connected);
+    let status: StatusServer | undefined;
+    if (config.statusPort !== undefined) {
+      const db = pool;
+      status = await startStatusServer({
+        host: config.statusHost ?? '127.0.0.1',
+        port: config.statusPort,
+        registry: metrics.registry,
+        status: async () => {
+          await db.query('SELECT 1');
+          return {
+            ok: true,
+            details: {
+              server: 'bpe',
+              fhirBaseUrl: config.fhirServerBaseUrl,
+              connected: connectedNow(),
+              plugins: deployment.plugins.map((p) => `${p.name}-${p.version}`),
+              processes: deployment.states.map((s) => ({ process: `${s.processId}|${s.version}`, state: s.newState })),
+            },
+          };
+        },
+      });
+      logger.info(`status port ${status.url}/status and /metrics`);
+    }
     core.engine.startJobExecutor();
     for (const c of connectors) c.start();
-    const running = core;
     return {
       core: running,
       deployment,
       taskConnector,
       questionnaireResponseConnector,
-      connected: () => Promise.all(connectors.map((c) => c.whenConnected())).then(() => undefined),
+      connected,
+      isConnected: connectedNow,
+      metrics: metrics.registry,
+      status,
       async stop() {
+        await status?.close();
         await connectionTests;
         for (const c of connectors) await c.stop();
         await running.engine.stopJobExecutor();

@@ -79,6 +79,9 @@ export interface BpeConfig {
   fhirValidationEnabled?: boolean;
   /** DSF_BPE_FHIR_PACKAGE_CACHE: the FHIR package cache the validation reads (default ~/.fhir/packages). */
   fhirPackageCache?: string;
+  /** The status port (plain HTTP: /status, /metrics); none when no port is set. */
+  statusHost?: string;
+  statusPort?: number;
 }
 
 /** Where HL7's tools keep FHIR packages. */
@@ -154,6 +157,11 @@ function readDataLoggerConfig(r: ConfigReader, env: Record<string, string | unde
     r.problems.push(...(e as Error).message.split('\n').slice(1).map((l) => l.trim()));
     return dataLoggerConfigFromEnv({});
   }
+}
+
+function statusPort(r: ConfigReader): number | undefined {
+  for (const name of ['DSF_BPE_SERVER_STATUS_PORT', 'DEV_DSF_SERVER_STATUS_PORT']) if (r.raw(name) !== undefined) return r.int(name, 0, 0, 65535);
+  return undefined;
 }
 
 export function readBpeConfig(env: Record<string, string | undefined> = process.env): BpeConfig {
@@ -233,6 +241,9 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     },
     fhirValidationEnabled: r.bool('DEV_DSF_BPE_PROCESS_FHIR_VALIDATION_ENABLED', false),
     fhirPackageCache: r.string('DSF_BPE_FHIR_PACKAGE_CACHE', DEFAULT_PACKAGE_CACHE),
+    statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),
+    // DSF_BPE_SERVER_STATUS_PORT: for `dsf site`, where the FHIR server has DEV_DSF_SERVER_STATUS_PORT.
+    statusPort: statusPort(r),
   };
   cfg.clientConnections = readClientConnections(r, cfg.trustedServerCas);
   const proxyUrl = r.string('DEV_DSF_PROXY_URL');

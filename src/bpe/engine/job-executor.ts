@@ -17,6 +17,8 @@ export interface JobExecutorOptions {
    * down (awaited: the embedding server may end the instance first).
    */
   onJobFailure?(jobId: string, error: unknown, instanceId: string | null): unknown;
+  /** Called after a job's transaction committed (metrics). */
+  onJobExecuted?(jobId: string): void;
 }
 
 type Outcome = 'none' | 'ran' | 'failed' | 'skipped';
@@ -29,6 +31,8 @@ export class JobExecutor {
   private wake: (() => void) | null = null;
   /** A command committed jobs since the last look: look again before sleeping. */
   private hinted = false;
+  /** stop() was called: finish the running job, take no further one (graceful shutdown). */
+  private stopRequested = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -39,7 +43,7 @@ export class JobExecutor {
   async runDueJobs(maxJobs: number): Promise<number> {
     const skip: string[] = [];
     let count = 0;
-    while (count < maxJobs) {
+    while (count < maxJobs && !this.stopRequested) {
       const outcome = await this.runOne(skip);
       if (outcome === 'none') break;
       if (outcome !== 'skipped') count++;
@@ -50,6 +54,7 @@ export class JobExecutor {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopRequested = false;
     this.loop = (async () => {
       while (this.running) {
         let ran = 0;
@@ -86,9 +91,11 @@ export class JobExecutor {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopRequested = true;
     this.wake?.();
     await this.loop;
     this.loop = null;
+    this.stopRequested = false;
   }
 
   private async runOne(skip: string[]): Promise<Outcome> {
@@ -126,6 +133,7 @@ export class JobExecutor {
       }
       await ctx.flush();
       await client.query('COMMIT');
+      this.options.onJobExecuted?.(job.id);
       return 'ran';
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});

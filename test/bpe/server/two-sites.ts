@@ -40,7 +40,8 @@ async function startBpe(fhir: TestSite, organization: string, overrides: Partial
   return { fhir, bpe, db, organization, identifier: testOrganizationIdentifier(organization), logLines: lines };
 }
 
-export async function startTwoSites(): Promise<TwoSites> {
+/** overrides: BPE settings of both sites (e.g. a status port). */
+export async function startTwoSites(overrides: Partial<BpeConfig> = {}): Promise<TwoSites> {
   const fhirA = await startTestSite({ organization: 'Test_Organization' });
   const fhirB = await startTestSite({ organization: 'External_Test_Organization' });
   const certs = fhirA.certs;
@@ -50,8 +51,8 @@ export async function startTwoSites(): Promise<TwoSites> {
   const toA = await fhirA.client.post('', sitesBundle([site('External_Test_Organization', fhirB.baseUrl), site(third, `https://127.0.0.1:${await freePort()}/fhir`)]));
   const toB = await fhirB.client.post('', sitesBundle([site('Test_Organization', fhirA.baseUrl)]));
   if (toA.status !== 200 || toB.status !== 200) throw new Error(`site bundles failed: ${toA.body} ${toB.body}`);
-  const a = await startBpe(fhirA, 'Test_Organization');
-  const b = await startBpe(fhirB, 'External_Test_Organization');
+  const a = await startBpe(fhirA, 'Test_Organization', overrides);
+  const b = await startBpe(fhirB, 'External_Test_Organization', overrides);
   return {
     a,
     b,

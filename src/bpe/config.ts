@@ -4,15 +4,14 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
+import { BPE_VARIABLES, DATA_LOGGER_VARIABLES, DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH, DEFAULT_TASK_SUBSCRIPTION_SEARCH } from './config-variables.ts';
 import { dataLoggerConfigFromEnv, type DataLoggerConfig } from './api-services/data-logger/data-logger-config.ts';
 import { createProxyConfig, type ProxyConfig } from '../plugin-api/proxy-config.ts';
 import { parseClientConnections, readPemCertificates, type ConnectionDefaults, type ConnectionSpec } from './client/client-connections.ts';
 import type { OidcCacheSettings } from './client/configured-clients.ts';
 import { homedir } from 'node:os';
 
-export const DEFAULT_TASK_SUBSCRIPTION_SEARCH = '?criteria:exact=Task%3Fstatus%3Drequested&status=active&type=websocket&payload=application/fhir%2Bjson';
-export const DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH =
-  '?criteria:exact=QuestionnaireResponse%3Fstatus%3Dcompleted&status=active&type=websocket&payload=application/fhir%2Bjson';
+export { DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH, DEFAULT_TASK_SUBSCRIPTION_SEARCH };
 
 export interface ProcessIdAndVersion {
   processId: string;
@@ -82,6 +81,8 @@ export interface BpeConfig {
   /** The status port (plain HTTP: /status, /metrics); none when no port is set. */
   statusHost?: string;
   statusPort?: number;
+  /** On stop (SIGTERM): longest wait for running jobs. */
+  shutdownTimeoutMs?: number;
 }
 
 /** Where HL7's tools keep FHIR packages. */
@@ -150,7 +151,9 @@ function processList(reader: ConfigReader, name: string): ProcessIdAndVersion[] 
   return out;
 }
 
-function readDataLoggerConfig(r: ConfigReader, env: Record<string, string | undefined>): DataLoggerConfig {
+function readDataLoggerConfig(r: ConfigReader): DataLoggerConfig {
+  // Through the reader, so *_FILE works for these too.
+  const env = Object.fromEntries(DATA_LOGGER_VARIABLES.map((v) => [v.name, r.raw(v.name)]));
   try {
     return dataLoggerConfigFromEnv(env);
   } catch (e) {
@@ -164,8 +167,7 @@ function statusPort(r: ConfigReader): number | undefined {
   return undefined;
 }
 
-export function readBpeConfig(env: Record<string, string | undefined> = process.env): BpeConfig {
-  const r = new ConfigReader(env);
+export function readBpeConfig(env: Record<string, string | undefined> = process.env, r = new ConfigReader(env, BPE_VARIABLES)): BpeConfig {
   const fhirServerBaseUrl = r.required('DEV_DSF_BPE_FHIR_SERVER_BASE_URL').replace(/\/$/, '');
   if (fhirServerBaseUrl && !/^https:\/\/[^/]+/.test(fhirServerBaseUrl)) {
     r.problems.push(`DEV_DSF_BPE_FHIR_SERVER_BASE_URL must be an https:// URL, got '${fhirServerBaseUrl}'`);
@@ -224,7 +226,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
       replyToAddresses: r.list('DEV_DSF_BPE_MAIL_REPLYTOADDRESSES'),
       trustedCas: readPems(r, 'DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS', r.string('DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS')),
     },
-    dataLogger: readDataLoggerConfig(r, env),
+    dataLogger: readDataLoggerConfig(r),
     env,
     proxy: createProxyConfig({
       url: r.string('DEV_DSF_PROXY_URL'),
@@ -244,6 +246,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),
     // DSF_BPE_SERVER_STATUS_PORT: for `dsf site`, where the FHIR server has DEV_DSF_SERVER_STATUS_PORT.
     statusPort: statusPort(r),
+    shutdownTimeoutMs: r.int('DSF_BPE_SHUTDOWN_TIMEOUT_MS', 30_000, 0),
   };
   cfg.clientConnections = readClientConnections(r, cfg.trustedServerCas);
   const proxyUrl = r.string('DEV_DSF_PROXY_URL');

@@ -20,6 +20,8 @@ import { TaskHandler } from './tasks/task-handler.ts';
 import { TaskListeners } from './tasks/task-listeners.ts';
 import { QuestionnaireResponseHandler } from './tasks/questionnaire-response-handler.ts';
 import { createBpeMetrics } from './bpe-metrics.ts';
+import { traceIdOfTask, traceparentFor } from '../common/trace.ts';
+import type { Task } from '@medplum/fhirtypes';
 import { startStatusServer, type StatusServer } from '../common/status-server.ts';
 import type { Registry } from 'prom-client';
 
@@ -65,7 +67,18 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
   const ownPool = !options.pool;
   const clients = new BpeDsfClientProvider(config);
   const metrics = createBpeMetrics(pool);
-  clients.remoteObserver = metrics.taskSends;
+  // Task creates at other sites carry a W3C traceparent (trace id from the business key) and are counted.
+  clients.remoteObserver = {
+    headers: (method, _baseUrl, body) => {
+      const traceparent = method === 'POST' ? traceparentFor(body) : undefined;
+      return traceparent ? { traceparent } : undefined;
+    },
+    done: (method, baseUrl, body, error) => {
+      metrics.taskSends.done?.(method, baseUrl, body, error);
+      const trace = method === 'POST' && body.resourceType === 'Task' ? traceIdOfTask(body as Task) : undefined;
+      if (trace) logger.info(`Task ${(body as Task).instantiatesCanonical ?? ''} ${error === undefined ? 'sent to' : 'not sent to'} ${baseUrl} [trace: ${trace}]`);
+    },
+  };
   const listeners = new TaskListeners(clients.getLocal(), logger.child('tasks'));
   let core: BpeCore | undefined;
   try {

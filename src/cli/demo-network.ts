@@ -28,6 +28,9 @@ export const DEMO_PARENT_ORGANIZATION = 'Test_Consortium';
 export const START_PING_DRAFT = 'http://dsf.dev/bpe/Process/ping/1.0/task-start-ping';
 /** The BPE status endpoints listen this far above the FHIR servers' ports. */
 export const BPE_PORT_OFFSET = 1000;
+/** The status ports (DEV_DSF_SERVER_STATUS_PORT) of the FHIR servers and the BPEs, this far above. */
+export const FHIR_STATUS_PORT_OFFSET = 2000;
+export const BPE_STATUS_PORT_OFFSET = 3000;
 
 export interface DemoOptions {
   dir: string;
@@ -58,6 +61,9 @@ export interface NetworkSiteFile {
   fhirBaseUrl: string;
   /** The BPE's status endpoint (JSON; client certificate of the demo CA). */
   bpeBaseUrl: string;
+  /** The status ports (plain HTTP /status and /metrics) of the FHIR server and the BPE. */
+  fhirStatusUrl?: string;
+  bpeStatusUrl?: string;
   roles: string[];
   clientCert: string;
   clientKey: string;
@@ -93,8 +99,8 @@ export function demoOrganizations(sites: number): string[] {
 export async function findFreeBasePort(sites: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = await freePort();
-    if (base + BPE_PORT_OFFSET + sites > 65535) continue;
-    const ports = Array.from({ length: sites }, (_, i) => [base + i, base + BPE_PORT_OFFSET + i]).flat();
+    if (base + BPE_STATUS_PORT_OFFSET + sites > 65535) continue;
+    const ports = Array.from({ length: sites }, (_, i) => [0, BPE_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET].map((o) => base + o + i)).flat();
     if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
   }
   throw new Error(`no free range of ports for ${sites} sites`);
@@ -189,6 +195,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
           DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `${opts.databasePrefix ?? ''}fhir_${site.key.toLowerCase()}`),
           DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
           DEV_DSF_FHIR_SERVER_ROLECONFIG: roleConfigFile(site.key),
+          DEV_DSF_SERVER_STATUS_PORT: String(site.port + FHIR_STATUS_PORT_OFFSET),
           DSF_DATA_DIR: join(dir, site.key),
           // Many servers' request lines would bury the demo's own output; DSF_LOG_LEVEL=info shows them.
           DSF_LOG_LEVEL: process.env.DSF_LOG_LEVEL ?? 'warn',
@@ -216,6 +223,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
           DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
           DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,
           DSF_BPE_DATA_DIR: join(dir, site.key, 'bpe'),
+          DEV_DSF_SERVER_STATUS_PORT: String(site.port + BPE_STATUS_PORT_OFFSET),
         });
         const bpe = await startBpeServer(config, { logger: siteLogger(join(dir, 'logs', `${site.key}-bpe.log`), site.key, opts.bpeConsoleLevel ?? 'warn', log) });
         bpes.push(bpe);
@@ -248,6 +256,8 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
       organization: s.organizationIdentifier,
       fhirBaseUrl: s.fhirBaseUrl,
       bpeBaseUrl: `https://localhost:${s.bpePort}/bpe`,
+      fhirStatusUrl: `http://127.0.0.1:${s.port + FHIR_STATUS_PORT_OFFSET}`,
+      bpeStatusUrl: `http://127.0.0.1:${s.port + BPE_STATUS_PORT_OFFSET}`,
       roles: s.roles,
       clientCert: certs.organizations[s.key]!.client.certPath,
       clientKey: certs.organizations[s.key]!.client.keyPath,

@@ -163,10 +163,18 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       metrics: metrics.registry,
       status,
       async stop() {
-        await status?.close();
+        // Graceful: take no further Task or job, let the running job finish (bounded), then close.
         await connectionTests;
         for (const c of connectors) await c.stop();
-        await running.engine.stopJobExecutor();
+        const timeoutMs = config.shutdownTimeoutMs ?? 30_000;
+        let timer: NodeJS.Timeout | undefined;
+        const finished = await Promise.race([
+          running.engine.stopJobExecutor().then(() => true),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+        ]);
+        clearTimeout(timer);
+        if (!finished) logger.warn(`a job still ran after ${timeoutMs} ms (DSF_BPE_SHUTDOWN_TIMEOUT_MS); its transaction is rolled back and it runs again after the restart`);
+        await status?.close();
         running.close();
         if (ownPool) await pool!.end();
         await embedded?.stop();

@@ -43,6 +43,9 @@ import { referenceCheckHooks } from './service/reference-check-hooks.ts';
 import { startStatusServer, type StatusServer } from '../common/status-server.ts';
 import type { Registry } from 'prom-client';
 import { createFhirMetrics } from './fhir-metrics.ts';
+import { trackConnections } from './rest/connection-drain.ts';
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -232,6 +235,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   });
   const metrics = createFhirMetrics(pool, () => events.manager.sessionCount);
   metrics.instrument(app);
+  const connections = trackConnections(app);
   let status: StatusServer | undefined;
   try {
     await app.listen({ host: config.apiHost, port: config.apiPort });
@@ -270,6 +274,10 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     metrics: metrics.registry,
     status,
     async close() {
+      // Graceful: websockets told the server goes away (1001), requests in flight answered, then the rest.
+      events.manager.closeAll(1001, 'Server shutting down');
+      const { forced } = await connections.drain(config.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+      if (forced) logger.warn({ connections: forced }, 'connections still open at the end of the shutdown timeout were closed');
       await app.close();
       await status?.close();
       await events.stop();

@@ -20,6 +20,8 @@ import { TaskHandler } from './tasks/task-handler.ts';
 import { TaskListeners } from './tasks/task-listeners.ts';
 import { QuestionnaireResponseHandler } from './tasks/questionnaire-response-handler.ts';
 import { createBpeMetrics } from './bpe-metrics.ts';
+import { createMailService } from './services/mail-factory.ts';
+import { errorMailTap } from './services/error-mail.ts';
 import { traceIdOfTask, traceparentFor } from '../common/trace.ts';
 import type { Task } from '@medplum/fhirtypes';
 import { startStatusServer, type StatusServer } from '../common/status-server.ts';
@@ -51,7 +53,18 @@ export interface BpeStartOptions {
 }
 
 export async function startBpeServer(config: BpeConfig, options: BpeStartOptions = {}): Promise<RunningBpe> {
-  const logger = options.logger ?? new BpeLogger(consoleSink());
+  const baseLogger = options.logger ?? new BpeLogger(consoleSink());
+  const mail = options.mail ?? createMailService(config, baseLogger);
+  // Mail on errors: every ERROR line (plugins' included) goes to the mail recipients with the lines before it.
+  const logger = config.mail.sendMailOnErrorLogEvent
+    ? baseLogger.tapped(errorMailTap(mail, { bufferSize: config.mail.mailOnErrorLogEventBufferSize ?? 4, logLocation: config.mail.mailOnErrorLogEventDebugLogLocation ?? 'the BPE log', site: config.fhirServerBaseUrl }))
+    : baseLogger;
+  if (config.mail.sendTestMailOnStartup) {
+    await mail.send('DSF BPE test mail', `A test mail of the BPE at ${config.fhirServerBaseUrl} (DEV_DSF_BPE_MAIL_SENDTESTMAILONSTARTUP).`).then(
+      () => logger.info('test mail sent'),
+      (e: Error) => logger.warn(`test mail not sent: ${e.message}`),
+    );
+  }
   let embedded: EmbeddedDatabase | undefined;
   let pool = options.pool;
   if (!pool) {
@@ -84,7 +97,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
   try {
     core = await createBpeCore(config, pool, logger, {
       clients,
-      mail: options.mail,
+      mail,
       hooks: { beforeExecutionListeners: (event, execution, node) => listeners.beforeExecutionListeners(event, execution, node) },
       jobs: {
         pollIntervalMs: options.jobPollIntervalMs,

@@ -64,6 +64,12 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   v('DEV_DSF_BPE_MAIL_TOADDRESSESCC', 'list', 'Default Cc recipients.'),
   v('DEV_DSF_BPE_MAIL_REPLYTOADDRESSES', 'list', 'Reply-To addresses.'),
   v('DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS', 'pem', "CA certificates trusted for the SMTP server's certificate; the system CAs when unset."),
+  v('DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE', 'file', 'PKCS#12 key store whose private key signs every mail (S/MIME, SHA-256); opened with the openssl command at start.'),
+  v('DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE_PASSWORD', 'string', 'Password of that key store.', { secret: true }),
+  v('DEV_DSF_BPE_MAIL_SENDTESTMAILONSTARTUP', 'boolean', 'Send a test mail to the default recipients at start.', { default: 'false' }),
+  v('DEV_DSF_BPE_MAIL_SENDMAILONERRORLOGEVENT', 'boolean', 'Mail every ERROR line of the BPE log (plugins included) with the lines before it.', { default: 'false' }),
+  v('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTBUFFERSIZE', 'integer', 'How many log lines such a mail holds (the error and those before it).', { default: '4' }),
+  v('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTDEBUGLOGLOCATION', 'string', 'Where the full log is, named in such mails.', { default: 'the BPE log' }),
   v(CONNECTIONS, 'yaml', 'FHIR server connections for plugins (getById): YAML, inline or a file.'),
   v(`${DEFAULTS}TEST_CONNECTION_ON_STARTUP`, 'boolean', 'Test each configured connection at start (failures are logged).', { default: 'false' }),
   v(`${DEFAULTS}ENABLE_DEBUG_LOGGING`, 'boolean', "Log the configured connections' requests at debug.", { default: 'false' }),
@@ -92,4 +98,5 @@ export const BPE_NOT_READ = [
   { name: 'DEV_DSF_BPE_PROCESS_THREADS, DEV_DSF_BPE_PROCESS_ENGINE_*POOLSIZE, _QUEUESIZE', why: 'one job executor per BPE (jobs are short; instances wait in the database)' },
   { name: 'DEV_DSF_BPE_FHIR_CLIENT_LOCAL_VERBOSE, _REMOTE_VERBOSE, DEV_DSF_BPE_DEBUG_LOG_MESSAGE_*', why: 'log levels' },
   { name: 'DEV_DSF_BPE_MAIL_CLIENT_CERTIFICATE*', why: 'no client certificate towards the SMTP server' },
+  { name: 'DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTDEBUGLOGLOCATION default /opt/bpe/log/bpe.log', why: 'read, with the default "the BPE log": there is no fixed log file here' },
 ];

@@ -30,6 +30,15 @@ export interface MailConfig {
   replyToAddresses: string[];
   /** PEM CAs trusted for SMTPS (default: the system's). */
   trustedCas?: string[];
+  /** PKCS#12 key store whose key signs every mail (S/MIME), and its password. */
+  smimeP12KeyStore?: string;
+  smimeP12KeyStorePassword?: string;
+  sendTestMailOnStartup?: boolean;
+  /** Mail every ERROR log line with the lines before it. */
+  sendMailOnErrorLogEvent?: boolean;
+  mailOnErrorLogEventBufferSize?: number;
+  /** Named in those mails: where the full log is. */
+  mailOnErrorLogEventDebugLogLocation?: string;
 }
 
 export interface BpeConfig {
@@ -225,6 +234,12 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
       toAddressesCc: r.list('DEV_DSF_BPE_MAIL_TOADDRESSESCC'),
       replyToAddresses: r.list('DEV_DSF_BPE_MAIL_REPLYTOADDRESSES'),
       trustedCas: readPems(r, 'DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS', r.string('DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS')),
+      smimeP12KeyStore: r.string('DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE'),
+      smimeP12KeyStorePassword: r.string('DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE_PASSWORD'),
+      sendTestMailOnStartup: r.bool('DEV_DSF_BPE_MAIL_SENDTESTMAILONSTARTUP', false),
+      sendMailOnErrorLogEvent: r.bool('DEV_DSF_BPE_MAIL_SENDMAILONERRORLOGEVENT', false),
+      mailOnErrorLogEventBufferSize: r.int('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTBUFFERSIZE', 4, 1, 1000),
+      mailOnErrorLogEventDebugLogLocation: r.string('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTDEBUGLOGLOCATION', 'the BPE log'),
     },
     dataLogger: readDataLoggerConfig(r),
     env,
@@ -252,6 +267,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
   const proxyUrl = r.string('DEV_DSF_PROXY_URL');
   if (proxyUrl && !cfg.proxy!.url) r.problems.push(`DEV_DSF_PROXY_URL: '${proxyUrl}' is not an http(s) URL with a host`);
   if (cfg.mail.host && !cfg.mail.fromAddress) r.problems.push('DEV_DSF_BPE_MAIL_FROMADDRESS is required when DEV_DSF_BPE_MAIL_HOST is set');
+  if (cfg.mail.smimeP12KeyStore && !existsSync(cfg.mail.smimeP12KeyStore)) r.problems.push(`DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE: no file ${cfg.mail.smimeP12KeyStore}`);
   if (cfg.mail.host && cfg.mail.toAddresses.length === 0) r.problems.push('DEV_DSF_BPE_MAIL_TOADDRESSES is required when DEV_DSF_BPE_MAIL_HOST is set');
   for (const e of cfg.excluded) {
     if (cfg.retired.some((x) => x.processId === e.processId && x.version === e.version)) r.problems.push(`${e.processId}|${e.version} is both excluded and retired`);

@@ -64,7 +64,7 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   v('DEV_DSF_BPE_MAIL_TOADDRESSESCC', 'list', 'Default Cc recipients.'),
   v('DEV_DSF_BPE_MAIL_REPLYTOADDRESSES', 'list', 'Reply-To addresses.'),
   v('DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS', 'pem', "CA certificates trusted for the SMTP server's certificate; the system CAs when unset."),
-  v('DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE', 'file', 'PKCS#12 key store whose private key signs every mail (S/MIME, SHA-256); opened with the openssl command at start.'),
+  v('DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE', 'file', 'PKCS#12 key store whose private key signs every mail (S/MIME, SHA-256), read at start.'),
   v('DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE_PASSWORD', 'string', 'Password of that key store.', { secret: true }),
   v('DEV_DSF_BPE_MAIL_SENDTESTMAILONSTARTUP', 'boolean', 'Send a test mail to the default recipients at start.', { default: 'false' }),
   v('DEV_DSF_BPE_MAIL_SENDMAILONERRORLOGEVENT', 'boolean', 'Mail every ERROR line of the BPE log (plugins included) with the lines before it.', { default: 'false' }),

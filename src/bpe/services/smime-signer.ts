@@ -1,10 +1,11 @@
 // S/MIME signing of the BPE's mails (DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE, as the reference): a detached
 // CMS SignedData (RFC 5652) over the MIME entity, SHA-256, with the signer's certificate chain and the
 // signed attributes content type, signing time and message digest, sent as multipart/signed (RFC 8551).
-// The PKCS#12 key store is opened once at start with the `openssl pkcs12` command (node:crypto cannot
-// read PKCS#12); the signature is made in process. The DER is written by hand: a few structures.
+// The PKCS#12 key store is read once at start (the crypto service's reader). The DER is written by
+// hand: a few structures.
 import { createHash, createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readPkcs12 } from '../api-services/crypto/pkcs12-reader.ts';
 
 // ---- minimal DER ----
 function length(n: number): Buffer {
@@ -121,19 +122,18 @@ export function createSmimeSigner(keyPem: string, chainPem: string[]): SmimeSign
   };
 }
 
-/** Opens a PKCS#12 key store with `openssl pkcs12` (key and certificates as PEM, in memory only). */
+/** The first key entry of a PKCS#12 key store (the reference signs with it too): key and chain as PEM. */
 export function readPkcs12KeyStore(file: string, password: string): { keyPem: string; chainPem: string[] } {
-  const r = spawnSync('openssl', ['pkcs12', '-in', file, '-nodes', '-passin', 'env:DSF_P12_PASSWORD'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DSF_P12_PASSWORD: password },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  if (r.error) throw new Error(`cannot run openssl to open the PKCS#12 key store: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`cannot open the PKCS#12 key store ${file}: ${(r.stderr || '').split('\n')[0]}`);
-  const keyPem = /-----BEGIN (?:RSA |EC |)PRIVATE KEY-----[\s\S]*?-----END (?:RSA |EC |)PRIVATE KEY-----/.exec(r.stdout)?.[0];
-  const chainPem = r.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (!keyPem || !chainPem.length) throw new Error(`the PKCS#12 key store ${file} holds no private key and certificate`);
-  return { keyPem, chainPem };
+  let store;
+  try {
+    store = readPkcs12(readFileSync(file), password);
+  } catch (e) {
+    throw new Error(`cannot open the PKCS#12 key store ${file}: ${(e as Error).message}`);
+  }
+  const alias = store.aliases().find((a) => store.isKeyEntry(a));
+  if (!alias) throw new Error(`the PKCS#12 key store ${file} holds no private key`);
+  const key = store.getKey(alias, password)!;
+  return { keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), chainPem: (store.getCertificateChain(alias) ?? []).map((c) => c.toString()) };
 }
 
 /** The multipart/signed message: headers to add and the body, around the signed MIME entity (CRLF lines). */

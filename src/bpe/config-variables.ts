@@ -1,7 +1,7 @@
 // Every environment variable the BPE reads (`dsf bpe`, and the BPE half of `dsf site`). readBpeConfig
 // reads only names listed here; docs/configuration.md is generated from it.
 import { ConfigCatalog, type ConfigVariable } from '../common/config-catalog.ts';
-import { PROXY_VARIABLES, STATUS_VARIABLES } from '../fhir/config-variables.ts';
+import { PROXY_VARIABLES, STATUS_VARIABLES } from '../common/shared-config-variables.ts';
 
 export const DEFAULT_TASK_SUBSCRIPTION_SEARCH = '?criteria:exact=Task%3Fstatus%3Drequested&status=active&type=websocket&payload=application/fhir%2Bjson';
 export const DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH =

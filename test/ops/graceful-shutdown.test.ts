@@ -37,7 +37,7 @@ function runSite(env: Record<string, string>) {
   return { child, output: () => out, exited };
 }
 
-test('SIGTERM under load: requests in flight are answered, none reset; accepted Tasks run after the restart', { timeout: 300_000 }, async () => {
+test('SIGTERM under load: requests in flight are answered, none reset; accepted Tasks run after the restart', { timeout: 480_000 }, async () => {
   const certs = await testCertificates();
   const org = certs.organizations.Test_Organization!;
   const port = await freePort();
@@ -68,7 +68,7 @@ test('SIGTERM under load: requests in flight are answered, none reset; accepted 
   let afterSignal = 0;
   let signalled = false;
   try {
-    await eventually('BPE connected', () => first.output().includes('BPE connected to its FHIR server'), 90_000);
+    await eventually('BPE connected', () => first.output().includes('BPE connected to its FHIR server'), 180_000);
     const task = () => requestedTask({ process: 'hello', message: 'hello', requester: 'test-organization.test', recipient: 'test-organization.test' });
     // Each worker alternates a Task create and a search until the server refuses connections.
     const worker = async (w: number) => {
@@ -102,7 +102,7 @@ test('SIGTERM under load: requests in flight are answered, none reset; accepted 
   // Restarted: every accepted Task runs (the BPE catches up with what it did not handle before).
   const second = runSite(env);
   try {
-    await eventually('BPE connected again', () => second.output().includes('BPE connected to its FHIR server'), 90_000);
+    await eventually('BPE connected again', () => second.output().includes('BPE connected to its FHIR server'), 180_000);
     await eventually(
       `all ${accepted.length} accepted Tasks completed`,
       async () => {

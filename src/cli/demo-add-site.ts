@@ -10,7 +10,7 @@ import type { Task, TaskInput } from '@medplum/fhirtypes';
 import { generateCertificates } from './certs.ts';
 import { DEMO_USER_PKCS12_PASSWORD, demoRoleConfig, demoUsers } from './demo-users.ts';
 import { allowListOrganizationOf, BPE_PORT_OFFSET, type NetworkFile, type NetworkSiteFile } from './demo-network.ts';
-import { startDemoBpe, startDemoFhirServer, type DemoSiteSpec } from './demo-site.ts';
+import { BPE_STATUS_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, startDemoBpe, startDemoFhirServer, type DemoSiteSpec } from './demo-site.ts';
 import { defaultRolesOf, networkBundle, type NetworkSite } from './network-bundle.ts';
 import { startProcess } from './start-process.ts';
 import { HttpFhirClient } from '../bpe/client/http-fhir-client.ts';
@@ -102,6 +102,8 @@ export async function addDemoSite(o: AddSiteOptions): Promise<AddedSite> {
       organization: org,
       fhirBaseUrl: spec.fhirBaseUrl,
       bpeBaseUrl: `https://localhost:${spec.bpePort}/bpe`,
+      fhirStatusUrl: `http://127.0.0.1:${spec.port + FHIR_STATUS_PORT_OFFSET}`,
+      bpeStatusUrl: `http://127.0.0.1:${spec.port + BPE_STATUS_PORT_OFFSET}`,
       roles: spec.roles,
       clientCert: ownCerts.client.certPath,
       clientKey: ownCerts.client.keyPath,

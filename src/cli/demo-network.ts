@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { generateCertificates } from './certs.ts';
 import type { BpeStatusServer } from './bpe-status-server.ts';
-import { SHIPPED_PLUGINS, startDemoBpe, startDemoFhirServer, type DemoSiteContext } from './demo-site.ts';
+import { BPE_STATUS_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, SHIPPED_PLUGINS, startDemoBpe, startDemoFhirServer, type DemoSiteContext } from './demo-site.ts';
 import { DEMO_USER_PKCS12_PASSWORD, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
 import { defaultRolesOf, networkBundle, type NetworkSite } from './network-bundle.ts';
 import type { RunningBpe } from '../bpe/bpe-server.ts';
@@ -25,6 +25,7 @@ export const DEMO_PARENT_ORGANIZATION = 'Test_Consortium';
 export const START_PING_DRAFT = 'http://dsf.dev/bpe/Process/ping/1.0/task-start-ping';
 /** The BPE status endpoints listen this far above the FHIR servers' ports. */
 export const BPE_PORT_OFFSET = 1000;
+export { FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET };
 
 export interface DemoOptions {
   dir: string;
@@ -55,6 +56,9 @@ export interface NetworkSiteFile {
   fhirBaseUrl: string;
   /** The BPE's status endpoint (JSON; client certificate of the demo CA). */
   bpeBaseUrl: string;
+  /** The status ports (plain HTTP /status and /metrics) of the FHIR server and the BPE. */
+  fhirStatusUrl?: string;
+  bpeStatusUrl?: string;
   roles: string[];
   clientCert: string;
   clientKey: string;
@@ -95,8 +99,8 @@ export function demoOrganizations(sites: number): string[] {
 export async function findFreeBasePort(sites: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = await freePort();
-    if (base + BPE_PORT_OFFSET + sites > 65535) continue;
-    const ports = Array.from({ length: sites }, (_, i) => [base + i, base + BPE_PORT_OFFSET + i]).flat();
+    if (base + BPE_STATUS_PORT_OFFSET + sites > 65535) continue;
+    const ports = Array.from({ length: sites }, (_, i) => [0, BPE_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET].map((o) => base + o + i)).flat();
     if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
   }
   throw new Error(`no free range of ports for ${sites} sites`);
@@ -221,6 +225,8 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
       organization: s.organizationIdentifier,
       fhirBaseUrl: s.fhirBaseUrl,
       bpeBaseUrl: `https://localhost:${s.bpePort}/bpe`,
+      fhirStatusUrl: `http://127.0.0.1:${s.port + FHIR_STATUS_PORT_OFFSET}`,
+      bpeStatusUrl: `http://127.0.0.1:${s.port + BPE_STATUS_PORT_OFFSET}`,
       roles: s.roles,
       clientCert: certs.organizations[s.key]!.client.certPath,
       clientKey: certs.organizations[s.key]!.client.keyPath,

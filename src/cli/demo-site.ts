@@ -16,6 +16,10 @@ import { startFhirServer, type RunningFhirServer } from '../fhir/fhir-server.ts'
 /** The plugins the project ships; every demo site deploys them. */
 export const SHIPPED_PLUGINS = fileURLToPath(new URL('../../plugins', import.meta.url));
 
+/** The status ports (DEV_DSF_SERVER_STATUS_PORT) of the FHIR servers and the BPEs, this far above the FHIR port. */
+export const FHIR_STATUS_PORT_OFFSET = 2000;
+export const BPE_STATUS_PORT_OFFSET = 3000;
+
 export interface DemoSiteSpec {
   /** Folder and database name part (the organisation identifier). */
   key: string;
@@ -57,6 +61,7 @@ export function startDemoFhirServer(site: DemoSiteSpec, ctx: DemoSiteContext): P
     DEV_DSF_FHIR_DB_URL: withDatabase(ctx.databaseUrl, `${ctx.databasePrefix}fhir_${site.key.toLowerCase()}`),
     DEV_DSF_FHIR_SERVER_INIT_BUNDLE: ctx.initBundleFile,
     DEV_DSF_FHIR_SERVER_ROLECONFIG: ctx.roleConfigFile,
+    DEV_DSF_SERVER_STATUS_PORT: String(site.port + FHIR_STATUS_PORT_OFFSET),
     DSF_DATA_DIR: join(ctx.dir, site.key),
     // Many servers' request lines would bury the demo's own output; DSF_LOG_LEVEL=info shows them.
     DSF_LOG_LEVEL: process.env.DSF_LOG_LEVEL ?? 'warn',
@@ -87,6 +92,7 @@ export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Pr
     DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
     DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,
     DSF_BPE_DATA_DIR: join(ctx.dir, site.key, 'bpe'),
+    DEV_DSF_SERVER_STATUS_PORT: String(site.port + BPE_STATUS_PORT_OFFSET),
   });
   const bpe = await startBpeServer(config, { logger: siteLogger(join(ctx.dir, 'logs', `${site.key}-bpe.log`), site.key, ctx.bpeConsoleLevel, ctx.log) });
   try {

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
+import { FHIR_VARIABLES } from './config-variables.ts';
 import { thumbprintSha512 } from '../common/x509.ts';
 import { readAuthConfig, trustedCas, type AuthConfig } from './auth/auth-config.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, type RemoteClientSettings } from './references/remote-reference-client.ts';
@@ -71,6 +72,11 @@ export interface FhirServerConfig {
   limits?: Partial<FhirServerLimits>;
   /** DSF_LOG_LEVEL (default info); request lines at info, 5xx with their stack at error. */
   logLevel?: LogLevel;
+  /** The status port (plain HTTP: /status, /metrics); none when the port is not set. */
+  statusHost?: string;
+  statusPort?: number;
+  /** On close (SIGTERM): longest wait for requests in flight before their connections are closed. */
+  shutdownTimeoutMs?: number;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -92,8 +98,7 @@ function logLevel(r: ConfigReader): LogLevel {
   return 'info';
 }
 
-export function readFhirServerConfig(env: Record<string, string | undefined> = process.env): FhirServerConfig {
-  const r = new ConfigReader(env);
+export function readFhirServerConfig(env: Record<string, string | undefined> = process.env, r = new ConfigReader(env, FHIR_VARIABLES)): FhirServerConfig {
   const baseUrl = r.required('DEV_DSF_FHIR_SERVER_BASE_URL').replace(/\/$/, '');
   if (baseUrl && !/^https:\/\/[^/]+/.test(baseUrl)) r.problems.push(`DEV_DSF_FHIR_SERVER_BASE_URL must be an https:// URL, got '${baseUrl}'`);
   let db = r.string('DEV_DSF_FHIR_DB_URL');
@@ -134,6 +139,9 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
       keepAliveTimeoutMs: r.int('DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
     },
     logLevel: logLevel(r),
+    statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),
+    statusPort: r.raw('DEV_DSF_SERVER_STATUS_PORT') === undefined ? undefined : r.int('DEV_DSF_SERVER_STATUS_PORT', 0, 0, 65535),
+    shutdownTimeoutMs: r.int('DSF_FHIR_SHUTDOWN_TIMEOUT_MS', 10_000, 0),
   };
   if (cfg.limits!.requestTimeoutMs! < cfg.limits!.headersTimeoutMs!) r.problems.push('DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS');
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));

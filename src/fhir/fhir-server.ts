@@ -40,6 +40,12 @@ import { registerContentRoutes } from './rest/content-routes.ts';
 import { registerOperationRoutes } from './rest/operation-routes.ts';
 import { ReferenceChecks } from './references/reference-checks.ts';
 import { referenceCheckHooks } from './service/reference-check-hooks.ts';
+import { startStatusServer, type StatusServer } from '../common/status-server.ts';
+import type { Registry } from 'prom-client';
+import { createFhirMetrics } from './fhir-metrics.ts';
+import { trackConnections } from './rest/connection-drain.ts';
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -57,6 +63,10 @@ export interface RunningFhirServer {
   events: EventDelivery;
   /** The address actually listened on (port 0 resolved). */
   port: number;
+  /** Prometheus metrics (served on the status port). */
+  metrics: Registry;
+  /** The status port's server, when DEV_DSF_SERVER_STATUS_PORT is set. */
+  status?: StatusServer;
   close(): Promise<void>;
 }
 
@@ -223,9 +233,27 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   app.addHook('onRequest', async (req) => {
     requestIdentities.set(req.raw, await identities.resolve(req));
   });
+  const metrics = createFhirMetrics(pool, () => events.manager.sessionCount);
+  metrics.instrument(app);
+  const connections = trackConnections(app);
+  let status: StatusServer | undefined;
   try {
     await app.listen({ host: config.apiHost, port: config.apiPort });
+    if (config.statusPort !== undefined) {
+      const db = pool;
+      status = await startStatusServer({
+        host: config.statusHost ?? '127.0.0.1',
+        port: config.statusPort,
+        registry: metrics.registry,
+        status: async () => {
+          await db.query('SELECT 1');
+          return { ok: true, details: { server: 'fhir', baseUrl: config.baseUrl, organization: config.organizationIdentifier, websocketClients: events.manager.sessionCount } };
+        },
+      });
+      log(`status port ${status.url}/status and /metrics`);
+    }
   } catch (e) {
+    await app.close().catch(() => {});
     await events.stop(); // its LISTEN connection would keep the process alive
     remote.close();
     throw e;
@@ -243,8 +271,15 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     config,
     events,
     port,
+    metrics: metrics.registry,
+    status,
     async close() {
+      // Graceful: websockets told the server goes away (1001), requests in flight answered, then the rest.
+      events.manager.closeAll(1001, 'Server shutting down');
+      const { forced } = await connections.drain(config.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+      if (forced) logger.warn({ connections: forced }, 'connections still open at the end of the shutdown timeout were closed');
       await app.close();
+      await status?.close();
       await events.stop();
       remote.close();
       if (ownPool) await pool!.end();

@@ -40,6 +40,8 @@ import { registerContentRoutes } from './rest/content-routes.ts';
 import { registerOperationRoutes } from './rest/operation-routes.ts';
 import { ReferenceChecks } from './references/reference-checks.ts';
 import { referenceCheckHooks } from './service/reference-check-hooks.ts';
+import { isStaticAssetUrl } from './ui/static-assets.ts';
+import { pageUser } from './ui/ui-context.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -211,6 +213,13 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       timeouts: { headersMs: limits.headersTimeoutMs, requestMs: limits.requestTimeoutMs, keepAliveMs: limits.keepAliveTimeoutMs },
       scopes,
       statementTimeoutMs: limits.statementTimeoutMs,
+      ui: {
+        site: { baseUrl: config.baseUrl, organization: config.organizationIdentifier, bpeUiUrl: config.bpeUiUrl },
+        userOf: (req) => {
+          const identity = requestIdentities.get(req.raw);
+          return identity && pageUser(identity);
+        },
+      },
       https: {
         cert: config.serverCertificate,
         key: config.serverCertificateKey,
@@ -221,6 +230,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     },
   );
   app.addHook('onRequest', async (req) => {
+    if (isStaticAssetUrl(req.url, prefix)) return;
     requestIdentities.set(req.raw, await identities.resolve(req));
   });
   try {

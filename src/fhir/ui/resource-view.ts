@@ -70,13 +70,23 @@ export function formatTabs(name: string, readable: SafeHtml, resource: Resource)
 </div>`;
 }
 
-/** One-line description of a resource: its name, title or code, and status. */
-export function resourceLabel(r: Resource): string {
+/** A resource's name, title, url or first identifier; '' when it has none. */
+export function resourceName(r: Resource): string {
   const any = r as Resource & Record<string, unknown>;
   const name = [any.title, any.name, any.url, (any.identifier as { value?: string }[] | undefined)?.[0]?.value]
     .map((v) => (typeof v === 'string' ? v : Array.isArray(v) ? (v as { text?: string; family?: string }[]).map((n) => n.text ?? n.family).find(Boolean) : undefined))
     .find(Boolean);
-  return [name, typeof any.status === 'string' ? any.status : undefined].filter(Boolean).join(' · ');
+  return typeof name === 'string' ? name : '';
+}
+
+export function resourceStatus(r: Resource): string {
+  const status = (r as Resource & { status?: unknown }).status;
+  return typeof status === 'string' ? status : '';
+}
+
+/** One-line description of a resource: its name and status. */
+export function resourceLabel(r: Resource): string {
+  return [resourceName(r), resourceStatus(r)].filter(Boolean).join(' · ');
 }
 
 export function resourcePage(ctx: PageContext, resource: Resource): SafeHtml {
@@ -90,7 +100,8 @@ ${id ? html`<a href="${safeUrl(pageLink(ctx, `${resource.resourceType}/${id}/_hi
 ${id ? html`<a href="${safeUrl(`${ctx.site.baseUrl}/${resource.resourceType}/${id}?_format=json&_pretty=true`)}">JSON</a><a href="${safeUrl(`${ctx.site.baseUrl}/${resource.resourceType}/${id}?_format=xml&_pretty=true`)}">XML</a>` : ''}
 ${hasContent && id ? html`<a class="button" download href="${safeUrl(`${ctx.site.baseUrl}/${resource.resourceType}/${id}`)}">Download (${(resource as { contentType?: string }).contentType ?? 'content'})</a>` : ''}
 </div>`;
-  const content = html`<h1><span class="type">${resource.resourceType}</span> ${label}</h1>
+  const status = resourceStatus(resource);
+  const content = html`<h1><span class="type">${resource.resourceType}</span> ${resourceName(resource)}${status ? html` <span class="status ${status}">${status}</span>` : ''}</h1>
 <p class="muted">${id ? html`id ${id}` : ''}${meta?.versionId ? html` · version ${meta.versionId}` : ''}${meta?.lastUpdated ? html` · updated ${meta.lastUpdated}` : ''}</p>
 ${actions}
 <section id="dsf-form"></section>

@@ -245,7 +245,19 @@ function startForm(draft) {
   return form;
 }
 
-/** A requested or in-progress Task: reload the page when it changes, until it ends (at most 10 minutes). */
+/** Replaces the page's content with the server's current page (no navigation), then sets up its forms again. */
+async function refreshPage() {
+  const res = await fetch(location.href, { credentials: 'same-origin', headers: { accept: 'text/html' } });
+  const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+  const main = doc.querySelector('main');
+  const data = doc.getElementById('dsf-resource');
+  if (!main || !data) return location.reload();
+  document.querySelector('main').replaceWith(main);
+  document.getElementById('dsf-resource').textContent = data.textContent;
+  setUp();
+}
+
+/** A requested or in-progress Task: the page updates when it changes, until it ends (polls at most 10 minutes). */
 function followTask(task) {
   const note = el('p', { class: 'message', text: `Task ${task.status}: following it, this page updates when it changes.` });
   document.getElementById('dsf-form').append(note);
@@ -260,7 +272,7 @@ function followTask(task) {
       const r = await fhir('GET', `Task/${task.id}`);
       if (r.ok && r.json?.meta?.versionId !== task.meta?.versionId) {
         clearInterval(timer);
-        location.reload();
+        await refreshPage();
       }
     } catch {
       // a missed poll is retried by the next one
@@ -364,7 +376,7 @@ async function questionnaireForm(qr) {
     try {
       const result = await fhir('PUT', `QuestionnaireResponse/${qr.id}`, answered, { 'if-match': `W/"${qr.meta?.versionId}"`, prefer: 'return=representation' });
       if (result.ok) {
-        location.reload();
+        await refreshPage();
         return;
       }
       showOutcome(box, result, form);
@@ -390,7 +402,7 @@ function searchBox() {
   });
 }
 
-function main() {
+function setUp() {
   searchBox();
   const data = document.getElementById('dsf-resource');
   if (!data) return;
@@ -401,4 +413,4 @@ function main() {
   else if (resource.resourceType === 'QuestionnaireResponse' && resource.status === 'in-progress') questionnaireForm(resource);
 }
 
-main();
+setUp();

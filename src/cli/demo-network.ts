@@ -9,7 +9,9 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCertificates } from './certs.ts';
 import { startBpeStatusServer, type BpeStatusServer } from './bpe-status-server.ts';
-import { DEMO_USER_PKCS12_PASSWORD, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
+import { DEMO_USER_PKCS12_PASSWORD, demoBpeRoleConfig, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
+import { createBpeWebUi } from '../bpe/ui/bpe-web-ui.ts';
+import { BpeRoleConfig } from '../bpe/ui/bpe-role-config.ts';
 import { defaultRolesOf, networkBundle, type NetworkSite } from './network-bundle.ts';
 import { readBpeConfig } from '../bpe/config.ts';
 import { startBpeServer, type RunningBpe } from '../bpe/bpe-server.ts';
@@ -155,10 +157,14 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   writeFileSync(bundleFile, JSON.stringify(networkBundle(sites, DEMO_PARENT_ORGANIZATION), null, 2));
   // The reference's role configuration format (DEV_DSF_FHIR_SERVER_ROLECONFIG), one file per site.
   const roleConfigFile = (key: string) => join(dir, `${key}-role-config.yaml`);
+  // The BPE's role configuration (DEV_DSF_BPE_SERVER_ROLECONFIG): its web view is for the site's admin user.
+  const bpeRoleConfigFile = (key: string) => join(dir, `${key}-bpe-role-config.yaml`);
   for (const site of sites) {
     const siteUsers = users.get(site.key)!.map((u) => ({ ...u, thumbprint: certs.users[u.name]!.thumbprint }));
     writeFileSync(roleConfigFile(site.key), demoRoleConfig(siteUsers));
+    writeFileSync(bpeRoleConfigFile(site.key), demoBpeRoleConfig(siteUsers));
   }
+  const bpeUiUrl = (site: { bpePort: number }) => `https://localhost:${site.bpePort}/bpe/ui`;
 
   const fhirServers: RunningFhirServer[] = [];
   const bpes: RunningBpe[] = [];
@@ -189,6 +195,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
           DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `${opts.databasePrefix ?? ''}fhir_${site.key.toLowerCase()}`),
           DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
           DEV_DSF_FHIR_SERVER_ROLECONFIG: roleConfigFile(site.key),
+          DSF_FHIR_SERVER_UI_BPE_URL: bpeUiUrl(site),
           DSF_DATA_DIR: join(dir, site.key),
           // Many servers' request lines would bury the demo's own output; DSF_LOG_LEVEL=info shows them.
           DSF_LOG_LEVEL: process.env.DSF_LOG_LEVEL ?? 'warn',
@@ -216,6 +223,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
           DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
           DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,
           DSF_BPE_DATA_DIR: join(dir, site.key, 'bpe'),
+          DEV_DSF_BPE_SERVER_ROLECONFIG: bpeRoleConfigFile(site.key),
         });
         const bpe = await startBpeServer(config, { logger: siteLogger(join(dir, 'logs', `${site.key}-bpe.log`), site.key, opts.bpeConsoleLevel ?? 'warn', log) });
         bpes.push(bpe);
@@ -229,6 +237,14 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
             cert: readFileSync(c.server.certPath, 'utf8'),
             key: readFileSync(c.server.keyPath, 'utf8'),
             ca: readFileSync(certs.ca.certPath, 'utf8'),
+            ui: createBpeWebUi({
+              engine: bpe.core.engine,
+              deployment: bpe.deployment,
+              organization: site.organizationIdentifier,
+              roles: config.roleConfig ?? new BpeRoleConfig(),
+              base: new URL(bpeUiUrl(site)).pathname,
+              fhirUiUrl: `${site.fhirBaseUrl}/Task?status=draft`,
+            }),
           }),
         );
         const processes = bpe.deployment.states.filter((s) => s.newState === 'ACTIVE').length;

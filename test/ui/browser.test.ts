@@ -87,6 +87,19 @@ test('helloUser: start from its draft Task, answer the user task in the form, th
     await page.goto(taskUrl);
     await page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
     await screenshot(page, 'task-completed');
+
+    // The BPE view: the process with its state, the finished instance with its diagram marked.
+    await page.goto(`${site.bpeBaseUrl}/ui`);
+    await page.locator('table.entries').getByText('dsfdev_helloUser').waitFor();
+    await screenshot(page, 'bpe-processes');
+    await page.goto(`${site.bpeBaseUrl}/ui/instances?state=finished`);
+    await screenshot(page, 'bpe-instances-finished');
+    await page.getByRole('link', { name: /^dsfdev_helloUser/ }).first().click();
+    await page.locator('h1 .status', { hasText: 'finished' }).waitFor();
+    await page.locator('#diagram[data-rendered="true"]').waitFor({ timeout: 20_000 });
+    assert.ok((await page.locator('#diagram .djs-element.completed').count()) >= 3, 'completed elements marked in the diagram');
+    assert.match(await page.locator('table.entries').innerText(), /userTask/);
+    await screenshot(page, 'bpe-instance');
   } finally {
     await context.close();
   }
@@ -112,6 +125,19 @@ test('a resource page and a search page render, also 390 px wide', { skip, timeo
     } finally {
       await context.close();
     }
+  }
+});
+
+test('the BPE view is for admins only', { skip, timeout: 60_000 }, async () => {
+  const context = await browser.context({ cert: user('practitioner'), origins: origins() });
+  const page = await context.newPage();
+  try {
+    const response = await page.goto(`${site.bpeBaseUrl}/ui`);
+    assert.equal(response?.status(), 403);
+    assert.doesNotMatch(await page.locator('body').innerText(), /dsfdev_|helloUser/);
+    await screenshot(page, 'bpe-forbidden');
+  } finally {
+    await context.close();
   }
 });
 

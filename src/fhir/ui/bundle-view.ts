@@ -1,7 +1,7 @@
 // Search and history results as a page: a table of the entries (each a link to its page), the total,
 // and the paging links.
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
-import { html, safeUrl, type SafeHtml } from './html.ts';
+import { html, safeUrl, type SafeHtml } from '../../common/web/html.ts';
 import { layout, pageLink, withHtmlFormat } from './page-layout.ts';
 import { formatTabs, resourceName, resourceStatus } from './resource-view.ts';
 import type { PageContext } from './ui-context.ts';

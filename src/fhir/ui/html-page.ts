@@ -1,6 +1,6 @@
 // The HTML answer of any FHIR route: a Bundle, an OperationOutcome or a single resource page.
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import type { SafeHtml } from './html.ts';
+import type { SafeHtml } from '../../common/web/html.ts';
 import { bundlePage } from './bundle-view.ts';
 import { outcomePage } from './outcome-view.ts';
 import { resourcePage } from './resource-view.ts';

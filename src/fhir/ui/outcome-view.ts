@@ -1,7 +1,7 @@
 // An error (or any OperationOutcome) as a page: the status, each issue with its location, and for 401
 // how to sign in. No data beyond the outcome itself.
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { html, type SafeHtml } from './html.ts';
+import { html, type SafeHtml } from '../../common/web/html.ts';
 import { layout } from './page-layout.ts';
 import type { PageContext } from './ui-context.ts';
 

@@ -1,6 +1,6 @@
 // The frame of every FHIR page: header with the site and the caller, quick links to the resource
 // types people look at, the page's content, the site's own script and style sheet.
-import { html, jsonForScript, safeUrl, type SafeHtml } from './html.ts';
+import { html, jsonForScript, safeUrl, type SafeHtml } from '../../common/web/html.ts';
 import type { PageContext } from './ui-context.ts';
 
 /** Quick links: what a researcher, committee member or administrator opens most. */

@@ -4,7 +4,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { toFhirXml } from '../model/xml-write.ts';
 import { behaviourOf } from '../types/registry.ts';
-import { html, safeUrl, type SafeHtml } from './html.ts';
+import { html, safeUrl, type SafeHtml } from '../../common/web/html.ts';
 import { layout, pageLink } from './page-layout.ts';
 import type { PageContext } from './ui-context.ts';
 

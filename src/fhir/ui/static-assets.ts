@@ -10,8 +10,9 @@ const FILES = ['ui.css', 'ui.js'];
 /** Path (below the base path) of the static files. */
 export const STATIC_PATH = '/static/';
 
+/** The style sheet is shared with the BPE's pages (src/common/web); the script is the FHIR pages' own. */
 function load(name: string): Buffer {
-  return readFileSync(fileURLToPath(new URL(`./static/${name}`, import.meta.url)));
+  return readFileSync(fileURLToPath(name === 'ui.css' ? new URL('../../common/web/ui.css', import.meta.url) : new URL(`./static/${name}`, import.meta.url)));
 }
 
 /** Registers GET <prefix>/static/<file> for the shipped files. */

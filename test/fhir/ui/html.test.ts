@@ -1,7 +1,7 @@
 // The escaping of the server-rendered pages, against hostile strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeHtml, html, jsonForScript, safeUrl, trusted } from '../../../src/fhir/ui/html.ts';
+import { escapeHtml, html, jsonForScript, safeUrl, trusted } from '../../../src/common/web/html.ts';
 
 const HOSTILE = [`<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`, `' onmouseover='alert(1)`, '`${x}`', '&lt;already&gt;', '</textarea><svg onload=alert(1)>'];
 

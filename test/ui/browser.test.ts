@@ -11,8 +11,13 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { findFreeBasePort, startDemoNetwork, type NetworkSiteFile, type RunningDemo } from '../../src/cli/demo-network.ts';
+import { readFileSync } from 'node:fs';
+import { HttpsClient } from '../../src/common/https-client.ts';
+import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
+import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
 import { chromiumMissing, launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
 
+const HELLO_USER_DRAFT = 'http://dsf.dev/bpe/Process/helloUser/1.5/task-hello-user';
 const skip = chromiumMissing() || (!process.env.DSF_TEST_DATABASE_URL && 'DSF_TEST_DATABASE_URL is not set');
 const prefix = `ui_${randomBytes(3).toString('hex')}_`;
 let dir: string;
@@ -94,7 +99,8 @@ test('helloUser: start from its draft Task, answer the user task in the form, th
     await screenshot(page, 'bpe-processes');
     await page.goto(`${site.bpeBaseUrl}/ui/instances?state=finished`);
     await screenshot(page, 'bpe-instances-finished');
-    await page.getByRole('link', { name: /^dsfdev_helloUser/ }).first().click();
+    const instanceHref = await page.getByRole('link', { name: /^dsfdev_helloUser/ }).first().getAttribute('href');
+    await page.goto(new URL(instanceHref!, page.url()).href);
     await page.locator('h1 .status', { hasText: 'finished' }).waitFor();
     await page.locator('#diagram[data-rendered="true"]').waitFor({ timeout: 20_000 });
     assert.ok((await page.locator('#diagram .djs-element.completed').count()) >= 3, 'completed elements marked in the diagram');
@@ -125,6 +131,45 @@ test('a resource page and a search page render, also 390 px wide', { skip, timeo
     } finally {
       await context.close();
     }
+  }
+});
+
+test('cancel a running instance in the BPE view; changes only from its own pages', { skip, timeout: 120_000 }, async () => {
+  const ca = readFileSync(demo.network.ca, 'utf8');
+  const http = new HttpsClient({ cert: readFileSync(site.clientCert, 'utf8'), key: readFileSync(site.clientKey, 'utf8'), ca });
+  const admin = site.users.find((u) => u.name.endsWith('-admin'))!;
+  const adminHttp = new HttpsClient({ cert: readFileSync(admin.cert, 'utf8'), key: readFileSync(admin.key, 'utf8'), ca });
+  const context = await browser.context({ cert: user('admin'), origins: origins(), width: 390, height: 844 });
+  const page = await context.newPage();
+  try {
+    const fhir = new HttpFhirClient({ http, baseUrl: site.fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 30_000 });
+    const task = await fhir.create(requestedTaskFrom(await findDraftTask(fhir, HELLO_USER_DRAFT)));
+    // The instance waits in its user task: running.
+    await page.goto(`${site.bpeBaseUrl}/ui/instances?state=running`);
+    for (let i = 0; i < 40 && (await page.getByRole('link', { name: /^dsfdev_helloUser/ }).count()) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await page.reload();
+    }
+    await screenshot(page, 'bpe-instances-running-390');
+    await page.getByRole('link', { name: /^dsfdev_helloUser/ }).first().click();
+    await page.locator('#diagram[data-rendered="true"]').waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('#diagram .djs-element.active').count(), 1, 'the user task is active');
+    await screenshot(page, 'bpe-instance-running-390');
+    const instanceUrl = page.url();
+
+    // A form posted from elsewhere (no Origin of this view) changes nothing.
+    const forged = await adminHttp.request(`${instanceUrl}/cancel`, { method: 'POST', headers: { origin: 'https://evil.test' } });
+    assert.equal(forged.status, 403);
+
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Cancel instance' }).click();
+    await page.locator('h1 .status', { hasText: 'cancelled' }).waitFor();
+    await screenshot(page, 'bpe-instance-cancelled-390');
+    assert.ok(task.id);
+  } finally {
+    await context.close();
+    http.close();
+    adminHttp.close();
   }
 });
 

@@ -41,6 +41,8 @@ import { registerOperationRoutes } from './rest/operation-routes.ts';
 import { ReferenceChecks } from './references/reference-checks.ts';
 import { referenceCheckHooks } from './service/reference-check-hooks.ts';
 import { isStaticAssetUrl } from './ui/static-assets.ts';
+import { LOGIN_PATHS, registerLoginRoutes } from './ui/login-routes.ts';
+import { OidcLogin } from './auth/oidc-login.ts';
 import { pageUser } from './ui/ui-context.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
@@ -141,6 +143,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const preparation = new WritePreparation(conformance);
   store.onSettled((client, committed) => preparation.settled(client, committed));
   const auth = config.auth ?? defaultAuthConfig();
+  const oidcLogin = auth.oidcLogin ? new OidcLogin(auth.oidcLogin) : undefined;
   const identities = new IdentityProvider({
     pool,
     localOrganizationIdentifier: config.organizationIdentifier,
@@ -149,6 +152,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     clientCertificateHeader: auth.clientCertificateHeader,
     trustedProxyAddresses: auth.trustedProxyAddresses,
     oidc: auth.oidc ? new OidcBearerVerifier(auth.oidc) : undefined,
+    sessions: oidcLogin,
   });
   // Literal references to other sites with a known Endpoint are checked there, with this site's client certificate.
   const remote = new RemoteReferenceClient(config.client ?? { trustedServerCas: [], connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS });
@@ -197,11 +201,15 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     const identity = requestIdentities.get(req.raw) ?? (await identities.resolve(req));
     return { strict: false, identity, ...authorizationContext(identity, config) };
   };
+  const uiSite = { baseUrl: config.baseUrl, organization: config.organizationIdentifier, bpeUiUrl: config.bpeUiUrl, oidcLogin: !!oidcLogin };
   // Routes registered before the generic ones: the operations, the websocket, raw content of types with content storage.
   const extraRoutes: ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
     (a, d) => registerOperationRoutes(a, d, operations),
     (a) => events.routes(a, context),
     registerContentRoutes,
+    (a) => {
+      if (oidcLogin) registerLoginRoutes(a, uiSite, oidcLogin);
+    },
   ];
   const app = createFhirApp(
     { service, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
@@ -214,10 +222,10 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       scopes,
       statementTimeoutMs: limits.statementTimeoutMs,
       ui: {
-        site: { baseUrl: config.baseUrl, organization: config.organizationIdentifier, bpeUiUrl: config.bpeUiUrl },
+        site: uiSite,
         userOf: (req) => {
           const identity = requestIdentities.get(req.raw);
-          return identity && pageUser(identity);
+          return identity && pageUser(identity, identities.isSession(req));
         },
       },
       https: {
@@ -230,7 +238,8 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     },
   );
   app.addHook('onRequest', async (req) => {
-    if (isStaticAssetUrl(req.url, prefix)) return;
+    // The pages' static files and the sign-in routes need no identity.
+    if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return;
     requestIdentities.set(req.raw, await identities.resolve(req));
   });
   try {

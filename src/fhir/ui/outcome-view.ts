@@ -10,7 +10,7 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad request', 401: 'Not sign
 export function outcomePage(ctx: PageContext, status: number, oo: OperationOutcome): SafeHtml {
   const signIn =
     status === 401
-      ? html`<p>Sign in with a client certificate of this site (import your <code>.p12</code> file into the browser and reload)${ctx.site.oidcLogin ? html`, or <a class="button" href="${ctx.site.baseUrl}/login">sign in with your account</a>` : ''}.</p>`
+      ? html`<p>Sign in with a client certificate of this site (import your <code>.p12</code> file into the browser and reload)${ctx.site.oidcLogin ? html`, or <a class="button primary" href="${ctx.site.baseUrl}/login?return=${encodeURIComponent(ctx.path)}">sign in with your account</a>` : ''}.</p>`
       : '';
   const content = html`<h1><span class="type">${status >= 400 ? status : 'Outcome'}</span> ${STATUS_TEXT[status] ?? ''}</h1>
 ${signIn}

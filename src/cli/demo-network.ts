@@ -282,8 +282,12 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   step(5, `network ready in ${((Date.now() - started) / 1000).toFixed(1)} s, resident memory ${mib(process.memoryUsage().rss)} (${networkFile})`);
   for (const s of network.sites) {
     log(`  ${s.organization.padEnd(12)} FHIR ${s.fhirBaseUrl}   BPE ${s.bpeBaseUrl}   roles ${s.roles.join(', ')} in ${network.parentOrganization}`);
+    log(`    web UI   ${s.fhirBaseUrl}/Task?status=draft   process engine view ${s.bpeBaseUrl}/ui (admin only)`);
     for (const u of s.users) log(`    user ${u.name.padEnd(24)} ${u.plays} (${rel(u.p12 ?? u.cert)})`);
   }
+  log('');
+  log(`Sign in to a web UI: import a user's .p12 file into the browser's certificates (password '${network.userPkcs12Password}'),`);
+  log(`trust the demo CA ${rel(network.ca)} (or accept the warning), open the web UI link and choose that certificate.`);
   const first = network.sites[0]!;
   log('');
   log(`Ping every other site from ${first.organization} (and wait for the pongs):`);

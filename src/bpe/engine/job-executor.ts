@@ -19,7 +19,8 @@ export interface JobExecutorOptions {
   onJobFailure?(jobId: string, error: unknown, instanceId: string | null): unknown;
 }
 
-type Outcome = 'none' | 'ran' | 'failed' | 'skipped';
+/** A number: that many non-exclusive jobs ran together. */
+type Outcome = 'none' | 'ran' | 'failed' | 'skipped' | number;
 
 const DEADLOCK_DETECTED = '40P01';
 
@@ -29,6 +30,8 @@ export class JobExecutor {
   private wake: (() => void) | null = null;
   /** A command committed jobs since the last look: look again before sleeping. */
   private hinted = false;
+  /** Non-exclusive jobs whose joint run failed: each runs alone next, so a failure costs only its own retry. */
+  private readonly alone = new Set<string>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -42,7 +45,7 @@ export class JobExecutor {
     while (count < maxJobs) {
       const outcome = await this.runOne(skip);
       if (outcome === 'none') break;
-      if (outcome !== 'skipped') count++;
+      if (outcome !== 'skipped') count += outcome === 'ran' || outcome === 'failed' ? 1 : outcome;
     }
     return count;
   }
@@ -118,6 +121,21 @@ export class JobExecutor {
           skip.push(job.id);
           return 'skipped';
         }
+        const together = await this.nonExclusivePartners(client, job, now, skip);
+        if (together.length > 0) {
+          try {
+            await runtime.executeJobsTogether([job.id, ...together]);
+          } catch (e) {
+            // Nothing committed; no retry counted: each runs alone next and fails (or not) on its own.
+            await client.query('ROLLBACK');
+            for (const id of [job.id, ...together]) this.alone.add(id);
+            return 'skipped';
+          }
+          await ctx.flush();
+          await client.query('COMMIT');
+          return together.length + 1;
+        }
+        this.alone.delete(job.id);
         await runtime.executeJob(job.id);
       } else if (job.type === 'timer-start') {
         await this.startByTimer(ctx, job);
@@ -149,6 +167,24 @@ export class JobExecutor {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * The instance's other due async jobs that, like this one, are camunda:exclusive="false" (locked
+   * here; the instance lock is held already): they run beside it. None for an exclusive job or one
+   * that must run alone.
+   */
+  private async nonExclusivePartners(client: pg.PoolClient, job: Record<string, any>, now: Date, skip: string[]): Promise<string[]> {
+    if (job.type !== 'async' || job.payload?.exclusive !== false || this.alone.has(job.id)) return [];
+    const rows = (
+      await client.query(
+        `SELECT id FROM bpmn_job WHERE instance_id = $1 AND id <> $2 AND type = 'async' AND retries > 0 AND due_at <= $3
+           AND payload->'exclusive' = 'false'::jsonb AND NOT (id = ANY($4::text[]))
+         ORDER BY due_at, id FOR UPDATE SKIP LOCKED`,
+        [job.instance_id, job.id, now.toISOString(), skip],
+      )
+    ).rows as Array<{ id: string }>;
+    return rows.map((r) => r.id).filter((id) => !this.alone.has(id));
   }
 
   private async startByTimer(ctx: CommandContext, job: Record<string, any>): Promise<void> {

@@ -193,7 +193,9 @@ export class Runtime {
   private continueInJob(exec: Execution, n: FlowNode, phase: 'before' | 'after', payload: Record<string, unknown> = {}, retryTimeCycle = n.retryTimeCycle): void {
     exec.state = 'async';
     exec.asyncPhase = phase;
-    this.addJob(exec, n, 'async', this.ctx.services.clock.now(), { phase, ...payload }, n.id, retryTimeCycle);
+    // camunda:exclusive="false" (not for multi-instance inner instances): may run beside the instance's other such jobs.
+    const concurrent = !n.exclusive && payload.miInner !== true ? { exclusive: false } : {};
+    this.addJob(exec, n, 'async', this.ctx.services.clock.now(), { phase, ...payload, ...concurrent }, n.id, retryTimeCycle);
   }
 
   private async finishNode(exec: Execution, n: FlowNode, outcome: string): Promise<void> {
@@ -691,6 +693,19 @@ export class Runtime {
       payload: { ...payload, retryIntervalMs: retry?.intervalMs ?? 0 },
       exception: null,
     });
+  }
+
+  /**
+   * Runs non-exclusive jobs of this instance at the same time, each on a strand of its own (own agenda,
+   * same state), as Camunda's job executor runs camunda:exclusive="false" jobs in parallel threads: a
+   * delegate waiting for what another branch does sees it happen. All commit together; the first
+   * failure is thrown once every strand has settled.
+   */
+  async executeJobsTogether(jobIds: string[]): Promise<void> {
+    const results = await Promise.allSettled(jobIds.map((id) => new Runtime(this.ctx, this.state, this.definition).executeJob(id)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await this.run();
   }
 
   /** Runs a job of this instance; the job row is removed (or rescheduled) with the same commit. */

@@ -85,6 +85,17 @@ test('helloUser: start from its draft Task, answer the user task in the form, th
     await form.getByLabel('A date', { exact: true }).fill('2026-12-05');
     await form.locator('.field[data-link-id="boolean-example"]').getByLabel('Yes').check();
     await screenshot(page, 'user-task-form');
+    // The server's refusal shows in the form: this once the answer goes without its author.
+    await page.route('**/QuestionnaireResponse/*', async (route) => {
+      if (route.request().method() !== 'PUT') return route.continue();
+      const { author: _author, ...rest } = JSON.parse(route.request().postData() ?? '{}');
+      await route.continue({ postData: JSON.stringify(rest) });
+    });
+    await form.getByRole('button', { name: 'Complete' }).click();
+    await form.locator('.message.error', { hasText: 'author' }).waitFor();
+    assert.match(await form.locator('.message.error').innerText(), /HTTP 403/);
+    await screenshot(page, 'user-task-form-refused');
+    await page.unroute('**/QuestionnaireResponse/*');
     await form.getByRole('button', { name: 'Complete' }).click();
     await page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 15_000 });
     await screenshot(page, 'user-task-completed');

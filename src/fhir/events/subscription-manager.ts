@@ -9,7 +9,8 @@ import { toFhirXml } from '../model/xml-write.ts';
 import { cleanLiteralReferences } from '../references/reference-cleaner.ts';
 import { canRead, versionContent } from '../store/resource-lookups.ts';
 import type { ResourceChange } from './change-notifier.ts';
-import { IndexedResource, matchesCriteria } from '../search/criteria-match.ts';
+import { matchesCriteria } from '../search/criteria-match.ts';
+import { matchableResource } from './matchable-resource.ts';
 import { SubscriptionRegistry, type ActiveSubscription } from './subscription-registry.ts';
 import {
   CLOSE_CREDENTIALS_EXPIRED,
@@ -98,7 +99,7 @@ export class SubscriptionManager {
     if (!candidates.length) return;
     const resource = await versionContent(this.pool, change.id, change.version);
     if (!resource) return; // permanently deleted meanwhile
-    const indexed = new IndexedResource(resource, this.baseUrl);
+    const indexed = await matchableResource(this.pool, resource, this.baseUrl, candidates.map((c) => c.criteria));
     const allowedByIdentity = new Map<string, Promise<boolean>>();
     for (const sub of candidates) {
       if (!matchesCriteria(sub.criteria, indexed, this.baseUrl)) continue;

@@ -68,6 +68,26 @@ export async function idsByIdentifier(db: Db, type: string, system: string, valu
   return res.rows.map((r) => r.id as string);
 }
 
+/**
+ * The identifier index rows of the resources that literal references point to, by target id: the data
+ * in-memory matching needs for a reference's `:identifier` (search-sql.ts joins the same rows).
+ */
+export async function identifierRowsOfTargets(db: Db, targets: { type: string; id: string }[]): Promise<Map<string, { system: string | null; code: string | null }[]>> {
+  const out = new Map<string, { system: string | null; code: string | null }[]>();
+  if (!targets.length) return out;
+  const res = await db.query(
+    `SELECT t.resource_id, t.system, t.code FROM search_index t JOIN unnest($1::text[], $2::uuid[]) AS x(type, id) ON t.type = x.type AND t.resource_id = x.id
+     WHERE t.param = 'identifier'`,
+    [targets.map((t) => t.type), targets.map((t) => t.id)],
+  );
+  for (const r of res.rows) {
+    const list = out.get(r.resource_id as string) ?? [];
+    list.push({ system: r.system as string | null, code: r.code as string | null });
+    out.set(r.resource_id as string, list);
+  }
+  return out;
+}
+
 /** Current resources of the type with this canonical url (and version, when given), newest first. */
 export async function currentByCanonical<T = Resource>(db: Db, type: string, url: string, version?: string): Promise<T[]> {
   return rowsOf<T>(

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import { executeSearch } from '../../../src/fhir/store/search-query.ts';
-import { IndexedResource, matchesCriteria } from '../../../src/fhir/search/criteria-match.ts';
+import { matchesCriteria } from '../../../src/fhir/search/criteria-match.ts';
+import { matchableResource } from '../../../src/fhir/events/matchable-resource.ts';
 import { parseCriteria } from '../../../src/fhir/types/subscription.ts';
 
 let site: TestSite;
@@ -99,7 +100,9 @@ test('in-memory matching agrees with SQL search for every criteria', async () =>
     const req = parseCriteria(criteria);
     const sql = await executeSearch(site.server.pool, { ...req, count: 1000 }, site.baseUrl);
     const bySql = sql.matches.map((r) => r.id!).filter((id) => ids.has(id)).sort();
-    const inMemory = stored.filter((r) => matchesCriteria(req, new IndexedResource(r, site.baseUrl), site.baseUrl)).map((r) => r.id!).sort();
+    const inMemory: string[] = [];
+    for (const r of stored) if (matchesCriteria(req, await matchableResource(site.server.pool, r, site.baseUrl, [req]), site.baseUrl)) inMemory.push(r.id!);
+    inMemory.sort();
     assert.deepEqual(inMemory, bySql, criteria);
     if (inMemory.length) someMatched++;
     if (inMemory.length < stored.filter((r) => r.resourceType === req.resourceType).length) someRejected++;

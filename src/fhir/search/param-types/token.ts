@@ -30,7 +30,7 @@ export function tokenSql(value: string, add: (v: unknown) => string, alias = 's'
   return `${alias}.code = ${add(code)} AND ${alias}.system = ${add(system)}`;
 }
 
-export function tokenMatches(value: string, row: IndexRow): boolean {
+export function tokenMatches(value: string, row: Pick<IndexRow, 'system' | 'code'>): boolean {
   const { system, code } = splitToken(value);
   if (system === undefined) return row.code === code;
   if (system === '') return row.system === null && row.code === code;

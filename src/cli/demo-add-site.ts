@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { Task, TaskInput } from '@medplum/fhirtypes';
 import { generateCertificates } from './certs.ts';
-import { DEMO_USER_PKCS12_PASSWORD, demoRoleConfig, demoUsers } from './demo-users.ts';
+import { DEMO_USER_PKCS12_PASSWORD, demoBpeRoleConfig, demoRoleConfig, demoUsers } from './demo-users.ts';
 import { allowListOrganizationOf, BPE_PORT_OFFSET, type NetworkFile, type NetworkSiteFile } from './demo-network.ts';
 import { BPE_STATUS_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, startDemoBpe, startDemoFhirServer, type DemoSiteSpec } from './demo-site.ts';
 import { defaultRolesOf, networkBundle, type NetworkSite } from './network-bundle.ts';
@@ -74,7 +74,10 @@ export async function addDemoSite(o: AddSiteOptions): Promise<AddedSite> {
   const initBundleFile = join(dir, `${org}-initial-bundle.json`);
   writeFileSync(initBundleFile, JSON.stringify(networkBundle([spec], network.parentOrganization), null, 2));
   const roleConfigFile = join(dir, `${org}-role-config.yaml`);
-  writeFileSync(roleConfigFile, demoRoleConfig(users.map((u) => ({ ...u, thumbprint: certs.users[u.name]!.thumbprint }))));
+  const siteUsers = users.map((u) => ({ ...u, thumbprint: certs.users[u.name]!.thumbprint }));
+  writeFileSync(roleConfigFile, demoRoleConfig(siteUsers));
+  const bpeRoleConfigFile = join(dir, `${org}-bpe-role-config.yaml`);
+  writeFileSync(bpeRoleConfigFile, demoBpeRoleConfig(siteUsers));
 
   step(2, `starting the FHIR server and BPE of ${org} on ${spec.fhirBaseUrl}`);
   const ctx = {
@@ -85,6 +88,7 @@ export async function addDemoSite(o: AddSiteOptions): Promise<AddedSite> {
     databasePrefix: network.databasePrefix ?? '',
     initBundleFile,
     roleConfigFile,
+    bpeRoleConfigFile,
     allowListOrganization: managing,
     bpeConsoleLevel: o.bpeConsoleLevel ?? 'warn',
     log,

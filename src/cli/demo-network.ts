@@ -10,7 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import { generateCertificates } from './certs.ts';
 import type { BpeStatusServer } from './bpe-status-server.ts';
 import { BPE_STATUS_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, SHIPPED_PLUGINS, startDemoBpe, startDemoFhirServer, type DemoSiteContext } from './demo-site.ts';
-import { DEMO_USER_PKCS12_PASSWORD, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
+import { DEMO_USER_PKCS12_PASSWORD, demoBpeRoleConfig, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
 import { defaultRolesOf, networkBundle, type NetworkSite } from './network-bundle.ts';
 import type { RunningBpe } from '../bpe/bpe-server.ts';
 import type { LogLevel } from '../bpe/services/logging.ts';
@@ -161,9 +161,12 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   writeFileSync(bundleFile, JSON.stringify(networkBundle(sites, DEMO_PARENT_ORGANIZATION), null, 2));
   // The reference's role configuration format (DEV_DSF_FHIR_SERVER_ROLECONFIG), one file per site.
   const roleConfigFile = (key: string) => join(dir, `${key}-role-config.yaml`);
+  // The BPE's role configuration (DEV_DSF_BPE_SERVER_ROLECONFIG): its web view is for the site's admin user.
+  const bpeRoleConfigFile = (key: string) => join(dir, `${key}-bpe-role-config.yaml`);
   for (const site of sites) {
     const siteUsers = users.get(site.key)!.map((u) => ({ ...u, thumbprint: certs.users[u.name]!.thumbprint }));
     writeFileSync(roleConfigFile(site.key), demoRoleConfig(siteUsers));
+    writeFileSync(bpeRoleConfigFile(site.key), demoBpeRoleConfig(siteUsers));
   }
 
   const allowListOrganization = process.env.DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION ?? allowListOrganizationOf(sites);
@@ -175,6 +178,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     databasePrefix: opts.databasePrefix ?? '',
     initBundleFile: bundleFile,
     roleConfigFile: roleConfigFile(key),
+    bpeRoleConfigFile: bpeRoleConfigFile(key),
     allowListOrganization,
     bpeConsoleLevel: opts.bpeConsoleLevel ?? 'warn',
     log,
@@ -245,8 +249,12 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   step(5, `network ready in ${((Date.now() - started) / 1000).toFixed(1)} s, resident memory ${mib(process.memoryUsage().rss)} (${networkFile})`);
   for (const s of network.sites) {
     log(`  ${s.organization.padEnd(12)} FHIR ${s.fhirBaseUrl}   BPE ${s.bpeBaseUrl}   roles ${s.roles.join(', ')} in ${network.parentOrganization}`);
+    log(`    web UI   ${s.fhirBaseUrl}/Task?status=draft   process engine view ${s.bpeBaseUrl}/ui (admin only)`);
     for (const u of s.users) log(`    user ${u.name.padEnd(24)} ${u.plays} (${rel(u.p12 ?? u.cert)})`);
   }
+  log('');
+  log(`Sign in to a web UI: import a user's .p12 file into the browser's certificates (password '${network.userPkcs12Password}'),`);
+  log(`trust the demo CA ${rel(network.ca)} (or accept the warning), open the web UI link and choose that certificate.`);
   const first = network.sites[0]!;
   log('');
   log(`Ping every other site from ${first.organization} (and wait for the pongs):`);

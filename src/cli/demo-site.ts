@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { CertificateFiles, OrganizationCertificates } from './certs.ts';
 import { startBpeStatusServer, type BpeStatusServer } from './bpe-status-server.ts';
 import { readBpeConfig } from '../bpe/config.ts';
+import { createBpeWebUi } from '../bpe/ui/bpe-web-ui.ts';
+import { BpeRoleConfig } from '../bpe/ui/bpe-role-config.ts';
 import { startBpeServer, type RunningBpe } from '../bpe/bpe-server.ts';
 import { BpeLogger, type LogLevel } from '../bpe/services/logging.ts';
 import { withDatabase } from '../db/pool.ts';
@@ -19,6 +21,9 @@ export const SHIPPED_PLUGINS = fileURLToPath(new URL('../../plugins', import.met
 /** The status ports (DEV_DSF_SERVER_STATUS_PORT) of the FHIR servers and the BPEs, this far above the FHIR port. */
 export const FHIR_STATUS_PORT_OFFSET = 2000;
 export const BPE_STATUS_PORT_OFFSET = 3000;
+
+/** The BPE's web view, served by its status endpoint. */
+export const bpeUiUrl = (site: { bpePort: number }) => `https://localhost:${site.bpePort}/bpe/ui`;
 
 export interface DemoSiteSpec {
   /** Folder and database name part (the organisation identifier). */
@@ -39,6 +44,8 @@ export interface DemoSiteContext {
   databasePrefix: string;
   initBundleFile: string;
   roleConfigFile: string;
+  /** The BPE's role configuration (DEV_DSF_BPE_SERVER_ROLECONFIG): who may use its web view. */
+  bpeRoleConfigFile: string;
   /** Organisation that may run updateAllowList (DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION unless set). */
   allowListOrganization: string;
   bpeConsoleLevel: LogLevel;
@@ -62,6 +69,7 @@ export function startDemoFhirServer(site: DemoSiteSpec, ctx: DemoSiteContext): P
     DEV_DSF_FHIR_SERVER_INIT_BUNDLE: ctx.initBundleFile,
     DEV_DSF_FHIR_SERVER_ROLECONFIG: ctx.roleConfigFile,
     DEV_DSF_SERVER_STATUS_PORT: String(site.port + FHIR_STATUS_PORT_OFFSET),
+    DSF_FHIR_SERVER_UI_BPE_URL: bpeUiUrl(site),
     DSF_DATA_DIR: join(ctx.dir, site.key),
     // Many servers' request lines would bury the demo's own output; DSF_LOG_LEVEL=info shows them.
     DSF_LOG_LEVEL: process.env.DSF_LOG_LEVEL ?? 'warn',
@@ -93,6 +101,7 @@ export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Pr
     DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,
     DSF_BPE_DATA_DIR: join(ctx.dir, site.key, 'bpe'),
     DEV_DSF_SERVER_STATUS_PORT: String(site.port + BPE_STATUS_PORT_OFFSET),
+    DEV_DSF_BPE_SERVER_ROLECONFIG: ctx.bpeRoleConfigFile,
   });
   const bpe = await startBpeServer(config, { logger: siteLogger(join(ctx.dir, 'logs', `${site.key}-bpe.log`), site.key, ctx.bpeConsoleLevel, ctx.log) });
   try {
@@ -105,6 +114,14 @@ export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Pr
       cert: readFileSync(c.server.certPath, 'utf8'),
       key: readFileSync(c.server.keyPath, 'utf8'),
       ca: readFileSync(ctx.ca.certPath, 'utf8'),
+      ui: createBpeWebUi({
+        engine: bpe.core.engine,
+        deployment: bpe.deployment,
+        organization: site.organizationIdentifier,
+        roles: config.roleConfig ?? new BpeRoleConfig(),
+        base: new URL(bpeUiUrl(site)).pathname,
+        fhirUiUrl: `${site.fhirBaseUrl}/Task?status=draft`,
+      }),
     });
     return { bpe, status };
   } catch (e) {

@@ -29,6 +29,10 @@ export const FHIR_VARIABLES = new ConfigCatalog('FHIR server (`dsf fhir`)', [
   v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL', 'url', 'Base URL of the OIDC provider (realm); required with bearer tokens.'),
   v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_DISCOVERY_PATH', 'string', 'Path of the provider metadata below the realm base URL.', { default: '/.well-known/openid-configuration' }),
   v('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID', 'string', "This server's client id at the OIDC provider; the default token audience."),
+  v('DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW', 'boolean', 'Sign-in of local users in the browser by OpenID Connect (authorization code flow with PKCE); needs the realm base URL, client id and client secret.', { default: 'false' }),
+  v('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET', 'string', "This server's client secret at the OIDC provider (browser sign-in).", { secret: true }),
+  v('DSF_SERVER_AUTH_OIDC_SESSION_TIMEOUT', 'duration', 'Lifetime of a browser session after an OIDC sign-in.', { default: 'PT30M' }),
+  v('DSF_FHIR_SERVER_UI_BPE_URL', 'url', "URL of the site's BPE view, linked in the web UI's header for administrators."),
   v('DEV_DSF_SERVER_AUTH_OIDC_BEARER_TOKEN_AUDIENCE', 'string', "Audience a bearer token must name; default the client id; '' turns the check off."),
   v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TRUST_SERVER_CERTIFICATE_CAS', 'pem', "CA certificates trusted for the OIDC provider's server certificate (PEM files or folders)."),
   v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TIMEOUT_CONNECT', 'duration', 'Connect timeout towards the OIDC provider.', { default: 'PT5S' }),
@@ -64,6 +68,6 @@ export const FHIR_NOT_READ = [
   { name: 'DEV_DSF_FHIR_DB_USER_PERMANENT_DELETE_USERNAME / _PASSWORD', why: '$permanent-delete runs with the same database user' },
   { name: 'DEV_DSF_FHIR_SERVER_UI_THEME, DEV_DSF_FHIR_SERVER_STATIC_RESOURCE_CACHE', why: 'the web UI has no themes; static resources are cached' },
   { name: 'DEV_DSF_FHIR_CLIENT_VERBOSE, DEV_DSF_FHIR_DEBUG_LOG_MESSAGE_*', why: 'DSF_LOG_LEVEL=debug' },
-  { name: 'DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW and its client secret, back-channel logout, session timeout', why: 'no browser login flow: users present certificates or bearer tokens' },
+  { name: 'DEV_DSF_SERVER_AUTH_OIDC_BACK_CHANNEL_LOGOUT*, DEV_DSF_SERVER_AUTH_OIDC_SESSION_TIMEOUT', why: 'sign-out ends the session here; DSF_SERVER_AUTH_OIDC_SESSION_TIMEOUT sets its lifetime' },
   { name: 'DEV_DSF_SERVER_CONTEXT_PATH', why: 'the path of DEV_DSF_FHIR_SERVER_BASE_URL is the context path' },
 ];

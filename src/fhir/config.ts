@@ -54,6 +54,8 @@ export interface FhirServerConfig {
   dbUrl?: string;
   dataDir: string;
   pageCount: number;
+  /** DSF_FHIR_SERVER_UI_BPE_URL: the BPE view's URL, linked in the pages' header for administrators. */
+  bpeUiUrl?: string;
   initBundle?: string;
   /** Thumbprint of the local organisation's client certificate (from the certificate unless set). */
   organizationThumbprint?: string;
@@ -122,6 +124,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     dbUrl: db,
     dataDir: r.string('DSF_DATA_DIR', join('.dsf', 'fhir')),
     pageCount: r.int('DEV_DSF_FHIR_SERVER_PAGE_COUNT', 20, 1, 1000),
+    bpeUiUrl: r.string('DSF_FHIR_SERVER_UI_BPE_URL'),
     initBundle: r.string('DEV_DSF_FHIR_SERVER_INIT_BUNDLE'),
     organizationThumbprint: r.string('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT'),
     maxBodyBytes: r.int('DSF_FHIR_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),

@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { findFreeBasePort } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { randomBytes } from 'node:crypto';
@@ -74,6 +74,12 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
     assert.match(demo.output(), /\[1\/5\] certificates/);
     assert.match(demo.output(), /\[4\/5\] starting 3 BPE\(s\)/);
     assert.equal(demo.output().match(/BPE of Test_\w+: 7 processes active, connected/g)?.length, 3);
+    // Each site's web UI, and how to sign in with a user's PKCS#12 file (written with the certificates).
+    assert.equal(demo.output().match(/web UI {3}https:\/\/localhost:\d+\/fhir\/Task\?status=draft {3}process engine view https:\/\/localhost:\d+\/bpe\/ui/g)?.length, 3);
+    assert.match(demo.output(), /import a user's \.p12 file .*password 'password'/);
+    const p12Files = [...demo.output().matchAll(/\(([^()\s]+-admin\.p12)\)/g)].map((m) => m[1]!);
+    assert.equal(p12Files.length, 3);
+    for (const p12 of p12Files) assert.ok(readFileSync(resolve(p12)).length > 0, p12);
     const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
     assert.equal(network.sites.length, 3);
     assert.equal(network.parentOrganization, 'Test_Consortium');

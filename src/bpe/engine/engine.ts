@@ -195,6 +195,12 @@ export class ProcessEngine {
     return res.rows.map((r) => ({ id: r.id, key: r.key, version: r.version, versionTag: r.version_tag, name: r.name, suspended: r.suspended }));
   }
 
+  /** The BPMN 2.0 XML a definition was deployed from (for diagrams); undefined for an unknown id. */
+  async definitionXml(definitionId: string): Promise<string | undefined> {
+    const res = await this.pool.query('SELECT bpmn_xml FROM bpmn_process_definition WHERE id = $1', [definitionId]);
+    return res.rows[0]?.bpmn_xml;
+  }
+
   /** Suspends one definition (by id) or every version of a key; suspended definitions start no instances. */
   async suspendDefinition(idOrKey: string): Promise<void> {
     await this.setSuspended(idOrKey, true);

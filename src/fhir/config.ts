@@ -71,6 +71,11 @@ export interface FhirServerConfig {
   limits?: Partial<FhirServerLimits>;
   /** DSF_LOG_LEVEL (default info); request lines at info, 5xx with their stack at error. */
   logLevel?: LogLevel;
+  /**
+   * DSF_FHIR_DATA_REPOSITORY (default false): this server is a site's local data repository and also serves
+   * Condition, Observation and Consent (and more Patient search parameters). Not reachable by other sites.
+   */
+  dataRepository?: boolean;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -134,6 +139,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
       keepAliveTimeoutMs: r.int('DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
     },
     logLevel: logLevel(r),
+    dataRepository: r.bool('DSF_FHIR_DATA_REPOSITORY', false),
   };
   if (cfg.limits!.requestTimeoutMs! < cfg.limits!.headersTimeoutMs!) r.problems.push('DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS');
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));

@@ -21,11 +21,13 @@ import { withDatabase } from '../db/pool.ts';
 import { readFhirServerConfig } from '../fhir/config.ts';
 import { startFhirServer, type RunningFhirServer } from '../fhir/fhir-server.ts';
 import { findDraftTask, requestedTaskFrom } from '../plugin-api/testing/draft-tasks.ts';
+import { DEMO_RESEARCH_PLATFORM, startDemoDataRepositories, type DemoDataRepositories } from './demo-data-repositories.ts';
 
 /** The plugins the project ships; every demo site deploys them. */
 export const SHIPPED_PLUGINS = fileURLToPath(new URL('../../plugins', import.meta.url));
 export const DEMO_PARENT_ORGANIZATION = 'Test_Consortium';
 export const START_PING_DRAFT = 'http://dsf.dev/bpe/Process/ping/1.0/task-start-ping';
+export const FEASIBILITY_REQUEST_DRAFT = 'http://dsf-ts.dev/bpe/Process/feasibilityRequest/0.1/task-feasibility-request';
 /** The BPE status endpoints listen this far above the FHIR servers' ports. */
 export const BPE_PORT_OFFSET = 1000;
 
@@ -40,6 +42,11 @@ export interface DemoOptions {
   log: (line: string) => void;
   /** Least level of BPE log lines shown in the console (all go to <dir>/logs/<site>-bpe.log). */
   bpeConsoleLevel?: LogLevel;
+  /**
+   * Synthetic patients in each DIC's local data repository (demo-data-repositories.ts); none when 0 or
+   * absent. A research platform (Test_HRP) is added when no site has the role HRP.
+   */
+  dataRepositoryPatients?: number;
 }
 
 export interface NetworkUser {
@@ -119,6 +126,8 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   const dir = resolve(opts.dir);
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const log = opts.log;
+  const research = (opts.dataRepositoryPatients ?? 0) > 0;
+  if (research && !opts.organizations.some((o) => defaultRolesOf(o).includes('HRP'))) opts = { ...opts, organizations: [...opts.organizations, DEMO_RESEARCH_PLATFORM] };
   const n = opts.organizations.length;
   const started = Date.now();
   const step = (i: number, text: string) => log(`[${i}/5] ${text}`);
@@ -163,10 +172,12 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   const fhirServers: RunningFhirServer[] = [];
   const bpes: RunningBpe[] = [];
   const statusServers: BpeStatusServer[] = [];
+  let repositories: DemoDataRepositories | undefined;
   const stopAll = async () => {
     await Promise.all(statusServers.map((s) => s.close()));
     await Promise.all(bpes.map((b) => b.stop()));
     await Promise.all(fhirServers.map((r) => r.close()));
+    await repositories?.stop();
     await stopDb();
   };
   try {
@@ -198,6 +209,21 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
       }),
     );
 
+    if (research) {
+      const dics = sites.filter((s) => s.roles.includes('DIC'));
+      log(`      starting ${dics.length} local data repositories (${opts.dataRepositoryPatients} synthetic patients each on first start)`);
+      repositories = await startDemoDataRepositories({
+        sites: dics.map((s) => ({ organization: s.organizationIdentifier, port: s.port })),
+        certs,
+        databaseServerUrl: serverUrl,
+        databasePrefix: opts.databasePrefix ?? '',
+        initBundle: bundleFile,
+        dir,
+        patients: opts.dataRepositoryPatients!,
+        log,
+      });
+    }
+
     step(4, `starting ${n} BPE(s) with the plugins in ${rel(SHIPPED_PLUGINS)}`);
     ready = 0;
     await Promise.all(
@@ -205,8 +231,10 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
         const c = certs.organizations[site.key]!;
         const processDir = join(dir, site.key, 'process');
         mkdirSync(processDir, { recursive: true });
+        const connections = repositories?.connectionsConfig(site.key);
         const config = readBpeConfig({
           ...process.env, // plugin placeholders, e.g. DEV_DSF_BPE_PING_PONG_TIMEOUT
+          ...(connections ? { DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG: connections } : {}),
           DEV_DSF_BPE_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
           DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
           DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
@@ -276,6 +304,12 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   log(
     `  curl --cacert ${rel(network.ca)} --cert ${rel(first.clientCert)} --key ${rel(first.clientKey)} -H 'Content-Type: application/fhir+json' --data @${rel(pingFiles[0]!)} ${first.fhirBaseUrl}/Task`,
   );
+  const hrp = network.sites.find((s) => s.roles.includes('HRP'));
+  if (research && hrp) {
+    log('');
+    log(`Feasibility (diabetes with HbA1c >= 6.5 %) from ${hrp.organization} to every DIC's data repository:`);
+    log(`  npx dsf start-process --network ${rel(networkFile)} --site ${hrp.organization} --draft ${FEASIBILITY_REQUEST_DRAFT}`);
+  }
   log(`BPE logs: ${rel(join(dir, 'logs'))}/<site>-bpe.log`);
 
   return { network, networkFile, stop: stopAll };

@@ -9,6 +9,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import type { CertificateSet } from './certs.ts';
 import { HttpFhirClient } from '../bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../common/https-client.ts';
+import pg from 'pg';
 import { withDatabase } from '../db/pool.ts';
 import { readFhirServerConfig } from '../fhir/config.ts';
 import { startFhirServer, type RunningFhirServer } from '../fhir/fhir-server.ts';
@@ -40,7 +41,24 @@ export interface DemoDataRepositoryOptions {
   initBundle: string;
   dir: string;
   patients: number;
+  /**
+   * A database on the same server already holding a filled repository (benchmarks): each repository's
+   * database is created as its copy (CREATE DATABASE … TEMPLATE) instead of being loaded.
+   */
+  template?: string;
   log: (line: string) => void;
+}
+
+/** Creates `database` as a copy of `template` unless it exists. */
+async function copyDatabase(serverUrl: string, database: string, template: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!exists.rowCount) await admin.query(`CREATE DATABASE "${database}" TEMPLATE "${template}"`);
+  } finally {
+    await admin.end();
+  }
 }
 
 export async function startDemoDataRepositories(o: DemoDataRepositoryOptions): Promise<DemoDataRepositories> {
@@ -52,6 +70,8 @@ export async function startDemoDataRepositories(o: DemoDataRepositoryOptions): P
       o.sites.map(async (site) => {
         const c = o.certs.organizations[site.organization]!;
         const baseUrl = `https://localhost:${site.port + DATA_REPOSITORY_PORT_OFFSET}/fhir`;
+        const database = `${o.databasePrefix}data_${site.organization.toLowerCase()}`;
+        if (o.template) await copyDatabase(o.databaseServerUrl, database, o.template);
         const server = await startFhirServer(
           readFhirServerConfig({
             DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
@@ -64,7 +84,7 @@ export async function startDemoDataRepositories(o: DemoDataRepositoryOptions): P
             DEV_DSF_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
             DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
             DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: o.certs.ca.certPath,
-            DEV_DSF_FHIR_DB_URL: withDatabase(o.databaseServerUrl, `${o.databasePrefix}data_${site.organization.toLowerCase()}`),
+            DEV_DSF_FHIR_DB_URL: withDatabase(o.databaseServerUrl, database),
             DEV_DSF_FHIR_SERVER_INIT_BUNDLE: o.initBundle,
             DSF_DATA_DIR: join(o.dir, site.organization, 'data-repository'),
             DSF_FHIR_DATA_REPOSITORY: 'true',

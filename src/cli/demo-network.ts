@@ -47,6 +47,8 @@ export interface DemoOptions {
    * absent. A research platform (Test_HRP) is added when no site has the role HRP.
    */
   dataRepositoryPatients?: number;
+  /** A filled repository database to copy for each DIC instead of loading (benchmarks). */
+  dataRepositoryTemplate?: string;
 }
 
 export interface NetworkUser {
@@ -220,6 +222,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
         initBundle: bundleFile,
         dir,
         patients: opts.dataRepositoryPatients!,
+        template: opts.dataRepositoryTemplate,
         log,
       });
     }

@@ -4,6 +4,7 @@
 // MAC whose key comes from the PKCS#12 key derivation (RFC 7292 appendix B), as OpenSSL 3 and Java
 // write them. The DER is assembled by hand: the few structures needed do not justify a dependency.
 import { createHash, createHmac, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { bmpPassword, pkcs12Kdf } from './pkcs12-kdf.ts';
 
 // ---- minimal DER ----
 
@@ -52,31 +53,6 @@ const OID = {
 
 const data = (content: Buffer) => sequence(oid(OID.data), explicit0(octetString(content)));
 
-/** RFC 7292 appendix B.2 with SHA-256 (u = 32, v = 64): derives `n` bytes for the purpose `id` (3 = MAC). */
-function pkcs12Kdf(password: string, salt: Buffer, iterations: number, id: number, n: number): Buffer {
-  const u = 32;
-  const v = 64;
-  const pw = password ? Buffer.concat([Buffer.from(password, 'utf16le').swap16(), Buffer.alloc(2)]) : Buffer.alloc(0);
-  const fill = (b: Buffer) => (b.length ? Buffer.from(Array.from({ length: v * Math.ceil(b.length / v) }, (_, i) => b[i % b.length]!)) : Buffer.alloc(0));
-  const D = Buffer.alloc(v, id);
-  const I = Buffer.concat([fill(salt), fill(pw)]);
-  const out: Buffer[] = [];
-  for (let produced = 0; produced < n; produced += u) {
-    let A = createHash('sha256').update(Buffer.concat([D, I])).digest();
-    for (let r = 1; r < iterations; r++) A = createHash('sha256').update(A).digest();
-    out.push(A);
-    const B = Buffer.from(Array.from({ length: v }, (_, i) => A[i % u]!));
-    for (let j = 0; j < I.length; j += v) {
-      let carry = 1;
-      for (let k = v - 1; k >= 0; k--) {
-        const sum = I[j + k]! + B[k]! + carry;
-        I[j + k] = sum & 0xff;
-        carry = sum >> 8;
-      }
-    }
-  }
-  return Buffer.concat(out).subarray(0, n);
-}
 
 export interface Pkcs12Options {
   /** PEM private key (PKCS#8 or PKCS#1/SEC1). */
@@ -107,7 +83,7 @@ export function createPkcs12(o: Pkcs12Options): Buffer {
   const safeContents = sequence(keyBag, certBag(leaf, true), ...chain.map((c) => certBag(c, false)));
   const authSafe = sequence(data(safeContents));
   const salt = randomBytes(16);
-  const macKey = pkcs12Kdf(o.password, salt, iterations, 3, 32);
+  const macKey = pkcs12Kdf('sha256', o.password ? bmpPassword(o.password) : Buffer.alloc(0), salt, 3, iterations, 32);
   const mac = createHmac('sha256', macKey).update(authSafe).digest();
   const macData = sequence(sequence(sequence(oid(OID.sha256), nul()), octetString(mac)), octetString(salt), integer(iterations));
   return sequence(integer(3), data(authSafe), macData);

@@ -5,6 +5,7 @@ import type { SqlParams } from '../../db/sql-params.ts';
 import { searchParameter } from '../search/parameters.ts';
 import { paramTypeModule } from '../search/param-types/index.ts';
 import { dateSql } from '../search/param-types/date.ts';
+import { tokenSql } from '../search/param-types/token.ts';
 import type { Filter, SearchRequest, SortSpec } from '../search/search-request.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -22,8 +23,22 @@ function filterCondition(f: Filter, type: string, baseUrl: string, p: SqlParams)
   const module = paramTypeModule(def.type);
   const param = module.indexParam?.(f.code, f.modifier) ?? f.code;
   const ors = f.values.map((v) => `(${module.sql({ def, modifier: f.modifier }, v, p, baseUrl)})`).join(' OR ');
-  const exists = `EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(param)} AND (${ors}))`;
+  let exists = `EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(param)} AND (${ors}))`;
+  if (def.type === 'reference' && f.modifier === 'identifier') exists = `(${exists} OR ${resolvedIdentifierCondition(f, type, p)})`;
   return module.negatedBy !== undefined && f.modifier === module.negatedBy ? `NOT ${exists}` : exists;
+}
+
+/**
+ * :identifier also matches a literal reference to a resource of this server that has the identifier, as
+ * the reference server does (an allow-list Bundle's `endpoint:identifier=` finds an affiliation whose
+ * endpoint is a plain `Endpoint/<id>`).
+ */
+function resolvedIdentifierCondition(f: Filter, type: string, p: SqlParams): string {
+  const ors = f.values.map((v) => `(${tokenSql(v, (x) => p.add(x), 't')})`).join(' OR ');
+  return (
+    `EXISTS (SELECT 1 FROM search_index s JOIN search_index t ON t.resource_id = s.ref_id AND t.type = s.system AND t.param = 'identifier' ` +
+    `WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(f.code)} AND s.ref_id IS NOT NULL AND (${ors}))`
+  );
 }
 
 /** WHERE clause (without the keyword) selecting the current, not deleted resources that match. */

@@ -21,13 +21,13 @@ export function splitToken(value: string): { system?: string; code: string } {
   return bar < 0 ? { code: value } : { system: value.slice(0, bar), code: value.slice(bar + 1) };
 }
 
-/** The condition of a token value on system and code (also references' :identifier). */
-export function tokenSql(value: string, add: (v: unknown) => string): string {
+/** The condition of a token value on system and code (also references' :identifier), on index rows of `alias`. */
+export function tokenSql(value: string, add: (v: unknown) => string, alias = 's'): string {
   const { system, code } = splitToken(value);
-  if (system === undefined) return `s.code = ${add(code)}`;
-  if (system === '') return `s.system IS NULL AND s.code = ${add(code)}`;
-  if (code === '') return `s.system = ${add(system)}`;
-  return `s.code = ${add(code)} AND s.system = ${add(system)}`;
+  if (system === undefined) return `${alias}.code = ${add(code)}`;
+  if (system === '') return `${alias}.system IS NULL AND ${alias}.code = ${add(code)}`;
+  if (code === '') return `${alias}.system = ${add(system)}`;
+  return `${alias}.code = ${add(code)} AND ${alias}.system = ${add(system)}`;
 }
 
 export function tokenMatches(value: string, row: IndexRow): boolean {

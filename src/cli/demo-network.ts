@@ -2,7 +2,7 @@
 // two databases per site (FHIR server, BPE); a test CA and certificates are generated on first run; every
 // site's initial bundle makes it know all the others and gives them roles under one parent organisation
 // (network-bundle.ts). Each site runs its FHIR server and its BPE with the plugins shipped in plugins/
-// (ping-pong, hello-world), and has three local users (demo-users.ts). A second start reuses the data.
+// (ping-pong, hello-world, feasibility), and has three local users (demo-users.ts). A second start reuses the data.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';

@@ -78,7 +78,7 @@ export interface FeasibilityBenchResult {
   patientsPerSite: number;
   seededSeconds?: number;
   localCountMs: number;
-  networks: { dics: number; startSeconds: number; wallMs: number; ratioToLocalCount: number; total: number | undefined }[];
+  networks: ({ dics: number; startSeconds: number; wallMs: number; ratioToLocalCount: number; total: number | undefined } | { dics: number; failed: string })[];
 }
 
 export async function run(url: string, log: (s: string) => void, patients = 10_000): Promise<FeasibilityBenchResult> {
@@ -94,6 +94,8 @@ export async function run(url: string, log: (s: string) => void, patients = 10_0
     const demo = await startDemoNetwork({ dir, organizations, basePort: await findFreeBasePort(organizations.length), databaseUrl: url, databasePrefix: prefix, log: () => {}, dataRepositoryPatients: patients, dataRepositoryTemplate: tmpl.name });
     const startSeconds = seconds(performance.now() - t0);
     try {
+      // A network that does not finish is reported, and the next one still runs.
+      try {
       const ca = readFileSync(demo.network.ca, 'utf8');
       const hrp = demo.network.sites.find((s) => s.organization === 'Test_HRP')!;
       const http = new HttpsClient({ cert: readFileSync(hrp.clientCert, 'utf8'), key: readFileSync(hrp.clientKey, 'utf8'), ca });
@@ -107,7 +109,7 @@ export async function run(url: string, log: (s: string) => void, patients = 10_0
           const started = performance.now();
           const created = await client.createMinimal(requestedTaskFrom(draft));
           let done: Task | undefined;
-          for (let poll = 0; poll < 12_000 && !done; poll++) {
+          for (let poll = 0; poll < 6_000 && !done; poll++) {
             const t = await client.read<Task>('Task', created.id);
             if (t.status === 'completed' || t.status === 'failed') done = t;
             else await new Promise((r) => setTimeout(r, 20));
@@ -123,6 +125,11 @@ export async function run(url: string, log: (s: string) => void, patients = 10_0
         log(`  ${String(dics).padStart(2)} DICs x ${patients} patients: feasibility ${Math.round(wallMs)} ms (median of ${RUNS}; ${(wallMs / result.localCountMs).toFixed(1)}x one local count of ${Math.round(result.localCountMs)} ms); total ${total}; network start ${startSeconds} s`);
       } finally {
         http.close();
+      }
+      } catch (e) {
+        const failed = (e as Error).message.slice(0, 300);
+        result.networks.push({ dics, failed });
+        log(`  ${String(dics).padStart(2)} DICs x ${patients} patients: FAILED: ${failed}`);
       }
     } finally {
       await demo.stop();

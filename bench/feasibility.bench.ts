@@ -96,36 +96,36 @@ export async function run(url: string, log: (s: string) => void, patients = 10_0
     try {
       // A network that does not finish is reported, and the next one still runs.
       try {
-      const ca = readFileSync(demo.network.ca, 'utf8');
-      const hrp = demo.network.sites.find((s) => s.organization === 'Test_HRP')!;
-      const http = new HttpsClient({ cert: readFileSync(hrp.clientCert, 'utf8'), key: readFileSync(hrp.clientKey, 'utf8'), ca });
-      try {
-        const client = new HttpFhirClient({ http, baseUrl: hrp.fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
-        const draft = await findDraftTask(client, FEASIBILITY_REQUEST_DRAFT);
-        if (result.localCountMs === 0) result.localCountMs = await localCount(demo.network.sites[0]!, ca, draft);
-        const walls: number[] = [];
-        let total: number | undefined;
-        for (let i = 0; i < RUNS; i++) {
-          const started = performance.now();
-          const created = await client.createMinimal(requestedTaskFrom(draft));
-          let done: Task | undefined;
-          for (let poll = 0; poll < 6_000 && !done; poll++) {
-            const t = await client.read<Task>('Task', created.id);
-            if (t.status === 'completed' || t.status === 'failed') done = t;
-            else await new Promise((r) => setTimeout(r, 20));
+        const ca = readFileSync(demo.network.ca, 'utf8');
+        const hrp = demo.network.sites.find((s) => s.organization === 'Test_HRP')!;
+        const http = new HttpsClient({ cert: readFileSync(hrp.clientCert, 'utf8'), key: readFileSync(hrp.clientKey, 'utf8'), ca });
+        try {
+          const client = new HttpFhirClient({ http, baseUrl: hrp.fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
+          const draft = await findDraftTask(client, FEASIBILITY_REQUEST_DRAFT);
+          if (result.localCountMs === 0) result.localCountMs = await localCount(demo.network.sites[0]!, ca, draft);
+          const walls: number[] = [];
+          let total: number | undefined;
+          for (let i = 0; i < RUNS; i++) {
+            const started = performance.now();
+            const created = await client.createMinimal(requestedTaskFrom(draft));
+            let done: Task | undefined;
+            for (let poll = 0; poll < 6_000 && !done; poll++) {
+              const t = await client.read<Task>('Task', created.id);
+              if (t.status === 'completed' || t.status === 'failed') done = t;
+              else await new Promise((r) => setTimeout(r, 20));
+            }
+            if (done?.status !== 'completed') throw new Error(`feasibility with ${dics} DICs did not complete: ${JSON.stringify(done?.output)}`);
+            const answered = (done.output ?? []).filter((o) => ['answered', 'below-threshold'].includes(o.valueCoding?.code ?? '')).length;
+            if (answered !== dics) throw new Error(`only ${answered} of ${dics} DICs answered: ${JSON.stringify(done.output)}`);
+            walls.push(performance.now() - started);
+            total = done.output?.find((o) => o.type?.coding?.[0]?.code === 'total')?.valueInteger;
           }
-          if (done?.status !== 'completed') throw new Error(`feasibility with ${dics} DICs did not complete: ${JSON.stringify(done?.output)}`);
-          const answered = (done.output ?? []).filter((o) => ['answered', 'below-threshold'].includes(o.valueCoding?.code ?? '')).length;
-          if (answered !== dics) throw new Error(`only ${answered} of ${dics} DICs answered: ${JSON.stringify(done.output)}`);
-          walls.push(performance.now() - started);
-          total = done.output?.find((o) => o.type?.coding?.[0]?.code === 'total')?.valueInteger;
+          const wallMs = median(walls);
+          result.networks.push({ dics, startSeconds, wallMs: Math.round(wallMs), ratioToLocalCount: Math.round((wallMs / result.localCountMs) * 10) / 10, total });
+          log(`  ${String(dics).padStart(2)} DICs x ${patients} patients: feasibility ${Math.round(wallMs)} ms (median of ${RUNS}; ${(wallMs / result.localCountMs).toFixed(1)}x one local count of ${Math.round(result.localCountMs)} ms); total ${total}; network start ${startSeconds} s`);
+        } finally {
+          http.close();
         }
-        const wallMs = median(walls);
-        result.networks.push({ dics, startSeconds, wallMs: Math.round(wallMs), ratioToLocalCount: Math.round((wallMs / result.localCountMs) * 10) / 10, total });
-        log(`  ${String(dics).padStart(2)} DICs x ${patients} patients: feasibility ${Math.round(wallMs)} ms (median of ${RUNS}; ${(wallMs / result.localCountMs).toFixed(1)}x one local count of ${Math.round(result.localCountMs)} ms); total ${total}; network start ${startSeconds} s`);
-      } finally {
-        http.close();
-      }
       } catch (e) {
         const failed = (e as Error).message.slice(0, 300);
         result.networks.push({ dics, failed });

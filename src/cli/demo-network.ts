@@ -2,8 +2,8 @@
 // two databases per site (FHIR server, BPE); a test CA and certificates are generated on first run; every
 // site's initial bundle makes it know all the others and gives them roles under one parent organisation
 // (network-bundle.ts). Each site runs its FHIR server and its BPE with the plugins shipped in plugins/
-// (ping-pong, hello-world, allow-list; the TTP manages the allow list), and has three local users
-// (demo-users.ts). A second start reuses the data. demo-add-site.ts adds a site to a running demo.
+// (ping-pong, hello-world, allow-list, feasibility; the TTP manages the allow list), and has three local
+// users (demo-users.ts). A second start reuses the data. demo-add-site.ts adds a site to a running demo.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
@@ -19,10 +19,12 @@ import { HttpsClient } from '../common/https-client.ts';
 import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
 import type { RunningFhirServer } from '../fhir/fhir-server.ts';
 import { findDraftTask, requestedTaskFrom } from '../plugin-api/testing/draft-tasks.ts';
+import { DATA_REPOSITORY_PORT_OFFSET, DEMO_RESEARCH_PLATFORM, startDemoDataRepositories, type DemoDataRepositories } from './demo-data-repositories.ts';
 
 export { SHIPPED_PLUGINS };
 export const DEMO_PARENT_ORGANIZATION = 'Test_Consortium';
 export const START_PING_DRAFT = 'http://dsf.dev/bpe/Process/ping/1.0/task-start-ping';
+export const FEASIBILITY_REQUEST_DRAFT = 'http://dsf-ts.dev/bpe/Process/feasibilityRequest/0.1/task-feasibility-request';
 /** The BPE status endpoints listen this far above the FHIR servers' ports. */
 export const BPE_PORT_OFFSET = 1000;
 export { FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET };
@@ -38,6 +40,13 @@ export interface DemoOptions {
   log: (line: string) => void;
   /** Least level of BPE log lines shown in the console (all go to <dir>/logs/<site>-bpe.log). */
   bpeConsoleLevel?: LogLevel;
+  /**
+   * Synthetic patients in each DIC's local data repository (demo-data-repositories.ts); none when 0 or
+   * absent. A research platform (Test_HRP) is added when no site has the role HRP.
+   */
+  dataRepositoryPatients?: number;
+  /** A filled repository database to copy for each DIC instead of loading (benchmarks). */
+  dataRepositoryTemplate?: string;
 }
 
 export interface NetworkUser {
@@ -99,8 +108,8 @@ export function demoOrganizations(sites: number): string[] {
 export async function findFreeBasePort(sites: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = await freePort();
-    if (base + BPE_STATUS_PORT_OFFSET + sites > 65535) continue;
-    const ports = Array.from({ length: sites }, (_, i) => [0, BPE_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET].map((o) => base + o + i)).flat();
+    if (base + DATA_REPOSITORY_PORT_OFFSET + sites > 65535) continue;
+    const ports = Array.from({ length: sites }, (_, i) => [0, BPE_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET, DATA_REPOSITORY_PORT_OFFSET].map((o) => base + o + i)).flat();
     if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
   }
   throw new Error(`no free range of ports for ${sites} sites`);
@@ -125,6 +134,8 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   const dir = resolve(opts.dir);
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const log = opts.log;
+  const research = (opts.dataRepositoryPatients ?? 0) > 0;
+  if (research && !opts.organizations.some((o) => defaultRolesOf(o).includes('HRP'))) opts = { ...opts, organizations: [...opts.organizations, DEMO_RESEARCH_PLATFORM] };
   const n = opts.organizations.length;
   const started = Date.now();
   const step = (i: number, text: string) => log(`[${i}/5] ${text}`);
@@ -179,6 +190,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     initBundleFile: bundleFile,
     roleConfigFile: roleConfigFile(key),
     bpeRoleConfigFile: bpeRoleConfigFile(key),
+    clientConnectionsConfig: repositories?.connectionsConfig(key),
     allowListOrganization,
     bpeConsoleLevel: opts.bpeConsoleLevel ?? 'warn',
     log,
@@ -186,10 +198,12 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   const fhirServers: RunningFhirServer[] = [];
   const bpes: RunningBpe[] = [];
   const statusServers: BpeStatusServer[] = [];
+  let repositories: DemoDataRepositories | undefined;
   const stopAll = async () => {
     await Promise.all(statusServers.map((s) => s.close()));
     await Promise.all(bpes.map((b) => b.stop()));
     await Promise.all(fhirServers.map((r) => r.close()));
+    await repositories?.stop();
     await stopDb();
   };
   try {
@@ -201,6 +215,22 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
         log(`      ${String(++ready).padStart(String(n).length)}/${n} FHIR server of ${site.organizationIdentifier} on ${site.fhirBaseUrl}`);
       }),
     );
+
+    if (research) {
+      const dics = sites.filter((s) => s.roles.includes('DIC'));
+      log(`      starting ${dics.length} local data repositories (${opts.dataRepositoryPatients} synthetic patients each on first start)`);
+      repositories = await startDemoDataRepositories({
+        sites: dics.map((s) => ({ organization: s.organizationIdentifier, port: s.port })),
+        certs,
+        databaseServerUrl: serverUrl,
+        databasePrefix: opts.databasePrefix ?? '',
+        initBundle: bundleFile,
+        dir,
+        patients: opts.dataRepositoryPatients!,
+        template: opts.dataRepositoryTemplate,
+        log,
+      });
+    }
 
     step(4, `starting ${n} BPE(s) with the plugins in ${rel(SHIPPED_PLUGINS)}`);
     ready = 0;
@@ -263,6 +293,12 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   log(
     `  curl --cacert ${rel(network.ca)} --cert ${rel(first.clientCert)} --key ${rel(first.clientKey)} -H 'Content-Type: application/fhir+json' --data @${rel(pingFiles[0]!)} ${first.fhirBaseUrl}/Task`,
   );
+  const hrp = network.sites.find((s) => s.roles.includes('HRP'));
+  if (research && hrp) {
+    log('');
+    log(`Feasibility (diabetes with HbA1c >= 6.5 %) from ${hrp.organization} to every DIC's data repository:`);
+    log(`  npx dsf start-process --network ${rel(networkFile)} --site ${hrp.organization} --draft ${FEASIBILITY_REQUEST_DRAFT}`);
+  }
   log(`BPE logs: ${rel(join(dir, 'logs'))}/<site>-bpe.log`);
 
   return { network, networkFile, stop: stopAll };

@@ -46,6 +46,8 @@ export interface DemoSiteContext {
   roleConfigFile: string;
   /** The BPE's role configuration (DEV_DSF_BPE_SERVER_ROLECONFIG): who may use its web view. */
   bpeRoleConfigFile: string;
+  /** DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG, e.g. the site's local data repository. */
+  clientConnectionsConfig?: string;
   /** Organisation that may run updateAllowList (DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION unless set). */
   allowListOrganization: string;
   bpeConsoleLevel: LogLevel;
@@ -91,6 +93,7 @@ export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Pr
   const config = readBpeConfig({
     DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION: ctx.allowListOrganization,
     ...process.env, // plugin placeholders, e.g. DEV_DSF_BPE_PING_PONG_TIMEOUT
+    ...(ctx.clientConnectionsConfig ? { DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG: ctx.clientConnectionsConfig } : {}),
     DEV_DSF_BPE_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
     DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
     DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,

@@ -32,6 +32,7 @@ export const FHIR_VARIABLES = new ConfigCatalog('FHIR server (`dsf fhir`)', [
   v('DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW', 'boolean', 'Sign-in of local users in the browser by OpenID Connect (authorization code flow with PKCE); needs the realm base URL, client id and client secret.', { default: 'false' }),
   v('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET', 'string', "This server's client secret at the OIDC provider (browser sign-in).", { secret: true }),
   v('DSF_SERVER_AUTH_OIDC_SESSION_TIMEOUT', 'duration', 'Lifetime of a browser session after an OIDC sign-in.', { default: 'PT30M' }),
+  v('DSF_FHIR_DATA_REPOSITORY', 'boolean', "This server is a site's local data repository: it also serves Condition, Observation and Consent and more Patient search parameters. Reached by the site's BPE only, never by other sites.", { default: 'false' }),
   v('DSF_FHIR_SERVER_UI_BPE_URL', 'url', "URL of the site's BPE view, linked in the web UI's header for administrators."),
   v('DEV_DSF_SERVER_AUTH_OIDC_BEARER_TOKEN_AUDIENCE', 'string', "Audience a bearer token must name; default the client id; '' turns the check off."),
   v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TRUST_SERVER_CERTIFICATE_CAS', 'pem', "CA certificates trusted for the OIDC provider's server certificate (PEM files or folders)."),

@@ -79,6 +79,11 @@ export interface FhirServerConfig {
   statusPort?: number;
   /** On close (SIGTERM): longest wait for requests in flight before their connections are closed. */
   shutdownTimeoutMs?: number;
+  /**
+   * DSF_FHIR_DATA_REPOSITORY (default false): this server is a site's local data repository and also serves
+   * Condition, Observation and Consent (and more Patient search parameters). Not reachable by other sites.
+   */
+  dataRepository?: boolean;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -145,6 +150,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),
     statusPort: r.raw('DEV_DSF_SERVER_STATUS_PORT') === undefined ? undefined : r.int('DEV_DSF_SERVER_STATUS_PORT', 0, 0, 65535),
     shutdownTimeoutMs: r.int('DSF_FHIR_SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    dataRepository: r.bool('DSF_FHIR_DATA_REPOSITORY', false),
   };
   if (cfg.limits!.requestTimeoutMs! < cfg.limits!.headersTimeoutMs!) r.problems.push('DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS');
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));

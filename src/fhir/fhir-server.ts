@@ -11,6 +11,7 @@ import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import { DEFAULT_LIMITS, DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
 import { RequestScopes } from '../db/request-scope.ts';
+import { serveDataRepositoryTypes } from './model/resource-types.ts';
 import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { FhirService } from './service/fhir-service.ts';
@@ -113,6 +114,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     opts.logDestination ?? pino.destination(1),
   );
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
+  if (config.dataRepository) serveDataRepositoryTypes();
   let embedded: EmbeddedDatabase | undefined;
   let pool = opts.pool;
   const ownPool = !pool;

@@ -10,7 +10,7 @@ import { ResourceStore } from '../store/resource-store.ts';
 import { executeSearch } from '../store/search-query.ts';
 import { lockForTransaction } from '../store/resource-lookups.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
-import { isDsfResourceType } from '../model/resource-types.ts';
+import { isServedResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, historyBundle } from './result-bundles.ts';
 import type { InteractionResult, RequestContext } from './request-context.ts';
 import type { WriteHooks } from './write-hooks.ts';
@@ -29,7 +29,7 @@ export function withWarningIssues(told: OperationOutcome, warnings?: OperationOu
 }
 
 export function assertType(type: string): void {
-  if (!isDsfResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
+  if (!isServedResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
 }
 
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;

@@ -7,8 +7,7 @@ import { BpeDsfClientProvider } from './client/dsf-client-provider.ts';
 import { PluginManager, type PluginDeploymentResult } from './plugins/plugin-manager.ts';
 import { migrateBpe } from './schema.ts';
 import { FhirOrganizationProvider } from './services/organization-provider.ts';
-import { LoggingMailService } from './services/mail-service.ts';
-import { SmtpMailService } from './services/smtp-mail-service.ts';
+import { createMailService } from './services/mail-factory.ts';
 import type { BpeLogger } from './services/logging.ts';
 import type { MailService } from '../plugin-api/index.ts';
 import { createCompressionService } from './api-services/compression/compression-service.ts';
@@ -72,11 +71,7 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
       localBaseUrl: config.fhirServerBaseUrl,
       clients,
       organizations,
-      mail:
-        options.mail ??
-        (config.mail.host && config.mail.fromAddress
-          ? new SmtpMailService({ ...config.mail, host: config.mail.host, fromAddress: config.mail.fromAddress })
-          : new LoggingMailService(logger.child('mail'))),
+      mail: options.mail ?? createMailService(config, logger),
       logger,
       dataLogger,
       crypto,

@@ -19,6 +19,13 @@ import { BpeLogger, consoleSink } from './services/logging.ts';
 import { TaskHandler } from './tasks/task-handler.ts';
 import { TaskListeners } from './tasks/task-listeners.ts';
 import { QuestionnaireResponseHandler } from './tasks/questionnaire-response-handler.ts';
+import { createBpeMetrics } from './bpe-metrics.ts';
+import { createMailService } from './services/mail-factory.ts';
+import { errorMailTap } from './services/error-mail.ts';
+import { traceIdOfTask, traceparentFor } from '../common/trace.ts';
+import type { Task } from '@medplum/fhirtypes';
+import { startStatusServer, type StatusServer } from '../common/status-server.ts';
+import type { Registry } from 'prom-client';
 
 export interface RunningBpe {
   core: BpeCore;
@@ -27,6 +34,12 @@ export interface RunningBpe {
   questionnaireResponseConnector: ResourceConnector;
   /** Resolves when the connectors are bound and caught up. */
   connected(): Promise<void>;
+  /** Whether both connectors are bound to their Subscriptions now. */
+  isConnected(): boolean;
+  /** Prometheus metrics (served on the status port). */
+  metrics: Registry;
+  /** The status port's server, when a status port is configured. */
+  status?: StatusServer;
   stop(): Promise<void>;
 }
 
@@ -40,7 +53,18 @@ export interface BpeStartOptions {
 }
 
 export async function startBpeServer(config: BpeConfig, options: BpeStartOptions = {}): Promise<RunningBpe> {
-  const logger = options.logger ?? new BpeLogger(consoleSink());
+  const baseLogger = options.logger ?? new BpeLogger(consoleSink());
+  const mail = options.mail ?? createMailService(config, baseLogger);
+  // Mail on errors: every ERROR line (plugins' included) goes to the mail recipients with the lines before it.
+  const logger = config.mail.sendMailOnErrorLogEvent
+    ? baseLogger.tapped(errorMailTap(mail, { bufferSize: config.mail.mailOnErrorLogEventBufferSize ?? 4, logLocation: config.mail.mailOnErrorLogEventDebugLogLocation ?? 'the BPE log', site: config.fhirServerBaseUrl }))
+    : baseLogger;
+  if (config.mail.sendTestMailOnStartup) {
+    await mail.send('DSF BPE test mail', `A test mail of the BPE at ${config.fhirServerBaseUrl} (DEV_DSF_BPE_MAIL_SENDTESTMAILONSTARTUP).`).then(
+      () => logger.info('test mail sent'),
+      (e: Error) => logger.warn(`test mail not sent: ${e.message}`),
+    );
+  }
   let embedded: EmbeddedDatabase | undefined;
   let pool = options.pool;
   if (!pool) {
@@ -55,16 +79,31 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
   }
   const ownPool = !options.pool;
   const clients = new BpeDsfClientProvider(config);
+  const metrics = createBpeMetrics(pool);
+  // Task creates at other sites carry a W3C traceparent (trace id from the business key) and are counted.
+  clients.remoteObserver = {
+    headers: (method, _baseUrl, body) => {
+      const traceparent = method === 'POST' ? traceparentFor(body) : undefined;
+      return traceparent ? { traceparent } : undefined;
+    },
+    done: (method, baseUrl, body, error) => {
+      metrics.taskSends.done?.(method, baseUrl, body, error);
+      const trace = method === 'POST' && body.resourceType === 'Task' ? traceIdOfTask(body as Task) : undefined;
+      if (trace) logger.info(`Task ${(body as Task).instantiatesCanonical ?? ''} ${error === undefined ? 'sent to' : 'not sent to'} ${baseUrl} [trace: ${trace}]`);
+    },
+  };
   const listeners = new TaskListeners(clients.getLocal(), logger.child('tasks'));
   let core: BpeCore | undefined;
   try {
     core = await createBpeCore(config, pool, logger, {
       clients,
-      mail: options.mail,
+      mail,
       hooks: { beforeExecutionListeners: (event, execution, node) => listeners.beforeExecutionListeners(event, execution, node) },
       jobs: {
         pollIntervalMs: options.jobPollIntervalMs,
+        onJobExecuted: () => metrics.jobExecuted(),
         onJobFailure: async (jobId, error) => {
+          metrics.jobFailed();
           if (error instanceof ProcessInstanceStop) {
             logger.warn(`process instance ${error.instanceId} stopped by job ${jobId}: ${(error.reason as Error)?.message ?? error.message}`);
             await core!.engine.cancelInstance(error.instanceId);
@@ -99,19 +138,56 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       config.questionnaireResponseSubscriptionSearch,
     );
     const connectors = [taskConnector, questionnaireResponseConnector];
+    const running = core;
+    const connected = () => Promise.all(connectors.map((c) => c.whenConnected())).then(() => undefined);
+    const connectedNow = () => connectors.every((c) => c.connected);
+    let status: StatusServer | undefined;
+    if (config.statusPort !== undefined) {
+      const db = pool;
+      status = await startStatusServer({
+        host: config.statusHost ?? '127.0.0.1',
+        port: config.statusPort,
+        registry: metrics.registry,
+        status: async () => {
+          await db.query('SELECT 1');
+          return {
+            ok: true,
+            details: {
+              server: 'bpe',
+              fhirBaseUrl: config.fhirServerBaseUrl,
+              connected: connectedNow(),
+              plugins: deployment.plugins.map((p) => `${p.name}-${p.version}`),
+              processes: deployment.states.map((s) => ({ process: `${s.processId}|${s.version}`, state: s.newState })),
+            },
+          };
+        },
+      });
+      logger.info(`status port ${status.url}/status and /metrics`);
+    }
     core.engine.startJobExecutor();
     for (const c of connectors) c.start();
-    const running = core;
     return {
       core: running,
       deployment,
       taskConnector,
       questionnaireResponseConnector,
-      connected: () => Promise.all(connectors.map((c) => c.whenConnected())).then(() => undefined),
+      connected,
+      isConnected: connectedNow,
+      metrics: metrics.registry,
+      status,
       async stop() {
+        // Graceful: take no further Task or job, let the running job finish (bounded), then close.
         await connectionTests;
         for (const c of connectors) await c.stop();
-        await running.engine.stopJobExecutor();
+        const timeoutMs = config.shutdownTimeoutMs ?? 30_000;
+        let timer: NodeJS.Timeout | undefined;
+        const finished = await Promise.race([
+          running.engine.stopJobExecutor().then(() => true),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+        ]);
+        clearTimeout(timer);
+        if (!finished) logger.warn(`a job still ran after ${timeoutMs} ms (DSF_BPE_SHUTDOWN_TIMEOUT_MS); its transaction is rolled back and it runs again after the restart`);
+        await status?.close();
         running.close();
         if (ownPool) await pool!.end();
         await embedded?.stop();

@@ -4,15 +4,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
+import { BPE_VARIABLES, DATA_LOGGER_VARIABLES, DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH, DEFAULT_TASK_SUBSCRIPTION_SEARCH } from './config-variables.ts';
+import { BpeRoleConfig } from './ui/bpe-role-config.ts';
 import { dataLoggerConfigFromEnv, type DataLoggerConfig } from './api-services/data-logger/data-logger-config.ts';
 import { createProxyConfig, type ProxyConfig } from '../plugin-api/proxy-config.ts';
 import { parseClientConnections, readPemCertificates, type ConnectionDefaults, type ConnectionSpec } from './client/client-connections.ts';
 import type { OidcCacheSettings } from './client/configured-clients.ts';
 import { homedir } from 'node:os';
 
-export const DEFAULT_TASK_SUBSCRIPTION_SEARCH = '?criteria:exact=Task%3Fstatus%3Drequested&status=active&type=websocket&payload=application/fhir%2Bjson';
-export const DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH =
-  '?criteria:exact=QuestionnaireResponse%3Fstatus%3Dcompleted&status=active&type=websocket&payload=application/fhir%2Bjson';
+export { DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH, DEFAULT_TASK_SUBSCRIPTION_SEARCH };
 
 export interface ProcessIdAndVersion {
   processId: string;
@@ -31,6 +31,15 @@ export interface MailConfig {
   replyToAddresses: string[];
   /** PEM CAs trusted for SMTPS (default: the system's). */
   trustedCas?: string[];
+  /** PKCS#12 key store whose key signs every mail (S/MIME), and its password. */
+  smimeP12KeyStore?: string;
+  smimeP12KeyStorePassword?: string;
+  sendTestMailOnStartup?: boolean;
+  /** Mail every ERROR log line with the lines before it. */
+  sendMailOnErrorLogEvent?: boolean;
+  mailOnErrorLogEventBufferSize?: number;
+  /** Named in those mails: where the full log is. */
+  mailOnErrorLogEventDebugLogLocation?: string;
 }
 
 export interface BpeConfig {
@@ -57,6 +66,8 @@ export interface BpeConfig {
   /** How far before the last seen change a catch-up starts (writers commit out of timestamp order). */
   catchUpOverlapMs: number;
   pluginDirectory: string;
+  /** DEV_DSF_BPE_SERVER_ROLECONFIG: who may use the BPE's web view (role ADMIN); inline YAML or a .yaml file. */
+  roleConfig?: BpeRoleConfig;
   /** Further plugin folders (e.g. those the project ships). */
   extraPluginDirectories: string[];
   excluded: ProcessIdAndVersion[];
@@ -79,6 +90,11 @@ export interface BpeConfig {
   fhirValidationEnabled?: boolean;
   /** DSF_BPE_FHIR_PACKAGE_CACHE: the FHIR package cache the validation reads (default ~/.fhir/packages). */
   fhirPackageCache?: string;
+  /** The status port (plain HTTP: /status, /metrics); none when no port is set. */
+  statusHost?: string;
+  statusPort?: number;
+  /** On stop (SIGTERM): longest wait for running jobs. */
+  shutdownTimeoutMs?: number;
 }
 
 /** Where HL7's tools keep FHIR packages. */
@@ -147,7 +163,9 @@ function processList(reader: ConfigReader, name: string): ProcessIdAndVersion[] 
   return out;
 }
 
-function readDataLoggerConfig(r: ConfigReader, env: Record<string, string | undefined>): DataLoggerConfig {
+function readDataLoggerConfig(r: ConfigReader): DataLoggerConfig {
+  // Through the reader, so *_FILE works for these too.
+  const env = Object.fromEntries(DATA_LOGGER_VARIABLES.map((v) => [v.name, r.raw(v.name)]));
   try {
     return dataLoggerConfigFromEnv(env);
   } catch (e) {
@@ -156,8 +174,24 @@ function readDataLoggerConfig(r: ConfigReader, env: Record<string, string | unde
   }
 }
 
-export function readBpeConfig(env: Record<string, string | undefined> = process.env): BpeConfig {
-  const r = new ConfigReader(env);
+/** The role configuration is inline YAML or, if the value names one, a .yaml file. */
+function roleConfigText(r: ConfigReader): string | undefined {
+  const v = r.string('DEV_DSF_BPE_SERVER_ROLECONFIG');
+  if (v === undefined || v.includes('\n') || !/\.ya?ml$/i.test(v.trim())) return v;
+  try {
+    return readFileSync(v.trim(), 'utf8');
+  } catch (e) {
+    r.problems.push(`DEV_DSF_BPE_SERVER_ROLECONFIG: cannot read ${v.trim()}: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+function statusPort(r: ConfigReader): number | undefined {
+  for (const name of ['DSF_BPE_SERVER_STATUS_PORT', 'DEV_DSF_SERVER_STATUS_PORT']) if (r.raw(name) !== undefined) return r.int(name, 0, 0, 65535);
+  return undefined;
+}
+
+export function readBpeConfig(env: Record<string, string | undefined> = process.env, r = new ConfigReader(env, BPE_VARIABLES)): BpeConfig {
   const fhirServerBaseUrl = r.required('DEV_DSF_BPE_FHIR_SERVER_BASE_URL').replace(/\/$/, '');
   if (fhirServerBaseUrl && !/^https:\/\/[^/]+/.test(fhirServerBaseUrl)) {
     r.problems.push(`DEV_DSF_BPE_FHIR_SERVER_BASE_URL must be an https:// URL, got '${fhirServerBaseUrl}'`);
@@ -199,6 +233,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     fhirServerRetrySleepMs: r.durationMs('DEV_DSF_BPE_PROCESS_FHIR_SERVER_RETRY_SLEEP', 5_000),
     catchUpOverlapMs: r.durationMs('DSF_BPE_CATCH_UP_OVERLAP', 60_000),
     pluginDirectory: r.string('DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY', 'process'),
+    roleConfig: BpeRoleConfig.parse(roleConfigText(r), r.problems),
     extraPluginDirectories: r.list('DSF_BPE_PROCESS_PLUGIN_DIRECTORIES'),
     excluded: processList(r, 'DEV_DSF_BPE_PROCESS_EXCLUDED'),
     retired: processList(r, 'DEV_DSF_BPE_PROCESS_RETIRED'),
@@ -215,8 +250,14 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
       toAddressesCc: r.list('DEV_DSF_BPE_MAIL_TOADDRESSESCC'),
       replyToAddresses: r.list('DEV_DSF_BPE_MAIL_REPLYTOADDRESSES'),
       trustedCas: readPems(r, 'DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS', r.string('DEV_DSF_BPE_MAIL_TRUST_SERVER_CERTIFICATE_CAS')),
+      smimeP12KeyStore: r.string('DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE'),
+      smimeP12KeyStorePassword: r.string('DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE_PASSWORD'),
+      sendTestMailOnStartup: r.bool('DEV_DSF_BPE_MAIL_SENDTESTMAILONSTARTUP', false),
+      sendMailOnErrorLogEvent: r.bool('DEV_DSF_BPE_MAIL_SENDMAILONERRORLOGEVENT', false),
+      mailOnErrorLogEventBufferSize: r.int('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTBUFFERSIZE', 4, 1, 1000),
+      mailOnErrorLogEventDebugLogLocation: r.string('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTDEBUGLOGLOCATION', 'the BPE log'),
     },
-    dataLogger: readDataLoggerConfig(r, env),
+    dataLogger: readDataLoggerConfig(r),
     env,
     proxy: createProxyConfig({
       url: r.string('DEV_DSF_PROXY_URL'),
@@ -233,11 +274,16 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     },
     fhirValidationEnabled: r.bool('DEV_DSF_BPE_PROCESS_FHIR_VALIDATION_ENABLED', false),
     fhirPackageCache: r.string('DSF_BPE_FHIR_PACKAGE_CACHE', DEFAULT_PACKAGE_CACHE),
+    statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),
+    // DSF_BPE_SERVER_STATUS_PORT: for `dsf site`, where the FHIR server has DEV_DSF_SERVER_STATUS_PORT.
+    statusPort: statusPort(r),
+    shutdownTimeoutMs: r.int('DSF_BPE_SHUTDOWN_TIMEOUT_MS', 30_000, 0),
   };
   cfg.clientConnections = readClientConnections(r, cfg.trustedServerCas);
   const proxyUrl = r.string('DEV_DSF_PROXY_URL');
   if (proxyUrl && !cfg.proxy!.url) r.problems.push(`DEV_DSF_PROXY_URL: '${proxyUrl}' is not an http(s) URL with a host`);
   if (cfg.mail.host && !cfg.mail.fromAddress) r.problems.push('DEV_DSF_BPE_MAIL_FROMADDRESS is required when DEV_DSF_BPE_MAIL_HOST is set');
+  if (cfg.mail.smimeP12KeyStore && !existsSync(cfg.mail.smimeP12KeyStore)) r.problems.push(`DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE: no file ${cfg.mail.smimeP12KeyStore}`);
   if (cfg.mail.host && cfg.mail.toAddresses.length === 0) r.problems.push('DEV_DSF_BPE_MAIL_TOADDRESSES is required when DEV_DSF_BPE_MAIL_HOST is set');
   for (const e of cfg.excluded) {
     if (cfg.retired.some((x) => x.processId === e.processId && x.version === e.version)) r.problems.push(`${e.processId}|${e.version} is both excluded and retired`);

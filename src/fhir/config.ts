@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
+import { FHIR_VARIABLES } from './config-variables.ts';
 import { thumbprintSha512 } from '../common/x509.ts';
 import { readAuthConfig, trustedCas, type AuthConfig } from './auth/auth-config.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, type RemoteClientSettings } from './references/remote-reference-client.ts';
@@ -59,6 +60,8 @@ export interface FhirServerConfig {
   dbUrl?: string;
   dataDir: string;
   pageCount: number;
+  /** DSF_FHIR_SERVER_UI_BPE_URL: the BPE view's URL, linked in the pages' header for administrators. */
+  bpeUiUrl?: string;
   initBundle?: string;
   /** Thumbprint of the local organisation's client certificate (from the certificate unless set). */
   organizationThumbprint?: string;
@@ -77,6 +80,16 @@ export interface FhirServerConfig {
   limits?: Partial<FhirServerLimits>;
   /** DSF_LOG_LEVEL (default info); request lines at info, 5xx with their stack at error. */
   logLevel?: LogLevel;
+  /** The status port (plain HTTP: /status, /metrics); none when the port is not set. */
+  statusHost?: string;
+  statusPort?: number;
+  /** On close (SIGTERM): longest wait for requests in flight before their connections are closed. */
+  shutdownTimeoutMs?: number;
+  /**
+   * DSF_FHIR_DATA_REPOSITORY (default false): this server is a site's local data repository and also serves
+   * Condition, Observation and Consent (and more Patient search parameters). Not reachable by other sites.
+   */
+  dataRepository?: boolean;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -98,8 +111,7 @@ function logLevel(r: ConfigReader): LogLevel {
   return 'info';
 }
 
-export function readFhirServerConfig(env: Record<string, string | undefined> = process.env): FhirServerConfig {
-  const r = new ConfigReader(env);
+export function readFhirServerConfig(env: Record<string, string | undefined> = process.env, r = new ConfigReader(env, FHIR_VARIABLES)): FhirServerConfig {
   const baseUrl = r.required('DEV_DSF_FHIR_SERVER_BASE_URL').replace(/\/$/, '');
   if (baseUrl && !/^https:\/\/[^/]+/.test(baseUrl)) r.problems.push(`DEV_DSF_FHIR_SERVER_BASE_URL must be an https:// URL, got '${baseUrl}'`);
   let db = r.string('DEV_DSF_FHIR_DB_URL');
@@ -123,6 +135,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     dbUrl: db,
     dataDir: r.string('DSF_DATA_DIR', join('.dsf', 'fhir')),
     pageCount: r.int('DEV_DSF_FHIR_SERVER_PAGE_COUNT', 20, 1, 1000),
+    bpeUiUrl: r.string('DSF_FHIR_SERVER_UI_BPE_URL'),
     initBundle: r.string('DEV_DSF_FHIR_SERVER_INIT_BUNDLE'),
     organizationThumbprint: r.string('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT'),
     maxBodyBytes: r.int('DSF_FHIR_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
@@ -141,6 +154,10 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
       preparedStatements: r.int('DSF_FHIR_PREPARED_STATEMENTS', DEFAULT_LIMITS.preparedStatements, 1, 10_000),
     },
     logLevel: logLevel(r),
+    statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),
+    statusPort: r.raw('DEV_DSF_SERVER_STATUS_PORT') === undefined ? undefined : r.int('DEV_DSF_SERVER_STATUS_PORT', 0, 0, 65535),
+    shutdownTimeoutMs: r.int('DSF_FHIR_SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    dataRepository: r.bool('DSF_FHIR_DATA_REPOSITORY', false),
   };
   if (cfg.limits!.requestTimeoutMs! < cfg.limits!.headersTimeoutMs!) r.problems.push('DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS');
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));

@@ -12,6 +12,7 @@ import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import { DEFAULT_LIMITS, DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
 import { RequestScopes } from '../db/request-scope.ts';
+import { serveDataRepositoryTypes } from './model/resource-types.ts';
 import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { FhirService } from './service/fhir-service.ts';
@@ -41,6 +42,16 @@ import { registerContentRoutes } from './rest/content-routes.ts';
 import { registerOperationRoutes } from './rest/operation-routes.ts';
 import { ReferenceChecks } from './references/reference-checks.ts';
 import { referenceCheckHooks } from './service/reference-check-hooks.ts';
+import { startStatusServer, type StatusServer } from '../common/status-server.ts';
+import type { Registry } from 'prom-client';
+import { createFhirMetrics } from './fhir-metrics.ts';
+import { trackConnections } from './rest/connection-drain.ts';
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+import { isStaticAssetUrl } from './ui/static-assets.ts';
+import { LOGIN_PATHS, registerLoginRoutes } from './ui/login-routes.ts';
+import { OidcLogin } from './auth/oidc-login.ts';
+import { pageUser } from './ui/ui-context.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -58,6 +69,10 @@ export interface RunningFhirServer {
   events: EventDelivery;
   /** The address actually listened on (port 0 resolved). */
   port: number;
+  /** Prometheus metrics (served on the status port). */
+  metrics: Registry;
+  /** The status port's server, when DEV_DSF_SERVER_STATUS_PORT is set. */
+  status?: StatusServer;
   close(): Promise<void>;
 }
 
@@ -100,6 +115,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     opts.logDestination ?? pino.destination(1),
   );
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
+  if (config.dataRepository) serveDataRepositoryTypes();
   let embedded: EmbeddedDatabase | undefined;
   let pool = opts.pool;
   const ownPool = !pool;
@@ -142,6 +158,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const preparation = new WritePreparation(conformance);
   store.onSettled((client, committed) => preparation.settled(client, committed));
   const auth = config.auth ?? defaultAuthConfig();
+  const oidcLogin = auth.oidcLogin ? new OidcLogin(auth.oidcLogin) : undefined;
   const identities = new IdentityProvider({
     pool,
     localOrganizationIdentifier: config.organizationIdentifier,
@@ -150,6 +167,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     clientCertificateHeader: auth.clientCertificateHeader,
     trustedProxyAddresses: auth.trustedProxyAddresses,
     oidc: auth.oidc ? new OidcBearerVerifier(auth.oidc) : undefined,
+    sessions: oidcLogin,
   });
   // Literal references to other sites with a known Endpoint are checked there, with this site's client certificate.
   const remote = new RemoteReferenceClient(config.client ?? { trustedServerCas: [], connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS });
@@ -198,11 +216,15 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     const identity = requestIdentities.get(req.raw) ?? (await identities.resolve(req));
     return { strict: false, identity, ...authorizationContext(identity, config) };
   };
+  const uiSite = { baseUrl: config.baseUrl, organization: config.organizationIdentifier, bpeUiUrl: config.bpeUiUrl, oidcLogin: !!oidcLogin };
   // Routes registered before the generic ones: the operations, the websocket, raw content of types with content storage.
   const extraRoutes: ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
     (a, d) => registerOperationRoutes(a, d, operations),
     (a) => events.routes(a, context),
     registerContentRoutes,
+    (a) => {
+      if (oidcLogin) registerLoginRoutes(a, uiSite, oidcLogin);
+    },
   ];
   const app = createFhirApp(
     { service, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
@@ -214,6 +236,13 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       timeouts: { headersMs: limits.headersTimeoutMs, requestMs: limits.requestTimeoutMs, keepAliveMs: limits.keepAliveTimeoutMs },
       scopes,
       statementTimeoutMs: limits.statementTimeoutMs,
+      ui: {
+        site: uiSite,
+        userOf: (req) => {
+          const identity = requestIdentities.get(req.raw);
+          return identity && pageUser(identity, identities.isSession(req));
+        },
+      },
       https: {
         cert: config.serverCertificate,
         key: config.serverCertificateKey,
@@ -224,11 +253,31 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     },
   );
   app.addHook('onRequest', async (req) => {
+    // The pages' static files and the sign-in routes need no identity.
+    if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return;
     requestIdentities.set(req.raw, await identities.resolve(req));
   });
+  const metrics = createFhirMetrics(pool, () => events.manager.sessionCount);
+  metrics.instrument(app);
+  const connections = trackConnections(app);
+  let status: StatusServer | undefined;
   try {
     await app.listen({ host: config.apiHost, port: config.apiPort });
+    if (config.statusPort !== undefined) {
+      const db = pool;
+      status = await startStatusServer({
+        host: config.statusHost ?? '127.0.0.1',
+        port: config.statusPort,
+        registry: metrics.registry,
+        status: async () => {
+          await db.query('SELECT 1');
+          return { ok: true, details: { server: 'fhir', baseUrl: config.baseUrl, organization: config.organizationIdentifier, websocketClients: events.manager.sessionCount } };
+        },
+      });
+      log(`status port ${status.url}/status and /metrics`);
+    }
   } catch (e) {
+    await app.close().catch(() => {});
     await events.stop(); // its LISTEN connection would keep the process alive
     remote.close();
     throw e;
@@ -246,8 +295,15 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     config,
     events,
     port,
+    metrics: metrics.registry,
+    status,
     async close() {
+      // Graceful: websockets told the server goes away (1001), requests in flight answered, then the rest.
+      events.manager.closeAll(1001, 'Server shutting down');
+      const { forced } = await connections.drain(config.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+      if (forced) logger.warn({ connections: forced }, 'connections still open at the end of the shutdown timeout were closed');
       await app.close();
+      await status?.close();
       await events.stop();
       remote.close();
       if (ownPool) await pool!.end();

@@ -8,7 +8,7 @@ import type { ProxyConfig } from '../../plugin-api/proxy-config.ts';
 import type { DsfClientProvider } from '../../plugin-api/services.ts';
 import type { BpeConfig } from '../config.ts';
 import type { FhirClientProvider } from '../../plugin-api/client-config.ts';
-import { HttpFhirClient } from './http-fhir-client.ts';
+import { HttpFhirClient, type FhirRequestObserver } from './http-fhir-client.ts';
 import { HttpTransport } from './http-transport.ts';
 
 export type ClientSettings = Pick<
@@ -29,6 +29,9 @@ export class BpeDsfClientProvider implements DsfClientProvider {
   private readonly local: HttpFhirClient;
   private readonly remotes = new Map<string, FhirClient>();
   private configured: FhirClientProvider | undefined;
+
+  /** Sees the requests to remote FHIR servers (Task send metrics, trace headers); set before the first use. */
+  remoteObserver: FhirRequestObserver | undefined;
 
   constructor(private readonly settings: ClientSettings) {
     this.http = new HttpTransport({
@@ -63,7 +66,7 @@ export class BpeDsfClientProvider implements DsfClientProvider {
     if (key === this.local.baseUrl) return this.local;
     let client = this.remotes.get(key);
     if (!client) {
-      client = new HttpFhirClient({ http: this.http, baseUrl: key, connectTimeoutMs: this.settings.remoteConnectTimeoutMs, readTimeoutMs: this.settings.remoteReadTimeoutMs });
+      client = new HttpFhirClient({ http: this.http, baseUrl: key, connectTimeoutMs: this.settings.remoteConnectTimeoutMs, readTimeoutMs: this.settings.remoteReadTimeoutMs, observer: this.remoteObserver });
       this.remotes.set(key, client);
     }
     return client;

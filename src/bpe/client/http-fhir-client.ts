@@ -40,6 +40,16 @@ export interface HttpFhirClientOptions {
   /** Waits between attempts (default: retryDelayMs doubling to eight times it). */
   retryDelay?: DelayStrategy;
   retryDelayMs?: number;
+  /** Told about requests with a resource body (the BPE: Task send metrics, trace headers). */
+  observer?: FhirRequestObserver;
+}
+
+/** Sees the requests of a client that send a resource: may add headers, learns how each ended. */
+export interface FhirRequestObserver {
+  /** Headers to add to the request (e.g. traceparent on a Task create). */
+  headers?(method: string, baseUrl: string, body: Resource): Record<string, string> | undefined;
+  /** After the last attempt: error undefined when it succeeded. */
+  done?(method: string, baseUrl: string, body: Resource, error: unknown): void;
 }
 
 const JSON_MIME = 'application/fhir+json';
@@ -341,13 +351,16 @@ export class HttpFhirClient implements FhirClient {
   private async send(method: string, path: string, body?: Resource, extraHeaders: Record<string, string> = {}, opts: { okStatuses?: number[] } = {}): Promise<Answer> {
     const url = this.url(path);
     const xml = this.options.format === 'xml';
-    const headers: Record<string, string> = { accept: this.mime(), ...extraHeaders };
+    const observer = this.options.observer;
+    const headers: Record<string, string> = { accept: this.mime(), ...(body && observer?.headers?.(method, this.baseUrl, body)), ...extraHeaders };
     let payload: string | undefined;
     if (body !== undefined) {
       headers['content-type'] = this.mime();
       payload = xml ? toFhirXml(body) : JSON.stringify(body);
     }
-    return this.retrying(() => this.attempt(method, url, headers, payload, opts.okStatuses));
+    const answer = this.retrying(() => this.attempt(method, url, headers, payload, opts.okStatuses));
+    if (body && observer?.done) answer.then(() => observer.done!(method, this.baseUrl, body, undefined), (e: unknown) => observer.done!(method, this.baseUrl, body, e));
+    return answer;
   }
 
   /** Runs an attempt with this client's retries (server errors and connection failures). */

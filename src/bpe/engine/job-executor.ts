@@ -17,6 +17,8 @@ export interface JobExecutorOptions {
    * down (awaited: the embedding server may end the instance first).
    */
   onJobFailure?(jobId: string, error: unknown, instanceId: string | null): unknown;
+  /** Called after a job's transaction committed (metrics). */
+  onJobExecuted?(jobId: string): void;
 }
 
 /** A number: that many non-exclusive jobs ran together. */
@@ -30,6 +32,8 @@ export class JobExecutor {
   private wake: (() => void) | null = null;
   /** A command committed jobs since the last look: look again before sleeping. */
   private hinted = false;
+  /** stop() was called: finish the running job, take no further one (graceful shutdown). */
+  private stopRequested = false;
   /** Non-exclusive jobs whose joint run failed: each runs alone next, so a failure costs only its own retry. */
   private readonly alone = new Set<string>();
 
@@ -42,7 +46,7 @@ export class JobExecutor {
   async runDueJobs(maxJobs: number): Promise<number> {
     const skip: string[] = [];
     let count = 0;
-    while (count < maxJobs) {
+    while (count < maxJobs && !this.stopRequested) {
       const outcome = await this.runOne(skip);
       if (outcome === 'none') break;
       if (outcome !== 'skipped') count += outcome === 'ran' || outcome === 'failed' ? 1 : outcome;
@@ -53,6 +57,7 @@ export class JobExecutor {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopRequested = false;
     this.loop = (async () => {
       while (this.running) {
         let ran = 0;
@@ -89,9 +94,11 @@ export class JobExecutor {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopRequested = true;
     this.wake?.();
     await this.loop;
     this.loop = null;
+    this.stopRequested = false;
   }
 
   private async runOne(skip: string[]): Promise<Outcome> {
@@ -133,6 +140,7 @@ export class JobExecutor {
           }
           await ctx.flush();
           await client.query('COMMIT');
+          for (const id of [job.id, ...together]) this.options.onJobExecuted?.(id);
           return together.length + 1;
         }
         this.alone.delete(job.id);
@@ -144,6 +152,7 @@ export class JobExecutor {
       }
       await ctx.flush();
       await client.query('COMMIT');
+      this.options.onJobExecuted?.(job.id);
       return 'ran';
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});

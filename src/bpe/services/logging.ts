@@ -24,6 +24,13 @@ export class BpeLogger implements Logger {
   child(source: string): BpeLogger {
     return new BpeLogger(this.sink, source);
   }
+  /** This logger, whose lines also go to tap (e.g. the mail on ERROR lines). */
+  tapped(tap: LogSink): BpeLogger {
+    return new BpeLogger((level, message) => {
+      this.sink(level, message);
+      tap(level, message);
+    }, this.source);
+  }
   debug(message: string): void {
     this.sink('debug', `[${this.source}] ${message}`);
   }

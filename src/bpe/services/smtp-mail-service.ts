@@ -1,11 +1,12 @@
-// Mail over SMTP (the reference's SmtpMailService, without S/MIME): plain SMTP or SMTPS (implicit TLS,
-// DEV_DSF_BPE_MAIL_USESMTPS), optional AUTH PLAIN, one connection per message. Recipients default
-// to the configured To/Cc addresses.
+// Mail over SMTP (the reference's SmtpMailService): plain SMTP or SMTPS (implicit TLS,
+// DEV_DSF_BPE_MAIL_USESMTPS), optional AUTH PLAIN, one connection per message, optionally S/MIME
+// signed (smime-signer.ts). Recipients default to the configured To/Cc addresses.
 import net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { MailService } from '../../plugin-api/index.ts';
 import type { MailConfig } from '../config.ts';
+import { signedMultipart, type SmimeSigner } from './smime-signer.ts';
 
 const TIMEOUT_MS = 30_000;
 
@@ -51,7 +52,7 @@ function encodeHeader(text: string): string {
   return /^[\x20-\x7e]*$/.test(text) ? text : `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 }
 
-export function buildMessage(from: string, to: string[], cc: string[], replyTo: string[], subject: string, body: string): string {
+export function buildMessage(from: string, to: string[], cc: string[], replyTo: string[], subject: string, body: string, signer?: SmimeSigner): string {
   const headers = [
     `From: ${from}`,
     `To: ${to.join(', ')}`,
@@ -61,15 +62,19 @@ export function buildMessage(from: string, to: string[], cc: string[], replyTo: 
     `Date: ${new Date().toUTCString()}`,
     `Message-ID: <${randomUUID()}@dsf-bpe>`,
     'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=UTF-8',
-    'Content-Transfer-Encoding: base64',
   ];
   const encoded = Buffer.from(body, 'utf8').toString('base64').replace(/.{1,76}/g, (l) => `${l}\r\n`);
-  return `${headers.join('\r\n')}\r\n\r\n${encoded}`;
+  const entity = `Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${encoded}`;
+  if (!signer) return `${headers.join('\r\n')}\r\n${entity}`;
+  const signed = signedMultipart(signer, entity);
+  return `${[...headers, ...signed.headers].join('\r\n')}\r\n\r\n${signed.body}`;
 }
 
 export class SmtpMailService implements MailService {
-  constructor(private readonly config: MailConfig & { host: string; fromAddress: string }) {}
+  constructor(
+    private readonly config: MailConfig & { host: string; fromAddress: string },
+    private readonly signer?: SmimeSigner,
+  ) {}
 
   async send(subject: string, message: string, to?: string | readonly string[]): Promise<void> {
     const recipients = to === undefined ? this.config.toAddresses : ([] as string[]).concat(to);
@@ -98,7 +103,7 @@ export class SmtpMailService implements MailService {
       await expect([250], `MAIL FROM:<${this.config.fromAddress}>`);
       for (const r of [...recipients, ...cc]) await expect([250, 251], `RCPT TO:<${r}>`);
       await expect([354], 'DATA');
-      const data = buildMessage(this.config.fromAddress, recipients, cc, this.config.replyToAddresses, subject, message)
+      const data = buildMessage(this.config.fromAddress, recipients, cc, this.config.replyToAddresses, subject, message, this.signer)
         .split('\r\n')
         .map((l) => (l.startsWith('.') ? `.${l}` : l))
         .join('\r\n');

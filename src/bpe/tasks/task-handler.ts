@@ -6,6 +6,7 @@
 //
 // Each Task is handled once: it is claimed in bpe_handled_resource before anything is written, and
 // the claim is finished in the engine's own transaction. A claim left by a crash is resumed.
+import { traceIdOf } from '../../common/trace.ts';
 import { randomUUID } from 'node:crypto';
 import type { Resource, Task } from '@medplum/fhirtypes';
 import { MessageCorrelationError, type ProcessEngine } from '../engine/index.ts';
@@ -84,7 +85,7 @@ export class TaskHandler implements ResourceHandler {
           variables: { [BpeVariables.startTask]: task },
           inTransaction: finish('started'),
         });
-        logger.info(`Started process ${target.processId}|${target.version} [task: ${task.id}, business-key: ${businessKey}, instance: ${instance.id}]`);
+        logger.info(`Started process ${target.processId}|${target.version} [task: ${task.id}, business-key: ${businessKey}, instance: ${instance.id}, trace: ${traceIdOf(businessKey)}]`);
       } else {
         try {
           await engine.correlateMessage(target.messageName, {
@@ -93,6 +94,7 @@ export class TaskHandler implements ResourceHandler {
             localVariables: { [BpeVariables.incomingTask]: task },
             inTransaction: finish('correlated'),
           });
+          logger.info(`Correlated message ${target.messageName} [task: ${task.id}, business-key: ${businessKey}, trace: ${traceIdOf(businessKey)}]`);
         } catch (e) {
           if (e instanceof MessageCorrelationError) {
             logger.warn(`Unable to correlate Task ${task.id}: ${e.message}`);

@@ -1,6 +1,7 @@
 // One log line per request: method, route (the pattern, never the URL: queries carry search values,
 // which may be personal data), resource type, status, duration, caller and request id.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { traceIdOfHeader } from '../../common/trace.ts';
 
 /** Names the caller for log lines (organisation identifier, or a user), if known. */
 export type CallerLabel = (req: FastifyRequest) => string | undefined;
@@ -16,6 +17,8 @@ export function registerRequestLog(app: FastifyInstance, caller: CallerLabel | u
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         caller: caller?.(req),
+        // The sender's trace id (W3C traceparent, sent by our BPE with Tasks): one request followed across sites.
+        trace: traceIdOfHeader(req.headers.traceparent),
       },
       'request',
     );

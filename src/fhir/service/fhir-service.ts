@@ -10,11 +10,12 @@ import { ResourceStore } from '../store/resource-store.ts';
 import { executeSearch } from '../store/search-query.ts';
 import { lockForTransaction } from '../store/resource-lookups.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
-import { isDsfResourceType } from '../model/resource-types.ts';
+import { isServedResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, historyBundle } from './result-bundles.ts';
 import type { InteractionResult, RequestContext } from './request-context.ts';
 import type { WriteHooks } from './write-hooks.ts';
 import { cleanForOutput, cleanLiteralReferences } from '../references/reference-cleaner.ts';
+import { rememberStoredVersion } from '../types/stored-version.ts';
 import type { BinaryContent } from '../store/binary-store.ts';
 import { contentStorageOf, type ContentHandling } from './content.ts';
 
@@ -28,7 +29,7 @@ export function withWarningIssues(told: OperationOutcome, warnings?: OperationOu
 }
 
 export function assertType(type: string): void {
-  if (!isDsfResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
+  if (!isServedResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
 }
 
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -184,7 +185,7 @@ export class FhirService {
     const cur = await this.store.readCurrent(client, type, id, true);
     if (!cur) throw methodNotAllowed(`${type}/${id} does not exist; update as create is not allowed`);
     // Rules compare against what a reader sees: the stored version without literals resolved from identifiers.
-    const existing = cur.resource && cleanLiteralReferences(cur.resource);
+    const existing = cur.resource && rememberStoredVersion(cleanLiteralReferences(cur.resource), cur.resource);
     const notes: OperationOutcomeIssue[] = [];
     const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, existing, notes) : resource;
     // Content kept outside the row cannot be compared: every update of such a type writes a version.

@@ -1,6 +1,6 @@
 // `dsf site` as an operator runs it: FHIR server and BPE in one process from DEV_DSF_* variables;
 // a Task created over HTTPS runs its process; SIGTERM stops it cleanly. Bad configuration: every
-// problem of both servers listed, exit code 1.
+// problem of both servers listed, exit code 2 (configuration).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -76,9 +76,9 @@ test('dsf site runs a FHIR server and its BPE; a Task runs its process; SIGTERM 
   assert.equal(await site.exited, 0, site.output().slice(-2000));
 });
 
-test('dsf site with a bad configuration lists the problems of both servers and exits with 1', async () => {
+test('dsf site with a bad configuration lists the problems of both servers and exits with 2', async () => {
   const bad = run(['site'], { DEV_DSF_BPE_FHIR_CLIENT_LOCAL_TIMEOUT_READ: 'soon', DEV_DSF_FHIR_DB_URL: fhirDb.url, DEV_DSF_BPE_DB_URL: bpeDb.url });
-  assert.equal(await bad.exited, 1);
+  assert.equal(await bad.exited, 2);
   const text = bad.output();
   assert.match(text, /DEV_DSF_FHIR_SERVER_BASE_URL is required/);
   assert.match(text, /DEV_DSF_BPE_FHIR_SERVER_BASE_URL is required/);

@@ -4,6 +4,7 @@
 import { dirname } from 'node:path';
 import { startBpeServer, type RunningBpe } from '../../../src/bpe/bpe-server.ts';
 import type { BpeConfig } from '../../../src/bpe/config.ts';
+import type { FhirServerConfig } from '../../../src/fhir/config.ts';
 import { freePort } from '../../../src/db/embedded.ts';
 import { sitesBundle } from '../../../src/fhir/init-bundle.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
@@ -40,9 +41,10 @@ async function startBpe(fhir: TestSite, organization: string, overrides: Partial
   return { fhir, bpe, db, organization, identifier: testOrganizationIdentifier(organization), logLines: lines };
 }
 
-export async function startTwoSites(): Promise<TwoSites> {
-  const fhirA = await startTestSite({ organization: 'Test_Organization' });
-  const fhirB = await startTestSite({ organization: 'External_Test_Organization' });
+/** overrides: BPE settings of both sites (e.g. a status port); fhirConfig: FHIR server settings of both. */
+export async function startTwoSites(overrides: Partial<BpeConfig> = {}, fhirConfig: Partial<FhirServerConfig> = {}): Promise<TwoSites> {
+  const fhirA = await startTestSite({ organization: 'Test_Organization', config: fhirConfig });
+  const fhirB = await startTestSite({ organization: 'External_Test_Organization', config: fhirConfig });
   const certs = fhirA.certs;
   const thumbprint = (org: string) => certs.organizations[org]!.client.thumbprint;
   const third = 'Third_Test_Organization';
@@ -50,8 +52,8 @@ export async function startTwoSites(): Promise<TwoSites> {
   const toA = await fhirA.client.post('', sitesBundle([site('External_Test_Organization', fhirB.baseUrl), site(third, `https://127.0.0.1:${await freePort()}/fhir`)]));
   const toB = await fhirB.client.post('', sitesBundle([site('Test_Organization', fhirA.baseUrl)]));
   if (toA.status !== 200 || toB.status !== 200) throw new Error(`site bundles failed: ${toA.body} ${toB.body}`);
-  const a = await startBpe(fhirA, 'Test_Organization');
-  const b = await startBpe(fhirB, 'External_Test_Organization');
+  const a = await startBpe(fhirA, 'Test_Organization', overrides);
+  const b = await startBpe(fhirB, 'External_Test_Organization', overrides);
   return {
     a,
     b,

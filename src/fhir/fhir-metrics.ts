@@ -1,0 +1,35 @@
+// The FHIR server's Prometheus metrics: HTTP requests by method, route pattern (never the URL: queries
+// carry search values) and status with their durations; the database pool; websocket clients.
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { createRegistry, Gauge, Histogram, registerPoolMetrics, type Registry } from '../common/metrics.ts';
+
+export const FHIR_METRICS_PREFIX = 'dsf_fhir_';
+
+export function createFhirMetrics(pool: pg.Pool, websocketClients: () => number): { registry: Registry; instrument(app: FastifyInstance): void } {
+  const registry = createRegistry(FHIR_METRICS_PREFIX);
+  registerPoolMetrics(registry, FHIR_METRICS_PREFIX, pool);
+  new Gauge({
+    name: `${FHIR_METRICS_PREFIX}websocket_clients`,
+    help: 'Open websocket sessions (BPEs listening for Tasks and QuestionnaireResponses)',
+    registers: [registry],
+    collect() {
+      this.set(websocketClients());
+    },
+  });
+  const requests = new Histogram({
+    name: `${FHIR_METRICS_PREFIX}http_request_duration_seconds`,
+    help: 'HTTP requests of the FHIR API by method, route pattern and status, with their duration',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  return {
+    registry,
+    instrument(app) {
+      app.addHook('onResponse', async (req, reply) => {
+        requests.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      });
+    },
+  };
+}

@@ -1,0 +1,121 @@
+// Graceful shutdown under load: `dsf site` (FHIR server + BPE in one process) gets SIGTERM while
+// many clients create Tasks and read. Every request that reached the server is answered (no
+// connection reset, no 5xx; afterwards only "connection refused"), the process exits with 0, and
+// after a restart every Task that was accepted (201) is run to its end: nothing is lost.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HttpsClient } from '../../src/common/https-client.ts';
+import { freePort } from '../../src/db/embedded.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { FhirTestClient, testCertificates } from '../support/fhir-site.ts';
+import { eventually, requestedTask } from '../bpe/server/bpe-support.ts';
+import { FIXTURE_PLUGIN } from '../bpe/server/plugin-fixture.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const WORKERS = 24;
+let fhirDb: TestDatabase;
+let bpeDb: TestDatabase;
+before(async () => {
+  fhirDb = await createTestDatabase('dsf_shutdown_fhir');
+  bpeDb = await createTestDatabase('dsf_shutdown_bpe');
+});
+after(async () => {
+  await fhirDb?.drop();
+  await bpeDb?.drop();
+});
+
+function runSite(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'site'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+test('SIGTERM under load: requests in flight are answered, none reset; accepted Tasks run after the restart', { timeout: 480_000 }, async () => {
+  const certs = await testCertificates();
+  const org = certs.organizations.Test_Organization!;
+  const port = await freePort();
+  const baseUrl = `https://localhost:${port}/fhir`;
+  const env = {
+    DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
+    DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: 'test-organization.test',
+    DEV_DSF_SERVER_API_PORT: String(port),
+    DEV_DSF_SERVER_CERTIFICATE: org.server.certPath,
+    DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
+    DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
+    DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
+    DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: org.client.keyPath,
+    DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
+    DEV_DSF_FHIR_DB_URL: fhirDb.url,
+    DEV_DSF_BPE_DB_URL: bpeDb.url,
+    DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: dirname(FIXTURE_PLUGIN),
+    TEST_PLUGIN_GREETING: 'Hello',
+    DSF_LOG_LEVEL: 'warn',
+    ...(process.env.DSF_DEFINITIONS_CACHE_DIR ? { DSF_DEFINITIONS_CACHE_DIR: process.env.DSF_DEFINITIONS_CACHE_DIR } : {}),
+  };
+  const first = runSite(env);
+  const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(certs.ca.certPath, 'utf8') });
+  const client = new FhirTestClient(http, baseUrl);
+  const accepted: string[] = [];
+  const statuses = new Map<number, number>();
+  const errors = new Map<string, number>();
+  let afterSignal = 0;
+  let signalled = false;
+  try {
+    await eventually('BPE connected', () => first.output().includes('BPE connected to its FHIR server'), 180_000);
+    const task = () => requestedTask({ process: 'hello', message: 'hello', requester: 'test-organization.test', recipient: 'test-organization.test' });
+    // Each worker alternates a Task create and a search until the server refuses connections.
+    const worker = async (w: number) => {
+      for (let i = 0; i < 10_000; i++) {
+        try {
+          const r = i % 2 === w % 2 ? await client.post('/Task', task()) : await client.get('/Task?_count=5&status=completed');
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if (r.status === 201) accepted.push(r.json.id);
+          if (signalled) afterSignal++;
+        } catch (e) {
+          const code = (e as { code?: string }).code ?? (e as Error).message;
+          errors.set(code, (errors.get(code) ?? 0) + 1);
+          if (code === 'ECONNREFUSED') return;
+        }
+      }
+    };
+    const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+    await eventually('load running', () => accepted.length >= 40, 60_000);
+    signalled = true;
+    first.child.kill('SIGTERM');
+    await load;
+    assert.equal(await first.exited, 0, first.output().slice(-3000));
+  } finally {
+    if (first.child.exitCode === null) first.child.kill('SIGKILL');
+  }
+  const summary = `statuses ${JSON.stringify([...statuses])}, errors ${JSON.stringify([...errors])}, answered after SIGTERM ${afterSignal}`;
+  assert.deepEqual([...statuses.keys()].filter((s) => s !== 200 && s !== 201), [], summary);
+  assert.deepEqual([...errors.keys()], ['ECONNREFUSED'], summary);
+  assert.ok(accepted.length >= 40, summary);
+
+  // Restarted: every accepted Task runs (the BPE catches up with what it did not handle before).
+  const second = runSite(env);
+  try {
+    await eventually('BPE connected again', () => second.output().includes('BPE connected to its FHIR server'), 180_000);
+    await eventually(
+      `all ${accepted.length} accepted Tasks completed`,
+      async () => {
+        const open = (await client.get('/Task?_count=1&_summary=count&status=requested,in-progress')).json.total;
+        return open === 0;
+      },
+      120_000,
+    );
+    for (const id of accepted) assert.equal((await client.get(`/Task/${id}`)).json.status, 'completed', `Task/${id}`);
+    console.log(`graceful shutdown: ${accepted.length} Tasks accepted, ${summary}`);
+  } finally {
+    http.close();
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.output().slice(-2000));
+  }
+});

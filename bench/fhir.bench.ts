@@ -3,6 +3,7 @@
 // 100,000 stored resources.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
@@ -55,7 +56,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     const known = await client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify(remoteSite) });
     if (known.status !== 200) throw new Error(`remote organisation failed: ${known.status} ${known.body.slice(0, 500)}`);
     const firstOrg = JSON.parse((await client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-0`, { headers: json })).body).entry[0].resource.id;
-    out.binary = await measureBinary(client, baseUrl, `Organization/${firstOrg}`, () => fhir.rssMiB(), log);
+    // Not with DSF_BENCH_FHIR_ONLY (a profile of some workloads must not hold the Binary transfers).
+    if (!process.env.DSF_BENCH_FHIR_ONLY) out.binary = await measureBinary(client, baseUrl, `Organization/${firstOrg}`, () => fhir.rssMiB(), log);
     if (opts.binaryOnly) {
       await baseline.stop();
       return out;
@@ -64,36 +66,72 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     const ok = (status: number) => (r: { status: number }) => r.status === status;
     const pick = (i: number) => patientIds[i % patientIds.length];
     let created = 0;
+    // The second baseline: PostgreSQL alone, one jsonb row inserted and committed per request (one
+    // autocommit statement, one round trip), from a pool as large as the clients, on the same server.
+    const bare = new pg.Pool({ connectionString: site.databaseUrl, max: 16 });
+    await bare.query('CREATE TABLE bench_bare_insert (id uuid PRIMARY KEY, resource jsonb NOT NULL)');
+    const bareBody = JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/bare', value: 'x' }], active: true });
     const workloads: [string, number, (i: number) => Promise<boolean>][] = [
       ['baseline: fixed JSON over TLS', 1, () => client.request(baselineUrl).then(ok(200))],
+      ['baseline: bare jsonb insert+commit', 1, () => bare.query('INSERT INTO bench_bare_insert (id, resource) VALUES ($1, $2)', [randomUUID(), bareBody]).then(() => true)],
       ['read', 1, (i) => client.request(`${baseUrl}/Patient/${pick(i)}`, { headers: json }).then(ok(200))],
       ['read as XML', 1, (i) => client.request(`${baseUrl}/Patient/${pick(i)}`, { headers: { accept: 'application/fhir+xml' } }).then(ok(200))],
       ['create', 1, () => client.request(`${baseUrl}/Patient`, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/new', value: `n${created++}` }], active: true }) }).then(ok(201))],
       ['conditional create (match exists)', 1, (i) => client.request(`${baseUrl}/Patient`, { method: 'POST', headers: { ...json, 'if-none-exist': `identifier=http://bench/pid|p${i % 200}` }, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/pid', value: `p${i % 200}` }], active: true }) }).then(ok(200))],
       ['search token', 1, (i) => client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}`, { headers: json }).then(ok(200))],
+      ['search name', 1, (i) => client.request(`${baseUrl}/Organization?name=Org%20${10 + (i % 90)}`, { headers: json }).then(ok(200))],
       ['search token + _include', 1, (i) => client.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}&_include=Organization:endpoint`, { headers: json }).then(ok(200))],
       ['search token (remote organisation)', 1, (i) => remoteClient.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}`, { headers: json }).then(ok(200))],
       ['search token + _include (remote org)', 1, (i) => remoteClient.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}&_include=Organization:endpoint`, { headers: json }).then(ok(200))],
       ['transaction of 100 entries', 100, () => client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 100 }, () => ({ resource: { resourceType: 'Patient', ...TAG, active: true }, request: { method: 'POST', url: 'Patient' } })) }) }).then(ok(200))],
     ];
+    // Writes are compared with the bare insert, searches also with a read (entries per second for the transaction).
+    const secondBaseline = (name: string) => (name === 'create' || name.startsWith('transaction') ? 'baseline: bare jsonb insert+commit' : name.startsWith('search') ? 'read' : undefined);
+    // Three rounds of every workload, interleaved, so that the load other processes put on a shared
+    // machine shifts all of them alike; each figure is the median round, each ratio the median of the
+    // rounds' ratios (a round's ratio compares workloads measured seconds apart).
+    const ROUNDS = 3;
+    // DSF_BENCH_FHIR_ONLY=read,create: only these workloads (and the baselines), e.g. for a CPU profile.
+    const only = process.env.DSF_BENCH_FHIR_ONLY?.split(',').map((n) => n.trim());
+    if (only) workloads.splice(0, workloads.length, ...workloads.filter(([n]) => n.startsWith('baseline') || only.includes(n)));
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     for (const concurrency of [1, 16]) {
-      let baseRps = 0;
-      for (const [name, weight, fn] of workloads) {
-        const count = Math.max(16, Math.round((concurrency === 1 ? 400 : 2000) / weight));
-        await runLoad(name, concurrency, Math.min(count, 50), 5_000, fn); // warm-up
-        const r = await runLoad(name, concurrency, count, 20_000, fn);
-        if (name.startsWith('baseline')) baseRps = r.rps;
+      for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
+      const rounds: Record<string, LoadResult[]> = {};
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, weight, fn] of workloads) {
+          const count = Math.max(16, Math.round((concurrency === 1 ? 400 : 2000) / weight / ROUNDS));
+          (rounds[name] ??= []).push(await runLoad(name, concurrency, count, 20_000, fn));
+        }
+      }
+      const ratio = (name: string, to: string, weight: number, toWeight: number) => median(rounds[name]!.map((r, k) => (r.rps * weight) / (rounds[to]![k]!.rps * toWeight)));
+      const weights = new Map(workloads.map(([n, w]) => [n, w]));
+      for (const [name, weight] of workloads) {
+        const rs = rounds[name]!;
+        const r = rs.find((x) => x.rps === median(rs.map((y) => y.rps)))!;
         results.push(r);
-        log(formatRow(r, baseRps));
-        out[`${name} c=${concurrency}`] = { rps: Math.round(r.rps), p50ms: +r.p50ms.toFixed(2), p99ms: +r.p99ms.toFixed(2), ratioToBaseline: +(r.rps / baseRps).toFixed(4), errors: r.errors };
+        const toBase = ratio(name, 'baseline: fixed JSON over TLS', 1, 1);
+        const second = secondBaseline(name);
+        const secondRatio = second ? ratio(name, second, weight, weights.get(second)!) : undefined;
+        log(`${formatRow(r, r.rps / toBase)}${secondRatio !== undefined ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${secondRatio.toFixed(3)}` : ''}`);
+        out[`${name} c=${concurrency}`] = {
+          rps: Math.round(r.rps),
+          p50ms: +r.p50ms.toFixed(2),
+          p99ms: +r.p99ms.toFixed(2),
+          ratioToBaseline: +toBase.toFixed(4),
+          ...(secondRatio !== undefined ? { [second === 'read' ? 'ratioToRead' : 'ratioToBareInsert']: +secondRatio.toFixed(4) } : {}),
+          errors: rs.reduce((n, x) => n + x.errors, 0),
+        };
       }
     }
+    await bare.end();
     await baseline.stop();
     // The cost of authorization: the same searches as a remote organisation (read-access filtered SQL)
     // against the local organisation (no filter), as a ratio of throughput.
     const authz: Record<string, number> = {};
     for (const c of [1, 16]) {
       for (const [remoteName, localName] of [['search token (remote organisation)', 'search token'], ['search token + _include (remote org)', 'search token + _include']] as const) {
+        if (!out[`${remoteName} c=${c}`] || !out[`${localName} c=${c}`]) continue;
         const ratio = (out[`${remoteName} c=${c}`] as { rps: number }).rps / (out[`${localName} c=${c}`] as { rps: number }).rps;
         authz[`${localName} c=${c}`] = +ratio.toFixed(3);
         log(`authorization cost: ${localName} c=${c}: remote/local throughput ratio ${ratio.toFixed(3)}`);

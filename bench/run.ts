@@ -1,7 +1,8 @@
 // npm run bench: runs the benchmarks against a PostgreSQL server (DSF_BENCH_DATABASE_URL, or an
 // embedded one), prints each figure as a ratio to a baseline of the same run, and writes
 // .dsf/bench/results-<time>.json. Options: --memory-resources N (default 100000; 0 skips it),
-// --only fhir|engine|events|binary|bpe|network (binary: only the raw Binary throughput of the FHIR server).
+// --only fhir|engine|events|binary|bpe|network|feasibility|linkage (binary: only the raw Binary throughput of the
+// FHIR server); --feasibility-patients N (default 10000) per DIC repository.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
@@ -10,10 +11,14 @@ import { run as runEngine } from './engine.bench.ts';
 import { run as runEvents } from './events.bench.ts';
 import { run as runBpe } from './bpe.bench.ts';
 import { run as runNetwork } from './network.bench.ts';
+import { run as runFeasibility } from './feasibility.bench.ts';
+import { run as runLinkage } from './linkage.bench.ts';
 
 const args = process.argv.slice(2);
 const memIdx = args.indexOf('--memory-resources');
 const memoryResources = memIdx >= 0 ? Number(args[memIdx + 1]) : 100_000;
+const patientsIdx = args.indexOf('--feasibility-patients');
+const feasibilityPatients = patientsIdx >= 0 ? Number(args[patientsIdx + 1]) : 10_000;
 
 let url = process.env.DSF_BENCH_DATABASE_URL;
 let stop = async () => {};
@@ -46,6 +51,14 @@ try {
     console.log('== Networks of sites (ping-pong) ==');
     process.env.DSF_TEST_DATABASE_URL = url; // the test kit's sites (memory of separate processes)
     results.network = await runNetwork((s) => console.log(s));
+  }
+  if (!only || only === 'feasibility') {
+    console.log('== Feasibility (research platform and DICs with local data repositories) ==');
+    results.feasibility = await runFeasibility(url, (s) => console.log(s), feasibilityPatients);
+  }
+  if (!only || only === 'linkage') {
+    console.log('== Record linkage (Bloom filters, Dice) ==');
+    results.linkage = runLinkage((s) => console.log(s));
   }
 } finally {
   await stop();

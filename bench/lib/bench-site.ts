@@ -20,6 +20,13 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
   const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
+  // DSF_BENCH_PLAN_CACHE_MODE (auto, force_generic_plan, force_custom_plan): how PostgreSQL plans the
+  // server's prepared statements, to compare generic and custom plans.
+  const planCacheMode = process.env.DSF_BENCH_PLAN_CACHE_MODE;
+  if (planCacheMode) {
+    if (!/^(auto|force_generic_plan|force_custom_plan)$/.test(planCacheMode)) throw new Error(`DSF_BENCH_PLAN_CACHE_MODE: unknown mode '${planCacheMode}'`);
+    await admin.query(`ALTER DATABASE ${dbName} SET plan_cache_mode = ${planCacheMode}`);
+  }
   const dropDatabase = async () => {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
     await admin.end();
@@ -41,6 +48,9 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
         DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
       },
       /listening on https/,
+      undefined,
+      // DSF_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
+      process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : [],
     );
   } catch (e) {
     await dropDatabase();

@@ -10,8 +10,9 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export async function startChild(args: string[], env: Record<string, string | undefined>, readyPattern: RegExp, timeoutMs = 60_000): Promise<Child & { match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** nodeArgs: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
+export async function startChild(args: string[], env: Record<string, string | undefined>, readyPattern: RegExp, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<Child & { match: RegExpMatchArray }> {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));

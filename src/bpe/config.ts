@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
 import { BPE_VARIABLES, DATA_LOGGER_VARIABLES, DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH, DEFAULT_TASK_SUBSCRIPTION_SEARCH } from './config-variables.ts';
+import { BpeRoleConfig } from './ui/bpe-role-config.ts';
 import { dataLoggerConfigFromEnv, type DataLoggerConfig } from './api-services/data-logger/data-logger-config.ts';
 import { createProxyConfig, type ProxyConfig } from '../plugin-api/proxy-config.ts';
 import { parseClientConnections, readPemCertificates, type ConnectionDefaults, type ConnectionSpec } from './client/client-connections.ts';
@@ -65,6 +66,8 @@ export interface BpeConfig {
   /** How far before the last seen change a catch-up starts (writers commit out of timestamp order). */
   catchUpOverlapMs: number;
   pluginDirectory: string;
+  /** DEV_DSF_BPE_SERVER_ROLECONFIG: who may use the BPE's web view (role ADMIN); inline YAML or a .yaml file. */
+  roleConfig?: BpeRoleConfig;
   /** Further plugin folders (e.g. those the project ships). */
   extraPluginDirectories: string[];
   excluded: ProcessIdAndVersion[];
@@ -171,6 +174,18 @@ function readDataLoggerConfig(r: ConfigReader): DataLoggerConfig {
   }
 }
 
+/** The role configuration is inline YAML or, if the value names one, a .yaml file. */
+function roleConfigText(r: ConfigReader): string | undefined {
+  const v = r.string('DEV_DSF_BPE_SERVER_ROLECONFIG');
+  if (v === undefined || v.includes('\n') || !/\.ya?ml$/i.test(v.trim())) return v;
+  try {
+    return readFileSync(v.trim(), 'utf8');
+  } catch (e) {
+    r.problems.push(`DEV_DSF_BPE_SERVER_ROLECONFIG: cannot read ${v.trim()}: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 function statusPort(r: ConfigReader): number | undefined {
   for (const name of ['DSF_BPE_SERVER_STATUS_PORT', 'DEV_DSF_SERVER_STATUS_PORT']) if (r.raw(name) !== undefined) return r.int(name, 0, 0, 65535);
   return undefined;
@@ -218,6 +233,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     fhirServerRetrySleepMs: r.durationMs('DEV_DSF_BPE_PROCESS_FHIR_SERVER_RETRY_SLEEP', 5_000),
     catchUpOverlapMs: r.durationMs('DSF_BPE_CATCH_UP_OVERLAP', 60_000),
     pluginDirectory: r.string('DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY', 'process'),
+    roleConfig: BpeRoleConfig.parse(roleConfigText(r), r.problems),
     extraPluginDirectories: r.list('DSF_BPE_PROCESS_PLUGIN_DIRECTORIES'),
     excluded: processList(r, 'DEV_DSF_BPE_PROCESS_EXCLUDED'),
     retired: processList(r, 'DEV_DSF_BPE_PROCESS_RETIRED'),

@@ -3,8 +3,10 @@
 // plugins and the state of each process. HTTPS with the site's server certificate; clients need a
 // certificate of the demo CA, as for the FHIR servers.
 import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunningBpe } from '../bpe/bpe-server.ts';
+import type { BpeWebUiHandler } from '../bpe/ui/bpe-web-ui.ts';
 
 export interface BpeStatus {
   organization: string;
@@ -27,6 +29,8 @@ export async function startBpeStatusServer(opts: {
   cert: string;
   key: string;
   ca: string;
+  /** The BPE's web view (under /bpe/ui); other paths are the status endpoints. */
+  ui?: BpeWebUiHandler;
 }): Promise<BpeStatusServer> {
   let connected = false;
   void opts.bpe.connected().then(() => (connected = true));
@@ -38,13 +42,23 @@ export async function startBpeStatusServer(opts: {
     processes: opts.bpe.deployment.states.map((s) => ({ process: `${s.processId}|${s.version}`, state: s.newState })),
   });
   const server = https.createServer({ cert: opts.cert, key: opts.key, ca: opts.ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    if (opts.ui) {
+      opts.ui(req, res).then(
+        (handled) => handled || answerStatus(req, res),
+        () => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal error' })),
+      );
+      return;
+    }
+    answerStatus(req, res);
+  });
+  const answerStatus = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'https://localhost').pathname.replace(/\/$/, '');
     if (req.method !== 'GET' || (path !== '/bpe' && path !== '/bpe/status')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found: GET /bpe or /bpe/status' }));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(status(), null, 2));
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '127.0.0.1', () => resolve());

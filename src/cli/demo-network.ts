@@ -2,35 +2,32 @@
 // two databases per site (FHIR server, BPE); a test CA and certificates are generated on first run; every
 // site's initial bundle makes it know all the others and gives them roles under one parent organisation
 // (network-bundle.ts). Each site runs its FHIR server and its BPE with the plugins shipped in plugins/
-// (ping-pong, hello-world), and has three local users (demo-users.ts). A second start reuses the data.
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// (ping-pong, hello-world, allow-list, feasibility; the TTP manages the allow list), and has three local
+// users (demo-users.ts). A second start reuses the data. demo-add-site.ts adds a site to a running demo.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateCertificates } from './certs.ts';
-import { startBpeStatusServer, type BpeStatusServer } from './bpe-status-server.ts';
-import { DEMO_USER_PKCS12_PASSWORD, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
+import type { BpeStatusServer } from './bpe-status-server.ts';
+import { BPE_STATUS_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, SHIPPED_PLUGINS, startDemoBpe, startDemoFhirServer, type DemoSiteContext } from './demo-site.ts';
+import { DEMO_USER_PKCS12_PASSWORD, demoBpeRoleConfig, demoRoleConfig, demoUsers, type DemoUser } from './demo-users.ts';
 import { defaultRolesOf, networkBundle, type NetworkSite } from './network-bundle.ts';
-import { readBpeConfig } from '../bpe/config.ts';
-import { startBpeServer, type RunningBpe } from '../bpe/bpe-server.ts';
-import { BpeLogger, type LogLevel } from '../bpe/services/logging.ts';
+import type { RunningBpe } from '../bpe/bpe-server.ts';
+import type { LogLevel } from '../bpe/services/logging.ts';
 import { HttpFhirClient } from '../bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../common/https-client.ts';
 import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
-import { withDatabase } from '../db/pool.ts';
-import { readFhirServerConfig } from '../fhir/config.ts';
-import { startFhirServer, type RunningFhirServer } from '../fhir/fhir-server.ts';
+import type { RunningFhirServer } from '../fhir/fhir-server.ts';
 import { findDraftTask, requestedTaskFrom } from '../plugin-api/testing/draft-tasks.ts';
+import { DATA_REPOSITORY_PORT_OFFSET, DEMO_RESEARCH_PLATFORM, startDemoDataRepositories, type DemoDataRepositories } from './demo-data-repositories.ts';
 
-/** The plugins the project ships; every demo site deploys them. */
-export const SHIPPED_PLUGINS = fileURLToPath(new URL('../../plugins', import.meta.url));
+export { SHIPPED_PLUGINS };
 export const DEMO_PARENT_ORGANIZATION = 'Test_Consortium';
 export const START_PING_DRAFT = 'http://dsf.dev/bpe/Process/ping/1.0/task-start-ping';
+export const FEASIBILITY_REQUEST_DRAFT = 'http://dsf-ts.dev/bpe/Process/feasibilityRequest/0.1/task-feasibility-request';
 /** The BPE status endpoints listen this far above the FHIR servers' ports. */
 export const BPE_PORT_OFFSET = 1000;
-/** The status ports (DEV_DSF_SERVER_STATUS_PORT) of the FHIR servers and the BPEs, this far above. */
-export const FHIR_STATUS_PORT_OFFSET = 2000;
-export const BPE_STATUS_PORT_OFFSET = 3000;
+export { FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET };
 
 export interface DemoOptions {
   dir: string;
@@ -43,6 +40,13 @@ export interface DemoOptions {
   log: (line: string) => void;
   /** Least level of BPE log lines shown in the console (all go to <dir>/logs/<site>-bpe.log). */
   bpeConsoleLevel?: LogLevel;
+  /**
+   * Synthetic patients in each DIC's local data repository (demo-data-repositories.ts); none when 0 or
+   * absent. A research platform (Test_HRP) is added when no site has the role HRP.
+   */
+  dataRepositoryPatients?: number;
+  /** A filled repository database to copy for each DIC instead of loading (benchmarks). */
+  dataRepositoryTemplate?: string;
 }
 
 export interface NetworkUser {
@@ -77,6 +81,11 @@ export interface NetworkFile {
   ca: string;
   userPkcs12Password: string;
   parentOrganization: string;
+  /** The organisation that runs updateAllowList (DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION of every site). */
+  allowListOrganization?: string;
+  /** The PostgreSQL server holding the sites' databases (a site added later puts its own there). */
+  databaseUrl?: string;
+  databasePrefix?: string;
   sites: NetworkSiteFile[];
 }
 
@@ -99,8 +108,8 @@ export function demoOrganizations(sites: number): string[] {
 export async function findFreeBasePort(sites: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = await freePort();
-    if (base + BPE_STATUS_PORT_OFFSET + sites > 65535) continue;
-    const ports = Array.from({ length: sites }, (_, i) => [0, BPE_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET].map((o) => base + o + i)).flat();
+    if (base + DATA_REPOSITORY_PORT_OFFSET + sites > 65535) continue;
+    const ports = Array.from({ length: sites }, (_, i) => [0, BPE_PORT_OFFSET, FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET, DATA_REPOSITORY_PORT_OFFSET].map((o) => base + o + i)).flat();
     if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
   }
   throw new Error(`no free range of ports for ${sites} sites`);
@@ -125,6 +134,8 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   const dir = resolve(opts.dir);
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const log = opts.log;
+  const research = (opts.dataRepositoryPatients ?? 0) > 0;
+  if (research && !opts.organizations.some((o) => defaultRolesOf(o).includes('HRP'))) opts = { ...opts, organizations: [...opts.organizations, DEMO_RESEARCH_PLATFORM] };
   const n = opts.organizations.length;
   const started = Date.now();
   const step = (i: number, text: string) => log(`[${i}/5] ${text}`);
@@ -161,18 +172,38 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   writeFileSync(bundleFile, JSON.stringify(networkBundle(sites, DEMO_PARENT_ORGANIZATION), null, 2));
   // The reference's role configuration format (DEV_DSF_FHIR_SERVER_ROLECONFIG), one file per site.
   const roleConfigFile = (key: string) => join(dir, `${key}-role-config.yaml`);
+  // The BPE's role configuration (DEV_DSF_BPE_SERVER_ROLECONFIG): its web view is for the site's admin user.
+  const bpeRoleConfigFile = (key: string) => join(dir, `${key}-bpe-role-config.yaml`);
   for (const site of sites) {
     const siteUsers = users.get(site.key)!.map((u) => ({ ...u, thumbprint: certs.users[u.name]!.thumbprint }));
     writeFileSync(roleConfigFile(site.key), demoRoleConfig(siteUsers));
+    writeFileSync(bpeRoleConfigFile(site.key), demoBpeRoleConfig(siteUsers));
   }
 
+  const allowListOrganization = process.env.DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION ?? allowListOrganizationOf(sites);
+  const siteContext = (key: string): DemoSiteContext => ({
+    dir,
+    ca: certs.ca,
+    certificates: certs.organizations[key]!,
+    databaseUrl: serverUrl,
+    databasePrefix: opts.databasePrefix ?? '',
+    initBundleFile: bundleFile,
+    roleConfigFile: roleConfigFile(key),
+    bpeRoleConfigFile: bpeRoleConfigFile(key),
+    clientConnectionsConfig: repositories?.connectionsConfig(key),
+    allowListOrganization,
+    bpeConsoleLevel: opts.bpeConsoleLevel ?? 'warn',
+    log,
+  });
   const fhirServers: RunningFhirServer[] = [];
   const bpes: RunningBpe[] = [];
   const statusServers: BpeStatusServer[] = [];
+  let repositories: DemoDataRepositories | undefined;
   const stopAll = async () => {
     await Promise.all(statusServers.map((s) => s.close()));
     await Promise.all(bpes.map((b) => b.stop()));
     await Promise.all(fhirServers.map((r) => r.close()));
+    await repositories?.stop();
     await stopDb();
   };
   try {
@@ -180,65 +211,34 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     let ready = 0;
     await Promise.all(
       sites.map(async (site) => {
-        const c = certs.organizations[site.key]!;
-        const config = readFhirServerConfig({
-          DEV_DSF_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
-          DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: site.organizationIdentifier,
-          DEV_DSF_SERVER_API_HOST: '127.0.0.1',
-          DEV_DSF_SERVER_API_PORT: String(site.port),
-          DEV_DSF_SERVER_CERTIFICATE: c.server.certPath,
-          DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: c.server.keyPath,
-          DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
-          DEV_DSF_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
-          DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
-          DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
-          DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, `${opts.databasePrefix ?? ''}fhir_${site.key.toLowerCase()}`),
-          DEV_DSF_FHIR_SERVER_INIT_BUNDLE: bundleFile,
-          DEV_DSF_FHIR_SERVER_ROLECONFIG: roleConfigFile(site.key),
-          DEV_DSF_SERVER_STATUS_PORT: String(site.port + FHIR_STATUS_PORT_OFFSET),
-          DSF_DATA_DIR: join(dir, site.key),
-          // Many servers' request lines would bury the demo's own output; DSF_LOG_LEVEL=info shows them.
-          DSF_LOG_LEVEL: process.env.DSF_LOG_LEVEL ?? 'warn',
-        });
-        fhirServers.push(await startFhirServer(config));
+        fhirServers.push(await startDemoFhirServer(site, siteContext(site.key)));
         log(`      ${String(++ready).padStart(String(n).length)}/${n} FHIR server of ${site.organizationIdentifier} on ${site.fhirBaseUrl}`);
       }),
     );
+
+    if (research) {
+      const dics = sites.filter((s) => s.roles.includes('DIC'));
+      log(`      starting ${dics.length} local data repositories (${opts.dataRepositoryPatients} synthetic patients each on first start)`);
+      repositories = await startDemoDataRepositories({
+        sites: dics.map((s) => ({ organization: s.organizationIdentifier, port: s.port })),
+        certs,
+        databaseServerUrl: serverUrl,
+        databasePrefix: opts.databasePrefix ?? '',
+        initBundle: bundleFile,
+        dir,
+        patients: opts.dataRepositoryPatients!,
+        template: opts.dataRepositoryTemplate,
+        log,
+      });
+    }
 
     step(4, `starting ${n} BPE(s) with the plugins in ${rel(SHIPPED_PLUGINS)}`);
     ready = 0;
     await Promise.all(
       sites.map(async (site) => {
-        const c = certs.organizations[site.key]!;
-        const processDir = join(dir, site.key, 'process');
-        mkdirSync(processDir, { recursive: true });
-        const config = readBpeConfig({
-          ...process.env, // plugin placeholders, e.g. DEV_DSF_BPE_PING_PONG_TIMEOUT
-          DEV_DSF_BPE_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
-          DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: c.client.certPath,
-          DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
-          DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
-          DEV_DSF_BPE_DB_URL: withDatabase(serverUrl, `${opts.databasePrefix ?? ''}bpe_${site.key.toLowerCase()}`),
-          // The site's own plugin folder (empty at first) and the shipped plugins.
-          DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
-          DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,
-          DSF_BPE_DATA_DIR: join(dir, site.key, 'bpe'),
-          DEV_DSF_SERVER_STATUS_PORT: String(site.port + BPE_STATUS_PORT_OFFSET),
-        });
-        const bpe = await startBpeServer(config, { logger: siteLogger(join(dir, 'logs', `${site.key}-bpe.log`), site.key, opts.bpeConsoleLevel ?? 'warn', log) });
+        const { bpe, status } = await startDemoBpe(site, siteContext(site.key));
         bpes.push(bpe);
-        await bpe.connected();
-        statusServers.push(
-          await startBpeStatusServer({
-            bpe,
-            organization: site.organizationIdentifier,
-            fhirBaseUrl: site.fhirBaseUrl,
-            port: site.bpePort,
-            cert: readFileSync(c.server.certPath, 'utf8'),
-            key: readFileSync(c.server.keyPath, 'utf8'),
-            ca: readFileSync(certs.ca.certPath, 'utf8'),
-          }),
-        );
+        statusServers.push(status);
         const processes = bpe.deployment.states.filter((s) => s.newState === 'ACTIVE').length;
         log(`      ${String(++ready).padStart(String(n).length)}/${n} BPE of ${site.organizationIdentifier}: ${processes} processes active, connected`);
       }),
@@ -252,6 +252,9 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     ca: certs.ca.certPath,
     userPkcs12Password: DEMO_USER_PKCS12_PASSWORD,
     parentOrganization: DEMO_PARENT_ORGANIZATION,
+    allowListOrganization,
+    databaseUrl: serverUrl,
+    databasePrefix: opts.databasePrefix ?? '',
     sites: sites.map((s) => ({
       organization: s.organizationIdentifier,
       fhirBaseUrl: s.fhirBaseUrl,
@@ -276,8 +279,12 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   step(5, `network ready in ${((Date.now() - started) / 1000).toFixed(1)} s, resident memory ${mib(process.memoryUsage().rss)} (${networkFile})`);
   for (const s of network.sites) {
     log(`  ${s.organization.padEnd(12)} FHIR ${s.fhirBaseUrl}   BPE ${s.bpeBaseUrl}   roles ${s.roles.join(', ')} in ${network.parentOrganization}`);
+    log(`    web UI   ${s.fhirBaseUrl}/Task?status=draft   process engine view ${s.bpeBaseUrl}/ui (admin only)`);
     for (const u of s.users) log(`    user ${u.name.padEnd(24)} ${u.plays} (${rel(u.p12 ?? u.cert)})`);
   }
+  log('');
+  log(`Sign in to a web UI: import a user's .p12 file into the browser's certificates (password '${network.userPkcs12Password}'),`);
+  log(`trust the demo CA ${rel(network.ca)} (or accept the warning), open the web UI link and choose that certificate.`);
   const first = network.sites[0]!;
   log('');
   log(`Ping every other site from ${first.organization} (and wait for the pongs):`);
@@ -286,6 +293,12 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   log(
     `  curl --cacert ${rel(network.ca)} --cert ${rel(first.clientCert)} --key ${rel(first.clientKey)} -H 'Content-Type: application/fhir+json' --data @${rel(pingFiles[0]!)} ${first.fhirBaseUrl}/Task`,
   );
+  const hrp = network.sites.find((s) => s.roles.includes('HRP'));
+  if (research && hrp) {
+    log('');
+    log(`Feasibility (diabetes with HbA1c >= 6.5 %) from ${hrp.organization} to every DIC's data repository:`);
+    log(`  npx dsf start-process --network ${rel(networkFile)} --site ${hrp.organization} --draft ${FEASIBILITY_REQUEST_DRAFT}`);
+  }
   log(`BPE logs: ${rel(join(dir, 'logs'))}/<site>-bpe.log`);
 
   return { network, networkFile, stop: stopAll };
@@ -310,13 +323,7 @@ async function writeStartPingTasks(network: NetworkFile, dir: string): Promise<s
   return out;
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-/** Every line to the site's log file; from `consoleLevel` up also to the console, marked with the site. */
-function siteLogger(file: string, site: string, consoleLevel: LogLevel, log: (line: string) => void): BpeLogger {
-  return new BpeLogger((level, message) => {
-    const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}`;
-    appendFileSync(file, `${line}\n`);
-    if (ORDER[level] >= ORDER[consoleLevel]) log(`${site} ${line}`);
-  });
+/** The site that manages the allow list: the trusted third party if there is one, else the first site. */
+export function allowListOrganizationOf(sites: readonly { organizationIdentifier: string; roles: string[] }[]): string {
+  return (sites.find((s) => s.roles.includes('TTP')) ?? sites[0]!).organizationIdentifier;
 }

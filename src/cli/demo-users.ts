@@ -64,3 +64,10 @@ export function demoRoleConfig(users: (DemoUser & { thumbprint: string })[]): st
   );
   return `# Local users of this demo site (written by dsf demo)\n${rules.join('\n')}\n`;
 }
+
+/** The BPE role configuration YAML (DEV_DSF_BPE_SERVER_ROLECONFIG): the DSF_ADMIN users get the BPE's ADMIN role (its web view). */
+export function demoBpeRoleConfig(users: (DemoUser & { thumbprint: string })[]): string {
+  const admins = users.filter((u) => u.practitionerRoles.includes('DSF_ADMIN'));
+  const rules = admins.map((u) => [`- ${u.name}:`, `    thumbprint: ${u.thumbprint}`, `    email: ${u.email}`, `    dsf-role:`, `      - ADMIN`].join('\n'));
+  return `# Users of this demo site's BPE web view (written by dsf demo)\n${rules.join('\n')}\n`;
+}

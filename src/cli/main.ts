@@ -10,6 +10,7 @@ import { registerTaskCommand } from './task-command.ts';
 import { registerPluginCommand } from './plugin-command.ts';
 import { registerInitCommand } from './init-command.ts';
 import { registerCertsCommand } from './certs.ts';
+import { registerDemoAddSiteCommand } from './demo-add-site.ts';
 import { DEFAULT_DEMO_ORGANIZATIONS, demoOrganizations, startDemoNetwork } from './demo-network.ts';
 import { registerStartProcessCommand } from './start-process.ts';
 import { readFhirServerConfig } from '../fhir/config.ts';
@@ -63,10 +64,13 @@ program
   .option('--database-url <url>', 'external PostgreSQL server instead of the embedded one', process.env.DSF_DEMO_DATABASE_URL)
   .option('--database-prefix <prefix>', 'put before the database names, so several networks can share one server', process.env.DSF_DEMO_DATABASE_PREFIX ?? '')
   .option('--bpe-log-level <level>', 'BPE log lines shown here (all are in <dir>/logs)', process.env.DSF_BPE_LOG_LEVEL ?? 'warn')
-  .action(async (o: { dir: string; sites?: string; org: string[]; basePort: string; databaseUrl?: string; databasePrefix: string; bpeLogLevel: string }) => {
+  .option('--data-repository <patients>', 'give each DIC a local data repository with this many synthetic patients (adds Test_HRP, the research platform, if no site is one)', process.env.DSF_DEMO_DATA_REPOSITORY_PATIENTS)
+  .action(async (o: { dir: string; sites?: string; org: string[]; basePort: string; databaseUrl?: string; databasePrefix: string; bpeLogLevel: string; dataRepository?: string }) => {
     const organizations = o.sites !== undefined ? demoOrganizations(Number(o.sites)) : o.org;
     const level = ['debug', 'info', 'warn', 'error'].includes(o.bpeLogLevel) ? (o.bpeLogLevel as 'debug' | 'info' | 'warn' | 'error') : 'warn';
-    const demo = await startDemoNetwork({ dir: o.dir, organizations, basePort: Number(o.basePort), databaseUrl: o.databaseUrl, databasePrefix: o.databasePrefix, log: (l) => console.log(l), bpeConsoleLevel: level });
+    const patients = o.dataRepository !== undefined ? Number(o.dataRepository) : 0;
+    if (!Number.isInteger(patients) || patients < 0) throw new Error(`--data-repository must be a whole number of patients, got '${o.dataRepository}'`);
+    const demo = await startDemoNetwork({ dir: o.dir, organizations, basePort: Number(o.basePort), databaseUrl: o.databaseUrl, databasePrefix: o.databasePrefix, log: (l) => console.log(l), bpeConsoleLevel: level, dataRepositoryPatients: patients });
     console.log('Press Ctrl+C to stop.');
     onStop(demo.stop);
   });
@@ -96,6 +100,7 @@ program
     onStop(await runSite(environment(o.envFile)));
   });
 
+registerDemoAddSiteCommand(program, onStop);
 registerCertsCommand(program);
 registerStartProcessCommand(program);
 registerInitCommand(program);

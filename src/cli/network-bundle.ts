@@ -16,7 +16,10 @@ export interface NetworkSite extends SiteDescription {
 
 /** DIC for data integration centres, TTP for a trusted third party (by name, as the demo names them). */
 export function defaultRolesOf(organizationIdentifier: string): string[] {
-  return /TTP/i.test(organizationIdentifier) ? ['TTP'] : ['DIC'];
+  if (/TTP/i.test(organizationIdentifier)) return ['TTP'];
+  // The research platform (health research platform) that asks the DICs, e.g. Test_HRP.
+  if (/HRP/i.test(organizationIdentifier)) return ['HRP'];
+  return ['DIC'];
 }
 
 export function networkBundle(sites: NetworkSite[], parentIdentifier: string): Bundle {

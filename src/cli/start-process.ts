@@ -16,6 +16,8 @@ export interface StartProcessOptions {
   draft: string;
   /** system|code=value string inputs replacing or adding to the draft's. */
   input?: string[];
+  /** Inputs of any type, after those of `input`. */
+  inputs?: TaskInput[];
   wait: boolean;
   timeoutSeconds: number;
 }
@@ -51,7 +53,7 @@ export async function startProcess(o: StartProcessOptions, print: (line: string)
   const http = new HttpsClient({ cert: readFileSync(site.clientCert, 'utf8'), key: readFileSync(site.clientKey, 'utf8'), ca: readFileSync(network.ca, 'utf8') });
   try {
     const client = new HttpFhirClient({ http, baseUrl: site.fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
-    const created = await client.create(requestedTaskFrom(await findDraftTask(client, o.draft), (o.input ?? []).map(parseInput)));
+    const created = await client.create(requestedTaskFrom(await findDraftTask(client, o.draft), [...(o.input ?? []).map(parseInput), ...(o.inputs ?? [])]));
     print(`Task ${site.fhirBaseUrl}/Task/${created.id} created (${created.instantiatesCanonical})`);
     if (!o.wait) return created;
     const done = await waitFor(

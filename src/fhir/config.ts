@@ -25,6 +25,11 @@ export interface FhirServerLimits {
   requestTimeoutMs: number;
   /** How long an idle keep-alive connection stays open (DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS). */
   keepAliveTimeoutMs: number;
+  /**
+   * Most prepared statements each database connection keeps (DSF_FHIR_PREPARED_STATEMENTS): a remote
+   * organisation's read or search statement holds 260-390 KiB of PostgreSQL memory with its plan.
+   */
+  preparedStatements: number;
 }
 
 export const DEFAULT_LIMITS: FhirServerLimits = {
@@ -35,6 +40,7 @@ export const DEFAULT_LIMITS: FhirServerLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 600_000,
   keepAliveTimeoutMs: 15_000,
+  preparedStatements: 50,
 };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -54,6 +60,8 @@ export interface FhirServerConfig {
   dbUrl?: string;
   dataDir: string;
   pageCount: number;
+  /** DSF_FHIR_SERVER_UI_BPE_URL: the BPE view's URL, linked in the pages' header for administrators. */
+  bpeUiUrl?: string;
   initBundle?: string;
   /** Thumbprint of the local organisation's client certificate (from the certificate unless set). */
   organizationThumbprint?: string;
@@ -77,6 +85,11 @@ export interface FhirServerConfig {
   statusPort?: number;
   /** On close (SIGTERM): longest wait for requests in flight before their connections are closed. */
   shutdownTimeoutMs?: number;
+  /**
+   * DSF_FHIR_DATA_REPOSITORY (default false): this server is a site's local data repository and also serves
+   * Condition, Observation and Consent (and more Patient search parameters). Not reachable by other sites.
+   */
+  dataRepository?: boolean;
 }
 
 /** Reads a PEM given inline or as a file path. */
@@ -122,6 +135,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
     dbUrl: db,
     dataDir: r.string('DSF_DATA_DIR', join('.dsf', 'fhir')),
     pageCount: r.int('DEV_DSF_FHIR_SERVER_PAGE_COUNT', 20, 1, 1000),
+    bpeUiUrl: r.string('DSF_FHIR_SERVER_UI_BPE_URL'),
     initBundle: r.string('DEV_DSF_FHIR_SERVER_INIT_BUNDLE'),
     organizationThumbprint: r.string('DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT'),
     maxBodyBytes: r.int('DSF_FHIR_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
@@ -137,11 +151,13 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
       headersTimeoutMs: r.int('DSF_FHIR_HEADERS_TIMEOUT_MS', DEFAULT_LIMITS.headersTimeoutMs, 100),
       requestTimeoutMs: r.int('DSF_FHIR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 100),
       keepAliveTimeoutMs: r.int('DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
+      preparedStatements: r.int('DSF_FHIR_PREPARED_STATEMENTS', DEFAULT_LIMITS.preparedStatements, 1, 10_000),
     },
     logLevel: logLevel(r),
     statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),
     statusPort: r.raw('DEV_DSF_SERVER_STATUS_PORT') === undefined ? undefined : r.int('DEV_DSF_SERVER_STATUS_PORT', 0, 0, 65535),
     shutdownTimeoutMs: r.int('DSF_FHIR_SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    dataRepository: r.bool('DSF_FHIR_DATA_REPOSITORY', false),
   };
   if (cfg.limits!.requestTimeoutMs! < cfg.limits!.headersTimeoutMs!) r.problems.push('DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS');
   const clientCert = pem(r, 'DEV_DSF_FHIR_CLIENT_CERTIFICATE', r.string('DEV_DSF_FHIR_CLIENT_CERTIFICATE'));

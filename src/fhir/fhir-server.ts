@@ -7,10 +7,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
 import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
+import { usePreparedStatements } from '../db/prepared-statements.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import { DEFAULT_LIMITS, DEFAULT_MAX_BINARY_BYTES, type FhirServerConfig } from './config.ts';
 import { RequestScopes } from '../db/request-scope.ts';
+import { serveDataRepositoryTypes } from './model/resource-types.ts';
 import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { FhirService } from './service/fhir-service.ts';
@@ -46,6 +48,10 @@ import { createFhirMetrics } from './fhir-metrics.ts';
 import { trackConnections } from './rest/connection-drain.ts';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+import { isStaticAssetUrl } from './ui/static-assets.ts';
+import { LOGIN_PATHS, registerLoginRoutes } from './ui/login-routes.ts';
+import { OidcLogin } from './auth/oidc-login.ts';
+import { pageUser } from './ui/ui-context.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -109,6 +115,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     opts.logDestination ?? pino.destination(1),
   );
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
+  if (config.dataRepository) serveDataRepositoryTypes();
   let embedded: EmbeddedDatabase | undefined;
   let pool = opts.pool;
   const ownPool = !pool;
@@ -122,6 +129,8 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     await ensureDatabase(url);
     pool = createPool(url, 20);
   }
+  // Statements are prepared once per connection (after the migrations, which are not parameterised).
+  usePreparedStatements(pool, { maxPerConnection: limits.preparedStatements });
   log('migrating database');
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
   await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);
@@ -149,6 +158,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const preparation = new WritePreparation(conformance);
   store.onSettled((client, committed) => preparation.settled(client, committed));
   const auth = config.auth ?? defaultAuthConfig();
+  const oidcLogin = auth.oidcLogin ? new OidcLogin(auth.oidcLogin) : undefined;
   const identities = new IdentityProvider({
     pool,
     localOrganizationIdentifier: config.organizationIdentifier,
@@ -157,6 +167,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     clientCertificateHeader: auth.clientCertificateHeader,
     trustedProxyAddresses: auth.trustedProxyAddresses,
     oidc: auth.oidc ? new OidcBearerVerifier(auth.oidc) : undefined,
+    sessions: oidcLogin,
   });
   // Literal references to other sites with a known Endpoint are checked there, with this site's client certificate.
   const remote = new RemoteReferenceClient(config.client ?? { trustedServerCas: [], connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, readTimeoutMs: DEFAULT_READ_TIMEOUT_MS });
@@ -205,11 +216,15 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     const identity = requestIdentities.get(req.raw) ?? (await identities.resolve(req));
     return { strict: false, identity, ...authorizationContext(identity, config) };
   };
+  const uiSite = { baseUrl: config.baseUrl, organization: config.organizationIdentifier, bpeUiUrl: config.bpeUiUrl, oidcLogin: !!oidcLogin };
   // Routes registered before the generic ones: the operations, the websocket, raw content of types with content storage.
   const extraRoutes: ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
     (a, d) => registerOperationRoutes(a, d, operations),
     (a) => events.routes(a, context),
     registerContentRoutes,
+    (a) => {
+      if (oidcLogin) registerLoginRoutes(a, uiSite, oidcLogin);
+    },
   ];
   const app = createFhirApp(
     { service, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
@@ -221,6 +236,13 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       timeouts: { headersMs: limits.headersTimeoutMs, requestMs: limits.requestTimeoutMs, keepAliveMs: limits.keepAliveTimeoutMs },
       scopes,
       statementTimeoutMs: limits.statementTimeoutMs,
+      ui: {
+        site: uiSite,
+        userOf: (req) => {
+          const identity = requestIdentities.get(req.raw);
+          return identity && pageUser(identity, identities.isSession(req));
+        },
+      },
       https: {
         cert: config.serverCertificate,
         key: config.serverCertificateKey,
@@ -231,6 +253,8 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     },
   );
   app.addHook('onRequest', async (req) => {
+    // The pages' static files and the sign-in routes need no identity.
+    if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return;
     requestIdentities.set(req.raw, await identities.resolve(req));
   });
   const metrics = createFhirMetrics(pool, () => events.manager.sessionCount);

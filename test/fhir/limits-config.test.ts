@@ -33,6 +33,7 @@ test('limits and log level have defaults and DSF_FHIR_* / DSF_LOG_LEVEL variable
     DSF_FHIR_HEADERS_TIMEOUT_MS: '2000',
     DSF_FHIR_REQUEST_TIMEOUT_MS: '60000',
     DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS: '3000',
+    DSF_FHIR_PREPARED_STATEMENTS: '20',
     DSF_LOG_LEVEL: 'DEBUG',
   });
   assert.deepEqual(set.limits, {
@@ -43,6 +44,7 @@ test('limits and log level have defaults and DSF_FHIR_* / DSF_LOG_LEVEL variable
     headersTimeoutMs: 2000,
     requestTimeoutMs: 60000,
     keepAliveTimeoutMs: 3000,
+    preparedStatements: 20,
   });
   assert.equal(set.logLevel, 'debug');
 });

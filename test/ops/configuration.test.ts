@@ -53,7 +53,15 @@ test('FHIR server: the table lists exactly the variables read, with the defaults
   const plain = new ConfigReader(fhirEnv(), FHIR_VARIABLES);
   readFhirServerConfig(fhirEnv(), plain);
   // The OIDC settings are read only with bearer tokens on; the status port only when set.
-  const oidcEnv = fhirEnv({ DEV_DSF_SERVER_AUTH_OIDC_BEARER_TOKEN: 'true', DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL: 'https://idp.example.org/realms/x', DEV_DSF_SERVER_STATUS_PORT: '10000' });
+  // The browser sign-in's settings only with the authorization code flow on.
+  const oidcEnv = fhirEnv({
+    DEV_DSF_SERVER_AUTH_OIDC_BEARER_TOKEN: 'true',
+    DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW: 'true',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID: 'dsf',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET: 'secret',
+    DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL: 'https://idp.example.org/realms/x',
+    DEV_DSF_SERVER_STATUS_PORT: '10000',
+  });
   const oidc = new ConfigReader(oidcEnv, FHIR_VARIABLES);
   const cfg = readFhirServerConfig(oidcEnv, oidc);
   assert.equal(cfg.statusPort, 10000);

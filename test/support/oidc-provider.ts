@@ -28,6 +28,11 @@ export async function startTestOidcProvider(opts: {
   clients: Record<string, Record<string, unknown>>;
   /** Clients that authenticate at the token endpoint with HTTP Basic (client_secret_basic) instead of the form. */
   basicAuthClients?: string[];
+  /**
+   * Clients signing users in by the authorization-code flow (client id -> redirect URI). The provider's
+   * development login form then takes any account name; the account's e-mail is the name given.
+   */
+  loginClients?: Record<string, string>;
 }): Promise<TestOidcProvider> {
   const port = await freePort();
   const issuer = `https://localhost:${port}`;
@@ -41,15 +46,27 @@ export async function startTestOidcProvider(opts: {
       client_id,
       client_secret: secret(client_id),
       grant_types: ['client_credentials'],
-      redirect_uris: [],
-      response_types: [],
+      redirect_uris: [] as string[],
+      response_types: [] as string[],
       token_endpoint_auth_method: opts.basicAuthClients?.includes(client_id) ? 'client_secret_basic' : 'client_secret_post',
       id_token_signed_response_alg: 'ES256',
-    })),
+    })).concat(
+      Object.entries(opts.loginClients ?? {}).map(([client_id, redirect]) => ({
+        client_id,
+        client_secret: secret(client_id),
+        grant_types: ['authorization_code'],
+        redirect_uris: [redirect],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'ES256',
+      })),
+    ),
     jwks: { keys: [jwk] },
+    findAccount: async (_ctx: unknown, id: string) => ({ accountId: id, claims: async () => ({ sub: id, email: id, email_verified: true, name: `User ${id}` }) }),
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     features: {
       clientCredentials: { enabled: true },
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: !!opts.loginClients },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => 'https://fhir.test',

@@ -195,6 +195,12 @@ export class ProcessEngine {
     return res.rows.map((r) => ({ id: r.id, key: r.key, version: r.version, versionTag: r.version_tag, name: r.name, suspended: r.suspended }));
   }
 
+  /** The BPMN 2.0 XML a definition was deployed from (for diagrams); undefined for an unknown id. */
+  async definitionXml(definitionId: string): Promise<string | undefined> {
+    const res = await this.pool.query('SELECT bpmn_xml FROM bpmn_process_definition WHERE id = $1', [definitionId]);
+    return res.rows[0]?.bpmn_xml;
+  }
+
   /** Suspends one definition (by id) or every version of a key; suspended definitions start no instances. */
   async suspendDefinition(idOrKey: string): Promise<void> {
     await this.setSuspended(idOrKey, true);
@@ -471,6 +477,15 @@ export class ProcessEngine {
     }
     const res = await this.pool.query('SELECT name, type, value FROM bpmn_variable WHERE execution_id = $1', [instanceId]);
     return Object.fromEntries(res.rows.map((r) => [r.name, deserializeVariable(r.type, r.value)]));
+  }
+
+  /** The values of the named variables in every scope of an active instance (e.g. the Tasks it received). */
+  async findVariables(instanceId: string, names: readonly string[]): Promise<Array<{ executionId: string; name: string; value: unknown }>> {
+    const res = await this.pool.query('SELECT execution_id, name, type, value FROM bpmn_variable WHERE instance_id = $1 AND name = ANY($2::text[]) ORDER BY execution_id, name', [
+      instanceId,
+      [...names],
+    ]);
+    return res.rows.map((r) => ({ executionId: r.execution_id, name: r.name, value: deserializeVariable(r.type, r.value) }));
   }
 
   /** Where an active instance's tokens are. */

@@ -10,6 +10,7 @@ import { pluginLabel, processKey, type LoadedPlugin } from './loaded-plugin.ts';
 import { createProcessPluginApi, type SharedServices } from './plugin-api-factory.ts';
 import { describeRefusal, loadPlugins, type PluginRefusal } from './plugin-loader.ts';
 import { deployProcesses, type ProcessStateChange } from './process-states.ts';
+import { endInstancesOfRemovedProcesses, type EndedInstance } from './removed-processes.ts';
 import { deployResources, type DeploymentReport } from './resource-deployment.ts';
 
 export interface PluginDeploymentOptions {
@@ -26,6 +27,8 @@ export interface PluginDeploymentResult {
   refused: PluginRefusal[];
   states: ProcessStateChange[];
   resources: DeploymentReport;
+  /** Instances of processes no loaded plugin provides any more, ended with their Tasks failed. */
+  ended: EndedInstance[];
 }
 
 export class PluginManager {
@@ -59,6 +62,8 @@ export class PluginManager {
     const states = await deployProcesses(engine, this.pool, plugins, options);
     for (const s of states) if (s.oldState !== s.newState) this.logger.info(`process ${s.processId}|${s.version}: ${s.oldState} -> ${s.newState}`);
     const resources = await deployResources(options.deploymentClient, this.pool, plugins, states);
+    const loaded = new Set(plugins.flatMap((p) => p.processes.map((x) => processKey(x.processId, x.version))));
+    const ended = await endInstancesOfRemovedProcesses(engine, options.deploymentClient, states, loaded, this.logger);
     this.logger.info(
       `plugins deployed: ${plugins.map((p) => (p.apiVersion === 1 ? `${pluginLabel(p)} (API v1 files, converted)` : pluginLabel(p))).join(', ') || 'none'}; FHIR resources created ${resources.created.length}, updated ${resources.updated.length}, deleted ${resources.deleted.length}, unchanged ${resources.unchanged.length}`,
     );
@@ -73,7 +78,7 @@ export class PluginManager {
       if (!d.suspended && this.byProcess.has(processKey(d.key, d.versionTag ?? ''))) this.activeDefinitions.set(processKey(d.key, d.versionTag ?? ''), d.id);
     }
     await this.notifyDeploymentListeners(plugins, states);
-    return { plugins, refused, states, resources };
+    return { plugins, refused, states, resources, ended };
   }
 
   /** Each plugin's deployment listeners learn which of its processes are active (ACTIVE or DRAFT); failures are logged. */

@@ -19,6 +19,16 @@ export function refersTo(reference: Reference | undefined, resource: Resource): 
   return ref === target || ref.endsWith(`/${target}`) || ref.includes(`/${target}/_history/`);
 }
 
+/**
+ * Whether the reference points to this resource: by its literal part, or, for a reference the server
+ * returned without one (it had an identifier: the reference cleaner drops the literal), by that identifier.
+ */
+export function refersToOrIdentifies(reference: Reference | undefined, resource: Resource & { identifier?: Identifier[] }): boolean {
+  if (refersTo(reference, resource)) return true;
+  const id = reference?.reference === undefined ? reference?.identifier : undefined;
+  return !!id?.value && (resource.identifier ?? []).some((i) => i.value === id.value && (id.system === undefined || i.system === id.system));
+}
+
 export function identifierValue(identifiers: Identifier[] | undefined, system: string): string | undefined {
   return identifiers?.find((i) => i.system === system)?.value;
 }

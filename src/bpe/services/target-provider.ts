@@ -16,7 +16,7 @@ import {
   type Targets,
   type TargetsBuilder,
 } from '../../plugin-api/index.ts';
-import { identifierToken, identifierValue, includes, matches, refersTo } from './fhir-lookups.ts';
+import { identifierToken, identifierValue, includes, matches, refersTo, refersToOrIdentifies } from './fhir-lookups.ts';
 import type { FhirOrganizationProvider } from './organization-provider.ts';
 
 type Predicate = (c: TargetCandidate) => boolean;
@@ -71,7 +71,7 @@ export class FhirTargetProvider implements TargetProvider {
       const { affiliations, members: orgs, endpoints } = await this.organizations.affiliations(parentIdentifier, memberRole ?? undefined);
       const out: TargetCandidate[] = [];
       for (const affiliation of affiliations) {
-        const member = orgs.find((m) => refersTo(affiliation.participatingOrganization, m));
+        const member = orgs.find((m) => refersToOrIdentifies(affiliation.participatingOrganization, m));
         if (!member) continue;
         if (members && !(member.identifier ?? []).some((i) => members.includes(`${i.system}|${i.value}`) || members.includes(i.value))) continue;
         for (const endpoint of endpoints.filter((e) => (affiliation.endpoint ?? []).some((r) => refersTo(r, e)))) out.push({ affiliation, member, endpoint });

@@ -30,6 +30,7 @@ import { IdentityCache } from './identity-cache.ts';
 import { TrustedCertificates } from './trusted-certificates.ts';
 import type { RoleConfig, RoleMatch } from './role-config.ts';
 import { bearerError, type OidcBearerVerifier } from './oidc-bearer.ts';
+import { SESSION_COOKIE, type OidcLogin } from './oidc-login.ts';
 
 
 export interface IdentityProviderOptions {
@@ -44,6 +45,8 @@ export interface IdentityProviderOptions {
   /** Peer addresses whose certificate header is believed; from anywhere else it is ignored. */
   trustedProxyAddresses?: readonly string[];
   oidc?: OidcBearerVerifier;
+  /** Browser sign-in by OIDC: a session cookie identifies a local user (after bearer tokens and certificates). */
+  sessions?: OidcLogin;
   /** Longest time a resolved identity is reused without looking again (default 30 s). */
   cacheTtlMs?: number;
 }
@@ -85,8 +88,28 @@ export class IdentityProvider {
       return this.resolveToken(authorization.replace(/^bearer\s+/i, '').trim());
     }
     const certificate = this.certificateOf(req);
-    if (!certificate) throw unauthenticated('A client certificate is required');
+    if (!certificate) {
+      const session = this.opts.sessions && cookieValue(req.headers.cookie, SESSION_COOKIE);
+      if (session) return this.resolveSession(session);
+      throw unauthenticated(this.opts.sessions ? 'A client certificate or a sign-in is required' : 'A client certificate is required');
+    }
     return this.resolveCertificate(certificate);
+  }
+
+  /** True when the request is authenticated by a sign-in session (not a certificate or token). */
+  isSession(req: FastifyRequest): boolean {
+    return !!this.opts.sessions && !req.headers.authorization && !this.certificateOf(req) && !!cookieValue(req.headers.cookie, SESSION_COOKIE);
+  }
+
+  private async resolveSession(value: string): Promise<Identity> {
+    const claims = await this.opts.sessions!.session(value);
+    if (!claims || claims.expiresAt.getTime() <= Date.now()) throw unauthenticated('The sign-in has expired; please sign in again');
+    const identity = await this.cache.getOrLoad(`session:${value}`, async () => {
+      const match = this.opts.roleConfig.match({ emails: claims.emails, tokenRoles: claims.tokenRoles, tokenGroups: claims.tokenGroups });
+      return { value: await this.localUser(match, { email: claims.emails[0], displayName: claims.name, expiresAt: claims.expiresAt }), notAfter: claims.expiresAt };
+    });
+    if (!identity) throw unauthenticated('The signed-in account is not a user of this site (role configuration)', 'security');
+    return identity;
   }
 
   /** The client certificate (DER) of the request: from a trusted proxy's header, else from TLS. */
@@ -216,6 +239,15 @@ function unauthenticated(message: string, code: 'login' | 'security' = 'login'):
 
 function organizationIdentifier(organization: Organization): string | undefined {
   return organization.identifier?.find((i) => i.system === ORGANIZATION_IDENTIFIER_SYSTEM && i.value)?.value;
+}
+
+/** A cookie's value from a Cookie header, or undefined. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
 }
 
 /** IPv4 peers of a dual-stack socket appear as ::ffff:a.b.c.d. */

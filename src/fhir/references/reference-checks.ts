@@ -5,7 +5,7 @@
 // reference the extractor lists must point at something that exists. Every refusal is a 403.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
-import { isDsfResourceType } from '../model/resource-types.ts';
+import { isServedResourceType } from '../model/resource-types.ts';
 import type { Db } from '../../db/pool.ts';
 import { extractReferences } from './reference-extractor.ts';
 import { storeReferenceLookups, type ReferenceLookups } from './reference-lookups.ts';
@@ -73,7 +73,7 @@ export class ReferenceChecks {
   private async resolveLogical(lookups: ReferenceLookups, resource: Resource, ref: ResourceReference): Promise<void> {
     const type = ref.holder.type as string;
     const { system, value } = ref.holder.identifier as { system: string; value: string };
-    const ids = isDsfResourceType(type) && allowsType(ref, type) ? await lookups.byIdentifier(type, system, value) : [];
+    const ids = isServedResourceType(type) && allowsType(ref, type) ? await lookups.byIdentifier(type, system, value) : [];
     if (ids.length === 1) {
       ref.holder.reference = `${type}/${ids[0]}`;
       return;
@@ -106,7 +106,7 @@ export class ReferenceChecks {
     switch (kind) {
       case 'literal-internal': {
         const target = literalParts(value!)!;
-        if (!isDsfResourceType(target.type)) return `Reference target type of reference at ${ref.location} in ${describe(resource)} not supported by this implementation`;
+        if (!isServedResourceType(target.type)) return `Reference target type of reference at ${ref.location} in ${describe(resource)} not supported by this implementation`;
         if (!allowsType(ref, target.type)) return `Reference target type ${target.type} of reference at ${ref.location} in ${describe(resource)} not supported`;
         return (await lookups.exists(target.type, target.id, target.version)) ? undefined : `Reference target ${value} ${at} not found`;
       }

@@ -6,7 +6,8 @@ import type { ServerOptions as HttpsOptions } from 'node:https';
 import { FhirError, outcome } from '../../common/errors.ts';
 import type { RequestScopes } from '../../db/request-scope.ts';
 import { registerRoutes, type RouteDeps } from './routes.ts';
-import { parseUtf8Body, sendResource, utf8BodyParser } from './representation.ts';
+import { enableHtmlPages, parseUtf8Body, sendResource, utf8BodyParser, type UiOptions } from './representation.ts';
+import { registerStaticAssets } from '../ui/static-assets.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from './database-errors.ts';
 import { registerRequestLog, type CallerLabel } from './request-log.ts';
@@ -34,6 +35,8 @@ export interface AppOptions {
   scopes?: RequestScopes;
   /** For messages: the statement timeout the scopes apply. */
   statementTimeoutMs?: number;
+  /** HTML pages for browsers (Accept: text/html or _format=html) on the same routes; JSON otherwise. */
+  ui?: UiOptions;
 }
 
 /** Node checks header and request timeouts at this interval; a fraction of the shortest keeps them close to exact. */
@@ -105,8 +108,10 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
   });
   app.setNotFoundHandler((req, reply) => sendResource(req, reply, 404, outcome('error', 'not-found', `No route for ${req.method} ${req.url.split('?')[0]}`)));
 
+  if (opts.ui) enableHtmlPages(app, opts.ui);
   app.register(
     async (scoped) => {
+      if (opts.ui) registerStaticAssets(scoped);
       registerRoutes(scoped, deps);
     },
     { prefix: opts.prefix },

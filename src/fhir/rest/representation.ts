@@ -1,13 +1,16 @@
 // Reading request bodies and writing responses in the negotiated FHIR format (JSON or XML).
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { formatFromAccept, formatFromContentType } from '../model/formats.ts';
 import { parseFhirXml } from '../model/xml-parse.ts';
 import { toFhirXml } from '../model/xml-write.ts';
 import { parseFhirJson } from '../model/json-parse.ts';
+import { htmlPage } from '../ui/html-page.ts';
+import type { PageContext, UiSite, PageUser } from '../ui/ui-context.ts';
 
 export type WireFormat = 'json' | 'xml';
+export type ResponseFormat = WireFormat | 'html';
 
 export const JSON_TYPE = 'application/fhir+json';
 export const XML_TYPE = 'application/fhir+xml';
@@ -17,10 +20,11 @@ function queryValue(req: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[v.length - 1] : v;
 }
 
-/** The format of the response: _format, then Accept, then the request's Content-Type, then JSON. */
-export function responseFormat(req: FastifyRequest): WireFormat {
+/** The format of the response: _format, then Accept (browsers get HTML pages), then the request's Content-Type, then JSON. */
+export function responseFormat(req: FastifyRequest): ResponseFormat {
   const f = formatFromAccept(req.headers.accept, queryValue(req, '_format'));
   if (f === 'json' || f === 'xml') return f;
+  if (f === 'html' && uiOf(req)) return 'html';
   const ct = formatFromContentType(req.headers['content-type']);
   return ct === 'xml' ? 'xml' : 'json';
 }
@@ -65,10 +69,45 @@ export function serialize(resource: Resource | OperationOutcome, format: WireFor
   return pretty ? JSON.stringify(resource, null, 2) : JSON.stringify(resource);
 }
 
+/** What the HTML pages of a server need: its site, and the caller of a request (when known). */
+export interface UiOptions {
+  site: UiSite;
+  userOf(req: FastifyRequest): PageUser | undefined;
+}
+
+const UI_KEY = 'dsfUi';
+
+/** Makes the app answer browsers with HTML pages (set on the root instance before the routes). */
+export function enableHtmlPages(app: FastifyInstance, ui: UiOptions): void {
+  app.decorate(UI_KEY, ui);
+}
+
+function uiOf(req: FastifyRequest): UiOptions | undefined {
+  return (req.server as unknown as Record<string, UiOptions | undefined>)[UI_KEY];
+}
+
+function pageContext(req: FastifyRequest, ui: UiOptions): PageContext {
+  const basePath = new URL(ui.site.baseUrl).pathname.replace(/\/$/, '');
+  const path = req.url.startsWith(basePath) ? req.url.slice(basePath.length + 1) : req.url;
+  const params = new URLSearchParams(path.includes('?') ? path.slice(path.indexOf('?') + 1) : '');
+  const formatParam = params.get('_format') === 'html';
+  params.delete('_format');
+  const query = params.toString();
+  return { site: ui.site, user: ui.userOf(req), formatParam, path: `${path.split('?')[0]}${query ? `?${query}` : ''}` };
+}
+
 export function sendResource(req: FastifyRequest, reply: FastifyReply, status: number, resource: Resource | OperationOutcome | undefined): FastifyReply {
   reply.code(status);
   if (!resource) return reply.send();
   const format = responseFormat(req);
+  if (format === 'html') {
+    reply.header('content-type', 'text/html;charset=UTF-8');
+    // The page's own script and style only; nothing from elsewhere, no framing.
+    reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'");
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('vary', 'Accept');
+    return reply.send(htmlPage(pageContext(req, uiOf(req)!), status, resource).value);
+  }
   reply.header('content-type', `${format === 'xml' ? XML_TYPE : JSON_TYPE};charset=UTF-8`);
   return reply.send(serialize(resource, format, isPretty(req)));
 }

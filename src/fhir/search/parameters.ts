@@ -4,7 +4,7 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { baseSearchParameters } from '../model/definitions.ts';
-import type { DsfResourceType } from '../model/resource-types.ts';
+import { servedResourceTypes, type DsfResourceType } from '../model/resource-types.ts';
 import { elementInfoForPath } from '../model/type-model.ts';
 
 export type SearchParamType = 'token' | 'string' | 'uri' | 'reference' | 'date' | 'number' | 'quantity';
@@ -52,6 +52,26 @@ export const SUPPORTED: Readonly<Record<DsfResourceType, readonly string[]>> = {
   ValueSet: METADATA,
 };
 
+/**
+ * What a local data repository (DSF_FHIR_DATA_REPOSITORY) serves besides SUPPORTED: the clinical types'
+ * parameters a research query uses, and the demographic ones of Patient.
+ */
+export const DATA_REPOSITORY_PARAMETERS: Readonly<Record<string, readonly string[]>> = {
+  Patient: ['birthdate', 'gender', 'address-postalcode', 'family', 'given'],
+  Condition: ['identifier', 'code', 'subject', 'clinical-status', 'onset-date', 'recorded-date'],
+  Observation: ['identifier', 'code', 'subject', 'value-quantity', 'date', 'status', 'category'],
+  Consent: ['identifier', 'patient', 'status', 'scope', 'category', 'date'],
+};
+
+/** The parameters of every served type. */
+function servedParameters(): [string, readonly string[]][] {
+  const repository = servedResourceTypes().length > Object.keys(SUPPORTED).length;
+  return servedResourceTypes().map((type) => [
+    type,
+    [...((SUPPORTED as Record<string, readonly string[]>)[type] ?? []), ...(repository ? (DATA_REPOSITORY_PARAMETERS[type] ?? []) : [])],
+  ]);
+}
+
 /** Parameters R4 does not define (or defines differently) that DSF serves. */
 const CUSTOM: Record<string, { type: SearchParamType; expression: string; targets?: string[] }> = {
   'Endpoint.address': { type: 'uri', expression: 'Endpoint.address' },
@@ -88,6 +108,8 @@ function partsFor(expression: string, type: string): string {
 }
 
 let registry: Map<string, Map<string, SearchParamDef>> | undefined;
+/** The served types the registry was built for (the data repository types may be added at start). */
+let registryFor: readonly string[] | undefined;
 
 function build(): Map<string, Map<string, SearchParamDef>> {
   const byKey = new Map<string, { type: SearchParamType; expression: string; targets: string[] }>();
@@ -98,7 +120,7 @@ function build(): Map<string, Map<string, SearchParamDef>> {
     }
   }
   const out = new Map<string, Map<string, SearchParamDef>>();
-  for (const [type, codes] of Object.entries(SUPPORTED)) {
+  for (const [type, codes] of servedParameters()) {
     const defs = new Map<string, SearchParamDef>();
     const add = (code: string, d: { type: SearchParamType; expression: string; targets?: string[] }) => {
       const canonical = d.type === 'reference' && hasCanonicalPath(d.expression);
@@ -116,7 +138,10 @@ function build(): Map<string, Map<string, SearchParamDef>> {
 }
 
 export function searchParameters(resourceType: string): Map<string, SearchParamDef> {
-  registry ??= build();
+  if (!registry || registryFor !== servedResourceTypes()) {
+    registryFor = servedResourceTypes();
+    registry = build();
+  }
   return registry.get(resourceType) ?? new Map();
 }
 

@@ -171,6 +171,9 @@ export class BundleProcessor {
     const deferred = tctx.afterEntries!;
     const deferredBy: Parsed[] = [];
     await this.service.store.transaction(async (client) => {
+      // A transaction run again (store.transaction) starts without the checks of the failed run.
+      deferred.length = 0;
+      deferredBy.length = 0;
       const mapping = new Map<string, string>();
       const assigned = new Map<number, string | undefined>();
       // Ids of created resources are known before any entry runs, so entries may refer to each other.

@@ -1,6 +1,6 @@
 // GET /metadata: a CapabilityStatement generated from what this server actually serves.
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
-import { DSF_RESOURCE_TYPES } from '../model/resource-types.ts';
+import { servedResourceTypes } from '../model/resource-types.ts';
 import { searchParameters } from '../search/parameters.ts';
 import type { Operation } from './operations/operation.ts';
 
@@ -13,11 +13,11 @@ function listed(operations: readonly Operation[], type?: string): { name: string
 }
 
 export function capabilityStatement(baseUrl: string, version: string, defaultProfile: (type: string) => string | undefined, operations: readonly Operation[]): CapabilityStatement {
-  const resource: CapabilityStatementRestResource[] = DSF_RESOURCE_TYPES.map((type) => {
+  const resource: CapabilityStatementRestResource[] = servedResourceTypes().map((type) => {
     const params = [...searchParameters(type).values()];
     const refParams = params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`);
     const r: CapabilityStatementRestResource = {
-      type,
+      type: type as CapabilityStatementRestResource["type"],
       versioning: 'versioned',
       readHistory: true,
       updateCreate: false,

@@ -10,11 +10,12 @@ import { ResourceStore } from '../store/resource-store.ts';
 import { executeSearch } from '../store/search-query.ts';
 import { lockForTransaction } from '../store/resource-lookups.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
-import { isDsfResourceType } from '../model/resource-types.ts';
+import { isServedResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, historyBundle } from './result-bundles.ts';
 import type { InteractionResult, RequestContext } from './request-context.ts';
 import type { WriteHooks } from './write-hooks.ts';
 import { cleanForOutput, cleanLiteralReferences } from '../references/reference-cleaner.ts';
+import { rememberStoredVersion } from '../types/stored-version.ts';
 import type { BinaryContent } from '../store/binary-store.ts';
 import { contentStorageOf, type ContentHandling } from './content.ts';
 
@@ -28,7 +29,7 @@ export function withWarningIssues(told: OperationOutcome, warnings?: OperationOu
 }
 
 export function assertType(type: string): void {
-  if (!isDsfResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
+  if (!isServedResourceType(type)) throw new FhirError(404, `Resource type '${type}' is not supported`, 'not-supported');
 }
 
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -184,11 +185,11 @@ export class FhirService {
     const cur = await this.store.readCurrent(client, type, id, true);
     if (!cur) throw methodNotAllowed(`${type}/${id} does not exist; update as create is not allowed`);
     // Rules compare against what a reader sees: the stored version without literals resolved from identifiers.
-    const existing = cur.resource && cleanLiteralReferences(cur.resource);
+    const existing = cur.resource && rememberStoredVersion(cleanLiteralReferences(cur.resource), cur.resource);
     const notes: OperationOutcomeIssue[] = [];
     const prepared = this.hooks.beforeWrite ? await this.hooks.beforeWrite(ctx, client, resource, existing, notes) : resource;
     // Content kept outside the row cannot be compared: every update of such a type writes a version.
-    const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected, contentStorageOf(type) !== undefined);
+    const { stored, changed } = await this.store.update(client, prepared as Resource & { id: string }, expected, contentStorageOf(type) !== undefined, cur);
     if (changed) await this.hooks.afterWrite?.(ctx, client, stored.resource, cur.deleted ? undefined : existing);
     return withWarnings(this.stored(200, stored, true), notes);
   }
@@ -214,7 +215,7 @@ export class FhirService {
     const cur = await this.store.readCurrent(client, type, id, true);
     if (!cur) throw new FhirError(404, `${type}/${id} not found`, 'not-found');
     if (!cur.deleted && this.hooks.beforeDelete) await this.hooks.beforeDelete(ctx, client, cur.resource!);
-    const marker = await this.store.delete(client, type, id);
+    const marker = await this.store.delete(client, type, id, cur);
     if (marker) await this.hooks.afterDelete?.(ctx, client, cur.resource!);
     return {
       status: 200,
@@ -243,7 +244,7 @@ export class FhirService {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'search', type);
     const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
-    const result = await executeSearch(db, req, this.baseUrl, ctx.access, this.searchLimits.maxPageBytes);
+    const result = await executeSearch(db, req, this.baseUrl, ctx.access, { maxPageBytes: this.searchLimits.maxPageBytes });
     const bundle = cleanForOutput(searchsetBundle(this.baseUrl, req, result));
     await this.content.inlineInBundle(db, bundle);
     return { status: 200, resource: bundle };
@@ -277,7 +278,7 @@ export class FhirService {
     // Two concurrent conditional writes with the same criteria must not both create.
     await lockForTransaction(client, `${type}?${pairs.map(([k, v]) => `${k}=${v}`).sort().join('&')}`);
     // Only what the caller may read can match: a conditional write must not reveal other resources.
-    const res = await executeSearch(client, { ...req, count: 2, page: 1, include: [], revinclude: [] }, this.baseUrl, ctx.access);
+    const res = await executeSearch(client, { ...req, count: 2, page: 1, include: [], revinclude: [] }, this.baseUrl, ctx.access, { total: false });
     return res.matches;
   }
 }

@@ -18,7 +18,7 @@ export async function boundedRows(
   budget: number,
   keepFirst: boolean,
   columns: readonly string[] = [],
-): Promise<{ rows: Record<string, any>[]; bytes: number; leftOut: number }> {
+): Promise<{ rows: Record<string, any>[]; bytes: number; leftOut: number; /** Every row, kept or not (the named columns are in all). */ all: Record<string, any>[] }> {
   const kept = `(${keepFirst ? 'w.n = 1 OR ' : ''}w.running <= $${values.length + 1})`;
   const res = await db.query(
     `SELECT ${columns.map((c) => `w.${c}, `).join('')}CASE WHEN ${kept} THEN w.resource END AS resource, w.size, ${kept} AS kept FROM (
@@ -28,5 +28,5 @@ export async function boundedRows(
   );
   const rows = res.rows.filter((row) => row.kept);
   const bytes = rows.reduce((sum, row) => sum + Number(row.size ?? 0), 0);
-  return { rows, bytes, leftOut: res.rows.length - rows.length };
+  return { rows, bytes, leftOut: res.rows.length - rows.length, all: res.rows };
 }

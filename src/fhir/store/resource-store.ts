@@ -6,6 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
 import { withTransaction, type Db } from '../../db/pool.ts';
 import { SqlParams } from '../../db/sql-params.ts';
+import { isStalePlanError } from '../../db/prepared-statements.ts';
 import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
 import { boundedRows } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
@@ -90,8 +91,18 @@ export class ResourceStore {
     this.settledListeners.push(listener);
   }
 
-  transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, fn, this.settledListeners.length ? (client, committed) => this.settled(client, committed) : undefined);
+  /**
+   * Runs fn in a transaction. A transaction that failed only because a prepared statement's plan went
+   * stale (a migration changed the schema under it) runs once more: its statements are prepared anew.
+   */
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const settled = this.settledListeners.length ? (client: pg.PoolClient, committed: boolean) => this.settled(client, committed) : undefined;
+    try {
+      return await withTransaction(this.pool, fn, settled);
+    } catch (e) {
+      if (!isStalePlanError(e)) throw e;
+      return withTransaction(this.pool, fn, settled);
+    }
   }
 
   private async settled(client: pg.PoolClient, committed: boolean): Promise<void> {
@@ -159,8 +170,10 @@ export class ResourceStore {
     resource: Resource & { id: string },
     ifMatch?: number,
     alwaysNewVersion = false,
+    /** The current version, when the caller already read it with readCurrent(..., forUpdate) in this transaction. */
+    current?: StoredVersion,
   ): Promise<{ stored: StoredVersion & { resource: Resource }; changed: boolean }> {
-    const cur = await this.readCurrent(client, resource.resourceType, resource.id, true);
+    const cur = current ?? (await this.readCurrent(client, resource.resourceType, resource.id, true));
     if (!cur) throw methodNotAllowed(`${resource.resourceType}/${resource.id} does not exist; update as create is not allowed`);
     if (ifMatch !== undefined && ifMatch !== cur.version) {
       throw preconditionFailed(`Version ${ifMatch} given in If-Match, but the current version of ${resource.resourceType}/${resource.id} is ${cur.version}`);
@@ -168,25 +181,25 @@ export class ResourceStore {
     if (!cur.deleted && cur.resource && !alwaysNewVersion && sameContent(cur.resource as Obj, resource as Obj)) {
       return { stored: cur as StoredVersion & { resource: Resource }, changed: false };
     }
-    await client.query('UPDATE resources SET current = false WHERE id = $1 AND current', [resource.id]);
-    return { stored: await this.writeVersion(client, resource, resource.id, cur.version + 1), changed: true };
+    return { stored: await this.writeVersion(client, resource, resource.id, cur.version + 1, cur), changed: true };
   }
 
   /** Logical delete. Returns the marker version, or undefined if already deleted. */
-  async delete(client: pg.PoolClient, type: string, id: string): Promise<StoredVersion | undefined> {
-    const cur = await this.readCurrent(client, type, id, true);
+  async delete(client: pg.PoolClient, type: string, id: string, current?: StoredVersion): Promise<StoredVersion | undefined> {
+    const cur = current ?? (await this.readCurrent(client, type, id, true));
     if (!cur) throw notFound(`${type}/${id} not found`);
     if (cur.deleted) return undefined;
     const lastUpdated = new Date().toISOString();
-    await client.query('UPDATE resources SET current = false WHERE id = $1 AND current', [id]);
-    await client.query('INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size) VALUES ($1, $2, $3, $4, true, true, NULL, 0)', [
-      id,
-      cur.version + 1,
-      type,
-      lastUpdated,
-    ]);
-    await client.query('DELETE FROM search_index WHERE resource_id = $1', [id]);
-    await client.query('DELETE FROM unique_keys WHERE resource_id = $1', [id]);
+    // One statement: the marker replaces the current version (the UPDATE's rows feed the INSERT, so it
+    // runs first), and the index rows and keys of the deleted version go.
+    await client.query(
+      `WITH old AS (UPDATE resources SET current = false WHERE id = $1 AND current RETURNING id),
+        marker AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
+          SELECT $1::uuid, $2::int, $3::text, $4::timestamptz, true, true, NULL, 0 FROM (SELECT count(*) FROM old) o),
+        idx AS (DELETE FROM search_index WHERE resource_id = $1)
+      DELETE FROM unique_keys WHERE resource_id = $1`,
+      [id, cur.version + 1, type, lastUpdated],
+    );
     return { id, type, version: cur.version + 1, lastUpdated, deleted: true };
   }
 
@@ -233,62 +246,61 @@ export class ResourceStore {
     return { total, entries: rows.map(toStored) };
   }
 
-  private async writeVersion(client: pg.PoolClient, input: Resource, id: string, version: number): Promise<StoredVersion & { resource: Resource }> {
+  /**
+   * Writes a version in one statement: the previous version no longer current (an update), the new
+   * row, its search-index rows in place of the previous ones, and its uniqueness keys (the database
+   * refuses a key another current resource holds). `previous`: the current version being replaced.
+   */
+  private async writeVersion(client: pg.PoolClient, input: Resource, id: string, version: number, previous?: StoredVersion): Promise<StoredVersion & { resource: Resource }> {
     const lastUpdated = new Date().toISOString();
     // resourceType, id and meta first in the stored JSON, as FHIR examples show them
     const { resourceType, id: _ignored, meta, ...rest } = input as Obj;
     const ordered = { resourceType, id, meta: { ...(meta ?? {}), versionId: String(version), lastUpdated }, ...rest } as Resource;
-    const resource = ordered;
     const json = JSON.stringify(ordered);
-    await client.query('INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size) VALUES ($1, $2, $3, $4, false, true, $5, $6)', [
-      id,
-      version,
-      resource.resourceType,
-      lastUpdated,
-      json,
-      Buffer.byteLength(json),
-    ]);
-    await this.writeIndex(client, ordered as Obj, version > 1);
-    await this.writeUniqueKeys(client, ordered as Obj, version > 1);
-    return { id, type: resource.resourceType, version, lastUpdated, deleted: false, resource: ordered };
-  }
-
-  private async writeIndex(client: pg.PoolClient, resource: Obj, replace: boolean): Promise<void> {
-    if (replace) await client.query('DELETE FROM search_index WHERE resource_id = $1', [resource.id]);
-    const rows = computeIndexRows(resource, this.baseUrl, this.options.indexWarning);
-    if (!rows.length) return;
-    await client.query(
-      `INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
-       SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::timestamptz[], $9::timestamptz[], $10::numeric[])`,
-      [
-        resource.id,
-        resource.resourceType,
-        rows.map((r) => r.param),
-        rows.map((r) => r.system),
-        rows.map((r) => r.code),
-        rows.map((r) => r.norm),
-        rows.map((r) => r.refId),
-        rows.map((r) => r.lo),
-        rows.map((r) => r.hi),
-        rows.map((r) => r.num),
-      ],
+    const rows = computeIndexRows(ordered as Obj, this.baseUrl, this.options.indexWarning);
+    const keys = this.options.uniqueKeys?.(ordered) ?? [];
+    const replace = version > 1;
+    // Keys the previous version held stay as they are; only new ones are inserted, only dropped ones deleted.
+    const previousKeys = replace && previous?.resource && !previous.deleted ? (this.options.uniqueKeys?.(previous.resource) ?? []) : [];
+    const p = new SqlParams();
+    const [idP, versionP, typeP] = [`${p.add(id)}::uuid`, `${p.add(version)}::int`, `${p.add(ordered.resourceType)}::text`];
+    const ctes: string[] = [];
+    // The UPDATE's rows feed the INSERT, so the old row stops being current before the new one is.
+    if (replace) ctes.push(`old AS (UPDATE resources SET current = false WHERE id = ${idP} AND current RETURNING id)`);
+    ctes.push(
+      `res AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
+        SELECT ${idP}, ${versionP}, ${typeP}, ${p.add(lastUpdated)}::timestamptz, false, true, ${p.add(json)}::jsonb, ${p.add(Buffer.byteLength(json))}::int${replace ? ' FROM (SELECT count(*) FROM old) o' : ''})`,
     );
-  }
-
-  private async writeUniqueKeys(client: pg.PoolClient, resource: Obj, replace: boolean): Promise<void> {
-    if (replace) await client.query('DELETE FROM unique_keys WHERE resource_id = $1', [resource.id]);
-    const keys = this.options.uniqueKeys?.(resource as Resource) ?? [];
-    if (!keys.length) return;
+    // Deleting and inserting index rows in one statement: the DELETE sees only the rows from before it.
+    if (replace) ctes.push(`idx_old AS (DELETE FROM search_index WHERE resource_id = ${idP})`);
+    if (rows.length) {
+      ctes.push(
+        `idx AS (INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
+          SELECT ${idP}, ${typeP}, * FROM unnest(${p.add(rows.map((r) => r.param))}::text[], ${p.add(rows.map((r) => r.system))}::text[], ${p.add(rows.map((r) => r.code))}::text[],
+            ${p.add(rows.map((r) => r.norm))}::text[], ${p.add(rows.map((r) => r.refId))}::uuid[], ${p.add(rows.map((r) => r.lo))}::timestamptz[], ${p.add(rows.map((r) => r.hi))}::timestamptz[], ${p.add(rows.map((r) => r.num))}::numeric[]))`,
+      );
+    }
+    const keysP = p.add(keys);
+    if (replace) ctes.push(`keys_old AS (DELETE FROM unique_keys WHERE resource_id = ${idP} AND key <> ALL(${keysP}::text[]))`);
     // ON CONFLICT DO NOTHING waits for a concurrent writer of the same key, then reports the clash
     // without aborting the transaction.
     const res = await client.query(
-      `INSERT INTO unique_keys (type, key, resource_id) SELECT $1, k, $2 FROM unnest($3::text[]) AS k ON CONFLICT DO NOTHING RETURNING key`,
-      [resource.resourceType, resource.id, keys],
+      `WITH ${ctes.join(',\n')}
+      INSERT INTO unique_keys (type, key, resource_id) SELECT ${typeP}, k, ${idP} FROM unnest(${keysP}::text[]) AS k WHERE k <> ALL(${p.add(previousKeys)}::text[])
+        ON CONFLICT DO NOTHING RETURNING key`,
+      p.values,
     );
-    if (res.rowCount !== keys.length) {
-      const inserted = new Set(res.rows.map((r) => r.key));
-      const clash = keys.filter((k) => !inserted.has(k));
-      throw new FhirError(403, `A ${resource.resourceType} with the same ${clash.map((k) => k.split(':')[0]).join(', ')} (${clash.join(', ')}) already exists`, 'duplicate');
+    const inserted = new Set(res.rows.map((r) => r.key as string));
+    let clash = keys.filter((k) => !inserted.has(k) && !previousKeys.includes(k));
+    // A key this resource held without its previous version giving it (rules changed since) is no clash.
+    if (clash.length && replace) {
+      const own = await client.query('SELECT key FROM unique_keys WHERE type = $1 AND key = ANY($2::text[]) AND resource_id = $3', [ordered.resourceType, clash, id]);
+      const owned = new Set(own.rows.map((r) => r.key as string));
+      clash = clash.filter((k) => !owned.has(k));
     }
+    if (clash.length) {
+      throw new FhirError(403, `A ${ordered.resourceType} with the same ${clash.map((k) => k.split(':')[0]).join(', ')} (${clash.join(', ')}) already exists`, 'duplicate');
+    }
+    return { id, type: ordered.resourceType, version, lastUpdated, deleted: false, resource: ordered };
   }
 }

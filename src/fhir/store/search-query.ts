@@ -1,4 +1,4 @@
-// Runs a parsed search: one query for the page, one for the total, and one per _include/_revinclude.
+// Runs a parsed search: one statement for the page with its total, one for all _include/_revinclude.
 import type { Resource } from '@medplum/fhirtypes';
 import { SqlParams } from '../../db/sql-params.ts';
 import type { Db } from '../../db/pool.ts';
@@ -23,8 +23,20 @@ export function pageOffset(req: SearchRequest): number {
   return req.offset ?? (req.page - 1) * req.count;
 }
 
-/** maxPageBytes: the bound of the page's resources in bytes (matches first, then includes); none when undefined. */
-export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string, access?: AccessFilter, maxPageBytes?: number): Promise<SearchResult> {
+export interface SearchOptions {
+  /** The bound of the page's resources in bytes (matches first, then includes); none when undefined. */
+  maxPageBytes?: number;
+  /** Whether the caller needs the total (conditional writes do not); default true. */
+  total?: boolean;
+}
+
+/**
+ * One statement for the page and its total: the matches' ids are ordered and counted (a window count
+ * over the matching ids only), the page's resources joined to the ids of the page. Only a page past
+ * the last match (no row to carry the count) needs a count of its own. The includes are one more.
+ */
+export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts: SearchOptions = {}): Promise<SearchResult> {
+  const { maxPageBytes, total: wantTotal = true } = opts;
   const p = new SqlParams();
   const where = buildWhere(req, baseUrl, p, accessConditions(access, p, [req.resourceType]));
   const countSql = `SELECT count(*)::int AS n FROM resources r WHERE ${where}`;
@@ -38,17 +50,19 @@ export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string,
   const order = buildOrderBy(req.sort, req.resourceType, pageParams);
   const limit = pageParams.add(req.count);
   const offset = pageParams.add(start);
-  const pageSql = `SELECT r.resource, ${ROW_SIZE} AS size FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`;
-  const [countRes, page] = await Promise.all([
-    db.query(countSql, p.values),
+  const counted = wantTotal ? ', count(*) OVER () AS total' : '';
+  const ids = `SELECT r.id${counted}, row_number() OVER (ORDER BY ${order}) AS n FROM resources r WHERE ${where} ORDER BY n LIMIT ${limit} OFFSET ${offset}`;
+  const pageSql = `SELECT r.resource, ${ROW_SIZE} AS size${wantTotal ? ', p.total' : ''} FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current ORDER BY p.n`;
+  const page =
     maxPageBytes === undefined
-      ? db.query(pageSql, pageParams.values).then((r) => ({ resources: r.rows.map((row) => row.resource as Resource), bytes: 0 }))
-      : boundedRows(db, pageSql, pageParams.values, maxPageBytes, true).then((b) => ({ resources: b.rows.map((row) => row.resource as Resource), bytes: b.bytes })),
-  ]);
-  const matches = page.resources;
+      ? await db.query(pageSql, pageParams.values).then((r) => ({ rows: r.rows, bytes: 0, all: r.rows }))
+      : await boundedRows(db, pageSql, pageParams.values, maxPageBytes, true, wantTotal ? ['total'] : []).then((b) => ({ rows: b.rows, bytes: b.bytes, all: b.all }));
+  const matches = page.rows.map((row) => row.resource as Resource);
+  let total = -1;
+  if (wantTotal) total = page.all.length ? Number(page.all[0].total) : start === 0 ? 0 : ((await db.query(countSql, p.values)).rows[0].n as number);
   const budget = maxPageBytes === undefined ? undefined : Math.max(0, maxPageBytes - page.bytes);
   const { included, leftOut } = await includes(db, req, matches, access, budget);
-  return { total: countRes.rows[0].n as number, offset: start, matches, included, ...(leftOut ? { includesLeftOut: leftOut } : {}) };
+  return { total, offset: start, matches, included, ...(leftOut ? { includesLeftOut: leftOut } : {}) };
 }
 
 /**
@@ -56,67 +70,47 @@ export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string,
  * resource of a target type with that url and that version, or, for a canonical without version, the
  * one without a version (as the reference's include).
  */
-function canonicalInclude(ids: string[], inc: SearchRequest['include'][number], types: string[], access?: AccessFilter): [string, SqlParams] {
-  const p = new SqlParams();
-  const idsParam = p.add(ids);
+function canonicalInclude(idsParam: string, inc: SearchRequest['include'][number], types: string[], p: SqlParams, access?: AccessFilter): string {
   const typesParam = p.add(types);
   const acc = accessConditions(access, p, types);
-  const sql = `SELECT r.resource, ${ROW_SIZE} AS size FROM search_index s
+  return `SELECT r.id, r.resource, ${ROW_SIZE} AS size FROM search_index s
      JOIN search_index t ON t.type = ANY(${typesParam}::text[]) AND t.param = 'url' AND t.code = s.code
      JOIN resources r ON r.id = t.resource_id AND r.current AND NOT r.deleted
      WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)}
        AND s.system IS NULL AND s.ref_id IS NULL AND s.code IS NOT NULL
        AND (CASE WHEN strpos(s.norm, '|') > 0 THEN r.resource->>'version' = split_part(s.norm, '|', 2) ELSE r.resource->'version' IS NULL END)${acc.map((a) => ` AND ${a}`).join('')}`;
-  return [sql, p];
 }
 
+/**
+ * Every _include and _revinclude of the page in one statement: the union of one select per parameter,
+ * each resource once, none of the page's matches, in id order (so that which ones fit within the byte
+ * bound does not depend on the plan).
+ */
 async function includes(db: Db, req: SearchRequest, matches: Resource[], access?: AccessFilter, budget?: number): Promise<{ included: Resource[]; leftOut: number }> {
   if (!matches.length || (!req.include.length && !req.revinclude.length)) return { included: [], leftOut: 0 };
-  const ids = matches.map((m) => m.id!);
-  const seen = new Set(ids);
-  const out: Resource[] = [];
-  let left = budget;
-  let leftOut = 0;
-  const run = async (sql: string, p: SqlParams) => {
-    let rows: Resource[];
-    if (left === undefined) rows = (await db.query(sql, p.values)).rows.map((row) => row.resource as Resource);
-    else {
-      // In id order, so that which ones fit does not depend on the plan.
-      const bounded = await boundedRows(db, `${sql} ORDER BY r.id`, p.values, left, false);
-      rows = bounded.rows.map((row) => row.resource as Resource);
-      left -= bounded.bytes;
-      leftOut += bounded.leftOut;
-    }
-    for (const r of rows) {
-      if (!seen.has(r.id!)) {
-        seen.add(r.id!);
-        out.push(r);
-      }
-    }
-  };
+  const p = new SqlParams();
+  const idsParam = p.add(matches.map((m) => m.id!));
+  const parts: string[] = [];
   for (const inc of req.include) {
-    const p = new SqlParams();
-    const idsParam = p.add(ids);
     // Knowing the target types keeps the access filter to their rules only (cheaper to plan).
     const types = inc.targetType ? [inc.targetType] : inc.targets?.length ? inc.targets : undefined;
     const target = types ? ` AND r.type = ANY(${p.add(types)}::text[])` : '';
     const acc = accessConditions(access, p, types);
-    await run(
-      `SELECT r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
+    parts.push(
+      `SELECT r.id, r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.ref_id FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)} AND s.ref_id IS NOT NULL)`,
-      p,
     );
-    if (inc.canonical && types) await run(...canonicalInclude(ids, inc, types, access));
+    if (inc.canonical && types) parts.push(canonicalInclude(idsParam, inc, types, p, access));
   }
   for (const inc of req.revinclude) {
-    const p = new SqlParams();
-    const idsParam = p.add(ids);
     const acc = accessConditions(access, p, [inc.sourceType]);
-    await run(
-      `SELECT r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
+    parts.push(
+      `SELECT r.id, r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.resource_id FROM search_index s WHERE s.ref_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)})`,
-      p,
     );
   }
-  return { included: out, leftOut };
+  const sql = `SELECT DISTINCT ON (u.id) u.id, u.resource, u.size FROM (${parts.map((x) => `(${x})`).join(' UNION ALL ')}) u WHERE u.id <> ALL(${idsParam}::uuid[]) ORDER BY u.id`;
+  if (budget === undefined) return { included: (await db.query(sql, p.values)).rows.map((row) => row.resource as Resource), leftOut: 0 };
+  const bounded = await boundedRows(db, sql, p.values, budget, false);
+  return { included: bounded.rows.map((row) => row.resource as Resource), leftOut: bounded.leftOut };
 }

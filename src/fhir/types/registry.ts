@@ -2,7 +2,7 @@
 // tagged default for every other type. Authorization, read access, write preparation, uniqueness,
 // conditional identity and content storage all ask here.
 import type { Resource } from '@medplum/fhirtypes';
-import { isDsfResourceType } from '../model/resource-types.ts';
+import { isServedResourceType } from '../model/resource-types.ts';
 import { byType, NONE, type AccessCondition } from '../store/access-condition.ts';
 import type { ReadAccessContext, ResourceTypeBehaviour, WriteRuleContext } from './behaviour.ts';
 import type { Identity } from './identity.ts';
@@ -29,7 +29,7 @@ export function behaviourOf(type: string): ResourceTypeBehaviour {
   if (!behaviour) {
     behaviour = taggedType({ type });
     // Only types this server serves are kept: a type name may come from a request.
-    if (isDsfResourceType(type)) byName.set(type, behaviour);
+    if (isServedResourceType(type)) byName.set(type, behaviour);
   }
   return behaviour;
 }

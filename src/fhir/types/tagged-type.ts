@@ -8,6 +8,7 @@ import type { ResourceTypeBehaviour, WriteRuleContext } from './behaviour.ts';
 import { readAccessTagProblem, storeExistenceChecks } from './read-access-tags.ts';
 import { refusal } from './refusal.ts';
 import { immutableChanges, requirementProblems, type Immutable, type Requirement } from './write-requirements.ts';
+import { storedVersionOf } from './stored-version.ts';
 
 export interface TaggedTypeSpec<T extends Resource> {
   type: string;
@@ -44,7 +45,8 @@ export function requireLocalWriter(ctx: WriteRuleContext, type: string, verb: 'c
 export function requireContent<T extends Resource>(spec: TaggedTypeSpec<T>, ctx: WriteRuleContext, resource: T, previous: T | undefined): void {
   const missing = requirementProblems(spec.required ?? [], resource);
   if (missing.length) throw refusal(`${spec.type} ${verbOf(previous)}`, missing.join('; '));
-  const changed = previous ? immutableChanges(spec.immutable ?? [], previous, resource, ctx.site.baseUrl) : [];
+  // Against the stored version: a reference may come back as a literal where readers saw only its identifier.
+  const changed = previous ? immutableChanges(spec.immutable ?? [], storedVersionOf(previous), resource, ctx.site.baseUrl) : [];
   if (changed.length) throw refusal(`${spec.type} update`, `${changed.join(', ')} may not change`);
 }
 

@@ -12,7 +12,8 @@ import { HttpsClient } from '../../common/https-client.ts';
 import { freePort } from '../../db/embedded.ts';
 import { SiteProcess } from './child-process.ts';
 import { networkDatabases } from './database.ts';
-import { ProcessControl, RunningTestSite, type TestSite } from './test-site.ts';
+import { ProcessControl, RunningTestSite, type DataRepository, type TestSite } from './test-site.ts';
+import { loadSyntheticData } from '../../research-data/repository-bundles.ts';
 
 export interface TestSiteOptions {
   /** Organisation identifier, also the name of the site (letters, digits, '_', '-', '.'). */
@@ -25,7 +26,23 @@ export interface TestSiteOptions {
   roles?: readonly string[];
   /** Start the BPE with the network (default true); start it later with site.bpe.start(). */
   startBpe?: boolean;
+  /**
+   * A local data repository for this site: another FHIR server of ours (DSF_FHIR_DATA_REPOSITORY, own
+   * database) filled with synthetic patients before the BPE starts; the BPE reaches it as the configured
+   * connection DATA_REPOSITORY_CONNECTION (DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG).
+   */
+  dataRepository?: DataRepositoryOptions;
 }
+
+export interface DataRepositoryOptions {
+  /** Synthetic patients generated for this site (see src/research-data/synthetic-patients.ts). */
+  patients: number;
+  /** Seed of the generator (default 'dsf-ts'); the site's organisation identifier is part of it too. */
+  seed?: string;
+}
+
+/** Id of the data repository connection in the BPE's client connections configuration. */
+export const DATA_REPOSITORY_CONNECTION = 'data-repository';
 
 export interface TestNetworkOptions {
   /** Organisation identifiers, or options per site. */
@@ -78,6 +95,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   const certificates = await generateCertificates({ dir: join(workDir, 'certs'), organizations: sites.map((s) => s.organization) });
   const databases = await networkDatabases(options.databaseUrl ?? process.env.DSF_TEST_DATABASE_URL, workDir, log);
   const ports = await Promise.all(sites.map(() => freePort()));
+  const repositoryPorts = await Promise.all(sites.map((s) => (s.dataRepository ? freePort() : Promise.resolve(0))));
   const described: NetworkSite[] = sites.map((s, i) => ({
     organizationIdentifier: s.organization,
     name: s.organization.replaceAll('_', ' '),
@@ -119,7 +137,34 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
         DSF_DATA_DIR: join(dir, 'fhir'),
         DSF_LOG_LEVEL: process.env.DSF_TEST_KIT_FHIR_LOG_LEVEL ?? 'warn',
       });
+      let repository: { url: string; control: ProcessControl; options: DataRepositoryOptions } | undefined;
+      if (s.dataRepository) {
+        const repositoryDb = await databases.create(`${i}_data`);
+        const url = `https://localhost:${repositoryPorts[i]}/fhir`;
+        const repositoryEnv = (): NodeJS.ProcessEnv => ({
+          ...fhirEnv(),
+          DEV_DSF_FHIR_SERVER_BASE_URL: url,
+          DEV_DSF_SERVER_API_PORT: String(repositoryPorts[i]),
+          DEV_DSF_FHIR_DB_URL: repositoryDb,
+          DSF_DATA_DIR: join(dir, 'data-repository'),
+          DSF_FHIR_DATA_REPOSITORY: 'true',
+        });
+        repository = { url, control: new ProcessControl(new SiteProcess(`${s.organization} data repository`, 'fhir'), repositoryEnv, startTimeoutMs), options: s.dataRepository };
+      }
+      const connections = repository
+        ? {
+            DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG: [
+              `${DATA_REPOSITORY_CONNECTION}:`,
+              `  base-url: ${repository.url}`,
+              `  trusted-root-certificates-file: ${certificates.ca.certPath}`,
+              `  cert-auth:`,
+              `    certificate-file: ${org.client.certPath}`,
+              `    private-key-file: ${org.client.keyPath}`,
+            ].join('\n'),
+          }
+        : {};
       const bpeEnv = (): NodeJS.ProcessEnv => ({
+        ...connections,
         ...base,
         DEV_DSF_BPE_FHIR_SERVER_BASE_URL: baseUrl,
         DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
@@ -137,6 +182,13 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca });
       clients.push(http);
       const fhir = new HttpFhirClient({ http, baseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
+      const dataRepository: (DataRepository & { server: ProcessControl }) | undefined = repository && {
+        baseUrl: repository.url,
+        fhir: new HttpFhirClient({ http, baseUrl: repository.url, connectTimeoutMs: 5_000, readTimeoutMs: 120_000 }),
+        server: repository.control,
+        patients: repository.options.patients,
+        seed: repository.options.seed ?? 'dsf-ts',
+      };
       running.push(
         new RunningTestSite(
           s.organization,
@@ -146,11 +198,23 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
           new ProcessControl(new SiteProcess(`${s.organization} fhir`, 'fhir'), fhirEnv, startTimeoutMs),
           new ProcessControl(new SiteProcess(`${s.organization} bpe`, 'bpe'), bpeEnv, startTimeoutMs),
           s.startBpe ?? true,
+          dataRepository,
         ),
       );
     }
     log(`starting ${running.length} FHIR server(s)`);
     await Promise.all(running.map((s) => s.fhirServer.start()));
+    const repositories = running.filter((s) => s.dataRepository);
+    if (repositories.length) {
+      log(`starting and filling ${repositories.length} data repositories`);
+      await Promise.all(
+        repositories.map(async (s) => {
+          const repository = s.dataRepository!;
+          await repository.server.start();
+          await loadSyntheticData((bundle) => repository.fhir.postBundle(bundle), { site: s.organization, count: repository.patients, seed: repository.seed });
+        }),
+      );
+    }
     log(`starting the BPEs`);
     await Promise.all(running.filter((_, i) => sites[i]!.startBpe ?? true).map((s) => s.bpe.start()));
     log('test network ready');
@@ -186,4 +250,5 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
 async function stopAll(sites: RunningTestSite[]): Promise<void> {
   await Promise.all(sites.map((s) => s.bpe.stop()));
   await Promise.all(sites.map((s) => s.fhirServer.stop()));
+  await Promise.all(sites.map((s) => s.dataRepository?.server.stop()));
 }

@@ -50,8 +50,21 @@ export interface SiteProcessControl {
   kill(): Promise<void>;
 }
 
+/** A site's local data repository (TestSiteOptions.dataRepository). */
+export interface DataRepository {
+  readonly baseUrl: string;
+  /** Client of the repository, with the organisation's client certificate. */
+  readonly fhir: FhirClient;
+  readonly server: SiteProcessControl;
+  /** How many synthetic patients it holds, and the generator's seed (regenerate them to know the expected answers). */
+  readonly patients: number;
+  readonly seed: string;
+}
+
 export interface TestSite {
   readonly organization: string;
+  /** The site's local data repository, when it has one. */
+  readonly dataRepository?: DataRepository;
   readonly fhirBaseUrl: string;
   readonly endpointIdentifier: string;
   /** Client of this site's FHIR server, presenting the organisation's client certificate. */
@@ -116,6 +129,7 @@ export class RunningTestSite implements TestSite {
     readonly fhirServer: ProcessControl,
     readonly bpe: ProcessControl,
     private readonly bpeEnabled: boolean,
+    readonly dataRepository?: DataRepository & { server: ProcessControl },
   ) {}
 
   async startProcess(draftTaskIdentifier: string, options: StartProcessOptions = {}): Promise<Task> {

@@ -1,7 +1,9 @@
 // A reference parameter's :identifier matches the Reference's own identifier and, as the reference server
 // does, the identifier of the resource a literal reference points to. An allow-list Bundle's conditional
 // update (`OrganizationAffiliation?…&endpoint:identifier=…`) then finds an affiliation stored with plain
-// literal references, and applying it twice updates instead of creating a second one.
+// literal references, and applying it twice updates instead of creating a second one. An affiliation
+// stored with identifiers beside its references (readers see only the identifiers) may be updated with
+// plain literal references to the same organisations: its parent and member did not change.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, TAG_ALL, type TestSite } from '../../support/fhir-site.ts';
@@ -37,7 +39,11 @@ before(async () => {
   const idOf = (location: string) => /(?:Organization|Endpoint)\/([^/]+)/.exec(location)![1]!;
   memberId = idOf(r.json.entry[0].response.location);
   endpointId = idOf(r.json.entry[1].response.location);
-  await c.create(affiliation());
+  // Stored as network bundles write it: identifiers beside the parent's and the member's literal references.
+  const stored = affiliation();
+  stored.organization.identifier = { system: ORG, value: 'parent.test' };
+  stored.participatingOrganization.identifier = { system: ORG, value: 'member.test' };
+  await c.create(stored);
 });
 after(() => site?.stop());
 

@@ -1,0 +1,89 @@
+// A write is one statement between BEGIN and COMMIT (store/resource-store.ts): the version row, its
+// index rows and its uniqueness keys together; the guarantees stay (keys enforced by the database).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Resource } from '@medplum/fhirtypes';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { FHIR_MIGRATIONS, EVENT_MIGRATIONS } from '../../src/fhir/store/schema.ts';
+import { ResourceStore } from '../../src/fhir/store/resource-store.ts';
+import { usePreparedStatements } from '../../src/db/prepared-statements.ts';
+
+let db: TestDatabase;
+let store: ResourceStore;
+const statements: string[] = [];
+before(async () => {
+  db = await createTestDatabase('dsf_store_writes');
+  await migrate(db.pool, 'fhir', FHIR_MIGRATIONS);
+  await migrate(db.pool, 'fhir-events', EVENT_MIGRATIONS);
+  usePreparedStatements(db.pool);
+  const seen = new WeakSet<object>();
+  db.pool.on('acquire', (client) => {
+    if (seen.has(client)) return;
+    seen.add(client);
+    const query = client.query;
+    (client as any).query = function (...args: any[]) {
+      statements.push(String(args[0]).trim().split(/\s+/)[0]!);
+      return (query as any).apply(this, args);
+    };
+  });
+  // Patients keyed by their first identifier value, as a type module's rule would.
+  store = new ResourceStore(db.pool, 'https://localhost/fhir', { uniqueKeys: (r: any) => (r.identifier?.[0]?.value ? [`identifier:${r.identifier[0].value}`] : []) });
+});
+after(() => db?.drop());
+
+const patient = (value: string, extra: object = {}) => ({ resourceType: 'Patient', identifier: [{ system: 'http://x', value }], ...extra }) as Resource;
+
+test('create, update and delete are one statement each between BEGIN and COMMIT', async () => {
+  statements.length = 0;
+  const created = await store.transaction((c) => store.create(c, patient('one')));
+  assert.deepEqual(statements, ['BEGIN', 'WITH', 'COMMIT']);
+  statements.length = 0;
+  await store.transaction(async (c) => {
+    const cur = await store.readCurrent(c, 'Patient', created.id, true);
+    await store.update(c, { ...patient('one', { active: true }), id: created.id } as Resource & { id: string }, undefined, false, cur);
+  });
+  // The write lock and the read under it, then the write.
+  assert.deepEqual(statements, ['BEGIN', 'SELECT', 'SELECT', 'WITH', 'COMMIT']);
+  statements.length = 0;
+  await store.transaction(async (c) => store.delete(c, 'Patient', created.id, await store.readCurrent(c, 'Patient', created.id, true)));
+  assert.deepEqual(statements, ['BEGIN', 'SELECT', 'SELECT', 'WITH', 'COMMIT']);
+  const rows = await db.pool.query('SELECT version, current, deleted FROM resources WHERE id = $1 ORDER BY version', [created.id]);
+  assert.deepEqual(rows.rows, [
+    { version: 1, current: false, deleted: false },
+    { version: 2, current: false, deleted: false },
+    { version: 3, current: true, deleted: true },
+  ]);
+  assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM search_index WHERE resource_id = $1', [created.id])).rows[0].n, 0);
+  assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM unique_keys WHERE resource_id = $1', [created.id])).rows[0].n, 0);
+});
+
+test('uniqueness keys: kept by an update, refused to another resource (403, nothing written), freed by a change and by a delete', async () => {
+  const a = await store.transaction((c) => store.create(c, patient('ka')));
+  const b = await store.transaction((c) => store.create(c, patient('kb')));
+  const indexOf = async (id: string) => (await db.pool.query("SELECT code FROM search_index WHERE resource_id = $1 AND param = 'identifier'", [id])).rows.map((r) => r.code);
+  // Same key, other content: a new version, the key still a's.
+  const a2 = await store.transaction((c) => store.update(c, { ...patient('ka', { active: false }), id: a.id } as Resource & { id: string }));
+  assert.equal(a2.stored.version, 2);
+  // b may not take a's key; b stays as it was.
+  await assert.rejects(
+    store.transaction((c) => store.update(c, { ...patient('ka'), id: b.id } as Resource & { id: string })),
+    (e: any) => e.status === 403 && /already exists/.test(e.message ?? JSON.stringify(e.outcome)),
+  );
+  assert.equal((await store.readCurrent(db.pool, 'Patient', b.id))!.version, 1);
+  assert.deepEqual(await indexOf(b.id), ['kb']);
+  // a moves to another key: ka is free for b.
+  await store.transaction((c) => store.update(c, { ...patient('ka2'), id: a.id } as Resource & { id: string }));
+  assert.deepEqual(await indexOf(a.id), ['ka2']);
+  await store.transaction((c) => store.update(c, { ...patient('ka'), id: b.id } as Resource & { id: string }));
+  assert.deepEqual(await indexOf(b.id), ['ka']);
+  // Deleting a frees ka2.
+  await store.transaction((c) => store.delete(c, 'Patient', a.id));
+  const c2 = await store.transaction((c) => store.create(c, patient('ka2')));
+  assert.deepEqual(await indexOf(c2.id), ['ka2']);
+  const keys = (await db.pool.query('SELECT key, resource_id FROM unique_keys ORDER BY key')).rows;
+  assert.deepEqual(keys, [
+    { key: 'identifier:ka', resource_id: b.id },
+    { key: 'identifier:ka2', resource_id: c2.id },
+  ]);
+});

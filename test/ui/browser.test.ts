@@ -1,0 +1,214 @@
+// The web UI in Debian's Chromium (playwright-core), against a one-site demo network (FHIR server + BPE
+// with the shipped plugins, real TLS, PostgreSQL): start helloUser from its draft Task, answer the user
+// task in the form, see the instance complete in the BPE view with its diagram; a resource page and a
+// search page render, also 390 px wide; an unauthorised user sees no data. Screenshots of each page go
+// to test-artifacts/ui/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { findFreeBasePort, startDemoNetwork, type NetworkSiteFile, type RunningDemo } from '../../src/cli/demo-network.ts';
+import { readFileSync } from 'node:fs';
+import { HttpsClient } from '../../src/common/https-client.ts';
+import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
+import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
+import { chromiumMissing, launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
+
+const HELLO_USER_DRAFT = 'http://dsf.dev/bpe/Process/helloUser/1.5/task-hello-user';
+const skip = chromiumMissing() || (!process.env.DSF_TEST_DATABASE_URL && 'DSF_TEST_DATABASE_URL is not set');
+const prefix = `ui_${randomBytes(3).toString('hex')}_`;
+let dir: string;
+let demo: RunningDemo;
+let site: NetworkSiteFile;
+let browser: TestBrowser;
+
+const user = (plays: string) => {
+  const u = site.users.find((x) => x.name.endsWith(`-${plays}`))!;
+  return { certPath: u.cert, keyPath: u.key };
+};
+const origins = () => [new URL(site.fhirBaseUrl).origin, new URL(site.bpeBaseUrl).origin];
+
+before(async () => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'dsf-ui-'));
+  demo = await startDemoNetwork({ dir, organizations: ['Test_DIC_1'], basePort: await findFreeBasePort(1), databaseUrl: process.env.DSF_TEST_DATABASE_URL, databasePrefix: prefix, log: () => {} });
+  site = demo.network.sites[0]!;
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (!skip) {
+    const admin = new pg.Client({ connectionString: process.env.DSF_TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
+      for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+  }
+});
+
+test('helloUser: start from its draft Task, answer the user task in the form, the Task completes', { skip, timeout: 180_000 }, async () => {
+  const context = await browser.context({ cert: user('admin'), origins: origins() });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${site.fhirBaseUrl}/Task?status=draft`);
+    await screenshot(page, 'draft-tasks');
+    await page.getByRole('link', { name: /helloUser\/.*task-hello-user/ }).first().click();
+    await page.locator('#start-form').waitFor();
+    await screenshot(page, 'start-form');
+    const draftUrl = page.url();
+    await page.getByRole('button', { name: 'Start process' }).click();
+    // The page of the new Task follows it.
+    await page.waitForURL((url) => /\/Task\/[0-9a-f-]{36}$/.test(url.pathname) && url.href !== draftUrl);
+    const taskUrl = page.url();
+    await page.locator('h1 .status').waitFor();
+    await screenshot(page, 'task-requested');
+
+    await page.goto(`${site.fhirBaseUrl}/QuestionnaireResponse?status=in-progress`);
+    const qrLink = page.getByRole('link', { name: /^QuestionnaireResponse\// }).first();
+    await qrLink.waitFor({ timeout: 30_000 });
+    await screenshot(page, 'user-tasks');
+    await qrLink.click();
+    const form = page.locator('#answer-form');
+    await form.waitFor();
+    await form.getByLabel('A string answer').fill('hello from the browser');
+    await form.getByLabel('A text answer').fill('line one\nline two');
+    await form.getByLabel('An integer number').fill('42');
+    await form.getByLabel('A date', { exact: true }).fill('2026-12-05');
+    await form.locator('.field[data-link-id="boolean-example"]').getByLabel('Yes').check();
+    await screenshot(page, 'user-task-form');
+    // The server's refusal shows in the form: this once the answer goes without its author.
+    await page.route('**/QuestionnaireResponse/*', async (route) => {
+      if (route.request().method() !== 'PUT') return route.continue();
+      const { author: _author, ...rest } = JSON.parse(route.request().postData() ?? '{}');
+      await route.continue({ postData: JSON.stringify(rest) });
+    });
+    await form.getByRole('button', { name: 'Complete' }).click();
+    await form.locator('.message.error', { hasText: 'author' }).waitFor();
+    assert.match(await form.locator('.message.error').innerText(), /HTTP 403/);
+    await screenshot(page, 'user-task-form-refused');
+    await page.unroute('**/QuestionnaireResponse/*');
+    await form.getByRole('button', { name: 'Complete' }).click();
+    await page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 15_000 });
+    await screenshot(page, 'user-task-completed');
+
+    await page.goto(taskUrl);
+    await page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
+    await screenshot(page, 'task-completed');
+
+    // The BPE view: the process with its state, the finished instance with its diagram marked.
+    await page.goto(`${site.bpeBaseUrl}/ui`);
+    await page.locator('table.entries').getByText('dsfdev_helloUser').waitFor();
+    await screenshot(page, 'bpe-processes');
+    await page.goto(`${site.bpeBaseUrl}/ui/instances?state=finished`);
+    await screenshot(page, 'bpe-instances-finished');
+    const instanceHref = await page.getByRole('link', { name: /^dsfdev_helloUser/ }).first().getAttribute('href');
+    await page.goto(new URL(instanceHref!, page.url()).href);
+    await page.locator('h1 .status', { hasText: 'finished' }).waitFor();
+    await page.locator('#diagram[data-rendered="true"]').waitFor({ timeout: 20_000 });
+    assert.ok((await page.locator('#diagram .djs-element.completed').count()) >= 3, 'completed elements marked in the diagram');
+    assert.match(await page.locator('table.entries').innerText(), /userTask/);
+    await screenshot(page, 'bpe-instance');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a resource page and a search page render, also 390 px wide', { skip, timeout: 60_000 }, async () => {
+  for (const width of [1280, 390]) {
+    const context = await browser.context({ cert: user('practitioner'), origins: origins(), width, height: 844 });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${site.fhirBaseUrl}/Organization`);
+      await page.locator('table.entries').waitFor();
+      assert.ok((await page.locator('table.entries tbody tr').count()) >= 1);
+      await screenshot(page, `search-organizations-${width}`);
+      await page.locator('table.entries tbody tr a').first().click();
+      await page.locator('h1 .type', { hasText: 'Organization' }).waitFor();
+      await page.locator('label[for="view-json"]').click();
+      assert.match(await page.locator('.tab-json pre').innerText(), /"resourceType": "Organization"/);
+      await page.locator('label[for="view-html"]').click();
+      await screenshot(page, `organization-${width}`);
+      const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number;
+      assert.ok(overflow <= 1, `no horizontal scrolling at ${width} px (${overflow} px too wide)`);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test('cancel a running instance in the BPE view; changes only from its own pages', { skip, timeout: 120_000 }, async () => {
+  const ca = readFileSync(demo.network.ca, 'utf8');
+  const http = new HttpsClient({ cert: readFileSync(site.clientCert, 'utf8'), key: readFileSync(site.clientKey, 'utf8'), ca });
+  const admin = site.users.find((u) => u.name.endsWith('-admin'))!;
+  const adminHttp = new HttpsClient({ cert: readFileSync(admin.cert, 'utf8'), key: readFileSync(admin.key, 'utf8'), ca });
+  const context = await browser.context({ cert: user('admin'), origins: origins(), width: 390, height: 844 });
+  const page = await context.newPage();
+  try {
+    const fhir = new HttpFhirClient({ http, baseUrl: site.fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 30_000 });
+    const task = await fhir.create(requestedTaskFrom(await findDraftTask(fhir, HELLO_USER_DRAFT)));
+    // The instance waits in its user task: running.
+    await page.goto(`${site.bpeBaseUrl}/ui/instances?state=running`);
+    for (let i = 0; i < 40 && (await page.getByRole('link', { name: /^dsfdev_helloUser/ }).count()) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await page.reload();
+    }
+    await screenshot(page, 'bpe-instances-running-390');
+    await page.getByRole('link', { name: /^dsfdev_helloUser/ }).first().click();
+    await page.locator('#diagram[data-rendered="true"]').waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('#diagram .djs-element.active').count(), 1, 'the user task is active');
+    await screenshot(page, 'bpe-instance-running-390');
+    const instanceUrl = page.url();
+
+    // A form posted from elsewhere (no Origin of this view) changes nothing.
+    const forged = await adminHttp.request(`${instanceUrl}/cancel`, { method: 'POST', headers: { origin: 'https://evil.test' } });
+    assert.equal(forged.status, 403);
+
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Cancel instance' }).click();
+    await page.locator('h1 .status', { hasText: 'cancelled' }).waitFor();
+    await screenshot(page, 'bpe-instance-cancelled-390');
+    assert.ok(task.id);
+  } finally {
+    await context.close();
+    http.close();
+    adminHttp.close();
+  }
+});
+
+test('the BPE view is for admins only', { skip, timeout: 60_000 }, async () => {
+  const context = await browser.context({ cert: user('practitioner'), origins: origins() });
+  const page = await context.newPage();
+  try {
+    const response = await page.goto(`${site.bpeBaseUrl}/ui`);
+    assert.equal(response?.status(), 403);
+    assert.doesNotMatch(await page.locator('body').innerText(), /dsfdev_|helloUser/);
+    await screenshot(page, 'bpe-forbidden');
+  } finally {
+    await context.close();
+  }
+});
+
+test('without a known certificate a browser sees no data', { skip, timeout: 60_000 }, async () => {
+  const context = await browser.context();
+  const page = await context.newPage();
+  try {
+    const response = await page.goto(`${site.fhirBaseUrl}/Task?status=draft`);
+    assert.equal(response?.status(), 401);
+    await screenshot(page, 'unauthorised');
+    const text = await page.locator('body').innerText();
+    assert.match(text, /Not signed in/);
+    assert.doesNotMatch(text, /hello|Test_DIC_1-|task-/i);
+    assert.equal(await page.locator('#dsf-resource').count(), 0);
+  } finally {
+    await context.close();
+  }
+});

@@ -61,7 +61,6 @@ export const FHIR_VARIABLES = new ConfigCatalog('FHIR server (`dsf fhir`)', [
   v('DSF_FHIR_HEADERS_TIMEOUT_MS', 'integer', "Time a client has to send a request's headers, TLS handshake included (ms).", { default: '10000' }),
   v('DSF_FHIR_REQUEST_TIMEOUT_MS', 'integer', 'Time a client has to send a whole request (ms).', { default: '600000' }),
   v('DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS', 'integer', 'How long an idle keep-alive connection stays open (ms).', { default: '15000' }),
-  v('DSF_FHIR_PREPARED_STATEMENTS', 'integer', 'Most named prepared statements each database connection keeps (least recently used dropped); each holds up to a few hundred KiB of PostgreSQL memory with its plan.', { default: '50' }),
   v('DSF_FHIR_SHUTDOWN_TIMEOUT_MS', 'integer', 'On SIGTERM: longest wait for requests in flight before connections are closed (ms).', { default: '10000' }),
 ]);
 

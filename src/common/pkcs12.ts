@@ -5,39 +5,7 @@
 // write them. The DER is assembled by hand: the few structures needed do not justify a dependency.
 import { createHash, createHmac, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { bmpPassword, pkcs12Kdf } from './pkcs12-kdf.ts';
-
-// ---- minimal DER ----
-
-function length(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-const tlv = (tag: number, content: Buffer) => Buffer.concat([Buffer.from([tag]), length(content.length), content]);
-const sequence = (...items: Buffer[]) => tlv(0x30, Buffer.concat(items));
-const set = (...items: Buffer[]) => tlv(0x31, Buffer.concat(items));
-const octetString = (b: Buffer) => tlv(0x04, b);
-const explicit0 = (content: Buffer) => tlv(0xa0, content);
-const nul = () => Buffer.from([0x05, 0x00]);
-
-function integer(n: number): Buffer {
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  if (!bytes.length || bytes[0]! & 0x80) bytes.unshift(0);
-  return tlv(0x02, Buffer.from(bytes));
-}
-
-function oid(dotted: string): Buffer {
-  const parts = dotted.split('.').map(Number);
-  const out = [40 * parts[0]! + parts[1]!];
-  for (const p of parts.slice(2)) {
-    const chunk = [p & 0x7f];
-    for (let v = Math.floor(p / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(out));
-}
+import { explicit0, integer, nul, octetString, oid, sequence, set, tlv } from './der-writer.ts';
 
 const bmpString = (s: string) => tlv(0x1e, Buffer.from(s, 'utf16le').swap16());
 
@@ -85,6 +53,6 @@ export function createPkcs12(o: Pkcs12Options): Buffer {
   const salt = randomBytes(16);
   const macKey = pkcs12Kdf('sha256', o.password ? bmpPassword(o.password) : Buffer.alloc(0), salt, 3, iterations, 32);
   const mac = createHmac('sha256', macKey).update(authSafe).digest();
-  const macData = sequence(sequence(sequence(oid(OID.sha256), nul()), octetString(mac)), octetString(salt), integer(iterations));
+  const macData = sequence(sequence(sequence(oid(OID.sha256), nul), octetString(mac)), octetString(salt), integer(iterations));
   return sequence(integer(3), data(authSafe), macData);
 }

@@ -6,31 +6,8 @@
 import { createHash, createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readPkcs12 } from '../api-services/crypto/pkcs12-reader.ts';
+import { integer, nul, octetString, oid, sequence, setOf, tlv } from '../../common/der-writer.ts';
 
-// ---- minimal DER ----
-function length(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-const tlv = (tag: number, content: Buffer) => Buffer.concat([Buffer.from([tag]), length(content.length), content]);
-const sequence = (...items: Buffer[]) => tlv(0x30, Buffer.concat(items));
-/** DER SET OF: elements sorted by their encodings. */
-const setOf = (...items: Buffer[]) => tlv(0x31, Buffer.concat([...items].sort(Buffer.compare)));
-const octetString = (b: Buffer) => tlv(0x04, b);
-const nul = Buffer.from([0x05, 0x00]);
-const smallInteger = (n: number) => tlv(0x02, Buffer.from([n]));
-function oid(dotted: string): Buffer {
-  const parts = dotted.split('.').map(Number);
-  const out = [40 * parts[0]! + parts[1]!];
-  for (const p of parts.slice(2)) {
-    const chunk = [p & 0x7f];
-    for (let v = Math.floor(p / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(out));
-}
 function utcTime(d: Date): Buffer {
   const p = (n: number) => String(n).padStart(2, '0');
   return tlv(0x17, Buffer.from(`${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`, 'ascii'));
@@ -103,7 +80,7 @@ export function createSmimeSigner(keyPem: string, chainPem: string[]): SmimeSign
       const signedAttrs = setOf(...attrs);
       const signature = sign('sha256', signedAttrs, ec ? { key, dsaEncoding: 'der' } : key);
       const signerInfo = sequence(
-        smallInteger(1),
+        integer(1),
         sequence(issuer, serial),
         sequence(oid(OID.sha256), nul),
         Buffer.concat([Buffer.from([0xa0]), signedAttrs.subarray(1)]), // [0] IMPLICIT SET
@@ -111,7 +88,7 @@ export function createSmimeSigner(keyPem: string, chainPem: string[]): SmimeSign
         octetString(signature),
       );
       const signedData = sequence(
-        smallInteger(1),
+        integer(1),
         setOf(sequence(oid(OID.sha256), nul)),
         sequence(oid(OID.data)), // detached: no content
         tlv(0xa0, Buffer.concat(certs.map((c) => c.raw))),

@@ -10,7 +10,7 @@ import {
   type FhirClient,
   type IdentifierOrValue,
 } from '../../plugin-api/index.ts';
-import { codingToken, identifierToken, includes, matches, organizationReferences, searchEntries } from './fhir-lookups.ts';
+import { codingToken, identifierToken, includedThroughAffiliations, includes, matches, organizationReferences, searchEntries } from './fhir-lookups.ts';
 import type { FhirOrganizationProvider } from './organization-provider.ts';
 
 export class FhirEndpointProvider implements EndpointProvider {
@@ -61,21 +61,8 @@ export class FhirEndpointProvider implements EndpointProvider {
   }
 
   async getEndpoints(parentIdentifier: IdentifierOrValue | null | undefined, memberRole?: CodeOrCoding | null): Promise<Endpoint[]> {
-    const parent = identifierToken(parentIdentifier, ORGANIZATION_IDENTIFIER_SID);
-    if (!parent) return [];
-    let role: string | undefined;
-    if (memberRole !== undefined) {
-      role = codingToken(memberRole, ORGANIZATION_ROLE_SYSTEM);
-      if (!role) return [];
-    }
-    const parents = await organizationReferences(this.local, parent);
-    if (!parents) return [];
-    const params: Record<string, string> = { active: 'true', 'primary-organization': parents, _include: 'OrganizationAffiliation:endpoint' };
-    if (role) params.role = role;
-    const endpoints = (await searchEntries(this.local, 'OrganizationAffiliation', params))
-      .filter((e) => e.search?.mode === 'include' && e.resource?.resourceType === 'Endpoint' && (e.resource as Endpoint).status === 'active')
-      .map((e) => e.resource as Endpoint);
-    return endpoints.filter((e, i) => endpoints.findIndex((x) => x.id === e.id) === i);
+    const endpoints = await includedThroughAffiliations<Endpoint>(this.local, parentIdentifier, memberRole, 'OrganizationAffiliation:endpoint', 'Endpoint');
+    return endpoints.filter((e) => e.status === 'active');
   }
 
   async getRemoteEndpoints(): Promise<Endpoint[]> {

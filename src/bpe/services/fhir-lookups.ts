@@ -1,7 +1,7 @@
 // Small helpers for reading searchsets: matches and includes, references between them, identifiers,
 // and the searches of the providers (strict handling, every page).
 import type { Bundle, BundleEntry, Coding, Identifier, Reference, Resource } from '@medplum/fhirtypes';
-import type { CodeOrCoding, FhirClient, IdentifierOrValue, SearchParams } from '../../plugin-api/index.ts';
+import { ORGANIZATION_IDENTIFIER_SID, ORGANIZATION_ROLE_SYSTEM, type CodeOrCoding, type FhirClient, type IdentifierOrValue, type SearchParams } from '../../plugin-api/index.ts';
 
 export function matches<R extends Resource>(bundle: Bundle, type: R['resourceType']): R[] {
   return (bundle.entry ?? []).filter((e) => e.resource?.resourceType === type && (e.search?.mode ?? 'match') === 'match').map((e) => e.resource as R);
@@ -73,4 +73,36 @@ export async function organizationReferences(client: FhirClient, identifier: str
   const bundle = await client.searchWithStrictHandling('Organization', { identifier, _elements: 'id', _count: 100 });
   const ids = (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Organization' && (e.search?.mode ?? 'match') === 'match' && e.resource.id).map((e) => `Organization/${e.resource!.id}`);
   return ids.length ? ids.join(',') : undefined;
+}
+
+/** The resources once each, by id, in the order first seen. */
+export function distinct<R extends { id?: string }>(list: R[]): R[] {
+  return list.filter((r, i) => list.findIndex((x) => x.id === r.id) === i);
+}
+
+/**
+ * The resources of `type` that the active affiliations of a parent organisation include through
+ * `include` (e.g. `OrganizationAffiliation:endpoint`), optionally only affiliations in a member role;
+ * each once. An unusable parent or role gives none.
+ */
+export async function includedThroughAffiliations<R extends Resource>(
+  client: FhirClient,
+  parentIdentifier: IdentifierOrValue | null | undefined,
+  memberRole: CodeOrCoding | null | undefined,
+  include: string,
+  type: R['resourceType'],
+): Promise<R[]> {
+  const parent = identifierToken(parentIdentifier, ORGANIZATION_IDENTIFIER_SID);
+  if (!parent) return [];
+  let role: string | undefined;
+  if (memberRole !== undefined) {
+    role = codingToken(memberRole, ORGANIZATION_ROLE_SYSTEM);
+    if (!role) return [];
+  }
+  const parents = await organizationReferences(client, parent);
+  if (!parents) return [];
+  const params: Record<string, string> = { active: 'true', 'primary-organization': parents, _include: include };
+  if (role) params.role = role;
+  const entries = await searchEntries(client, 'OrganizationAffiliation', params);
+  return distinct(entries.filter((e) => e.search?.mode === 'include' && e.resource?.resourceType === type).map((e) => e.resource as R));
 }

@@ -11,7 +11,7 @@ import {
   type IdentifierOrValue,
   type OrganizationProvider,
 } from '../../plugin-api/index.ts';
-import { codingToken, identifierToken, identifierValue, includes, matches, organizationReferences, refersTo, searchEntries } from './fhir-lookups.ts';
+import { codingToken, distinct, identifierToken, identifierValue, includedThroughAffiliations, includes, matches, organizationReferences, refersTo, searchEntries } from './fhir-lookups.ts';
 
 /** How long the local organisation's identifier is remembered (it is read for every message sent). */
 const LOCAL_IDENTIFIER_TTL_MS = 60_000;
@@ -54,19 +54,8 @@ export class FhirOrganizationProvider implements OrganizationProvider {
   }
 
   async getOrganizations(parentIdentifier: IdentifierOrValue | null | undefined, memberRole?: CodeOrCoding | null): Promise<Organization[]> {
-    const parent = identifierToken(parentIdentifier, ORGANIZATION_IDENTIFIER_SID);
-    if (!parent) return [];
-    let role: string | undefined;
-    if (memberRole !== undefined) {
-      role = codingToken(memberRole, ORGANIZATION_ROLE_SYSTEM);
-      if (!role) return [];
-    }
-    const parents = await organizationReferences(this.local, parent);
-    if (!parents) return [];
-    const params: Record<string, string> = { active: 'true', 'primary-organization': parents, _include: 'OrganizationAffiliation:participating-organization' };
-    if (role) params.role = role;
-    const entries = await searchEntries(this.local, 'OrganizationAffiliation', params);
-    return distinct(entries.filter((e) => e.search?.mode === 'include' && e.resource?.resourceType === 'Organization').map((e) => e.resource as Organization)).filter((o) => o.active === true);
+    const organizations = await includedThroughAffiliations<Organization>(this.local, parentIdentifier, memberRole, 'OrganizationAffiliation:participating-organization', 'Organization');
+    return organizations.filter((o) => o.active === true);
   }
 
   async getRemoteOrganizations(): Promise<Organization[]> {
@@ -106,6 +95,3 @@ export class FhirOrganizationProvider implements OrganizationProvider {
   }
 }
 
-function distinct<R extends { id?: string }>(list: R[]): R[] {
-  return list.filter((r, i) => list.findIndex((x) => x.id === r.id) === i);
-}

@@ -97,7 +97,7 @@ test('helloUser: start from its draft Task, answer the user task in the form, th
     await screenshot(page, 'user-task-form-refused');
     await page.unroute('**/QuestionnaireResponse/*');
     await form.getByRole('button', { name: 'Complete' }).click();
-    await page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 15_000 });
+    await page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
     await screenshot(page, 'user-task-completed');
 
     await page.goto(taskUrl);

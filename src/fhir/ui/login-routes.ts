@@ -4,23 +4,13 @@
 // session cookie like a certificate of a local user.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { FhirError } from '../../common/errors.ts';
-import { LOGIN_COOKIE, LoginError, SESSION_COOKIE, type OidcLogin } from '../auth/oidc-login.ts';
-import { cookieValue } from '../auth/identity-provider.ts';
+import { LOGIN_COOKIE, LoginError, SESSION_COOKIE, type OidcLogin } from '../../common/web/oidc-login.ts';
+import { cookieValue, safeReturn, secureCookie as cookie } from '../../common/web/cookies.ts';
 import { html } from '../../common/web/html.ts';
 import { layout } from './page-layout.ts';
 import type { UiSite } from './ui-context.ts';
 
 export const LOGIN_PATHS = ['/login', '/login/callback', '/logout'];
-
-/** Where to return after sign-in: a path below the base URL, nothing that could leave this site. */
-function safeReturn(value: string | null | undefined): string {
-  const v = (value ?? '').replace(/^\/+/, '');
-  return /^[A-Za-z0-9_$?=&%.,:|+/-]{0,1000}$/.test(v) && !v.includes('//') ? v : '';
-}
-
-function cookie(name: string, value: string, path: string, maxAgeS: number): string {
-  return `${name}=${value}; Path=${path}; Max-Age=${maxAgeS}; HttpOnly; Secure; SameSite=Lax`;
-}
 
 export function registerLoginRoutes(app: FastifyInstance, site: UiSite, login: OidcLogin): void {
   const basePath = new URL(site.baseUrl).pathname.replace(/\/$/, '') || '/';

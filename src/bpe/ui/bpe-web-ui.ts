@@ -15,8 +15,9 @@ import type { ProcessEngine, InstanceInfo } from '../engine/index.ts';
 import type { PluginDeploymentResult } from '../plugins/plugin-manager.ts';
 import type { BpeRoleConfig } from './bpe-role-config.ts';
 import { INSTANCE_FILTERS, instancePage, instancesPage, messagePage, overviewPage, type BpePageSite, type InstanceFilter, type InstanceRow, type ProcessRow } from './bpe-pages.ts';
-import { LOGIN_COOKIE, LoginError, SESSION_COOKIE, type OidcLogin } from '../../common/web/oidc-login.ts';
-import { cookieValue, safeReturn, secureCookie } from '../../common/web/cookies.ts';
+import { LoginError, SESSION_COOKIE, type OidcLogin } from '../../common/web/oidc-login.ts';
+import { cookieValue, safeReturn } from '../../common/web/cookies.ts';
+import { beginSignIn, completeSignIn, signOutCookie } from '../../common/web/sign-in-flow.ts';
 import { html } from '../../common/web/html.ts';
 
 export interface BpeWebUiOptions {
@@ -100,7 +101,6 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
   };
 
   const viewUrl = (req: IncomingMessage) => (opts.url ?? `https://${req.headers.host}${base}`).replace(/\/$/, '');
-  const cookie = (name: string, value: string, maxAgeS: number) => secureCookie(name, value, base, maxAgeS);
 
   /** /login, /login/callback, /logout: true when the request was one of them. */
   const signIn = async (req: IncomingMessage, res: ServerResponse, rest: string, url: URL): Promise<boolean> => {
@@ -110,15 +110,14 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
     const redirectUri = `${viewUrl(req)}/login/callback`;
     try {
       if (rest === '/login') {
-        const started = await login.start(redirectUri, safeReturn(url.searchParams.get('return')));
-        send(res, 302, '', 'text/plain', { location: started.location, 'set-cookie': cookie(LOGIN_COOKIE, started.cookie, 600) });
+        const started = await beginSignIn(login, redirectUri, url.searchParams.get('return'), base);
+        send(res, 302, '', 'text/plain', { location: started.location, 'set-cookie': started.setCookie });
       } else if (rest === '/login/callback') {
-        const done = await login.finish(cookieValue(req.headers.cookie, LOGIN_COOKIE), url.searchParams, redirectUri);
-        const back = safeReturn(done.returnTo);
-        send(res, 302, '', 'text/plain', { location: `${base}${back ? `/${back}` : ''}`, 'set-cookie': [cookie(SESSION_COOKIE, done.session, Math.floor(login.sessionTimeoutMs / 1000)), cookie(LOGIN_COOKIE, '', 0)] });
+        const done = await completeSignIn(login, req.headers.cookie, url.searchParams, redirectUri, base);
+        send(res, 302, '', 'text/plain', { location: `${base}${done.returnTo ? `/${done.returnTo}` : ''}`, 'set-cookie': done.setCookie });
       } else {
         const again = html`<p><a class="button primary" href="${base}/login">Sign in again</a></p>`;
-        send(res, 200, messagePage(site0, 200, 'Signed out', 'Your session at this process engine view has ended.', again), undefined, { 'set-cookie': cookie(SESSION_COOKIE, '', 0) });
+        send(res, 200, messagePage(site0, 200, 'Signed out', 'Your session at this process engine view has ended.', again), undefined, { 'set-cookie': signOutCookie(base) });
       }
     } catch (e) {
       if (!(e instanceof LoginError)) throw e;

@@ -44,7 +44,8 @@ interface Provider {
 
 export const SESSION_COOKIE = 'dsf_session';
 export const LOGIN_COOKIE = 'dsf_login';
-const LOGIN_TTL_S = 600;
+/** How long a sign-in may take at the provider (the dsf_login cookie and its content). */
+export const LOGIN_TTL_S = 600;
 
 const base64url = (b: Buffer) => b.toString('base64url');
 

@@ -186,3 +186,28 @@ test('an account without the ADMIN role gets a 403 page with no data', { skip, t
     await context.close();
   }
 });
+
+test('the sign-in steps over HTTP: PKCE towards the provider, a callback without its sign-in cookie or a forged session is refused', { skip, timeout: 60_000 }, async () => {
+  const http = new HttpsClient({ ca: readFileSync(demo.network.ca, 'utf8') });
+  try {
+    const start = await http.request(`${ui}/login`);
+    assert.equal(start.status, 302);
+    const location = new URL(String(start.headers.location));
+    assert.equal(location.origin, provider.issuer);
+    assert.equal(location.searchParams.get('redirect_uri'), `${ui}/login/callback`);
+    assert.equal(location.searchParams.get('code_challenge_method'), 'S256');
+    assert.ok(location.searchParams.get('state') && location.searchParams.get('nonce'));
+    assert.match(String(start.headers['set-cookie']), /^dsf_login=[^;]+; Path=\/bpe\/ui; Max-Age=600; HttpOnly; Secure; SameSite=Lax/);
+
+    const callback = await http.request(`${ui}/login/callback?state=${location.searchParams.get('state')}&code=forged`);
+    assert.equal(callback.status, 401);
+    assert.match(callback.body, /Sign-in failed/);
+    assert.equal(callback.headers['set-cookie'], undefined);
+
+    const forged = await http.request(ui, { headers: { cookie: `${SESSION_COOKIE}=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAA.BBBB.CCCC` } });
+    assert.equal(forged.status, 401);
+    assert.doesNotMatch(forged.body, /dsfdev_/);
+  } finally {
+    http.close();
+  }
+});

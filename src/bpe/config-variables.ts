@@ -54,6 +54,14 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   v('DEV_DSF_BPE_DB_USER_PASSWORD', 'string', 'Password of the database user.', { secret: true }),
   v('DSF_BPE_DATA_DIR', 'folder', 'Folder of the embedded PostgreSQL (when no database URL is set).', { default: '.dsf/bpe' }),
   v('DSF_BPE_CATCH_UP_OVERLAP', 'duration', 'How far before the last seen change the catch-up after a reconnect starts (writers commit out of timestamp order).', { default: 'PT60S' }),
+  v('DEV_DSF_BPE_SERVER_BASE_URL', 'url', "The BPE's external base URL (https), e.g. https://bpe.example.org/bpe. When set, the BPE serves HTTPS: GET <base> and <base>/status (JSON, trusted client certificate) and the BPE view under <base>/ui."),
+  v('DEV_DSF_SERVER_API_HOST', 'string', "Address the BPE's HTTPS server listens on (with DEV_DSF_BPE_SERVER_BASE_URL).", { default: '127.0.0.1' }),
+  v('DEV_DSF_SERVER_API_PORT', 'integer', "Port of the BPE's HTTPS server (with DEV_DSF_BPE_SERVER_BASE_URL).", { default: '8002' }),
+  v('DSF_BPE_SERVER_API_HOST', 'string', "The BPE's HTTPS address when it differs from DEV_DSF_SERVER_API_HOST (in `dsf site`, where the FHIR server has that one)."),
+  v('DSF_BPE_SERVER_API_PORT', 'integer', "The BPE's HTTPS port when it differs from DEV_DSF_SERVER_API_PORT (needed in `dsf site`, where the FHIR server has that one)."),
+  v('DEV_DSF_SERVER_CERTIFICATE', 'pem', "Server certificate (chain) of the BPE's HTTPS server, a PEM file or the PEM itself; required with DEV_DSF_BPE_SERVER_BASE_URL."),
+  v('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY', 'pem', 'Private key of that server certificate.', { secret: true }),
+  v('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS', 'pem', "CA certificates trusted for client certificates at the BPE's HTTPS server (PEM files or folders); required with DEV_DSF_BPE_SERVER_BASE_URL. A certificate is asked for, not required: browsers without one may sign in by OpenID Connect."),
   v('DEV_DSF_BPE_SERVER_ROLECONFIG', 'yaml', "Who may use the BPE view (rules matching users by certificate thumbprint, e-mail or token role/group, with dsf-role ADMIN): inline YAML or the path of a .yaml file."),
   v('DEV_DSF_BPE_MAIL_HOST', 'string', 'SMTP server; without it mails are written to the log only.'),
   v('DEV_DSF_BPE_MAIL_PORT', 'integer', 'SMTP port; 0: 25, or 465 with SMTPS.', { default: '0' }),
@@ -95,7 +103,7 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
 /** Reference variables of the BPE that we do not read, and why. */
 export const BPE_NOT_READ = [
   { name: 'DEV_DSF_BPE_DB_USER_ENGINE_USERNAME / _PASSWORD', why: 'the engine shares the database user' },
-  { name: 'DEV_DSF_BPE_SERVER_BASE_URL, DEV_DSF_BPE_SERVER_UI_THEME, DEV_DSF_BPE_SERVER_STATIC_RESOURCE_CACHE', why: 'the BPE view is served by the status endpoint; no themes' },
+  { name: 'DEV_DSF_BPE_SERVER_UI_THEME, DEV_DSF_BPE_SERVER_STATIC_RESOURCE_CACHE', why: 'no themes; static files are read once per process' },
   { name: 'DEV_DSF_BPE_PROCESS_PLUGIN_EXPLODED, DEV_DSF_BPE_PROCESS_API_*', why: 'Java class loading; plugins are ES modules here' },
   { name: 'DEV_DSF_BPE_PROCESS_THREADS, DEV_DSF_BPE_PROCESS_ENGINE_*POOLSIZE, _QUEUESIZE', why: 'one job executor per BPE (jobs are short; instances wait in the database)' },
   { name: 'DEV_DSF_BPE_FHIR_CLIENT_LOCAL_VERBOSE, _REMOTE_VERBOSE, DEV_DSF_BPE_DEBUG_LOG_MESSAGE_*', why: 'log levels' },

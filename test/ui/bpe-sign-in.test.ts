@@ -157,7 +157,7 @@ test('an admin signs in, sees the instances, and signs out; the session is valid
     assert.equal(await new OidcLogin({ ...login, sessionKey: randomBytes(24).toString('base64') }).session(cookie.value), undefined);
     assert.equal(await new OidcLogin({ ...login, sessionKey: undefined }).session(cookie.value), undefined);
 
-    await page.getByRole('link', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('h1', { hasText: 'Signed out' }).waitFor();
     await screenshot(page, 'bpe-signed-out');
     const again = await page.goto(ui);
@@ -180,7 +180,7 @@ test('an account without the ADMIN role gets a 403 page with no data', { skip, t
     assert.doesNotMatch(text, /dsfdev_|helloUser|Process instances/);
     assert.equal(await page.locator('table').count(), 0);
     assert.equal((await page.goto(`${ui}/instances`))?.status(), 403);
-    assert.equal(await page.getByRole('link', { name: 'Sign out' }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 1);
     await screenshot(page, 'bpe-sign-in-forbidden');
   } finally {
     await context.close();

@@ -45,7 +45,7 @@ test('a form of another site posting to the FHIR server is refused with 403 and 
   const before = await count();
   const body = JSON.stringify(patient());
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-    for (const from of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }]) {
+    for (const from of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
       // A create (as the start-process form's), a transaction, a user task's response.
       for (const [method, path] of [['POST', '/Patient'], ['POST', ''], ['POST', '/QuestionnaireResponse/00000000-0000-4000-8000-000000000000']] as const) {
         const r = await send(method, path, { 'content-type': type, ...from }, body);

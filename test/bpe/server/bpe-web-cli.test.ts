@@ -102,7 +102,8 @@ test('dsf bpe serves the BPE view over HTTPS: 200 to an admin certificate, 401 p
     const post = (path: string, headers: Record<string, string>) =>
       admin.request(`${base}/ui${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: '' });
     const unknownJob = '00000000-0000-4000-8000-000000000000';
-    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'null' }, {}, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+    const cases: Record<string, string>[] = [{ origin: 'https://evil.example' }, { origin: 'null' }, {}, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }];
+    for (const headers of cases) {
       const refused = await post(`/jobs/${unknownJob}/retry`, headers);
       assert.equal(refused.status, 403, JSON.stringify(headers));
       assert.match(refused.body, /changes are accepted only from the pages of this view/);

@@ -119,6 +119,60 @@ test('dsf bpe serves the BPE view over HTTPS: 200 to an admin certificate, 401 p
   assert.equal(await exited, 0, out.slice(-2000));
 });
 
+test('dsf site serves the BPE view on a port of its own (DSF_BPE_SERVER_API_PORT) with the FHIR server certificate', { timeout: 120_000 }, async () => {
+  const certs = fhir.certs;
+  const org = certs.organizations.Test_Organization!;
+  const ca = readFileSync(certs.ca.certPath, 'utf8');
+  const siteFhirDb = await createTestDatabase('dsf_site_web_fhir');
+  const siteBpeDb = await createTestDatabase('dsf_site_web_bpe');
+  const [fhirPort, bpePort] = [await freePort(), await freePort()];
+  const roleConfig = join(dir, 'site-bpe-roles.yaml');
+  writeFileSync(roleConfig, ['- admins:', '    email: admin@test.org', '    dsf-role:', '      - ADMIN', ''].join('\n'));
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'site'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      DEV_DSF_FHIR_SERVER_BASE_URL: `https://localhost:${fhirPort}/fhir`,
+      DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: 'test-organization.test',
+      DEV_DSF_SERVER_API_PORT: String(fhirPort),
+      DEV_DSF_SERVER_CERTIFICATE: org.server.certPath,
+      DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
+      DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
+      DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
+      DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: org.client.keyPath,
+      DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
+      DEV_DSF_FHIR_DB_URL: siteFhirDb.url,
+      DEV_DSF_BPE_DB_URL: siteBpeDb.url,
+      DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: dirname(FIXTURE_PLUGIN),
+      TEST_PLUGIN_GREETING: 'hello',
+      DEV_DSF_BPE_SERVER_BASE_URL: `https://localhost:${bpePort}/bpe`,
+      DSF_BPE_SERVER_API_PORT: String(bpePort),
+      DEV_DSF_BPE_SERVER_ROLECONFIG: roleConfig,
+      ...(process.env.DSF_DEFINITIONS_CACHE_DIR ? { DSF_DEFINITIONS_CACHE_DIR: process.env.DSF_DEFINITIONS_CACHE_DIR } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const c = certs.users.admin!;
+  const admin = new HttpsClient({ ca, cert: readFileSync(c.certPath, 'utf8'), key: readFileSync(c.keyPath, 'utf8') });
+  try {
+    await eventually('BPE connected', () => out.includes('BPE connected to its FHIR server'), 60_000);
+    const page = await admin.request(`https://localhost:${bpePort}/bpe/ui`);
+    assert.equal(page.status, 200, page.body);
+    assert.match(page.body, /testorg_hello/);
+    assert.match(page.body, new RegExp(`href="https://localhost:${fhirPort}/fhir/Task\\?status=draft"`));
+  } finally {
+    admin.close();
+    child.kill('SIGTERM');
+    const code = await exited;
+    await siteFhirDb.drop();
+    await siteBpeDb.drop();
+    assert.equal(code, 0, out.slice(-2000));
+  }
+});
+
 test('dsf site refuses a BPE HTTPS port equal to the FHIR server port', async () => {
   const org = fhir.certs.organizations.Test_Organization!;
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'site'], {

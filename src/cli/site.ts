@@ -23,6 +23,9 @@ const SITE_DEFAULTS: ReadonlyArray<[bpe: string, fhir: string]> = [
 
 export function siteEnvironment(env: Env): Env {
   const out: Env = { ...env };
+  // The FHIR pages link the BPE view of the same site for administrators.
+  const bpeBase = out.DEV_DSF_BPE_SERVER_BASE_URL?.replace(/\/$/, '');
+  if (bpeBase && !out.DSF_FHIR_SERVER_UI_BPE_URL) out.DSF_FHIR_SERVER_UI_BPE_URL = `${bpeBase}/ui`;
   for (const [bpe, fhir] of SITE_DEFAULTS) {
     if (!out[bpe] && !out[`${bpe}_FILE`]) {
       if (out[fhir]) out[bpe] = out[fhir];

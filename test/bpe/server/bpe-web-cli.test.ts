@@ -173,6 +173,13 @@ test('dsf site serves the BPE view on a port of its own (DSF_BPE_SERVER_API_PORT
   }
 });
 
+test('dsf site links the BPE view from the FHIR pages unless DSF_FHIR_SERVER_UI_BPE_URL says otherwise', async () => {
+  const { siteEnvironment } = await import('../../../src/cli/site.ts');
+  assert.equal(siteEnvironment({ DEV_DSF_BPE_SERVER_BASE_URL: 'https://bpe.example.org/bpe/' }).DSF_FHIR_SERVER_UI_BPE_URL, 'https://bpe.example.org/bpe/ui');
+  assert.equal(siteEnvironment({ DEV_DSF_BPE_SERVER_BASE_URL: 'https://bpe.example.org/bpe', DSF_FHIR_SERVER_UI_BPE_URL: 'https://x.example.org/ui' }).DSF_FHIR_SERVER_UI_BPE_URL, 'https://x.example.org/ui');
+  assert.equal(siteEnvironment({}).DSF_FHIR_SERVER_UI_BPE_URL, undefined);
+});
+
 test('dsf site refuses a BPE HTTPS port equal to the FHIR server port', async () => {
   const org = fhir.certs.organizations.Test_Organization!;
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'site'], {

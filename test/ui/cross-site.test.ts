@@ -43,11 +43,13 @@ const send = (method: string, path: string, headers: Record<string, string>, bod
 
 test('a form of another site posting to the FHIR server is refused with 403 and creates nothing', async () => {
   const before = await count();
+  const total = async (type: string) => JSON.parse((await http.request(`${baseUrl}/${type}?_summary=count`, { headers: { accept: 'application/fhir+json' } })).body).total as number;
+  const [tasks, binaries] = [await total('Task'), await total('Binary')];
   const body = JSON.stringify(patient());
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
     for (const from of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
-      // A create (as the start-process form's), a transaction, a user task's response.
-      for (const [method, path] of [['POST', '/Patient'], ['POST', ''], ['POST', '/QuestionnaireResponse/00000000-0000-4000-8000-000000000000']] as const) {
+      // A Task (as the start-process form creates), another create, a transaction, a user task's response, a Binary's raw content.
+      for (const [method, path] of [['POST', '/Task'], ['POST', '/Patient'], ['POST', ''], ['POST', '/QuestionnaireResponse/00000000-0000-4000-8000-000000000000'], ['POST', '/Binary']] as const) {
         const r = await send(method, path, { 'content-type': type, ...from }, body);
         assert.equal(r.status, 403, `${method} ${path} ${type} ${JSON.stringify(from)}: ${r.body}`);
         assert.match(r.body, /accepted only from this server's own pages/);
@@ -55,6 +57,8 @@ test('a form of another site posting to the FHIR server is refused with 403 and 
     }
   }
   assert.equal(await count(), before);
+  assert.equal(await total('Task'), tasks);
+  assert.equal(await total('Binary'), binaries);
 });
 
 test('requests carrying the session cookie are checked whatever their type; own origin passes', async () => {

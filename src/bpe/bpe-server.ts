@@ -27,6 +27,7 @@ import type { Task } from '@medplum/fhirtypes';
 import { startStatusServer, type StatusServer } from '../common/status-server.ts';
 import type { Registry } from 'prom-client';
 import { startBpeWebServer, type BpeWebServer } from './web/bpe-web-server.ts';
+import { clientCertificates } from './web/client-certificate.ts';
 import { createBpeWebUi } from './ui/bpe-web-ui.ts';
 import { BpeRoleConfig } from './ui/bpe-role-config.ts';
 import { OidcLogin } from '../common/web/oidc-login.ts';
@@ -218,6 +219,7 @@ async function startWebServer(config: BpeConfig, core: BpeCore, deployment: Plug
   const web = config.web!;
   // The organisation as the local FHIR server names it (deployment reached that server already).
   const organization = (await core.organizations.getLocalOrganizationIdentifierValue().catch(() => undefined)) ?? new URL(config.fhirServerBaseUrl).host;
+  const certificateOf = clientCertificates({ header: web.clientCertificateHeader, trustedProxyAddresses: web.trustedProxyAddresses, trustedCas: web.trustedClientCas });
   const server = await startBpeWebServer(
     web,
     () => ({
@@ -236,7 +238,9 @@ async function startWebServer(config: BpeConfig, core: BpeCore, deployment: Plug
       url: `${web.baseUrl}/ui`,
       fhirUiUrl: `${config.fhirServerBaseUrl}/Task?status=draft`,
       login: config.oidcLogin ? new OidcLogin(config.oidcLogin) : undefined,
+      certificateOf,
     }),
+    certificateOf,
   );
   logger.info(`HTTPS ${server.baseUrl} (status, client certificate) and the BPE view ${server.uiUrl}${config.oidcLogin ? ' (OpenID Connect sign-in)' : ''}`);
   return server;

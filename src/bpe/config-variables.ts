@@ -62,6 +62,8 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   v('DEV_DSF_SERVER_CERTIFICATE', 'pem', "Server certificate (chain) of the BPE's HTTPS server, a PEM file or the PEM itself; required with DEV_DSF_BPE_SERVER_BASE_URL."),
   v('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY', 'pem', 'Private key of that server certificate.', { secret: true }),
   v('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS', 'pem', "CA certificates trusted for client certificates at the BPE's HTTPS server (PEM files or folders); required with DEV_DSF_BPE_SERVER_BASE_URL. A certificate is asked for, not required: browsers without one may sign in by OpenID Connect."),
+  v('DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER', 'string', "Header in which a reverse proxy passes the client certificate to the BPE's HTTPS server (PEM, URL-encoded).", { default: 'X-ClientCert' }),
+  v('DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES', 'list', "IP addresses of reverse proxies whose client certificate header the BPE's HTTPS server believes (the certificate must still chain to a trusted CA); from anyone else it is ignored."),
   v('DEV_DSF_BPE_SERVER_ROLECONFIG', 'yaml', "Who may use the BPE view (rules matching users by certificate thumbprint, e-mail or token role/group, with dsf-role ADMIN): inline YAML or the path of a .yaml file."),
   v('DEV_DSF_BPE_MAIL_HOST', 'string', 'SMTP server; without it mails are written to the log only.'),
   v('DEV_DSF_BPE_MAIL_PORT', 'integer', 'SMTP port; 0: 25, or 465 with SMTPS.', { default: '0' }),

@@ -13,6 +13,7 @@ import { createProxyConfig, type ProxyConfig } from '../plugin-api/proxy-config.
 import { parseClientConnections, readPemCertificates, type ConnectionDefaults, type ConnectionSpec } from './client/client-connections.ts';
 import type { OidcCacheSettings } from './client/configured-clients.ts';
 import { homedir } from 'node:os';
+import { isIP } from 'node:net';
 
 export { DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH, DEFAULT_TASK_SUBSCRIPTION_SEARCH };
 
@@ -113,6 +114,9 @@ export interface BpeWebServerConfig {
   serverCertificateKey: string;
   /** PEM CAs whose client certificates are accepted (asked for, not required). */
   trustedClientCas: string[];
+  /** Behind a reverse proxy: the header with the client certificate, believed only from these addresses. */
+  clientCertificateHeader: string;
+  trustedProxyAddresses: string[];
 }
 
 /** Where HL7's tools keep FHIR packages. */
@@ -217,7 +221,11 @@ function webServer(r: ConfigReader): BpeWebServerConfig | undefined {
     serverCertificate: pem('DEV_DSF_SERVER_CERTIFICATE').join('\n'),
     serverCertificateKey: pem('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY').join('\n'),
     trustedClientCas: pem('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS'),
+    clientCertificateHeader: r.string('DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER', 'X-ClientCert'),
+    trustedProxyAddresses: r.list('DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES'),
   };
+  for (const a of cfg.trustedProxyAddresses) if (!isIP(a)) r.problems.push(`DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES: '${a}' is not an IP address`);
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(cfg.clientCertificateHeader)) r.problems.push(`DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER: '${cfg.clientCertificateHeader}' is not a header name`);
   for (const [name, value] of [
     ['DEV_DSF_SERVER_CERTIFICATE', cfg.serverCertificate],
     ['DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY', cfg.serverCertificateKey],

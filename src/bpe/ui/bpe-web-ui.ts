@@ -6,7 +6,6 @@
 // Changes (cancel, retry, sign-out) are POSTs from this view's own pages only (Origin or Sec-Fetch-Site
 // checked, src/common/web/same-origin.ts); cancel and retry are answered with a redirect to the instance page.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { LoginError, SESSION_COOKIE, type OidcLogin } from '../../common/web/oid
 import { cookieValue, safeReturn } from '../../common/web/cookies.ts';
 import { beginSignIn, completeSignIn, signOutCookie } from '../../common/web/sign-in-flow.ts';
 import { html } from '../../common/web/html.ts';
+import { tlsCertificate, type CertificateOf } from '../web/client-certificate.ts';
 import { crossSiteRefusal, ownOrigins, postButton } from '../../common/web/same-origin.ts';
 
 export interface BpeWebUiOptions {
@@ -34,6 +34,8 @@ export interface BpeWebUiOptions {
   login?: OidcLogin;
   /** The view's external URL (its sign-in callback is <url>/login/callback); default https://<Host><base>. */
   url?: string;
+  /** The caller's trusted client certificate (DER); default: the TLS handshake's (a reverse proxy's header: client-certificate.ts). */
+  certificateOf?: CertificateOf;
 }
 
 /** Who is looking: a client certificate or a sign-in session. */
@@ -63,13 +65,6 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
-/** The client certificate when it chains to a trusted CA (the server asks for one but does not require it). */
-export function trustedCertificate(req: IncomingMessage): Buffer | undefined {
-  const socket = req.socket as Partial<TLSSocket>;
-  const raw = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined;
-  return raw && raw.length > 0 && (socket as TLSSocket).authorized === true ? raw : undefined;
-}
-
 function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/html;charset=UTF-8', headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, { 'content-type': type, ...SECURITY_HEADERS, ...headers }).end(body);
 }
@@ -87,11 +82,12 @@ function inFilter(status: InstanceRow['status'], filter: InstanceFilter | undefi
 
 export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
   const base = opts.base.replace(/\/$/, '');
+  const certificateOf = opts.certificateOf ?? tlsCertificate;
   const organization = typeof opts.organization === 'function' ? opts.organization : () => opts.organization as string;
   const staticCache = new Map<string, Buffer>();
 
   const caller = async (req: IncomingMessage): Promise<Caller | undefined> => {
-    const raw = trustedCertificate(req);
+    const raw = certificateOf(req);
     if (raw) {
       const info = parseCertificatePem(raw);
       const admin = opts.roles.isAdmin({ thumbprint: thumbprintSha512(raw), emails: info.email ? [info.email] : [] });

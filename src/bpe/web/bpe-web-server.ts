@@ -2,11 +2,13 @@
 // <base>/status answer JSON with the organisation, whether the BPE is connected to its FHIR server, the
 // deployed plugins and each process's state; <base>/ui is the BPE view (src/bpe/ui). The server asks for a
 // client certificate but does not require one in the handshake (a browser without one must see the
-// view's sign-in page, not a TLS error): the status endpoints refuse such callers with 401.
+// view's sign-in page, not a TLS error): the status endpoints refuse such callers with 401. Behind a
+// reverse proxy the certificate comes in its header (client-certificate.ts).
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BpeWebServerConfig } from '../config.ts';
-import { trustedCertificate, type BpeWebUiHandler } from '../ui/bpe-web-ui.ts';
+import type { BpeWebUiHandler } from '../ui/bpe-web-ui.ts';
+import type { CertificateOf } from './client-certificate.ts';
 
 export interface BpeStatus {
   organization: string;
@@ -28,12 +30,12 @@ export interface BpeWebServer {
 const json = (res: ServerResponse, status: number, body: unknown) =>
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end(JSON.stringify(body, null, 2));
 
-export async function startBpeWebServer(config: BpeWebServerConfig, status: () => BpeStatus, ui: BpeWebUiHandler): Promise<BpeWebServer> {
+export async function startBpeWebServer(config: BpeWebServerConfig, status: () => BpeStatus, ui: BpeWebUiHandler, certificateOf: CertificateOf): Promise<BpeWebServer> {
   const base = new URL(config.baseUrl).pathname.replace(/\/$/, '');
   const answerStatus = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'https://localhost').pathname.replace(/\/$/, '');
     if (req.method !== 'GET' || (path !== base && path !== `${base}/status`)) return json(res, 404, { error: `not found: GET ${base || '/'} or ${base}/status` });
-    if (!trustedCertificate(req)) return json(res, 401, { error: 'a client certificate of a trusted CA is required' });
+    if (!certificateOf(req)) return json(res, 401, { error: 'a client certificate of a trusted CA is required' });
     json(res, 200, status());
   };
   const server = https.createServer(

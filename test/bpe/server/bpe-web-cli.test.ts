@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpsClient } from '../../../src/common/https-client.ts';
+import { createCa, issueCertificate } from '../../../src/common/x509-generate.ts';
 import { freePort } from '../../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
@@ -56,6 +57,8 @@ test('dsf bpe serves the BPE view over HTTPS: 200 to an admin certificate, 401 p
       DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
       DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
       DEV_DSF_BPE_SERVER_ROLECONFIG: roleConfig,
+      // As behind a reverse proxy on this machine that passes the client certificate in X-ClientCert.
+      DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES: '127.0.0.1',
       ...(process.env.DSF_DEFINITIONS_CACHE_DIR ? { DSF_DEFINITIONS_CACHE_DIR: process.env.DSF_DEFINITIONS_CACHE_DIR } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,6 +100,15 @@ test('dsf bpe serves the BPE view over HTTPS: 200 to an admin certificate, 401 p
     assert.equal(status.organization, 'test-organization.test');
     assert.equal(status.connected, true);
     assert.ok(status.processes.some((p: { process: string; state: string }) => p.process === 'testorg_hello|1.0' && p.state === 'ACTIVE'), JSON.stringify(status.processes));
+
+    // Behind a reverse proxy (a trusted address): the certificate in its header, checked against the trusted CAs.
+    const proxied = (pem: string) => anonymous.request(`${base}/ui`, { headers: { 'x-clientcert': encodeURIComponent(pem) } });
+    assert.equal((await proxied(readFileSync(certs.users.admin!.certPath, 'utf8'))).status, 200);
+    assert.equal((await proxied(readFileSync(certs.users.practitioner!.certPath, 'utf8'))).status, 403);
+    const otherCa = await createCa({ commonName: 'Other CA' });
+    const stranger = await issueCertificate(otherCa, { commonName: 'stranger', kind: 'client', email: 'admin@test.org' });
+    assert.equal((await proxied(stranger.certPem)).status, 401, 'a certificate of another CA is no one');
+    assert.equal((await anonymous.request(`${base}/status`, { headers: { 'x-clientcert': encodeURIComponent(stranger.certPem) } })).status, 401);
 
     // Changes only from the view's own pages: another origin, or no Origin at all, is refused.
     const post = (path: string, headers: Record<string, string>) =>

@@ -332,6 +332,16 @@ test('retry: unknown job 404; 8 admins retrying one incident at once give it one
   assert.match(again.body, /No failed job with this id/);
 });
 
+test('the instance list stays bounded: the newest 500 of many', { timeout: 60_000 }, async () => {
+  for (let i = 0; i < 520; i++) await engine.startProcessByKey('done');
+  const start = performance.now();
+  const page = await admin.request(url('/bpe/ui/instances'));
+  assert.equal(page.status, 200);
+  assert.ok(performance.now() - start < 10_000);
+  assert.equal((page.body.match(/<tr><td><a href=/g) ?? []).length, 500);
+  assert.match(page.body, /The newest 500 of \d+ instances/);
+});
+
 test('a failure inside the view is a 500 page without details, logged with its stack; no variable value in any log line', async () => {
   await engine.startProcessByKey('waits', { variables: { patientName: PERSONAL } });
   const page = await admin.request(url('/bpe/ui/instances'));

@@ -151,6 +151,36 @@ test('raw NUL and bytes beyond ASCII in the request line, oversized headers: 4xx
   assert.equal(statusOf(big), 431);
 });
 
+test('the start-process form post with hostile values: a 4xx page, no Task created', async () => {
+  const count = async () => (await site.db.pool.query("SELECT count(*)::int AS n FROM resources WHERE type = 'Task'")).rows[0].n;
+  const before = await count();
+  const task = {
+    resourceType: 'Task',
+    meta: { profile: ['http://dsf.dev/fhir/StructureDefinition/task-test'] },
+    instantiatesCanonical: 'http://dsf.dev/bpe/Process/test|1.0',
+    status: 'requested',
+    intent: 'order',
+    authoredOn: new Date().toISOString(),
+    requester: { type: 'Organization', identifier: { system: ORGANIZATION_ID, value: testOrganizationIdentifier('Test_Organization') } },
+    restriction: { recipient: [{ type: 'Organization', identifier: { system: ORGANIZATION_ID, value: testOrganizationIdentifier('Test_Organization') } }] },
+    input: [{ type: { coding: [{ system: 'http://dsf.dev/fhir/CodeSystem/bpmn-message', code: 'message-name' }] }, valueString: 'start__NUL__' }],
+  };
+  const headers = { origin: origin(), 'sec-fetch-site': 'same-origin', accept: BROWSER_ACCEPT };
+  const text = JSON.stringify(task);
+  for (const [what, body] of [
+    ['NUL', text.replace('__NUL__', '\\u0000')],
+    ['huge number', text.replace('"valueString":"start__NUL__"', `"valueInteger":${'9'.repeat(400)}`)],
+    ['deep nesting', text.replace('"valueString":"start__NUL__"', `"valueString":"x","extension":${'[{"url":"http://x","extension":'.repeat(300)}[]${'}]'.repeat(300)}`)],
+    ['not JSON', text.slice(0, 100)],
+  ] as const) {
+    const r = await site.client.post('/Task?_format=html', body, headers);
+    assertRefusedPage(r, what);
+  }
+  const many = JSON.stringify({ ...task, input: Array.from({ length: 10_000 }, (_, i) => ({ type: { coding: [{ system: 'http://example.org', code: `c${i}` }] }, valueString: `${PERSONAL} ${i}` })) });
+  assertRefusedPage(await site.client.post('/Task?_format=html', many, headers), '10,000 inputs');
+  assert.equal(await count(), before);
+});
+
 test('a user-task form post with 10,000 fields is answered within bounded time, never a 500, and its page renders', { timeout: 60_000 }, async () => {
   const qr = await userTask();
   const items = Array.from({ length: 10_000 }, (_, i) => ({ linkId: `field-${i}`, text: `Field ${i}`, answer: [{ valueString: `${PERSONAL} ${i}` }] }));

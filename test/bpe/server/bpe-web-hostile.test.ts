@@ -18,6 +18,7 @@ import { createBpeWebUi } from '../../../src/bpe/ui/bpe-web-ui.ts';
 import { startBpeWebServer, MAX_REQUEST_BODY_BYTES, type BpeWebServer } from '../../../src/bpe/web/bpe-web-server.ts';
 import { clientCertificates } from '../../../src/bpe/web/client-certificate.ts';
 import type { PluginDeploymentResult } from '../../../src/bpe/plugins/plugin-manager.ts';
+import { OidcLogin, LOGIN_COOKIE } from '../../../src/common/web/oidc-login.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { testCertificates } from '../../support/fhir-site.ts';
 import { bpmn, fn, seq } from '../engine/harness.ts';
@@ -362,4 +363,61 @@ test('a failure inside the view is a 500 page without details, logged with its s
   assert.ok(errors.some((l) => /bpmn_process_instance/.test(l.message) && /\n\s+at /.test(l.message)), 'with its stack');
   for (const l of logLines) assert.doesNotMatch(l.message, /Erika|Mustermann|1964-08-12/);
   assert.equal((await admin.request(url('/bpe/ui/instances'))).status, 200);
+});
+
+test('sign-in routes with hostile input (provider unreachable, forged cookies, provider errors): 4xx pages, never 500', { timeout: 30_000 }, async () => {
+  const certs = await testCertificates();
+  const org = certs.organizations.Test_Organization!;
+  const signInPort = await freePort();
+  const baseUrl = `https://localhost:${signInPort}/bpe`;
+  const login = new OidcLogin({ realmBaseUrl: 'https://127.0.0.1:9/realms/none', discoveryPath: '/.well-known/openid-configuration', clientId: 'bpe', clientSecret: 'secret', trustedCas: [ca], connectTimeoutMs: 500, readTimeoutMs: 500 });
+  const problems: string[] = [];
+  const roles = BpeRoleConfig.parse(['- admins:', '    email: admin@test.org', '    dsf-role:', '      - ADMIN', ''].join('\n'), problems);
+  const certificateOf = clientCertificates({ header: 'X-ClientCert', trustedProxyAddresses: [], trustedCas: [ca] });
+  const deployment = { plugins: [], refused: [], states: [], resources: {}, ended: [] } as unknown as PluginDeploymentResult;
+  const lines: string[] = [];
+  const log = new BpeLogger((_level, message) => void lines.push(message), 'bpe-web');
+  const ui = createBpeWebUi({ engine, deployment, organization: 'test-organization.test', roles, base: '/bpe/ui', url: `${baseUrl}/ui`, certificateOf, login, log });
+  const signInServer = await startBpeWebServer(
+    {
+      baseUrl,
+      host: '127.0.0.1',
+      port: signInPort,
+      serverCertificate: readFileSync(org.server.certPath, 'utf8'),
+      serverCertificateKey: readFileSync(org.server.keyPath, 'utf8'),
+      trustedClientCas: [ca],
+      clientCertificateHeader: 'X-ClientCert',
+      trustedProxyAddresses: [],
+    },
+    () => ({ organization: 'x', fhirBaseUrl: 'https://localhost/fhir', connected: true, plugins: [], processes: [] }),
+    ui,
+    certificateOf,
+    log,
+  );
+  const browser = new HttpsClient({ ca });
+  try {
+    const get = (path: string, headers: Record<string, string> = {}) => browser.request(`https://localhost:${signInPort}/bpe/ui${path}`, { headers });
+    const cases: [string, Record<string, string>][] = [
+      [`/login?return=${encodeURIComponent('//evil.example/x')}`, {}],
+      [`/login?return=${'a'.repeat(5000)}`, {}],
+      ['/login/callback', {}],
+      ['/login/callback?state=x&code=y', { cookie: `${LOGIN_COOKIE}=${'x'.repeat(4000)}` }],
+      ['/login/callback?state=x&code=y', { cookie: `${LOGIN_COOKIE}=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAA.BBBB.CCCC` }],
+      [`/login/callback?error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script>')}`, {}],
+      ['/instances', { cookie: 'dsf_session=not-a-session' }],
+    ];
+    for (const [path, headers] of cases) {
+      const r = await get(path, headers);
+      assert.ok(r.status >= 400 && r.status < 500, `${path}: ${r.status} ${r.body.slice(0, 300)}`);
+      assert.match(String(r.headers['content-type']), /text\/html/);
+      assert.doesNotMatch(r.body, /<script>alert/);
+    }
+    assert.equal((await get('/logout')).status, 200);
+    const bigLogout = await browser.request(`https://localhost:${signInPort}/bpe/ui/logout`, { method: 'POST', headers: { origin: `https://localhost:${signInPort}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'x'.repeat(MAX_REQUEST_BODY_BYTES * 2) }).catch((e: Error) => ({ status: 0, body: e.message }));
+    assert.equal(bigLogout.status, 413);
+    assert.deepEqual(lines.filter((l) => / failed: /.test(l)), [], 'no failure logged');
+  } finally {
+    browser.close();
+    await signInServer.close();
+  }
 });

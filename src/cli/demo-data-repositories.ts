@@ -46,6 +46,8 @@ export interface DemoDataRepositoryOptions {
    * database is created as its copy (CREATE DATABASE … TEMPLATE) instead of being loaded.
    */
   template?: string;
+  /** Connections of each repository's database pool (DSF_FHIR_DB_POOL_MAX); default the server's. */
+  poolMax?: number;
   log: (line: string) => void;
 }
 
@@ -101,6 +103,7 @@ export async function startDemoDataRepositories(o: DemoDataRepositoryOptions): P
             DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
             DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: o.certs.ca.certPath,
             DEV_DSF_FHIR_DB_URL: withDatabase(o.databaseServerUrl, database),
+            ...(o.poolMax ? { DSF_FHIR_DB_POOL_MAX: String(o.poolMax) } : {}),
             DEV_DSF_FHIR_SERVER_INIT_BUNDLE: o.initBundle,
             DSF_DATA_DIR: join(o.dir, site.organization, 'data-repository'),
             DSF_FHIR_DATA_REPOSITORY: 'true',

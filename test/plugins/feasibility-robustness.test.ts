@@ -83,6 +83,19 @@ async function queriesAt(organization: string): Promise<Task[]> {
   return (await network.site(organization).fhir.searchAll<Task>('Task', {})).filter((t) => messageNameOf(t) === 'feasibilityQuery');
 }
 
+// First: it also warms the network up (the first request of a new network is slow).
+test('two requests at once: each gets its own sites\' results', { timeout: 180_000 }, async () => {
+  const [a, b] = await Promise.all([request([criterion('Patient?gender=female')]), request([criterion('Patient?gender=male')])]);
+  const [doneA, doneB] = await Promise.all([finished(a), finished(b)]);
+  assert.equal(doneA.status, 'completed', JSON.stringify(doneA.output));
+  assert.equal(doneB.status, 'completed', JSON.stringify(doneB.output));
+  assert.deepEqual(siteResults(doneA), DICS.map((o) => ({ organization: o, status: 'answered', count: females(o) })));
+  assert.deepEqual(siteResults(doneB), DICS.map((o) => ({ organization: o, status: 'answered', count: males(o) })));
+  assert.notEqual(females('Test_DIC_1'), males('Test_DIC_1'), 'the generated data tells the two questions apart');
+  assert.equal(total(doneA), DICS.reduce((n, o) => n + females(o), 0));
+  assert.equal(total(doneB), DICS.reduce((n, o) => n + males(o), 0));
+});
+
 test('a DIC whose data repository is down answers with an error result at once; the other DIC still counts', { timeout: 180_000 }, async () => {
   const repository = network.site('Test_DIC_2').dataRepository!.server;
   await repository.stop();
@@ -91,7 +104,9 @@ test('a DIC whose data repository is down answers with an error result at once; 
     const done = await finished(await request([criterion('Patient?gender=female')]));
     const seconds = (performance.now() - started) / 1000;
     assert.equal(done.status, 'completed', JSON.stringify(done.output));
-    assert.ok(seconds < TIMEOUT_SECONDS, `answered in ${seconds.toFixed(1)} s, before the ${TIMEOUT_SECONDS} s timeout`);
+    // A bound far below the timeout (0.2 s measured once the network is warm; the first request of a new
+    // network takes 13-27 s on the loaded 2-core machine, which is why it is not this test).
+    assert.ok(seconds < TIMEOUT_SECONDS / 3, `answered in ${seconds.toFixed(1)} s, long before the ${TIMEOUT_SECONDS} s timeout`);
     assert.deepEqual(siteResults(done), [
       { organization: 'Test_DIC_1', status: 'answered', count: females('Test_DIC_1') },
       { organization: 'Test_DIC_2', status: 'error', errorMessage: 'local data repository not reachable' },
@@ -103,18 +118,6 @@ test('a DIC whose data repository is down answers with an error result at once; 
   } finally {
     await repository.start();
   }
-});
-
-test('two requests at once: each gets its own sites\' results', { timeout: 180_000 }, async () => {
-  const [a, b] = await Promise.all([request([criterion('Patient?gender=female')]), request([criterion('Patient?gender=male')])]);
-  const [doneA, doneB] = await Promise.all([finished(a), finished(b)]);
-  assert.equal(doneA.status, 'completed', JSON.stringify(doneA.output));
-  assert.equal(doneB.status, 'completed', JSON.stringify(doneB.output));
-  assert.deepEqual(siteResults(doneA), DICS.map((o) => ({ organization: o, status: 'answered', count: females(o) })));
-  assert.deepEqual(siteResults(doneB), DICS.map((o) => ({ organization: o, status: 'answered', count: males(o) })));
-  assert.notEqual(females('Test_DIC_1'), males('Test_DIC_1'), 'the generated data tells the two questions apart');
-  assert.equal(total(doneA), DICS.reduce((n, o) => n + females(o), 0));
-  assert.equal(total(doneB), DICS.reduce((n, o) => n + males(o), 0));
 });
 
 for (const refused of [

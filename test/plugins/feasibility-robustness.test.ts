@@ -20,7 +20,7 @@ const SITE_RESULT = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-feasib
 const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/feasibilityRequest', '0.1', 'task-feasibility-request');
 const PATIENTS = 60;
 /** Long enough that an answer that is not a timeout is told apart from one. */
-const TIMEOUT_SECONDS = 90;
+const TIMEOUT_SECONDS = 120;
 const DICS = ['Test_DIC_1', 'Test_DIC_2'];
 // Exact counts (threshold 1, rounding 1): each answer is checkable against the generated patients.
 const EXACT = { DEV_DSF_FEASIBILITY_THRESHOLD: '1', DEV_DSF_FEASIBILITY_ROUNDING: '1' };

@@ -325,6 +325,9 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   log('');
   log(`Sign in to a web UI: import a user's .p12 file into the browser's certificates (password '${network.userPkcs12Password}'),`);
   log(`trust the demo CA ${rel(network.ca)} (or accept the warning), open the web UI link and choose that certificate.`);
+  if (/^true$/i.test(process.env.DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW ?? '')) {
+    log(`The process engine views also sign in by OpenID Connect (DEV_DSF_SERVER_AUTH_OIDC_*): register each <BPE>/ui/login/callback at the provider; an account with a site admin's e-mail is an ADMIN.`);
+  }
   const first = network.sites[0]!;
   log('');
   log(`Ping every other site from ${first.organization} (and wait for the pongs):`);

@@ -82,7 +82,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       url = withDatabase(embedded.url, 'bpe');
     }
     await ensureDatabase(url);
-    pool = createPool(url, 10);
+    pool = createPool(url, config.dbPoolMax ?? 10, { waitTimeoutMs: config.dbPoolWaitTimeoutMs });
   }
   const ownPool = !options.pool;
   const clients = new BpeDsfClientProvider(config);

@@ -50,6 +50,8 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   v('DEV_DSF_BPE_PROCESS_FHIR_VALIDATION_ENABLED', 'boolean', "Give plugins a ValidationService for FHIR resources (reads the FHIR package cache).", { default: 'false' }),
   v('DSF_BPE_FHIR_PACKAGE_CACHE', 'folder', 'FHIR package cache read by the ValidationService.', { default: '~/.fhir/packages' }),
   v('DEV_DSF_BPE_DB_URL', 'url', 'PostgreSQL database (postgres:// or jdbc:postgresql://); an embedded PostgreSQL under DSF_BPE_DATA_DIR when unset.'),
+  v('DSF_BPE_DB_POOL_MAX', 'integer', "Most connections of the BPE's database pool (2 to 1000); all servers on one PostgreSQL together must stay below its max_connections.", { default: '10' }),
+  v('DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS', 'integer', 'Longest wait for a database connection (ms); then the work fails with an error naming the pool instead of waiting on.', { default: '30000' }),
   v('DEV_DSF_BPE_DB_USER_USERNAME', 'string', 'Database user, put into the database URL.'),
   v('DEV_DSF_BPE_DB_USER_PASSWORD', 'string', 'Password of the database user.', { secret: true }),
   v('DSF_BPE_DATA_DIR', 'folder', 'Folder of the embedded PostgreSQL (when no database URL is set).', { default: '.dsf/bpe' }),

@@ -79,6 +79,10 @@ export interface BpeConfig {
   retired: ProcessIdAndVersion[];
   /** postgres:// URL; undefined starts an embedded PostgreSQL under dataDir. */
   dbUrl?: string;
+  /** Most connections of the BPE's database pool (DSF_BPE_DB_POOL_MAX; default 10). */
+  dbPoolMax?: number;
+  /** Longest wait for a database connection before the work fails (DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS; default 30 s). */
+  dbPoolWaitTimeoutMs?: number;
   dataDir: string;
   mail: MailConfig;
   /** The plugins' DataLogger (DEV_DSF_LOG_DATA_*): off unless enabled. */
@@ -300,6 +304,8 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     excluded: processList(r, 'DEV_DSF_BPE_PROCESS_EXCLUDED'),
     retired: processList(r, 'DEV_DSF_BPE_PROCESS_RETIRED'),
     dbUrl: db,
+    dbPoolMax: r.int('DSF_BPE_DB_POOL_MAX', 10, 2, 1000),
+    dbPoolWaitTimeoutMs: r.int('DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS', 30_000, 100),
     dataDir: r.string('DSF_BPE_DATA_DIR', join('.dsf', 'bpe')),
     mail: {
       host: r.string('DEV_DSF_BPE_MAIL_HOST'),

@@ -50,6 +50,8 @@ export interface DemoSiteContext {
   /** Organisation that may run updateAllowList (DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION unless set). */
   allowListOrganization: string;
   bpeConsoleLevel: LogLevel;
+  /** Connections of each FHIR server's and BPE's database pool (sized to the server's max_connections); default the servers'. */
+  databasePools?: { fhir: number; bpe: number };
   log: (line: string) => void;
 }
 
@@ -67,6 +69,7 @@ export function startDemoFhirServer(site: DemoSiteSpec, ctx: DemoSiteContext): P
     DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
     DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: ctx.ca.certPath,
     DEV_DSF_FHIR_DB_URL: withDatabase(ctx.databaseUrl, `${ctx.databasePrefix}fhir_${site.key.toLowerCase()}`),
+    ...(ctx.databasePools ? { DSF_FHIR_DB_POOL_MAX: String(ctx.databasePools.fhir) } : {}),
     DEV_DSF_FHIR_SERVER_INIT_BUNDLE: ctx.initBundleFile,
     DEV_DSF_FHIR_SERVER_ROLECONFIG: ctx.roleConfigFile,
     DEV_DSF_SERVER_STATUS_PORT: String(site.port + FHIR_STATUS_PORT_OFFSET),
@@ -99,6 +102,7 @@ export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Pr
     DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
     DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: ctx.ca.certPath,
     DEV_DSF_BPE_DB_URL: withDatabase(ctx.databaseUrl, `${ctx.databasePrefix}bpe_${site.key.toLowerCase()}`),
+    ...(ctx.databasePools ? { DSF_BPE_DB_POOL_MAX: String(ctx.databasePools.bpe) } : {}),
     // The site's own plugin folder (empty at first) and the shipped plugins.
     DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
     DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,

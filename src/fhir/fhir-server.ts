@@ -128,7 +128,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       url = withDatabase(embedded.url, 'fhir');
     }
     await ensureDatabase(url);
-    pool = createPool(url, 20);
+    pool = createPool(url, limits.databasePoolMax, { waitTimeoutMs: limits.databasePoolWaitTimeoutMs });
   }
   // Statements are prepared once per connection (after the migrations, which are not parameterised).
   usePreparedStatements(pool, { maxPerConnection: limits.preparedStatements });

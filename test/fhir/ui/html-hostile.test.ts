@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { HttpsClient } from '../../../src/common/https-client.ts';
 import { startTestSite, TAG_ALL, testOrganizationIdentifier, type TestSite } from '../../support/fhir-site.ts';
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -274,4 +275,37 @@ test('16 concurrent submissions of one user task: exactly one completes it, the 
 test('no answer value and no name in any log line', () => {
   assert.ok(lines.length > 0);
   for (const line of lines) assert.doesNotMatch(line, /Erika|Mustermann|1964-08-12|submission \d/, line.slice(0, 300));
+});
+
+test('sign-in routes with hostile input (provider unreachable, forged cookies, provider errors): 4xx pages, never 500', { timeout: 60_000 }, async () => {
+  const signInSite = await startTestSite({
+    auth: { oidcLogin: { realmBaseUrl: 'https://127.0.0.1:9/realms/none', discoveryPath: '/.well-known/openid-configuration', clientId: 'fhir', clientSecret: 'secret', trustedCas: [ca], connectTimeoutMs: 500, readTimeoutMs: 500 } },
+  });
+  const browser = new HttpsClient({ ca });
+  try {
+    const get = (path: string, headers: Record<string, string> = {}) => browser.request(`${signInSite.baseUrl}${path}`, { headers: { accept: BROWSER_ACCEPT, ...headers } });
+    const cases: [string, Record<string, string>][] = [
+      [`/login?return=${encodeURIComponent('//evil.example/x')}`, {}],
+      [`/login?return=${'a'.repeat(5000)}`, {}],
+      ['/login?return=%FF%00', {}],
+      ['/login/callback', {}],
+      ['/login/callback?state=x&code=y', { cookie: `dsf_login=${'x'.repeat(4000)}` }],
+      ['/login/callback?state=x&code=y', { cookie: 'dsf_login=eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAA.BBBB.CCCC' }],
+      [`/login/callback?error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script>')}`, {}],
+      ['/Task?_format=html', { cookie: 'dsf_session=not-a-session' }],
+    ];
+    for (const [path, headers] of cases) {
+      const r = await get(path, headers);
+      assert.ok(r.status >= 400 && r.status < 500, `${path}: ${r.status} ${r.body.slice(0, 300)}`);
+      assert.doesNotMatch(r.body, /<script>alert/);
+    }
+    assert.equal((await get('/logout')).status, 200);
+    const big = await browser
+      .request(`${signInSite.baseUrl}/logout`, { method: 'POST', headers: { origin: new URL(signInSite.baseUrl).origin, 'content-type': 'application/x-www-form-urlencoded', accept: BROWSER_ACCEPT }, body: 'x'.repeat(9 * 1024 * 1024) })
+      .catch((e: Error) => ({ status: 0, body: e.message }));
+    assert.equal(big.status, 413, big.body.slice(0, 200));
+  } finally {
+    browser.close();
+    await signInSite.stop();
+  }
 });

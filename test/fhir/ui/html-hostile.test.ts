@@ -48,11 +48,11 @@ const origin = () => new URL(site.baseUrl).origin;
 const page = (path: string, headers: Record<string, string> = {}) => site.client.get(path, { accept: BROWSER_ACCEPT, ...headers });
 
 /** An in-progress user-task response as the BPE creates it. */
-async function userTask(): Promise<any> {
+async function userTask(version = '1.0'): Promise<any> {
   const r = await site.client.post('/QuestionnaireResponse', {
     resourceType: 'QuestionnaireResponse',
     meta: { profile: ['http://dsf.dev/fhir/StructureDefinition/questionnaire-response'] },
-    questionnaire: `${QUESTIONNAIRE_URL}|1.0`,
+    questionnaire: `${QUESTIONNAIRE_URL}|${version}`,
     status: 'in-progress',
     authored: new Date().toISOString(),
     author: { type: 'Organization', identifier: { system: ORGANIZATION_ID, value: testOrganizationIdentifier('Test_Organization') } },
@@ -182,21 +182,51 @@ test('the start-process form post with hostile values: a 4xx page, no Task creat
   assert.equal(await count(), before);
 });
 
-test('a user-task form post with 10,000 fields is answered within bounded time, never a 500, and its page renders', { timeout: 60_000 }, async () => {
+test('a user-task form post with 10,000 fields is refused within bounded time, nothing changed', { timeout: 60_000 }, async () => {
   const qr = await userTask();
   const items = Array.from({ length: 10_000 }, (_, i) => ({ linkId: `field-${i}`, text: `Field ${i}`, answer: [{ valueString: `${PERSONAL} ${i}` }] }));
   const start = performance.now();
   const r = await submit(qr, completed(qr, items), { html: true });
   const ms = performance.now() - start;
   assert.ok(ms < 30_000, `${ms} ms`);
-  assert.ok(r.status < 500, `${r.status} ${r.body.slice(0, 300)}`);
-  assert.match(String(r.headers['content-type']), /^text\/html/);
-  if (r.status >= 400) return assertUnchanged(qr, '10,000 fields');
-  // Stored (answers are not checked against the Questionnaire, see the todo below): its page stays bounded.
-  const pageStart = performance.now();
-  const view = await page(`QuestionnaireResponse/${qr.id}?_format=html`);
-  assert.equal(view.status, 200);
-  assert.ok(performance.now() - pageStart < 15_000);
+  assertRefusedPage(r, '10,000 fields');
+  assert.match(r.body, /is not an item of Questionnaire/);
+  await assertUnchanged(qr, '10,000 fields');
+  // 10,000 answers to one field that does not repeat: refused too.
+  const repeated = Array.from({ length: 10_000 }, () => ({ linkId: 'name', answer: [{ valueString: PERSONAL }] }));
+  assertRefusedPage(await submit(qr, completed(qr, repeated), { html: true }), '10,000 answers to one field');
+  await assertUnchanged(qr, '10,000 answers to one field');
+});
+
+test('answers that do not fit the Questionnaire are refused (required item unanswered, two answers to one that does not repeat); fitting ones complete', async () => {
+  const before = await site.client.post('/Questionnaire', {
+    resourceType: 'Questionnaire',
+    meta: { profile: ['http://dsf.dev/fhir/StructureDefinition/questionnaire'], ...TAG_ALL },
+    url: QUESTIONNAIRE_URL,
+    version: '2.0',
+    status: 'active',
+    date: '2024-01-01T00:00:00Z',
+    item: [
+      { linkId: 'user-task-id', text: 'The user-task-id of the process execution', type: 'string', required: true },
+      { linkId: 'business-key', text: 'The business-key of the process execution', type: 'string', required: true },
+      { linkId: 'info', text: 'Please answer', type: 'display' },
+      { linkId: 'approve', text: 'Approve?', type: 'boolean', required: true },
+    ],
+  });
+  assert.equal(before.status, 201, before.body);
+  const current = await userTask('2.0');
+  for (const [what, items, pattern] of [
+    ['required unanswered', [], /required item &#39;approve&#39; of Questionnaire/],
+    ['two answers', [{ linkId: 'approve', answer: [{ valueBoolean: true }, { valueBoolean: false }] }], /&#39;approve&#39; does not repeat/],
+    ['display answered', [{ linkId: 'info', answer: [{ valueString: 'x' }] }, { linkId: 'approve', answer: [{ valueBoolean: true }] }], /display item/],
+  ] as const) {
+    const r = await submit(current, completed(current, [...items]), { html: true });
+    assertRefusedPage(r, what);
+    assert.match(r.body, pattern, what);
+    assert.equal((await stored(current)).meta.versionId, current.meta.versionId, what);
+  }
+  const ok = await submit(current, completed(current, [{ linkId: 'info' }, { linkId: 'approve', answer: [{ valueBoolean: true }] }]));
+  assert.equal(ok.status, 200, ok.body);
 });
 
 test('deep nesting of groups in the answers: 4xx page, nothing changed', async () => {
@@ -231,9 +261,7 @@ test('NUL in a string answer: 4xx page, nothing changed', async () => {
   await assertUnchanged(qr, 'NUL');
 });
 
-test('an answer for an item the Questionnaire does not have: 4xx page, nothing changed', {
-  todo: "answers are not checked against the Questionnaire (the reference does: QuestionnaireVsQuestionnaireResponseIntegrationTest); that check belongs to src/fhir/types or validation, not the pages",
-}, async () => {
+test('an answer for an item the Questionnaire does not have: 4xx page, nothing changed', async () => {
   const qr = await userTask();
   const r = await submit(qr, completed(qr, [{ linkId: 'no-such-item', answer: [{ valueString: PERSONAL }] }]), { html: true });
   assertRefusedPage(r, 'unknown item');

@@ -3,7 +3,7 @@
 // requesting research platform with the obfuscated count only.
 import type { Task, TaskInput } from '@medplum/fhirtypes';
 import { BpmnMessage, createTarget, MessageEndEvent, ServiceTask, type ProcessPluginApi, type SendTaskValues, type Target, type Variables } from '../../../src/plugin-api/index.ts';
-import { countCohort, parseCriterion } from './cohort-count.ts';
+import { countCohort, parseCriterion } from '../../research-common/cohort-selection.ts';
 import { DEFAULTS, FEASIBILITY_SYSTEM, FeasibilityCodes, FeasibilityProperties, FeasibilityVariables } from './constants.ts';
 import { obfuscateCount, obfuscationSettings } from './obfuscation.ts';
 

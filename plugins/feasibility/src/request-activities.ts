@@ -16,7 +16,7 @@ import {
   type Target,
   type Variables,
 } from '../../../src/plugin-api/index.ts';
-import { parseCriterion } from './cohort-count.ts';
+import { parseCriterion } from '../../research-common/cohort-selection.ts';
 import {
   DEFAULTS,
   FEASIBILITY_STATUS_SYSTEM,

@@ -161,7 +161,7 @@ test('boundary: the TTP holds only tokens and CLKs; the DMS-bound data is cipher
     const url = t.input!.find((i) => i.type?.coding?.[0]?.code === 'records')!.valueReference!.reference!;
     const sender = t.requester!.identifier!.value!;
     const id = url.split('/').pop()!;
-    const content = (await clientAs('Test_TTP', sender).readBinary(id, 'application/json')).readAll();
+    const content = (await clientAs('Test_TTP', sender).readBinary(id, 'application/vnd.dsf-ts.data-sharing+json')).readAll();
     const records = JSON.parse((await content).toString()) as Record<string, string>[];
     assert.ok(records.length > 0);
     for (const r of records) {
@@ -170,7 +170,7 @@ test('boundary: the TTP holds only tokens and CLKs; the DMS-bound data is cipher
     }
     assertNoIdentifiers(JSON.stringify(records), `in ${sender}'s records for the TTP`);
     // Only the TTP may read it: the DMS may not.
-    await assert.rejects(clientAs('Test_HRP', sender).readBinary(id, 'application/json'), /HTTP (403|404)/);
+    await assert.rejects(clientAs('Test_HRP', sender).readBinary(id, 'application/vnd.dsf-ts.data-sharing+json'), /HTTP (403|404)/);
   }
 
   const hrpTasks = await nonDraftTasks('Test_HRP');
@@ -193,10 +193,10 @@ test('boundary: the TTP holds only tokens and CLKs; the DMS-bound data is cipher
     const tasks = await nonDraftTasks(dic);
     const pseudonyms = tasks.find((t) => t.input?.some((i) => i.valueString === 'recordLinkagePseudonyms'))!;
     const url = pseudonyms.input!.find((i) => i.type?.coding?.[0]?.code === 'pseudonyms')!.valueReference!.reference!;
-    const pairs = JSON.parse((await (await clientAs(dic, 'Test_TTP').readBinary(url.split('/').pop()!, 'application/json')).readAll()).toString()) as Record<string, string>[];
+    const pairs = JSON.parse((await (await clientAs(dic, 'Test_TTP').readBinary(url.split('/').pop()!, 'application/vnd.dsf-ts.data-sharing+json')).readAll()).toString()) as Record<string, string>[];
     for (const p of pairs) assert.deepEqual(Object.keys(p).sort(), ['pseudonym', 'token']);
     const other = dic === 'Test_DIC_1' ? 'Test_DIC_2' : 'Test_DIC_1';
-    await assert.rejects(clientAs(other, 'Test_TTP').readBinary(url.split('/').pop()!, 'application/json'), /HTTP (403|404)/, 'a DIC cannot read another DIC\'s pseudonyms');
+    await assert.rejects(clientAs(other, 'Test_TTP').readBinary(url.split('/').pop()!, 'application/vnd.dsf-ts.data-sharing+json'), /HTTP (403|404)/, 'a DIC cannot read another DIC\'s pseudonyms');
   }
 });
 

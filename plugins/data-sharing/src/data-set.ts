@@ -37,7 +37,8 @@ function entries(patient: Patient, conditions: readonly Condition[], observation
 }
 
 export function pseudonymisedDataSet(patients: readonly PatientData[]): Bundle {
-  return { resourceType: 'Bundle', type: 'collection', entry: patients.flatMap((p) => entries(pseudonymousPatient(p.pseudonym, p.patient), p.conditions, p.observations)) };
+  const entry = patients.flatMap((p) => entries(pseudonymousPatient(p.pseudonym, p.patient), p.conditions, p.observations));
+  return { resourceType: 'Bundle', type: 'collection', ...(entry.length ? { entry } : {}) };
 }
 
 const pseudonymOfPatient = (p: Patient) => p.identifier?.find((i) => i.system === PSEUDONYM_SID)?.value;
@@ -65,5 +66,6 @@ export function mergeDataSets(sets: readonly Bundle[]): { bundle: Bundle; person
     }
   }
   const entry = [...persons.values()].flatMap((p) => entries(p.patient, p.conditions, p.observations));
-  return { bundle: { resourceType: 'Bundle', type: 'collection', entry }, persons: persons.size };
+  // FHIR has no empty arrays: a merge of nothing is a Bundle without entries.
+  return { bundle: { resourceType: 'Bundle', type: 'collection', ...(entry.length ? { entry } : {}) }, persons: persons.size };
 }

@@ -16,7 +16,8 @@ import { fetchRecipientKey } from './recipient-key.ts';
 import { input, projectOf, purposeOf, startTask } from './request-activities.ts';
 import { targetOf } from './targets.ts';
 
-export const JSON_TYPE = 'application/json';
+/** JSON exchanged as Binary content (plain application/json would be taken for a FHIR resource). */
+export const JSON_TYPE = 'application/vnd.dsf-ts.data-sharing+json';
 export const ENCRYPTED_TYPE = 'application/octet-stream';
 
 const organizationInput = (api: ProcessPluginApi, task: Task, code: string) => {

@@ -15,13 +15,14 @@ import { syntheticPatients, type SyntheticDataOptions, type SyntheticPatient } f
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { createCryptoService } from '../../src/bpe/api-services/crypto/crypto-service.ts';
-import { encodeRecord } from '../../plugins/data-sharing/src/linkage/bloom-filter-encoding.ts';
+import { encodeRecord, toBase64 } from '../../plugins/data-sharing/src/linkage/bloom-filter-encoding.ts';
 import { linkRecords } from '../../plugins/data-sharing/src/linkage/record-linkage.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing');
 const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
 const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
 const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
+const JSON_TYPE = 'application/vnd.dsf-ts.data-sharing+json';
 const COMMITTEE = 'http://dsf-ts.dev/fhir/Questionnaire/data-sharing-committee';
 const PATIENTS = 250;
 const LINKAGE_KEY = 'test linkage key shared by the DICs';
@@ -138,6 +139,28 @@ test('approved: each DIC sends its consenting cohort, the TTP links, the DMS mer
   assert.equal(count('Observation'), all.reduce((n, p) => n + p.observations.length, 0));
   assert.equal(count('Consent'), 0);
   assert.equal(merged.meta?.tag?.[0]?.code, 'LOCAL');
+  const text = JSON.stringify(merged.entry);
+  for (const p of [...dic1, ...dic2]) assert.ok(!text.includes(p.id) && !text.includes(`"${p.patient.name![0]!.family}"`), `${p.id} or its name in the merged set`);
+  assert.doesNotMatch(text, /"id"|"family"|"given"|postalCode|synthetic-patient-id|Patient\//);
+});
+
+test('consent: a patient of the cohort without Consent and one with a deny are in no record the TTP received and not in the merged set', async () => {
+  assert.ok(approved, 'the approve test ran');
+  const cohort = dic1.filter((p) => p.patient.gender === 'female');
+  const none = cohort.find((p) => p.consentState === 'none')!;
+  const deny = cohort.find((p) => p.consentState === 'deny')!;
+  const permit = cohort.find((p) => p.consentState === 'permit')!;
+  assert.ok(none && deny && permit);
+  const clk = (p: SyntheticPatient) => toBase64(encodeRecord(fields(p), { key: LINKAGE_KEY }));
+  const message = (await nonDraftTasks('Test_TTP')).find((t) => t.input?.some((i) => i.valueString === 'recordLinkageRecords') && t.requester?.identifier?.value === 'Test_DIC_1')!;
+  assert.equal(message.input!.find((i) => i.type?.coding?.[0]?.code === 'record-count')?.valueInteger, selected(dic1).length);
+  const url = message.input!.find((i) => i.type?.coding?.[0]?.code === 'records')!.valueReference!.reference!;
+  const records = JSON.parse((await (await clientAs('Test_TTP', 'Test_DIC_1').readBinary(url.split('/').pop()!, JSON_TYPE)).readAll()).toString()) as { clk: string }[];
+  const clks = new Set(records.map((r) => r.clk));
+  assert.ok(clks.has(clk(permit)), 'a consenting patient is among the records (the check can see one)');
+  assert.ok(!clks.has(clk(none)), 'no Consent: not sent');
+  assert.ok(!clks.has(clk(deny)), 'deny: not sent');
+  // In the merged set: the Conditions counted in the approve test are exactly the consenting patients'.
 });
 
 /** Plain identifiers of every generated patient of both DICs (consenting or not). */
@@ -161,7 +184,7 @@ test('boundary: the TTP holds only tokens and CLKs; the DMS-bound data is cipher
     const url = t.input!.find((i) => i.type?.coding?.[0]?.code === 'records')!.valueReference!.reference!;
     const sender = t.requester!.identifier!.value!;
     const id = url.split('/').pop()!;
-    const content = (await clientAs('Test_TTP', sender).readBinary(id, 'application/vnd.dsf-ts.data-sharing+json')).readAll();
+    const content = (await clientAs('Test_TTP', sender).readBinary(id, JSON_TYPE)).readAll();
     const records = JSON.parse((await content).toString()) as Record<string, string>[];
     assert.ok(records.length > 0);
     for (const r of records) {
@@ -170,7 +193,7 @@ test('boundary: the TTP holds only tokens and CLKs; the DMS-bound data is cipher
     }
     assertNoIdentifiers(JSON.stringify(records), `in ${sender}'s records for the TTP`);
     // Only the TTP may read it: the DMS may not.
-    await assert.rejects(clientAs('Test_HRP', sender).readBinary(id, 'application/vnd.dsf-ts.data-sharing+json'), /HTTP (403|404)/);
+    await assert.rejects(clientAs('Test_HRP', sender).readBinary(id, JSON_TYPE), /HTTP (403|404)/);
   }
 
   const hrpTasks = await nonDraftTasks('Test_HRP');
@@ -193,10 +216,10 @@ test('boundary: the TTP holds only tokens and CLKs; the DMS-bound data is cipher
     const tasks = await nonDraftTasks(dic);
     const pseudonyms = tasks.find((t) => t.input?.some((i) => i.valueString === 'recordLinkagePseudonyms'))!;
     const url = pseudonyms.input!.find((i) => i.type?.coding?.[0]?.code === 'pseudonyms')!.valueReference!.reference!;
-    const pairs = JSON.parse((await (await clientAs(dic, 'Test_TTP').readBinary(url.split('/').pop()!, 'application/vnd.dsf-ts.data-sharing+json')).readAll()).toString()) as Record<string, string>[];
+    const pairs = JSON.parse((await (await clientAs(dic, 'Test_TTP').readBinary(url.split('/').pop()!, JSON_TYPE)).readAll()).toString()) as Record<string, string>[];
     for (const p of pairs) assert.deepEqual(Object.keys(p).sort(), ['pseudonym', 'token']);
     const other = dic === 'Test_DIC_1' ? 'Test_DIC_2' : 'Test_DIC_1';
-    await assert.rejects(clientAs(other, 'Test_TTP').readBinary(url.split('/').pop()!, 'application/vnd.dsf-ts.data-sharing+json'), /HTTP (403|404)/, 'a DIC cannot read another DIC\'s pseudonyms');
+    await assert.rejects(clientAs(other, 'Test_TTP').readBinary(url.split('/').pop()!, JSON_TYPE), /HTTP (403|404)/, 'a DIC cannot read another DIC\'s pseudonyms');
   }
 });
 

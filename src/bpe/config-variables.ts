@@ -1,7 +1,7 @@
 // Every environment variable the BPE reads (`dsf bpe`, and the BPE half of `dsf site`). readBpeConfig
 // reads only names listed here; docs/configuration.md is generated from it.
 import { ConfigCatalog, type ConfigVariable } from '../common/config-catalog.ts';
-import { PROXY_VARIABLES, STATUS_VARIABLES } from '../common/shared-config-variables.ts';
+import { OIDC_PROVIDER_VARIABLES, PROXY_VARIABLES, STATUS_VARIABLES } from '../common/shared-config-variables.ts';
 
 export const DEFAULT_TASK_SUBSCRIPTION_SEARCH = '?criteria:exact=Task%3Fstatus%3Drequested&status=active&type=websocket&payload=application/fhir%2Bjson';
 export const DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH =
@@ -87,6 +87,7 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   ...PROXY_VARIABLES,
   ...DATA_LOGGER_VARIABLES,
   ...STATUS_VARIABLES,
+  ...OIDC_PROVIDER_VARIABLES,
   v('DSF_BPE_SERVER_STATUS_PORT', 'integer', "The BPE's status port when it differs from DEV_DSF_SERVER_STATUS_PORT (needed in `dsf site`, where the FHIR server has that one)."),
   v('DSF_BPE_SHUTDOWN_TIMEOUT_MS', 'integer', 'On SIGTERM: longest wait for running jobs to finish (ms).', { default: '30000' }),
 ]);

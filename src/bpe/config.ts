@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
 import { BPE_VARIABLES, DATA_LOGGER_VARIABLES, DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH, DEFAULT_TASK_SUBSCRIPTION_SEARCH } from './config-variables.ts';
 import { BpeRoleConfig } from './ui/bpe-role-config.ts';
+import type { OidcLoginSettings } from '../common/web/oidc-login.ts';
+import { readOidcLoginSettings } from '../common/web/oidc-login-config.ts';
 import { dataLoggerConfigFromEnv, type DataLoggerConfig } from './api-services/data-logger/data-logger-config.ts';
 import { createProxyConfig, type ProxyConfig } from '../plugin-api/proxy-config.ts';
 import { parseClientConnections, readPemCertificates, type ConnectionDefaults, type ConnectionSpec } from './client/client-connections.ts';
@@ -68,6 +70,8 @@ export interface BpeConfig {
   pluginDirectory: string;
   /** DEV_DSF_BPE_SERVER_ROLECONFIG: who may use the BPE's web view (role ADMIN); inline YAML or a .yaml file. */
   roleConfig?: BpeRoleConfig;
+  /** Browser sign-in to the BPE view by OpenID Connect (DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW). */
+  oidcLogin?: OidcLoginSettings;
   /** Further plugin folders (e.g. those the project ships). */
   extraPluginDirectories: string[];
   excluded: ProcessIdAndVersion[];
@@ -234,6 +238,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     catchUpOverlapMs: r.durationMs('DSF_BPE_CATCH_UP_OVERLAP', 60_000),
     pluginDirectory: r.string('DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY', 'process'),
     roleConfig: BpeRoleConfig.parse(roleConfigText(r), r.problems),
+    oidcLogin: readOidcLoginSettings(r, (name) => readPems(r, name, r.string(name)) ?? []),
     extraPluginDirectories: r.list('DSF_BPE_PROCESS_PLUGIN_DIRECTORIES'),
     excluded: processList(r, 'DEV_DSF_BPE_PROCESS_EXCLUDED'),
     retired: processList(r, 'DEV_DSF_BPE_PROCESS_RETIRED'),

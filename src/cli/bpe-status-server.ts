@@ -1,12 +1,13 @@
-// The demo's window into each BPE (our BPE has no UI yet): GET <bpeBaseUrl> or <bpeBaseUrl>/status
-// answers JSON with the organisation, whether the BPE is connected to its FHIR server, the deployed
-// plugins and the state of each process. HTTPS with the site's server certificate; clients need a
-// certificate of the demo CA, as for the FHIR servers.
+// The demo's window into each BPE: GET <bpeBaseUrl> or <bpeBaseUrl>/status answers JSON with the
+// organisation, whether the BPE is connected to its FHIR server, the deployed plugins and the state of
+// each process; <bpeBaseUrl>/ui is the BPE view. HTTPS with the site's server certificate. The server
+// asks for a client certificate but does not require one in the handshake (a browser without one must
+// see the view's sign-in page, not a TLS error): the status endpoints refuse such callers with 401.
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunningBpe } from '../bpe/bpe-server.ts';
-import type { BpeWebUiHandler } from '../bpe/ui/bpe-web-ui.ts';
+import { trustedCertificate, type BpeWebUiHandler } from '../bpe/ui/bpe-web-ui.ts';
 
 export interface BpeStatus {
   organization: string;
@@ -41,7 +42,7 @@ export async function startBpeStatusServer(opts: {
     plugins: opts.bpe.deployment.plugins.map((p) => `${p.name}-${p.version}`),
     processes: opts.bpe.deployment.states.map((s) => ({ process: `${s.processId}|${s.version}`, state: s.newState })),
   });
-  const server = https.createServer({ cert: opts.cert, key: opts.key, ca: opts.ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+  const server = https.createServer({ cert: opts.cert, key: opts.key, ca: opts.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     if (opts.ui) {
       opts.ui(req, res).then(
         (handled) => handled || answerStatus(req, res),
@@ -55,6 +56,10 @@ export async function startBpeStatusServer(opts: {
     const path = new URL(req.url ?? '/', 'https://localhost').pathname.replace(/\/$/, '');
     if (req.method !== 'GET' || (path !== '/bpe' && path !== '/bpe/status')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found: GET /bpe or /bpe/status' }));
+      return;
+    }
+    if (!trustedCertificate(req)) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'a client certificate of a trusted CA is required' }));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(status(), null, 2));

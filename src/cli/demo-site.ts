@@ -11,6 +11,7 @@ import { startBpeStatusServer, type BpeStatusServer } from './bpe-status-server.
 import { readBpeConfig } from '../bpe/config.ts';
 import { createBpeWebUi } from '../bpe/ui/bpe-web-ui.ts';
 import { BpeRoleConfig } from '../bpe/ui/bpe-role-config.ts';
+import { OidcLogin } from '../common/web/oidc-login.ts';
 import { startBpeServer, type RunningBpe } from '../bpe/bpe-server.ts';
 import { BpeLogger, type LogLevel } from '../bpe/services/logging.ts';
 import { withDatabase } from '../db/pool.ts';
@@ -126,7 +127,10 @@ export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Pr
         organization: site.organizationIdentifier,
         roles: config.roleConfig ?? new BpeRoleConfig(),
         base: new URL(bpeUiUrl(site)).pathname,
+        url: bpeUiUrl(site),
         fhirUiUrl: `${site.fhirBaseUrl}/Task?status=draft`,
+        // Sign-in by OpenID Connect when the demo's environment configures it (DEV_DSF_SERVER_AUTH_OIDC_*).
+        login: config.oidcLogin ? new OidcLogin(config.oidcLogin) : undefined,
       }),
     });
     return { bpe, status };

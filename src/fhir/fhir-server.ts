@@ -50,7 +50,7 @@ import { trackConnections } from './rest/connection-drain.ts';
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 import { isStaticAssetUrl } from './ui/static-assets.ts';
 import { LOGIN_PATHS, registerLoginRoutes } from './ui/login-routes.ts';
-import { OidcLogin } from './auth/oidc-login.ts';
+import { OidcLogin } from '../common/web/oidc-login.ts';
 import { pageUser } from './ui/ui-context.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 

@@ -72,7 +72,16 @@ test('BPE: the table lists exactly the variables read, with the defaults the rea
   const r = new ConfigReader(bpeEnv(), BPE_VARIABLES);
   const cfg = readBpeConfig(bpeEnv(), r);
   assert.equal(cfg.statusPort, undefined);
-  assertTableMatchesReader(BPE_VARIABLES, [r]);
+  // The browser sign-in's settings (the BPE view) only with the authorization code flow on.
+  const oidcEnv = bpeEnv({
+    DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW: 'true',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID: 'dsf-bpe',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET: 'secret',
+    DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL: 'https://idp.example.org/realms/x',
+  });
+  const oidc = new ConfigReader(oidcEnv, BPE_VARIABLES);
+  assert.equal(readBpeConfig(oidcEnv, oidc).oidcLogin?.clientId, 'dsf-bpe');
+  assertTableMatchesReader(BPE_VARIABLES, [r, oidc]);
   assert.equal(readBpeConfig(bpeEnv({ DEV_DSF_SERVER_STATUS_PORT: '10000' })).statusPort, 10000);
   assert.equal(readBpeConfig(bpeEnv({ DEV_DSF_SERVER_STATUS_PORT: '10000', DSF_BPE_SERVER_STATUS_PORT: '10001' })).statusPort, 10001);
 });
@@ -128,4 +137,25 @@ test('BPE: a secret with a bad value is named without its value; *_FILE of a sec
   assert.equal(r.problems.length, 1);
   assert.ok(!r.problems[0]!.includes('hunter2'), r.problems[0]);
   assert.match(r.problems[0]!, /DEV_DSF_BPE_MAIL_PASSWORD .*\(secret, not shown\)/);
+});
+
+test('browser sign-in: a session key shorter than 32 characters is refused without showing it, in both servers', () => {
+  const oidc = {
+    DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW: 'true',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID: 'dsf',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET: 'secret',
+    DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL: 'https://idp.example.org/realms/x',
+  };
+  for (const read of [() => readFhirServerConfig(fhirEnv({ ...oidc, DSF_SERVER_AUTH_OIDC_SESSION_KEY: 'short-hunter2' })), () => readBpeConfig(bpeEnv({ ...oidc, DSF_SERVER_AUTH_OIDC_SESSION_KEY: 'short-hunter2' }))]) {
+    assert.throws(read, (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      const text = e.problems.join('\n');
+      assert.match(text, /DSF_SERVER_AUTH_OIDC_SESSION_KEY: at least 32 characters/);
+      assert.doesNotMatch(text, /hunter2/);
+      return true;
+    });
+  }
+  const key = 'k'.repeat(32);
+  assert.equal(readBpeConfig(bpeEnv({ ...oidc, DSF_SERVER_AUTH_OIDC_SESSION_KEY: key })).oidcLogin?.sessionKey, key);
+  assert.equal(readFhirServerConfig(fhirEnv({ ...oidc, DSF_SERVER_AUTH_OIDC_SESSION_KEY: key })).auth?.oidcLogin?.sessionKey, key);
 });

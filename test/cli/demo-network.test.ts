@@ -178,7 +178,7 @@ test('npm start as a newcomer runs it: embedded PostgreSQL, data kept across a r
     assert.doesNotMatch(demo.output(), /created a PostgreSQL cluster/, 'the second start reuses the cluster');
     // The BPEs find their plugins' resources in place and write nothing.
     const deployments = readFileSync(join(dir, 'logs', 'Test_DIC_1-bpe.log'), 'utf8').match(/plugins deployed: .*/g) ?? [];
-    assert.deepEqual(deployments.map((l) => l.replace(/^.*; /, '')), ['FHIR resources created 45, updated 0, deleted 0, unchanged 0', 'FHIR resources created 0, updated 0, deleted 0, unchanged 45']);
+    assert.deepEqual(deployments.map((l) => l.replace(/^.*; /, '')), ['FHIR resources created 65, updated 0, deleted 0, unchanged 0', 'FHIR resources created 0, updated 0, deleted 0, unchanged 65']);
     const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
     const site = network.sites[0];
     const http = siteClient(network, site);

@@ -128,6 +128,8 @@ export class BuildEncryptedDataSet extends ServiceTask {
     variables.setString(Vars.dataSetUrl, await storeForRecipient(api, encrypted, ENCRYPTED_TYPE, dms, 'Pseudonymised data set, encrypted for the data management site'));
     variables.setInteger(Vars.recordCount, data.length);
     variables.setTarget(dmsTarget);
+    // The link between tokens and patients is no longer needed.
+    variables.setJsonVariable(Vars.tokens, null);
     api.logger.info(`Data sharing ${projectOf(api, task)}: ${data.length} pseudonymised patients encrypted for ${dms}`);
   }
 }

@@ -3,7 +3,20 @@
 // pseudonym with the TTP's keyed function, return to each DIC only its own token -> pseudonym pairs, and
 // report counts (no identifiers) to the research platform.
 import type { Task, TaskInput } from '@medplum/fhirtypes';
-import { BpmnExecutionVariables, createTargets, ExecutionListener, MessageEndEvent, MessageIntermediateThrowEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
+import {
+  BpmnExecutionVariables,
+  createTargets,
+  errorMessageOf,
+  ExecutionListener,
+  MessageEndEvent,
+  MessageIntermediateThrowEvent,
+  ServiceTask,
+  type MessageActivityErrorHandler,
+  type ProcessPluginApi,
+  type SendTaskValues,
+  type Target,
+  type Variables,
+} from '../../../src/plugin-api/index.ts';
 import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DataSharingStatus, DEFAULTS, Vars, type SiteOutcome } from './constants.ts';
 import { downloadFromSender, storeForRecipient } from './exchange.ts';
 import { JSON_TYPE } from './execute-activities.ts';
@@ -103,6 +116,16 @@ export class SendPseudonyms extends MessageIntermediateThrowEvent {
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables, _values: unknown, t: Target): TaskInput[] {
     const keys = variables.getJsonVariable<Record<string, string>>('answeredKeys')!;
     return [input(api, { valueReference: { reference: variables.getString(Vars.pseudonymsUrlOf(keys[t.organizationIdentifierValue]!))! } }, DataSharingCodes.pseudonyms)];
+  }
+
+  /** A DIC gone since it sent its records does not stop the others' pseudonyms or the report. */
+  override getErrorHandler(): MessageActivityErrorHandler {
+    return {
+      handleException(api, variables: Variables, _values: SendTaskValues, error: unknown) {
+        api.logger.warn(`Record linkage: pseudonyms for ${variables.getTarget()?.organizationIdentifierValue} not sent: ${errorMessageOf(error)}`);
+        return null;
+      },
+    };
   }
 }
 

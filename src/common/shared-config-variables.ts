@@ -32,7 +32,7 @@ export const OIDC_PROVIDER_VARIABLES: ConfigVariable[] = [
   v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL', 'url', 'Base URL of the OIDC provider (realm); required with bearer tokens or browser sign-in.'),
   v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_DISCOVERY_PATH', 'string', 'Path of the provider metadata below the realm base URL.', { default: '/.well-known/openid-configuration' }),
   v('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID', 'string', "This server's client id at the OIDC provider; the FHIR server's default token audience."),
-  v('DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW', 'boolean', 'Sign-in of local users in the browser by OpenID Connect (authorization code flow with PKCE): the FHIR pages, and the BPE view in `dsf demo`; needs the realm base URL, client id and client secret.', { default: 'false' }),
+  v('DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW', 'boolean', 'Sign-in of local users in the browser by OpenID Connect (authorization code flow with PKCE): the FHIR pages and the BPE view; needs the realm base URL, client id and client secret.', { default: 'false' }),
   v('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET', 'string', "This server's client secret at the OIDC provider (browser sign-in).", { secret: true }),
   v('DSF_SERVER_AUTH_OIDC_SESSION_TIMEOUT', 'duration', 'Lifetime of a browser session after an OIDC sign-in.', { default: 'PT30M' }),
   v(

@@ -46,6 +46,8 @@ export const FHIR_VARIABLES = new ConfigCatalog('FHIR server (`dsf fhir`)', [
   v('DSF_FHIR_MAX_BINARY_BYTES', 'integer', 'Largest Binary content (bytes), raw upload or base64.', { default: String(2 * 1024 * 1024 * 1024) }),
   v('DSF_FHIR_WEBSOCKET_PING_INTERVAL_MS', 'integer', 'Interval of websocket ping frames (ms).', { default: '28000' }),
   v('DSF_FHIR_STATEMENT_TIMEOUT_MS', 'integer', 'Longest database statement of a request (ms); 0: none.', { default: '30000' }),
+  v('DSF_FHIR_DB_POOL_MAX', 'integer', "Most connections of the server's database pool (1 to 1000); all servers on one PostgreSQL together must stay below its max_connections.", { default: '20' }),
+  v('DSF_FHIR_DB_POOL_WAIT_TIMEOUT_MS', 'integer', 'Longest wait of a request for a database connection (ms); then 503 with an OperationOutcome.', { default: '10000' }),
   v('DSF_FHIR_PREPARED_STATEMENTS', 'integer', 'Most named prepared statements each database connection keeps (1 to 10000); the least recently used is deallocated beyond it.', { default: '50' }),
   v('DSF_FHIR_MAX_SEARCH_PARAMETERS', 'integer', 'Most parameters in one search.', { default: '32' }),
   v('DSF_FHIR_MAX_SEARCH_VALUES', 'integer', 'Most comma-separated values over all parameters of one search.', { default: '1000' }),

@@ -81,7 +81,16 @@ test('BPE: the table lists exactly the variables read, with the defaults the rea
   });
   const oidc = new ConfigReader(oidcEnv, BPE_VARIABLES);
   assert.equal(readBpeConfig(oidcEnv, oidc).oidcLogin?.clientId, 'dsf-bpe');
-  assertTableMatchesReader(BPE_VARIABLES, [r, oidc]);
+  // The HTTPS server (status JSON, BPE view) only with DEV_DSF_BPE_SERVER_BASE_URL; DSF_BPE_SERVER_API_* win when set (`dsf site`).
+  const webEnv = bpeEnv({ DEV_DSF_BPE_SERVER_BASE_URL: 'https://bpe.example.org/bpe', DEV_DSF_SERVER_CERTIFICATE: CERT, DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: KEY, DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: caFile });
+  const web = new ConfigReader(webEnv, BPE_VARIABLES);
+  assert.deepEqual({ ...readBpeConfig(webEnv, web).web, serverCertificate: '', serverCertificateKey: '', trustedClientCas: [] }, { baseUrl: 'https://bpe.example.org/bpe', host: '127.0.0.1', port: 8002, serverCertificate: '', serverCertificateKey: '', trustedClientCas: [], clientCertificateHeader: 'X-ClientCert', trustedProxyAddresses: [] });
+  const siteWebEnv = { ...webEnv, DEV_DSF_SERVER_API_PORT: '8001', DSF_BPE_SERVER_API_PORT: '8003', DSF_BPE_SERVER_API_HOST: '0.0.0.0' };
+  const siteWeb = new ConfigReader(siteWebEnv, BPE_VARIABLES);
+  assert.equal(readBpeConfig(siteWebEnv, siteWeb).web?.port, 8003);
+  assertTableMatchesReader(BPE_VARIABLES, [r, oidc, web, siteWeb]);
+  assert.equal(cfg.web, undefined);
+  assert.throws(() => readBpeConfig(bpeEnv({ DEV_DSF_BPE_SERVER_BASE_URL: 'http://bpe.example.org/bpe' })), /DEV_DSF_BPE_SERVER_BASE_URL must be an https:\/\/ URL[\s\S]*DEV_DSF_SERVER_CERTIFICATE \(PEM file or content\) is required when DEV_DSF_BPE_SERVER_BASE_URL is set/);
   assert.equal(readBpeConfig(bpeEnv({ DEV_DSF_SERVER_STATUS_PORT: '10000' })).statusPort, 10000);
   assert.equal(readBpeConfig(bpeEnv({ DEV_DSF_SERVER_STATUS_PORT: '10000', DSF_BPE_SERVER_STATUS_PORT: '10001' })).statusPort, 10001);
 });

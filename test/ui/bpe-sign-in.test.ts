@@ -157,7 +157,24 @@ test('an admin signs in, sees the instances, and signs out; the session is valid
     assert.equal(await new OidcLogin({ ...login, sessionKey: randomBytes(24).toString('base64') }).session(cookie.value), undefined);
     assert.equal(await new OidcLogin({ ...login, sessionKey: undefined }).session(cookie.value), undefined);
 
-    await page.getByRole('link', { name: 'Sign out' }).click();
+    // Sign-out is a POST from the view's own page: one from another origin (or without Origin) keeps the session.
+    const http = new HttpsClient({ ca: readFileSync(demo.network.ca, 'utf8') });
+    try {
+      const withCookie = { cookie: `${SESSION_COOKIE}=${cookie.value}`, 'content-type': 'application/x-www-form-urlencoded' };
+      for (const from of [{ origin: 'https://evil.example' }, {}] as Record<string, string>[]) {
+        const forged = await http.request(`${ui}/logout`, { method: 'POST', headers: { ...withCookie, ...from }, body: '' });
+        assert.equal(forged.status, 403, JSON.stringify(from));
+        assert.equal(forged.headers['set-cookie'], undefined);
+      }
+      const offered = await http.request(`${ui}/logout`, { headers: { cookie: withCookie.cookie } });
+      assert.equal(offered.status, 200);
+      assert.equal(offered.headers['set-cookie'], undefined, 'a GET signs nobody out');
+      assert.equal((await http.request(`${ui}/instances`, { headers: { cookie: withCookie.cookie } })).status, 200, 'still signed in');
+    } finally {
+      http.close();
+    }
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('h1', { hasText: 'Signed out' }).waitFor();
     await screenshot(page, 'bpe-signed-out');
     const again = await page.goto(ui);
@@ -180,7 +197,7 @@ test('an account without the ADMIN role gets a 403 page with no data', { skip, t
     assert.doesNotMatch(text, /dsfdev_|helloUser|Process instances/);
     assert.equal(await page.locator('table').count(), 0);
     assert.equal((await page.goto(`${ui}/instances`))?.status(), 403);
-    assert.equal(await page.getByRole('link', { name: 'Sign out' }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 1);
     await screenshot(page, 'bpe-sign-in-forbidden');
   } finally {
     await context.close();

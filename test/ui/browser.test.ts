@@ -18,7 +18,9 @@ import { HttpsClient } from '../../src/common/https-client.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
 import { chromiumMissing, launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Task } from '@medplum/fhirtypes';
 
 const HELLO_USER_DRAFT = 'http://dsf.dev/bpe/Process/helloUser/1.5/task-hello-user';
@@ -52,6 +54,28 @@ async function reloadUntil(page: Page, visible: () => Promise<boolean>, what: st
     if (Date.now() > deadline) throw new Error(`not seen within ${ENGINE_WAIT_MS / 1000} s: ${what}`);
     await page.waitForTimeout(500);
     await page.reload();
+  }
+}
+
+/**
+ * What another site can do: its page (served here from http://127.0.0.1, another site than https://localhost)
+ * submits a form to `action` in the same browser, which presents the user's client certificate. Returns the
+ * status of that cross-site post. `fields` are the form's inputs; with text/plain a name and value can spell JSON.
+ */
+async function crossSitePost(context: BrowserContext, action: string, enctype: string, fields: Record<string, string>): Promise<number> {
+  const inputs = Object.entries(fields).map(([n, v]) => `<input type="hidden" name='${n.replaceAll("'", '&#39;')}' value='${v.replaceAll("'", '&#39;')}'>`);
+  const markup = `<!DOCTYPE html><form method="post" action="${action}" enctype="${enctype}">${inputs.join('')}</form><script>document.forms[0].submit()</script>`;
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(markup));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const page = await context.newPage();
+  try {
+    const answered = page.waitForResponse((r) => r.url() === action && r.request().method() === 'POST', { timeout: 20_000 });
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    return (await answered).status();
+  } finally {
+    await page.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 }
 
@@ -129,6 +153,12 @@ test('helloUser: start from its draft Task, answer the user task in the form, th
     assert.match(await form.locator('.message.error').innerText(), /HTTP 403/);
     await screenshot(page, 'user-task-form-refused');
     await page.unroute('**/QuestionnaireResponse/*');
+    // Another site's form cannot answer it: a text/plain post whose body spells the completed response is refused.
+    const qrUrl = page.url().split('?')[0]!;
+    const completed = JSON.stringify({ resourceType: 'QuestionnaireResponse', id: qrUrl.split('/').pop(), status: 'completed' });
+    assert.equal(await crossSitePost(context, qrUrl, 'text/plain', { [completed.slice(0, -1)]: '}' }), 403);
+    assert.equal(await crossSitePost(context, site.fhirBaseUrl, 'application/x-www-form-urlencoded', { resourceType: 'Bundle' }), 403);
+    assert.equal(await form.locator('button', { hasText: 'Complete' }).count(), 1, 'still in progress');
     await form.getByRole('button', { name: 'Complete' }).click();
     await page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
     await screenshot(page, 'user-task-completed');
@@ -265,6 +295,11 @@ test('a failed instance shows its incident in the BPE view; Retry completes it',
     assert.equal(await page.locator('#diagram .djs-element.failed').count(), 1, 'the failed step marked in the diagram');
     await screenshot(page, 'bpe-instance-incident');
 
+    // Another site's form cannot retry it (the browser presents the admin's certificate there too).
+    const retryAction = new URL((await incident.locator('form').getAttribute('action'))!, page.url()).href;
+    assert.equal(await crossSitePost(context, retryAction, 'application/x-www-form-urlencoded', {}), 403);
+    await page.reload();
+    assert.equal(await page.locator('ul.issues li.error', { hasText: 'FlakyStep' }).count(), 1, 'the incident is still there');
     await incident.getByRole('button', { name: 'Retry' }).click();
     await page.waitForLoadState();
     await reloadUntil(page, async () => (await page.locator('h1 .status', { hasText: 'finished' }).count()) > 0, 'the retried instance finished');

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Bundle, Condition, Observation, Patient, Task, TaskInput } from '@medplum/fhirtypes';
 import { BpmnMessage, MessageEndEvent, MessageIntermediateThrowEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
-import { parseCriterion, selectCohort } from '../../research-common/cohort-selection.ts';
+import { selectCohort } from '../../research-common/cohort-selection.ts';
+import { checkCriterion } from '../../research-common/criterion-check.ts';
 import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DEFAULTS, Vars } from './constants.ts';
 import { consentingPatients } from './consent.ts';
 import { pseudonymisedDataSet, type PatientData } from './data-set.ts';
@@ -57,7 +58,7 @@ export class SelectConsentingCohort extends ServiceTask {
     const key = api.properties.get(DataSharingProperties.linkageKey);
     if (!key) throw new Error(`${DataSharingProperties.linkageKey} (the DICs' shared record linkage key) is not set`);
     const client = await repository(api);
-    const criteria = api.taskHelper.getInputParameterStringValues(task, DATA_SHARING_SYSTEM, DataSharingCodes.criterion).map(parseCriterion);
+    const criteria = api.taskHelper.getInputParameterStringValues(task, DATA_SHARING_SYSTEM, DataSharingCodes.criterion).map(checkCriterion);
     const cohort = await selectCohort(client, criteria);
     const consenting = await consentingPatients(client, cohort, purposeOf(api, task), new Date().toISOString().slice(0, 10));
     const patients = await patientsById(api, [...consenting]);

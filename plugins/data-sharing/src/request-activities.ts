@@ -18,7 +18,7 @@ import {
   type Target,
   type Variables,
 } from '../../../src/plugin-api/index.ts';
-import { parseCriterion } from '../../research-common/cohort-selection.ts';
+import { checkCriterion } from '../../research-common/criterion-check.ts';
 import { CommitteeItems, DATA_SHARING_STATUS_SYSTEM, DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DataSharingStatus, DEFAULTS, SITE_STATUS_EXTENSION, Vars, type DataSharingStatusCode, type SiteOutcome } from './constants.ts';
 import { MII_PROVISION_SYSTEM, MII_RESEARCH_USE_CODE } from './consent.ts';
 import { expectedSiteText, targetOf } from './targets.ts';
@@ -53,7 +53,7 @@ export class CheckRequest extends ServiceTask {
     const criteria = strings(api, task, DataSharingCodes.criterion);
     if (criteria.length === 0) throw new Error('no criterion input');
     // A criterion the DICs would refuse fails the request before the committee sees it.
-    for (const c of criteria) parseCriterion(c);
+    for (const c of criteria) checkCriterion(c);
   }
 }
 

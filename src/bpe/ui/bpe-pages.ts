@@ -2,6 +2,7 @@
 // filters, and one instance with its diagram (bpmn-js, marked by static/bpe.js), variables, history,
 // incidents with retry, and cancel. Server-rendered with escaped templates.
 import { html, safeUrl, trusted, type SafeHtml } from '../../common/web/html.ts';
+import { postButton } from '../../common/web/same-origin.ts';
 import type { ActivityHistory, Incident, InstanceInfo } from '../engine/index.ts';
 
 export interface BpePageSite {
@@ -150,7 +151,7 @@ ${
 }
 
 function signOut(site: { signOutUrl?: string }): SafeHtml | string {
-  return site.signOutUrl ? html` · <a href="${site.signOutUrl}">Sign out</a>` : '';
+  return site.signOutUrl ? html` · ${postButton(site.signOutUrl, 'Sign out', 'link')}` : '';
 }
 
 /** A page with a status and a message only (errors, sign-in, signed out): no data of the engine. */

@@ -3,10 +3,9 @@
 // certificate matched by thumbprint or e-mail, or, when OpenID Connect sign-in is configured, a session
 // (the FHIR pages' sign-in code) matched by e-mail, token-role or token-group. The server asks for a
 // certificate but does not require one, so a browser without one gets the sign-in page, not a TLS error.
-// Changes (cancel, retry) are POSTs from this view's own pages only (Origin checked), answered with a
-// redirect to the instance page.
+// Changes (cancel, retry, sign-out) are POSTs from this view's own pages only (Origin or Sec-Fetch-Site
+// checked, src/common/web/same-origin.ts); cancel and retry are answered with a redirect to the instance page.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -19,11 +18,14 @@ import { LoginError, SESSION_COOKIE, type OidcLogin } from '../../common/web/oid
 import { cookieValue, safeReturn } from '../../common/web/cookies.ts';
 import { beginSignIn, completeSignIn, signOutCookie } from '../../common/web/sign-in-flow.ts';
 import { html } from '../../common/web/html.ts';
+import { tlsCertificate, type CertificateOf } from '../web/client-certificate.ts';
+import { crossSiteRefusal, ownOrigins, postButton } from '../../common/web/same-origin.ts';
 
 export interface BpeWebUiOptions {
   engine: ProcessEngine;
   deployment: PluginDeploymentResult;
-  organization: string;
+  /** The site's organisation identifier, shown in the header (a function: the BPE learns it from its FHIR server). */
+  organization: string | (() => string);
   roles: BpeRoleConfig;
   /** Path the view is served under, e.g. /bpe/ui */
   base: string;
@@ -32,6 +34,8 @@ export interface BpeWebUiOptions {
   login?: OidcLogin;
   /** The view's external URL (its sign-in callback is <url>/login/callback); default https://<Host><base>. */
   url?: string;
+  /** The caller's trusted client certificate (DER); default: the TLS handshake's (a reverse proxy's header: client-certificate.ts). */
+  certificateOf?: CertificateOf;
 }
 
 /** Who is looking: a client certificate or a sign-in session. */
@@ -61,13 +65,6 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
-/** The client certificate when it chains to a trusted CA (the server asks for one but does not require it). */
-export function trustedCertificate(req: IncomingMessage): Buffer | undefined {
-  const socket = req.socket as Partial<TLSSocket>;
-  const raw = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined;
-  return raw && raw.length > 0 && (socket as TLSSocket).authorized === true ? raw : undefined;
-}
-
 function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/html;charset=UTF-8', headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, { 'content-type': type, ...SECURITY_HEADERS, ...headers }).end(body);
 }
@@ -85,10 +82,12 @@ function inFilter(status: InstanceRow['status'], filter: InstanceFilter | undefi
 
 export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
   const base = opts.base.replace(/\/$/, '');
+  const certificateOf = opts.certificateOf ?? tlsCertificate;
+  const organization = typeof opts.organization === 'function' ? opts.organization : () => opts.organization as string;
   const staticCache = new Map<string, Buffer>();
 
   const caller = async (req: IncomingMessage): Promise<Caller | undefined> => {
-    const raw = trustedCertificate(req);
+    const raw = certificateOf(req);
     if (raw) {
       const info = parseCertificatePem(raw);
       const admin = opts.roles.isAdmin({ thumbprint: thumbprintSha512(raw), emails: info.email ? [info.email] : [] });
@@ -105,8 +104,10 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
   /** /login, /login/callback, /logout: true when the request was one of them. */
   const signIn = async (req: IncomingMessage, res: ServerResponse, rest: string, url: URL): Promise<boolean> => {
     const login = opts.login;
-    if (!login || req.method !== 'GET' || !['/login', '/login/callback', '/logout'].includes(rest)) return false;
-    const site0 = { organization: opts.organization, base };
+    if (!login || !['/login', '/login/callback', '/logout'].includes(rest)) return false;
+    // GET /logout only offers the sign-out button; the POST signs out.
+    if (!(rest === '/logout' ? ['GET', 'POST'] : ['GET']).includes(req.method ?? '')) return false;
+    const site0 = { organization: organization(), base };
     const redirectUri = `${viewUrl(req)}/login/callback`;
     try {
       if (rest === '/login') {
@@ -115,7 +116,15 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
       } else if (rest === '/login/callback') {
         const done = await completeSignIn(login, req.headers.cookie, url.searchParams, redirectUri, base);
         send(res, 302, '', 'text/plain', { location: `${base}${done.returnTo ? `/${done.returnTo}` : ''}`, 'set-cookie': done.setCookie });
+      } else if (req.method === 'GET') {
+        send(res, 200, messagePage(site0, 200, 'Sign out', 'End your session at this process engine view.', html`<p>${postButton(`${base}/logout`, 'Sign out', 'primary')}</p>`));
       } else {
+        req.resume();
+        const refusal = crossSiteRefusal(req.headers, ownOrigins(viewUrl(req), req.headers.host), true);
+        if (refusal) {
+          send(res, 403, messagePage(site0, 403, 'Forbidden', `Refused ${refusal}: changes are accepted only from the pages of this view.`));
+          return true;
+        }
         const again = html`<p><a class="button primary" href="${base}/login">Sign in again</a></p>`;
         send(res, 200, messagePage(site0, 200, 'Signed out', 'Your session at this process engine view has ended.', again), undefined, { 'set-cookie': signOutCookie(base) });
       }
@@ -156,7 +165,7 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
 
     if (await signIn(req, res, rest, url)) return true;
 
-    const site0 = { organization: opts.organization, base };
+    const site0 = { organization: organization(), base };
     const who = await caller(req);
     if (!who) {
       const back = safeReturn(`${rest.slice(1)}${url.search}`);
@@ -177,12 +186,12 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
     try {
       if (req.method === 'POST') {
         // Only forms of this view may change anything: a cross-site form would carry the client certificate too.
-        const origin = req.headers.origin;
-        if (!origin || origin !== `https://${req.headers.host}`) {
-          send(res, 403, messagePage(site, 403, 'Forbidden', 'Changes are accepted only from the pages of this view.'));
+        req.resume();
+        const refusal = crossSiteRefusal(req.headers, ownOrigins(viewUrl(req), req.headers.host), true);
+        if (refusal) {
+          send(res, 403, messagePage(site, 403, 'Forbidden', `Refused ${refusal}: changes are accepted only from the pages of this view.`));
           return true;
         }
-        req.resume();
         const cancel = /^\/instances\/([A-Za-z0-9-]{1,64})\/cancel$/.exec(rest);
         if (cancel) {
           await opts.engine.cancelInstance(cancel[1]!);

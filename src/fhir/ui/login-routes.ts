@@ -1,5 +1,6 @@
 // Browser sign-in by OpenID Connect: GET <base>/login starts the authorization-code flow,
-// <base>/login/callback completes it and sets the session cookie, <base>/logout ends the session.
+// <base>/login/callback completes it and sets the session cookie, POST <base>/logout (a form button;
+// cross-site posts are refused by cross-site-guard.ts) ends the session; GET <base>/logout only offers that button.
 // These routes need no identity (fhir-server.ts lets them through); every other route then accepts the
 // session cookie like a certificate of a local user.
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -8,6 +9,7 @@ import { LoginError, type OidcLogin } from '../../common/web/oidc-login.ts';
 import { beginSignIn, completeSignIn, signOutCookie } from '../../common/web/sign-in-flow.ts';
 import { html } from '../../common/web/html.ts';
 import { layout } from './page-layout.ts';
+import { postButton } from '../../common/web/same-origin.ts';
 import type { UiSite } from './ui-context.ts';
 
 export const LOGIN_PATHS = ['/login', '/login/callback', '/logout'];
@@ -34,6 +36,11 @@ export function registerLoginRoutes(app: FastifyInstance, site: UiSite, login: O
   });
 
   app.get('/logout', async (_req, reply) => {
+    const page = layout({ site, formatParam: false, path: 'logout' }, 'Sign out', html`<h1>Sign out</h1><p>${postButton(`${site.baseUrl}/logout`, 'Sign out', 'primary')}</p>`);
+    return reply.header('cache-control', 'no-store').type('text/html;charset=UTF-8').send(page.value);
+  });
+
+  app.post('/logout', async (_req, reply) => {
     const page = layout({ site, formatParam: false, path: 'logout' }, 'Signed out', html`<h1>Signed out</h1><p>Your session at this site has ended.</p><p><a class="button primary" href="${site.baseUrl}/login">Sign in again</a></p>`);
     return reply.header('set-cookie', signOutCookie(basePath)).header('cache-control', 'no-store').type('text/html;charset=UTF-8').send(page.value);
   });

@@ -100,9 +100,12 @@ test('the committee member approves in the user-task form; the demo run complete
   };
   const committee = await open('Test_HRP-committee');
   try {
-    // The form shows the Questionnaire's item texts; the request's project, purpose and criteria are in
-    // the QuestionnaireResponse's display items (checked in data-sharing.test.ts), which the form does not show yet.
-    assert.match(await committee.form.innerText(), /Criteria/);
+    // The committee sees what it decides on: the request's project, purpose and criteria, which the
+    // process wrote into the response's display items.
+    const shown = await committee.form.innerText();
+    assert.match(shown, /Project: \S+/);
+    assert.match(shown, /Purpose: \S+\|\S+/);
+    assert.match(shown, /Criteria: \w+\?/);
     await screenshot(committee.page, 'data-sharing-committee-form');
     await committee.form.getByRole('button', { name: 'Complete' }).click();
     await committee.page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 60_000 });

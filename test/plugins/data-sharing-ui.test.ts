@@ -15,7 +15,7 @@ import { HttpsClient } from '../../src/common/https-client.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
 import { waitFor } from '../../src/plugin-api/testing/polling.ts';
-import { chromiumMissing, launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
+import { chromiumMissing, launchBrowser, reloadUntil, screenshot, type TestBrowser } from '../support/browser.ts';
 import { dropDatabasesStartingWith } from '../support/database.ts';
 
 const skip = chromiumMissing() || (!process.env.DSF_TEST_DATABASE_URL && 'DSF_TEST_DATABASE_URL is not set');
@@ -83,7 +83,7 @@ test('the committee member approves in the user-task form; the demo run complete
     const page = await context.newPage();
     await page.goto(`${hrp.fhirBaseUrl}/QuestionnaireResponse?status=in-progress`);
     const link = page.getByRole('link', { name: /^QuestionnaireResponse\// }).first();
-    await link.waitFor({ timeout: 30_000 });
+    await reloadUntil(page, async () => (await link.count()) > 0, 'the committee\'s user task');
     await link.click();
     const form = page.locator('#answer-form');
     await form.waitFor();

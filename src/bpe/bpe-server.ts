@@ -62,9 +62,17 @@ export interface BpeStartOptions {
 export async function startBpeServer(config: BpeConfig, options: BpeStartOptions = {}): Promise<RunningBpe> {
   const baseLogger = options.logger ?? new BpeLogger(consoleSink());
   const mail = options.mail ?? createMailService(config, baseLogger);
-  // Mail on errors: every ERROR line (plugins' included) goes to the mail recipients with the lines before it.
+  // Mail on errors: ERROR lines (plugins' included) go to the mail recipients with the lines before it, rate limited.
   const logger = config.mail.sendMailOnErrorLogEvent
-    ? baseLogger.tapped(errorMailTap(mail, { bufferSize: config.mail.mailOnErrorLogEventBufferSize ?? 4, logLocation: config.mail.mailOnErrorLogEventDebugLogLocation ?? 'the BPE log', site: config.fhirServerBaseUrl }))
+    ? baseLogger.tapped(
+        errorMailTap(mail, {
+          bufferSize: config.mail.mailOnErrorLogEventBufferSize ?? 4,
+          logLocation: config.mail.mailOnErrorLogEventDebugLogLocation ?? 'the BPE log',
+          site: config.fhirServerBaseUrl,
+          maxPerInterval: config.mail.mailOnErrorMaxPerInterval,
+          intervalMs: config.mail.mailOnErrorIntervalMs,
+        }),
+      )
     : baseLogger;
   if (config.mail.sendTestMailOnStartup) {
     await mail.send('DSF BPE test mail', `A test mail of the BPE at ${config.fhirServerBaseUrl} (DEV_DSF_BPE_MAIL_SENDTESTMAILONSTARTUP).`).then(

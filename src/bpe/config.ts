@@ -43,6 +43,9 @@ export interface MailConfig {
   mailOnErrorLogEventBufferSize?: number;
   /** Named in those mails: where the full log is. */
   mailOnErrorLogEventDebugLogLocation?: string;
+  /** Rate limit of those mails: at most this many per interval, the rest in one summary. */
+  mailOnErrorMaxPerInterval?: number;
+  mailOnErrorIntervalMs?: number;
 }
 
 export interface BpeConfig {
@@ -324,6 +327,8 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
       sendMailOnErrorLogEvent: r.bool('DEV_DSF_BPE_MAIL_SENDMAILONERRORLOGEVENT', false),
       mailOnErrorLogEventBufferSize: r.int('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTBUFFERSIZE', 4, 1, 1000),
       mailOnErrorLogEventDebugLogLocation: r.string('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTDEBUGLOGLOCATION', 'the BPE log'),
+      mailOnErrorMaxPerInterval: r.int('DSF_BPE_MAIL_ON_ERROR_MAX_PER_INTERVAL', 12, 0, 10_000),
+      mailOnErrorIntervalMs: r.durationMs('DSF_BPE_MAIL_ON_ERROR_INTERVAL', 3_600_000),
     },
     dataLogger: readDataLoggerConfig(r),
     env,

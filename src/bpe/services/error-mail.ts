@@ -1,8 +1,12 @@
 // Mail on errors (DEV_DSF_BPE_MAIL_SENDMAILONERRORLOGEVENT, as the reference's SMTP log appender):
-// every ERROR line of the BPE log, plugins' included, is mailed to the default recipients with the
-// lines before it (DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTBUFFERSIZE in all). One mail at a time; errors
-// logged while one is being sent go into the next. A failure to send is written to standard error,
-// never logged at ERROR (that would mail again).
+// an ERROR line of the BPE log, plugins' included, is mailed to the default recipients with the lines
+// before it (DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTBUFFERSIZE in all).
+//
+// A failing remote site can log hundreds of errors a minute, so mails are rate limited: at most
+// maxPerInterval mails in an interval (a window opened by the first error); later errors of the window
+// are only counted, identical ones folded, and mailed as one summary when the window ends. Logging never
+// waits for SMTP: mails go into a small queue sent one at a time; a full queue drops the mail (counted).
+// A failure to send is reported on standard error, never logged at ERROR (that would mail again).
 import type { MailService } from '../../plugin-api/index.ts';
 import type { LogLevel, LogSink } from './logging.ts';
 
@@ -12,38 +16,141 @@ export interface ErrorMailOptions {
   logLocation: string;
   /** Names the BPE in the subject (its FHIR server's base URL). */
   site: string;
+  /** Mails with their own error per interval; the summary of the rest comes on top. Default 12. */
+  maxPerInterval?: number;
+  /** Length of the rate limit window. Default one hour. */
+  intervalMs?: number;
+  /** Distinct error lines a summary lists (the rest only counted). Default 50. */
+  maxSummaryLines?: number;
+  /** Where a failure to send is reported (default: standard error). */
+  report?: (line: string) => void;
 }
 
-export function errorMailTap(mail: MailService, o: ErrorMailOptions): LogSink & { idle(): Promise<void> } {
+/** Mails waiting for SMTP: the limit plus the summary; more means SMTP cannot keep up, so drop. */
+const QUEUE_SLACK = 1;
+/** An error line in a summary is cut here: the summary names errors, the log holds them. */
+const SUMMARY_LINE_CHARS = 300;
+
+interface Folded {
+  count: number;
+  first: Date;
+  last: Date;
+}
+
+interface Mail {
+  subject: string;
+  body: string;
+}
+
+export type ErrorMailTap = LogSink & {
+  /** Resolves when every queued mail has been tried. */
+  idle(): Promise<void>;
+  /** Ends the current window now: queues its summary (if errors were held back) and stops the timer. */
+  flush(): void;
+};
+
+export function errorMailTap(mail: MailService, o: ErrorMailOptions): ErrorMailTap {
+  const maxPerInterval = o.maxPerInterval ?? 12;
+  const intervalMs = o.intervalMs ?? 3_600_000;
+  const maxSummaryLines = o.maxSummaryLines ?? 50;
+  const report = o.report ?? ((line: string) => console.error(`${new Date().toISOString()} WARN  [mail] ${line}`));
+  const maxQueue = maxPerInterval + QUEUE_SLACK;
+
   const recent: string[] = [];
-  let pending: string[] | undefined;
-  let sending: Promise<void> = Promise.resolve();
-  let busy = false;
-  const send = (lines: string[]) => {
-    busy = true;
-    const error = lines[lines.length - 1]!;
-    const subject = `DSF BPE error at ${o.site}: ${error.replace(/^\S+ ERROR +/, '').slice(0, 100)}`;
-    const body = `The BPE at ${o.site} logged an error.\n\nLast log lines:\n\n${lines.join('\n')}\n\nMore in ${o.logLocation}.\n`;
+  const queue: Mail[] = [];
+  let sending: Promise<void> | undefined;
+
+  // The current window: mails sent in it and the errors held back.
+  let windowTimer: NodeJS.Timeout | undefined;
+  let windowStart = new Date(0);
+  let mailedInWindow = 0;
+  let heldBack = 0;
+  let dropped = 0;
+  const folded = new Map<string, Folded>();
+
+  const pump = () => {
+    if (sending) return;
+    const next = queue.shift();
+    if (!next) return;
     sending = mail
-      .send(subject, body)
-      .catch((e: Error) => console.error(`${new Date().toISOString()} WARN  [mail] error mail not sent: ${e.message}`))
+      .send(next.subject, next.body)
+      .catch((e: Error) => report(`error mail not sent: ${e.message}`))
       .then(() => {
-        busy = false;
-        const next = pending;
-        pending = undefined;
-        if (next) send(next);
+        sending = undefined;
+        pump();
       });
   };
+
+  const enqueue = (m: Mail) => {
+    if (queue.length >= maxQueue) {
+      dropped++;
+      report(`error mail dropped, ${queue.length} mails are still waiting for the SMTP server`);
+      return;
+    }
+    queue.push(m);
+    pump();
+  };
+
+  const closeWindow = () => {
+    if (windowTimer) clearTimeout(windowTimer);
+    windowTimer = undefined;
+    if (heldBack > 0) enqueue(summary(new Date()));
+    mailedInWindow = 0;
+    heldBack = 0;
+    folded.clear();
+  };
+
+  const summary = (end: Date): Mail => {
+    const lines = [...folded.entries()].slice(0, maxSummaryLines).map(([line, f]) => `${String(f.count).padStart(6)} × ${line}  (first ${f.first.toISOString()}, last ${f.last.toISOString()})`);
+    const more = folded.size > maxSummaryLines ? `\n… and ${folded.size - maxSummaryLines} more distinct errors.\n` : '';
+    const droppedNote = dropped > 0 ? `\n${dropped} error mails were dropped meanwhile because the SMTP server did not keep up.\n` : '';
+    dropped = 0;
+    const times = [...folded.values()];
+    const first = new Date(Math.min(...times.map((f) => f.first.getTime())));
+    const last = new Date(Math.max(...times.map((f) => f.last.getTime())));
+    return {
+      subject: `DSF BPE at ${o.site}: ${heldBack} more errors`,
+      body:
+        `The BPE at ${o.site} logged ${heldBack} more errors between ${first.toISOString()} and ${last.toISOString()} ` +
+        `(window ${windowStart.toISOString()} to ${end.toISOString()}), beyond the ${maxPerInterval} error mails per ${Math.round(intervalMs / 60_000)} minutes.\n` +
+        `Identical errors are counted on one line:\n\n${lines.join('\n')}\n${more}${droppedNote}\nMore in ${o.logLocation}.\n`,
+    };
+  };
+
   const tap = (level: LogLevel, message: string) => {
-    recent.push(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}`);
+    const now = new Date();
+    recent.push(`${now.toISOString()} ${level.toUpperCase().padEnd(5)} ${message}`);
     while (recent.length > o.bufferSize) recent.shift();
     if (level !== 'error') return;
-    if (busy) pending = [...recent];
-    else send([...recent]);
+    if (!windowTimer) {
+      windowStart = now;
+      windowTimer = setTimeout(closeWindow, intervalMs);
+      windowTimer.unref();
+    }
+    if (mailedInWindow < maxPerInterval) {
+      mailedInWindow++;
+      const body = `The BPE at ${o.site} logged an error.\n\nLast log lines:\n\n${recent.join('\n')}\n\nMore in ${o.logLocation}.\n`;
+      enqueue({ subject: `DSF BPE error at ${o.site}: ${message.slice(0, 100)}`, body });
+      return;
+    }
+    heldBack++;
+    const line = message.length > SUMMARY_LINE_CHARS ? `${message.slice(0, SUMMARY_LINE_CHARS)}…` : message;
+    const f = folded.get(line);
+    if (f) {
+      f.count++;
+      f.last = now;
+    } else if (folded.size < maxSummaryLines * 2) {
+      // Beyond the lines a summary lists only a bounded number more are tracked (to count them as distinct).
+      folded.set(line, { count: 1, first: now, last: now });
+    }
   };
+
   return Object.assign(tap, {
     async idle() {
-      while (busy) await sending;
+      for (let i = 0; i < 10_000 && sending; i++) await sending;
+    },
+    flush() {
+      closeWindow();
     },
   });
 }

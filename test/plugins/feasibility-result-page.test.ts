@@ -1,6 +1,6 @@
 // The researcher reads the result of a feasibility request in the FHIR server's web UI: the completed
 // Task as a page (_format=html) shows, without script, every site's organisation, status and count and
-// the total in its readable view. One DIC answers with a count, one whose data repository is down with
+// the total in its readable view (the outputs table). One DIC answers with a count, one whose data repository is down with
 // an error; the request is asked with the organisation's client certificate, as any local client would.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,22 +67,22 @@ test('the completed feasibility Task as a page shows each site\'s result and the
   const readableEnd = page.body.indexOf('class="tab tab-json"');
   assert.ok(readableStart > 0 && readableEnd > readableStart, 'the page has a readable view before its JSON view');
   const readable = text(page.body.slice(readableStart, readableEnd));
-  const outputs = readable.slice(readable.indexOf('output'));
-  assert.ok(readable.includes('output'), 'the outputs are shown');
+  const outputs = readable.slice(readable.indexOf('Outputs'));
+  assert.ok(readable.includes('Outputs'), 'the outputs are shown');
   assert.ok(readable.includes('completed'), 'the status is shown');
   assert.ok(readable.includes(criterion), 'the question asked is shown');
-  // The page shows elements as name-value pairs (url count, valueInteger 15): per site in order its
-  // organisation identifier, its count or error and its status; then the total.
+  // The outputs are a table (task-io-view.ts): per site its status, then its organisation identifier and
+  // its count or error as "name: value"; then the total.
   const dic1 = outputs.indexOf('Test_DIC_1');
   const dic2 = outputs.indexOf('Test_DIC_2');
   assert.ok(dic1 >= 0 && dic2 > dic1, `both sites are named in the outputs: ${outputs.slice(0, 2000)}`);
-  const first = outputs.slice(dic1, dic2);
-  assert.match(first, new RegExp(`count valueInteger ${females}\\b`), `DIC 1's count: ${first}`);
-  assert.match(first, /code answered/);
+  const first = outputs.slice(outputs.lastIndexOf('site-result', dic1), dic2);
+  assert.match(first, /site-result answered organization-identifier: Test_DIC_1/);
+  assert.match(first, new RegExp(`count: ${females}\\b`), `DIC 1's count: ${first}`);
   const second = outputs.slice(dic2);
-  assert.match(second, /error-message valueString local data repository not reachable/);
-  assert.match(second, /code error/);
-  assert.match(second, new RegExp(`code total .*valueInteger ${females}\\b`), `the total: ${second}`);
+  assert.match(second, /error-message: local data repository not reachable/);
+  assert.match(outputs.slice(outputs.lastIndexOf('site-result', dic2)), /site-result error organization-identifier: Test_DIC_2/);
+  assert.match(second, new RegExp(`total ${females}\\b`), `the total: ${second}`);
   // Nothing but readable text: no raw JSON of the outputs in the readable view.
   assert.doesNotMatch(page.body.slice(readableStart, readableEnd), /"valueInteger"\s*:/);
 });

@@ -1,12 +1,14 @@
-// A resource as a readable page: its elements as a nested list (references and canonicals as links), a
+// A resource as a readable page: its elements as a nested list (references and canonicals as links; a
+// Task's inputs and outputs as tables, task-io-view.ts), a
 // JSON and an XML view of the same resource, and for Binaries a download link. The forms (start a
 // process, answer a user task) are built on top of this page by static/ui.js from the embedded JSON.
-import type { Resource } from '@medplum/fhirtypes';
+import type { Resource, Task } from '@medplum/fhirtypes';
 import { toFhirXml } from '../model/xml-write.ts';
 import { behaviourOf } from '../types/registry.ts';
 import { html, safeUrl, type SafeHtml } from '../../common/web/html.ts';
 import { layout, pageLink } from './page-layout.ts';
 import type { PageContext } from './ui-context.ts';
+import { taskParameterTables } from './task-io-view.ts';
 
 /** Canonical elements and the resource type they point to (a search by url finds the target). */
 const CANONICAL_TARGETS: Record<string, string> = {
@@ -89,6 +91,13 @@ export function resourceLabel(r: Resource): string {
   return [resourceName(r), resourceStatus(r)].filter(Boolean).join(' · ');
 }
 
+/** The readable tab: the element tree; a Task's inputs and outputs as tables below the rest. */
+function readableView(ctx: PageContext, resource: Resource): SafeHtml {
+  if (resource.resourceType !== 'Task') return tree(ctx, '', resource, 0);
+  const { input: _input, output: _output, ...rest } = resource as Task;
+  return html`${tree(ctx, '', rest, 0)}${taskParameterTables(ctx, resource as Task)}`;
+}
+
 export function resourcePage(ctx: PageContext, resource: Resource): SafeHtml {
   const id = resource.id;
   const label = resourceLabel(resource);
@@ -105,6 +114,6 @@ ${hasContent && id ? html`<a class="button" download href="${safeUrl(`${ctx.site
 <p class="muted">${id ? html`id ${id}` : ''}${meta?.versionId ? html` · version ${meta.versionId}` : ''}${meta?.lastUpdated ? html` · updated ${meta.lastUpdated}` : ''}</p>
 ${actions}
 <section id="dsf-form"></section>
-${formatTabs('view', tree(ctx, '', resource, 0), resource)}`;
+${formatTabs('view', readableView(ctx, resource), resource)}`;
   return layout(ctx, `${resource.resourceType}${label ? ` ${label}` : ''}`, content, resource);
 }

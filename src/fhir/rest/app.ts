@@ -6,9 +6,9 @@ import type { ServerOptions as HttpsOptions } from 'node:https';
 import { FhirError, outcome } from '../../common/errors.ts';
 import type { RequestScopes } from '../../db/request-scope.ts';
 import { registerRoutes, type RouteDeps } from './routes.ts';
-import { enableHtmlPages, parseUtf8Body, sendResource, utf8BodyParser, type UiOptions } from './representation.ts';
+import { enableHtmlPages, parseUtf8Body, protocolErrorPage, sendResource, utf8BodyParser, type UiOptions } from './representation.ts';
 import { registerStaticAssets } from '../ui/static-assets.ts';
-import { clientErrorHandler } from './client-errors.ts';
+import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from './database-errors.ts';
 import { registerRequestLog, type CallerLabel } from './request-log.ts';
 
@@ -62,7 +62,8 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomBytes(6).toString('hex'),
     ...(t ? { requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs } : {}),
-    clientErrorHandler: clientErrorHandler(() => app.log),
+    // Refusals of Node's HTTP parser: a page for browsers too when the server has pages.
+    clientErrorHandler: clientErrorHandler(() => app.log, opts.ui ? protocolErrorPage(opts.ui) : undefined),
     // URLs the router cannot decode (invalid percent-encoding or UTF-8) or over-long ids: an OperationOutcome
     // (or a page for browsers) like every other refusal, not fastify's own JSON.
     frameworkErrors: (err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) =>
@@ -74,6 +75,9 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
     // Repeated query keys matter in FHIR (AND); routes read req.url, this only serves _format/_pretty.
     routerOptions: { ignoreTrailingSlash: true, querystringParser: (str: string) => Object.fromEntries(new URLSearchParams(str)) },
   } as FastifyServerOptions & { https: HttpsOptions | null }) as unknown as FastifyInstance;
+
+  // Lets a page answer requests whose headers overflow (what arrived of them names the Accept).
+  if (opts.ui) recordHeaderBytes(app.server);
 
   // The request's database work runs in its scope: cancelled when the client goes away mid-request.
   const scopes = opts.scopes;

@@ -98,6 +98,11 @@ function pageContext(req: FastifyRequest, ui: UiOptions): PageContext {
   return { site: ui.site, user: ui.userOf(req), formatParam, path: `${path.split('?')[0]}${query ? `?${query}` : ''}` };
 }
 
+/** The error page of a request refused before fastify saw it: nobody known, nothing of the request shown. */
+export function protocolErrorPage(ui: UiOptions): (status: number, oo: OperationOutcome) => string {
+  return (status, oo) => htmlPage({ site: ui.site, formatParam: false, path: '' }, status, oo).value;
+}
+
 export function sendResource(req: FastifyRequest, reply: FastifyReply, status: number, resource: Resource | OperationOutcome | undefined): FastifyReply {
   reply.code(status);
   if (!resource) return reply.send();

@@ -5,7 +5,7 @@ import { html, type SafeHtml } from '../../common/web/html.ts';
 import { layout } from './page-layout.ts';
 import type { PageContext } from './ui-context.ts';
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad request', 401: 'Not signed in', 403: 'Forbidden', 404: 'Not found', 405: 'Not allowed', 406: 'Not acceptable', 409: 'Conflict', 410: 'Deleted', 412: 'Changed meanwhile', 413: 'Too large', 415: 'Unsupported media type', 422: 'Not valid', 500: 'Server error' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad request', 401: 'Not signed in', 403: 'Forbidden', 404: 'Not found', 405: 'Not allowed', 406: 'Not acceptable', 408: 'Request timeout', 409: 'Conflict', 410: 'Deleted', 412: 'Changed meanwhile', 413: 'Too large', 414: 'URL too long', 415: 'Unsupported media type', 422: 'Not valid', 431: 'Headers too large', 500: 'Server error' };
 
 export function outcomePage(ctx: PageContext, status: number, oo: OperationOutcome): SafeHtml {
   const signIn =

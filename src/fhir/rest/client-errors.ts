@@ -45,7 +45,9 @@ export function recordHeaderBytes(server: import('node:http').Server): void {
       seen.size += chunk.length;
     });
   };
-  server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', watch);
+  // TLS only (the FHIR server is always HTTPS): on a plain socket a 'data' listener would stop Node's
+  // parser from reading the socket natively.
+  if (server instanceof TlsServer) server.on('secureConnection', watch);
   server.on('request', (req: IncomingMessage) => {
     const seen = headerBytes.get(req.socket);
     if (seen) {

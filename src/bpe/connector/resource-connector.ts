@@ -38,6 +38,8 @@ export interface ConnectorOptions {
   handler: ResourceHandler;
   logger: BpeLogger;
   pageSize?: number;
+  /** Between websocket pings (default DEFAULT_KEEP_ALIVE_MS): a silently dead connection is dropped after two. */
+  keepAliveMs?: number;
 }
 
 /** Pauses before the reconnect attempts of one outage: quick at first, then once a second. */
@@ -135,7 +137,7 @@ export class ResourceConnector {
       this.socket = await SubscriptionSocket.bind(wsUrl(this.options.client.baseUrl), subscription.id!, this.options.tls, {
         onMessage: (text) => this.onMessage(text, ping, criteria),
         onClose: (code, reason) => this.onClose(code, reason),
-      }, this.options.tls.localConnectTimeoutMs + this.options.tls.localReadTimeoutMs);
+      }, this.options.tls.localConnectTimeoutMs + this.options.tls.localReadTimeoutMs, this.options.keepAliveMs);
       this.log().info(`${type} websocket bound to subscription ${subscription.id}; catching up`);
       await this.queue.run(() => this.options.handler.resumeUnfinished(), (e) => this.log().error(`resuming unfinished ${type}s failed: ${(e as Error).message}`));
       await this.catchUp(criteria);

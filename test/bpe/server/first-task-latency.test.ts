@@ -3,13 +3,25 @@
 // created (network start not counted: node:test charges a top-level before hook to the first test's
 // reported duration, which once looked like a slow first request); and a Task created while the BPE's
 // websocket is down, because its FHIR server restarted, starts as soon as the BPE reconnects, even with
-// a long start-up retry sleep. The bounds are generous waits on a loaded machine, not benchmarks.
+// a long start-up retry sleep; and a websocket that died without a close (a NAT that forgot the
+// connection) is noticed by its keep-alive pings, so a Task created meanwhile still runs.
+// The bounds are generous waits on a loaded machine, not benchmarks.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Task } from '@medplum/fhirtypes';
+import type { Resource, Task } from '@medplum/fhirtypes';
+import { createBpeCore } from '../../../src/bpe/bpe-core.ts';
+import { BpeDsfClientProvider } from '../../../src/bpe/client/dsf-client-provider.ts';
+import { HandledResources } from '../../../src/bpe/connector/handled-resources.ts';
+import { LastEventStore } from '../../../src/bpe/connector/last-event-store.ts';
+import { ResourceConnector } from '../../../src/bpe/connector/resource-connector.ts';
 import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../../src/plugin-api/testing/index.ts';
+import { createTestDatabase } from '../../support/database.ts';
+import { startTestSite } from '../../support/fhir-site.ts';
+import { bpeConfig, clientSettings, eventually, recordingLogger, requestedTask } from './bpe-support.ts';
+import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../../plugins/ping-pong');
 const START_PING = draftTaskIdentifier('http://dsf.dev/bpe/Process/ping', '1.0', 'task-start-ping');
@@ -89,5 +101,107 @@ test('a Task created while the BPE has not reconnected yet is caught up after th
     assert.match(since, /Task catch-up: \d+ resource\(s\)/, 'the Task came by the catch-up after the reconnect');
   } finally {
     if (!resumed) process.kill(pid, 'SIGCONT');
+  }
+});
+
+/** A TCP relay to a local port whose open connections can be frozen: nothing passes and nothing is closed. */
+class FreezingRelay {
+  private readonly pairs: [Socket, Socket][] = [];
+  private constructor(private readonly server: Server) {}
+
+  static async start(targetPort: number): Promise<FreezingRelay> {
+    const server = createServer();
+    const relay = new FreezingRelay(server);
+    server.on('connection', (client) => {
+      const upstream = connect(targetPort, '127.0.0.1');
+      for (const s of [client, upstream]) s.on('error', () => {});
+      client.pipe(upstream);
+      upstream.pipe(client);
+      relay.pairs.push([client, upstream]);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return relay;
+  }
+
+  get port(): number {
+    return (this.server.address() as { port: number }).port;
+  }
+
+  /** Every connection open now stops carrying data, ends included; new connections work. */
+  freezeOpenConnections(): void {
+    for (const [client, upstream] of this.pairs.splice(0)) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+      client.removeAllListeners('end');
+      upstream.removeAllListeners('end');
+      this.frozen.push(client, upstream);
+    }
+  }
+  private readonly frozen: Socket[] = [];
+
+  async close(): Promise<void> {
+    for (const s of [...this.frozen, ...this.pairs.flat()]) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+test('a websocket that died without a close is dropped by its keep-alive; a Task created meanwhile is caught up', async (t) => {
+  const site = await startTestSite();
+  const db = await createTestDatabase('dsf_bpe_keepalive');
+  const relay = await FreezingRelay.start(Number(new URL(site.baseUrl).port));
+  const { logger } = recordingLogger();
+  const core = await createBpeCore(bpeConfig(site.certs, 'Test_Organization', site.baseUrl, { pluginDirectory: dirname(FIXTURE_PLUGIN) }), db.pool, logger);
+  await core.deployPlugins(); // the FHIR server takes Tasks of deployed processes only
+  // The connector reaches the FHIR server through the relay; a request on a frozen pooled socket gives up after 2 s.
+  const clients = new BpeDsfClientProvider({ ...clientSettings(site.certs, 'Test_Organization', `https://localhost:${relay.port}/fhir`), localReadTimeoutMs: 2_000 });
+  const handled = new HandledResources(db.pool);
+  const seen: string[] = [];
+  const connector = new ResourceConnector({
+    client: clients.getLocal(),
+    tls: { ...clientSettings(site.certs, 'Test_Organization', site.baseUrl), localReadTimeoutMs: 2_000 },
+    subscriptionSearch: core.config.taskSubscriptionSearch,
+    retryMax: 5,
+    retrySleepMs: 60_000,
+    overlapMs: 5_000,
+    lastEvents: new LastEventStore(db.pool),
+    handler: {
+      type: 'Task',
+      async handle(resource: Resource) {
+        if (await handled.claim('Task', resource.id!, resource.meta?.versionId)) {
+          seen.push(resource.id!);
+          await handled.finish('Task', resource.id!, 'seen');
+        }
+      },
+      async resumeUnfinished() {},
+    },
+    logger: recordingLogger().logger,
+    keepAliveMs: 300,
+  });
+  const ORG = 'test-organization.test';
+  const createTask = async (key: string) => (await site.client.create(requestedTask({ process: 'hello', message: 'hello', requester: ORG, recipient: ORG, businessKey: key }))).id as string;
+  try {
+    connector.start();
+    await connector.whenConnected();
+    const live = await createTask('live');
+    await eventually('the live Task', () => seen.includes(live), 10_000);
+
+    relay.freezeOpenConnections();
+    const duringOutage = await createTask('frozen'); // its event goes into the dead connection
+    const t0 = performance.now();
+    await eventually('reconnected', () => connector.connections === 2, 30_000);
+    await eventually('the Task of the outage', () => seen.includes(duringOutage), 10_000);
+    const ms = performance.now() - t0;
+    t.diagnostic(`Task created on a silently dead websocket handled ${ms.toFixed(0)} ms later`);
+    assert.ok(ms < 20_000, `took ${ms.toFixed(0)} ms`);
+    assert.equal(new Set(seen).size, seen.length, 'each Task once');
+  } finally {
+    await connector.stop();
+    clients.close();
+    core.close();
+    await relay.close();
+    await db.drop();
+    await site.stop();
   }
 });

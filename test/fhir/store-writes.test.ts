@@ -87,3 +87,33 @@ test('uniqueness keys: kept by an update, refused to another resource (403, noth
     { key: 'identifier:ka2', resource_id: c2.id },
   ]);
 });
+
+test('a history page is one statement with its total; a page past the end counts on its own; an unknown id is told', async () => {
+  const created = await store.transaction((c) => store.create(c, patient('hist')));
+  for (let v = 0; v < 4; v++) await store.transaction((c) => store.update(c, { ...patient('hist', { active: v % 2 === 0 }), id: created.id } as Resource & { id: string }));
+  statements.length = 0;
+  const first = await store.history(db.pool, { type: 'Patient', id: created.id, count: 2, offset: 0 });
+  assert.deepEqual(statements, ['SELECT']);
+  assert.equal(first.total, 5);
+  assert.equal(first.exists, true);
+  assert.deepEqual(first.entries.map((e) => e.version), [5, 4]);
+  const last = await store.history(db.pool, { type: 'Patient', id: created.id, count: 2, offset: 4, maxBytes: 1_000_000 });
+  assert.equal(last.total, 5);
+  assert.deepEqual(last.entries.map((e) => e.version), [1]);
+  assert.equal(last.entries[0]!.resource?.id, created.id);
+  statements.length = 0;
+  const past = await store.history(db.pool, { type: 'Patient', id: created.id, count: 2, offset: 10 });
+  assert.equal(past.total, 5);
+  assert.deepEqual(past.entries, []);
+  assert.equal(statements.length, 2);
+  const none = await store.history(db.pool, { type: 'Patient', id: created.id, count: 0, offset: 0 });
+  assert.equal(none.total, 5);
+  // An id never written, and one of another type: not there (404 for REST).
+  assert.equal((await store.history(db.pool, { type: 'Patient', id: '00000000-0000-4000-8000-000000000000', count: 2, offset: 0 })).exists, false);
+  assert.equal((await store.history(db.pool, { type: 'Organization', id: created.id, count: 2, offset: 0 })).exists, false);
+  // Type history pages cover every version once.
+  const pages: number[] = [];
+  for (let offset = 0; offset < 40; offset += 3) pages.push(...(await store.history(db.pool, { type: 'Patient', count: 3, offset })).entries.map((e) => e.version));
+  const all = await store.history(db.pool, { type: 'Patient', count: 100, offset: 0 });
+  assert.equal(pages.length, all.total);
+});

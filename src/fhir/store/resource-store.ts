@@ -212,12 +212,18 @@ export class ResourceStore {
     await client.query('DELETE FROM resources WHERE id = $1', [id]);
   }
 
-  async history(db: Db, q: HistoryQuery): Promise<{ total: number; entries: StoredVersion[] }> {
+  /**
+   * One page of history in one statement: the page's versions with the total (a window count over
+   * the matching versions' keys; the page's resources joined to the keys of the page). Only a page
+   * past the last version needs a count of its own, and only an instance history without any
+   * version to show a look whether the resource exists (`exists` false: 404).
+   */
+  async history(db: Db, q: HistoryQuery): Promise<{ total: number; entries: StoredVersion[]; exists: boolean }> {
     const p = new SqlParams();
     const where: string[] = [];
     if (q.type) where.push(`h.type = ${p.add(q.type)}`);
     if (q.id) {
-      if (!isServerId(q.id)) return { total: 0, entries: [] };
+      if (!isServerId(q.id)) return { total: 0, entries: [], exists: false };
       where.push(`h.id = ${p.add(q.id)}::uuid`);
     }
     if (q.since) where.push(`h.last_updated >= ${p.add(q.since.toISOString())}::timestamptz`);
@@ -230,20 +236,31 @@ export class ResourceStore {
     // Read access is decided on each version's own content; a delete marker on the version it deleted.
     const access = accessConditions(q.access, p, q.type ? [q.type] : undefined);
     const source = access.length
-      ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current, h.resource AS stored, h.size,
+      ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current,
            COALESCE(h.resource, (SELECT pv.resource FROM resources pv WHERE pv.id = h.id AND pv.version = h.version - 1)) AS resource
          FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r WHERE ${access.join(' AND ')}`
-      : `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.resource AS stored, h.size FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r`;
-    const total = (await db.query(`SELECT count(*)::int AS n FROM ${source}`, p.values)).rows[0].n as number;
+      : `(SELECT h.id, h.version, h.last_updated FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r`;
+    const countSql = `SELECT count(*)::int AS n FROM ${source}`;
+    if (q.count === 0) {
+      const total = (await db.query(countSql, p.values)).rows[0].n as number;
+      return { total, entries: [], exists: total > 0 || !q.id || (await this.readCurrent(db, q.type!, q.id)) !== undefined };
+    }
+    const countValues = [...p.values];
     const limit = p.add(q.count);
     const offset = p.add(q.offset);
-    const pageSql = `SELECT r.id, r.type, r.version, r.last_updated, r.deleted, r.stored AS resource, COALESCE(r.size, pg_column_size(r.stored)) AS size
-      FROM ${source} ORDER BY r.last_updated DESC, r.version DESC LIMIT ${limit} OFFSET ${offset}`;
-    const rows =
+    // The id breaks ties of versions written in the same millisecond (one transaction), so pages do not overlap.
+    const keys = `SELECT r.id, r.version, count(*) OVER () AS total, row_number() OVER (ORDER BY r.last_updated DESC, r.version DESC, r.id) AS n
+      FROM ${source} ORDER BY n LIMIT ${limit} OFFSET ${offset}`;
+    const pageSql = `SELECT v.id, v.type, v.version, v.last_updated, v.deleted, k.total, v.resource, COALESCE(v.size, pg_column_size(v.resource)) AS size
+      FROM (${keys}) k JOIN resources v ON v.id = k.id AND v.version = k.version ORDER BY k.n`;
+    const page =
       q.maxBytes === undefined
-        ? (await db.query(pageSql, p.values)).rows
-        : (await boundedRows(db, pageSql, p.values, q.maxBytes, true, ['id', 'type', 'version', 'last_updated', 'deleted'])).rows;
-    return { total, entries: rows.map(toStored) };
+        ? await db.query(pageSql, p.values).then((r) => ({ rows: r.rows, all: r.rows }))
+        : await boundedRows(db, pageSql, p.values, q.maxBytes, true, ['id', 'type', 'version', 'last_updated', 'deleted', 'total']);
+    let total = page.all.length ? Number(page.all[0].total) : 0;
+    if (!page.all.length && q.offset > 0) total = (await db.query(countSql, countValues)).rows[0].n as number;
+    const exists = total > 0 || !q.id || (await this.readCurrent(db, q.type!, q.id)) !== undefined;
+    return { total, entries: page.rows.map(toStored), exists };
   }
 
   /**

@@ -11,6 +11,8 @@ import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
 import { boundedRows } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
+import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
+import { BatchedWriteError, WriteBatch } from './write-batch.ts';
 
 type Obj = Record<string, any>;
 
@@ -109,6 +111,64 @@ export class ResourceStore {
     for (const listener of this.settledListeners) await listener(client, committed);
   }
 
+  /** The write batch of each transaction that holds its writes back (batchWrites). */
+  private readonly batches = new WeakMap<pg.PoolClient, WriteBatch>();
+
+  /**
+   * Runs fn with this transaction's writes held back and sent together: before any other statement
+   * of the transaction and at the end of fn. A write the database refuses (a uniqueness clash) then
+   * fails with BatchedWriteError carrying the batch's label at the time of the write.
+   */
+  async batchWrites<T>(client: pg.PoolClient, fn: (batch: WriteBatch) => Promise<T>): Promise<T> {
+    const batch = new WriteBatch(async (writes) => {
+      const clash = await writeVersions(client, writes);
+      if (clash) throw new BatchedWriteError(clash.write.label, clashError(clash));
+    });
+    const detach = batch.attach(client);
+    this.batches.set(client, batch);
+    try {
+      const result = await fn(batch);
+      await batch.flush();
+      return result;
+    } finally {
+      this.batches.delete(client);
+      detach();
+    }
+  }
+
+  /**
+   * Takes the write locks of these resources and reads their current versions, for all of them in
+   * two statements; readCurrent(..., forUpdate) then answers from what was read. Only within
+   * batchWrites (elsewhere each write locks and reads its own).
+   */
+  async lockForWrite(client: pg.PoolClient, ids: readonly string[]): Promise<void> {
+    const batch = this.batches.get(client);
+    if (!batch) return;
+    // One order for every transaction, so that two of them locking the same resources cannot deadlock.
+    const fresh = [...new Set(ids.filter((id) => isServerId(id) && !batch.locked.has(id)))].sort();
+    if (!fresh.length) return;
+    // The locks first, in a statement of their own: the read after them sees what earlier writers committed.
+    await client.query('SELECT count(pg_advisory_xact_lock($1, hashtext(l.id))) FROM (SELECT id FROM unnest($2::text[]) AS id ORDER BY id) l', [RESOURCE_LOCK_CLASS, fresh]);
+    const res = await client.query('SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = ANY($1::uuid[]) AND current', [fresh]);
+    const rows = new Map(res.rows.map((r) => [String(r.id), r]));
+    for (const id of fresh) {
+      const row = rows.get(id.toLowerCase());
+      batch.locked.set(id, row ? toStored(row) : null);
+    }
+  }
+
+  /** Sends the versions now, or holds them back in the transaction's batch. */
+  private async submit(client: pg.PoolClient, write: VersionWrite, stored: StoredVersion): Promise<void> {
+    const batch = this.batches.get(client);
+    if (!batch) {
+      const clash = await writeVersions(client, [write]);
+      if (clash) throw clashError(clash);
+      return;
+    }
+    await batch.add(write);
+    if (batch.locked.has(write.id)) batch.locked.set(write.id, stored);
+  }
+
   /**
    * The current version (possibly a delete marker), or undefined if the id never existed. `forUpdate`
    * first takes the id's write lock (held to the end of the transaction), so concurrent writers of one
@@ -116,6 +176,11 @@ export class ResourceStore {
    */
   async readCurrent(db: Db, type: string, id: string, forUpdate = false): Promise<StoredVersion | undefined> {
     if (!isServerId(id)) return undefined;
+    const held = forUpdate ? this.batches.get(db as pg.PoolClient)?.locked : undefined;
+    if (held?.has(id)) {
+      const known = held.get(id);
+      return known && known.type === type ? known : undefined;
+    }
     // Not SELECT ... FOR UPDATE: a writer waiting for that row lock re-checks the row after the other
     // commits, finds it no longer current and skips it, as if the resource did not exist. The lock
     // is taken in its own statement, so the read after it sees what the previous writer committed.
@@ -189,18 +254,10 @@ export class ResourceStore {
     const cur = current ?? (await this.readCurrent(client, type, id, true));
     if (!cur) throw notFound(`${type}/${id} not found`);
     if (cur.deleted) return undefined;
-    const lastUpdated = new Date().toISOString();
-    // One statement: the marker replaces the current version (the UPDATE's rows feed the INSERT, so it
-    // runs first), and the index rows and keys of the deleted version go.
-    await client.query(
-      `WITH old AS (UPDATE resources SET current = false WHERE id = $1 AND current RETURNING id),
-        marker AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
-          SELECT $1::uuid, $2::int, $3::text, $4::timestamptz, true, true, NULL, 0 FROM (SELECT count(*) FROM old) o),
-        idx AS (DELETE FROM search_index WHERE resource_id = $1)
-      DELETE FROM unique_keys WHERE resource_id = $1`,
-      [id, cur.version + 1, type, lastUpdated],
-    );
-    return { id, type, version: cur.version + 1, lastUpdated, deleted: true };
+    const marker: StoredVersion = { id, type, version: cur.version + 1, lastUpdated: new Date().toISOString(), deleted: true };
+    // The marker replaces the current version; the index rows and keys of the deleted version go.
+    await this.submit(client, { id, type, version: marker.version, lastUpdated: marker.lastUpdated, replaces: true, indexRows: [], keys: [], previousKeys: [] }, marker);
+    return marker;
   }
 
   /** Removes every version of an already deleted resource. */
@@ -264,7 +321,7 @@ export class ResourceStore {
   }
 
   /**
-   * Writes a version in one statement: the previous version no longer current (an update), the new
+   * Writes a version (version-writes.ts): the previous version no longer current (an update), the new
    * row, its search-index rows in place of the previous ones, and its uniqueness keys (the database
    * refuses a key another current resource holds). `previous`: the current version being replaced.
    */
@@ -273,51 +330,29 @@ export class ResourceStore {
     // resourceType, id and meta first in the stored JSON, as FHIR examples show them
     const { resourceType, id: _ignored, meta, ...rest } = input as Obj;
     const ordered = { resourceType, id, meta: { ...(meta ?? {}), versionId: String(version), lastUpdated }, ...rest } as Resource;
-    const json = JSON.stringify(ordered);
-    const rows = computeIndexRows(ordered as Obj, this.baseUrl, this.options.indexWarning);
-    const keys = this.options.uniqueKeys?.(ordered) ?? [];
-    const replace = version > 1;
-    // Keys the previous version held stay as they are; only new ones are inserted, only dropped ones deleted.
-    const previousKeys = replace && previous?.resource && !previous.deleted ? (this.options.uniqueKeys?.(previous.resource) ?? []) : [];
-    const p = new SqlParams();
-    const [idP, versionP, typeP] = [`${p.add(id)}::uuid`, `${p.add(version)}::int`, `${p.add(ordered.resourceType)}::text`];
-    const ctes: string[] = [];
-    // The UPDATE's rows feed the INSERT, so the old row stops being current before the new one is.
-    if (replace) ctes.push(`old AS (UPDATE resources SET current = false WHERE id = ${idP} AND current RETURNING id)`);
-    ctes.push(
-      `res AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
-        SELECT ${idP}, ${versionP}, ${typeP}, ${p.add(lastUpdated)}::timestamptz, false, true, ${p.add(json)}::jsonb, ${p.add(Buffer.byteLength(json))}::int${replace ? ' FROM (SELECT count(*) FROM old) o' : ''})`,
+    const replaces = version > 1;
+    const stored = { id, type: ordered.resourceType, version, lastUpdated, deleted: false, resource: ordered };
+    await this.submit(
+      client,
+      {
+        id,
+        type: ordered.resourceType,
+        version,
+        lastUpdated,
+        json: JSON.stringify(ordered),
+        replaces,
+        indexRows: computeIndexRows(ordered as Obj, this.baseUrl, this.options.indexWarning),
+        keys: this.options.uniqueKeys?.(ordered) ?? [],
+        // Keys the previous version held stay as they are; only new ones are inserted, only dropped ones deleted.
+        previousKeys: replaces && previous?.resource && !previous.deleted ? (this.options.uniqueKeys?.(previous.resource) ?? []) : [],
+      },
+      stored,
     );
-    // Deleting and inserting index rows in one statement: the DELETE sees only the rows from before it.
-    if (replace) ctes.push(`idx_old AS (DELETE FROM search_index WHERE resource_id = ${idP})`);
-    if (rows.length) {
-      ctes.push(
-        `idx AS (INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
-          SELECT ${idP}, ${typeP}, * FROM unnest(${p.add(rows.map((r) => r.param))}::text[], ${p.add(rows.map((r) => r.system))}::text[], ${p.add(rows.map((r) => r.code))}::text[],
-            ${p.add(rows.map((r) => r.norm))}::text[], ${p.add(rows.map((r) => r.refId))}::uuid[], ${p.add(rows.map((r) => r.lo))}::timestamptz[], ${p.add(rows.map((r) => r.hi))}::timestamptz[], ${p.add(rows.map((r) => r.num))}::numeric[]))`,
-      );
-    }
-    const keysP = p.add(keys);
-    if (replace) ctes.push(`keys_old AS (DELETE FROM unique_keys WHERE resource_id = ${idP} AND key <> ALL(${keysP}::text[]))`);
-    // ON CONFLICT DO NOTHING waits for a concurrent writer of the same key, then reports the clash
-    // without aborting the transaction.
-    const res = await client.query(
-      `WITH ${ctes.join(',\n')}
-      INSERT INTO unique_keys (type, key, resource_id) SELECT ${typeP}, k, ${idP} FROM unnest(${keysP}::text[]) AS k WHERE k <> ALL(${p.add(previousKeys)}::text[])
-        ON CONFLICT DO NOTHING RETURNING key`,
-      p.values,
-    );
-    const inserted = new Set(res.rows.map((r) => r.key as string));
-    let clash = keys.filter((k) => !inserted.has(k) && !previousKeys.includes(k));
-    // A key this resource held without its previous version giving it (rules changed since) is no clash.
-    if (clash.length && replace) {
-      const own = await client.query('SELECT key FROM unique_keys WHERE type = $1 AND key = ANY($2::text[]) AND resource_id = $3', [ordered.resourceType, clash, id]);
-      const owned = new Set(own.rows.map((r) => r.key as string));
-      clash = clash.filter((k) => !owned.has(k));
-    }
-    if (clash.length) {
-      throw new FhirError(403, `A ${ordered.resourceType} with the same ${clash.map((k) => k.split(':')[0]).join(', ')} (${clash.join(', ')}) already exists`, 'duplicate');
-    }
-    return { id, type: ordered.resourceType, version, lastUpdated, deleted: false, resource: ordered };
+    return stored;
   }
+}
+
+/** 403 for keys another current resource holds (the reference's answer to a duplicate). */
+function clashError({ write, keys }: KeyClash): FhirError {
+  return new FhirError(403, `A ${write.type} with the same ${keys.map((k) => k.split(':')[0]).join(', ')} (${keys.join(', ')}) already exists`, 'duplicate');
 }

@@ -1,5 +1,6 @@
-// A write is one statement between BEGIN and COMMIT (store/resource-store.ts): the version row, its
-// index rows and its uniqueness keys together; the guarantees stay (keys enforced by the database).
+// A write is one statement (store/version-writes.ts): the version row, its index rows and its
+// uniqueness keys together; a create needs no BEGIN and COMMIT around it. The guarantees stay (keys
+// enforced by the database, nothing of a refused write left behind).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
@@ -34,10 +35,10 @@ after(() => db?.drop());
 
 const patient = (value: string, extra: object = {}) => ({ resourceType: 'Patient', identifier: [{ system: 'http://x', value }], ...extra }) as Resource;
 
-test('create, update and delete are one statement each between BEGIN and COMMIT', async () => {
+test('a create is one statement on its own (atomic without BEGIN and COMMIT); update and delete one statement each between BEGIN and COMMIT', async () => {
   statements.length = 0;
   const created = await store.transaction((c) => store.create(c, patient('one')));
-  assert.deepEqual(statements, ['BEGIN', 'WITH', 'COMMIT']);
+  assert.deepEqual(statements, ['WITH']);
   statements.length = 0;
   await store.transaction(async (c) => {
     const cur = await store.readCurrent(c, 'Patient', created.id, true);
@@ -72,6 +73,14 @@ test('uniqueness keys: kept by an update, refused to another resource (403, noth
   );
   assert.equal((await store.readCurrent(db.pool, 'Patient', b.id))!.version, 1);
   assert.deepEqual(await indexOf(b.id), ['kb']);
+  // Nor may a new resource; its statement (outside any transaction) leaves nothing behind.
+  const before = (await db.pool.query('SELECT count(*)::int AS n FROM resources')).rows[0].n;
+  await assert.rejects(
+    store.transaction((c) => store.create(c, patient('ka'))),
+    (e: any) => e.status === 403 && /identifier:ka/.test(e.message ?? JSON.stringify(e.outcome)),
+  );
+  assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM resources')).rows[0].n, before);
+  assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM search_index')).rows[0].n, (await db.pool.query('SELECT count(*)::int AS n FROM search_index WHERE resource_id IN (SELECT id FROM resources)')).rows[0].n);
   // a moves to another key: ka is free for b.
   await store.transaction((c) => store.update(c, { ...patient('ka2'), id: a.id } as Resource & { id: string }));
   assert.deepEqual(await indexOf(a.id), ['ka2']);

@@ -172,7 +172,8 @@ export class BundleProcessor {
     const results = new Array<BundleEntry>(entries.length);
     try {
       await this.runTransaction(ctx, entries, prefer, results);
-    } catch (err) {
+    } catch (caught) {
+      const err = caught instanceof BatchedWriteError ? entryError(caught.label as Parsed, caught.cause) : caught;
       if (err instanceof FhirError && transactionFailureStatus(err.status) !== err.status) throw new FhirError(transactionFailureStatus(err.status), err.outcome, undefined, err.headers);
       throw err;
     }
@@ -185,8 +186,9 @@ export class BundleProcessor {
     const deferred = tctx.afterEntries!;
     const deferredBy: Parsed[] = [];
     const store = this.service.store;
-    // The entries' writes are held back and sent together (store/write-batch.ts).
-    await store.transaction((client) => store.batchWrites(client, async (batch) => {
+    // The entries' writes are held back and sent together (store/write-batch.ts), each labelled with its entry.
+    await store.transaction(async (client) => {
+      const batch = store.batchOf(client)!;
       // A transaction run again (store.transaction) starts without the checks of the failed run.
       deferred.length = 0;
       deferredBy.length = 0;
@@ -243,15 +245,18 @@ export class BundleProcessor {
         }
         for (let k = before; k < deferred.length; k++) deferredBy[k] = e;
       }
-      await flushHeldBack(batch);
+      // Checks that read send the held-back writes first. A transaction that only writes stays one
+      // statement; its clash then comes from store.transaction (see transaction()).
       for (const [k, check] of deferred.entries()) {
         try {
           await check();
         } catch (err) {
+          if (err instanceof BatchedWriteError) throw entryError(err.label as Parsed, err.cause);
+          await flushHeldBack(batch, true);
           throw entryError(deferredBy[k]!, err);
         }
       }
-    }));
+    });
   }
 
   /** Resolves the conditional references of the entries' resources into `mapping` (reference -> Type/id). */

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
-import { withTransaction, type Db } from '../../db/pool.ts';
+import type { Db } from '../../db/pool.ts';
 import { SqlParams } from '../../db/sql-params.ts';
 import { isStalePlanError } from '../../db/prepared-statements.ts';
 import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
@@ -98,12 +98,64 @@ export class ResourceStore {
    * stale (a migration changed the schema under it) runs once more: its statements are prepared anew.
    */
   async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const settled = this.settledListeners.length ? (client: pg.PoolClient, committed: boolean) => this.settled(client, committed) : undefined;
     try {
-      return await withTransaction(this.pool, fn, settled);
+      return await this.transactionOnce(fn);
     } catch (e) {
       if (!isStalePlanError(e)) throw e;
-      return withTransaction(this.pool, fn, settled);
+      return this.transactionOnce(fn);
+    }
+  }
+
+  /**
+   * A transaction whose writes are held back (write-batch.ts) and whose BEGIN waits for its first
+   * other statement. One that only writes (a create) sends its writes as one statement without
+   * BEGIN and COMMIT: a statement is atomic and durable on its own, and it fails as a whole on a
+   * uniqueness clash. One that sends nothing (an update that changes nothing) sends nothing.
+   */
+  private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let begun = false;
+    const batch = new WriteBatch(async (writes) => {
+      const clash = await writeVersions(client, writes);
+      if (!clash) return;
+      // Held back for a transaction's entry: told with its label; otherwise as if written at once.
+      throw clash.write.label === undefined ? clashError(clash) : new BatchedWriteError(clash.write.label, clashError(clash));
+    });
+    const detach = batch.attach(client, async (send) => {
+      begun = true;
+      await send('BEGIN');
+    });
+    this.batches.set(client, batch);
+    let attached = true;
+    const stopBatching = () => {
+      if (!attached) return;
+      attached = false;
+      this.batches.delete(client);
+      detach();
+    };
+    try {
+      let result: T;
+      try {
+        result = await fn(client);
+        if (begun) {
+          await batch.flush();
+          stopBatching();
+          await client.query('COMMIT');
+        } else {
+          stopBatching();
+          await batch.send();
+        }
+      } catch (e) {
+        stopBatching();
+        if (begun) await client.query('ROLLBACK').catch(() => {});
+        await this.settled(client, false);
+        throw e;
+      }
+      await this.settled(client, true);
+      return result;
+    } finally {
+      stopBatching();
+      client.release();
     }
   }
 
@@ -114,32 +166,15 @@ export class ResourceStore {
   /** The write batch of each transaction that holds its writes back (batchWrites). */
   private readonly batches = new WeakMap<pg.PoolClient, WriteBatch>();
 
-  /**
-   * Runs fn with this transaction's writes held back and sent together: before any other statement
-   * of the transaction and at the end of fn. A write the database refuses (a uniqueness clash) then
-   * fails with BatchedWriteError carrying the batch's label at the time of the write.
-   */
-  async batchWrites<T>(client: pg.PoolClient, fn: (batch: WriteBatch) => Promise<T>): Promise<T> {
-    const batch = new WriteBatch(async (writes) => {
-      const clash = await writeVersions(client, writes);
-      if (clash) throw new BatchedWriteError(clash.write.label, clashError(clash));
-    });
-    const detach = batch.attach(client);
-    this.batches.set(client, batch);
-    try {
-      const result = await fn(batch);
-      await batch.flush();
-      return result;
-    } finally {
-      this.batches.delete(client);
-      detach();
-    }
+  /** The batch holding back the writes of the transaction on this client (transaction()). */
+  batchOf(client: pg.PoolClient): WriteBatch | undefined {
+    return this.batches.get(client);
   }
 
   /**
    * Takes the write locks of these resources and reads their current versions, for all of them in
    * two statements; readCurrent(..., forUpdate) then answers from what was read. Only within
-   * batchWrites (elsewhere each write locks and reads its own).
+   * transaction() (elsewhere each write locks and reads its own).
    */
   async lockForWrite(client: pg.PoolClient, ids: readonly string[]): Promise<void> {
     const batch = this.batches.get(client);

@@ -33,9 +33,10 @@ export interface KeyClash {
 // count of its rows: the replaced versions stop being current before new current rows arrive (unique
 // index), and keys dropped by one write are gone before another write of the same statement takes them.
 // Deleting and inserting index rows need no order: the DELETE sees only rows from before the statement.
-// ON CONFLICT DO NOTHING waits for a concurrent writer of the same key, then reports the clash (a
-// missing row in RETURNING) without aborting the transaction; of two writes of one statement with the
-// same key, the earlier one (in ORDER BY) gets it.
+// New keys are those the resource does not hold already; ON CONFLICT DO NOTHING waits for a concurrent
+// writer of the same key and then skips it (of two writes of one statement with the same key, the
+// earlier one in ORDER BY gets it). Keys skipped so are clashes: dsf_refuse_key_clashes (schema.ts)
+// then fails the whole statement, so that it is all or nothing also outside a transaction.
 const WRITE_VERSIONS = `WITH old AS (UPDATE resources SET current = false WHERE id = ANY($1::uuid[]) AND current RETURNING id),
 res AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
   SELECT v.id, v.version, v.type, v.last_updated, v.deleted, true, NULLIF(j.resource, 'null'::jsonb), v.size
@@ -47,17 +48,26 @@ idx_old AS (DELETE FROM search_index WHERE resource_id = ANY($1::uuid[])),
 idx AS (INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
   SELECT * FROM unnest($9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::numeric[])),
 keys_old AS (DELETE FROM unique_keys u WHERE u.resource_id = ANY($1::uuid[])
-  AND NOT EXISTS (SELECT 1 FROM unnest($19::uuid[], $21::text[]) AS k(resource_id, key) WHERE k.resource_id = u.resource_id AND k.key = u.key) RETURNING 1)
-INSERT INTO unique_keys (type, key, resource_id)
-  SELECT k.type, k.key, k.resource_id FROM unnest($19::uuid[], $20::text[], $21::text[], $22::boolean[]) WITH ORDINALITY AS k(resource_id, type, key, held, n)
-  CROSS JOIN (SELECT count(*) FROM keys_old) d
-  WHERE NOT k.held ORDER BY k.n
-  ON CONFLICT DO NOTHING RETURNING resource_id, key`;
+  AND NOT EXISTS (SELECT 1 FROM unnest($19::uuid[], $21::text[]) AS k(resource_id, key) WHERE k.resource_id = u.resource_id AND k.key = u.key) RETURNING 1),
+keys_new AS (SELECT k.resource_id, k.type, k.key, k.n FROM unnest($19::uuid[], $20::text[], $21::text[], $22::boolean[]) WITH ORDINALITY AS k(resource_id, type, key, held, n)
+  WHERE NOT k.held AND NOT EXISTS (SELECT 1 FROM unique_keys u WHERE u.type = k.type AND u.key = k.key AND u.resource_id = k.resource_id)),
+ins AS (INSERT INTO unique_keys (type, key, resource_id)
+  SELECT k.type, k.key, k.resource_id FROM keys_new k CROSS JOIN (SELECT count(*) FROM keys_old) d ORDER BY k.n
+  ON CONFLICT DO NOTHING RETURNING resource_id, key)
+SELECT dsf_refuse_key_clashes(array_agg(k.resource_id::text || '|' || k.key ORDER BY k.n)) AS refused
+  FROM keys_new k WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.resource_id = k.resource_id AND ins.key = k.key)`;
+
+/** The keys of a failed write statement that other resources hold, from dsf_refuse_key_clashes; undefined for any other error. */
+function refusedKeys(e: unknown): { id: string; key: string }[] | undefined {
+  const err = e as { code?: unknown; message?: unknown; detail?: unknown };
+  if (err?.code !== '23505' || err.message !== 'dsf_key_clash' || typeof err.detail !== 'string') return undefined;
+  return (JSON.parse(err.detail) as string[]).map((s) => ({ id: s.slice(0, s.indexOf('|')), key: s.slice(s.indexOf('|') + 1) }));
+}
 
 /**
  * Writes the versions in one statement, in the given order (the order their change notifications
- * are sent in). Returns the first write (in that order) some of whose keys another resource holds;
- * the caller must then roll back, as the other writes of the statement were made.
+ * are sent in). When other resources hold some of their keys, nothing is written (the statement
+ * fails, and with it a transaction it runs in) and the first such write (in that order) is returned.
  */
 export async function writeVersions(client: pg.PoolClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
   const replaced: string[] = [];
@@ -93,42 +103,38 @@ export async function writeVersions(client: pg.PoolClient, writes: readonly Vers
       keys.held.push(w.previousKeys.includes(k));
     }
   }
-  const res = await client.query(WRITE_VERSIONS, [
-    replaced,
-    ids,
-    versions,
-    types,
-    times,
-    deleted,
-    sizes,
-    `[${jsons.join(',')}]`,
-    idx.ids,
-    idx.types,
-    idx.param,
-    idx.system,
-    idx.code,
-    idx.norm,
-    idxMore.refId,
-    idxMore.lo,
-    idxMore.hi,
-    idxMore.num,
-    keys.ids,
-    keys.types,
-    keys.keys,
-    keys.held,
-  ]);
-  if (res.rows.length === keys.held.filter((h) => !h).length) return undefined;
-  const inserted = new Set(res.rows.map((r) => `${r.resource_id}|${r.key}`));
-  let clashes = writes
-    .map((w) => ({ write: w, keys: w.keys.filter((k) => !w.previousKeys.includes(k) && !inserted.has(`${w.id.toLowerCase()}|${k}`)) }))
-    .filter((c) => c.keys.length);
-  // A key a resource held without its previous version giving it (rules changed since) is no clash.
-  const replacing = clashes.filter((c) => c.write.replaces);
-  if (replacing.length) {
-    const pairs = replacing.flatMap((c) => c.keys.map((k) => [c.write.id, k] as const));
-    const own = await client.query('SELECT resource_id, key FROM unique_keys WHERE (resource_id, key) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))', [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
-    const owned = new Set(own.rows.map((r) => `${r.resource_id}|${r.key}`));
-    clashes = clashes.map((c) => ({ ...c, keys: c.keys.filter((k) => !owned.has(`${c.write.id.toLowerCase()}|${k}`)) })).filter((c) => c.keys.length);
+  try {
+    await client.query(WRITE_VERSIONS, [
+      replaced,
+      ids,
+      versions,
+      types,
+      times,
+      deleted,
+      sizes,
+      `[${jsons.join(',')}]`,
+      idx.ids,
+      idx.types,
+      idx.param,
+      idx.system,
+      idx.code,
+      idx.norm,
+      idxMore.refId,
+      idxMore.lo,
+      idxMore.hi,
+      idxMore.num,
+      keys.ids,
+      keys.types,
+      keys.keys,
+      keys.held,
+    ]);
+    return undefined;
+  } catch (e) {
+    const refused = refusedKeys(e);
+    if (!refused) throw e;
+    // The first write (in the statement's order) with a refused key; a write appears once per statement.
+    const first = writes.find((w) => refused.some((r) => r.id === w.id.toLowerCase()));
+    if (!first) throw e;
+    return { write: first, keys: refused.filter((r) => r.id === first.id.toLowerCase()).map((r) => r.key) };
   }
-  return clashes[0];
 }

@@ -1,7 +1,8 @@
 // The writes of one transaction held back and sent together (store/version-writes.ts), so that a
-// transaction Bundle of a hundred entries writes in one statement instead of a hundred. Every other
-// statement on the transaction's connection first sends what is held back: whatever it reads (a
-// conditional match, a reference check, an update's current version) sees the writes before it.
+// transaction Bundle of a hundred entries writes in one statement instead of a hundred, and a create
+// is that statement alone. Every other statement on the transaction's connection first sends what is
+// held back: whatever it reads (a conditional match, a reference check, an update's current version)
+// sees the writes before it.
 import type pg from 'pg';
 import type { VersionWrite } from './version-writes.ts';
 import type { StoredVersion } from './resource-store.ts';
@@ -32,7 +33,7 @@ export class WriteBatch {
   private flushing: Promise<void> | undefined;
   private failure: { error: unknown } | undefined;
 
-  constructor(private readonly send: (writes: VersionWrite[]) => Promise<void>) {}
+  constructor(private readonly write: (writes: VersionWrite[]) => Promise<void>) {}
 
   /**
    * Whether a statement must wait for a flush first. Not while one is being sent: the flush's own
@@ -49,8 +50,21 @@ export class WriteBatch {
     this.pendingIds.add(write.id);
   }
 
-  /** Sends what is held back. After a failure every later flush fails the same way: nothing may commit. */
+  /**
+   * Sends what is held back, inside the transaction (BEGIN first if not yet sent). After a failure
+   * every later flush fails the same way: nothing may commit.
+   */
   async flush(): Promise<void> {
+    if (this.begin) {
+      const begin = this.begin;
+      this.begin = undefined;
+      await begin();
+    }
+    await this.send();
+  }
+
+  /** Sends what is held back as it is: the store's one statement outside BEGIN/COMMIT, once detached. */
+  async send(): Promise<void> {
     for (let round = 0; ; round++) {
       if (this.failure) throw this.failure.error;
       if (this.flushing) await this.flushing;
@@ -59,7 +73,7 @@ export class WriteBatch {
         const writes = this.pending;
         this.pending = [];
         this.pendingIds.clear();
-        this.flushing = this.send(writes).then(
+        this.flushing = this.write(writes).then(
           () => {
             this.flushing = undefined;
           },
@@ -75,16 +89,27 @@ export class WriteBatch {
     }
   }
 
+  /** BEGIN, still to be sent before the first statement other than the writes (attach). */
+  private begin: (() => Promise<void>) | undefined;
+
+  /** Whether BEGIN was sent (or the batch is not attached). */
+  get begun(): boolean {
+    return this.begin === undefined;
+  }
+
   /**
    * Routes the client's statements through this batch until the returned function is called: each
-   * waits for the held-back writes to be sent first.
+   * waits for BEGIN (`begin`, sent only when a statement other than the writes comes) and for the
+   * held-back writes to be sent first.
    */
-  attach(client: pg.PoolClient): () => void {
+  attach(client: pg.PoolClient, begin: (send: (text: string) => Promise<unknown>) => Promise<void>): () => void {
     const own = Object.prototype.hasOwnProperty.call(client, 'query');
     const inner = client.query as unknown as QueryFn;
     const batch = this;
+    this.begin = () => begin((text) => inner.call(client, text) as Promise<unknown>);
     (client as unknown as { query: QueryFn }).query = function batchedQuery(...args: unknown[]): unknown {
-      if (!batch.mustFlush) return inner.apply(client, args);
+      // While held-back writes are being sent, their own statements (and any other, queued behind them on the connection) pass.
+      if (batch.begun && !batch.mustFlush) return inner.apply(client, args);
       const config = args[0] as { submit?: unknown } | undefined;
       if (config && typeof config === 'object' && typeof config.submit === 'function') throw new Error('write batch: a submittable query cannot wait for held-back writes');
       const cb = typeof args[args.length - 1] === 'function' ? (args.pop() as (err: Error | null, r?: unknown) => void) : undefined;
@@ -97,6 +122,7 @@ export class WriteBatch {
       return undefined;
     };
     return () => {
+      this.begin = undefined;
       if (own) (client as unknown as { query: QueryFn }).query = inner;
       else delete (client as { query?: unknown }).query;
     };

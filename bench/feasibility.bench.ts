@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Task } from '@medplum/fhirtypes';
 import { generateCertificates } from '../src/cli/certs.ts';
-import { DATA_REPOSITORY_PORT_OFFSET, startDemoDataRepositories } from '../src/cli/demo-data-repositories.ts';
+import { DATA_REPOSITORY_PORT_OFFSET, startDemoDataRepositories, vacuumAnalyze } from '../src/cli/demo-data-repositories.ts';
 import { FEASIBILITY_REQUEST_DRAFT, findFreeBasePort, startDemoNetwork } from '../src/cli/demo-network.ts';
 import { networkBundle } from '../src/cli/network-bundle.ts';
 import { HttpFhirClient } from '../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
 import { withDatabase } from '../src/db/pool.ts';
 import { findDraftTask, requestedTaskFrom } from '../src/plugin-api/testing/draft-tasks.ts';
-import { countCohort, parseCriterion } from '../plugins/feasibility/src/cohort-count.ts';
+import { countCohort, parseCriterion } from '../plugins/research-common/cohort-selection.ts';
 
 const SEED_SITE = 'Bench_DIC';
 const RUNS = 3;
@@ -47,11 +47,14 @@ async function dropDatabases(url: string, prefix: string): Promise<void> {
 }
 
 /** The template repository: seeded through the FHIR API on the first run. */
-async function template(url: string, patients: number, log: (s: string) => void): Promise<{ name: string; seededMs?: number }> {
+export async function template(url: string, patients: number, log: (s: string) => void): Promise<{ name: string; seededMs?: number }> {
   const prefix = `dsf_bench_feasibility_${patients}_`;
   const name = `${prefix}data_${SEED_SITE.toLowerCase()}`;
   // A half-seeded template (interrupted run) has fewer patients; the marker database says it finished.
-  if ((await databaseExists(url, name)) && (await databaseExists(url, `${prefix}complete`))) return { name };
+  if ((await databaseExists(url, name)) && (await databaseExists(url, `${prefix}complete`))) {
+    await vacuumAnalyze(url, name); // a template kept by an earlier version may lack statistics; cheap when present
+    return { name };
+  }
   await dropDatabases(url, prefix);
   const dir = mkdtempSync(join(tmpdir(), 'dsf-bench-feasibility-seed-'));
   try {
@@ -63,6 +66,7 @@ async function template(url: string, patients: number, log: (s: string) => void)
     const t0 = performance.now();
     const repositories = await startDemoDataRepositories({ sites: [{ organization: SEED_SITE, port }], certs, databaseServerUrl: url, databasePrefix: prefix, initBundle: bundle, dir, patients, log });
     await repositories.stop();
+    await vacuumAnalyze(url, name); // statistics and visibility map travel with every copy
     const seededMs = performance.now() - t0;
     const admin = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
     await admin.connect();

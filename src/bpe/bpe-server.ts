@@ -26,6 +26,11 @@ import { traceIdOfTask, traceparentFor } from '../common/trace.ts';
 import type { Task } from '@medplum/fhirtypes';
 import { startStatusServer, type StatusServer } from '../common/status-server.ts';
 import type { Registry } from 'prom-client';
+import { startBpeWebServer, type BpeWebServer } from './web/bpe-web-server.ts';
+import { clientCertificates } from './web/client-certificate.ts';
+import { createBpeWebUi } from './ui/bpe-web-ui.ts';
+import { BpeRoleConfig } from './ui/bpe-role-config.ts';
+import { OidcLogin } from '../common/web/oidc-login.ts';
 
 export interface RunningBpe {
   core: BpeCore;
@@ -40,6 +45,8 @@ export interface RunningBpe {
   metrics: Registry;
   /** The status port's server, when a status port is configured. */
   status?: StatusServer;
+  /** The HTTPS server with the status JSON and the BPE view, when DEV_DSF_BPE_SERVER_BASE_URL is set. */
+  web?: BpeWebServer;
   stop(): Promise<void>;
 }
 
@@ -75,7 +82,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       url = withDatabase(embedded.url, 'bpe');
     }
     await ensureDatabase(url);
-    pool = createPool(url, 10);
+    pool = createPool(url, config.dbPoolMax ?? 10, { waitTimeoutMs: config.dbPoolWaitTimeoutMs });
   }
   const ownPool = !options.pool;
   const clients = new BpeDsfClientProvider(config);
@@ -94,6 +101,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
   };
   const listeners = new TaskListeners(clients.getLocal(), logger.child('tasks'));
   let core: BpeCore | undefined;
+  let web: BpeWebServer | undefined;
   try {
     core = await createBpeCore(config, pool, logger, {
       clients,
@@ -141,6 +149,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
     const running = core;
     const connected = () => Promise.all(connectors.map((c) => c.whenConnected())).then(() => undefined);
     const connectedNow = () => connectors.every((c) => c.connected);
+    if (config.web) web = await startWebServer(config, running, deployment, connectedNow, logger);
     let status: StatusServer | undefined;
     if (config.statusPort !== undefined) {
       const db = pool;
@@ -175,6 +184,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       isConnected: connectedNow,
       metrics: metrics.registry,
       status,
+      web,
       async stop() {
         // Graceful: take no further Task or job, let the running job finish (bounded), then close.
         await connectionTests;
@@ -188,16 +198,50 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
         clearTimeout(timer);
         if (!finished) logger.warn(`a job still ran after ${timeoutMs} ms (DSF_BPE_SHUTDOWN_TIMEOUT_MS); its transaction is rolled back and it runs again after the restart`);
         await status?.close();
+        await web?.close();
         running.close();
         if (ownPool) await pool!.end();
         await embedded?.stop();
       },
     };
   } catch (e) {
+    await web?.close();
     core?.close();
     clients.close();
     if (ownPool) await pool.end().catch(() => {});
     await embedded?.stop();
     throw e;
   }
+}
+
+/** The BPE's HTTPS server: the status JSON and the BPE view for the ADMINs of DEV_DSF_BPE_SERVER_ROLECONFIG. */
+async function startWebServer(config: BpeConfig, core: BpeCore, deployment: PluginDeploymentResult, connected: () => boolean, logger: BpeLogger): Promise<BpeWebServer> {
+  const web = config.web!;
+  // The organisation as the local FHIR server names it (deployment reached that server already).
+  const organization = (await core.organizations.getLocalOrganizationIdentifierValue().catch(() => undefined)) ?? new URL(config.fhirServerBaseUrl).host;
+  const certificateOf = clientCertificates({ header: web.clientCertificateHeader, trustedProxyAddresses: web.trustedProxyAddresses, trustedCas: web.trustedClientCas });
+  const server = await startBpeWebServer(
+    web,
+    () => ({
+      organization,
+      fhirBaseUrl: config.fhirServerBaseUrl,
+      connected: connected(),
+      plugins: deployment.plugins.map((p) => `${p.name}-${p.version}`),
+      processes: deployment.states.map((s) => ({ process: `${s.processId}|${s.version}`, state: s.newState })),
+    }),
+    createBpeWebUi({
+      engine: core.engine,
+      deployment,
+      organization,
+      roles: config.roleConfig ?? new BpeRoleConfig(),
+      base: `${new URL(web.baseUrl).pathname.replace(/\/$/, '')}/ui`,
+      url: `${web.baseUrl}/ui`,
+      fhirUiUrl: `${config.fhirServerBaseUrl}/Task?status=draft`,
+      login: config.oidcLogin ? new OidcLogin(config.oidcLogin) : undefined,
+      certificateOf,
+    }),
+    certificateOf,
+  );
+  logger.info(`HTTPS ${server.baseUrl} (status, client certificate) and the BPE view ${server.uiUrl}${config.oidcLogin ? ' (OpenID Connect sign-in)' : ''}`);
+  return server;
 }

@@ -1,7 +1,7 @@
 // Every environment variable the BPE reads (`dsf bpe`, and the BPE half of `dsf site`). readBpeConfig
 // reads only names listed here; docs/configuration.md is generated from it.
 import { ConfigCatalog, type ConfigVariable } from '../common/config-catalog.ts';
-import { PROXY_VARIABLES, STATUS_VARIABLES } from '../common/shared-config-variables.ts';
+import { OIDC_PROVIDER_VARIABLES, PROXY_VARIABLES, STATUS_VARIABLES } from '../common/shared-config-variables.ts';
 
 export const DEFAULT_TASK_SUBSCRIPTION_SEARCH = '?criteria:exact=Task%3Fstatus%3Drequested&status=active&type=websocket&payload=application/fhir%2Bjson';
 export const DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH =
@@ -50,10 +50,22 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   v('DEV_DSF_BPE_PROCESS_FHIR_VALIDATION_ENABLED', 'boolean', "Give plugins a ValidationService for FHIR resources (reads the FHIR package cache).", { default: 'false' }),
   v('DSF_BPE_FHIR_PACKAGE_CACHE', 'folder', 'FHIR package cache read by the ValidationService.', { default: '~/.fhir/packages' }),
   v('DEV_DSF_BPE_DB_URL', 'url', 'PostgreSQL database (postgres:// or jdbc:postgresql://); an embedded PostgreSQL under DSF_BPE_DATA_DIR when unset.'),
+  v('DSF_BPE_DB_POOL_MAX', 'integer', "Most connections of the BPE's database pool (2 to 1000); all servers on one PostgreSQL together must stay below its max_connections.", { default: '10' }),
+  v('DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS', 'integer', 'Longest wait for a database connection (ms); then the work fails with an error naming the pool instead of waiting on.', { default: '30000' }),
   v('DEV_DSF_BPE_DB_USER_USERNAME', 'string', 'Database user, put into the database URL.'),
   v('DEV_DSF_BPE_DB_USER_PASSWORD', 'string', 'Password of the database user.', { secret: true }),
   v('DSF_BPE_DATA_DIR', 'folder', 'Folder of the embedded PostgreSQL (when no database URL is set).', { default: '.dsf/bpe' }),
   v('DSF_BPE_CATCH_UP_OVERLAP', 'duration', 'How far before the last seen change the catch-up after a reconnect starts (writers commit out of timestamp order).', { default: 'PT60S' }),
+  v('DEV_DSF_BPE_SERVER_BASE_URL', 'url', "The BPE's external base URL (https), e.g. https://bpe.example.org/bpe. When set, the BPE serves HTTPS: GET <base> and <base>/status (JSON, trusted client certificate) and the BPE view under <base>/ui."),
+  v('DEV_DSF_SERVER_API_HOST', 'string', "Address the BPE's HTTPS server listens on (with DEV_DSF_BPE_SERVER_BASE_URL).", { default: '127.0.0.1' }),
+  v('DEV_DSF_SERVER_API_PORT', 'integer', "Port of the BPE's HTTPS server (with DEV_DSF_BPE_SERVER_BASE_URL).", { default: '8002' }),
+  v('DSF_BPE_SERVER_API_HOST', 'string', "The BPE's HTTPS address when it differs from DEV_DSF_SERVER_API_HOST (in `dsf site`, where the FHIR server has that one)."),
+  v('DSF_BPE_SERVER_API_PORT', 'integer', "The BPE's HTTPS port when it differs from DEV_DSF_SERVER_API_PORT (needed in `dsf site`, where the FHIR server has that one)."),
+  v('DEV_DSF_SERVER_CERTIFICATE', 'pem', "Server certificate (chain) of the BPE's HTTPS server, a PEM file or the PEM itself; required with DEV_DSF_BPE_SERVER_BASE_URL."),
+  v('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY', 'pem', 'Private key of that server certificate.', { secret: true }),
+  v('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS', 'pem', "CA certificates trusted for client certificates at the BPE's HTTPS server (PEM files or folders); required with DEV_DSF_BPE_SERVER_BASE_URL. A certificate is asked for, not required: browsers without one may sign in by OpenID Connect."),
+  v('DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER', 'string', "Header in which a reverse proxy passes the client certificate to the BPE's HTTPS server (PEM, URL-encoded).", { default: 'X-ClientCert' }),
+  v('DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES', 'list', "IP addresses of reverse proxies whose client certificate header the BPE's HTTPS server believes (the certificate must still chain to a trusted CA); from anyone else it is ignored."),
   v('DEV_DSF_BPE_SERVER_ROLECONFIG', 'yaml', "Who may use the BPE view (rules matching users by certificate thumbprint, e-mail or token role/group, with dsf-role ADMIN): inline YAML or the path of a .yaml file."),
   v('DEV_DSF_BPE_MAIL_HOST', 'string', 'SMTP server; without it mails are written to the log only.'),
   v('DEV_DSF_BPE_MAIL_PORT', 'integer', 'SMTP port; 0: 25, or 465 with SMTPS.', { default: '0' }),
@@ -87,6 +99,7 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   ...PROXY_VARIABLES,
   ...DATA_LOGGER_VARIABLES,
   ...STATUS_VARIABLES,
+  ...OIDC_PROVIDER_VARIABLES,
   v('DSF_BPE_SERVER_STATUS_PORT', 'integer', "The BPE's status port when it differs from DEV_DSF_SERVER_STATUS_PORT (needed in `dsf site`, where the FHIR server has that one)."),
   v('DSF_BPE_SHUTDOWN_TIMEOUT_MS', 'integer', 'On SIGTERM: longest wait for running jobs to finish (ms).', { default: '30000' }),
 ]);
@@ -94,7 +107,7 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
 /** Reference variables of the BPE that we do not read, and why. */
 export const BPE_NOT_READ = [
   { name: 'DEV_DSF_BPE_DB_USER_ENGINE_USERNAME / _PASSWORD', why: 'the engine shares the database user' },
-  { name: 'DEV_DSF_BPE_SERVER_BASE_URL, DEV_DSF_BPE_SERVER_UI_THEME, DEV_DSF_BPE_SERVER_STATIC_RESOURCE_CACHE', why: 'the BPE view is served by the status endpoint; no themes' },
+  { name: 'DEV_DSF_BPE_SERVER_UI_THEME, DEV_DSF_BPE_SERVER_STATIC_RESOURCE_CACHE', why: 'no themes; static files are read once per process' },
   { name: 'DEV_DSF_BPE_PROCESS_PLUGIN_EXPLODED, DEV_DSF_BPE_PROCESS_API_*', why: 'Java class loading; plugins are ES modules here' },
   { name: 'DEV_DSF_BPE_PROCESS_THREADS, DEV_DSF_BPE_PROCESS_ENGINE_*POOLSIZE, _QUEUESIZE', why: 'one job executor per BPE (jobs are short; instances wait in the database)' },
   { name: 'DEV_DSF_BPE_FHIR_CLIENT_LOCAL_VERBOSE, _REMOTE_VERBOSE, DEV_DSF_BPE_DEBUG_LOG_MESSAGE_*', why: 'log levels' },

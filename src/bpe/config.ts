@@ -6,11 +6,14 @@ import { join } from 'node:path';
 import { ConfigReader } from '../common/config-reader.ts';
 import { BPE_VARIABLES, DATA_LOGGER_VARIABLES, DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH, DEFAULT_TASK_SUBSCRIPTION_SEARCH } from './config-variables.ts';
 import { BpeRoleConfig } from './ui/bpe-role-config.ts';
+import type { OidcLoginSettings } from '../common/web/oidc-login.ts';
+import { readOidcLoginSettings } from '../common/web/oidc-login-config.ts';
 import { dataLoggerConfigFromEnv, type DataLoggerConfig } from './api-services/data-logger/data-logger-config.ts';
 import { createProxyConfig, type ProxyConfig } from '../plugin-api/proxy-config.ts';
 import { parseClientConnections, readPemCertificates, type ConnectionDefaults, type ConnectionSpec } from './client/client-connections.ts';
 import type { OidcCacheSettings } from './client/configured-clients.ts';
 import { homedir } from 'node:os';
+import { isIP } from 'node:net';
 
 export { DEFAULT_QUESTIONNAIRE_RESPONSE_SUBSCRIPTION_SEARCH, DEFAULT_TASK_SUBSCRIPTION_SEARCH };
 
@@ -68,12 +71,18 @@ export interface BpeConfig {
   pluginDirectory: string;
   /** DEV_DSF_BPE_SERVER_ROLECONFIG: who may use the BPE's web view (role ADMIN); inline YAML or a .yaml file. */
   roleConfig?: BpeRoleConfig;
+  /** Browser sign-in to the BPE view by OpenID Connect (DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW). */
+  oidcLogin?: OidcLoginSettings;
   /** Further plugin folders (e.g. those the project ships). */
   extraPluginDirectories: string[];
   excluded: ProcessIdAndVersion[];
   retired: ProcessIdAndVersion[];
   /** postgres:// URL; undefined starts an embedded PostgreSQL under dataDir. */
   dbUrl?: string;
+  /** Most connections of the BPE's database pool (DSF_BPE_DB_POOL_MAX; default 10). */
+  dbPoolMax?: number;
+  /** Longest wait for a database connection before the work fails (DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS; default 30 s). */
+  dbPoolWaitTimeoutMs?: number;
   dataDir: string;
   mail: MailConfig;
   /** The plugins' DataLogger (DEV_DSF_LOG_DATA_*): off unless enabled. */
@@ -95,6 +104,23 @@ export interface BpeConfig {
   statusPort?: number;
   /** On stop (SIGTERM): longest wait for running jobs. */
   shutdownTimeoutMs?: number;
+  /** The BPE's HTTPS server (status JSON and the BPE view); none unless DEV_DSF_BPE_SERVER_BASE_URL is set. */
+  web?: BpeWebServerConfig;
+}
+
+export interface BpeWebServerConfig {
+  /** External base URL, e.g. https://bpe.example.org/bpe; the view is <baseUrl>/ui. */
+  baseUrl: string;
+  host: string;
+  port: number;
+  /** PEM server certificate (chain) and key. */
+  serverCertificate: string;
+  serverCertificateKey: string;
+  /** PEM CAs whose client certificates are accepted (asked for, not required). */
+  trustedClientCas: string[];
+  /** Behind a reverse proxy: the header with the client certificate, believed only from these addresses. */
+  clientCertificateHeader: string;
+  trustedProxyAddresses: string[];
 }
 
 /** Where HL7's tools keep FHIR packages. */
@@ -186,6 +212,34 @@ function roleConfigText(r: ConfigReader): string | undefined {
   }
 }
 
+/** The HTTPS server when DEV_DSF_BPE_SERVER_BASE_URL is set; DSF_BPE_SERVER_API_* win over the shared DEV_DSF_SERVER_API_* (for `dsf site`). */
+function webServer(r: ConfigReader): BpeWebServerConfig | undefined {
+  const baseUrl = r.string('DEV_DSF_BPE_SERVER_BASE_URL')?.replace(/\/$/, '');
+  if (baseUrl === undefined) return undefined;
+  if (!/^https:\/\/[^/]+/.test(baseUrl)) r.problems.push(`DEV_DSF_BPE_SERVER_BASE_URL must be an https:// URL, got '${baseUrl}'`);
+  const pem = (name: string) => readPems(r, name, r.string(name)) ?? [];
+  const cfg: BpeWebServerConfig = {
+    baseUrl,
+    host: r.raw('DSF_BPE_SERVER_API_HOST') !== undefined ? r.string('DSF_BPE_SERVER_API_HOST', '127.0.0.1') : r.string('DEV_DSF_SERVER_API_HOST', '127.0.0.1'),
+    port: r.raw('DSF_BPE_SERVER_API_PORT') !== undefined ? r.int('DSF_BPE_SERVER_API_PORT', 8002, 0, 65535) : r.int('DEV_DSF_SERVER_API_PORT', 8002, 0, 65535),
+    serverCertificate: pem('DEV_DSF_SERVER_CERTIFICATE').join('\n'),
+    serverCertificateKey: pem('DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY').join('\n'),
+    trustedClientCas: pem('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS'),
+    clientCertificateHeader: r.string('DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER', 'X-ClientCert'),
+    trustedProxyAddresses: r.list('DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES'),
+  };
+  for (const a of cfg.trustedProxyAddresses) if (!isIP(a)) r.problems.push(`DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES: '${a}' is not an IP address`);
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(cfg.clientCertificateHeader)) r.problems.push(`DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER: '${cfg.clientCertificateHeader}' is not a header name`);
+  for (const [name, value] of [
+    ['DEV_DSF_SERVER_CERTIFICATE', cfg.serverCertificate],
+    ['DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY', cfg.serverCertificateKey],
+    ['DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS', cfg.trustedClientCas.join('')],
+  ] as const) {
+    if (!value) r.problems.push(`${name} (PEM file or content) is required when DEV_DSF_BPE_SERVER_BASE_URL is set`);
+  }
+  return cfg;
+}
+
 function statusPort(r: ConfigReader): number | undefined {
   for (const name of ['DSF_BPE_SERVER_STATUS_PORT', 'DEV_DSF_SERVER_STATUS_PORT']) if (r.raw(name) !== undefined) return r.int(name, 0, 0, 65535);
   return undefined;
@@ -234,10 +288,13 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     catchUpOverlapMs: r.durationMs('DSF_BPE_CATCH_UP_OVERLAP', 60_000),
     pluginDirectory: r.string('DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY', 'process'),
     roleConfig: BpeRoleConfig.parse(roleConfigText(r), r.problems),
+    oidcLogin: readOidcLoginSettings(r, (name) => readPems(r, name, r.string(name)) ?? []),
     extraPluginDirectories: r.list('DSF_BPE_PROCESS_PLUGIN_DIRECTORIES'),
     excluded: processList(r, 'DEV_DSF_BPE_PROCESS_EXCLUDED'),
     retired: processList(r, 'DEV_DSF_BPE_PROCESS_RETIRED'),
     dbUrl: db,
+    dbPoolMax: r.int('DSF_BPE_DB_POOL_MAX', 10, 2, 1000),
+    dbPoolWaitTimeoutMs: r.int('DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS', 30_000, 100),
     dataDir: r.string('DSF_BPE_DATA_DIR', join('.dsf', 'bpe')),
     mail: {
       host: r.string('DEV_DSF_BPE_MAIL_HOST'),
@@ -278,6 +335,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     // DSF_BPE_SERVER_STATUS_PORT: for `dsf site`, where the FHIR server has DEV_DSF_SERVER_STATUS_PORT.
     statusPort: statusPort(r),
     shutdownTimeoutMs: r.int('DSF_BPE_SHUTDOWN_TIMEOUT_MS', 30_000, 0),
+    web: webServer(r),
   };
   cfg.clientConnections = readClientConnections(r, cfg.trustedServerCas);
   const proxyUrl = r.string('DEV_DSF_PROXY_URL');

@@ -2,7 +2,7 @@
 // two databases per site (FHIR server, BPE); a test CA and certificates are generated on first run; every
 // site's initial bundle makes it know all the others and gives them roles under one parent organisation
 // (network-bundle.ts). Each site runs its FHIR server and its BPE with the plugins shipped in plugins/
-// (ping-pong, hello-world, allow-list, feasibility; the TTP manages the allow list), and has three local
+// (ping-pong, hello-world, allow-list, feasibility, data-sharing; the TTP manages the allow list), and has three local
 // users (demo-users.ts). A second start reuses the data. demo-add-site.ts adds a site to a running demo.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -16,7 +16,9 @@ import type { RunningBpe } from '../bpe/bpe-server.ts';
 import type { LogLevel } from '../bpe/services/logging.ts';
 import { HttpFhirClient } from '../bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../common/https-client.ts';
+import pg from 'pg';
 import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
+import { withDatabase } from '../db/pool.ts';
 import type { RunningFhirServer } from '../fhir/fhir-server.ts';
 import { findDraftTask, requestedTaskFrom } from '../plugin-api/testing/draft-tasks.ts';
 import { DATA_REPOSITORY_PORT_OFFSET, DEMO_RESEARCH_PLATFORM, startDemoDataRepositories, type DemoDataRepositories } from './demo-data-repositories.ts';
@@ -25,6 +27,7 @@ export { SHIPPED_PLUGINS };
 export const DEMO_PARENT_ORGANIZATION = 'Test_Consortium';
 export const START_PING_DRAFT = 'http://dsf.dev/bpe/Process/ping/1.0/task-start-ping';
 export const FEASIBILITY_REQUEST_DRAFT = 'http://dsf-ts.dev/bpe/Process/feasibilityRequest/0.1/task-feasibility-request';
+export const DATA_SHARING_REQUEST_DRAFT = 'http://dsf-ts.dev/bpe/Process/dataSharingRequest/0.1/task-data-sharing-request';
 /** The BPE status endpoints listen this far above the FHIR servers' ports. */
 export const BPE_PORT_OFFSET = 1000;
 export { FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET };
@@ -104,6 +107,38 @@ export function demoOrganizations(sites: number): string[] {
   return [...Array.from({ length: sites - 1 }, (_, i) => `Test_DIC_${i + 1}`), 'Test_TTP'];
 }
 
+/** The servers' own pool sizes (DSF_FHIR_DB_POOL_MAX, DSF_BPE_DB_POOL_MAX defaults). */
+const FHIR_POOL_DEFAULT = 20;
+const BPE_POOL_DEFAULT = 10;
+/** Connections outside the pools: administration, statement cancellation, the demo's own checks. */
+const SPARE_CONNECTIONS = 10;
+
+/**
+ * Pool sizes such that all of the demo's servers together stay below the PostgreSQL server's
+ * max_connections (else connections beyond it fail with "too many clients"): a FHIR server's pool
+ * twice a BPE's, as by default, each at most its default and at least 2. Every FHIR server also keeps
+ * one connection of its own for LISTEN (events).
+ */
+export function demoPoolSizes(maxConnections: number, reserved: number, fhirServers: number, bpes: number): { fhir: number; bpe: number } {
+  const budget = maxConnections - reserved - SPARE_CONNECTIONS - fhirServers;
+  const share = budget / (2 * fhirServers + bpes);
+  return { fhir: Math.max(2, Math.min(FHIR_POOL_DEFAULT, Math.floor(2 * share))), bpe: Math.max(2, Math.min(BPE_POOL_DEFAULT, Math.floor(share))) };
+}
+
+async function poolSizesFor(serverUrl: string, fhirServers: number, bpes: number): Promise<{ fhir: number; bpe: number; maxConnections: number }> {
+  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ max: number; reserved: number }>(
+      "SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int + coalesce(current_setting('reserved_connections', true)::int, 0) AS reserved",
+    );
+    const { max, reserved } = rows[0]!;
+    return { ...demoPoolSizes(max, reserved, fhirServers, bpes), maxConnections: max };
+  } finally {
+    await admin.end();
+  }
+}
+
 /** A base port whose FHIR ports (base … base+n-1) and BPE ports (+1000) are all free now (for tests and benchmarks). */
 export async function findFreeBasePort(sites: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
@@ -158,6 +193,10 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     stopDb = db.stop;
   } else step(2, `using PostgreSQL at ${new URL(serverUrl).host}`);
 
+  const repositoryCount = research ? opts.organizations.filter((o) => defaultRolesOf(o).includes('DIC')).length : 0;
+  const databasePools = await poolSizesFor(serverUrl, n + repositoryCount, n);
+  log(`      database pools: ${databasePools.fhir} connections per FHIR server, ${databasePools.bpe} per BPE (PostgreSQL max_connections ${databasePools.maxConnections})`);
+
   const sites: (NetworkSite & { key: string; port: number; bpePort: number })[] = opts.organizations.map((org, i) => ({
     key: org,
     organizationIdentifier: org,
@@ -193,6 +232,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     clientConnectionsConfig: repositories?.connectionsConfig(key),
     allowListOrganization,
     bpeConsoleLevel: opts.bpeConsoleLevel ?? 'warn',
+    databasePools,
     log,
   });
   const fhirServers: RunningFhirServer[] = [];
@@ -228,6 +268,7 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
         dir,
         patients: opts.dataRepositoryPatients!,
         template: opts.dataRepositoryTemplate,
+        poolMax: databasePools.fhir,
         log,
       });
     }
@@ -285,6 +326,9 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
   log('');
   log(`Sign in to a web UI: import a user's .p12 file into the browser's certificates (password '${network.userPkcs12Password}'),`);
   log(`trust the demo CA ${rel(network.ca)} (or accept the warning), open the web UI link and choose that certificate.`);
+  if (/^true$/i.test(process.env.DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW ?? '')) {
+    log(`The process engine views also sign in by OpenID Connect (DEV_DSF_SERVER_AUTH_OIDC_*): register each <BPE>/ui/login/callback at the provider; an account with a site admin's e-mail is an ADMIN.`);
+  }
   const first = network.sites[0]!;
   log('');
   log(`Ping every other site from ${first.organization} (and wait for the pongs):`);
@@ -298,6 +342,9 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     log('');
     log(`Feasibility (diabetes with HbA1c >= 6.5 %) from ${hrp.organization} to every DIC's data repository:`);
     log(`  npx dsf start-process --network ${rel(networkFile)} --site ${hrp.organization} --draft ${FEASIBILITY_REQUEST_DRAFT}`);
+    log(`Data sharing (committee decision, consent, record linkage at the TTP, encrypted to the DMS ${hrp.organization}):`);
+    log(`  npx dsf start-process --network ${rel(networkFile)} --site ${hrp.organization} --draft ${DATA_SHARING_REQUEST_DRAFT}`);
+    log(`  then decide as ${hrp.organization}-committee (UAC_USER) in the web UI: ${hrp.fhirBaseUrl}/QuestionnaireResponse?status=in-progress`);
   }
   log(`BPE logs: ${rel(join(dir, 'logs'))}/<site>-bpe.log`);
 

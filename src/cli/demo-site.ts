@@ -1,14 +1,14 @@
 // One demo site's servers: its FHIR server and its BPE (with the shipped plugins and the site's own plugin
-// folder) plus the BPE's status endpoint, configured as `dsf demo` configures every site. Shared by the
+// folder, and its HTTPS server with the status JSON and the BPE view), configured as `dsf demo` configures every site. Shared by the
 // demo network (demo-network.ts) and by a site added to a running demo (demo-add-site.ts).
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CertificateFiles, OrganizationCertificates } from './certs.ts';
-import { startBpeStatusServer, type BpeStatusServer } from './bpe-status-server.ts';
+import { defaultRolesOf } from './network-bundle.ts';
+import type { BpeWebServer } from '../bpe/web/bpe-web-server.ts';
 import { readBpeConfig } from '../bpe/config.ts';
-import { createBpeWebUi } from '../bpe/ui/bpe-web-ui.ts';
-import { BpeRoleConfig } from '../bpe/ui/bpe-role-config.ts';
 import { startBpeServer, type RunningBpe } from '../bpe/bpe-server.ts';
 import { BpeLogger, type LogLevel } from '../bpe/services/logging.ts';
 import { withDatabase } from '../db/pool.ts';
@@ -22,8 +22,9 @@ export const SHIPPED_PLUGINS = fileURLToPath(new URL('../../plugins', import.met
 export const FHIR_STATUS_PORT_OFFSET = 2000;
 export const BPE_STATUS_PORT_OFFSET = 3000;
 
-/** The BPE's web view, served by its status endpoint. */
-export const bpeUiUrl = (site: { bpePort: number }) => `https://localhost:${site.bpePort}/bpe/ui`;
+/** The BPE's HTTPS server (DEV_DSF_BPE_SERVER_BASE_URL) and its web view. */
+export const bpeBaseUrl = (site: { bpePort: number }) => `https://localhost:${site.bpePort}/bpe`;
+export const bpeUiUrl = (site: { bpePort: number }) => `${bpeBaseUrl(site)}/ui`;
 
 export interface DemoSiteSpec {
   /** Folder and database name part (the organisation identifier). */
@@ -51,6 +52,8 @@ export interface DemoSiteContext {
   /** Organisation that may run updateAllowList (DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION unless set). */
   allowListOrganization: string;
   bpeConsoleLevel: LogLevel;
+  /** Connections of each FHIR server's and BPE's database pool (sized to the server's max_connections); default the servers'. */
+  databasePools?: { fhir: number; bpe: number };
   log: (line: string) => void;
 }
 
@@ -68,6 +71,7 @@ export function startDemoFhirServer(site: DemoSiteSpec, ctx: DemoSiteContext): P
     DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
     DEV_DSF_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: ctx.ca.certPath,
     DEV_DSF_FHIR_DB_URL: withDatabase(ctx.databaseUrl, `${ctx.databasePrefix}fhir_${site.key.toLowerCase()}`),
+    ...(ctx.databasePools ? { DSF_FHIR_DB_POOL_MAX: String(ctx.databasePools.fhir) } : {}),
     DEV_DSF_FHIR_SERVER_INIT_BUNDLE: ctx.initBundleFile,
     DEV_DSF_FHIR_SERVER_ROLECONFIG: ctx.roleConfigFile,
     DEV_DSF_SERVER_STATUS_PORT: String(site.port + FHIR_STATUS_PORT_OFFSET),
@@ -81,10 +85,11 @@ export function startDemoFhirServer(site: DemoSiteSpec, ctx: DemoSiteContext): P
 
 export interface RunningDemoBpe {
   bpe: RunningBpe;
-  status: BpeStatusServer;
+  /** The BPE's HTTPS server (also closed by bpe.stop()). */
+  status: BpeWebServer;
 }
 
-/** Starts the BPE, waits until it is connected to its FHIR server, then opens its status endpoint. */
+/** Starts the BPE with its HTTPS server (status JSON, BPE view) and waits until it is connected to its FHIR server. */
 export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Promise<RunningDemoBpe> {
   const c = ctx.certificates;
   const processDir = join(ctx.dir, site.key, 'process');
@@ -92,6 +97,7 @@ export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Pr
   mkdirSync(join(ctx.dir, 'logs'), { recursive: true });
   const config = readBpeConfig({
     DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION: ctx.allowListOrganization,
+    ...dataSharingDemoKeys(ctx.dir, defaultRolesOf(site.organizationIdentifier)),
     ...process.env, // plugin placeholders, e.g. DEV_DSF_BPE_PING_PONG_TIMEOUT
     ...(ctx.clientConnectionsConfig ? { DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG: ctx.clientConnectionsConfig } : {}),
     DEV_DSF_BPE_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
@@ -99,33 +105,26 @@ export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Pr
     DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: c.client.keyPath,
     DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: ctx.ca.certPath,
     DEV_DSF_BPE_DB_URL: withDatabase(ctx.databaseUrl, `${ctx.databasePrefix}bpe_${site.key.toLowerCase()}`),
+    ...(ctx.databasePools ? { DSF_BPE_DB_POOL_MAX: String(ctx.databasePools.bpe) } : {}),
     // The site's own plugin folder (empty at first) and the shipped plugins.
     DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
     DSF_BPE_PROCESS_PLUGIN_DIRECTORIES: SHIPPED_PLUGINS,
     DSF_BPE_DATA_DIR: join(ctx.dir, site.key, 'bpe'),
     DEV_DSF_SERVER_STATUS_PORT: String(site.port + BPE_STATUS_PORT_OFFSET),
     DEV_DSF_BPE_SERVER_ROLECONFIG: ctx.bpeRoleConfigFile,
+    // The BPE's HTTPS server with the site's server certificate; OpenID Connect sign-in to the view when
+    // the demo's environment configures it (DEV_DSF_SERVER_AUTH_OIDC_*).
+    DEV_DSF_BPE_SERVER_BASE_URL: bpeBaseUrl(site),
+    DSF_BPE_SERVER_API_HOST: '127.0.0.1',
+    DSF_BPE_SERVER_API_PORT: String(site.bpePort),
+    DEV_DSF_SERVER_CERTIFICATE: c.server.certPath,
+    DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: c.server.keyPath,
+    DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: ctx.ca.certPath,
   });
   const bpe = await startBpeServer(config, { logger: siteLogger(join(ctx.dir, 'logs', `${site.key}-bpe.log`), site.key, ctx.bpeConsoleLevel, ctx.log) });
   try {
     await bpe.connected();
-    const status = await startBpeStatusServer({
-      bpe,
-      organization: site.organizationIdentifier,
-      fhirBaseUrl: site.fhirBaseUrl,
-      port: site.bpePort,
-      cert: readFileSync(c.server.certPath, 'utf8'),
-      key: readFileSync(c.server.keyPath, 'utf8'),
-      ca: readFileSync(ctx.ca.certPath, 'utf8'),
-      ui: createBpeWebUi({
-        engine: bpe.core.engine,
-        deployment: bpe.deployment,
-        organization: site.organizationIdentifier,
-        roles: config.roleConfig ?? new BpeRoleConfig(),
-        base: new URL(bpeUiUrl(site)).pathname,
-        fhirUiUrl: `${site.fhirBaseUrl}/Task?status=draft`,
-      }),
-    });
+    const status = bpe.web!;
     return { bpe, status };
   } catch (e) {
     await bpe.stop();
@@ -142,4 +141,16 @@ function siteLogger(file: string, site: string, consoleLevel: LogLevel, log: (li
     appendFileSync(file, `${line}\n`);
     if (ORDER[level] >= ORDER[consoleLevel]) log(`${site} ${line}`);
   });
+}
+
+/**
+ * The data-sharing plugin's secrets for a demo: the record linkage key at the DICs only, the pseudonym key
+ * at the TTP only; derived from the demo folder, so demo values, not secrets (the environment overrides them).
+ */
+function dataSharingDemoKeys(dir: string, roles: readonly string[]): Record<string, string> {
+  const derive = (purpose: string) => createHash('sha256').update(`dsf-ts demo ${purpose} ${dir}`).digest('hex');
+  return {
+    ...(roles.includes('DIC') ? { DEV_DSF_DATA_SHARING_LINKAGE_KEY: derive('record linkage key') } : {}),
+    ...(roles.includes('TTP') ? { DEV_DSF_DATA_SHARING_PSEUDONYM_KEY: derive('pseudonym key') } : {}),
+  };
 }

@@ -1,5 +1,6 @@
 // `dsf bpe` and `dsf site`: one BPE against a FHIR server by URL, or a FHIR server and its BPE in one
-// process (talking over loopback HTTPS and the websocket, as two processes would).
+// process (talking over loopback HTTPS and the websocket, as two processes would). With
+// DEV_DSF_BPE_SERVER_BASE_URL the BPE also serves HTTPS: its status JSON and the BPE view (<base>/ui).
 import { join } from 'node:path';
 import { ConfigError } from '../common/config-reader.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
@@ -22,6 +23,9 @@ const SITE_DEFAULTS: ReadonlyArray<[bpe: string, fhir: string]> = [
 
 export function siteEnvironment(env: Env): Env {
   const out: Env = { ...env };
+  // The FHIR pages link the BPE view of the same site for administrators.
+  const bpeBase = out.DEV_DSF_BPE_SERVER_BASE_URL?.replace(/\/$/, '');
+  if (bpeBase && !out.DSF_FHIR_SERVER_UI_BPE_URL) out.DSF_FHIR_SERVER_UI_BPE_URL = `${bpeBase}/ui`;
   for (const [bpe, fhir] of SITE_DEFAULTS) {
     if (!out[bpe] && !out[`${bpe}_FILE`]) {
       if (out[fhir]) out[bpe] = out[fhir];
@@ -45,6 +49,9 @@ function readBoth(env: Env) {
   };
   const fhir = read(() => readFhirServerConfig(env));
   const bpe = read(() => readBpeConfig(env));
+  if (fhir && bpe?.web && bpe.web.port === fhir.apiPort && bpe.web.port !== 0) {
+    problems.push(`DSF_BPE_SERVER_API_PORT: the BPE's HTTPS server needs a port of its own in \`dsf site\` (DEV_DSF_SERVER_API_PORT ${fhir.apiPort} is the FHIR server's)`);
+  }
   if (problems.length || !fhir || !bpe) throw new ConfigError(problems);
   return { fhir, bpe };
 }

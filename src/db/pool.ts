@@ -11,8 +11,45 @@ export type Db = pg.Pool | pg.PoolClient;
 // are produced in SQL where needed; numeric stays a string.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export function createPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+/** Longest wait for a connection when the caller sets none: a wait must end, never hang a request or job. */
+export const DEFAULT_POOL_WAIT_TIMEOUT_MS = 60_000;
+
+/**
+ * No connection within the pool's wait timeout: all of the pool's connections stayed busy, or the
+ * database server did not accept a new one in time (overload, max_connections reached).
+ */
+export class PoolWaitTimeoutError extends Error {
+  constructor(
+    readonly max: number,
+    readonly waitTimeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`no database connection within ${waitTimeoutMs} ms (pool of ${max} connections busy, or the database did not accept a new connection)`, options);
+    this.name = 'PoolWaitTimeoutError';
+  }
+}
+
+/** pg-pool's own errors for a timed-out checkout and a timed-out new connection. */
+const isPgPoolTimeout = (e: unknown) => e instanceof Error && (e.message === 'timeout exceeded when trying to connect' || e.message === 'Connection terminated due to connection timeout');
+
+/** pg.Pool whose connect() (also used by its query()) fails with PoolWaitTimeoutError after the wait timeout. */
+class BoundedPool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
+  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+    const translate = (e: Error) => (isPgPoolTimeout(e) ? new PoolWaitTimeoutError(this.options.max, this.options.connectionTimeoutMillis ?? 0, { cause: e }) : e);
+    if (callback) return super.connect((err, client, done) => callback(err ? translate(err) : undefined, client, done));
+    return super.connect().catch((e: Error) => Promise.reject(translate(e)));
+  }
+}
+
+export interface PoolOptions {
+  /** Longest wait for a free connection or a new one (ms); default DEFAULT_POOL_WAIT_TIMEOUT_MS. */
+  waitTimeoutMs?: number;
+}
+
+export function createPool(url: string, max = 10, opts: PoolOptions = {}): pg.Pool {
+  const pool = new BoundedPool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: opts.waitTimeoutMs ?? DEFAULT_POOL_WAIT_TIMEOUT_MS });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
   return pool;

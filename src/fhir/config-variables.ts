@@ -1,7 +1,7 @@
 // Every environment variable the FHIR server reads (`dsf fhir`, and the FHIR half of `dsf site`).
 // readFhirServerConfig reads only names listed here; docs/configuration.md is generated from it.
 import { ConfigCatalog, type ConfigVariable } from '../common/config-catalog.ts';
-import { STATUS_VARIABLES } from '../common/shared-config-variables.ts';
+import { OIDC_PROVIDER_VARIABLES, STATUS_VARIABLES } from '../common/shared-config-variables.ts';
 
 const v = (name: string, type: ConfigVariable['type'], description: string, more: Partial<ConfigVariable> = {}): ConfigVariable => ({
   name,
@@ -25,19 +25,11 @@ export const FHIR_VARIABLES = new ConfigCatalog('FHIR server (`dsf fhir`)', [
   v('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS', 'pem', 'CA certificates trusted for client certificates: PEM files, comma separated. Required unless OIDC bearer tokens are the only login.', { required: true }),
   v('DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER', 'string', 'Header in which a reverse proxy passes the client certificate (PEM, URL-encoded).', { default: 'X-ClientCert' }),
   v('DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES', 'list', 'IP addresses of reverse proxies whose client certificate header is believed; from anyone else it is ignored.'),
+  ...OIDC_PROVIDER_VARIABLES,
   v('DEV_DSF_SERVER_AUTH_OIDC_BEARER_TOKEN', 'boolean', 'Accept OIDC bearer tokens (users and clients of an identity provider).', { default: 'false' }),
-  v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL', 'url', 'Base URL of the OIDC provider (realm); required with bearer tokens.'),
-  v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_DISCOVERY_PATH', 'string', 'Path of the provider metadata below the realm base URL.', { default: '/.well-known/openid-configuration' }),
-  v('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID', 'string', "This server's client id at the OIDC provider; the default token audience."),
-  v('DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW', 'boolean', 'Sign-in of local users in the browser by OpenID Connect (authorization code flow with PKCE); needs the realm base URL, client id and client secret.', { default: 'false' }),
-  v('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET', 'string', "This server's client secret at the OIDC provider (browser sign-in).", { secret: true }),
-  v('DSF_SERVER_AUTH_OIDC_SESSION_TIMEOUT', 'duration', 'Lifetime of a browser session after an OIDC sign-in.', { default: 'PT30M' }),
   v('DSF_FHIR_DATA_REPOSITORY', 'boolean', "This server is a site's local data repository: it also serves Condition, Observation and Consent and more Patient search parameters. Reached by the site's BPE only, never by other sites.", { default: 'false' }),
   v('DSF_FHIR_SERVER_UI_BPE_URL', 'url', "URL of the site's BPE view, linked in the web UI's header for administrators."),
   v('DEV_DSF_SERVER_AUTH_OIDC_BEARER_TOKEN_AUDIENCE', 'string', "Audience a bearer token must name; default the client id; '' turns the check off."),
-  v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TRUST_SERVER_CERTIFICATE_CAS', 'pem', "CA certificates trusted for the OIDC provider's server certificate (PEM files or folders)."),
-  v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TIMEOUT_CONNECT', 'duration', 'Connect timeout towards the OIDC provider.', { default: 'PT5S' }),
-  v('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TIMEOUT_READ', 'duration', 'Read timeout towards the OIDC provider.', { default: 'PT30S' }),
   v('DEV_DSF_FHIR_DB_URL', 'url', 'PostgreSQL database (postgres:// or jdbc:postgresql://); an embedded PostgreSQL under DSF_DATA_DIR when unset.'),
   v('DEV_DSF_FHIR_DB_USER_USERNAME', 'string', 'Database user, put into the database URL.'),
   v('DEV_DSF_FHIR_DB_USER_PASSWORD', 'string', 'Password of the database user.', { secret: true }),
@@ -54,6 +46,8 @@ export const FHIR_VARIABLES = new ConfigCatalog('FHIR server (`dsf fhir`)', [
   v('DSF_FHIR_MAX_BINARY_BYTES', 'integer', 'Largest Binary content (bytes), raw upload or base64.', { default: String(2 * 1024 * 1024 * 1024) }),
   v('DSF_FHIR_WEBSOCKET_PING_INTERVAL_MS', 'integer', 'Interval of websocket ping frames (ms).', { default: '28000' }),
   v('DSF_FHIR_STATEMENT_TIMEOUT_MS', 'integer', 'Longest database statement of a request (ms); 0: none.', { default: '30000' }),
+  v('DSF_FHIR_DB_POOL_MAX', 'integer', "Most connections of the server's database pool (1 to 1000); all servers on one PostgreSQL together must stay below its max_connections.", { default: '20' }),
+  v('DSF_FHIR_DB_POOL_WAIT_TIMEOUT_MS', 'integer', 'Longest wait of a request for a database connection (ms); then 503 with an OperationOutcome.', { default: '10000' }),
   v('DSF_FHIR_PREPARED_STATEMENTS', 'integer', 'Most named prepared statements each database connection keeps (1 to 10000); the least recently used is deallocated beyond it.', { default: '50' }),
   v('DSF_FHIR_MAX_SEARCH_PARAMETERS', 'integer', 'Most parameters in one search.', { default: '32' }),
   v('DSF_FHIR_MAX_SEARCH_VALUES', 'integer', 'Most comma-separated values over all parameters of one search.', { default: '1000' }),

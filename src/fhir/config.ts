@@ -30,6 +30,10 @@ export interface FhirServerLimits {
    * organisation's read or search statement holds 260-390 KiB of PostgreSQL memory with its plan.
    */
   preparedStatements: number;
+  /** Most database connections of the server's pool (DSF_FHIR_DB_POOL_MAX). */
+  databasePoolMax: number;
+  /** Longest wait of a request for a database connection before 503 (DSF_FHIR_DB_POOL_WAIT_TIMEOUT_MS). */
+  databasePoolWaitTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: FhirServerLimits = {
@@ -41,6 +45,8 @@ export const DEFAULT_LIMITS: FhirServerLimits = {
   requestTimeoutMs: 600_000,
   keepAliveTimeoutMs: 15_000,
   preparedStatements: 50,
+  databasePoolMax: 20,
+  databasePoolWaitTimeoutMs: 10_000,
 };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -152,6 +158,8 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
       requestTimeoutMs: r.int('DSF_FHIR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 100),
       keepAliveTimeoutMs: r.int('DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_LIMITS.keepAliveTimeoutMs, 100),
       preparedStatements: r.int('DSF_FHIR_PREPARED_STATEMENTS', DEFAULT_LIMITS.preparedStatements, 1, 10_000),
+      databasePoolMax: r.int('DSF_FHIR_DB_POOL_MAX', DEFAULT_LIMITS.databasePoolMax, 1, 1000),
+      databasePoolWaitTimeoutMs: r.int('DSF_FHIR_DB_POOL_WAIT_TIMEOUT_MS', DEFAULT_LIMITS.databasePoolWaitTimeoutMs, 100),
     },
     logLevel: logLevel(r),
     statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),

@@ -50,7 +50,8 @@ import { trackConnections } from './rest/connection-drain.ts';
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 import { isStaticAssetUrl } from './ui/static-assets.ts';
 import { LOGIN_PATHS, registerLoginRoutes } from './ui/login-routes.ts';
-import { OidcLogin } from './auth/oidc-login.ts';
+import { crossSiteGuard } from './ui/cross-site-guard.ts';
+import { OidcLogin } from '../common/web/oidc-login.ts';
 import { pageUser } from './ui/ui-context.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
@@ -127,7 +128,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       url = withDatabase(embedded.url, 'fhir');
     }
     await ensureDatabase(url);
-    pool = createPool(url, 20);
+    pool = createPool(url, limits.databasePoolMax, { waitTimeoutMs: limits.databasePoolWaitTimeoutMs });
   }
   // Statements are prepared once per connection (after the migrations, which are not parameterised).
   usePreparedStatements(pool, { maxPerConnection: limits.preparedStatements });
@@ -252,6 +253,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       },
     },
   );
+  app.addHook('onRequest', crossSiteGuard(config.baseUrl));
   app.addHook('onRequest', async (req) => {
     // The pages' static files and the sign-in routes need no identity.
     if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return;

@@ -1,9 +1,10 @@
 // A process plugin is a folder with an ESM module whose default export is a ProcessPluginDefinition.
 // Files (BPMN, FHIR resources) are named relative to that folder.
 import type { ActivityClass } from './activities.ts';
+import type { License } from './license.ts';
 import type { FhirResourceModifier, PluginProperty, ProcessPluginDeploymentListener } from './plugin-hooks.ts';
 
-export type License = 'Apache2' | 'MIT' | 'Other';
+export type { License };
 
 export interface ProcessPluginDefinition {
   name: string;

@@ -5,7 +5,7 @@ import type { ClientConfigProvider, FhirClientProvider, OidcClientProvider } fro
 import type { FhirClient } from './fhir-client.ts';
 import type { FhirFormats } from './fhir-formats.ts';
 import type { JsonMapper } from './json-values.ts';
-import type { License } from './definition.ts';
+import type { License } from './license.ts';
 import type { PluginProperties } from './plugin-hooks.ts';
 import type { ProcessAuthorizationHelper } from './process-authorization.ts';
 import type { ProxyConfig } from './proxy-config.ts';

@@ -34,6 +34,8 @@ test('limits and log level have defaults and DSF_FHIR_* / DSF_LOG_LEVEL variable
     DSF_FHIR_REQUEST_TIMEOUT_MS: '60000',
     DSF_FHIR_KEEP_ALIVE_TIMEOUT_MS: '3000',
     DSF_FHIR_PREPARED_STATEMENTS: '20',
+    DSF_FHIR_DB_POOL_MAX: '7',
+    DSF_FHIR_DB_POOL_WAIT_TIMEOUT_MS: '2500',
     DSF_LOG_LEVEL: 'DEBUG',
   });
   assert.deepEqual(set.limits, {
@@ -45,6 +47,8 @@ test('limits and log level have defaults and DSF_FHIR_* / DSF_LOG_LEVEL variable
     requestTimeoutMs: 60000,
     keepAliveTimeoutMs: 3000,
     preparedStatements: 20,
+    databasePoolMax: 7,
+    databasePoolWaitTimeoutMs: 2500,
   });
   assert.equal(set.logLevel, 'debug');
 });
@@ -55,6 +59,7 @@ test('bad limit settings stop the start, every problem listed', () => {
       readFhirServerConfig({
         ...baseEnv(),
         DSF_FHIR_MAX_SEARCH_PARAMETERS: '0',
+        DSF_FHIR_DB_POOL_MAX: '0',
         DSF_FHIR_HEADERS_TIMEOUT_MS: '20000',
         DSF_FHIR_REQUEST_TIMEOUT_MS: '10000',
         DSF_LOG_LEVEL: 'loud',
@@ -63,6 +68,7 @@ test('bad limit settings stop the start, every problem listed', () => {
       assert.ok(e instanceof ConfigError);
       const text = e.problems.join('\n');
       assert.match(text, /DSF_FHIR_MAX_SEARCH_PARAMETERS/);
+      assert.match(text, /DSF_FHIR_DB_POOL_MAX/);
       assert.match(text, /DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS/);
       assert.match(text, /DSF_LOG_LEVEL must be one of/);
       return true;

@@ -72,7 +72,25 @@ test('BPE: the table lists exactly the variables read, with the defaults the rea
   const r = new ConfigReader(bpeEnv(), BPE_VARIABLES);
   const cfg = readBpeConfig(bpeEnv(), r);
   assert.equal(cfg.statusPort, undefined);
-  assertTableMatchesReader(BPE_VARIABLES, [r]);
+  // The browser sign-in's settings (the BPE view) only with the authorization code flow on.
+  const oidcEnv = bpeEnv({
+    DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW: 'true',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID: 'dsf-bpe',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET: 'secret',
+    DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL: 'https://idp.example.org/realms/x',
+  });
+  const oidc = new ConfigReader(oidcEnv, BPE_VARIABLES);
+  assert.equal(readBpeConfig(oidcEnv, oidc).oidcLogin?.clientId, 'dsf-bpe');
+  // The HTTPS server (status JSON, BPE view) only with DEV_DSF_BPE_SERVER_BASE_URL; DSF_BPE_SERVER_API_* win when set (`dsf site`).
+  const webEnv = bpeEnv({ DEV_DSF_BPE_SERVER_BASE_URL: 'https://bpe.example.org/bpe', DEV_DSF_SERVER_CERTIFICATE: CERT, DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: KEY, DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: caFile });
+  const web = new ConfigReader(webEnv, BPE_VARIABLES);
+  assert.deepEqual({ ...readBpeConfig(webEnv, web).web, serverCertificate: '', serverCertificateKey: '', trustedClientCas: [] }, { baseUrl: 'https://bpe.example.org/bpe', host: '127.0.0.1', port: 8002, serverCertificate: '', serverCertificateKey: '', trustedClientCas: [], clientCertificateHeader: 'X-ClientCert', trustedProxyAddresses: [] });
+  const siteWebEnv = { ...webEnv, DEV_DSF_SERVER_API_PORT: '8001', DSF_BPE_SERVER_API_PORT: '8003', DSF_BPE_SERVER_API_HOST: '0.0.0.0' };
+  const siteWeb = new ConfigReader(siteWebEnv, BPE_VARIABLES);
+  assert.equal(readBpeConfig(siteWebEnv, siteWeb).web?.port, 8003);
+  assertTableMatchesReader(BPE_VARIABLES, [r, oidc, web, siteWeb]);
+  assert.equal(cfg.web, undefined);
+  assert.throws(() => readBpeConfig(bpeEnv({ DEV_DSF_BPE_SERVER_BASE_URL: 'http://bpe.example.org/bpe' })), /DEV_DSF_BPE_SERVER_BASE_URL must be an https:\/\/ URL[\s\S]*DEV_DSF_SERVER_CERTIFICATE \(PEM file or content\) is required when DEV_DSF_BPE_SERVER_BASE_URL is set/);
   assert.equal(readBpeConfig(bpeEnv({ DEV_DSF_SERVER_STATUS_PORT: '10000' })).statusPort, 10000);
   assert.equal(readBpeConfig(bpeEnv({ DEV_DSF_SERVER_STATUS_PORT: '10000', DSF_BPE_SERVER_STATUS_PORT: '10001' })).statusPort, 10001);
 });
@@ -128,4 +146,25 @@ test('BPE: a secret with a bad value is named without its value; *_FILE of a sec
   assert.equal(r.problems.length, 1);
   assert.ok(!r.problems[0]!.includes('hunter2'), r.problems[0]);
   assert.match(r.problems[0]!, /DEV_DSF_BPE_MAIL_PASSWORD .*\(secret, not shown\)/);
+});
+
+test('browser sign-in: a session key shorter than 32 characters is refused without showing it, in both servers', () => {
+  const oidc = {
+    DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW: 'true',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID: 'dsf',
+    DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET: 'secret',
+    DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL: 'https://idp.example.org/realms/x',
+  };
+  for (const read of [() => readFhirServerConfig(fhirEnv({ ...oidc, DSF_SERVER_AUTH_OIDC_SESSION_KEY: 'short-hunter2' })), () => readBpeConfig(bpeEnv({ ...oidc, DSF_SERVER_AUTH_OIDC_SESSION_KEY: 'short-hunter2' }))]) {
+    assert.throws(read, (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      const text = e.problems.join('\n');
+      assert.match(text, /DSF_SERVER_AUTH_OIDC_SESSION_KEY: at least 32 characters/);
+      assert.doesNotMatch(text, /hunter2/);
+      return true;
+    });
+  }
+  const key = 'k'.repeat(32);
+  assert.equal(readBpeConfig(bpeEnv({ ...oidc, DSF_SERVER_AUTH_OIDC_SESSION_KEY: key })).oidcLogin?.sessionKey, key);
+  assert.equal(readFhirServerConfig(fhirEnv({ ...oidc, DSF_SERVER_AUTH_OIDC_SESSION_KEY: key })).auth?.oidcLogin?.sessionKey, key);
 });

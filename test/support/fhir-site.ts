@@ -108,6 +108,8 @@ export interface TestSiteOptions {
   certificates?: CertificateSet;
   /** Settings that depend on the base URL (known only once the port is chosen), applied after config. */
   configFor?: (baseUrl: string) => Partial<FhirServerConfig>;
+  /** The server makes its own pool from the database URL and its limits (pool size, wait), as in production. */
+  ownPool?: boolean;
 }
 
 export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSite> {
@@ -151,7 +153,7 @@ export async function startTestSite(opts: TestSiteOptions = {}): Promise<TestSit
     if (problems.length) throw new Error(`test role configuration: ${problems.join('; ')}`);
     config.auth = { ...defaultAuthConfig(), ...config.auth, ...opts.auth, ...(roleConfig ? { roleConfig } : {}) };
   }
-  const server = await startFhirServer(config, { pool: db.pool, logDestination: opts.logDestination });
+  const server = await startFhirServer(config, { pool: opts.ownPool ? undefined : db.pool, logDestination: opts.logDestination });
   const clients: HttpsClient[] = [];
   const clientFor = (name: string) => {
     const c = set.organizations[name]?.client ?? set.users[name];

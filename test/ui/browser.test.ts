@@ -1,11 +1,13 @@
 // The web UI in Debian's Chromium (playwright-core), against a one-site demo network (FHIR server + BPE
-// with the shipped plugins, real TLS, PostgreSQL): start helloUser from its draft Task, answer the user
-// task in the form, see the instance complete in the BPE view with its diagram; a resource page and a
-// search page render, also 390 px wide; an unauthorised user sees no data. Screenshots of each page go
-// to test-artifacts/ui/.
+// with the shipped plugins and the test plugin ui-retry-plugin, real TLS, PostgreSQL): start helloUser
+// from its draft Task, answer the user task in the form, see the instance complete in the BPE view with
+// its diagram; a failed instance's incident retried in the BPE view; a resource page and a search page
+// render; at 390x844 no page scrolls sideways; an unauthorised user sees no data. Screenshots of each
+// page go to test-artifacts/ui/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -16,8 +18,16 @@ import { HttpsClient } from '../../src/common/https-client.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
 import { chromiumMissing, launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Task } from '@medplum/fhirtypes';
 
 const HELLO_USER_DRAFT = 'http://dsf.dev/bpe/Process/helloUser/1.5/task-hello-user';
+const UI_RETRY_DRAFT = 'http://test.org/bpe/Process/uiRetry/1.0/task-ui-retry';
+const UI_RETRY_PLUGIN = fileURLToPath(new URL('../fixtures/ui-retry-plugin', import.meta.url));
+/** Anything that waits for the engine (the machine may be busy). */
+const ENGINE_WAIT_MS = 60_000;
 const skip = chromiumMissing() || (!process.env.DSF_TEST_DATABASE_URL && 'DSF_TEST_DATABASE_URL is not set');
 const prefix = `ui_${randomBytes(3).toString('hex')}_`;
 let dir: string;
@@ -31,9 +41,56 @@ const user = (plays: string) => {
 };
 const origins = () => [new URL(site.fhirBaseUrl).origin, new URL(site.bpeBaseUrl).origin];
 
+/** A FHIR client with the site's organisation certificate (to start processes without the browser). */
+function organizationClient(): { fhir: HttpFhirClient; close(): void } {
+  const http = new HttpsClient({ cert: readFileSync(site.clientCert, 'utf8'), key: readFileSync(site.clientKey, 'utf8'), ca: readFileSync(demo.network.ca, 'utf8') });
+  return { fhir: new HttpFhirClient({ http, baseUrl: site.fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 30_000 }), close: () => http.close() };
+}
+
+/** Reloads the page until the locator's element is there (the engine works in the background), at most ENGINE_WAIT_MS. */
+async function reloadUntil(page: Page, visible: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + ENGINE_WAIT_MS;
+  while (!(await visible())) {
+    if (Date.now() > deadline) throw new Error(`not seen within ${ENGINE_WAIT_MS / 1000} s: ${what}`);
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+}
+
+/**
+ * What another site can do: its page (served here from http://127.0.0.1, another site than https://localhost)
+ * submits a form to `action` in the same browser, which presents the user's client certificate. Returns the
+ * status of that cross-site post. `fields` are the form's inputs; with text/plain a name and value can spell JSON.
+ */
+async function crossSitePost(context: BrowserContext, action: string, enctype: string, fields: Record<string, string>): Promise<number> {
+  const inputs = Object.entries(fields).map(([n, v]) => `<input type="hidden" name='${n.replaceAll("'", '&#39;')}' value='${v.replaceAll("'", '&#39;')}'>`);
+  const markup = `<!DOCTYPE html><form method="post" action="${action}" enctype="${enctype}">${inputs.join('')}</form><script>document.forms[0].submit()</script>`;
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(markup));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const page = await context.newPage();
+  try {
+    const answered = page.waitForResponse((r) => r.url() === action && r.request().method() === 'POST', { timeout: 20_000 });
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    return (await answered).status();
+  } finally {
+    await page.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** How many pixels the page is wider than the window (the narrow-screen rule: none). */
+function overflow(page: Page): Promise<number> {
+  return page.evaluate('document.documentElement.scrollWidth - window.innerWidth') as Promise<number>;
+}
+
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'dsf-ui-'));
+  // The site's own plugin folder (the demo deploys it besides the shipped plugins): the test plugin.
+  const processDir = join(dir, 'Test_DIC_1', 'process');
+  mkdirSync(processDir, { recursive: true });
+  symlinkSync(UI_RETRY_PLUGIN, join(processDir, 'ui-retry-plugin'), 'dir');
   demo = await startDemoNetwork({ dir, organizations: ['Test_DIC_1'], basePort: await findFreeBasePort(1), databaseUrl: process.env.DSF_TEST_DATABASE_URL, databasePrefix: prefix, log: () => {} });
   site = demo.network.sites[0]!;
   browser = await launchBrowser();
@@ -96,6 +153,12 @@ test('helloUser: start from its draft Task, answer the user task in the form, th
     assert.match(await form.locator('.message.error').innerText(), /HTTP 403/);
     await screenshot(page, 'user-task-form-refused');
     await page.unroute('**/QuestionnaireResponse/*');
+    // Another site's form cannot answer it: a text/plain post whose body spells the completed response is refused.
+    const qrUrl = page.url().split('?')[0]!;
+    const completed = JSON.stringify({ resourceType: 'QuestionnaireResponse', id: qrUrl.split('/').pop(), status: 'completed' });
+    assert.equal(await crossSitePost(context, qrUrl, 'text/plain', { [completed.slice(0, -1)]: '}' }), 403);
+    assert.equal(await crossSitePost(context, site.fhirBaseUrl, 'application/x-www-form-urlencoded', { resourceType: 'Bundle' }), 403);
+    assert.equal(await form.locator('button', { hasText: 'Complete' }).count(), 1, 'still in progress');
     await form.getByRole('button', { name: 'Complete' }).click();
     await page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
     await screenshot(page, 'user-task-completed');
@@ -210,5 +273,83 @@ test('without a known certificate a browser sees no data', { skip, timeout: 60_0
     assert.equal(await page.locator('#dsf-resource').count(), 0);
   } finally {
     await context.close();
+  }
+});
+
+test('a failed instance shows its incident in the BPE view; Retry completes it', { skip, timeout: 180_000 }, async () => {
+  const client = organizationClient();
+  const context = await browser.context({ cert: user('admin'), origins: origins() });
+  const page = await context.newPage();
+  try {
+    const task = await client.fhir.create(requestedTaskFrom(await findDraftTask(client.fhir, UI_RETRY_DRAFT)));
+    // The flaky step fails once; its one retry used up, the instance is listed as failed.
+    await page.goto(`${site.bpeBaseUrl}/ui/instances?state=failed`);
+    const link = page.getByRole('link', { name: /^testorg_uiRetry/ }).first();
+    await reloadUntil(page, async () => (await link.count()) > 0, 'the failed testorg_uiRetry instance');
+    await screenshot(page, 'bpe-instances-failed');
+    await link.click();
+    await page.locator('h1 .status', { hasText: 'failed' }).waitFor();
+    const incident = page.locator('ul.issues li.error', { hasText: 'FlakyStep' });
+    assert.match(await incident.innerText(), /failed on its first run/);
+    await page.locator('#diagram[data-rendered="true"]').waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('#diagram .djs-element.failed').count(), 1, 'the failed step marked in the diagram');
+    await screenshot(page, 'bpe-instance-incident');
+
+    // Another site's form cannot retry it (the browser presents the admin's certificate there too).
+    const retryAction = new URL((await incident.locator('form').getAttribute('action'))!, page.url()).href;
+    assert.equal(await crossSitePost(context, retryAction, 'application/x-www-form-urlencoded', {}), 403);
+    await page.reload();
+    assert.equal(await page.locator('ul.issues li.error', { hasText: 'FlakyStep' }).count(), 1, 'the incident is still there');
+    await incident.getByRole('button', { name: 'Retry' }).click();
+    await page.waitForLoadState();
+    await reloadUntil(page, async () => (await page.locator('h1 .status', { hasText: 'finished' }).count()) > 0, 'the retried instance finished');
+    assert.equal(await page.locator('ul.issues li.error').count(), 0, 'no incident left');
+    assert.match(await page.locator('dl.card').innerText(), /succeeded on retry/);
+    await screenshot(page, 'bpe-instance-retried');
+
+    // The start Task completes with the instance.
+    const deadline = Date.now() + ENGINE_WAIT_MS;
+    let status = '';
+    while ((status = (await client.fhir.read<Task>('Task', task.id!)).status) !== 'completed' && Date.now() < deadline) await page.waitForTimeout(500);
+    assert.equal(status, 'completed');
+  } finally {
+    await context.close();
+    client.close();
+  }
+});
+
+test('at 390x844 the resource, search, user task and BPE instance list pages do not scroll sideways', { skip, timeout: 180_000 }, async () => {
+  const client = organizationClient();
+  const context = await browser.context({ cert: user('admin'), origins: origins(), width: 390, height: 844 });
+  const page = await context.newPage();
+  try {
+    // A user task waiting for its answer.
+    const task = await client.fhir.create(requestedTaskFrom(await findDraftTask(client.fhir, HELLO_USER_DRAFT)));
+    await page.goto(`${site.fhirBaseUrl}/Task?status=draft`);
+    await page.locator('table.entries').waitFor();
+    assert.ok((await overflow(page)) <= 0, `search page ${await overflow(page)} px too wide`);
+    await page.goto(`${site.fhirBaseUrl}/Task/${task.id}`);
+    await page.locator('h1 .type', { hasText: 'Task' }).waitFor();
+    assert.ok((await overflow(page)) <= 0, `resource page ${await overflow(page)} px too wide`);
+    await screenshot(page, 'task-390');
+
+    await page.goto(`${site.fhirBaseUrl}/QuestionnaireResponse?status=in-progress`);
+    const qrLink = page.getByRole('link', { name: /^QuestionnaireResponse\// }).first();
+    await reloadUntil(page, async () => (await qrLink.count()) > 0, 'an in-progress QuestionnaireResponse');
+    await qrLink.click();
+    await page.locator('#answer-form').waitFor();
+    assert.ok((await overflow(page)) <= 0, `user task form ${await overflow(page)} px too wide`);
+    await screenshot(page, 'user-task-form-390');
+
+    await page.goto(`${site.bpeBaseUrl}/ui/instances`);
+    await page.locator('table.entries').waitFor();
+    assert.ok((await overflow(page)) <= 0, `BPE instance list ${await overflow(page)} px too wide`);
+    await screenshot(page, 'bpe-instances-390');
+    await page.goto(`${site.bpeBaseUrl}/ui`);
+    assert.ok((await overflow(page)) <= 0, `BPE processes ${await overflow(page)} px too wide`);
+    await screenshot(page, 'bpe-processes-390');
+  } finally {
+    await context.close();
+    client.close();
   }
 });

@@ -99,7 +99,7 @@ test('sign in with OIDC, see data as a local user, sign out', { skip, timeout: 9
     await context.addCookies([cookie]);
     assert.equal((await page.goto(`${baseUrl}/Organization`))?.status(), 200);
 
-    await page.getByRole('link', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('h1', { hasText: 'Signed out' }).waitFor();
     assert.equal((await page.goto(`${baseUrl}/Organization`))?.status(), 401);
   } finally {

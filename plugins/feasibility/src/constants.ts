@@ -8,6 +8,8 @@ export const FeasibilityCodes = {
   total: 'total',
   result: 'result',
   count: 'count',
+  /** Instead of result and count: why the DIC could not count. */
+  error: 'error',
 } as const;
 
 export const FEASIBILITY_STATUS_SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/feasibility-status';
@@ -17,6 +19,8 @@ export const FeasibilityStatus = {
   timeout: 'timeout',
   notReachable: 'not-reachable',
   notAllowed: 'not-allowed',
+  /** The DIC received the query but could not count (its data repository down, the query refused there). */
+  error: 'error',
 } as const;
 export type FeasibilityStatusCode = (typeof FeasibilityStatus)[keyof typeof FeasibilityStatus];
 
@@ -57,6 +61,8 @@ export const FeasibilityVariables = {
   /** At the DIC: the obfuscated result to send. */
   reported: 'feasibilityReported',
   count: 'feasibilityCount',
+  /** At the DIC: why counting failed (sent instead of a result). */
+  error: 'feasibilityError',
 } as const;
 
 /** What one DIC's sub-process ended with. */

@@ -2,8 +2,21 @@
 // repository (the configured FHIR connection, never another site), obfuscate the count, and answer the
 // requesting research platform with the obfuscated count only.
 import type { Task, TaskInput } from '@medplum/fhirtypes';
-import { BpmnMessage, createTarget, MessageEndEvent, ServiceTask, type ProcessPluginApi, type SendTaskValues, type Target, type Variables } from '../../../src/plugin-api/index.ts';
-import { countCohort, parseCriterion } from './cohort-count.ts';
+import {
+  BpmnMessage,
+  createTarget,
+  errorMessageOf,
+  FhirHttpError,
+  isNotReachable,
+  MessageEndEvent,
+  ServiceTask,
+  type ProcessPluginApi,
+  type SendTaskValues,
+  type Target,
+  type Variables,
+} from '../../../src/plugin-api/index.ts';
+import { countCohort, CriterionError } from '../../research-common/cohort-selection.ts';
+import { checkCriterion } from '../../research-common/criterion-check.ts';
 import { DEFAULTS, FEASIBILITY_SYSTEM, FeasibilityCodes, FeasibilityProperties, FeasibilityVariables } from './constants.ts';
 import { obfuscateCount, obfuscationSettings } from './obfuscation.ts';
 
@@ -15,15 +28,34 @@ function queryTask(variables: Variables): Task {
 
 const property = (api: ProcessPluginApi, name: keyof typeof FeasibilityProperties) => api.properties.get(FeasibilityProperties[name]) ?? DEFAULTS[name as keyof typeof DEFAULTS];
 
+/**
+ * What the requester learns of a failed count: the kind of failure only. The full error (local URLs,
+ * the repository's messages) stays in this site's log.
+ */
+function failureForRequester(error: unknown): string {
+  if (error instanceof CriterionError) return `criterion refused: ${error.message}`;
+  if (isNotReachable(error)) return 'local data repository not reachable';
+  if (error instanceof FhirHttpError) return `local data repository answered HTTP ${error.status}`;
+  return 'local count failed';
+}
+
 export class CountCohort extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const settings = obfuscationSettings((name) => api.properties.get(name) ?? '', FeasibilityProperties);
-    const criteria = api.taskHelper.getInputParameterStringValues(queryTask(variables), FEASIBILITY_SYSTEM, FeasibilityCodes.criterion).map(parseCriterion);
     const connection = property(api, 'dataRepository');
     const client = await api.fhirClientProvider.getById(connection);
     if (!client) throw new Error(`no FHIR connection '${connection}' configured for the local data repository (DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG)`);
     const started = performance.now();
-    const count = await countCohort(client, criteria);
+    let count: number;
+    try {
+      const criteria = api.taskHelper.getInputParameterStringValues(queryTask(variables), FEASIBILITY_SYSTEM, FeasibilityCodes.criterion).map(checkCriterion);
+      count = await countCohort(client, criteria);
+    } catch (e) {
+      // The requester gets an error result now instead of waiting for its timeout.
+      api.logger.warn(`Feasibility query from ${queryTask(variables).requester?.identifier?.value ?? '?'} not counted: ${errorMessageOf(e)}`);
+      variables.setString(FeasibilityVariables.error, failureForRequester(e));
+      return;
+    }
     const reported = obfuscateCount(count, settings);
     // The exact count stays in this process's log at debug level only.
     api.logger.debug(`Feasibility count ${count} in ${Math.round(performance.now() - started)} ms`);
@@ -51,6 +83,8 @@ export class SelectRequester extends ServiceTask {
 
 export class SendFeasibilityResult extends MessageEndEvent {
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables, _values: SendTaskValues, _target: Target): TaskInput[] {
+    const error = variables.getString(FeasibilityVariables.error);
+    if (error !== undefined) return [api.taskHelper.createInput({ valueString: error }, FEASIBILITY_SYSTEM, FeasibilityCodes.error)];
     const reported = variables.getString(FeasibilityVariables.reported);
     if (reported === undefined) throw new Error('no feasibility result to send');
     const count = variables.getInteger(FeasibilityVariables.count);

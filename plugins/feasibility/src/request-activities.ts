@@ -16,7 +16,7 @@ import {
   type Target,
   type Variables,
 } from '../../../src/plugin-api/index.ts';
-import { parseCriterion } from './cohort-count.ts';
+import { checkCriterion } from '../../research-common/criterion-check.ts';
 import {
   DEFAULTS,
   FEASIBILITY_STATUS_SYSTEM,
@@ -51,7 +51,7 @@ export class SelectFeasibilityTargets extends ServiceTask {
     // A criterion the DICs would refuse fails the request here, before anything is sent.
     const criteria = criteriaOf(api, startTask(variables));
     if (criteria.length === 0) throw new Error('no criterion input');
-    for (const c of criteria) parseCriterion(c);
+    for (const c of criteria) checkCriterion(c);
     const consortium = api.properties.get(FeasibilityProperties.consortium) ?? DEFAULTS.consortium;
     const targets = await api.targetProvider.create(consortium, 'DIC').withCorrelationKey();
     api.logger.info(`Feasibility query to ${targets.entries.length} DIC(s) of ${consortium}: ${targets.entries.map((t) => t.organizationIdentifierValue).join(', ') || 'none'}`);
@@ -87,10 +87,16 @@ export class RecordSiteResult extends ServiceTask {
     const target = targetOf(variables);
     const answer = variables.getLatestTask();
     if (!answer) throw new Error('no result Task');
+    const error = api.taskHelper.getFirstInputParameterStringValue(answer, FEASIBILITY_SYSTEM, FeasibilityCodes.error);
     const reported = api.taskHelper.getFirstInputParameterStringValue(answer, FEASIBILITY_SYSTEM, FeasibilityCodes.result) ?? '';
     const count = api.taskHelper.getFirstInputParameter(answer, FEASIBILITY_SYSTEM, FeasibilityCodes.count)?.valueInteger;
-    const outcome: SiteOutcome = count === undefined ? { status: FeasibilityStatus.belowThreshold, reported } : { status: FeasibilityStatus.answered, reported, count };
-    api.logger.info(`Feasibility result from ${target.organizationIdentifierValue}: ${reported}`);
+    const outcome: SiteOutcome =
+      error !== undefined
+        ? { status: FeasibilityStatus.error, errorMessage: error }
+        : count === undefined
+          ? { status: FeasibilityStatus.belowThreshold, reported }
+          : { status: FeasibilityStatus.answered, reported, count };
+    api.logger.info(`Feasibility result from ${target.organizationIdentifierValue}: ${error !== undefined ? `error (${error})` : reported}`);
     variables.setJsonVariable(FeasibilityVariables.outcomeOf(target.correlationKey), outcome);
   }
 }

@@ -2,51 +2,12 @@
 // the instances it touches, plus effects on other instances that are written when it finishes.
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import type { ExecutionListenerEvent, FlowNode } from '../bpmn/model.ts';
-import type { Clock } from './clock.ts';
-import type { DelegateExecution, DelegateRegistry, DelegateTask } from './delegate.ts';
 import { EngineError, type DeployedDefinition } from './definitions.ts';
+import type { EngineServices, RuntimeHost } from './engine-services.ts';
 import { InstanceState, type Job } from './instance-state.ts';
 import { Runtime } from './runtime.ts';
 
-export interface InstanceEndInfo {
-  instanceId: string;
-  definitionKey: string;
-  businessKey: string | null;
-  outcome: string;
-  /** The process instance's variables as it ends. */
-  variables: Readonly<Record<string, unknown>>;
-}
-
-export interface EngineHooks {
-  /** Called inside the ending command (before commit) when a process instance ends. */
-  onInstanceEnd?(info: InstanceEndInfo): Promise<void> | void;
-  /**
-   * Built-in execution listeners of the embedding server (the BPE keeps its Task bookkeeping here, as
-   * the reference does with a BPMN parse listener): called for every flow node's start and end, before
-   * the listeners the BPMN declares for that node.
-   */
-  beforeExecutionListeners?(event: ExecutionListenerEvent, execution: DelegateExecution, node: FlowNode): Promise<void> | void;
-  /** Called when a user task has been created, after the task listeners its BPMN declares for 'create'. */
-  afterUserTaskCreated?(task: DelegateTask, node: FlowNode): Promise<void> | void;
-}
-
-export interface DefinitionLookup {
-  byId(client: PoolClient, id: string): Promise<DeployedDefinition>;
-  resolve(client: PoolClient, key: string, binding: string, version: string | null): Promise<DeployedDefinition>;
-  /** The latest active version of every definition with a signal start event for this signal. */
-  signalStarts(client: PoolClient, signalName: string): Promise<Array<{ definition: DeployedDefinition; startEventId: string }>>;
-}
-
-export interface EngineServices {
-  clock: Clock;
-  delegates: DelegateRegistry;
-  beans: Record<string, unknown>;
-  hooks: EngineHooks;
-  definitions: DefinitionLookup;
-}
-
-export class CommandContext {
+export class CommandContext implements RuntimeHost {
   private readonly runtimes = new Map<string, Runtime>();
   private readonly foreignJobs: Array<{ instanceId: string; job: Job }> = [];
   private readonly cancelled: string[] = [];

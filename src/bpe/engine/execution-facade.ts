@@ -2,12 +2,12 @@
 import type { FlowNode } from '../bpmn/model.ts';
 import type { DelegateExecution } from './delegate.ts';
 import type { Execution } from './instance-state.ts';
-import type { Runtime } from './runtime.ts';
+import type { ExecutionScope } from './execution-scope.ts';
 import { copyValue } from './variables.ts';
 
 export class ExecutionFacade implements DelegateExecution {
   constructor(
-    private readonly runtime: Runtime,
+    private readonly runtime: ExecutionScope,
     private readonly exec: Execution,
     private readonly node: FlowNode | null,
     readonly fields: Readonly<Record<string, unknown>>,

@@ -27,7 +27,7 @@ export type {
 export { EngineError, MessageCorrelationError, type DeployedDefinition } from './definitions.ts';
 export { DeploymentError } from './deployment-check.ts';
 export { ManualClock, systemClock, type Clock } from './clock.ts';
-export type { EngineHooks, InstanceEndInfo } from './command-context.ts';
+export type { EngineHooks, InstanceEndInfo } from './engine-services.ts';
 export type { JobExecutorOptions } from './job-executor.ts';
 export { migrateEngine, ENGINE_MIGRATIONS } from './schema.ts';
 // The parsed model, for callers that check BPMN files before deploying them (the BPE's plugin checks).

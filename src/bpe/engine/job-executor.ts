@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { parseTimer } from '../bpmn/timer.ts';
-import { CommandContext, type EngineServices } from './command-context.ts';
+import { CommandContext } from './command-context.ts';
+import type { EngineServices } from './engine-services.ts';
 
 export interface JobExecutorOptions {
   /** Pause between polls when no job is due (ms). */

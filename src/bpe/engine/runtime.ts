@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { compileExpression, type ExpressionScope } from '../bpmn/expression.ts';
 import { flow, isActivity, node as nodeOf, type FlowNode, type Implementation, type ProcessModel } from '../bpmn/model.ts';
 import { parseRetryCycle, parseTimer } from '../bpmn/timer.ts';
-import type { CommandContext } from './command-context.ts';
 import { BpmnError, type DelegateExecution, type DelegateInstance, type DelegateTask } from './delegate.ts';
 import { EngineError, type DeployedDefinition } from './definitions.ts';
+import type { RuntimeHost } from './engine-services.ts';
 import { ExecutionFacade } from './execution-facade.ts';
+import type { ExecutionScope } from './execution-scope.ts';
 import type { Execution, InstanceState, Job } from './instance-state.ts';
 
 interface EnterOptions {
@@ -18,13 +19,13 @@ interface EnterOptions {
 
 const DEFAULT_RETRIES = 3;
 
-export class Runtime {
+export class Runtime implements ExecutionScope {
   private readonly agenda: Array<() => Promise<void>> = [];
   private running = false;
   readonly model: ProcessModel;
 
   constructor(
-    readonly ctx: CommandContext,
+    readonly ctx: RuntimeHost,
     readonly state: InstanceState,
     readonly definition: DeployedDefinition,
   ) {

@@ -2,6 +2,7 @@
 // filters, and one instance with its diagram (bpmn-js, marked by static/bpe.js), variables, history,
 // incidents with retry, and cancel. Server-rendered with escaped templates.
 import { html, safeUrl, trusted, type SafeHtml } from '../../common/web/html.ts';
+import { postButton } from '../../common/web/same-origin.ts';
 import type { ActivityHistory, Incident, InstanceInfo } from '../engine/index.ts';
 
 export interface BpePageSite {
@@ -11,6 +12,8 @@ export interface BpePageSite {
   /** The site's FHIR pages, linked from the header. */
   fhirUiUrl?: string;
   user: string;
+  /** Set for a sign-in session (a certificate cannot be signed out of). */
+  signOutUrl?: string;
 }
 
 export interface ProcessRow {
@@ -45,7 +48,7 @@ ${opts.diagram ? html`<link rel="stylesheet" href="${s}/diagram-js.css"><link re
 <body>
 <header class="top">
   <a class="brand" href="${site.base}">DSF BPE <span>${site.organization}</span></a>
-  <span class="who">${site.user} · admin${site.fhirUiUrl ? html` · <a href="${safeUrl(site.fhirUiUrl)}">FHIR server</a>` : ''}</span>
+  <span class="who">${site.user} · admin${site.fhirUiUrl ? html` · <a href="${safeUrl(site.fhirUiUrl)}">FHIR server</a>` : ''}${signOut(site)}</span>
 </header>
 <nav class="quick"><a href="${site.base}">Processes</a>${INSTANCE_FILTERS.map((f) => html`<a href="${site.base}/instances?state=${f}">${f[0]!.toUpperCase() + f.slice(1)}</a>`)}</nav>
 <main>
@@ -147,10 +150,15 @@ ${
   return bpeLayout(site, d.row.process, content, { diagram: true });
 }
 
-export function messagePage(site: Omit<BpePageSite, 'user'> & { user?: string }, status: number, title: string, text: string): string {
+function signOut(site: { signOutUrl?: string }): SafeHtml | string {
+  return site.signOutUrl ? html` · ${postButton(site.signOutUrl, 'Sign out', 'link')}` : '';
+}
+
+/** A page with a status and a message only (errors, sign-in, signed out): no data of the engine. */
+export function messagePage(site: Omit<BpePageSite, 'user'> & { user?: string }, status: number, title: string, text: string, more?: SafeHtml): string {
   return html`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title><link rel="stylesheet" href="${site.base}/static/ui.css"></head>
-<body><header class="top"><span class="brand">DSF BPE <span>${site.organization}</span></span><span class="who">${site.user ?? 'not signed in'}</span></header>
-<main><h1><span class="type">${status}</span> ${title}</h1><p>${text}</p></main></body></html>
+<body><header class="top"><span class="brand">DSF BPE <span>${site.organization}</span></span><span class="who">${site.user ?? 'not signed in'}${signOut(site)}</span></header>
+<main><h1>${status >= 400 ? html`<span class="type">${status}</span> ` : ''}${title}</h1><p>${text}</p>${more ?? ''}</main></body></html>
 `.value;
 }

@@ -1,9 +1,11 @@
 // The BPE's web view, served under <base> (e.g. /bpe/ui) by the BPE's HTTPS server. Only callers with
 // the ADMIN role of DEV_DSF_BPE_SERVER_ROLECONFIG see it (as the reference's BPE UI): a client
-// certificate matched by thumbprint or e-mail. Changes (cancel, retry) are POSTs from this view's own
-// pages only (Origin checked), answered with a redirect to the instance page.
+// certificate matched by thumbprint or e-mail, or, when OpenID Connect sign-in is configured, a session
+// (the FHIR pages' sign-in code) matched by e-mail, token-role or token-group. The server asks for a
+// certificate but does not require one, so a browser without one gets the sign-in page, not a TLS error.
+// Changes (cancel, retry, sign-out) are POSTs from this view's own pages only (Origin or Sec-Fetch-Site
+// checked, src/common/web/same-origin.ts); cancel and retry are answered with a redirect to the instance page.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -12,15 +14,35 @@ import type { ProcessEngine, InstanceInfo } from '../engine/index.ts';
 import type { PluginDeploymentResult } from '../plugins/plugin-manager.ts';
 import type { BpeRoleConfig } from './bpe-role-config.ts';
 import { INSTANCE_FILTERS, instancePage, instancesPage, messagePage, overviewPage, type BpePageSite, type InstanceFilter, type InstanceRow, type ProcessRow } from './bpe-pages.ts';
+import { LoginError, SESSION_COOKIE, type OidcLogin } from '../../common/web/oidc-login.ts';
+import { cookieValue, safeReturn } from '../../common/web/cookies.ts';
+import { beginSignIn, completeSignIn, signOutCookie } from '../../common/web/sign-in-flow.ts';
+import { html } from '../../common/web/html.ts';
+import { tlsCertificate, type CertificateOf } from '../web/client-certificate.ts';
+import { crossSiteRefusal, ownOrigins, postButton } from '../../common/web/same-origin.ts';
 
 export interface BpeWebUiOptions {
   engine: ProcessEngine;
   deployment: PluginDeploymentResult;
-  organization: string;
+  /** The site's organisation identifier, shown in the header (a function: the BPE learns it from its FHIR server). */
+  organization: string | (() => string);
   roles: BpeRoleConfig;
   /** Path the view is served under, e.g. /bpe/ui */
   base: string;
   fhirUiUrl?: string;
+  /** Browser sign-in by OpenID Connect (DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW). */
+  login?: OidcLogin;
+  /** The view's external URL (its sign-in callback is <url>/login/callback); default https://<Host><base>. */
+  url?: string;
+  /** The caller's trusted client certificate (DER); default: the TLS handshake's (a reverse proxy's header: client-certificate.ts). */
+  certificateOf?: CertificateOf;
+}
+
+/** Who is looking: a client certificate or a sign-in session. */
+interface Caller {
+  name: string;
+  admin: boolean;
+  session: boolean;
 }
 
 /** A request handler: true when it answered the request (its path is under the base). */
@@ -43,7 +65,7 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
-function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/html;charset=UTF-8', headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/html;charset=UTF-8', headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, { 'content-type': type, ...SECURITY_HEADERS, ...headers }).end(body);
 }
 
@@ -60,15 +82,57 @@ function inFilter(status: InstanceRow['status'], filter: InstanceFilter | undefi
 
 export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
   const base = opts.base.replace(/\/$/, '');
+  const certificateOf = opts.certificateOf ?? tlsCertificate;
+  const organization = typeof opts.organization === 'function' ? opts.organization : () => opts.organization as string;
   const staticCache = new Map<string, Buffer>();
 
-  const caller = (req: IncomingMessage): { name: string; admin: boolean } | undefined => {
-    const socket = req.socket as Partial<TLSSocket>;
-    const raw = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false)?.raw : undefined;
-    if (!raw || raw.length === 0 || (socket as TLSSocket).authorized !== true) return undefined;
-    const info = parseCertificatePem(raw);
-    const admin = opts.roles.isAdmin({ thumbprint: thumbprintSha512(raw), emails: info.email ? [info.email] : [] });
-    return { name: info.commonName ?? info.email ?? 'certificate', admin };
+  const caller = async (req: IncomingMessage): Promise<Caller | undefined> => {
+    const raw = certificateOf(req);
+    if (raw) {
+      const info = parseCertificatePem(raw);
+      const admin = opts.roles.isAdmin({ thumbprint: thumbprintSha512(raw), emails: info.email ? [info.email] : [] });
+      return { name: info.commonName ?? info.email ?? 'certificate', admin, session: false };
+    }
+    const claims = opts.login && (await opts.login.session(cookieValue(req.headers.cookie, SESSION_COOKIE)));
+    if (!claims || claims.expiresAt.getTime() <= Date.now()) return undefined;
+    const admin = opts.roles.isAdmin({ emails: claims.emails, tokenRoles: claims.tokenRoles, tokenGroups: claims.tokenGroups });
+    return { name: claims.emails[0] ?? claims.name, admin, session: true };
+  };
+
+  const viewUrl = (req: IncomingMessage) => (opts.url ?? `https://${req.headers.host}${base}`).replace(/\/$/, '');
+
+  /** /login, /login/callback, /logout: true when the request was one of them. */
+  const signIn = async (req: IncomingMessage, res: ServerResponse, rest: string, url: URL): Promise<boolean> => {
+    const login = opts.login;
+    if (!login || !['/login', '/login/callback', '/logout'].includes(rest)) return false;
+    // GET /logout only offers the sign-out button; the POST signs out.
+    if (!(rest === '/logout' ? ['GET', 'POST'] : ['GET']).includes(req.method ?? '')) return false;
+    const site0 = { organization: organization(), base };
+    const redirectUri = `${viewUrl(req)}/login/callback`;
+    try {
+      if (rest === '/login') {
+        const started = await beginSignIn(login, redirectUri, url.searchParams.get('return'), base);
+        send(res, 302, '', 'text/plain', { location: started.location, 'set-cookie': started.setCookie });
+      } else if (rest === '/login/callback') {
+        const done = await completeSignIn(login, req.headers.cookie, url.searchParams, redirectUri, base);
+        send(res, 302, '', 'text/plain', { location: `${base}${done.returnTo ? `/${done.returnTo}` : ''}`, 'set-cookie': done.setCookie });
+      } else if (req.method === 'GET') {
+        send(res, 200, messagePage(site0, 200, 'Sign out', 'End your session at this process engine view.', html`<p>${postButton(`${base}/logout`, 'Sign out', 'primary')}</p>`));
+      } else {
+        req.resume();
+        const refusal = crossSiteRefusal(req.headers, ownOrigins(viewUrl(req), req.headers.host), true);
+        if (refusal) {
+          send(res, 403, messagePage(site0, 403, 'Forbidden', `Refused ${refusal}: changes are accepted only from the pages of this view.`));
+          return true;
+        }
+        const again = html`<p><a class="button primary" href="${base}/login">Sign in again</a></p>`;
+        send(res, 200, messagePage(site0, 200, 'Signed out', 'Your session at this process engine view has ended.', again), undefined, { 'set-cookie': signOutCookie(base) });
+      }
+    } catch (e) {
+      if (!(e instanceof LoginError)) throw e;
+      send(res, 401, messagePage(site0, 401, 'Sign-in failed', e.message, html`<p><a class="button primary" href="${base}/login">Try again</a></p>`));
+    }
+    return true;
   };
 
   const definitionLabels = async (): Promise<Map<string, { key: string; version: string }>> =>
@@ -99,27 +163,35 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
       return true;
     }
 
-    const site0 = { organization: opts.organization, base };
-    const who = caller(req);
+    if (await signIn(req, res, rest, url)) return true;
+
+    const site0 = { organization: organization(), base };
+    const who = await caller(req);
     if (!who) {
-      send(res, 401, messagePage(site0, 401, 'Not signed in', 'Sign in with a client certificate of this site that the BPE role configuration gives the ADMIN role.'));
+      const back = safeReturn(`${rest.slice(1)}${url.search}`);
+      const signInLink = opts.login ? html`<p><a class="button primary" href="${base}/login${back ? `?return=${encodeURIComponent(back)}` : ''}">Sign in</a></p>` : undefined;
+      const how = opts.login
+        ? 'Sign in with an account that the BPE role configuration gives the ADMIN role, or use a client certificate of this site that it names.'
+        : 'Sign in with a client certificate of this site that the BPE role configuration gives the ADMIN role.';
+      send(res, 401, messagePage(site0, 401, 'Not signed in', how, signInLink));
       return true;
     }
+    const signOut = who.session ? `${base}/logout` : undefined;
     if (!who.admin) {
-      send(res, 403, messagePage({ ...site0, user: who.name }, 403, 'Forbidden', 'The process engine view is for administrators only (role ADMIN in the BPE role configuration).'));
+      send(res, 403, messagePage({ ...site0, user: who.name, signOutUrl: signOut }, 403, 'Forbidden', 'The process engine view is for administrators only (role ADMIN in the BPE role configuration).'));
       return true;
     }
-    const site: BpePageSite = { ...site0, user: who.name, fhirUiUrl: opts.fhirUiUrl };
+    const site: BpePageSite = { ...site0, user: who.name, fhirUiUrl: opts.fhirUiUrl, signOutUrl: signOut };
 
     try {
       if (req.method === 'POST') {
         // Only forms of this view may change anything: a cross-site form would carry the client certificate too.
-        const origin = req.headers.origin;
-        if (!origin || origin !== `https://${req.headers.host}`) {
-          send(res, 403, messagePage(site, 403, 'Forbidden', 'Changes are accepted only from the pages of this view.'));
+        req.resume();
+        const refusal = crossSiteRefusal(req.headers, ownOrigins(viewUrl(req), req.headers.host), true);
+        if (refusal) {
+          send(res, 403, messagePage(site, 403, 'Forbidden', `Refused ${refusal}: changes are accepted only from the pages of this view.`));
           return true;
         }
-        req.resume();
         const cancel = /^\/instances\/([A-Za-z0-9-]{1,64})\/cancel$/.exec(rest);
         if (cancel) {
           await opts.engine.cancelInstance(cancel[1]!);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { ConfigReader } from '../../common/config-reader.ts';
 import { parseRoleConfig, RoleConfig } from './role-config.ts';
 import type { OidcSettings } from './oidc-bearer.ts';
-import type { OidcLoginSettings } from './oidc-login.ts';
+import type { OidcLoginSettings } from '../../common/web/oidc-login.ts';
+import { readOidcLoginSettings } from '../../common/web/oidc-login-config.ts';
 
 export interface AuthConfig {
   /** DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER (X-ClientCert) */
@@ -55,24 +56,7 @@ export function readAuthConfig(r: ConfigReader, env: Record<string, string | und
       readTimeoutMs: r.durationMs('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TIMEOUT_READ', 30_000),
     };
   }
-  if (r.bool('DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW', false)) {
-    const realmBaseUrl = r.string('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL');
-    const clientId = r.string('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID');
-    const clientSecret = r.string('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET');
-    if (!realmBaseUrl || !/^https:\/\/[^/]+/.test(realmBaseUrl)) r.problems.push('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_REALM_BASE_URL (an https:// URL) is required when DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW is true');
-    if (!clientId) r.problems.push('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_ID is required when DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW is true');
-    if (!clientSecret) r.problems.push('DEV_DSF_SERVER_AUTH_OIDC_CLIENT_SECRET is required when DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW is true');
-    config.oidcLogin = {
-      realmBaseUrl: realmBaseUrl ?? '',
-      discoveryPath: r.string('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_DISCOVERY_PATH', '/.well-known/openid-configuration'),
-      clientId: clientId ?? '',
-      clientSecret: clientSecret ?? '',
-      trustedCas: trustedCas(r, 'DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TRUST_SERVER_CERTIFICATE_CAS'),
-      connectTimeoutMs: r.durationMs('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TIMEOUT_CONNECT', 5_000),
-      readTimeoutMs: r.durationMs('DEV_DSF_SERVER_AUTH_OIDC_PROVIDER_CLIENT_TIMEOUT_READ', 30_000),
-      sessionTimeoutMs: r.durationMs('DSF_SERVER_AUTH_OIDC_SESSION_TIMEOUT', 30 * 60_000),
-    };
-  }
+  config.oidcLogin = readOidcLoginSettings(r, (name) => trustedCas(r, name));
   return config;
 }
 

@@ -30,7 +30,8 @@ import { IdentityCache } from './identity-cache.ts';
 import { TrustedCertificates } from './trusted-certificates.ts';
 import type { RoleConfig, RoleMatch } from './role-config.ts';
 import { bearerError, type OidcBearerVerifier } from './oidc-bearer.ts';
-import { SESSION_COOKIE, type OidcLogin } from './oidc-login.ts';
+import { SESSION_COOKIE, type OidcLogin } from '../../common/web/oidc-login.ts';
+import { cookieValue } from '../../common/web/cookies.ts';
 
 
 export interface IdentityProviderOptions {
@@ -242,15 +243,6 @@ function unauthenticated(message: string, code: 'login' | 'security' = 'login'):
 
 function organizationIdentifier(organization: Organization): string | undefined {
   return organization.identifier?.find((i) => i.system === ORGANIZATION_IDENTIFIER_SYSTEM && i.value)?.value;
-}
-
-/** A cookie's value from a Cookie header, or undefined. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
-  }
-  return undefined;
 }
 
 /** IPv4 peers of a dual-stack socket appear as ::ffff:a.b.c.d. */

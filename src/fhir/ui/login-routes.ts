@@ -1,26 +1,18 @@
 // Browser sign-in by OpenID Connect: GET <base>/login starts the authorization-code flow,
-// <base>/login/callback completes it and sets the session cookie, <base>/logout ends the session.
+// <base>/login/callback completes it and sets the session cookie, POST <base>/logout (a form button;
+// cross-site posts are refused by cross-site-guard.ts) ends the session; GET <base>/logout only offers that button.
 // These routes need no identity (fhir-server.ts lets them through); every other route then accepts the
 // session cookie like a certificate of a local user.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { FhirError } from '../../common/errors.ts';
-import { LOGIN_COOKIE, LoginError, SESSION_COOKIE, type OidcLogin } from '../auth/oidc-login.ts';
-import { cookieValue } from '../auth/identity-provider.ts';
+import { LoginError, type OidcLogin } from '../../common/web/oidc-login.ts';
+import { beginSignIn, completeSignIn, signOutCookie } from '../../common/web/sign-in-flow.ts';
 import { html } from '../../common/web/html.ts';
 import { layout } from './page-layout.ts';
+import { postButton } from '../../common/web/same-origin.ts';
 import type { UiSite } from './ui-context.ts';
 
 export const LOGIN_PATHS = ['/login', '/login/callback', '/logout'];
-
-/** Where to return after sign-in: a path below the base URL, nothing that could leave this site. */
-function safeReturn(value: string | null | undefined): string {
-  const v = (value ?? '').replace(/^\/+/, '');
-  return /^[A-Za-z0-9_$?=&%.,:|+/-]{0,1000}$/.test(v) && !v.includes('//') ? v : '';
-}
-
-function cookie(name: string, value: string, path: string, maxAgeS: number): string {
-  return `${name}=${value}; Path=${path}; Max-Age=${maxAgeS}; HttpOnly; Secure; SameSite=Lax`;
-}
 
 export function registerLoginRoutes(app: FastifyInstance, site: UiSite, login: OidcLogin): void {
   const basePath = new URL(site.baseUrl).pathname.replace(/\/$/, '') || '/';
@@ -31,22 +23,25 @@ export function registerLoginRoutes(app: FastifyInstance, site: UiSite, login: O
   };
 
   app.get('/login', async (req, reply: FastifyReply) => {
-    const returnTo = safeReturn(new URL(req.url, 'https://x').searchParams.get('return'));
-    const started = await login.start(redirectUri, returnTo).catch(fail);
-    return reply.header('set-cookie', cookie(LOGIN_COOKIE, started.cookie, basePath, 600)).header('cache-control', 'no-store').redirect(started.location, 302);
+    const started = await beginSignIn(login, redirectUri, new URL(req.url, 'https://x').searchParams.get('return'), basePath).catch(fail);
+    return reply.header('set-cookie', started.setCookie).header('cache-control', 'no-store').redirect(started.location, 302);
   });
 
   app.get('/login/callback', async (req, reply) => {
-    const query = new URL(req.url, 'https://x').searchParams;
-    const done = await login.finish(cookieValue(req.headers.cookie, LOGIN_COOKIE), query, redirectUri).catch(fail);
+    const done = await completeSignIn(login, req.headers.cookie, new URL(req.url, 'https://x').searchParams, redirectUri, basePath).catch(fail);
     return reply
-      .header('set-cookie', [cookie(SESSION_COOKIE, done.session, basePath, Math.floor(login.sessionTimeoutMs / 1000)), cookie(LOGIN_COOKIE, '', basePath, 0)])
+      .header('set-cookie', done.setCookie)
       .header('cache-control', 'no-store')
-      .redirect(`${site.baseUrl}/${safeReturn(done.returnTo) || 'Task?status=draft'}`, 302);
+      .redirect(`${site.baseUrl}/${done.returnTo || 'Task?status=draft'}`, 302);
   });
 
   app.get('/logout', async (_req, reply) => {
+    const page = layout({ site, formatParam: false, path: 'logout' }, 'Sign out', html`<h1>Sign out</h1><p>${postButton(`${site.baseUrl}/logout`, 'Sign out', 'primary')}</p>`);
+    return reply.header('cache-control', 'no-store').type('text/html;charset=UTF-8').send(page.value);
+  });
+
+  app.post('/logout', async (_req, reply) => {
     const page = layout({ site, formatParam: false, path: 'logout' }, 'Signed out', html`<h1>Signed out</h1><p>Your session at this site has ended.</p><p><a class="button primary" href="${site.baseUrl}/login">Sign in again</a></p>`);
-    return reply.header('set-cookie', cookie(SESSION_COOKIE, '', basePath, 0)).header('cache-control', 'no-store').type('text/html;charset=UTF-8').send(page.value);
+    return reply.header('set-cookie', signOutCookie(basePath)).header('cache-control', 'no-store').type('text/html;charset=UTF-8').send(page.value);
   });
 }

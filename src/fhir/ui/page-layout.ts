@@ -2,6 +2,7 @@
 // types people look at, the page's content, the site's own script and style sheet.
 import { html, jsonForScript, safeUrl, type SafeHtml } from '../../common/web/html.ts';
 import type { PageContext } from './ui-context.ts';
+import { postButton } from '../../common/web/same-origin.ts';
 
 /** Quick links: what a researcher, committee member or administrator opens most. */
 const QUICK_LINKS: [string, string][] = [
@@ -46,7 +47,7 @@ export function layout(ctx: PageContext, title: string, content: SafeHtml, data?
 <body data-base="${base}" data-format-param="${ctx.formatParam ? 'true' : 'false'}"${u ? html` data-user-kind="${u.kind}" data-user-org="${u.organizationIdentifier}" data-user-email="${u.email ?? ''}"` : ''}>
 <header class="top">
   <a class="brand" href="${safeUrl(pageLink(ctx, 'Task?status=draft'))}">DSF <span>${ctx.site.organization}</span></a>
-  <span class="who">${u ? html`${u.name}${u.admin ? ' · admin' : ''}${u.session ? html` · <a href="${base}/logout">Sign out</a>` : ''}` : ctx.site.oidcLogin ? html`<a href="${base}/login">Sign in</a>` : 'not signed in'}</span>
+  <span class="who">${u ? html`${u.name}${u.admin ? ' · admin' : ''}${u.session ? html` · ${postButton(`${base}/logout`, 'Sign out', 'link')}` : ''}` : ctx.site.oidcLogin ? html`<a href="${base}/login">Sign in</a>` : 'not signed in'}</span>
 </header>
 ${u ? html`<nav class="quick">${QUICK_LINKS.map(([label, path]) => html`<a href="${safeUrl(pageLink(ctx, path))}">${label}</a>`)}${u.admin && ctx.site.bpeUiUrl ? html`<a href="${safeUrl(ctx.site.bpeUiUrl)}">Process engine</a>` : ''}</nav>` : ''}
 <main>

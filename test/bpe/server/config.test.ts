@@ -63,4 +63,20 @@ test('defaults, *_FILE variants, jdbc URLs with user and password, process lists
   assert.equal(cfg.remoteReadTimeoutMs, 120_000);
   assert.equal(cfg.pluginDirectory, 'process');
   assert.equal(cfg.mail.host, undefined);
+  assert.equal(cfg.dbPoolMax, 10);
+  assert.equal(cfg.dbPoolWaitTimeoutMs, 30_000);
+});
+
+test('database pool size and wait: DSF_BPE_DB_POOL_MAX, DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS; a pool of one refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dsf-bpe-config-'));
+  writeFileSync(join(dir, 'cert.pem'), PEM);
+  writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----\n');
+  const base = { DEV_DSF_BPE_FHIR_SERVER_BASE_URL: 'https://dsf.example.org/fhir', DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: join(dir, 'cert.pem'), DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: join(dir, 'key.pem') };
+  const cfg = readBpeConfig({ ...base, DSF_BPE_DB_POOL_MAX: '4', DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS: '5000' });
+  assert.equal(cfg.dbPoolMax, 4);
+  assert.equal(cfg.dbPoolWaitTimeoutMs, 5000);
+  assert.throws(
+    () => readBpeConfig({ ...base, DSF_BPE_DB_POOL_MAX: '1', DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS: '0' }),
+    (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /DSF_BPE_DB_POOL_MAX/.test(p)) && e.problems.some((p) => /DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS/.test(p)),
+  );
 });

@@ -1,11 +1,12 @@
 // Sign-in of local users in the browser by OpenID Connect (DEV_DSF_SERVER_AUTH_OIDC_AUTHORIZATION_CODE_FLOW):
 // the authorization-code flow with PKCE (S256), state and nonce kept in a short-lived encrypted cookie;
 // the ID token verified against the provider's keys (issuer, audience = client id, nonce, expiry); then a
-// session cookie (HttpOnly, Secure, SameSite=Lax, encrypted with a key only this server process knows,
-// expiring with the session timeout) holds the claims the role configuration matches on. Who the user is
-// follows in identity-provider.ts, as for bearer tokens.
+// session cookie (HttpOnly, Secure, SameSite=Lax, encrypted, expiring with the session timeout) holds the
+// claims the role configuration matches on: nothing is kept on the server, so every process that has the
+// key accepts the session (DSF_SERVER_AUTH_OIDC_SESSION_KEY; without it a key of this process only). Used
+// by the FHIR server's pages (identity-provider.ts, as for bearer tokens) and by the BPE view.
 import https from 'node:https';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, EncryptJWT, jwtDecrypt, jwtVerify, type JWTPayload } from 'jose';
 
 export interface OidcLoginSettings {
@@ -19,6 +20,8 @@ export interface OidcLoginSettings {
   readTimeoutMs: number;
   /** Longest session (default 30 minutes, as the reference). */
   sessionTimeoutMs?: number;
+  /** Secret the cookies are encrypted with, shared by the site's processes; unset: a random key of this process. */
+  sessionKey?: string;
 }
 
 /** What a session remembers of the signed-in user. */
@@ -41,16 +44,19 @@ interface Provider {
 
 export const SESSION_COOKIE = 'dsf_session';
 export const LOGIN_COOKIE = 'dsf_login';
-const LOGIN_TTL_S = 600;
+/** How long a sign-in may take at the provider (the dsf_login cookie and its content). */
+export const LOGIN_TTL_S = 600;
 
 const base64url = (b: Buffer) => b.toString('base64url');
 
 export class OidcLogin {
   private provider?: Promise<Provider>;
-  /** Sessions are encrypted with a key of this process: a restart signs everyone out. */
-  private readonly key = randomBytes(32);
+  /** The cookies' encryption key: from the shared secret, or random (a restart then signs everyone out). */
+  private readonly key: Uint8Array;
 
-  constructor(readonly settings: OidcLoginSettings) {}
+  constructor(readonly settings: OidcLoginSettings) {
+    this.key = settings.sessionKey ? new Uint8Array(hkdfSync('sha256', settings.sessionKey, 'dsf-oidc-session', 'A256GCM cookie key', 32)) : randomBytes(32);
+  }
 
   get sessionTimeoutMs(): number {
     return this.settings.sessionTimeoutMs ?? 30 * 60_000;
@@ -115,7 +121,7 @@ export class OidcLogin {
     return { session: value, returnTo: typeof login.returnTo === 'string' ? login.returnTo : '', claims: session };
   }
 
-  /** The session in a cookie value, or undefined (expired, forged, from another server process). */
+  /** The session in a cookie value, or undefined (expired, forged, encrypted with another key). */
   async session(value: string | undefined): Promise<SessionClaims | undefined> {
     if (!value) return undefined;
     const c = await this.decrypt(value);

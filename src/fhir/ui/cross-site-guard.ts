@@ -1,0 +1,20 @@
+// Browser requests that change state come only from this site's pages (start-process form, user-task
+// form, sign-out). Checked: every non-GET request that carries the session cookie, and every one with a
+// content type an HTML form of another site can send. The REST API's own clients (certificate or bearer
+// token, JSON/XML bodies) are unchanged: a foreign page cannot send those types without a CORS preflight,
+// which this server never grants.
+import type { FastifyRequest } from 'fastify';
+import { FhirError } from '../../common/errors.ts';
+import { cookieValue } from '../../common/web/cookies.ts';
+import { SESSION_COOKIE } from '../../common/web/oidc-login.ts';
+import { changesState, crossSiteRefusal, isFormContentType, ownOrigins } from '../../common/web/same-origin.ts';
+
+export function crossSiteGuard(baseUrl: string): (req: FastifyRequest) => Promise<void> {
+  return async (req) => {
+    if (!changesState(req.method)) return;
+    const session = cookieValue(req.headers.cookie, SESSION_COOKIE) !== undefined;
+    if (!session && !isFormContentType(req.headers['content-type'])) return;
+    const refusal = crossSiteRefusal(req.headers, ownOrigins(baseUrl, req.headers.host), session);
+    if (refusal) throw new FhirError(403, `Refused ${refusal}: changes are accepted only from this server's own pages`, 'forbidden');
+  };
+}

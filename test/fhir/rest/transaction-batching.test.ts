@@ -189,3 +189,21 @@ test('events of a batched transaction in entry order', async () => {
     await admin.end();
   }
 });
+
+test('transactions updating the same resources in opposite entry order do not deadlock (locks taken in id order)', async () => {
+  const [a, b] = [await site.client.create(patient('order-a')), await site.client.create(patient('order-b'))];
+  const put = (r: any, n: number) => ({ resource: { ...r, birthDate: `2000-01-${String(n).padStart(2, '0')}` }, request: { method: 'PUT', url: `Patient/${r.id}` } });
+  const results = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => (i % 2 ? transaction([put(a, i + 1), put(b, i + 1)]) : transaction([put(b, i + 1), put(a, i + 1)]))),
+  );
+  assert.deepEqual(
+    results.map((r) => r.status),
+    results.map(() => 200),
+    results.map((r) => r.body.slice(0, 200)).join('\n'),
+  );
+  const [ra, rb] = [await site.client.get(`/Patient/${a.id}`), await site.client.get(`/Patient/${b.id}`)];
+  // Every transaction wrote both (a version each), and the last one wrote both.
+  assert.equal(ra.json.meta.versionId, '13');
+  assert.equal(rb.json.meta.versionId, '13');
+  assert.equal(ra.json.birthDate, rb.json.birthDate);
+});

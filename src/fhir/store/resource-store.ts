@@ -163,7 +163,7 @@ export class ResourceStore {
     for (const listener of this.settledListeners) await listener(client, committed);
   }
 
-  /** The write batch of each transaction that holds its writes back (batchWrites). */
+  /** The write batch of each open transaction (transaction()), by its connection. */
   private readonly batches = new WeakMap<pg.PoolClient, WriteBatch>();
 
   /** The batch holding back the writes of the transaction on this client (transaction()). */

@@ -115,7 +115,7 @@ export class ResourceStore {
   private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let begun = false;
-    const batch = new WriteBatch(async (writes) => {
+    const batch = new WriteBatch<StoredVersion>(async (writes) => {
       const clash = await writeVersions(client, writes);
       if (!clash) return;
       // Held back for a transaction's entry: told with its label; otherwise as if written at once.
@@ -164,10 +164,10 @@ export class ResourceStore {
   }
 
   /** The write batch of each open transaction (transaction()), by its connection. */
-  private readonly batches = new WeakMap<pg.PoolClient, WriteBatch>();
+  private readonly batches = new WeakMap<pg.PoolClient, WriteBatch<StoredVersion>>();
 
   /** The batch holding back the writes of the transaction on this client (transaction()). */
-  batchOf(client: pg.PoolClient): WriteBatch | undefined {
+  batchOf(client: pg.PoolClient): WriteBatch<StoredVersion> | undefined {
     return this.batches.get(client);
   }
 

@@ -5,7 +5,6 @@
 // sees the writes before it.
 import type pg from 'pg';
 import type { VersionWrite } from './version-writes.ts';
-import type { StoredVersion } from './resource-store.ts';
 
 /** A held-back write the database refused (a uniqueness clash), with the label of who asked for it. */
 export class BatchedWriteError extends Error {
@@ -19,7 +18,8 @@ export class BatchedWriteError extends Error {
 
 type QueryFn = (...args: unknown[]) => unknown;
 
-export class WriteBatch {
+/** `V`: the current versions the store keeps in `locked`. */
+export class WriteBatch<V = unknown> {
   /** Told with every write queued from now on (a transaction's entry); comes back in BatchedWriteError. */
   label: unknown;
   /**
@@ -27,7 +27,7 @@ export class WriteBatch {
    * lock is held to the end of the transaction, so they stay current but for this transaction's own
    * writes, which update them here.
    */
-  readonly locked = new Map<string, StoredVersion | null>();
+  readonly locked = new Map<string, V | null>();
   private pending: VersionWrite[] = [];
   private readonly pendingIds = new Set<string>();
   private flushing: Promise<void> | undefined;

@@ -9,7 +9,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { Task } from '@medplum/fhirtypes';
 import { DATA_SHARING_REQUEST_DRAFT, findFreeBasePort, startDemoNetwork, type NetworkSiteFile, type RunningDemo } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
@@ -17,6 +16,7 @@ import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
 import { waitFor } from '../../src/plugin-api/testing/polling.ts';
 import { chromiumMissing, launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
+import { dropDatabasesStartingWith } from '../support/database.ts';
 
 const skip = chromiumMissing() || (!process.env.DSF_TEST_DATABASE_URL && 'DSF_TEST_DATABASE_URL is not set');
 const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
@@ -55,14 +55,7 @@ after(async () => {
   await demo?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (!skip) {
-    const admin = new pg.Client({ connectionString: process.env.DSF_TEST_DATABASE_URL });
-    await admin.connect();
-    try {
-      const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
-      for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
+    await dropDatabasesStartingWith(process.env.DSF_TEST_DATABASE_URL!, prefix);
   }
 });
 
@@ -100,9 +93,12 @@ test('the committee member approves in the user-task form; the demo run complete
   };
   const committee = await open('Test_HRP-committee');
   try {
-    // The form shows the Questionnaire's item texts; the request's project, purpose and criteria are in
-    // the QuestionnaireResponse's display items (checked in data-sharing.test.ts), which the form does not show yet.
-    assert.match(await committee.form.innerText(), /Criteria/);
+    // The committee sees what it decides on: the request's project, purpose and criteria, which the
+    // process wrote into the response's display items.
+    const shown = await committee.form.innerText();
+    assert.match(shown, /Project: \S+/);
+    assert.match(shown, /Purpose: \S+\|\S+/);
+    assert.match(shown, /Criteria: \w+\?/);
     await screenshot(committee.page, 'data-sharing-committee-form');
     await committee.form.getByRole('button', { name: 'Complete' }).click();
     await committee.page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 60_000 });

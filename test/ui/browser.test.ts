@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { findFreeBasePort, startDemoNetwork, type NetworkSiteFile, type RunningDemo } from '../../src/cli/demo-network.ts';
 import { readFileSync } from 'node:fs';
 import { HttpsClient } from '../../src/common/https-client.ts';
@@ -22,6 +21,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Task } from '@medplum/fhirtypes';
+import { dropDatabasesStartingWith } from '../support/database.ts';
 
 const HELLO_USER_DRAFT = 'http://dsf.dev/bpe/Process/helloUser/1.5/task-hello-user';
 const UI_RETRY_DRAFT = 'http://test.org/bpe/Process/uiRetry/1.0/task-ui-retry';
@@ -101,14 +101,7 @@ after(async () => {
   await demo?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (!skip) {
-    const admin = new pg.Client({ connectionString: process.env.DSF_TEST_DATABASE_URL });
-    await admin.connect();
-    try {
-      const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
-      for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
+    await dropDatabasesStartingWith(process.env.DSF_TEST_DATABASE_URL!, prefix);
   }
 });
 

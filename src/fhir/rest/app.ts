@@ -1,7 +1,7 @@
 // The fastify application of the FHIR server: body handling, timeouts, request scopes, logging,
 // error -> OperationOutcome mapping, routes.
 import { randomBytes } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import { FhirError, outcome } from '../../common/errors.ts';
 import type { RequestScopes } from '../../db/request-scope.ts';
@@ -75,6 +75,12 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
     genReqId: nextRequestId,
     ...(t ? { requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs } : {}),
     clientErrorHandler: clientErrorHandler(() => app.log),
+    // URLs the router cannot decode (invalid percent-encoding or UTF-8) or over-long ids: an OperationOutcome
+    // (or a page for browsers) like every other refusal, not fastify's own JSON.
+    frameworkErrors: (err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) =>
+      err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? sendResource(req, reply, 414, outcome('error', 'too-costly', 'A part of the request path is too long'))
+        : sendResource(req, reply, 400, outcome('error', 'invalid', 'The request path has invalid percent-encoding or is not valid UTF-8')),
     bodyLimit: opts.maxBodyBytes,
     forceCloseConnections: true,
     // Repeated query keys matter in FHIR (AND); routes read req.url, this only serves _format/_pretty.

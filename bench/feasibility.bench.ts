@@ -18,7 +18,7 @@ import { HttpFhirClient } from '../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
 import { withDatabase } from '../src/db/pool.ts';
 import { findDraftTask, requestedTaskFrom } from '../src/plugin-api/testing/draft-tasks.ts';
-import { countCohort, parseCriterion } from '../plugins/feasibility/src/cohort-count.ts';
+import { countCohort, parseCriterion } from '../plugins/research-common/cohort-selection.ts';
 
 const SEED_SITE = 'Bench_DIC';
 const RUNS = 3;

@@ -3,9 +3,9 @@
 // linked at Dice >= 0.8. Prints encoding and linkage throughput (records per second; linkage compares
 // every cross-site pair, so it grows with the square) and precision / recall, for 2,000 and 6,000
 // records; the baseline is one Dice comparison (comparisons per second in the same run).
-import { dice, encodeRecord } from '../src/research-data/linkage/bloom-filter-encoding.ts';
+import { dice, encodeRecord } from '../plugins/data-sharing/src/linkage/bloom-filter-encoding.ts';
 import { duplicateRecords } from '../src/research-data/linkage/duplicate-records.ts';
-import { linkageQuality, linkRecords } from '../src/research-data/linkage/record-linkage.ts';
+import { linkageQuality, linkRecords } from '../plugins/data-sharing/src/linkage/record-linkage.ts';
 
 export interface LinkageBenchResult {
   persons: number;

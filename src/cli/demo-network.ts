@@ -2,7 +2,7 @@
 // two databases per site (FHIR server, BPE); a test CA and certificates are generated on first run; every
 // site's initial bundle makes it know all the others and gives them roles under one parent organisation
 // (network-bundle.ts). Each site runs its FHIR server and its BPE with the plugins shipped in plugins/
-// (ping-pong, hello-world, allow-list, feasibility; the TTP manages the allow list), and has three local
+// (ping-pong, hello-world, allow-list, feasibility, data-sharing; the TTP manages the allow list), and has three local
 // users (demo-users.ts). A second start reuses the data. demo-add-site.ts adds a site to a running demo.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -27,6 +27,7 @@ export { SHIPPED_PLUGINS };
 export const DEMO_PARENT_ORGANIZATION = 'Test_Consortium';
 export const START_PING_DRAFT = 'http://dsf.dev/bpe/Process/ping/1.0/task-start-ping';
 export const FEASIBILITY_REQUEST_DRAFT = 'http://dsf-ts.dev/bpe/Process/feasibilityRequest/0.1/task-feasibility-request';
+export const DATA_SHARING_REQUEST_DRAFT = 'http://dsf-ts.dev/bpe/Process/dataSharingRequest/0.1/task-data-sharing-request';
 /** The BPE status endpoints listen this far above the FHIR servers' ports. */
 export const BPE_PORT_OFFSET = 1000;
 export { FHIR_STATUS_PORT_OFFSET, BPE_STATUS_PORT_OFFSET };
@@ -341,6 +342,9 @@ export async function startDemoNetwork(opts: DemoOptions): Promise<RunningDemo> 
     log('');
     log(`Feasibility (diabetes with HbA1c >= 6.5 %) from ${hrp.organization} to every DIC's data repository:`);
     log(`  npx dsf start-process --network ${rel(networkFile)} --site ${hrp.organization} --draft ${FEASIBILITY_REQUEST_DRAFT}`);
+    log(`Data sharing (committee decision, consent, record linkage at the TTP, encrypted to the DMS ${hrp.organization}):`);
+    log(`  npx dsf start-process --network ${rel(networkFile)} --site ${hrp.organization} --draft ${DATA_SHARING_REQUEST_DRAFT}`);
+    log(`  then decide as ${hrp.organization}-committee (UAC_USER) in the web UI: ${hrp.fhirBaseUrl}/QuestionnaireResponse?status=in-progress`);
   }
   log(`BPE logs: ${rel(join(dir, 'logs'))}/<site>-bpe.log`);
 

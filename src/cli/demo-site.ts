@@ -1,10 +1,12 @@
 // One demo site's servers: its FHIR server and its BPE (with the shipped plugins and the site's own plugin
 // folder, and its HTTPS server with the status JSON and the BPE view), configured as `dsf demo` configures every site. Shared by the
 // demo network (demo-network.ts) and by a site added to a running demo (demo-add-site.ts).
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CertificateFiles, OrganizationCertificates } from './certs.ts';
+import { defaultRolesOf } from './network-bundle.ts';
 import type { BpeWebServer } from '../bpe/web/bpe-web-server.ts';
 import { readBpeConfig } from '../bpe/config.ts';
 import { startBpeServer, type RunningBpe } from '../bpe/bpe-server.ts';
@@ -95,6 +97,7 @@ export async function startDemoBpe(site: DemoSiteSpec, ctx: DemoSiteContext): Pr
   mkdirSync(join(ctx.dir, 'logs'), { recursive: true });
   const config = readBpeConfig({
     DEV_DSF_BPE_ALLOW_LIST_ORGANIZATION: ctx.allowListOrganization,
+    ...dataSharingDemoKeys(ctx.dir, defaultRolesOf(site.organizationIdentifier)),
     ...process.env, // plugin placeholders, e.g. DEV_DSF_BPE_PING_PONG_TIMEOUT
     ...(ctx.clientConnectionsConfig ? { DEV_DSF_BPE_FHIR_CLIENT_CONNECTIONS_CONFIG: ctx.clientConnectionsConfig } : {}),
     DEV_DSF_BPE_FHIR_SERVER_BASE_URL: site.fhirBaseUrl,
@@ -138,4 +141,16 @@ function siteLogger(file: string, site: string, consoleLevel: LogLevel, log: (li
     appendFileSync(file, `${line}\n`);
     if (ORDER[level] >= ORDER[consoleLevel]) log(`${site} ${line}`);
   });
+}
+
+/**
+ * The data-sharing plugin's secrets for a demo: the record linkage key at the DICs only, the pseudonym key
+ * at the TTP only; derived from the demo folder, so demo values, not secrets (the environment overrides them).
+ */
+function dataSharingDemoKeys(dir: string, roles: readonly string[]): Record<string, string> {
+  const derive = (purpose: string) => createHash('sha256').update(`dsf-ts demo ${purpose} ${dir}`).digest('hex');
+  return {
+    ...(roles.includes('DIC') ? { DEV_DSF_DATA_SHARING_LINKAGE_KEY: derive('record linkage key') } : {}),
+    ...(roles.includes('TTP') ? { DEV_DSF_DATA_SHARING_PSEUDONYM_KEY: derive('pseudonym key') } : {}),
+  };
 }

@@ -1,8 +1,9 @@
 // The local users of each demo site, as the reference's integration tests have them: a practitioner
 // with the site's user role (DIC_USER, or TTP_USER at a TTP) and CRUD, search and history; a DSF_ADMIN;
 // and a minimal user who may only start processes (create Task) and answer user tasks (read Tasks and
-// questionnaires, update QuestionnaireResponses). They are recognised by certificate thumbprint through
-// the site's role configuration, written in the reference's DEV_DSF_FHIR_SERVER_ROLECONFIG format.
+// questionnaires, update QuestionnaireResponses); at a research platform also a use-and-access committee
+// member (UAC_USER). They are recognised by certificate thumbprint through the site's role
+// configuration, written in the reference's DEV_DSF_FHIR_SERVER_ROLECONFIG format.
 
 export const PRACTITIONER_ROLE_SYSTEM = 'http://dsf.dev/fhir/CodeSystem/practitioner-role';
 
@@ -46,6 +47,19 @@ export function demoUsers(site: string): DemoUser[] {
       dsfRoles: ['CREATE: [Task]', `READ: ${TASKS_AND_QUESTIONNAIRES}`, 'UPDATE: [QuestionnaireResponse]', `SEARCH: ${TASKS_AND_QUESTIONNAIRES}`, `HISTORY: ${TASKS_AND_QUESTIONNAIRES}`],
       practitionerRoles: [userRole],
     },
+    // At the research platform: a member of the use-and-access committee, who answers the data-sharing
+    // plugin's decision user task (practitioner-role UAC_USER); otherwise a minimal user.
+    ...(/HRP/i.test(site)
+      ? [
+          {
+            name: `${site}-committee`,
+            email: `committee@${domain}`,
+            plays: 'use-and-access committee member with UAC_USER (decides data-sharing requests)',
+            dsfRoles: [`READ: ${TASKS_AND_QUESTIONNAIRES}`, 'UPDATE: [QuestionnaireResponse]', `SEARCH: ${TASKS_AND_QUESTIONNAIRES}`, `HISTORY: ${TASKS_AND_QUESTIONNAIRES}`],
+            practitionerRoles: ['UAC_USER'],
+          },
+        ]
+      : []),
   ];
 }
 

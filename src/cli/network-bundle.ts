@@ -17,8 +17,9 @@ export interface NetworkSite extends SiteDescription {
 /** DIC for data integration centres, TTP for a trusted third party (by name, as the demo names them). */
 export function defaultRolesOf(organizationIdentifier: string): string[] {
   if (/TTP/i.test(organizationIdentifier)) return ['TTP'];
-  // The research platform (health research platform) that asks the DICs, e.g. Test_HRP.
-  if (/HRP/i.test(organizationIdentifier)) return ['HRP'];
+  // The research platform (health research platform) that asks the DICs, e.g. Test_HRP; in the demo it
+  // is also the data management site (DMS) that receives shared data.
+  if (/HRP/i.test(organizationIdentifier)) return ['HRP', 'DMS'];
   return ['DIC'];
 }
 

@@ -18,6 +18,7 @@ import {
   UCUM_SYSTEM,
 } from './clinical-codes.ts';
 import { SeededRandom } from './seeded-random.ts';
+import { withRegistrationError } from './registration-errors.ts';
 
 export type ConsentState = 'permit' | 'deny' | 'none';
 
@@ -31,6 +32,20 @@ export interface SyntheticPatient {
   observations: Observation[];
   consent?: Consent;
   consentState: ConsentState;
+  /** Set when this patient is a person also registered at another site: that site's patient id. */
+  sameAs?: string;
+}
+
+/** A share of a site's patients who are persons of another site too (the other site's generator settings). */
+export interface SharedPatientsOptions {
+  /** The other site, its patient count and seed, as generated there. */
+  site: string;
+  count: number;
+  seed?: string;
+  /** Share of this site's patients taken over from the other site (0..1). */
+  share: number;
+  /** Probability that the copy has one registration error (typo, swapped names, swapped day and month, postal code); default 0.3. */
+  errorRate?: number;
 }
 
 export interface SyntheticDataOptions {
@@ -43,6 +58,8 @@ export interface SyntheticDataOptions {
   asOf?: string;
   /** Shares of consent states; default permit 0.7, deny 0.1, none 0.2. */
   consent?: { permit: number; deny: number };
+  /** Some patients are persons of another site (same name, sex, birth date and postal code, sometimes with an error). */
+  sharedWith?: SharedPatientsOptions;
 }
 
 /** Only the site itself reads its repository (the read-access tag LOCAL). */
@@ -67,6 +84,7 @@ export function* syntheticPatients(options: SyntheticDataOptions): Generator<Syn
   const permit = options.consent?.permit ?? 0.7;
   const deny = options.consent?.deny ?? 0.1;
   const width = Math.max(6, String(options.count).length);
+  const shared = options.sharedWith ? sharedIdentities(options, options.sharedWith) : undefined;
   for (let n = 1; n <= options.count; n++) {
     const id = `${options.site}-${pad(n, width)}`;
     const fullUrl = `urn:uuid:${uuidOf(random)}`;
@@ -143,7 +161,8 @@ export function* syntheticPatients(options: SyntheticDataOptions): Generator<Syn
               ],
             },
           };
-    yield { id, fullUrl, patient, conditions, observations, consent, consentState };
+    const sameAs = shared?.(patient);
+    yield { id, fullUrl, patient, conditions, observations, consent, consentState, ...(sameAs ? { sameAs } : {}) };
   }
 }
 
@@ -154,4 +173,28 @@ function uuidOf(random: SeededRandom): string {
   hex[16] = ((random.int(0, 3) & 0x3) | 0x8).toString(16);
   const s = hex.join('');
   return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+}
+
+/**
+ * Takes over, for a share of this site's patients, the identity of a patient of the other site of the
+ * same sex (each at most once), sometimes with one registration error. Its own random stream, so the
+ * rest of the generated data is the same with or without sharing.
+ */
+function sharedIdentities(options: SyntheticDataOptions, other: SharedPatientsOptions): (patient: Patient) => string | undefined {
+  const random = new SeededRandom(`${options.seed ?? 'dsf-ts'}/${options.site}/shared-with/${other.site}`);
+  const unused = [...syntheticPatients({ site: other.site, count: other.count, seed: other.seed ?? options.seed, asOf: options.asOf })];
+  return (patient) => {
+    if (!random.chance(other.share)) return undefined;
+    const index = unused.findIndex((p) => p.patient.gender === patient.gender);
+    if (index < 0) return undefined;
+    const source = unused.splice(index, 1)[0]!;
+    const name = source.patient.name![0]!;
+    const fields = { given: name.given![0]!, family: name.family!, birthDate: source.patient.birthDate!, sex: source.patient.gender!, postalCode: source.patient.address![0]!.postalCode! };
+    const copy = random.chance(other.errorRate ?? 0.3) ? withRegistrationError(random, fields) : fields;
+    patient.name = [{ use: 'official', family: copy.family, given: [copy.given] }];
+    patient.birthDate = copy.birthDate;
+    patient.address = copy.postalCode ? [{ type: 'both', postalCode: copy.postalCode, country: 'DE' }] : undefined;
+    if (!patient.address) delete patient.address;
+    return source.id;
+  };
 }

@@ -10,18 +10,7 @@ import { join, resolve } from 'node:path';
 import { findFreeBasePort } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-
-async function dropDatabases(server: string, prefix: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  try {
-    const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
-    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-}
+import { dropDatabasesStartingWith } from '../support/database.ts';
 
 interface Demo {
   output(): string;
@@ -73,7 +62,7 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
   try {
     assert.match(demo.output(), /\[1\/5\] certificates/);
     assert.match(demo.output(), /\[4\/5\] starting 3 BPE\(s\)/);
-    assert.equal(demo.output().match(/BPE of Test_\w+: 9 processes active, connected/g)?.length, 3);
+    assert.equal(demo.output().match(/BPE of Test_\w+: 13 processes active, connected/g)?.length, 3);
     // Each site's web UI, and how to sign in with a user's PKCS#12 file (written with the certificates).
     assert.equal(demo.output().match(/web UI {3}https:\/\/localhost:\d+\/fhir\/Task\?status=draft {3}process engine view https:\/\/localhost:\d+\/bpe\/ui/g)?.length, 3);
     assert.match(demo.output(), /import a user's \.p12 file .*password 'password'/);
@@ -108,7 +97,7 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
         const bpe = JSON.parse((await http.request(site.bpeBaseUrl)).body);
         assert.equal(bpe.organization, site.organization);
         assert.equal(bpe.connected, true);
-        assert.deepEqual(bpe.plugins, ['dsf-process-allow-list-1.0.0.1', 'dsf-ts-process-feasibility-0.1.0.0', 'dsf-process-hello-world-1.5.0.0', 'dsf-process-ping-pong-1.0.1.0']);
+        assert.deepEqual(bpe.plugins, ['dsf-process-allow-list-1.0.0.1', 'dsf-ts-process-data-sharing-0.1.0.0', 'dsf-ts-process-feasibility-0.1.0.0', 'dsf-process-hello-world-1.5.0.0', 'dsf-process-ping-pong-1.0.1.0']);
       } finally {
         http.close();
       }
@@ -138,7 +127,7 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
   } finally {
     await demo.stop();
     rmSync(dir, { recursive: true, force: true });
-    await dropDatabases(server, prefix);
+    await dropDatabasesStartingWith(server, prefix);
   }
   assert.match(demo.output(), /SIGTERM: stopping/);
 });
@@ -178,7 +167,7 @@ test('npm start as a newcomer runs it: embedded PostgreSQL, data kept across a r
     assert.doesNotMatch(demo.output(), /created a PostgreSQL cluster/, 'the second start reuses the cluster');
     // The BPEs find their plugins' resources in place and write nothing.
     const deployments = readFileSync(join(dir, 'logs', 'Test_DIC_1-bpe.log'), 'utf8').match(/plugins deployed: .*/g) ?? [];
-    assert.deepEqual(deployments.map((l) => l.replace(/^.*; /, '')), ['FHIR resources created 45, updated 0, deleted 0, unchanged 0', 'FHIR resources created 0, updated 0, deleted 0, unchanged 45']);
+    assert.deepEqual(deployments.map((l) => l.replace(/^.*; /, '')), ['FHIR resources created 65, updated 0, deleted 0, unchanged 0', 'FHIR resources created 0, updated 0, deleted 0, unchanged 65']);
     const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
     const site = network.sites[0];
     const http = siteClient(network, site);

@@ -1,7 +1,7 @@
 // The feasibility plugin's pure parts: criteria parsing and the obfuscation of counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CriterionError, parseCriterion } from '../../plugins/feasibility/src/cohort-count.ts';
+import { CriterionError, parseCriterion } from '../../plugins/research-common/cohort-selection.ts';
 import { laplaceSample, obfuscateCount, obfuscationSettings } from '../../plugins/feasibility/src/obfuscation.ts';
 
 test('criteria: the four counted types, decoded values (a + stays), no result parameters', () => {

@@ -11,7 +11,7 @@ import { checkResource } from '../../src/bpe/plugins/resource-checks.ts';
 
 const PLUGINS = join(dirname(fileURLToPath(import.meta.url)), '../../plugins');
 
-test('ping-pong, hello-world and allow-list load with the reference processes, ids and versions; feasibility with its own', async () => {
+test('ping-pong, hello-world and allow-list load with the reference processes, ids and versions; feasibility and data-sharing with their own', async () => {
   const result = await loadPlugins([PLUGINS], { organizationIdentifier: 'Test_DIC_1', env: {} });
   assert.deepEqual(result.refused, []);
   const loaded = Object.fromEntries(result.plugins.map((p) => [p.name, p.processes.map((x) => `${x.processId}|${x.version}`).sort()]));
@@ -20,6 +20,7 @@ test('ping-pong, hello-world and allow-list load with the reference processes, i
     'dsf-process-hello-world': ['dsfdev_helloUser|1.5', 'dsfdev_helloWorld|1.5'],
     'dsf-process-ping-pong': ['dsfdev_pingAutostart|1.0', 'dsfdev_ping|1.0', 'dsfdev_pong|1.0'],
     'dsf-ts-process-feasibility': ['dsf-tsdev_feasibilityExecute|0.1', 'dsf-tsdev_feasibilityRequest|0.1'],
+    'dsf-ts-process-data-sharing': ['dsf-tsdev_dataSharingExecute|0.1', 'dsf-tsdev_dataSharingMerge|0.1', 'dsf-tsdev_dataSharingRequest|0.1', 'dsf-tsdev_recordLinkage|0.1'],
   });
 });
 

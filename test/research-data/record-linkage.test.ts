@@ -3,9 +3,9 @@
 // records with known duplicates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bigrams, dice, encodeRecord, fromBase64, normalize, toBase64 } from '../../src/research-data/linkage/bloom-filter-encoding.ts';
+import { bigrams, dice, encodeRecord, fromBase64, normalize, toBase64 } from '../../plugins/data-sharing/src/linkage/bloom-filter-encoding.ts';
 import { duplicateRecords } from '../../src/research-data/linkage/duplicate-records.ts';
-import { linkageQuality, linkRecords, recordKey } from '../../src/research-data/linkage/record-linkage.ts';
+import { linkageQuality, linkRecords, recordKey } from '../../plugins/data-sharing/src/linkage/record-linkage.ts';
 
 const KEY = 'a secret the sites share';
 const person = { given: 'Jürgen', family: 'Müller-Lüdenscheidt', birthDate: '1961-04-07', sex: 'male', postalCode: '04103' };

@@ -15,8 +15,8 @@ import {
   type Target,
   type Variables,
 } from '../../../src/plugin-api/index.ts';
-import { countCohort, CriterionError } from './cohort-count.ts';
-import { checkCriterion } from './criterion-check.ts';
+import { countCohort, CriterionError } from '../../research-common/cohort-selection.ts';
+import { checkCriterion } from '../../research-common/criterion-check.ts';
 import { DEFAULTS, FEASIBILITY_SYSTEM, FeasibilityCodes, FeasibilityProperties, FeasibilityVariables } from './constants.ts';
 import { obfuscateCount, obfuscationSettings } from './obfuscation.ts';
 

@@ -16,7 +16,7 @@ import {
   type Target,
   type Variables,
 } from '../../../src/plugin-api/index.ts';
-import { checkCriterion } from './criterion-check.ts';
+import { checkCriterion } from '../../research-common/criterion-check.ts';
 import {
   DEFAULTS,
   FEASIBILITY_STATUS_SYSTEM,

@@ -4,6 +4,7 @@
 // missing value). The person each record belongs to is the ground truth.
 import { SeededRandom } from '../seeded-random.ts';
 import { syntheticPatients } from '../synthetic-patients.ts';
+import { withRegistrationError } from '../registration-errors.ts';
 
 export interface LinkageRecord {
   site: string;
@@ -24,50 +25,6 @@ export interface DuplicateOptions {
   seed?: string;
 }
 
-const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-
-function typo(random: SeededRandom, s: string): string {
-  if (s.length < 3) return s;
-  const i = random.int(1, s.length - 2);
-  switch (random.int(0, 3)) {
-    case 0:
-      return s.slice(0, i) + random.pick([...LETTERS]).toLowerCase() + s.slice(i + 1); // substitution
-    case 1:
-      return s.slice(0, i) + s.slice(i + 1); // deletion
-    case 2:
-      return s.slice(0, i) + random.pick([...LETTERS]).toLowerCase() + s.slice(i); // insertion
-    default:
-      return s.slice(0, i) + s[i + 1] + s[i] + s.slice(i + 2); // transposition
-  }
-}
-
-function withError(random: SeededRandom, f: LinkageRecord['fields']): LinkageRecord['fields'] {
-  const out = { ...f };
-  switch (random.int(0, 5)) {
-    case 0:
-      out.family = typo(random, out.family);
-      break;
-    case 1:
-      out.given = typo(random, out.given);
-      break;
-    case 2:
-      [out.given, out.family] = [out.family, out.given];
-      break;
-    case 3: {
-      const [y, m, d] = out.birthDate.split('-');
-      if (Number(d) <= 12) out.birthDate = `${y}-${d}-${m}`;
-      else out.family = typo(random, out.family);
-      break;
-    }
-    case 4:
-      out.postalCode = out.postalCode.slice(0, 4) + String((Number(out.postalCode[4]) + 1) % 10);
-      break;
-    default:
-      out.postalCode = '';
-  }
-  return out;
-}
-
 export function duplicateRecords(options: DuplicateOptions): LinkageRecord[] {
   const random = new SeededRandom(`${options.seed ?? 'dsf-ts'}/linkage`);
   const overlap = options.overlap ?? 0.3;
@@ -85,7 +42,7 @@ export function duplicateRecords(options: DuplicateOptions): LinkageRecord[] {
     add(first, p.id, fields);
     if (options.sites.length > 1 && random.chance(overlap)) {
       const others = options.sites.filter((s) => s !== first);
-      add(random.pick(others), p.id, random.chance(errorRate) ? withError(random, fields) : fields);
+      add(random.pick(others), p.id, random.chance(errorRate) ? withRegistrationError(random, fields) : fields);
     }
   }
   // Sites would not send in population order.

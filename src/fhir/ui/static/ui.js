@@ -303,9 +303,12 @@ function itemFields(items, answers, controls, prefix) {
   return (items || []).map((item, i) => {
     const id = `${prefix}-${i}`;
     const current = answers.get(item.linkId);
-    if (item.type === 'display') return el('p', { class: 'display', text: item.text || '' });
+    // The process may have written this request's details into the response's item texts (as the
+    // reference's user task listeners do): show those rather than the Questionnaire's generic text.
+    const text = current?.text || item.text;
+    if (item.type === 'display') return el('p', { class: 'display', 'data-link-id': item.linkId, text: text || '' });
     if (item.type === 'group') {
-      return el('fieldset', { 'data-link-id': item.linkId }, el('legend', { text: item.text || item.linkId }), itemFields(item.item, answers, controls, id));
+      return el('fieldset', { 'data-link-id': item.linkId }, el('legend', { text: text || item.linkId }), itemFields(item.item, answers, controls, id));
     }
     if (HIDDEN_ITEMS.includes(item.linkId)) {
       controls.push({ item, read: () => current?.answer?.[0] });
@@ -315,7 +318,7 @@ function itemFields(items, answers, controls, prefix) {
     // The engine fills every item of a new response with a placeholder answer: never the user's answer, so not shown.
     const control = valueControl(type, undefined, { id, required: item.required, options: item.answerOption, answerType });
     controls.push({ item, read: () => control.read() });
-    const label = el('label', { for: id }, item.text || item.linkId, item.required ? el('span', { class: 'req', text: ' *' }) : null);
+    const label = el('label', { for: id }, text || item.linkId, item.required ? el('span', { class: 'req', text: ' *' }) : null);
     return el('div', { class: 'field', 'data-link-id': item.linkId }, label, control.node);
   });
 }
@@ -328,18 +331,25 @@ function answersByLinkId(items, out = new Map()) {
   return out;
 }
 
-/** The response's items in the Questionnaire's order and nesting, with the form's answers. */
-function responseItems(items, values) {
+/**
+ * The response's items in the Questionnaire's order and nesting, with the form's answers. Display
+ * items the response carried stay, with their texts, so the answer records what the user was shown.
+ */
+function responseItems(items, values, previous) {
   const out = [];
   for (const item of items || []) {
-    if (item.type === 'display') continue;
+    const text = previous.get(item.linkId)?.text || item.text;
+    if (item.type === 'display') {
+      if (previous.has(item.linkId)) out.push({ linkId: item.linkId, text });
+      continue;
+    }
     if (item.type === 'group') {
-      const inner = responseItems(item.item, values);
-      if (inner.length) out.push({ linkId: item.linkId, text: item.text, item: inner });
+      const inner = responseItems(item.item, values, previous);
+      if (inner.length) out.push({ linkId: item.linkId, text, item: inner });
       continue;
     }
     const answer = values.get(item.linkId);
-    out.push(answer ? { linkId: item.linkId, text: item.text, answer: [answer] } : { linkId: item.linkId, text: item.text });
+    out.push(answer ? { linkId: item.linkId, text, answer: [answer] } : { linkId: item.linkId, text });
   }
   return out;
 }
@@ -356,7 +366,8 @@ async function questionnaireForm(qr) {
   const form = el('form', { class: 'form', id: 'answer-form' });
   form.append(el('h2', { text: questionnaire.title || 'Answer this user task' }));
   const controls = [];
-  form.append(...itemFields(questionnaire.item, answersByLinkId(qr.item), controls, 'item').filter(Boolean));
+  const previous = answersByLinkId(qr.item);
+  form.append(...itemFields(questionnaire.item, previous, controls, 'item').filter(Boolean));
   const box = el('div', { role: 'status' });
   const submit = el('button', { type: 'submit', class: 'primary', text: 'Complete' });
   form.append(box, submit);
@@ -369,7 +380,7 @@ async function questionnaireForm(qr) {
       const v = c.read();
       if (v) values.set(c.item.linkId, v);
     }
-    const answered = { ...qr, status: 'completed', authored: new Date().toISOString(), author: caller(), item: responseItems(questionnaire.item, values) };
+    const answered = { ...qr, status: 'completed', authored: new Date().toISOString(), author: caller(), item: responseItems(questionnaire.item, values, previous) };
     submit.disabled = true;
     box.className = 'message';
     box.textContent = 'Sending…';

@@ -1,9 +1,10 @@
-// Counts a cohort in a data repository: each criterion is a FHIR search on Patient, Condition,
+// Selects or counts a cohort in a data repository (shared by the feasibility and data-sharing plugins;
+// imports only the plugin API): each criterion is a FHIR search on Patient, Condition,
 // Observation or Consent; the cohort is the patients matching every criterion (a Condition, Observation
 // or Consent matches its patient). One Patient criterion is answered by _summary=count; otherwise the
 // patient references are collected page by page (only the reference element) and intersected.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import type { FhirClient } from '../../../src/plugin-api/index.ts';
+import type { FhirClient } from '../../src/plugin-api/index.ts';
 
 /** The element that names the patient, per searchable type. */
 const PATIENT_ELEMENT: Readonly<Record<string, string>> = { Patient: 'id', Condition: 'subject', Observation: 'subject', Consent: 'patient' };
@@ -83,6 +84,19 @@ async function patientsMatching(client: FhirClient, criterion: Criterion): Promi
   return out;
 }
 
+/** The ids (in the repository) of the patients matching every criterion. */
+export async function selectCohort(client: FhirClient, criteria: readonly Criterion[]): Promise<Set<string>> {
+  if (criteria.length === 0) throw new CriterionError('no criterion');
+  let cohort: Set<string> | undefined;
+  // Sequential: each search narrows nothing on the server, but a failing one stops early.
+  for (const criterion of criteria) {
+    const matching = await patientsMatching(client, criterion);
+    cohort = cohort ? new Set([...cohort].filter((id) => matching.has(id))) : matching;
+    if (cohort.size === 0) break;
+  }
+  return cohort!;
+}
+
 /** The number of patients matching every criterion. */
 export async function countCohort(client: FhirClient, criteria: readonly Criterion[]): Promise<number> {
   if (criteria.length === 0) throw new CriterionError('no criterion');
@@ -93,12 +107,5 @@ export async function countCohort(client: FhirClient, criteria: readonly Criteri
     if (bundle.total === undefined) throw new Error('the data repository answered _summary=count without a total');
     return bundle.total;
   }
-  let cohort: Set<string> | undefined;
-  // Sequential: each search narrows nothing on the server, but a failing one stops early.
-  for (const criterion of criteria) {
-    const matching = await patientsMatching(client, criterion);
-    cohort = cohort ? new Set([...cohort].filter((id) => matching.has(id))) : matching;
-    if (cohort.size === 0) break;
-  }
-  return cohort!.size;
+  return (await selectCohort(client, criteria)).size;
 }

@@ -2,7 +2,7 @@
 // sent and again at each DIC before it counts: only the search parameters a local data repository
 // serves for the type (no chains, no _has, no _include, nothing unknown), so a query cannot reach
 // beyond the counted type or fail at some sites only.
-import { CriterionError, parseCriterion, type Criterion } from './cohort-count.ts';
+import { CriterionError, parseCriterion, type Criterion } from './cohort-selection.ts';
 
 /** The parameters a criterion may use per type: those of a data repository (DSF_FHIR_DATA_REPOSITORY). */
 export const CRITERION_PARAMETERS: Readonly<Record<string, readonly string[]>> = {

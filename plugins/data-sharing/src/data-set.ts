@@ -1,0 +1,71 @@
+// The pseudonymised data set a DIC sends to the data management site, and the merge there. A DIC's set
+// holds, per patient, a Patient with only the pseudonym, sex and birth year, and the patient's Conditions
+// and Observations pointing at it: no name, address, birth date, local identifier or local id. The DMS
+// merges the sets of all DICs into one Patient per pseudonym.
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, Condition, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import { PSEUDONYM_SID } from './constants.ts';
+
+export interface PatientData {
+  pseudonym: string;
+  patient: Patient;
+  conditions: Condition[];
+  observations: Observation[];
+}
+
+const urn = () => `urn:uuid:${randomUUID()}`;
+
+function pseudonymousPatient(pseudonym: string, source: Patient): Patient {
+  return {
+    resourceType: 'Patient',
+    identifier: [{ system: PSEUDONYM_SID, value: pseudonym }],
+    ...(source.gender ? { gender: source.gender } : {}),
+    ...(source.birthDate ? { birthDate: source.birthDate.slice(0, 4) } : {}),
+  };
+}
+
+/** The clinical resource without id, meta, text, identifiers and local references, pointing at `subject`. */
+function clinical<R extends Condition | Observation>(resource: R, subject: string): R {
+  const copy = { ...resource } as Record<string, unknown>;
+  for (const local of ['id', 'meta', 'text', 'identifier', 'encounter']) delete copy[local];
+  return { ...(copy as R), subject: { reference: subject } };
+}
+
+function entries(patient: Patient, conditions: readonly Condition[], observations: readonly Observation[]): BundleEntry[] {
+  const fullUrl = urn();
+  return [{ fullUrl, resource: patient }, ...[...conditions, ...observations].map((r) => ({ fullUrl: urn(), resource: clinical(r, fullUrl) as Resource }))];
+}
+
+export function pseudonymisedDataSet(patients: readonly PatientData[]): Bundle {
+  const entry = patients.flatMap((p) => entries(pseudonymousPatient(p.pseudonym, p.patient), p.conditions, p.observations));
+  return { resourceType: 'Bundle', type: 'collection', ...(entry.length ? { entry } : {}) };
+}
+
+const pseudonymOfPatient = (p: Patient) => p.identifier?.find((i) => i.system === PSEUDONYM_SID)?.value;
+
+/** One Patient per pseudonym with every Condition and Observation of that person from every set. */
+export function mergeDataSets(sets: readonly Bundle[]): { bundle: Bundle; persons: number } {
+  const persons = new Map<string, { patient: Patient; conditions: Condition[]; observations: Observation[] }>();
+  for (const set of sets) {
+    const byFullUrl = new Map<string, string>();
+    for (const e of set.entry ?? []) {
+      if (e.resource?.resourceType !== 'Patient') continue;
+      const pseudonym = pseudonymOfPatient(e.resource);
+      if (!pseudonym || !e.fullUrl) throw new Error('a Patient of a data set without pseudonym or fullUrl');
+      byFullUrl.set(e.fullUrl, pseudonym);
+      if (!persons.has(pseudonym)) persons.set(pseudonym, { patient: e.resource, conditions: [], observations: [] });
+    }
+    for (const e of set.entry ?? []) {
+      const r = e.resource;
+      if (r?.resourceType !== 'Condition' && r?.resourceType !== 'Observation') continue;
+      const pseudonym = byFullUrl.get(r.subject?.reference ?? '');
+      if (!pseudonym) throw new Error(`a ${r.resourceType} of a data set whose subject is not a Patient of the set`);
+      const person = persons.get(pseudonym)!;
+      if (r.resourceType === 'Condition') person.conditions.push(r);
+      else person.observations.push(r);
+    }
+  }
+  const entry = [...persons.values()].flatMap((p) => entries(p.patient, p.conditions, p.observations));
+  // FHIR has no empty arrays: a merge of nothing is a Bundle without entries.
+  return { bundle: { resourceType: 'Bundle', type: 'collection', ...(entry.length ? { entry } : {}) }, persons: persons.size };
+}

@@ -44,6 +44,18 @@ function checkingInterval(t: HttpTimeouts): number {
   return Math.max(50, Math.min(30_000, Math.floor(Math.min(t.headersMs, t.requestMs) / 4)));
 }
 
+// Request ids for log lines (12 hex digits): a random prefix and a counter, a new prefix when the
+// counter wraps (random bytes for every request cost a measurable share of a read).
+let requestIdPrefix = randomBytes(3).toString('hex');
+let requestCounter = 0;
+function nextRequestId(): string {
+  if (requestCounter === 0x1000000) {
+    requestIdPrefix = randomBytes(3).toString('hex');
+    requestCounter = 0;
+  }
+  return requestIdPrefix + (requestCounter++).toString(16).padStart(6, '0');
+}
+
 export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstance {
   const t = opts.timeouts;
   const https: HttpsOptions | null = opts.https
@@ -60,7 +72,7 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     // Our own line per request (request-log.ts), without URLs.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomBytes(6).toString('hex'),
+    genReqId: nextRequestId,
     ...(t ? { requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs } : {}),
     // Refusals of Node's HTTP parser: a page for browsers too when the server has pages.
     clientErrorHandler: clientErrorHandler(() => app.log, opts.ui ? protocolErrorPage(opts.ui) : undefined),

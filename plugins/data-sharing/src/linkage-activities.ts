@@ -59,14 +59,32 @@ export class SetCorrelationKey extends ExecutionListener {
   }
 }
 
+/** A site's own reason as the TTP passes it on: one line, bounded (it is shown to the researcher). */
+export const reasonOf = (text: string) => text.replace(/\s+/g, ' ').slice(0, 200);
+
 export class ReceiveRecords extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const t = target(variables);
     const message = variables.getLatestTask()!;
     if (message.requester?.identifier?.value !== t.organizationIdentifierValue) throw new Error(`records for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
-    const url = api.taskHelper.getFirstInputParameter(message, DATA_SHARING_SYSTEM, DataSharingCodes.records)?.valueReference?.reference;
-    if (!url) throw new Error('records message without records reference');
-    const records = JSON.parse((await downloadFromSender(api, message, url, JSON_TYPE)).toString()) as { token: string; clk: string }[];
+    const failure = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
+    if (failure !== undefined) {
+      api.logger.warn(`Record linkage: ${t.organizationIdentifierValue} reports an error: ${failure}`);
+      variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.error, errorMessage: reasonOf(failure) } satisfies SiteOutcome);
+      return;
+    }
+    let records: { token: string; clk: string }[];
+    try {
+      const url = api.taskHelper.getFirstInputParameter(message, DATA_SHARING_SYSTEM, DataSharingCodes.records)?.valueReference?.reference;
+      if (!url) throw new Error('records message without records reference');
+      records = JSON.parse((await downloadFromSender(api, message, url, JSON_TYPE)).toString()) as { token: string; clk: string }[];
+      if (!Array.isArray(records)) throw new Error('records are not a list');
+    } catch (e) {
+      // This DIC is left out of the linkage; the others go on.
+      api.logger.warn(`Record linkage: records of ${t.organizationIdentifierValue} unusable: ${errorMessageOf(e)}`);
+      variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.error, errorMessage: 'records could not be read at the TTP' } satisfies SiteOutcome);
+      return;
+    }
     // Only tokens and CLKs are kept, whatever else a site might send.
     variables.setJsonVariable(recordsOf(t.correlationKey), records.map((r) => ({ token: String(r.token), clk: String(r.clk) })));
     variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.delivered, records: records.length } satisfies SiteOutcome);
@@ -105,17 +123,16 @@ export class LinkAndPseudonymise extends ServiceTask {
     }
     const atSeveralSites = [...members.values()].filter((list) => list.length > 1).length;
     variables.setJsonVariable(Vars.report, { records: encoded.length, persons: members.size, personsAtSeveralSites: atSeveralSites });
-    // The pseudonyms go to the DICs that answered, without correlation key (one DIC process per run).
-    variables.setTargets(createTargets(answered.map((t) => ({ ...t, correlationKey: undefined }) as Target)));
-    variables.setJsonVariable('answeredKeys', Object.fromEntries(answered.map((t) => [t.organizationIdentifierValue, t.correlationKey!])));
+    // The pseudonyms go to the DICs that answered, with each DIC's correlation key: the DIC's instance
+    // waits for exactly that key, so only this run's TTP reaches it.
+    variables.setTargets(createTargets(answered));
     api.logger.info(`Record linkage ${project}: ${encoded.length} records, ${members.size} persons, ${atSeveralSites} at several sites (${Math.round(performance.now() - started)} ms)`);
   }
 }
 
 export class SendPseudonyms extends MessageIntermediateThrowEvent {
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables, _values: unknown, t: Target): TaskInput[] {
-    const keys = variables.getJsonVariable<Record<string, string>>('answeredKeys')!;
-    return [input(api, { valueReference: { reference: variables.getString(Vars.pseudonymsUrlOf(keys[t.organizationIdentifierValue]!))! } }, DataSharingCodes.pseudonyms)];
+    return [input(api, { valueReference: { reference: variables.getString(Vars.pseudonymsUrlOf(t.correlationKey!))! } }, DataSharingCodes.pseudonyms)];
   }
 
   /** A DIC gone since it sent its records does not stop the others' pseudonyms or the report. */

@@ -1,0 +1,224 @@
+// The data-sharing plugin when parts of the network fail (four sites as child processes, mTLS, real
+// PostgreSQL): a DIC whose data repository is down, a DMS that cannot decrypt what the DICs delivered, a
+// TTP that is down, and messages that do not belong to a run (pseudonyms for a run the DIC never
+// executed or from a site that is not the TTP, a replayed data set). Each failure must reach the
+// researcher's Task well before any timer of the run fires, with a reason that names no patient.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Bundle, DocumentReference, Task, TaskOutput } from '@medplum/fhirtypes';
+import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/plugin-api/testing/index.ts';
+import { syntheticPatients } from '../../src/research-data/synthetic-patients.ts';
+import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
+import { HttpsClient } from '../../src/common/https-client.ts';
+import { createCryptoService } from '../../src/bpe/api-services/crypto/crypto-service.ts';
+
+const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing');
+const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
+const BPMN_MESSAGE = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
+const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
+const RECIPIENT_KEY_SID = 'http://dsf-ts.dev/sid/data-sharing-recipient-key';
+const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
+const COMMITTEE = 'http://dsf-ts.dev/fhir/Questionnaire/data-sharing-committee';
+const PATIENTS = 60;
+const CRITERION = 'Patient?gender=female';
+/** Every timer of the run (TTP, DMS, HRP) is at least this long: a status that arrives sooner came from the failure itself. */
+const TIMERS_S = 120;
+
+let network: TestNetwork;
+const tls: HttpsClient[] = [];
+
+before(async () => {
+  const dic = { DEV_DSF_DATA_SHARING_LINKAGE_KEY: 'test linkage key shared by the DICs' };
+  network = await startTestNetwork({
+    sites: [
+      { organization: 'Test_HRP', env: { DEV_DSF_DATA_SHARING_DATA_TIMEOUT: `PT${TIMERS_S}S`, DEV_DSF_DATA_SHARING_RESULT_TIMEOUT: `PT${2 * TIMERS_S}S` } },
+      { organization: 'Test_TTP', env: { DEV_DSF_DATA_SHARING_PSEUDONYM_KEY: 'test pseudonym key of the TTP', DEV_DSF_DATA_SHARING_LINKAGE_TIMEOUT: `PT${TIMERS_S}S` } },
+      { organization: 'Test_DIC_1', dataRepository: { patients: PATIENTS }, env: dic },
+      { organization: 'Test_DIC_2', dataRepository: { patients: PATIENTS }, env: dic },
+    ],
+    plugins: [PLUGIN],
+  });
+});
+
+after(async () => {
+  for (const c of tls) c.close();
+  await network?.stop();
+});
+
+/** A client of `server`'s FHIR server presenting `as`'s organisation certificate. */
+function clientAs(as: string, server: string): HttpFhirClient {
+  const org = network.certificates.organizations[as]!;
+  const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(network.certificates.ca.certPath, 'utf8') });
+  tls.push(http);
+  return new HttpFhirClient({ http, baseUrl: network.site(server).fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
+}
+
+const input = (code: string, value: Record<string, unknown>) => ({ type: { coding: [{ system: SYSTEM, code }] }, ...value });
+const outputOf = (task: Task, code: string, system = SYSTEM) => task.output?.filter((o) => o.type?.coding?.some((c) => c.system === system && c.code === code)) ?? [];
+const inputOf = (task: Task, code: string, system = SYSTEM) => task.input?.find((i) => i.type?.coding?.some((c) => c.system === system && c.code === code));
+const businessKeyOf = (task: Task) => inputOf(task, 'business-key', BPMN_MESSAGE)?.valueString;
+const messageOf = (task: Task) => inputOf(task, 'message-name', BPMN_MESSAGE)?.valueString;
+
+function siteStatuses(task: Task): Record<string, { status: string; records?: number; error?: string }> {
+  return Object.fromEntries(
+    outputOf(task, 'site-status').map((o: TaskOutput) => {
+      const parts = o.extension?.find((e) => e.url === SITE_STATUS)?.extension ?? [];
+      const records = parts.find((p) => p.url === 'records')?.valueInteger;
+      const error = parts.find((p) => p.url === 'error-message')?.valueString;
+      return [parts.find((p) => p.url === 'organization-identifier')!.valueIdentifier!.value!, { status: o.valueCoding!.code!, ...(records !== undefined ? { records } : {}), ...(error ? { error } : {}) }];
+    }),
+  );
+}
+
+/** Starts a request and approves it; returns the started Task (with its business key) and when the committee answered. */
+async function approvedRequest(project: string): Promise<{ task: Task; decidedAt: number }> {
+  const hrp = network.site('Test_HRP');
+  const started = await hrp.startProcess(REQUEST, { inputs: [input('project-identifier', { valueString: project }), input('criterion', { valueString: CRITERION })] });
+  await hrp.answerUserTask({ task: started, questionnaire: COMMITTEE, answers: { approve: true, comment: 'approved' }, timeoutMs: 60_000 });
+  return { task: await hrp.fhir.read<Task>('Task', started.id!), decidedAt: Date.now() };
+}
+
+const finished = (task: Task) => network.site('Test_HRP').waitForTask(task.id!, ['completed', 'failed'], { timeoutMs: 2 * TIMERS_S * 1000 });
+const seconds = (since: number) => (Date.now() - since) / 1000;
+const nonDraftTasks = async (site: string) => (await network.site(site).fhir.searchAll<Task>('Task', {})).filter((t) => t.status !== 'draft');
+
+/** Persons of a DIC's repository in the cohort with a permitting consent (what the DIC delivers). */
+const selected = (site: string) => [...syntheticPatients({ site, count: PATIENTS })].filter((p) => p.patient.gender === 'female' && p.consentState === 'permit');
+
+/** Nothing about a patient in a reason: no local id, name, birth date or postal code of any generated patient. */
+function assertNoPersonalData(text: string) {
+  for (const p of [...syntheticPatients({ site: 'Test_DIC_1', count: PATIENTS }), ...syntheticPatients({ site: 'Test_DIC_2', count: PATIENTS })]) {
+    assert.ok(!text.includes(p.id) && !text.includes(p.patient.name![0]!.family!) && !text.includes(p.patient.birthDate!), `personal data of ${p.id} in ${text}`);
+  }
+}
+
+let repositoryDownRun: { task: Task; done: Task } | undefined;
+
+test('a DIC whose data repository is down answers with an error at once: the researcher sees its status error, the other DIC delivers', async () => {
+  const repository = network.site('Test_DIC_2').dataRepository!.server;
+  await repository.stop();
+  try {
+    const { task, decidedAt } = await approvedRequest('repository-down');
+    const done = await finished(task);
+    const took = seconds(decidedAt);
+    assert.equal(done.status, 'completed', JSON.stringify(done.output));
+    const statuses = siteStatuses(done);
+    assert.deepEqual(statuses.Test_DIC_2, { status: 'error', error: 'local data repository not reachable' });
+    assert.deepEqual(statuses.Test_DIC_1, { status: 'delivered', records: selected('Test_DIC_1').length });
+    assert.equal(outputOf(done, 'persons')[0]?.valueInteger, selected('Test_DIC_1').length);
+    assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+    // The TTP heard of it too (it did not wait for DIC 2's records) and DIC 2 sent no records.
+    const atTtp = (await nonDraftTasks('Test_TTP')).filter((t) => businessKeyOf(t) === businessKeyOf(task) && messageOf(t) === 'recordLinkageRecords');
+    const fromDic2 = atTtp.find((t) => t.requester?.identifier?.value === 'Test_DIC_2')!;
+    assert.equal(inputOf(fromDic2, 'error')?.valueString, 'local data repository not reachable');
+    assert.equal(inputOf(fromDic2, 'records'), undefined);
+    assertNoPersonalData(JSON.stringify(done.output));
+    repositoryDownRun = { task, done };
+  } finally {
+    await repository.start();
+  }
+});
+
+test('a replayed dataSharingData at the DMS is refused and does not change the merged set', async () => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const { task, done } = repositoryDownRun;
+  const hrp = network.site('Test_HRP');
+  const reference = outputOf(done, 'merged-data-set')[0]!.valueReference!.reference!;
+  const before = await hrp.fhir.read<Bundle>('Bundle', reference.split('/').pop()!);
+  const delivered = (await nonDraftTasks('Test_HRP')).find((t) => businessKeyOf(t) === businessKeyOf(task) && messageOf(t) === 'dataSharingData' && t.requester?.identifier?.value === 'Test_DIC_1')!;
+  assert.ok(delivered && inputOf(delivered, 'data-set'), 'DIC 1 delivered a data set in that run');
+  const { id: _id, meta, output: _output, ...copy } = delivered;
+  const replay = await clientAs('Test_DIC_1', 'Test_HRP').create<Task>({ ...copy, meta: { profile: meta!.profile! }, status: 'requested', authoredOn: new Date().toISOString() });
+  const refused = await hrp.waitForTask(replay.id!, ['failed', 'completed'], { timeoutMs: 60_000 });
+  assert.equal(refused.status, 'failed', 'no instance of the run waits for DIC 1 any more');
+  const after = await hrp.fhir.read<Bundle>('Bundle', before.id!);
+  assert.deepEqual(after.entry?.length, before.entry?.length);
+  const merged = await hrp.fhir.searchAll<Bundle>('Bundle', { identifier: `http://dsf-ts.dev/sid/data-sharing-merged-data-set|repository-down/${businessKeyOf(task)}` });
+  assert.equal(merged.length, 1, 'one merged set for the run');
+});
+
+test('pseudonyms for a run the DIC never executed, replayed, or from a site that is not the TTP are refused', async () => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const dic = network.site('Test_DIC_1');
+  const real = (await nonDraftTasks('Test_DIC_1')).find((t) => businessKeyOf(t) === businessKeyOf(repositoryDownRun!.task) && messageOf(t) === 'recordLinkagePseudonyms')!;
+  assert.ok(real, 'DIC 1 received pseudonyms in that run');
+  assert.ok(inputOf(real, 'correlation-key', BPMN_MESSAGE)?.valueString, 'the TTP sends pseudonyms with the DIC\'s correlation key');
+  const { id: _id, meta, output: _output, ...copy } = real;
+  const withKeys = (businessKey: string, correlationKey: string): Task => ({
+    ...copy,
+    meta: { profile: meta!.profile! },
+    status: 'requested',
+    authoredOn: new Date().toISOString(),
+    input: copy.input!.map((i) => {
+      const code = i.type?.coding?.find((c) => c.system === BPMN_MESSAGE)?.code;
+      return code === 'business-key' ? { ...i, valueString: businessKey } : code === 'correlation-key' ? { ...i, valueString: correlationKey } : i;
+    }),
+  });
+  const dataBefore = (await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length;
+  const asTtp = clientAs('Test_TTP', 'Test_DIC_1');
+  const correlationKey = inputOf(real, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+  for (const [what, task] of [
+    ['a run never executed', withKeys(randomUUID(), randomUUID())],
+    ['a replay of the run', withKeys(businessKeyOf(real)!, correlationKey)],
+  ] as const) {
+    const sent = await asTtp.create<Task>(task);
+    const refused = await dic.waitForTask(sent.id!, ['failed', 'completed'], { timeoutMs: 60_000 });
+    assert.equal(refused.status, 'failed', `${what}: refused`);
+  }
+  // The role check of the ActivityDefinition: the research platform may not send pseudonyms at all.
+  const fromHrp = { ...withKeys(businessKeyOf(real)!, correlationKey), requester: { type: 'Organization' as const, identifier: { system: 'http://dsf.dev/sid/organization-identifier', value: 'Test_HRP' } } };
+  await assert.rejects(clientAs('Test_HRP', 'Test_DIC_1').create<Task>(fromHrp), (e: Error) => /HTTP 403/.test(e.message) && !/profiles/.test(e.message), 'refused for the requester, not the profile');
+  assert.equal((await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length, dataBefore, 'no data set sent because of them');
+});
+
+test('a data set the DMS cannot decrypt is reported as an error of that DIC as soon as it arrives, not after the timeout', async () => {
+  const dics = ['Test_DIC_1', 'Test_DIC_2'].map((o) => network.site(o));
+  await Promise.all(dics.map((d) => d.bpe.stop()));
+  let decidedAt: number;
+  let task: Task;
+  try {
+    ({ task, decidedAt } = await approvedRequest('undecryptable'));
+    // The DMS publishes its key when the merge starts; the DICs (still stopped) will encrypt for another key.
+    const hrp = network.site('Test_HRP');
+    const deadline = Date.now() + 60_000;
+    let published: DocumentReference | undefined;
+    while (!published && Date.now() < deadline) {
+      published = (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKeyOf(task)}` }))[0];
+      if (!published) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(published, 'the DMS published its key');
+    const other = await createCryptoService().createKeyPairGeneratorSecp384r1AndInitialize().generateKeyPair();
+    const pem = other.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await hrp.fhir.update<DocumentReference>({ ...published, content: [{ attachment: { ...published.content[0]!.attachment, data: Buffer.from(pem).toString('base64') } }] });
+  } finally {
+    await Promise.all(dics.map((d) => d.bpe.start()));
+  }
+  const done = await finished(task!);
+  const took = seconds(decidedAt!);
+  assert.equal(done.status, 'completed', JSON.stringify(done.output));
+  assert.deepEqual(siteStatuses(done), {
+    Test_DIC_1: { status: 'error', error: 'data set could not be decrypted' },
+    Test_DIC_2: { status: 'error', error: 'data set could not be decrypted' },
+  });
+  assert.equal(outputOf(done, 'persons')[0]?.valueInteger, 0);
+  assert.ok(took < TIMERS_S / 2, `the result came ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+});
+
+test('the TTP is down: the researcher\'s Task fails at once with the reason, and neither the DMS nor any DIC was asked', async () => {
+  const before = { dic1: (await nonDraftTasks('Test_DIC_1')).length, dic2: (await nonDraftTasks('Test_DIC_2')).length };
+  await network.site('Test_TTP').stop();
+  const { task, decidedAt } = await approvedRequest('ttp-down');
+  const done = await finished(task);
+  const took = seconds(decidedAt);
+  assert.equal(done.status, 'failed', JSON.stringify(done.output));
+  const reason = outputOf(done, 'error', BPMN_MESSAGE)[0]?.valueString ?? '';
+  assert.match(reason, /^trusted third party Test_TTP not reachable; no DIC was asked for data/);
+  assert.ok(took < 30, `failed ${took} s after the decision`);
+  assert.deepEqual({ dic1: (await nonDraftTasks('Test_DIC_1')).length, dic2: (await nonDraftTasks('Test_DIC_2')).length }, before, 'no Task at any DIC');
+  const atHrp = (await nonDraftTasks('Test_HRP')).filter((t) => businessKeyOf(t) === businessKeyOf(task));
+  assert.deepEqual(atHrp.map(messageOf), ['dataSharingRequest'], 'no merge started at the DMS');
+});

@@ -15,6 +15,10 @@ import { syntheticPatients } from '../../src/research-data/synthetic-patients.ts
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { createCryptoService } from '../../src/bpe/api-services/crypto/crypto-service.ts';
+import { FhirHttpError } from '../../src/plugin-api/index.ts';
+import { checkDataSet, pseudonymisedDataSet } from '../../plugins/data-sharing/src/data-set.ts';
+import { repositoryFailureReason } from '../../plugins/research-common/failure-reason.ts';
+import { CriterionError } from '../../plugins/research-common/cohort-selection.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing');
 const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
@@ -96,9 +100,35 @@ function assertNoPersonalData(text: string) {
   }
 }
 
+test('the DMS accepts only a collection of pseudonymous Patients with their Conditions and Observations', () => {
+  const valid = pseudonymisedDataSet([
+    { pseudonym: 'psn-1', patient: { resourceType: 'Patient', gender: 'female', birthDate: '1970-03-04' }, conditions: [{ resourceType: 'Condition', subject: { reference: 'Patient/1' } }], observations: [] },
+  ]);
+  assert.deepEqual(checkDataSet(JSON.parse(JSON.stringify(valid))), valid);
+  checkDataSet({ resourceType: 'Bundle', type: 'collection' });
+  const patient = valid.entry![0]!;
+  const condition = valid.entry![1]!;
+  for (const [what, bad] of [
+    ['not a Bundle', { resourceType: 'Patient' }],
+    ['a searchset', { ...valid, type: 'searchset' }],
+    ['another resource type', { ...valid, entry: [...valid.entry!, { fullUrl: 'urn:uuid:x', resource: { resourceType: 'Organization', name: 'x' } }] }],
+    ['a Patient without pseudonym', { ...valid, entry: [{ ...patient, resource: { resourceType: 'Patient' } }, condition] }],
+    ['a Condition of no Patient of the set', { ...valid, entry: [patient, { ...condition, resource: { ...condition.resource, subject: { reference: 'Patient/elsewhere' } } }] }],
+    ['entries not a list', { ...valid, entry: {} }],
+    ['null', null],
+  ] as const) assert.throws(() => checkDataSet(bad), Error, what);
+});
+
+test('what another site learns of a failed repository step: the kind of failure only', () => {
+  assert.equal(repositoryFailureReason({ kind: 'connection', message: 'connect ECONNREFUSED 127.0.0.1:4711' }, 'cohort selection'), 'local data repository not reachable');
+  assert.equal(repositoryFailureReason(new FhirHttpError(500, 'GET', 'https://repo.local/fhir/Patient?name=Mustermann'), 'cohort selection'), 'local data repository answered HTTP 500');
+  assert.equal(repositoryFailureReason(new CriterionError('parameter _has not allowed'), 'cohort selection'), 'criterion refused: parameter _has not allowed');
+  assert.equal(repositoryFailureReason(new Error('Patient Erika Mustermann has no birth date'), 'data set export'), 'data set export failed');
+});
+
 let repositoryDownRun: { task: Task; done: Task } | undefined;
 
-test('a DIC whose data repository is down answers with an error at once: the researcher sees its status error, the other DIC delivers', async () => {
+test('a DIC whose data repository is down answers with an error at once: the researcher sees its status error, the other DIC delivers', async (t) => {
   const repository = network.site('Test_DIC_2').dataRepository!.server;
   await repository.stop();
   try {
@@ -111,6 +141,7 @@ test('a DIC whose data repository is down answers with an error at once: the res
     assert.deepEqual(statuses.Test_DIC_1, { status: 'delivered', records: selected('Test_DIC_1').length });
     assert.equal(outputOf(done, 'persons')[0]?.valueInteger, selected('Test_DIC_1').length);
     assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+    t.diagnostic(`repository down: researcher's Task completed ${took.toFixed(1)} s after the committee's answer`);
     // The TTP heard of it too (it did not wait for DIC 2's records) and DIC 2 sent no records.
     const atTtp = (await nonDraftTasks('Test_TTP')).filter((t) => businessKeyOf(t) === businessKeyOf(task) && messageOf(t) === 'recordLinkageRecords');
     const fromDic2 = atTtp.find((t) => t.requester?.identifier?.value === 'Test_DIC_2')!;
@@ -175,7 +206,7 @@ test('pseudonyms for a run the DIC never executed, replayed, or from a site that
   assert.equal((await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length, dataBefore, 'no data set sent because of them');
 });
 
-test('a data set the DMS cannot decrypt is reported as an error of that DIC as soon as it arrives, not after the timeout', async () => {
+test('a data set the DMS cannot decrypt is reported as an error of that DIC as soon as it arrives, not after the timeout', async (t) => {
   const dics = ['Test_DIC_1', 'Test_DIC_2'].map((o) => network.site(o));
   await Promise.all(dics.map((d) => d.bpe.stop()));
   let decidedAt: number;
@@ -206,9 +237,10 @@ test('a data set the DMS cannot decrypt is reported as an error of that DIC as s
   });
   assert.equal(outputOf(done, 'persons')[0]?.valueInteger, 0);
   assert.ok(took < TIMERS_S / 2, `the result came ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+  t.diagnostic(`undecryptable data sets: researcher's Task completed ${took.toFixed(1)} s after the committee's answer (DIC BPEs restarted in between)`);
 });
 
-test('the TTP is down: the researcher\'s Task fails at once with the reason, and neither the DMS nor any DIC was asked', async () => {
+test('the TTP is down: the researcher\'s Task fails at once with the reason, and neither the DMS nor any DIC was asked', async (t) => {
   const before = { dic1: (await nonDraftTasks('Test_DIC_1')).length, dic2: (await nonDraftTasks('Test_DIC_2')).length };
   await network.site('Test_TTP').stop();
   const { task, decidedAt } = await approvedRequest('ttp-down');
@@ -218,6 +250,7 @@ test('the TTP is down: the researcher\'s Task fails at once with the reason, and
   const reason = outputOf(done, 'error', BPMN_MESSAGE)[0]?.valueString ?? '';
   assert.match(reason, /^trusted third party Test_TTP not reachable; no DIC was asked for data/);
   assert.ok(took < 30, `failed ${took} s after the decision`);
+  t.diagnostic(`TTP down: researcher's Task failed ${took.toFixed(1)} s after the committee's answer`);
   assert.deepEqual({ dic1: (await nonDraftTasks('Test_DIC_1')).length, dic2: (await nonDraftTasks('Test_DIC_2')).length }, before, 'no Task at any DIC');
   const atHrp = (await nonDraftTasks('Test_HRP')).filter((t) => businessKeyOf(t) === businessKeyOf(task));
   assert.deepEqual(atHrp.map(messageOf), ['dataSharingRequest'], 'no merge started at the DMS');

@@ -24,6 +24,8 @@ const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data
 const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
 const BPMN_MESSAGE = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
 const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
+const ORGANIZATION_SID = 'http://dsf.dev/sid/organization-identifier';
+const READ_ACCESS = 'http://dsf.dev/fhir/CodeSystem/read-access-tag';
 const RECIPIENT_KEY_SID = 'http://dsf-ts.dev/sid/data-sharing-recipient-key';
 const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
 const COMMITTEE = 'http://dsf-ts.dev/fhir/Questionnaire/data-sharing-committee';
@@ -43,6 +45,8 @@ before(async () => {
       { organization: 'Test_TTP', env: { DEV_DSF_DATA_SHARING_PSEUDONYM_KEY: 'test pseudonym key of the TTP', DEV_DSF_DATA_SHARING_LINKAGE_TIMEOUT: `PT${TIMERS_S}S` } },
       { organization: 'Test_DIC_1', dataRepository: { patients: PATIENTS }, env: dic },
       { organization: 'Test_DIC_2', dataRepository: { patients: PATIENTS }, env: dic },
+      // A second member with role TTP (FHIR server only): not the TTP of any run here.
+      { organization: 'Test_TTP_2', startBpe: false },
     ],
     plugins: [PLUGIN],
   });
@@ -81,7 +85,8 @@ function siteStatuses(task: Task): Record<string, { status: string; records?: nu
 /** Starts a request and approves it; returns the started Task (with its business key) and when the committee answered. */
 async function approvedRequest(project: string): Promise<{ task: Task; decidedAt: number }> {
   const hrp = network.site('Test_HRP');
-  const started = await hrp.startProcess(REQUEST, { inputs: [input('project-identifier', { valueString: project }), input('criterion', { valueString: CRITERION })] });
+  const inputs = [input('project-identifier', { valueString: project }), input('criterion', { valueString: CRITERION }), input('ttp-identifier', { valueIdentifier: { system: ORGANIZATION_SID, value: 'Test_TTP' } })];
+  const started = await hrp.startProcess(REQUEST, { inputs });
   await hrp.answerUserTask({ task: started, questionnaire: COMMITTEE, answers: { approve: true, comment: 'approved' }, timeoutMs: 60_000 });
   return { task: await hrp.fhir.read<Task>('Task', started.id!), decidedAt: Date.now() };
 }
@@ -127,6 +132,35 @@ test('what another site learns of a failed repository step: the kind of failure 
 });
 
 let repositoryDownRun: { task: Task; done: Task } | undefined;
+
+/** A copy of a real pseudonyms message with other keys, sender or pseudonyms reference (a new requested Task). */
+function pseudonymsLike(real: Task, businessKey: string, correlationKey: string, requester?: string, pseudonymsUrl?: string): Task {
+  const { id: _id, meta, output: _output, ...copy } = real;
+  return {
+    ...copy,
+    meta: { profile: meta!.profile! },
+    status: 'requested',
+    authoredOn: new Date().toISOString(),
+    ...(requester ? { requester: { type: 'Organization', identifier: { system: ORGANIZATION_SID, value: requester } } } : {}),
+    input: copy.input!.map((i) => {
+      const code = i.type?.coding?.find((c) => c.system === BPMN_MESSAGE || c.system === SYSTEM)?.code;
+      if (code === 'business-key') return { ...i, valueString: businessKey };
+      if (code === 'correlation-key') return { ...i, valueString: correlationKey };
+      if (code === 'pseudonyms' && pseudonymsUrl) return { ...i, valueReference: { reference: pseudonymsUrl } };
+      return i;
+    }),
+  };
+}
+
+async function poll<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await f();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 test('a DIC whose data repository is down answers with an error at once: the researcher sees its status error, the other DIC delivers', async (t) => {
   const repository = network.site('Test_DIC_2').dataRepository!.server;
@@ -178,17 +212,7 @@ test('pseudonyms for a run the DIC never executed, replayed, or from a site that
   const real = (await nonDraftTasks('Test_DIC_1')).find((t) => businessKeyOf(t) === businessKeyOf(repositoryDownRun!.task) && messageOf(t) === 'recordLinkagePseudonyms')!;
   assert.ok(real, 'DIC 1 received pseudonyms in that run');
   assert.ok(inputOf(real, 'correlation-key', BPMN_MESSAGE)?.valueString, 'the TTP sends pseudonyms with the DIC\'s correlation key');
-  const { id: _id, meta, output: _output, ...copy } = real;
-  const withKeys = (businessKey: string, correlationKey: string): Task => ({
-    ...copy,
-    meta: { profile: meta!.profile! },
-    status: 'requested',
-    authoredOn: new Date().toISOString(),
-    input: copy.input!.map((i) => {
-      const code = i.type?.coding?.find((c) => c.system === BPMN_MESSAGE)?.code;
-      return code === 'business-key' ? { ...i, valueString: businessKey } : code === 'correlation-key' ? { ...i, valueString: correlationKey } : i;
-    }),
-  });
+  const withKeys = (businessKey: string, correlationKey: string) => pseudonymsLike(real, businessKey, correlationKey);
   const dataBefore = (await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length;
   const asTtp = clientAs('Test_TTP', 'Test_DIC_1');
   const correlationKey = inputOf(real, 'correlation-key', BPMN_MESSAGE)!.valueString!;
@@ -201,7 +225,7 @@ test('pseudonyms for a run the DIC never executed, replayed, or from a site that
     assert.equal(refused.status, 'failed', `${what}: refused`);
   }
   // The role check of the ActivityDefinition: the research platform may not send pseudonyms at all.
-  const fromHrp = { ...withKeys(businessKeyOf(real)!, correlationKey), requester: { type: 'Organization' as const, identifier: { system: 'http://dsf.dev/sid/organization-identifier', value: 'Test_HRP' } } };
+  const fromHrp = pseudonymsLike(real, businessKeyOf(real)!, correlationKey, 'Test_HRP');
   await assert.rejects(clientAs('Test_HRP', 'Test_DIC_1').create<Task>(fromHrp), (e: Error) => /HTTP 403/.test(e.message) && !/profiles/.test(e.message), 'refused for the requester, not the profile');
   assert.equal((await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length, dataBefore, 'no data set sent because of them');
 });
@@ -238,6 +262,36 @@ test('a data set the DMS cannot decrypt is reported as an error of that DIC as s
   assert.equal(outputOf(done, 'persons')[0]?.valueInteger, 0);
   assert.ok(took < TIMERS_S / 2, `the result came ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
   t.diagnostic(`undecryptable data sets: researcher's Task completed ${took.toFixed(1)} s after the committee's answer (DIC BPEs restarted in between)`);
+});
+
+test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, are not used: the DIC reports the refusal to the DMS', async () => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const template = (await nonDraftTasks('Test_DIC_1')).find((t) => businessKeyOf(t) === businessKeyOf(repositoryDownRun!.task) && messageOf(t) === 'recordLinkagePseudonyms')!;
+  // The run's TTP takes no messages now: DIC 1 sends its records and waits for pseudonyms.
+  await network.site('Test_TTP').bpe.stop();
+  const { task } = await approvedRequest('foreign-ttp');
+  const businessKey = businessKeyOf(task)!;
+  const records = await poll('records of DIC 1 at the TTP', async () =>
+    (await nonDraftTasks('Test_TTP')).find((t) => businessKeyOf(t) === businessKey && messageOf(t) === 'recordLinkageRecords' && t.requester?.identifier?.value === 'Test_DIC_1'),
+  );
+  const correlationKey = inputOf(records, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+  // Test_TTP_2 offers its own pseudonyms, readable by DIC 1, as a TTP would.
+  const rogueServer = network.site('Test_TTP_2').fhir;
+  const context = await rogueServer.create<DocumentReference>({
+    resourceType: 'DocumentReference',
+    meta: { tag: [{ system: READ_ACCESS, code: 'LOCAL' }, { system: READ_ACCESS, code: 'ORGANIZATION', extension: [{ url: 'http://dsf.dev/fhir/StructureDefinition/extension-read-access-organization', valueIdentifier: { system: ORGANIZATION_SID, value: 'Test_DIC_1' } }] }] },
+    status: 'current',
+    content: [{ attachment: { contentType: 'application/vnd.dsf-ts.data-sharing+json' } }],
+  });
+  const binary = await rogueServer.createBinary(Buffer.from('[]'), 'application/vnd.dsf-ts.data-sharing+json', `DocumentReference/${context.id}`);
+  const rogue = pseudonymsLike(template, businessKey, correlationKey, 'Test_TTP_2', `${network.site('Test_TTP_2').fhirBaseUrl}/Binary/${binary.id}`);
+  await clientAs('Test_TTP_2', 'Test_DIC_1').create<Task>(rogue);
+  const refusal = await poll('DIC 1\'s answer at the DMS', async () =>
+    (await nonDraftTasks('Test_HRP')).find((t) => businessKeyOf(t) === businessKey && messageOf(t) === 'dataSharingData' && t.requester?.identifier?.value === 'Test_DIC_1'),
+  );
+  assert.equal(inputOf(refusal, 'error')?.valueString, 'pseudonyms not sent by the TTP of the run');
+  assert.equal(inputOf(refusal, 'data-set'), undefined, 'no data set built from them');
+  // This run stays open (its TTP is stopped); the next test takes the TTP down completely.
 });
 
 test('the TTP is down: the researcher\'s Task fails at once with the reason, and neither the DMS nor any DIC was asked', async (t) => {

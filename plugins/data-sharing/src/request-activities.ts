@@ -90,15 +90,17 @@ export class RecordDecision extends ServiceTask {
   }
 }
 
-/** DMS (input, default the local organisation), the consortium's TTP and DICs (each with a correlation key). */
+/** DMS (input, default the local organisation), the TTP (input, default the consortium's only one) and the DICs (each with a correlation key). */
 export class SelectSites extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
     const consortium = consortiumOf(api);
     const dms = api.taskHelper.getFirstInputParameter(task, DATA_SHARING_SYSTEM, DataSharingCodes.dmsIdentifier)?.valueIdentifier?.value ?? (await api.organizationProvider.getLocalOrganizationIdentifierValue())!;
-    const ttps = await api.targetProvider.create(consortium, 'TTP').withoutCorrelationKey();
-    const ttp = ttps.entries[0];
-    if (!ttp) throw new Error(`no TTP in ${consortium}`);
+    const ttps = (await api.targetProvider.create(consortium, 'TTP').withoutCorrelationKey()).entries;
+    // The request may name the TTP; without a name the consortium must have exactly one.
+    const named = api.taskHelper.getFirstInputParameter(task, DATA_SHARING_SYSTEM, DataSharingCodes.ttpIdentifier)?.valueIdentifier?.value;
+    const ttp = named ? ttps.find((t) => t.organizationIdentifierValue === named) : ttps.length === 1 ? ttps[0] : undefined;
+    if (!ttp) throw new Error(named ? `${named} is not a TTP of ${consortium}` : `${ttps.length} TTPs in ${consortium}: name one with the ttp-identifier input`);
     const dics = await api.targetProvider.create(consortium, 'DIC').withCorrelationKey();
     if (dics.entries.length === 0) throw new Error(`no DIC in ${consortium}`);
     variables.setJsonVariable(Vars.dmsTarget, await targetOf(api, dms));

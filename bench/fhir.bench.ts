@@ -95,12 +95,16 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     const only = process.env.DSF_BENCH_FHIR_ONLY?.split(',').map((n) => n.trim());
     if (only) workloads.splice(0, workloads.length, ...workloads.filter(([n]) => n.startsWith('baseline') || only.includes(n)));
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    for (const concurrency of [1, 16]) {
+    // DSF_BENCH_FHIR_SCALE=10: ten times the requests per round (steadier figures, a profile of the
+    // workload rather than of the start); DSF_BENCH_FHIR_CLIENTS=16: only that concurrency.
+    const scale = Math.max(0.1, Number(process.env.DSF_BENCH_FHIR_SCALE ?? 1) || 1);
+    const concurrencies = process.env.DSF_BENCH_FHIR_CLIENTS ? process.env.DSF_BENCH_FHIR_CLIENTS.split(',').map(Number) : [1, 16];
+    for (const concurrency of concurrencies) {
       for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
       const rounds: Record<string, LoadResult[]> = {};
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, weight, fn] of workloads) {
-          const count = Math.max(16, Math.round((concurrency === 1 ? 400 : 2000) / weight / ROUNDS));
+          const count = Math.max(16, Math.round(((concurrency === 1 ? 400 : 2000) * scale) / weight / ROUNDS));
           (rounds[name] ??= []).push(await runLoad(name, concurrency, count, 20_000, fn));
         }
       }

@@ -1,7 +1,9 @@
 // Runs a server in a child process (so load generator and server do not share one event loop) and
 // reads its resident memory from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface Child {
   proc: ChildProcess;
@@ -12,21 +14,26 @@ export interface Child {
 
 /** nodeArgs: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
 export async function startChild(args: string[], env: Record<string, string | undefined>, readyPattern: RegExp, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<Child & { match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
+  // The child writes its output (a log line per request) to a file, not a pipe: reading it would cost
+  // the load generator's CPU during the server's workloads only, and so skew the ratios.
+  const dir = mkdtempSync(join(tmpdir(), 'dsf-bench-child-'));
+  const file = join(dir, 'output.log');
+  const fd = openSync(file, 'w');
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  proc.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const out = () => readFileSync(file, 'utf8');
   const deadline = Date.now() + timeoutMs;
   let match: RegExpMatchArray | null = null;
-  while (!(match = out.match(readyPattern)) && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  while (!(match = out().match(readyPattern)) && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 100));
   if (!match) {
     proc.kill('SIGKILL');
-    throw new Error(`child ${args.join(' ')} did not start:\n${out}`);
+    throw new Error(`child ${args.join(' ')} did not start:\n${out()}`);
   }
   return {
     proc,
     match,
-    output: () => out,
+    output: out,
     rssMiB() {
       const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;

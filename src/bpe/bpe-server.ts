@@ -239,8 +239,10 @@ async function startWebServer(config: BpeConfig, core: BpeCore, deployment: Plug
       fhirUiUrl: `${config.fhirServerBaseUrl}/Task?status=draft`,
       login: config.oidcLogin ? new OidcLogin(config.oidcLogin) : undefined,
       certificateOf,
+      log: logger.child('bpe-web'),
     }),
     certificateOf,
+    logger.child('bpe-web'),
   );
   logger.info(`HTTPS ${server.baseUrl} (status, client certificate) and the BPE view ${server.uiUrl}${config.oidcLogin ? ' (OpenID Connect sign-in)' : ''}`);
   return server;

@@ -121,7 +121,12 @@ export interface BpeWebServerConfig {
   /** Behind a reverse proxy: the header with the client certificate, believed only from these addresses. */
   clientCertificateHeader: string;
   trustedProxyAddresses: string[];
+  /** Time a client has for the TLS handshake and its headers, for a whole request, and an idle keep-alive connection stays open (ms). */
+  timeouts?: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
 }
+
+/** The BPE's HTTPS server's timeouts when DSF_BPE_SERVER_*_TIMEOUT_MS are unset (its requests are small: no uploads). */
+export const DEFAULT_BPE_WEB_TIMEOUTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 15_000 };
 
 /** Where HL7's tools keep FHIR packages. */
 export const DEFAULT_PACKAGE_CACHE = join(homedir(), '.fhir', 'packages');
@@ -227,7 +232,13 @@ function webServer(r: ConfigReader): BpeWebServerConfig | undefined {
     trustedClientCas: pem('DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS'),
     clientCertificateHeader: r.string('DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER', 'X-ClientCert'),
     trustedProxyAddresses: r.list('DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES'),
+    timeouts: {
+      headersTimeoutMs: r.int('DSF_BPE_SERVER_HEADERS_TIMEOUT_MS', DEFAULT_BPE_WEB_TIMEOUTS.headersTimeoutMs, 100),
+      requestTimeoutMs: r.int('DSF_BPE_SERVER_REQUEST_TIMEOUT_MS', DEFAULT_BPE_WEB_TIMEOUTS.requestTimeoutMs, 100),
+      keepAliveTimeoutMs: r.int('DSF_BPE_SERVER_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_BPE_WEB_TIMEOUTS.keepAliveTimeoutMs, 100),
+    },
   };
+  if (cfg.timeouts!.requestTimeoutMs < cfg.timeouts!.headersTimeoutMs) r.problems.push('DSF_BPE_SERVER_REQUEST_TIMEOUT_MS must not be shorter than DSF_BPE_SERVER_HEADERS_TIMEOUT_MS');
   for (const a of cfg.trustedProxyAddresses) if (!isIP(a)) r.problems.push(`DSF_SERVER_AUTH_TRUSTED_PROXY_ADDRESSES: '${a}' is not an IP address`);
   if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(cfg.clientCertificateHeader)) r.problems.push(`DEV_DSF_SERVER_AUTH_CLIENT_CERTIFICATE_HEADER: '${cfg.clientCertificateHeader}' is not a header name`);
   for (const [name, value] of [

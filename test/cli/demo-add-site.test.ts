@@ -8,22 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { Task } from '@medplum/fhirtypes';
 import { findFreeBasePort, START_PING_DRAFT, startDemoNetwork, type NetworkFile } from '../../src/cli/demo-network.ts';
 import { addDemoSite } from '../../src/cli/demo-add-site.ts';
 import { startProcess } from '../../src/cli/start-process.ts';
-
-async function dropDatabases(server: string, prefix: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  try {
-    const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
-    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-}
+import { dropDatabasesStartingWith } from '../support/database.ts';
 
 /** Organisations that answered a ping with a pong, from the start Task's ping-status outputs. */
 function pongsFrom(task: Task): string[] {
@@ -61,7 +50,7 @@ test('a fourth organisation joins the running demo with dsf commands, then pings
   } finally {
     await added?.stop();
     await demo.stop();
-    await dropDatabases(server, prefix);
+    await dropDatabasesStartingWith(server, prefix);
     rmSync(dir, { recursive: true, force: true });
   }
 });

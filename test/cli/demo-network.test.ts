@@ -10,18 +10,7 @@ import { join, resolve } from 'node:path';
 import { findFreeBasePort } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-
-async function dropDatabases(server: string, prefix: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  try {
-    const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
-    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-}
+import { dropDatabasesStartingWith } from '../support/database.ts';
 
 interface Demo {
   output(): string;
@@ -138,7 +127,7 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
   } finally {
     await demo.stop();
     rmSync(dir, { recursive: true, force: true });
-    await dropDatabases(server, prefix);
+    await dropDatabasesStartingWith(server, prefix);
   }
   assert.match(demo.output(), /SIGTERM: stopping/);
 });

@@ -1,5 +1,6 @@
-// A write is one statement between BEGIN and COMMIT (store/resource-store.ts): the version row, its
-// index rows and its uniqueness keys together; the guarantees stay (keys enforced by the database).
+// A write is one statement (store/version-writes.ts): the version row, its index rows and its
+// uniqueness keys together; a create needs no BEGIN and COMMIT around it. The guarantees stay (keys
+// enforced by the database, nothing of a refused write left behind).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
@@ -34,10 +35,10 @@ after(() => db?.drop());
 
 const patient = (value: string, extra: object = {}) => ({ resourceType: 'Patient', identifier: [{ system: 'http://x', value }], ...extra }) as Resource;
 
-test('create, update and delete are one statement each between BEGIN and COMMIT', async () => {
+test('a create is one statement on its own (atomic without BEGIN and COMMIT); update and delete one statement each between BEGIN and COMMIT', async () => {
   statements.length = 0;
   const created = await store.transaction((c) => store.create(c, patient('one')));
-  assert.deepEqual(statements, ['BEGIN', 'WITH', 'COMMIT']);
+  assert.deepEqual(statements, ['WITH']);
   statements.length = 0;
   await store.transaction(async (c) => {
     const cur = await store.readCurrent(c, 'Patient', created.id, true);
@@ -72,6 +73,14 @@ test('uniqueness keys: kept by an update, refused to another resource (403, noth
   );
   assert.equal((await store.readCurrent(db.pool, 'Patient', b.id))!.version, 1);
   assert.deepEqual(await indexOf(b.id), ['kb']);
+  // Nor may a new resource; its statement (outside any transaction) leaves nothing behind.
+  const before = (await db.pool.query('SELECT count(*)::int AS n FROM resources')).rows[0].n;
+  await assert.rejects(
+    store.transaction((c) => store.create(c, patient('ka'))),
+    (e: any) => e.status === 403 && /identifier:ka/.test(e.message ?? JSON.stringify(e.outcome)),
+  );
+  assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM resources')).rows[0].n, before);
+  assert.equal((await db.pool.query('SELECT count(*)::int AS n FROM search_index')).rows[0].n, (await db.pool.query('SELECT count(*)::int AS n FROM search_index WHERE resource_id IN (SELECT id FROM resources)')).rows[0].n);
   // a moves to another key: ka is free for b.
   await store.transaction((c) => store.update(c, { ...patient('ka2'), id: a.id } as Resource & { id: string }));
   assert.deepEqual(await indexOf(a.id), ['ka2']);
@@ -86,4 +95,34 @@ test('uniqueness keys: kept by an update, refused to another resource (403, noth
     { key: 'identifier:ka', resource_id: b.id },
     { key: 'identifier:ka2', resource_id: c2.id },
   ]);
+});
+
+test('a history page is one statement with its total; a page past the end counts on its own; an unknown id is told', async () => {
+  const created = await store.transaction((c) => store.create(c, patient('hist')));
+  for (let v = 0; v < 4; v++) await store.transaction((c) => store.update(c, { ...patient('hist', { active: v % 2 === 0 }), id: created.id } as Resource & { id: string }));
+  statements.length = 0;
+  const first = await store.history(db.pool, { type: 'Patient', id: created.id, count: 2, offset: 0 });
+  assert.deepEqual(statements, ['SELECT']);
+  assert.equal(first.total, 5);
+  assert.equal(first.exists, true);
+  assert.deepEqual(first.entries.map((e) => e.version), [5, 4]);
+  const last = await store.history(db.pool, { type: 'Patient', id: created.id, count: 2, offset: 4, maxBytes: 1_000_000 });
+  assert.equal(last.total, 5);
+  assert.deepEqual(last.entries.map((e) => e.version), [1]);
+  assert.equal(last.entries[0]!.resource?.id, created.id);
+  statements.length = 0;
+  const past = await store.history(db.pool, { type: 'Patient', id: created.id, count: 2, offset: 10 });
+  assert.equal(past.total, 5);
+  assert.deepEqual(past.entries, []);
+  assert.equal(statements.length, 2);
+  const none = await store.history(db.pool, { type: 'Patient', id: created.id, count: 0, offset: 0 });
+  assert.equal(none.total, 5);
+  // An id never written, and one of another type: not there (404 for REST).
+  assert.equal((await store.history(db.pool, { type: 'Patient', id: '00000000-0000-4000-8000-000000000000', count: 2, offset: 0 })).exists, false);
+  assert.equal((await store.history(db.pool, { type: 'Organization', id: created.id, count: 2, offset: 0 })).exists, false);
+  // Type history pages cover every version once.
+  const pages: number[] = [];
+  for (let offset = 0; offset < 40; offset += 3) pages.push(...(await store.history(db.pool, { type: 'Patient', count: 3, offset })).entries.map((e) => e.version));
+  const all = await store.history(db.pool, { type: 'Patient', count: 100, offset: 0 });
+  assert.equal(pages.length, all.total);
 });

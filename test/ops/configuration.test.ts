@@ -84,7 +84,7 @@ test('BPE: the table lists exactly the variables read, with the defaults the rea
   // The HTTPS server (status JSON, BPE view) only with DEV_DSF_BPE_SERVER_BASE_URL; DSF_BPE_SERVER_API_* win when set (`dsf site`).
   const webEnv = bpeEnv({ DEV_DSF_BPE_SERVER_BASE_URL: 'https://bpe.example.org/bpe', DEV_DSF_SERVER_CERTIFICATE: CERT, DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: KEY, DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: caFile });
   const web = new ConfigReader(webEnv, BPE_VARIABLES);
-  assert.deepEqual({ ...readBpeConfig(webEnv, web).web, serverCertificate: '', serverCertificateKey: '', trustedClientCas: [] }, { baseUrl: 'https://bpe.example.org/bpe', host: '127.0.0.1', port: 8002, serverCertificate: '', serverCertificateKey: '', trustedClientCas: [], clientCertificateHeader: 'X-ClientCert', trustedProxyAddresses: [] });
+  assert.deepEqual({ ...readBpeConfig(webEnv, web).web, serverCertificate: '', serverCertificateKey: '', trustedClientCas: [] }, { baseUrl: 'https://bpe.example.org/bpe', host: '127.0.0.1', port: 8002, serverCertificate: '', serverCertificateKey: '', trustedClientCas: [], clientCertificateHeader: 'X-ClientCert', trustedProxyAddresses: [], timeouts: { headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 15000 } });
   const siteWebEnv = { ...webEnv, DEV_DSF_SERVER_API_PORT: '8001', DSF_BPE_SERVER_API_PORT: '8003', DSF_BPE_SERVER_API_HOST: '0.0.0.0' };
   const siteWeb = new ConfigReader(siteWebEnv, BPE_VARIABLES);
   assert.equal(readBpeConfig(siteWebEnv, siteWeb).web?.port, 8003);

@@ -9,14 +9,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { Task } from '@medplum/fhirtypes';
 import { DATA_SHARING_REQUEST_DRAFT, findFreeBasePort, startDemoNetwork, type NetworkSiteFile, type RunningDemo } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
 import { waitFor } from '../../src/plugin-api/testing/polling.ts';
-import { chromiumMissing, launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
+import { chromiumMissing, launchBrowser, reloadUntil, screenshot, type TestBrowser } from '../support/browser.ts';
+import { dropDatabasesStartingWith } from '../support/database.ts';
 
 const skip = chromiumMissing() || (!process.env.DSF_TEST_DATABASE_URL && 'DSF_TEST_DATABASE_URL is not set');
 const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
@@ -55,14 +55,7 @@ after(async () => {
   await demo?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (!skip) {
-    const admin = new pg.Client({ connectionString: process.env.DSF_TEST_DATABASE_URL });
-    await admin.connect();
-    try {
-      const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
-      for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
+    await dropDatabasesStartingWith(process.env.DSF_TEST_DATABASE_URL!, prefix);
   }
 });
 
@@ -90,7 +83,7 @@ test('the committee member approves in the user-task form; the demo run complete
     const page = await context.newPage();
     await page.goto(`${hrp.fhirBaseUrl}/QuestionnaireResponse?status=in-progress`);
     const link = page.getByRole('link', { name: /^QuestionnaireResponse\// }).first();
-    await link.waitFor({ timeout: 30_000 });
+    await reloadUntil(page, async () => (await link.count()) > 0, 'the committee\'s user task');
     await link.click();
     const form = page.locator('#answer-form');
     await form.waitFor();

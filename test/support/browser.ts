@@ -45,3 +45,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** Reloads the page until `visible` holds (the engine works in the background), at most `timeoutMs`. */
+export async function reloadUntil(page: Page, visible: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await visible())) {
+    if (Date.now() > deadline) throw new Error(`not seen within ${timeoutMs / 1000} s: ${what}`);
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+}

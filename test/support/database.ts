@@ -37,3 +37,15 @@ export async function createTestDatabase(prefix = 'dsf_test'): Promise<TestDatab
     },
   };
 }
+
+/** Drops every database on the server whose name starts with `prefix` (what a demo network made). */
+export async function dropDatabasesStartingWith(server: string, prefix: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: withDatabase(server, 'postgres') });
+  await admin.connect();
+  try {
+    const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
+    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}

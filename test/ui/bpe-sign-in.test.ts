@@ -11,7 +11,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { Page } from 'playwright-core';
 import { BPE_PORT_OFFSET, findFreeBasePort, startDemoNetwork, type NetworkSiteFile, type RunningDemo } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
@@ -19,6 +18,7 @@ import { OidcLogin, SESSION_COOKIE, type OidcLoginSettings } from '../../src/com
 import { testCertificates } from '../support/fhir-site.ts';
 import { startTestOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
 import { chromiumMissing, launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
+import { dropDatabasesStartingWith } from '../support/database.ts';
 
 const skip = chromiumMissing() || (!process.env.DSF_TEST_DATABASE_URL && 'DSF_TEST_DATABASE_URL is not set');
 const prefix = `uisign_${randomBytes(3).toString('hex')}_`;
@@ -89,14 +89,7 @@ after(async () => {
   await provider?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (!skip) {
-    const admin = new pg.Client({ connectionString: process.env.DSF_TEST_DATABASE_URL });
-    await admin.connect();
-    try {
-      const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
-      for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
+    await dropDatabasesStartingWith(process.env.DSF_TEST_DATABASE_URL!, prefix);
   }
 });
 

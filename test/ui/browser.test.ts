@@ -11,17 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { findFreeBasePort, startDemoNetwork, type NetworkSiteFile, type RunningDemo } from '../../src/cli/demo-network.ts';
 import { readFileSync } from 'node:fs';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
-import { chromiumMissing, launchBrowser, screenshot, type TestBrowser } from '../support/browser.ts';
+import { chromiumMissing, launchBrowser, reloadUntil, screenshot, type TestBrowser } from '../support/browser.ts';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Task } from '@medplum/fhirtypes';
+import { dropDatabasesStartingWith } from '../support/database.ts';
 
 const HELLO_USER_DRAFT = 'http://dsf.dev/bpe/Process/helloUser/1.5/task-hello-user';
 const UI_RETRY_DRAFT = 'http://test.org/bpe/Process/uiRetry/1.0/task-ui-retry';
@@ -45,16 +45,6 @@ const origins = () => [new URL(site.fhirBaseUrl).origin, new URL(site.bpeBaseUrl
 function organizationClient(): { fhir: HttpFhirClient; close(): void } {
   const http = new HttpsClient({ cert: readFileSync(site.clientCert, 'utf8'), key: readFileSync(site.clientKey, 'utf8'), ca: readFileSync(demo.network.ca, 'utf8') });
   return { fhir: new HttpFhirClient({ http, baseUrl: site.fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 30_000 }), close: () => http.close() };
-}
-
-/** Reloads the page until the locator's element is there (the engine works in the background), at most ENGINE_WAIT_MS. */
-async function reloadUntil(page: Page, visible: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + ENGINE_WAIT_MS;
-  while (!(await visible())) {
-    if (Date.now() > deadline) throw new Error(`not seen within ${ENGINE_WAIT_MS / 1000} s: ${what}`);
-    await page.waitForTimeout(500);
-    await page.reload();
-  }
 }
 
 /**
@@ -101,14 +91,7 @@ after(async () => {
   await demo?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (!skip) {
-    const admin = new pg.Client({ connectionString: process.env.DSF_TEST_DATABASE_URL });
-    await admin.connect();
-    try {
-      const names = (await admin.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname as string);
-      for (const name of names) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
+    await dropDatabasesStartingWith(process.env.DSF_TEST_DATABASE_URL!, prefix);
   }
 });
 
@@ -131,7 +114,7 @@ test('helloUser: start from its draft Task, answer the user task in the form, th
 
     await page.goto(`${site.fhirBaseUrl}/QuestionnaireResponse?status=in-progress`);
     const qrLink = page.getByRole('link', { name: /^QuestionnaireResponse\// }).first();
-    await qrLink.waitFor({ timeout: 30_000 });
+    await reloadUntil(page, async () => (await qrLink.count()) > 0, 'an in-progress QuestionnaireResponse', ENGINE_WAIT_MS);
     await screenshot(page, 'user-tasks');
     await qrLink.click();
     const form = page.locator('#answer-form');
@@ -285,7 +268,7 @@ test('a failed instance shows its incident in the BPE view; Retry completes it',
     // The flaky step fails once; its one retry used up, the instance is listed as failed.
     await page.goto(`${site.bpeBaseUrl}/ui/instances?state=failed`);
     const link = page.getByRole('link', { name: /^testorg_uiRetry/ }).first();
-    await reloadUntil(page, async () => (await link.count()) > 0, 'the failed testorg_uiRetry instance');
+    await reloadUntil(page, async () => (await link.count()) > 0, 'the failed testorg_uiRetry instance', ENGINE_WAIT_MS);
     await screenshot(page, 'bpe-instances-failed');
     await link.click();
     await page.locator('h1 .status', { hasText: 'failed' }).waitFor();
@@ -302,7 +285,7 @@ test('a failed instance shows its incident in the BPE view; Retry completes it',
     assert.equal(await page.locator('ul.issues li.error', { hasText: 'FlakyStep' }).count(), 1, 'the incident is still there');
     await incident.getByRole('button', { name: 'Retry' }).click();
     await page.waitForLoadState();
-    await reloadUntil(page, async () => (await page.locator('h1 .status', { hasText: 'finished' }).count()) > 0, 'the retried instance finished');
+    await reloadUntil(page, async () => (await page.locator('h1 .status', { hasText: 'finished' }).count()) > 0, 'the retried instance finished', ENGINE_WAIT_MS);
     assert.equal(await page.locator('ul.issues li.error').count(), 0, 'no incident left');
     assert.match(await page.locator('dl.card').innerText(), /succeeded on retry/);
     await screenshot(page, 'bpe-instance-retried');
@@ -335,7 +318,7 @@ test('at 390x844 the resource, search, user task and BPE instance list pages do 
 
     await page.goto(`${site.fhirBaseUrl}/QuestionnaireResponse?status=in-progress`);
     const qrLink = page.getByRole('link', { name: /^QuestionnaireResponse\// }).first();
-    await reloadUntil(page, async () => (await qrLink.count()) > 0, 'an in-progress QuestionnaireResponse');
+    await reloadUntil(page, async () => (await qrLink.count()) > 0, 'an in-progress QuestionnaireResponse', ENGINE_WAIT_MS);
     await qrLink.click();
     await page.locator('#answer-form').waitFor();
     assert.ok((await overflow(page)) <= 0, `user task form ${await overflow(page)} px too wide`);

@@ -1,9 +1,11 @@
 // Keeps the BPE in step with one Subscription of its FHIR server, over the wire only (so it works
 // against the reference's server too): find the Subscription by search, bind the websocket, catch up
 // on everything since the last handled change by a paged _lastUpdated search, then handle live
-// events; on any disconnect reconnect with back-off and catch up again. Resources are handled one
-// after the other; live events that arrive during a catch-up wait until it is done, so older
-// changes go first. Handlers are idempotent (see HandledResources): overlaps cost nothing.
+// events; on any disconnect reconnect and catch up again. Resources are handled one after the other;
+// live events that arrive during a catch-up wait until it is done, so older changes go first.
+// Handlers are idempotent (see HandledResources): overlaps cost nothing.
+// Reconnects are tried at most a second apart, whatever the start-up retry sleep: a Task created
+// while the websocket is down (FHIR server restarted, network gone) waits for the next attempt only.
 import type { Bundle, Resource, Subscription } from '@medplum/fhirtypes';
 import { parseFhirXml } from '../../fhir/model/xml-parse.ts';
 import type { FhirClient } from '../../plugin-api/index.ts';
@@ -26,8 +28,9 @@ export interface ConnectorOptions {
   tls: ClientSettings;
   /** Search for the Subscription, e.g. ?criteria:exact=Task%3Fstatus%3Drequested&status=active&... */
   subscriptionSearch: string;
-  /** Attempts to find the Subscription before giving up: -1 forever. */
+  /** Attempts to find the Subscription at start before giving up: -1 forever. */
   retryMax: number;
+  /** Pause between those attempts at start (reconnects follow RECONNECT_DELAYS_MS). */
   retrySleepMs: number;
   /** A catch-up starts this long before the last handled change. */
   overlapMs: number;
@@ -35,10 +38,19 @@ export interface ConnectorOptions {
   handler: ResourceHandler;
   logger: BpeLogger;
   pageSize?: number;
+  /** Between websocket pings (default DEFAULT_KEEP_ALIVE_MS): a silently dead connection is dropped after two. */
+  keepAliveMs?: number;
 }
 
-const MAX_RECONNECT_FACTOR = 8;
+/** Pauses before the reconnect attempts of one outage: quick at first, then once a second. */
+export const RECONNECT_DELAYS_MS: readonly number[] = [100, 200, 400, 800, 1_000];
+/** During a long outage one warning per this many failed reconnects (about one a minute), not one a second. */
+const WARN_EVERY_FAILED_RECONNECTS = 60;
 const MAX_CATCH_UP_PAGES = 100_000;
+
+export function reconnectDelayMs(attempt: number): number {
+  return RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)]!;
+}
 
 export class ResourceConnector {
   private readonly queue = new SerialQueue();
@@ -49,6 +61,7 @@ export class ResourceConnector {
   private pingCatchUp: Promise<void> = Promise.resolve();
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private wakeUp: (() => void) | undefined;
   private cycle: Promise<void> | undefined;
   private connectedWaiters: Array<() => void> = [];
   /** Completed connections (a reconnect counts again). */
@@ -68,7 +81,7 @@ export class ResourceConnector {
 
   start(): void {
     this.stopped = false;
-    this.cycle = this.connect();
+    this.cycle = this.connect(false);
   }
 
   /** Resolves once bound and caught up (after the current or next connection). */
@@ -80,6 +93,7 @@ export class ResourceConnector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    this.wakeUp?.();
     this.socket?.close();
     this.socket = undefined;
     await this.cycle?.catch(() => {});
@@ -100,14 +114,18 @@ export class ResourceConnector {
     return this.options.logger;
   }
 
-  private async connect(): Promise<void> {
+  /** reconnecting: after a lost connection, where a failure only schedules the next attempt. */
+  private async connect(reconnecting: boolean): Promise<void> {
     if (this.stopped) return;
     const type = this.type;
     let subscription: Subscription;
     try {
-      subscription = await this.findSubscription();
+      subscription = reconnecting ? await this.searchSubscription() : await this.findSubscription();
     } catch (e) {
-      this.log().error(`${type} subscription not found, giving up: ${(e as Error).message}`);
+      if (reconnecting) {
+        this.reconnectFailed((e as Error).message);
+        this.scheduleReconnect();
+      } else this.log().error(`${type} subscription not found, giving up: ${(e as Error).message}`);
       return;
     }
     if (this.stopped) return;
@@ -119,24 +137,31 @@ export class ResourceConnector {
       this.socket = await SubscriptionSocket.bind(wsUrl(this.options.client.baseUrl), subscription.id!, this.options.tls, {
         onMessage: (text) => this.onMessage(text, ping, criteria),
         onClose: (code, reason) => this.onClose(code, reason),
-      }, this.options.tls.localConnectTimeoutMs + this.options.tls.localReadTimeoutMs);
+      }, this.options.tls.localConnectTimeoutMs + this.options.tls.localReadTimeoutMs, this.options.keepAliveMs);
       this.log().info(`${type} websocket bound to subscription ${subscription.id}; catching up`);
       await this.queue.run(() => this.options.handler.resumeUnfinished(), (e) => this.log().error(`resuming unfinished ${type}s failed: ${(e as Error).message}`));
       await this.catchUp(criteria);
       this.catchingUp = false;
       for (const r of this.held.splice(0)) void this.enqueue(r);
+      if (this.attempt > 0) this.log().info(`${type} connector reconnected after ${this.attempt} attempt(s)`);
       this.attempt = 0;
       this.connections++;
       this.log().info(`${type} connector caught up and listening`);
       for (const w of this.connectedWaiters.splice(0)) w();
     } catch (e) {
       this.catchingUp = false;
-      this.log().warn(`${type} connector: ${(e as Error).message}`);
+      this.reconnectFailed((e as Error).message);
       const s = this.socket;
       this.socket = undefined;
       s?.terminate();
       this.scheduleReconnect();
     }
+  }
+
+  /** Warns on the first failure of an outage and then now and again, not on every attempt. */
+  private reconnectFailed(message: string): void {
+    if (this.attempt % WARN_EVERY_FAILED_RECONNECTS === 0) this.log().warn(`${this.type} connector: ${message}${this.attempt ? ` (${this.attempt} failed reconnects so far)` : ''}; trying again`);
+    else this.log().debug(`${this.type} connector: ${message}`);
   }
 
   private onClose(code: number, reason: string): void {
@@ -148,11 +173,11 @@ export class ResourceConnector {
 
   private scheduleReconnect(): void {
     if (this.stopped || this.reconnectTimer) return;
-    const delay = this.options.retrySleepMs * Math.min(2 ** this.attempt, MAX_RECONNECT_FACTOR);
+    const delay = reconnectDelayMs(this.attempt);
     this.attempt++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      this.cycle = this.cycle ? this.cycle.then(() => this.connect()) : this.connect();
+      this.cycle = this.cycle ? this.cycle.then(() => this.connect(true)) : this.connect(true);
     }, delay);
   }
 
@@ -188,20 +213,37 @@ export class ResourceConnector {
     );
   }
 
+  /** At start: searches until found, retryMax times at most, retrySleepMs apart. */
   private async findSubscription(): Promise<Subscription> {
-    const query = new URLSearchParams(this.options.subscriptionSearch.replace(/^\?/, ''));
     for (let attempt = 0; ; attempt++) {
       try {
-        const bundle = await this.options.client.search('Subscription', query);
-        const subs = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Subscription => r?.resourceType === 'Subscription');
-        if (subs.length !== 1) throw new Error(`expected exactly one Subscription for ${this.options.subscriptionSearch}, found ${subs.length}`);
-        return subs[0]!;
+        return await this.searchSubscription();
       } catch (e) {
         if (this.stopped || (this.options.retryMax >= 0 && attempt >= this.options.retryMax)) throw e;
         this.log().warn(`${this.type} subscription: ${(e as Error).message}; trying again in ${this.options.retrySleepMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, this.options.retrySleepMs));
+        await this.sleep(this.options.retrySleepMs);
       }
     }
+  }
+
+  private async searchSubscription(): Promise<Subscription> {
+    const query = new URLSearchParams(this.options.subscriptionSearch.replace(/^\?/, ''));
+    const bundle = await this.options.client.search('Subscription', query);
+    const subs = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Subscription => r?.resourceType === 'Subscription');
+    if (subs.length !== 1) throw new Error(`expected exactly one Subscription for ${this.options.subscriptionSearch}, found ${subs.length}`);
+    return subs[0]!;
+  }
+
+  /** A pause that stop() ends at once. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    }).finally(() => (this.wakeUp = undefined));
   }
 
   /**

@@ -444,10 +444,10 @@ export class ProcessEngine {
     });
   }
 
-  /** Gives a failed job new retries, due now. */
+  /** Gives a failed job (an incident: no retries left) new retries, due now; of two at once, one wins and the other throws. */
   async retryIncident(jobId: string, retries = 1): Promise<void> {
-    const res = await this.pool.query('UPDATE bpmn_job SET retries = $2, due_at = $3 WHERE id = $1', [jobId, retries, this.services.clock.now().toISOString()]);
-    if (res.rowCount === 0) throw new EngineError(`no job ${jobId}`);
+    const res = await this.pool.query('UPDATE bpmn_job SET retries = $2, due_at = $3 WHERE id = $1 AND retries <= 0', [jobId, retries, this.services.clock.now().toISOString()]);
+    if (res.rowCount === 0) throw new EngineError(`no incident of job ${jobId}`);
   }
 
   // ---- queries --------------------------------------------------------------------------

@@ -73,7 +73,11 @@ ${INSTANCE_FILTERS.map((f) => html`<td><a href="${site.base}/instances?process=$
   return bpeLayout(site, 'Processes', content);
 }
 
-export function instancesPage(site: BpePageSite, rows: InstanceRow[], filter: { state?: InstanceFilter; process?: string }): string {
+/** The instance list shows the newest this many; a long-running site has far more, and a page must stay small. */
+export const MAX_LISTED_INSTANCES = 500;
+
+export function instancesPage(site: BpePageSite, all: InstanceRow[], filter: { state?: InstanceFilter; process?: string }): string {
+  const rows = all.slice(0, MAX_LISTED_INSTANCES);
   const link = (state?: InstanceFilter) => `${site.base}/instances?${new URLSearchParams({ ...(filter.process ? { process: filter.process } : {}), ...(state ? { state } : {}) })}`;
   const content = html`<h1>Process instances${filter.process ? html` of ${filter.process}` : ''}</h1>
 <div class="filters"><a class="button${filter.state ? '' : ' on'}" href="${link()}">all</a>${INSTANCE_FILTERS.map((f) => html`<a class="button${filter.state === f ? ' on' : ''}" href="${link(f)}">${f}</a>`)}</div>
@@ -84,7 +88,7 @@ ${
 <td><span class="status ${r.status}">${r.status}</span></td><td class="opt nowrap">${time(r.instance.startTime)}</td><td class="opt nowrap">${time(r.instance.endTime)}</td></tr>`,
       )}</tbody></table></div>`
     : html`<p class="empty">No instances.</p>`
-}`;
+}${all.length > rows.length ? html`<p class="muted">The newest ${rows.length} of ${all.length} instances; narrow the list by process or state.</p>` : ''}`;
   return bpeLayout(site, 'Process instances', content);
 }
 

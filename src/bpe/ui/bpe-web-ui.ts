@@ -20,6 +20,8 @@ import { beginSignIn, completeSignIn, signOutCookie } from '../../common/web/sig
 import { html } from '../../common/web/html.ts';
 import { tlsCertificate, type CertificateOf } from '../web/client-certificate.ts';
 import { crossSiteRefusal, ownOrigins, postButton } from '../../common/web/same-origin.ts';
+import { parseRequestTarget } from '../../common/web/request-target.ts';
+import { EngineError } from '../engine/index.ts';
 
 export interface BpeWebUiOptions {
   engine: ProcessEngine;
@@ -36,6 +38,8 @@ export interface BpeWebUiOptions {
   url?: string;
   /** The caller's trusted client certificate (DER); default: the TLS handshake's (a reverse proxy's header: client-certificate.ts). */
   certificateOf?: CertificateOf;
+  /** Where failures are logged, with their stack (BpeLogger fits). */
+  log?: { error(message: string): void };
 }
 
 /** Who is looking: a client certificate or a sign-in session. */
@@ -102,7 +106,7 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
   const viewUrl = (req: IncomingMessage) => (opts.url ?? `https://${req.headers.host}${base}`).replace(/\/$/, '');
 
   /** /login, /login/callback, /logout: true when the request was one of them. */
-  const signIn = async (req: IncomingMessage, res: ServerResponse, rest: string, url: URL): Promise<boolean> => {
+  const signIn = async (req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams): Promise<boolean> => {
     const login = opts.login;
     if (!login || !['/login', '/login/callback', '/logout'].includes(rest)) return false;
     // GET /logout only offers the sign-out button; the POST signs out.
@@ -111,10 +115,10 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
     const redirectUri = `${viewUrl(req)}/login/callback`;
     try {
       if (rest === '/login') {
-        const started = await beginSignIn(login, redirectUri, url.searchParams.get('return'), base);
+        const started = await beginSignIn(login, redirectUri, query.get('return'), base);
         send(res, 302, '', 'text/plain', { location: started.location, 'set-cookie': started.setCookie });
       } else if (rest === '/login/callback') {
-        const done = await completeSignIn(login, req.headers.cookie, url.searchParams, redirectUri, base);
+        const done = await completeSignIn(login, req.headers.cookie, query, redirectUri, base);
         send(res, 302, '', 'text/plain', { location: `${base}${done.returnTo ? `/${done.returnTo}` : ''}`, 'set-cookie': done.setCookie });
       } else if (req.method === 'GET') {
         send(res, 200, messagePage(site0, 200, 'Sign out', 'End your session at this process engine view.', html`<p>${postButton(`${base}/logout`, 'Sign out', 'primary')}</p>`));
@@ -150,8 +154,13 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
   };
 
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const path = url.pathname.replace(/\/$/, '');
+    const parsed = parseRequestTarget(req.url);
+    if (!parsed.ok) {
+      // The HTTPS server refuses such targets before; this keeps the handler safe on its own.
+      send(res, 400, messagePage({ organization: organization(), base }, 400, 'Bad request', parsed.problem));
+      return true;
+    }
+    const { path, search, query } = parsed.target;
     if (path !== base && !path.startsWith(`${base}/`)) return false;
     const rest = path.slice(base.length);
 
@@ -163,12 +172,12 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
       return true;
     }
 
-    if (await signIn(req, res, rest, url)) return true;
+    if (await signIn(req, res, rest, query)) return true;
 
     const site0 = { organization: organization(), base };
     const who = await caller(req);
     if (!who) {
-      const back = safeReturn(`${rest.slice(1)}${url.search}`);
+      const back = safeReturn(`${rest.slice(1)}${search}`);
       const signInLink = opts.login ? html`<p><a class="button primary" href="${base}/login${back ? `?return=${encodeURIComponent(back)}` : ''}">Sign in</a></p>` : undefined;
       const how = opts.login
         ? 'Sign in with an account that the BPE role configuration gives the ADMIN role, or use a client certificate of this site that it names.'
@@ -194,7 +203,12 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
         }
         const cancel = /^\/instances\/([A-Za-z0-9-]{1,64})\/cancel$/.exec(rest);
         if (cancel) {
-          await opts.engine.cancelInstance(cancel[1]!);
+          if (!(await opts.engine.cancelInstance(cancel[1]!))) {
+            const instance = await opts.engine.getInstance(cancel[1]!);
+            if (!instance) send(res, 404, messagePage(site, 404, 'Not found', 'No process instance with this id: nothing was cancelled.'));
+            else send(res, 409, messagePage(site, 409, 'Not running', `This process instance has ended already (${instance.state}): nothing was cancelled.`));
+            return true;
+          }
           send(res, 303, '', 'text/plain', { location: `${base}/instances/${cancel[1]}` });
           return true;
         }
@@ -205,7 +219,14 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
             send(res, 404, messagePage(site, 404, 'Not found', 'No failed job with this id (retried already?).'));
             return true;
           }
-          await opts.engine.retryIncident(incident.jobId);
+          try {
+            await opts.engine.retryIncident(incident.jobId);
+          } catch (e) {
+            // Another admin's retry took the incident between the look-up and this one.
+            if (!(e instanceof EngineError)) throw e;
+            send(res, 409, messagePage(site, 409, 'Retried already', 'This failed job has been given another attempt already; nothing was changed.'));
+            return true;
+          }
           send(res, 303, '', 'text/plain', { location: incident.instanceId ? `${base}/instances/${incident.instanceId}` : base });
           return true;
         }
@@ -229,9 +250,9 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
         return true;
       }
       if (rest === '/instances') {
-        const stateParam = url.searchParams.get('state');
+        const stateParam = query.get('state');
         const state = INSTANCE_FILTERS.includes(stateParam as InstanceFilter) ? (stateParam as InstanceFilter) : undefined;
-        const process = url.searchParams.get('process') ?? undefined;
+        const process = query.get('process') ?? undefined;
         const list = (await rows()).filter((r) => inFilter(r.status, state) && (!process || r.process.split('|')[0] === process));
         send(res, 200, instancesPage(site, list, { state, process }));
         return true;
@@ -266,7 +287,10 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
       send(res, 404, messagePage(site, 404, 'Not found', 'No such page.'));
       return true;
     } catch (e) {
-      send(res, 500, messagePage(site, 500, 'Server error', (e as Error).message));
+      // The message may quote data or SQL: logged with its stack, not shown.
+      opts.log?.error(`BPE view: ${req.method} ${rest.split('/')[1] ?? ''} failed: ${(e as Error).stack ?? String(e)}`);
+      if (res.headersSent) res.destroy();
+      else send(res, 500, messagePage(site, 500, 'Server error', 'The request failed; the error is in the BPE log.'));
       return true;
     }
   };

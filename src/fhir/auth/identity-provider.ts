@@ -58,6 +58,8 @@ export class IdentityProvider {
   private readonly trustedProxies: Set<string>;
   private readonly trusted: TrustedCertificates;
   private readonly socketCertificates = new WeakMap<object, Buffer | undefined>();
+  /** SHA-512 thumbprints of the certificates read from sockets (the same Buffer for every request of a connection). */
+  private readonly thumbprints = new WeakMap<Buffer, string>();
 
   constructor(private readonly opts: IdentityProviderOptions) {
     this.cache = new IdentityCache(opts.cacheTtlMs ?? 30_000);
@@ -137,7 +139,8 @@ export class IdentityProvider {
   /** Identity of a certificate (DER or PEM): checks trust and dates, then looks it up (cached). */
   async resolveCertificate(certificate: Buffer | string): Promise<Identity> {
     const der = typeof certificate === 'string' ? parseCertificatePem(certificate).der : certificate;
-    const thumbprint = thumbprintSha512(der);
+    let thumbprint = this.thumbprints.get(der);
+    if (thumbprint === undefined) this.thumbprints.set(der, (thumbprint = thumbprintSha512(der)));
     // Trust and dates are checked before a cached identity is used (remembered per certificate).
     const chain = this.trusted.check(thumbprint, der);
     if (chain !== true) throw unauthenticated(`Client certificate not accepted: ${chain.message}`, 'security');

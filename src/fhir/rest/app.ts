@@ -1,7 +1,7 @@
 // The fastify application of the FHIR server: body handling, timeouts, request scopes, logging,
 // error -> OperationOutcome mapping, routes.
 import { randomBytes } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import { FhirError, outcome } from '../../common/errors.ts';
 import type { RequestScopes } from '../../db/request-scope.ts';
@@ -44,6 +44,18 @@ function checkingInterval(t: HttpTimeouts): number {
   return Math.max(50, Math.min(30_000, Math.floor(Math.min(t.headersMs, t.requestMs) / 4)));
 }
 
+// Request ids for log lines (12 hex digits): a random prefix and a counter, a new prefix when the
+// counter wraps (random bytes for every request cost a measurable share of a read).
+let requestIdPrefix = randomBytes(3).toString('hex');
+let requestCounter = 0;
+function nextRequestId(): string {
+  if (requestCounter === 0x1000000) {
+    requestIdPrefix = randomBytes(3).toString('hex');
+    requestCounter = 0;
+  }
+  return requestIdPrefix + (requestCounter++).toString(16).padStart(6, '0');
+}
+
 export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstance {
   const t = opts.timeouts;
   const https: HttpsOptions | null = opts.https
@@ -60,9 +72,15 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     // Our own line per request (request-log.ts), without URLs.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomBytes(6).toString('hex'),
+    genReqId: nextRequestId,
     ...(t ? { requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs } : {}),
     clientErrorHandler: clientErrorHandler(() => app.log),
+    // URLs the router cannot decode (invalid percent-encoding or UTF-8) or over-long ids: an OperationOutcome
+    // (or a page for browsers) like every other refusal, not fastify's own JSON.
+    frameworkErrors: (err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) =>
+      err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? sendResource(req, reply, 414, outcome('error', 'too-costly', 'A part of the request path is too long'))
+        : sendResource(req, reply, 400, outcome('error', 'invalid', 'The request path has invalid percent-encoding or is not valid UTF-8')),
     bodyLimit: opts.maxBodyBytes,
     forceCloseConnections: true,
     // Repeated query keys matter in FHIR (AND); routes read req.url, this only serves _format/_pretty.

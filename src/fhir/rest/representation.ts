@@ -16,6 +16,8 @@ export const JSON_TYPE = 'application/fhir+json';
 export const XML_TYPE = 'application/fhir+xml';
 
 function queryValue(req: FastifyRequest, name: string): string | undefined {
+  // Requests refused before routing (frameworkErrors) have no parsed query: the raw one, undecoded.
+  if (!req.query) return new RegExp(`[?&]${name}=([A-Za-z+/]*)(?:&|$)`).exec(req.url)?.[1];
   const v = (req.query as Record<string, string | string[] | undefined>)[name];
   return Array.isArray(v) ? v[v.length - 1] : v;
 }

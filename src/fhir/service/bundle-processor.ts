@@ -9,6 +9,7 @@ import { badRequest, FhirError, outcome } from '../../common/errors.ts';
 import { withWarningIssues, type FhirService } from './fhir-service.ts';
 import type { InteractionResult, RequestContext, ReturnPreference } from './request-context.ts';
 import { conditionalUrls, rewriteBundleUrls } from '../references/bundle-urls.ts';
+import { BatchedWriteError, type WriteBatch } from '../store/write-batch.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3, HEAD: 3 };
@@ -121,6 +122,19 @@ function entryError(e: Parsed, err: unknown): unknown {
   );
 }
 
+/**
+ * Sends the batch's held-back writes; a refused one fails as its own entry. With `failing` (the caller
+ * is about to throw its own error) other failures of the flush give way to the caller's.
+ */
+async function flushHeldBack(batch: WriteBatch, failing = false): Promise<void> {
+  try {
+    await batch.flush();
+  } catch (err) {
+    if (err instanceof BatchedWriteError) throw entryError(err.label as Parsed, err.cause);
+    if (!failing) throw err;
+  }
+}
+
 export class BundleProcessor {
   constructor(private readonly service: FhirService) {}
 
@@ -158,7 +172,8 @@ export class BundleProcessor {
     const results = new Array<BundleEntry>(entries.length);
     try {
       await this.runTransaction(ctx, entries, prefer, results);
-    } catch (err) {
+    } catch (caught) {
+      const err = caught instanceof BatchedWriteError ? entryError(caught.label as Parsed, caught.cause) : caught;
       if (err instanceof FhirError && transactionFailureStatus(err.status) !== err.status) throw new FhirError(transactionFailureStatus(err.status), err.outcome, undefined, err.headers);
       throw err;
     }
@@ -170,7 +185,10 @@ export class BundleProcessor {
     const tctx: RequestContext = { ...ctx, afterEntries: [] };
     const deferred = tctx.afterEntries!;
     const deferredBy: Parsed[] = [];
-    await this.service.store.transaction(async (client) => {
+    const store = this.service.store;
+    // The entries' writes are held back and sent together (store/write-batch.ts), each labelled with its entry.
+    await store.transaction(async (client) => {
+      const batch = store.batchOf(client)!;
       // A transaction run again (store.transaction) starts without the checks of the failed run.
       deferred.length = 0;
       deferredBy.length = 0;
@@ -193,33 +211,48 @@ export class BundleProcessor {
         if (e.entry.fullUrl && id) mapping.set(e.entry.fullUrl, `${type}/${id}`);
       }
       await this.resolveConditionalReferences(tctx, client, entries, mapping);
-      const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+      const ordered = [...entries]
+        .sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index)
+        .map((e) => {
+          let path = e.path;
+          let query = e.query;
+          for (const [from, to] of mapping) {
+            if (query.includes(from)) query = query.replaceAll(from, to);
+            if (path === from) path = to;
+          }
+          return { ...e, path, query };
+        });
+      // The write locks and current versions of every resource updated or deleted by id, at once.
+      const byId = ordered.filter((e) => (e.method === 'PUT' || e.method === 'DELETE') && !e.query).map((e) => e.path.split('/').filter(Boolean));
+      await store.lockForWrite(client, byId.filter((parts) => parts.length === 2).map((parts) => parts[1]!));
       for (const e of ordered) {
         const resource = e.entry.resource ? this.rewrite(e.entry.resource, mapping) : undefined;
-        let path = e.path;
-        let query = e.query;
-        for (const [from, to] of mapping) {
-          if (query.includes(from)) query = query.replaceAll(from, to);
-          if (path === from) path = to;
-        }
         const before = deferred.length;
+        batch.label = e;
         try {
-          const r = await this.execute(tctx, client, { ...e, path, query }, resource, assigned.get(e.index));
+          const r = await this.execute(tctx, client, e, resource, assigned.get(e.index));
           results[e.index] = toResponse(r, prefer);
         } catch (err) {
+          if (err instanceof BatchedWriteError) throw entryError(err.label as Parsed, err.cause);
           // A read of a missing resource is an answer, not a failure of the transaction (as the reference).
           if (err instanceof FhirError && err.status === 404 && (e.method === 'GET' || e.method === 'HEAD')) {
             results[e.index] = errorResponse(err);
             continue;
           }
+          // A held-back write of an earlier entry the database refuses answers first, as when it was sent at once.
+          await flushHeldBack(batch, true);
           throw entryError(e, err);
         }
         for (let k = before; k < deferred.length; k++) deferredBy[k] = e;
       }
+      // Checks that read send the held-back writes first. A transaction that only writes stays one
+      // statement; its clash then comes from store.transaction (see transaction()).
       for (const [k, check] of deferred.entries()) {
         try {
           await check();
         } catch (err) {
+          if (err instanceof BatchedWriteError) throw entryError(err.label as Parsed, err.cause);
+          await flushHeldBack(batch, true);
           throw entryError(deferredBy[k]!, err);
         }
       }

@@ -260,10 +260,10 @@ export class FhirService {
     const offset = params.has('_offset') ? intParam(params, '_offset', 0, 0) : (page - 1) * count;
     const since = dateParam(params, '_since');
     const at = dateParam(params, '_at');
+    const h = await this.store.history(db, { type, id, since, at, count, offset, access: ctx.access, maxBytes: this.searchLimits.maxPageBytes });
     // 404 for an unknown id. Never 403: as the reference, the history holds the versions the caller may
     // read (each judged by its own content), possibly none; a deleted resource's history stays readable.
-    if (type && id && !(await this.store.readCurrent(db, type, id))) throw notFound(`${type}/${id} not found`);
-    const h = await this.store.history(db, { type, id, since, at, count, offset, access: ctx.access, maxBytes: this.searchLimits.maxPageBytes });
+    if (!h.exists) throw notFound(`${type}/${id} not found`);
     const path = [type, id, '_history'].filter(Boolean).join('/');
     const bundle: Bundle = cleanForOutput(historyBundle(this.baseUrl, path, query, offset, count, h.total, h.entries));
     await this.content.inlineInBundle(db, bundle);

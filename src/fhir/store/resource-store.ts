@@ -4,13 +4,15 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
-import { withTransaction, type Db } from '../../db/pool.ts';
+import type { Db } from '../../db/pool.ts';
 import { SqlParams } from '../../db/sql-params.ts';
 import { isStalePlanError } from '../../db/prepared-statements.ts';
 import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
 import { boundedRows } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
+import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
+import { BatchedWriteError, WriteBatch } from './write-batch.ts';
 
 type Obj = Record<string, any>;
 
@@ -96,17 +98,110 @@ export class ResourceStore {
    * stale (a migration changed the schema under it) runs once more: its statements are prepared anew.
    */
   async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const settled = this.settledListeners.length ? (client: pg.PoolClient, committed: boolean) => this.settled(client, committed) : undefined;
     try {
-      return await withTransaction(this.pool, fn, settled);
+      return await this.transactionOnce(fn);
     } catch (e) {
       if (!isStalePlanError(e)) throw e;
-      return withTransaction(this.pool, fn, settled);
+      return this.transactionOnce(fn);
+    }
+  }
+
+  /**
+   * A transaction whose writes are held back (write-batch.ts) and whose BEGIN waits for its first
+   * other statement. One that only writes (a create) sends its writes as one statement without
+   * BEGIN and COMMIT: a statement is atomic and durable on its own, and it fails as a whole on a
+   * uniqueness clash. One that sends nothing (an update that changes nothing) sends nothing.
+   */
+  private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let begun = false;
+    const batch = new WriteBatch<StoredVersion>(async (writes) => {
+      const clash = await writeVersions(client, writes);
+      if (!clash) return;
+      // Held back for a transaction's entry: told with its label; otherwise as if written at once.
+      throw clash.write.label === undefined ? clashError(clash) : new BatchedWriteError(clash.write.label, clashError(clash));
+    });
+    const detach = batch.attach(client, async (send) => {
+      begun = true;
+      await send('BEGIN');
+    });
+    this.batches.set(client, batch);
+    let attached = true;
+    const stopBatching = () => {
+      if (!attached) return;
+      attached = false;
+      this.batches.delete(client);
+      detach();
+    };
+    try {
+      let result: T;
+      try {
+        result = await fn(client);
+        if (begun) {
+          await batch.flush();
+          stopBatching();
+          await client.query('COMMIT');
+        } else {
+          stopBatching();
+          await batch.send();
+        }
+      } catch (e) {
+        stopBatching();
+        if (begun) await client.query('ROLLBACK').catch(() => {});
+        await this.settled(client, false);
+        throw e;
+      }
+      await this.settled(client, true);
+      return result;
+    } finally {
+      stopBatching();
+      client.release();
     }
   }
 
   private async settled(client: pg.PoolClient, committed: boolean): Promise<void> {
     for (const listener of this.settledListeners) await listener(client, committed);
+  }
+
+  /** The write batch of each open transaction (transaction()), by its connection. */
+  private readonly batches = new WeakMap<pg.PoolClient, WriteBatch<StoredVersion>>();
+
+  /** The batch holding back the writes of the transaction on this client (transaction()). */
+  batchOf(client: pg.PoolClient): WriteBatch<StoredVersion> | undefined {
+    return this.batches.get(client);
+  }
+
+  /**
+   * Takes the write locks of these resources and reads their current versions, for all of them in
+   * two statements; readCurrent(..., forUpdate) then answers from what was read. Only within
+   * transaction() (elsewhere each write locks and reads its own).
+   */
+  async lockForWrite(client: pg.PoolClient, ids: readonly string[]): Promise<void> {
+    const batch = this.batches.get(client);
+    if (!batch) return;
+    // One order for every transaction, so that two of them locking the same resources cannot deadlock.
+    const fresh = [...new Set(ids.filter((id) => isServerId(id) && !batch.locked.has(id)))].sort();
+    if (!fresh.length) return;
+    // The locks first, in a statement of their own: the read after them sees what earlier writers committed.
+    await client.query('SELECT count(pg_advisory_xact_lock($1, hashtext(l.id))) FROM (SELECT id FROM unnest($2::text[]) AS id ORDER BY id) l', [RESOURCE_LOCK_CLASS, fresh]);
+    const res = await client.query('SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = ANY($1::uuid[]) AND current', [fresh]);
+    const rows = new Map(res.rows.map((r) => [String(r.id), r]));
+    for (const id of fresh) {
+      const row = rows.get(id.toLowerCase());
+      batch.locked.set(id, row ? toStored(row) : null);
+    }
+  }
+
+  /** Sends the versions now, or holds them back in the transaction's batch. */
+  private async submit(client: pg.PoolClient, write: VersionWrite, stored: StoredVersion): Promise<void> {
+    const batch = this.batches.get(client);
+    if (!batch) {
+      const clash = await writeVersions(client, [write]);
+      if (clash) throw clashError(clash);
+      return;
+    }
+    await batch.add(write);
+    if (batch.locked.has(write.id)) batch.locked.set(write.id, stored);
   }
 
   /**
@@ -116,6 +211,11 @@ export class ResourceStore {
    */
   async readCurrent(db: Db, type: string, id: string, forUpdate = false): Promise<StoredVersion | undefined> {
     if (!isServerId(id)) return undefined;
+    const held = forUpdate ? this.batches.get(db as pg.PoolClient)?.locked : undefined;
+    if (held?.has(id)) {
+      const known = held.get(id);
+      return known && known.type === type ? known : undefined;
+    }
     // Not SELECT ... FOR UPDATE: a writer waiting for that row lock re-checks the row after the other
     // commits, finds it no longer current and skips it, as if the resource did not exist. The lock
     // is taken in its own statement, so the read after it sees what the previous writer committed.
@@ -189,18 +289,10 @@ export class ResourceStore {
     const cur = current ?? (await this.readCurrent(client, type, id, true));
     if (!cur) throw notFound(`${type}/${id} not found`);
     if (cur.deleted) return undefined;
-    const lastUpdated = new Date().toISOString();
-    // One statement: the marker replaces the current version (the UPDATE's rows feed the INSERT, so it
-    // runs first), and the index rows and keys of the deleted version go.
-    await client.query(
-      `WITH old AS (UPDATE resources SET current = false WHERE id = $1 AND current RETURNING id),
-        marker AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
-          SELECT $1::uuid, $2::int, $3::text, $4::timestamptz, true, true, NULL, 0 FROM (SELECT count(*) FROM old) o),
-        idx AS (DELETE FROM search_index WHERE resource_id = $1)
-      DELETE FROM unique_keys WHERE resource_id = $1`,
-      [id, cur.version + 1, type, lastUpdated],
-    );
-    return { id, type, version: cur.version + 1, lastUpdated, deleted: true };
+    const marker: StoredVersion = { id, type, version: cur.version + 1, lastUpdated: new Date().toISOString(), deleted: true };
+    // The marker replaces the current version; the index rows and keys of the deleted version go.
+    await this.submit(client, { id, type, version: marker.version, lastUpdated: marker.lastUpdated, replaces: true, indexRows: [], keys: [], previousKeys: [] }, marker);
+    return marker;
   }
 
   /** Removes every version of an already deleted resource. */
@@ -212,12 +304,18 @@ export class ResourceStore {
     await client.query('DELETE FROM resources WHERE id = $1', [id]);
   }
 
-  async history(db: Db, q: HistoryQuery): Promise<{ total: number; entries: StoredVersion[] }> {
+  /**
+   * One page of history in one statement: the page's versions with the total (a window count over
+   * the matching versions' keys; the page's resources joined to the keys of the page). Only a page
+   * past the last version needs a count of its own, and only an instance history without any
+   * version to show a look whether the resource exists (`exists` false: 404).
+   */
+  async history(db: Db, q: HistoryQuery): Promise<{ total: number; entries: StoredVersion[]; exists: boolean }> {
     const p = new SqlParams();
     const where: string[] = [];
     if (q.type) where.push(`h.type = ${p.add(q.type)}`);
     if (q.id) {
-      if (!isServerId(q.id)) return { total: 0, entries: [] };
+      if (!isServerId(q.id)) return { total: 0, entries: [], exists: false };
       where.push(`h.id = ${p.add(q.id)}::uuid`);
     }
     if (q.since) where.push(`h.last_updated >= ${p.add(q.since.toISOString())}::timestamptz`);
@@ -230,24 +328,35 @@ export class ResourceStore {
     // Read access is decided on each version's own content; a delete marker on the version it deleted.
     const access = accessConditions(q.access, p, q.type ? [q.type] : undefined);
     const source = access.length
-      ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current, h.resource AS stored, h.size,
+      ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current,
            COALESCE(h.resource, (SELECT pv.resource FROM resources pv WHERE pv.id = h.id AND pv.version = h.version - 1)) AS resource
          FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r WHERE ${access.join(' AND ')}`
-      : `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.resource AS stored, h.size FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r`;
-    const total = (await db.query(`SELECT count(*)::int AS n FROM ${source}`, p.values)).rows[0].n as number;
+      : `(SELECT h.id, h.version, h.last_updated FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r`;
+    const countSql = `SELECT count(*)::int AS n FROM ${source}`;
+    if (q.count === 0) {
+      const total = (await db.query(countSql, p.values)).rows[0].n as number;
+      return { total, entries: [], exists: total > 0 || !q.id || (await this.readCurrent(db, q.type!, q.id)) !== undefined };
+    }
+    const countValues = [...p.values];
     const limit = p.add(q.count);
     const offset = p.add(q.offset);
-    const pageSql = `SELECT r.id, r.type, r.version, r.last_updated, r.deleted, r.stored AS resource, COALESCE(r.size, pg_column_size(r.stored)) AS size
-      FROM ${source} ORDER BY r.last_updated DESC, r.version DESC LIMIT ${limit} OFFSET ${offset}`;
-    const rows =
+    // The id breaks ties of versions written in the same millisecond (one transaction), so pages do not overlap.
+    const keys = `SELECT r.id, r.version, count(*) OVER () AS total, row_number() OVER (ORDER BY r.last_updated DESC, r.version DESC, r.id) AS n
+      FROM ${source} ORDER BY n LIMIT ${limit} OFFSET ${offset}`;
+    const pageSql = `SELECT v.id, v.type, v.version, v.last_updated, v.deleted, k.total, v.resource, COALESCE(v.size, pg_column_size(v.resource)) AS size
+      FROM (${keys}) k JOIN resources v ON v.id = k.id AND v.version = k.version ORDER BY k.n`;
+    const page =
       q.maxBytes === undefined
-        ? (await db.query(pageSql, p.values)).rows
-        : (await boundedRows(db, pageSql, p.values, q.maxBytes, true, ['id', 'type', 'version', 'last_updated', 'deleted'])).rows;
-    return { total, entries: rows.map(toStored) };
+        ? await db.query(pageSql, p.values).then((r) => ({ rows: r.rows, all: r.rows }))
+        : await boundedRows(db, pageSql, p.values, q.maxBytes, true, ['id', 'type', 'version', 'last_updated', 'deleted', 'total']);
+    let total = page.all.length ? Number(page.all[0].total) : 0;
+    if (!page.all.length && q.offset > 0) total = (await db.query(countSql, countValues)).rows[0].n as number;
+    const exists = total > 0 || !q.id || (await this.readCurrent(db, q.type!, q.id)) !== undefined;
+    return { total, entries: page.rows.map(toStored), exists };
   }
 
   /**
-   * Writes a version in one statement: the previous version no longer current (an update), the new
+   * Writes a version (version-writes.ts): the previous version no longer current (an update), the new
    * row, its search-index rows in place of the previous ones, and its uniqueness keys (the database
    * refuses a key another current resource holds). `previous`: the current version being replaced.
    */
@@ -256,51 +365,29 @@ export class ResourceStore {
     // resourceType, id and meta first in the stored JSON, as FHIR examples show them
     const { resourceType, id: _ignored, meta, ...rest } = input as Obj;
     const ordered = { resourceType, id, meta: { ...(meta ?? {}), versionId: String(version), lastUpdated }, ...rest } as Resource;
-    const json = JSON.stringify(ordered);
-    const rows = computeIndexRows(ordered as Obj, this.baseUrl, this.options.indexWarning);
-    const keys = this.options.uniqueKeys?.(ordered) ?? [];
-    const replace = version > 1;
-    // Keys the previous version held stay as they are; only new ones are inserted, only dropped ones deleted.
-    const previousKeys = replace && previous?.resource && !previous.deleted ? (this.options.uniqueKeys?.(previous.resource) ?? []) : [];
-    const p = new SqlParams();
-    const [idP, versionP, typeP] = [`${p.add(id)}::uuid`, `${p.add(version)}::int`, `${p.add(ordered.resourceType)}::text`];
-    const ctes: string[] = [];
-    // The UPDATE's rows feed the INSERT, so the old row stops being current before the new one is.
-    if (replace) ctes.push(`old AS (UPDATE resources SET current = false WHERE id = ${idP} AND current RETURNING id)`);
-    ctes.push(
-      `res AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
-        SELECT ${idP}, ${versionP}, ${typeP}, ${p.add(lastUpdated)}::timestamptz, false, true, ${p.add(json)}::jsonb, ${p.add(Buffer.byteLength(json))}::int${replace ? ' FROM (SELECT count(*) FROM old) o' : ''})`,
+    const replaces = version > 1;
+    const stored = { id, type: ordered.resourceType, version, lastUpdated, deleted: false, resource: ordered };
+    await this.submit(
+      client,
+      {
+        id,
+        type: ordered.resourceType,
+        version,
+        lastUpdated,
+        json: JSON.stringify(ordered),
+        replaces,
+        indexRows: computeIndexRows(ordered as Obj, this.baseUrl, this.options.indexWarning),
+        keys: this.options.uniqueKeys?.(ordered) ?? [],
+        // Keys the previous version held stay as they are; only new ones are inserted, only dropped ones deleted.
+        previousKeys: replaces && previous?.resource && !previous.deleted ? (this.options.uniqueKeys?.(previous.resource) ?? []) : [],
+      },
+      stored,
     );
-    // Deleting and inserting index rows in one statement: the DELETE sees only the rows from before it.
-    if (replace) ctes.push(`idx_old AS (DELETE FROM search_index WHERE resource_id = ${idP})`);
-    if (rows.length) {
-      ctes.push(
-        `idx AS (INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
-          SELECT ${idP}, ${typeP}, * FROM unnest(${p.add(rows.map((r) => r.param))}::text[], ${p.add(rows.map((r) => r.system))}::text[], ${p.add(rows.map((r) => r.code))}::text[],
-            ${p.add(rows.map((r) => r.norm))}::text[], ${p.add(rows.map((r) => r.refId))}::uuid[], ${p.add(rows.map((r) => r.lo))}::timestamptz[], ${p.add(rows.map((r) => r.hi))}::timestamptz[], ${p.add(rows.map((r) => r.num))}::numeric[]))`,
-      );
-    }
-    const keysP = p.add(keys);
-    if (replace) ctes.push(`keys_old AS (DELETE FROM unique_keys WHERE resource_id = ${idP} AND key <> ALL(${keysP}::text[]))`);
-    // ON CONFLICT DO NOTHING waits for a concurrent writer of the same key, then reports the clash
-    // without aborting the transaction.
-    const res = await client.query(
-      `WITH ${ctes.join(',\n')}
-      INSERT INTO unique_keys (type, key, resource_id) SELECT ${typeP}, k, ${idP} FROM unnest(${keysP}::text[]) AS k WHERE k <> ALL(${p.add(previousKeys)}::text[])
-        ON CONFLICT DO NOTHING RETURNING key`,
-      p.values,
-    );
-    const inserted = new Set(res.rows.map((r) => r.key as string));
-    let clash = keys.filter((k) => !inserted.has(k) && !previousKeys.includes(k));
-    // A key this resource held without its previous version giving it (rules changed since) is no clash.
-    if (clash.length && replace) {
-      const own = await client.query('SELECT key FROM unique_keys WHERE type = $1 AND key = ANY($2::text[]) AND resource_id = $3', [ordered.resourceType, clash, id]);
-      const owned = new Set(own.rows.map((r) => r.key as string));
-      clash = clash.filter((k) => !owned.has(k));
-    }
-    if (clash.length) {
-      throw new FhirError(403, `A ${ordered.resourceType} with the same ${clash.map((k) => k.split(':')[0]).join(', ')} (${clash.join(', ')}) already exists`, 'duplicate');
-    }
-    return { id, type: ordered.resourceType, version, lastUpdated, deleted: false, resource: ordered };
+    return stored;
   }
+}
+
+/** 403 for keys another current resource holds (the reference's answer to a duplicate). */
+function clashError({ write, keys }: KeyClash): FhirError {
+  return new FhirError(403, `A ${write.type} with the same ${keys.map((k) => k.split(':')[0]).join(', ')} (${keys.join(', ')}) already exists`, 'duplicate');
 }

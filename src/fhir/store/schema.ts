@@ -93,6 +93,23 @@ ALTER TABLE search_index ADD COLUMN num NUMERIC;
 CREATE INDEX search_index_num ON search_index (type, param, num) WHERE num IS NOT NULL;
 `,
   },
+  {
+    version: 5,
+    name: 'uniqueness clashes fail the write statement',
+    sql: `
+-- Called at the end of the statement that writes versions (store/version-writes.ts) with the keys it
+-- could not insert because other resources hold them: fails the statement, so that nothing of it
+-- stays, also when it runs on its own outside BEGIN/COMMIT. The keys go in DETAIL as a JSON array.
+CREATE FUNCTION dsf_refuse_key_clashes(clashes text[]) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  IF cardinality(clashes) > 0 THEN
+    RAISE EXCEPTION 'dsf_key_clash' USING ERRCODE = 'unique_violation', DETAIL = array_to_json(clashes)::text;
+  END IF;
+  RETURN 0;
+END
+$$;
+`,
+  },
 ];
 
 /** The PostgreSQL channel every stored resource version is announced on (events/change-notifier.ts). */

@@ -7,13 +7,15 @@
 // in-progress -> stopped and completed -> amended change only the status and need the local
 // organisation or DSF_ADMIN. Delete: the local organisation or DSF_ADMIN. Read: the local organisation,
 // DSF_ADMIN and the practitioners a response names; remote identities have no access. No tags.
-import type { Extension, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { Extension, Questionnaire, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { ALL, containsAny, NONE, type AccessCondition } from '../store/access-condition.ts';
 import { isLocalOrganizationOrAdmin, type Identity } from './identity.ts';
 import { EXT_QUESTIONNAIRE_AUTHORIZATION, ORGANIZATION_IDENTIFIER, PRACTITIONER_IDENTIFIER } from '../model/dsf-urls.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { ReadAccessContext, ResourceTypeBehaviour, WriteRuleContext } from './behaviour.ts';
 import { refusal } from './refusal.ts';
+import { currentByCanonical } from '../store/resource-lookups.ts';
+import { answerProblems } from './questionnaire-answers.ts';
 import { dsfDefaultProfile, urlIdentityCriteria } from './tagged-type.ts';
 
 /** The single string answer of the item with this linkId, or why there is none. */
@@ -89,7 +91,7 @@ function withoutStatus(qr: QuestionnaireResponse): string {
   return canonicalJson(rest);
 }
 
-async function authorizeUpdate({ identity }: WriteRuleContext, previous: QuestionnaireResponse, next: QuestionnaireResponse): Promise<void> {
+async function authorizeUpdate({ identity, db }: WriteRuleContext, previous: QuestionnaireResponse, next: QuestionnaireResponse): Promise<void> {
   const transition = `${previous.status}->${next.status}`;
   const rule = `QuestionnaireResponse update (${transition})`;
   if (!identity.local) throw refusal('QuestionnaireResponse update', 'only local identities may update QuestionnaireResponses');
@@ -104,6 +106,11 @@ async function authorizeUpdate({ identity }: WriteRuleContext, previous: Questio
     if (previous.questionnaire !== next.questionnaire) problems.push('QuestionnaireResponse.questionnaire may not change');
     if (canonicalJson(authorizationEntries(previous)) !== canonicalJson(authorizationEntries(next))) problems.push('extension-questionnaire-authorization may not change');
     if (problems.length) throw refusal(rule, problems.join('; '));
+    // The answers must fit the Questionnaire (when this server has it).
+    const [url, version] = (next.questionnaire ?? '').split('|', 2);
+    const questionnaire = url ? (await currentByCanonical<Questionnaire>(db, 'Questionnaire', url, version))[0] : undefined;
+    const answers = questionnaire ? answerProblems(questionnaire, next) : [];
+    if (answers.length) throw refusal(rule, answers.join('; '));
     return;
   }
   if (transition === 'in-progress->stopped' || transition === 'completed->amended') {

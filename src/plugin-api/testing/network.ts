@@ -89,6 +89,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   if (names.size !== sites.length) throw new Error('two sites with the same organisation');
   const parentOrganization = options.parentOrganization ?? 'Test_Consortium';
   const startTimeoutMs = options.startTimeoutMs ?? 120_000;
+  const started = performance.now();
   const workDir = mkdtempSync(join(tmpdir(), 'dsf-test-network-'));
 
   log(`test network in ${workDir}: certificates`);
@@ -217,7 +218,8 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     }
     log(`starting the BPEs`);
     await Promise.all(running.filter((_, i) => sites[i]!.startBpe ?? true).map((s) => s.bpe.start()));
-    log('test network ready');
+    // Ready: every BPE has bound its subscriptions and caught up (site-main waits for it).
+    log(`test network ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
     await stopAll(running);
     for (const c of clients) c.close();

@@ -1,0 +1,140 @@
+// Writing resource versions: any number of them (creates, updates, delete markers) in one statement
+// of fixed text, so that a single write and a transaction's hundred writes are one round trip each and
+// one prepared statement for all. The database still enforces the uniqueness keys.
+import type pg from 'pg';
+import type { IndexRow } from '../search/index-row.ts';
+
+/** One new version, ready to be written. */
+export interface VersionWrite {
+  id: string;
+  type: string;
+  version: number;
+  lastUpdated: string;
+  /** The version's JSON; undefined for a delete marker. */
+  json?: string;
+  /** Whether a current version is replaced (update, delete), rather than a first one written. */
+  replaces: boolean;
+  indexRows: IndexRow[];
+  /** The uniqueness keys of the new version (none for a delete marker). */
+  keys: string[];
+  /** Keys the replaced version held: kept as they are, never inserted again. */
+  previousKeys: string[];
+  /** Who asked for this write (a transaction's entry), told back with a clash. */
+  label?: unknown;
+}
+
+/** Keys of a write that another current resource holds. */
+export interface KeyClash {
+  write: VersionWrite;
+  keys: string[];
+}
+
+// Data-modifying CTEs run in an order PostgreSQL chooses. Where one must come first, the next reads a
+// count of its rows: the replaced versions stop being current before new current rows arrive (unique
+// index), and keys dropped by one write are gone before another write of the same statement takes them.
+// Deleting and inserting index rows need no order: the DELETE sees only rows from before the statement.
+// New keys are those the resource does not hold already; ON CONFLICT DO NOTHING waits for a concurrent
+// writer of the same key and then skips it (of two writes of one statement with the same key, the
+// earlier one in ORDER BY gets it). Keys skipped so are clashes: dsf_refuse_key_clashes (schema.ts)
+// then fails the whole statement, so that it is all or nothing also outside a transaction.
+const WRITE_VERSIONS = `WITH old AS (UPDATE resources SET current = false WHERE id = ANY($1::uuid[]) AND current RETURNING id),
+res AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
+  SELECT v.id, v.version, v.type, v.last_updated, v.deleted, true, NULLIF(j.resource, 'null'::jsonb), v.size
+  FROM unnest($2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6::boolean[], $7::int[]) WITH ORDINALITY AS v(id, version, type, last_updated, deleted, size, n)
+  JOIN jsonb_array_elements($8::jsonb) WITH ORDINALITY AS j(resource, n) ON j.n = v.n
+  CROSS JOIN (SELECT count(*) FROM old) o
+  ORDER BY v.n),
+idx_old AS (DELETE FROM search_index WHERE resource_id = ANY($1::uuid[])),
+idx AS (INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
+  SELECT * FROM unnest($9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::numeric[])),
+keys_old AS (DELETE FROM unique_keys u WHERE u.resource_id = ANY($1::uuid[])
+  AND NOT EXISTS (SELECT 1 FROM unnest($19::uuid[], $21::text[]) AS k(resource_id, key) WHERE k.resource_id = u.resource_id AND k.key = u.key) RETURNING 1),
+keys_new AS (SELECT k.resource_id, k.type, k.key, k.n FROM unnest($19::uuid[], $20::text[], $21::text[], $22::boolean[]) WITH ORDINALITY AS k(resource_id, type, key, held, n)
+  WHERE NOT k.held AND NOT EXISTS (SELECT 1 FROM unique_keys u WHERE u.type = k.type AND u.key = k.key AND u.resource_id = k.resource_id)),
+ins AS (INSERT INTO unique_keys (type, key, resource_id)
+  SELECT k.type, k.key, k.resource_id FROM keys_new k CROSS JOIN (SELECT count(*) FROM keys_old) d ORDER BY k.n
+  ON CONFLICT DO NOTHING RETURNING resource_id, key)
+SELECT dsf_refuse_key_clashes(array_agg(k.resource_id::text || '|' || k.key ORDER BY k.n)) AS refused
+  FROM keys_new k WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.resource_id = k.resource_id AND ins.key = k.key)`;
+
+/** The keys of a failed write statement that other resources hold, from dsf_refuse_key_clashes; undefined for any other error. */
+function refusedKeys(e: unknown): { id: string; key: string }[] | undefined {
+  const err = e as { code?: unknown; message?: unknown; detail?: unknown };
+  if (err?.code !== '23505' || err.message !== 'dsf_key_clash' || typeof err.detail !== 'string') return undefined;
+  return (JSON.parse(err.detail) as string[]).map((s) => ({ id: s.slice(0, s.indexOf('|')), key: s.slice(s.indexOf('|') + 1) }));
+}
+
+/**
+ * Writes the versions in one statement, in the given order (the order their change notifications
+ * are sent in). When other resources hold some of their keys, nothing is written (the statement
+ * fails, and with it a transaction it runs in) and the first such write (in that order) is returned.
+ */
+export async function writeVersions(client: pg.PoolClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
+  const replaced: string[] = [];
+  const [ids, versions, types, times, deleted, sizes, jsons] = [[], [], [], [], [], [], []] as [string[], number[], string[], string[], boolean[], number[], string[]];
+  const idx = { ids: [] as string[], types: [] as string[], param: [] as string[], system: [] as (string | null)[], code: [] as (string | null)[], norm: [] as (string | null)[] };
+  const idxMore = { refId: [] as (string | null)[], lo: [] as (string | null)[], hi: [] as (string | null)[], num: [] as (string | null)[] };
+  const keys = { ids: [] as string[], types: [] as string[], keys: [] as string[], held: [] as boolean[] };
+  for (const w of writes) {
+    if (w.replaces) replaced.push(w.id);
+    ids.push(w.id);
+    versions.push(w.version);
+    types.push(w.type);
+    times.push(w.lastUpdated);
+    deleted.push(w.json === undefined);
+    sizes.push(w.json === undefined ? 0 : Buffer.byteLength(w.json));
+    jsons.push(w.json ?? 'null');
+    for (const r of w.indexRows) {
+      idx.ids.push(w.id);
+      idx.types.push(w.type);
+      idx.param.push(r.param);
+      idx.system.push(r.system);
+      idx.code.push(r.code);
+      idx.norm.push(r.norm);
+      idxMore.refId.push(r.refId);
+      idxMore.lo.push(r.lo);
+      idxMore.hi.push(r.hi);
+      idxMore.num.push(r.num);
+    }
+    for (const k of w.keys) {
+      keys.ids.push(w.id);
+      keys.types.push(w.type);
+      keys.keys.push(k);
+      keys.held.push(w.previousKeys.includes(k));
+    }
+  }
+  try {
+    await client.query(WRITE_VERSIONS, [
+      replaced,
+      ids,
+      versions,
+      types,
+      times,
+      deleted,
+      sizes,
+      `[${jsons.join(',')}]`,
+      idx.ids,
+      idx.types,
+      idx.param,
+      idx.system,
+      idx.code,
+      idx.norm,
+      idxMore.refId,
+      idxMore.lo,
+      idxMore.hi,
+      idxMore.num,
+      keys.ids,
+      keys.types,
+      keys.keys,
+      keys.held,
+    ]);
+    return undefined;
+  } catch (e) {
+    const refused = refusedKeys(e);
+    if (!refused) throw e;
+    // The first write (in the statement's order) with a refused key; a write appears once per statement.
+    const first = writes.find((w) => refused.some((r) => r.id === w.id.toLowerCase()));
+    if (!first) throw e;
+    return { write: first, keys: refused.filter((r) => r.id === first.id.toLowerCase()).map((r) => r.key) };
+  }
+}

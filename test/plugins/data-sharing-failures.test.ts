@@ -26,6 +26,7 @@ const BPMN_MESSAGE = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
 const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
 const ORGANIZATION_SID = 'http://dsf.dev/sid/organization-identifier';
 const READ_ACCESS = 'http://dsf.dev/fhir/CodeSystem/read-access-tag';
+const JSON_TYPE = 'application/vnd.dsf-ts.data-sharing+json';
 const RECIPIENT_KEY_SID = 'http://dsf-ts.dev/sid/data-sharing-recipient-key';
 const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
 const COMMITTEE = 'http://dsf-ts.dev/fhir/Questionnaire/data-sharing-committee';
@@ -133,8 +134,8 @@ test('what another site learns of a failed repository step: the kind of failure 
 
 let repositoryDownRun: { task: Task; done: Task } | undefined;
 
-/** A copy of a real pseudonyms message with other keys, sender or pseudonyms reference (a new requested Task). */
-function pseudonymsLike(real: Task, businessKey: string, correlationKey: string, requester?: string, pseudonymsUrl?: string): Task {
+/** A copy of a real message with other keys, sender or Binary reference (a new requested Task). */
+function messageLike(real: Task, businessKey: string, correlationKey: string, requester?: string, binaryUrl?: string): Task {
   const { id: _id, meta, output: _output, ...copy } = real;
   return {
     ...copy,
@@ -146,10 +147,23 @@ function pseudonymsLike(real: Task, businessKey: string, correlationKey: string,
       const code = i.type?.coding?.find((c) => c.system === BPMN_MESSAGE || c.system === SYSTEM)?.code;
       if (code === 'business-key') return { ...i, valueString: businessKey };
       if (code === 'correlation-key') return { ...i, valueString: correlationKey };
-      if (code === 'pseudonyms' && pseudonymsUrl) return { ...i, valueReference: { reference: pseudonymsUrl } };
+      if (binaryUrl && i.valueReference) return { ...i, valueReference: { reference: binaryUrl } };
       return i;
     }),
   };
+}
+
+/** A Binary on `owner`'s FHIR server that only `reader` may read (as a site shares data); its absolute URL. */
+async function binaryFor(owner: string, reader: string, content: string): Promise<string> {
+  const server = network.site(owner).fhir;
+  const context = await server.create<DocumentReference>({
+    resourceType: 'DocumentReference',
+    meta: { tag: [{ system: READ_ACCESS, code: 'LOCAL' }, { system: READ_ACCESS, code: 'ORGANIZATION', extension: [{ url: 'http://dsf.dev/fhir/StructureDefinition/extension-read-access-organization', valueIdentifier: { system: ORGANIZATION_SID, value: reader } }] }] },
+    status: 'current',
+    content: [{ attachment: { contentType: JSON_TYPE } }],
+  });
+  const binary = await server.createBinary(Buffer.from(content), JSON_TYPE, `DocumentReference/${context.id}`);
+  return `${network.site(owner).fhirBaseUrl}/Binary/${binary.id}`;
 }
 
 async function poll<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -212,7 +226,7 @@ test('pseudonyms for a run the DIC never executed, replayed, or from a site that
   const real = (await nonDraftTasks('Test_DIC_1')).find((t) => businessKeyOf(t) === businessKeyOf(repositoryDownRun!.task) && messageOf(t) === 'recordLinkagePseudonyms')!;
   assert.ok(real, 'DIC 1 received pseudonyms in that run');
   assert.ok(inputOf(real, 'correlation-key', BPMN_MESSAGE)?.valueString, 'the TTP sends pseudonyms with the DIC\'s correlation key');
-  const withKeys = (businessKey: string, correlationKey: string) => pseudonymsLike(real, businessKey, correlationKey);
+  const withKeys = (businessKey: string, correlationKey: string) => messageLike(real, businessKey, correlationKey);
   const dataBefore = (await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length;
   const asTtp = clientAs('Test_TTP', 'Test_DIC_1');
   const correlationKey = inputOf(real, 'correlation-key', BPMN_MESSAGE)!.valueString!;
@@ -225,7 +239,7 @@ test('pseudonyms for a run the DIC never executed, replayed, or from a site that
     assert.equal(refused.status, 'failed', `${what}: refused`);
   }
   // The role check of the ActivityDefinition: the research platform may not send pseudonyms at all.
-  const fromHrp = pseudonymsLike(real, businessKeyOf(real)!, correlationKey, 'Test_HRP');
+  const fromHrp = messageLike(real, businessKeyOf(real)!, correlationKey, 'Test_HRP');
   await assert.rejects(clientAs('Test_HRP', 'Test_DIC_1').create<Task>(fromHrp), (e: Error) => /HTTP 403/.test(e.message) && !/profiles/.test(e.message), 'refused for the requester, not the profile');
   assert.equal((await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length, dataBefore, 'no data set sent because of them');
 });
@@ -264,6 +278,34 @@ test('a data set the DMS cannot decrypt is reported as an error of that DIC as s
   t.diagnostic(`undecryptable data sets: researcher's Task completed ${took.toFixed(1)} s after the committee's answer (DIC BPEs restarted in between)`);
 });
 
+test('records the TTP cannot use: the TTP tells that DIC at once, the DIC tells the DMS, the researcher sees the reason', async (t) => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const template = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === businessKeyOf(repositoryDownRun!.task) && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dic1 = network.site('Test_DIC_1');
+  // DIC 1's BPE is stopped: its records for this run are the test's (not a list), stored on DIC 1's server for the TTP.
+  await dic1.bpe.stop();
+  let decidedAt: number;
+  let task: Task;
+  try {
+    ({ task, decidedAt } = await approvedRequest('unreadable-records'));
+    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKeyOf(task) && messageOf(m) === 'dataSharingExecute'));
+    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+    const records = messageLike(template, businessKeyOf(task)!, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '{"not":"a list"}'));
+    const sent = await clientAs('Test_DIC_1', 'Test_TTP').create<Task>(records);
+    await network.site('Test_TTP').waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
+  } finally {
+    await dic1.bpe.start();
+  }
+  const done = await finished(task!);
+  const took = seconds(decidedAt!);
+  assert.equal(done.status, 'completed', JSON.stringify(done.output));
+  const statuses = siteStatuses(done);
+  assert.deepEqual(statuses.Test_DIC_1, { status: 'error', error: 'TTP: records could not be read at the TTP' });
+  assert.deepEqual(statuses.Test_DIC_2, { status: 'delivered', records: selected('Test_DIC_2').length });
+  assert.ok(took < TIMERS_S / 2, `the result came ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+  t.diagnostic(`records unusable at the TTP: researcher's Task completed ${took.toFixed(1)} s after the committee's answer (DIC 1's BPE restarted in between)`);
+});
+
 test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, are not used: the DIC reports the refusal to the DMS', async () => {
   assert.ok(repositoryDownRun, 'the repository-down run completed');
   const template = (await nonDraftTasks('Test_DIC_1')).find((t) => businessKeyOf(t) === businessKeyOf(repositoryDownRun!.task) && messageOf(t) === 'recordLinkagePseudonyms')!;
@@ -276,15 +318,7 @@ test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, a
   );
   const correlationKey = inputOf(records, 'correlation-key', BPMN_MESSAGE)!.valueString!;
   // Test_TTP_2 offers its own pseudonyms, readable by DIC 1, as a TTP would.
-  const rogueServer = network.site('Test_TTP_2').fhir;
-  const context = await rogueServer.create<DocumentReference>({
-    resourceType: 'DocumentReference',
-    meta: { tag: [{ system: READ_ACCESS, code: 'LOCAL' }, { system: READ_ACCESS, code: 'ORGANIZATION', extension: [{ url: 'http://dsf.dev/fhir/StructureDefinition/extension-read-access-organization', valueIdentifier: { system: ORGANIZATION_SID, value: 'Test_DIC_1' } }] }] },
-    status: 'current',
-    content: [{ attachment: { contentType: 'application/vnd.dsf-ts.data-sharing+json' } }],
-  });
-  const binary = await rogueServer.createBinary(Buffer.from('[]'), 'application/vnd.dsf-ts.data-sharing+json', `DocumentReference/${context.id}`);
-  const rogue = pseudonymsLike(template, businessKey, correlationKey, 'Test_TTP_2', `${network.site('Test_TTP_2').fhirBaseUrl}/Binary/${binary.id}`);
+  const rogue = messageLike(template, businessKey, correlationKey, 'Test_TTP_2', await binaryFor('Test_TTP_2', 'Test_DIC_1', '[]'));
   await clientAs('Test_TTP_2', 'Test_DIC_1').create<Task>(rogue);
   const refusal = await poll('DIC 1\'s answer at the DMS', async () =>
     (await nonDraftTasks('Test_HRP')).find((t) => businessKeyOf(t) === businessKey && messageOf(t) === 'dataSharingData' && t.requester?.identifier?.value === 'Test_DIC_1'),

@@ -105,3 +105,6 @@ export interface SiteOutcome {
   records?: number;
   errorMessage?: string;
 }
+
+/** Another site's failure reason as it is passed on: one line, bounded (it is shown to the researcher). */
+export const reasonOf = (text: string) => text.replace(/\s+/g, ' ').slice(0, 200);

@@ -9,7 +9,7 @@ import { BpmnExecutionVariables, BpmnMessage, errorMessageOf, ExecutionListener,
 import { selectCohort } from '../../research-common/cohort-selection.ts';
 import { checkCriterion } from '../../research-common/criterion-check.ts';
 import { repositoryFailureReason } from '../../research-common/failure-reason.ts';
-import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DEFAULTS, Vars } from './constants.ts';
+import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DEFAULTS, reasonOf, Vars } from './constants.ts';
 import { consentingPatients } from './consent.ts';
 import { pseudonymisedDataSet, type PatientData } from './data-set.ts';
 import { downloadFromSender, storeForRecipient } from './exchange.ts';
@@ -156,6 +156,8 @@ export class BuildEncryptedDataSet extends ServiceTask {
     // The ActivityDefinition lets any TTP of the consortium send pseudonyms; only the run's TTP is heard.
     const ttp = organizationInput(api, task, DataSharingCodes.ttpIdentifier);
     if (answer.requester?.identifier?.value !== ttp) return fail(api, variables, task, 'pseudonyms not sent by the TTP of the run', new Error(`sent by ${answer.requester?.identifier?.value}`));
+    const ttpFailure = api.taskHelper.getFirstInputParameterStringValue(answer, DATA_SHARING_SYSTEM, DataSharingCodes.error);
+    if (ttpFailure !== undefined) return fail(api, variables, task, `TTP: ${reasonOf(ttpFailure)}`, new Error(ttpFailure));
     let pseudonyms: { token: string; pseudonym: string }[];
     try {
       const url = api.taskHelper.getFirstInputParameter(answer, DATA_SHARING_SYSTEM, DataSharingCodes.pseudonyms)?.valueReference?.reference;

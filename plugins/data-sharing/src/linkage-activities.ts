@@ -17,7 +17,7 @@ import {
   type Target,
   type Variables,
 } from '../../../src/plugin-api/index.ts';
-import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DataSharingStatus, DEFAULTS, Vars, type SiteOutcome } from './constants.ts';
+import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DataSharingStatus, DEFAULTS, reasonOf, Vars, type SiteOutcome } from './constants.ts';
 import { downloadFromSender, storeForRecipient } from './exchange.ts';
 import { JSON_TYPE } from './execute-activities.ts';
 import { fromBase64 } from './linkage/bloom-filter-encoding.ts';
@@ -28,6 +28,9 @@ import { parseExpectedSite, targetOf } from './targets.ts';
 
 /** Records of one DIC as the TTP keeps them in the process. */
 const recordsOf = (correlationKey: string) => `linkageRecords_${correlationKey}`;
+/** A DIC whose records the TTP could not use: it waits for pseudonyms and is told why there are none. */
+const unreadableOf = (correlationKey: string) => `linkageRecordsUnreadable_${correlationKey}`;
+const UNREADABLE_RECORDS = 'records could not be read at the TTP';
 
 function target(variables: Variables): Target & { correlationKey: string } {
   const t = variables.getTarget();
@@ -59,9 +62,6 @@ export class SetCorrelationKey extends ExecutionListener {
   }
 }
 
-/** A site's own reason as the TTP passes it on: one line, bounded (it is shown to the researcher). */
-export const reasonOf = (text: string) => text.replace(/\s+/g, ' ').slice(0, 200);
-
 export class ReceiveRecords extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const t = target(variables);
@@ -82,7 +82,8 @@ export class ReceiveRecords extends ServiceTask {
     } catch (e) {
       // This DIC is left out of the linkage; the others go on.
       api.logger.warn(`Record linkage: records of ${t.organizationIdentifierValue} unusable: ${errorMessageOf(e)}`);
-      variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.error, errorMessage: 'records could not be read at the TTP' } satisfies SiteOutcome);
+      variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.error, errorMessage: UNREADABLE_RECORDS } satisfies SiteOutcome);
+      variables.setBoolean(unreadableOf(t.correlationKey), true);
       return;
     }
     // Only tokens and CLKs are kept, whatever else a site might send.
@@ -124,15 +125,18 @@ export class LinkAndPseudonymise extends ServiceTask {
     const atSeveralSites = [...members.values()].filter((list) => list.length > 1).length;
     variables.setJsonVariable(Vars.report, { records: encoded.length, persons: members.size, personsAtSeveralSites: atSeveralSites });
     // The pseudonyms go to the DICs that answered, with each DIC's correlation key: the DIC's instance
-    // waits for exactly that key, so only this run's TTP reaches it.
-    variables.setTargets(createTargets(answered));
+    // waits for exactly that key, so only this run's TTP reaches it. A DIC whose records were unusable
+    // waits too: it gets the reason instead, and tells the DMS at once.
+    const unreadable = (variables.getTargets()?.entries ?? []).filter((t) => variables.getBoolean(unreadableOf(t.correlationKey!)) === true);
+    variables.setTargets(createTargets([...answered, ...unreadable]));
     api.logger.info(`Record linkage ${project}: ${encoded.length} records, ${members.size} persons, ${atSeveralSites} at several sites (${Math.round(performance.now() - started)} ms)`);
   }
 }
 
 export class SendPseudonyms extends MessageIntermediateThrowEvent {
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables, _values: unknown, t: Target): TaskInput[] {
-    return [input(api, { valueReference: { reference: variables.getString(Vars.pseudonymsUrlOf(t.correlationKey!))! } }, DataSharingCodes.pseudonyms)];
+    const url = variables.getString(Vars.pseudonymsUrlOf(t.correlationKey!));
+    return [url ? input(api, { valueReference: { reference: url } }, DataSharingCodes.pseudonyms) : input(api, { valueString: UNREADABLE_RECORDS }, DataSharingCodes.error)];
   }
 
   /** A DIC gone since it sent its records does not stop the others' pseudonyms or the report. */

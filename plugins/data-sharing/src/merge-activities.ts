@@ -5,11 +5,11 @@
 import { createPrivateKey } from 'node:crypto';
 import type { Bundle, TaskInput } from '@medplum/fhirtypes';
 import { errorMessageOf, MessageEndEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
-import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingStatus, MERGED_DATA_SET_SID, Vars, type SiteOutcome } from './constants.ts';
+import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingStatus, MERGED_DATA_SET_SID, reasonOf, Vars, type SiteOutcome } from './constants.ts';
 import { checkDataSet, mergeDataSets } from './data-set.ts';
 import { downloadFromSender } from './exchange.ts';
 import { ENCRYPTED_TYPE } from './execute-activities.ts';
-import { expectedTargets, reasonOf } from './linkage-activities.ts';
+import { expectedTargets } from './linkage-activities.ts';
 import { publishRecipientKey } from './recipient-key.ts';
 import { consortiumOf, input, projectOf, siteStatusOutput, startTask } from './request-activities.ts';
 import { parseExpectedSite, targetOf } from './targets.ts';

@@ -6,7 +6,7 @@
 // merges it into one record per person. Four processes, one per role.
 import { definePlugin } from '../../src/plugin-api/index.ts';
 import { DataSharingProperties, DEFAULTS } from './src/constants.ts';
-import { BuildEncryptedDataSet, SelectConsentingCohort, SendDataSet, SendRecords } from './src/execute-activities.ts';
+import { BuildEncryptedDataSet, SelectConsentingCohort, SendDataSet, SendRecords, TargetRunDms } from './src/execute-activities.ts';
 import { LinkAndPseudonymise, PrepareLinkage, ReceiveRecords, RecordsTimeout, SelectReportRecipient, SendPseudonyms, SendReport, SetCorrelationKey } from './src/linkage-activities.ts';
 import { DataSetTimeout, MergeDataSets, PublishRecipientKey, ReceiveDataSet, SendMergeResult } from './src/merge-activities.ts';
 import {
@@ -69,6 +69,7 @@ export default definePlugin({
       SendRecords,
       BuildEncryptedDataSet,
       SendDataSet,
+      TargetRunDms,
       PrepareLinkage,
       SetCorrelationKey,
       ReceiveRecords,

@@ -23,6 +23,8 @@ export const DataSharingCodes = {
   persons: 'persons',
   personsAtSeveralSites: 'persons-at-several-sites',
   mergedDataSet: 'merged-data-set',
+  /** Why a site (or the DMS) could not do its part: a fixed reason, never personal data. */
+  error: 'error',
 } as const;
 
 export const DATA_SHARING_STATUS_SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing-status';
@@ -33,6 +35,7 @@ export const DataSharingStatus = {
   noConsentingPatients: 'no-consenting-patients',
   notReachable: 'not-reachable',
   timeout: 'timeout',
+  error: 'error',
 } as const;
 export type DataSharingStatusCode = (typeof DataSharingStatus)[keyof typeof DataSharingStatus];
 
@@ -90,6 +93,10 @@ export const Vars = {
   /** DMS: the key pair of this run (private key PKCS#8 PEM). */
   privateKey: 'recipientPrivateKey',
   mergeResult: 'mergeResult',
+  /** Why this site's part failed (sent instead of data; no personal data). */
+  failure: 'failure',
+  /** Boolean: this site's part failed (the BPMN takes the error path). */
+  failed: 'failed',
 } as const;
 
 /** What happened with one DIC, as the TTP, the DMS and the HRP record it. */
@@ -98,3 +105,6 @@ export interface SiteOutcome {
   records?: number;
   errorMessage?: string;
 }
+
+/** Another site's failure reason as it is passed on: one line, bounded (it is shown to the researcher). */
+export const reasonOf = (text: string) => text.replace(/\s+/g, ' ').slice(0, 200);

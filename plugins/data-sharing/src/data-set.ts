@@ -69,3 +69,16 @@ export function mergeDataSets(sets: readonly Bundle[]): { bundle: Bundle; person
   // FHIR has no empty arrays: a merge of nothing is a Bundle without entries.
   return { bundle: { resourceType: 'Bundle', type: 'collection', ...(entry.length ? { entry } : {}) }, persons: persons.size };
 }
+
+const SHARED_TYPES = new Set(['Patient', 'Condition', 'Observation']);
+
+/** A DIC's data set as the DMS accepts it: a collection of pseudonymous Patients and their Conditions and Observations only. */
+export function checkDataSet(value: unknown): Bundle {
+  const bundle = value as Bundle;
+  if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'collection') throw new Error('not a collection Bundle');
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw new Error('entry is not a list');
+  for (const e of bundle.entry ?? []) if (!e?.resource || !SHARED_TYPES.has(e.resource.resourceType)) throw new Error(`an entry that is not a ${[...SHARED_TYPES].join(', ')}`);
+  // Pseudonyms, fullUrls and subjects as the merge needs them (throws otherwise).
+  mergeDataSets([bundle]);
+  return bundle;
+}

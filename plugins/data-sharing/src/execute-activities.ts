@@ -5,10 +5,11 @@
 // it there. Token -> patient stays in this process instance; nothing identifying leaves the site.
 import { randomBytes } from 'node:crypto';
 import type { Bundle, Condition, Observation, Patient, Task, TaskInput } from '@medplum/fhirtypes';
-import { BpmnMessage, MessageEndEvent, MessageIntermediateThrowEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
+import { BpmnExecutionVariables, BpmnMessage, errorMessageOf, ExecutionListener, MessageEndEvent, MessageIntermediateThrowEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
 import { selectCohort } from '../../research-common/cohort-selection.ts';
 import { checkCriterion } from '../../research-common/criterion-check.ts';
-import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DEFAULTS, Vars } from './constants.ts';
+import { repositoryFailureReason } from '../../research-common/failure-reason.ts';
+import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DEFAULTS, reasonOf, Vars } from './constants.ts';
 import { consentingPatients } from './consent.ts';
 import { pseudonymisedDataSet, type PatientData } from './data-set.ts';
 import { downloadFromSender, storeForRecipient } from './exchange.ts';
@@ -52,35 +53,75 @@ async function patientsById(api: ProcessPluginApi, ids: readonly string[]): Prom
   return out;
 }
 
+/** Records this DIC sends the TTP: a random token and the CLK per consenting patient; token -> patient stays here. */
+async function linkageRecords(api: ProcessPluginApi, task: Task, key: string) {
+  const client = await repository(api);
+  const criteria = api.taskHelper.getInputParameterStringValues(task, DATA_SHARING_SYSTEM, DataSharingCodes.criterion).map(checkCriterion);
+  const cohort = await selectCohort(client, criteria);
+  const consenting = await consentingPatients(client, cohort, purposeOf(api, task), new Date().toISOString().slice(0, 10));
+  const patients = await patientsById(api, [...consenting]);
+  const tokens: Record<string, string> = {};
+  const records = patients.map((p) => {
+    const token = randomBytes(16).toString('hex');
+    tokens[token] = p.id!;
+    return { token, clk: toBase64(encodeRecord(quasiIdentifiers(p), { key })) };
+  });
+  api.logger.info(`Data sharing ${projectOf(api, task)}: cohort ${cohort.size}, with consent ${patients.length}`);
+  return { tokens, records };
+}
+
+/** A failed local step: logged in full here, a fixed reason for the TTP and the DMS, and the error path taken. */
+function fail(api: ProcessPluginApi, variables: Variables, task: Task, reason: string, error: unknown): void {
+  api.logger.warn(`Data sharing ${projectOf(api, task)} from ${task.requester?.identifier?.value ?? '?'}: ${reason} (${errorMessageOf(error)})`);
+  variables.setString(Vars.failure, reason);
+  variables.setBoolean(Vars.failed, true);
+}
+
 export class SelectConsentingCohort extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
-    const key = api.properties.get(DataSharingProperties.linkageKey);
-    if (!key) throw new Error(`${DataSharingProperties.linkageKey} (the DICs' shared record linkage key) is not set`);
-    const client = await repository(api);
-    const criteria = api.taskHelper.getInputParameterStringValues(task, DATA_SHARING_SYSTEM, DataSharingCodes.criterion).map(checkCriterion);
-    const cohort = await selectCohort(client, criteria);
-    const consenting = await consentingPatients(client, cohort, purposeOf(api, task), new Date().toISOString().slice(0, 10));
-    const patients = await patientsById(api, [...consenting]);
-    const tokens: Record<string, string> = {};
-    const records = patients.map((p) => {
-      const token = randomBytes(16).toString('hex');
-      tokens[token] = p.id!;
-      return { token, clk: toBase64(encodeRecord(quasiIdentifiers(p), { key })) };
-    });
-    api.logger.info(`Data sharing ${projectOf(api, task)}: cohort ${cohort.size}, with consent ${patients.length}`);
+    const correlationKey = correlationKeyOf(api, task);
     const ttp = organizationInput(api, task, DataSharingCodes.ttpIdentifier);
-    const url = await storeForRecipient(api, Buffer.from(JSON.stringify(records)), JSON_TYPE, ttp, 'Record linkage records (tokens and CLKs)');
-    variables.setJsonVariable(Vars.tokens, tokens);
-    variables.setString(Vars.recordsUrl, url);
-    variables.setInteger(Vars.recordCount, records.length);
-    variables.setTarget(await targetOf(api, ttp, correlationKeyOf(api, task)));
+    variables.setTarget(await targetOf(api, ttp, correlationKey));
+    // Only the run's TTP, with this DIC's correlation key, can deliver the pseudonyms to this instance.
+    variables.setString(BpmnExecutionVariables.correlationKey, correlationKey);
+    variables.setBoolean(Vars.failed, false);
+    const key = api.properties.get(DataSharingProperties.linkageKey);
+    if (!key) return fail(api, variables, task, 'record linkage not configured at the DIC', new Error(`${DataSharingProperties.linkageKey} (the DICs' shared record linkage key) is not set`));
+    let selected: Awaited<ReturnType<typeof linkageRecords>>;
+    try {
+      selected = await linkageRecords(api, task, key);
+    } catch (e) {
+      // The TTP and the DMS hear of it now instead of waiting for their timers.
+      return fail(api, variables, task, repositoryFailureReason(e, 'cohort selection'), e);
+    }
+    try {
+      variables.setString(Vars.recordsUrl, await storeForRecipient(api, Buffer.from(JSON.stringify(selected.records)), JSON_TYPE, ttp, 'Record linkage records (tokens and CLKs)'));
+    } catch (e) {
+      return fail(api, variables, task, 'records could not be stored for the TTP', e);
+    }
+    variables.setJsonVariable(Vars.tokens, selected.tokens);
+    variables.setInteger(Vars.recordCount, selected.records.length);
   }
 }
 
+/** The DMS of the run (with this DIC's correlation key) is the next target: data set or failure go there. */
+export class TargetRunDms extends ExecutionListener {
+  async notify(api: ProcessPluginApi, variables: Variables): Promise<void> {
+    const task = startTask(variables);
+    variables.setTarget(await targetOf(api, organizationInput(api, task, DataSharingCodes.dmsIdentifier), correlationKeyOf(api, task)));
+  }
+}
+
+/** Either the failure or the data: whoever waits for this DIC learns which at once. */
+const failureInput = (api: ProcessPluginApi, variables: Variables): TaskInput[] | undefined => {
+  const failure = variables.getString(Vars.failure);
+  return failure ? [input(api, { valueString: failure }, DataSharingCodes.error)] : undefined;
+};
+
 export class SendRecords extends MessageIntermediateThrowEvent {
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables): TaskInput[] {
-    return [
+    return failureInput(api, variables) ?? [
       input(api, { valueReference: { reference: variables.getString(Vars.recordsUrl)! } }, DataSharingCodes.records),
       input(api, { valueInteger: variables.getInteger(Vars.recordCount)! }, DataSharingCodes.recordCount),
     ];
@@ -106,38 +147,63 @@ export class BuildEncryptedDataSet extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
     const answer = variables.getLatestTask()!;
-    const url = api.taskHelper.getFirstInputParameter(answer, DATA_SHARING_SYSTEM, DataSharingCodes.pseudonyms)?.valueReference?.reference;
-    if (!url) throw new Error('pseudonyms message without pseudonyms reference');
-    const pseudonyms = JSON.parse((await downloadFromSender(api, answer, url, JSON_TYPE)).toString()) as { token: string; pseudonym: string }[];
-    const tokens = variables.getJsonVariable<Record<string, string>>(Vars.tokens) ?? {};
-    const byPatient = new Map<string, string>();
-    for (const { token, pseudonym } of pseudonyms) if (tokens[token]) byPatient.set(tokens[token], pseudonym);
-    const ids = [...byPatient.keys()];
-    const patients = await patientsById(api, ids);
-    const { conditions, observations } = await clinicalData(api, ids);
-    const data: PatientData[] = patients.map((p) => ({
-      pseudonym: byPatient.get(p.id!)!,
-      patient: p,
-      conditions: conditions.filter((c) => subjectId(c) === p.id),
-      observations: observations.filter((o) => subjectId(o) === p.id),
-    }));
-    const bundle: Bundle = pseudonymisedDataSet(data);
     const dms = organizationInput(api, task, DataSharingCodes.dmsIdentifier);
     const dmsTarget = await targetOf(api, dms, correlationKeyOf(api, task));
-    const publicKey = await fetchRecipientKey(api, dmsTarget.endpointUrl, variables.getBusinessKey());
-    const encrypted = api.cryptoService.createEcDhKem().encrypt(Buffer.from(JSON.stringify(bundle)), publicKey);
-    variables.setString(Vars.dataSetUrl, await storeForRecipient(api, encrypted, ENCRYPTED_TYPE, dms, 'Pseudonymised data set, encrypted for the data management site'));
-    variables.setInteger(Vars.recordCount, data.length);
     variables.setTarget(dmsTarget);
-    // The link between tokens and patients is no longer needed.
+    const tokens = variables.getJsonVariable<Record<string, string>>(Vars.tokens) ?? {};
+    // The link between tokens and patients is not needed after this step, whatever its outcome.
     variables.setJsonVariable(Vars.tokens, null);
-    api.logger.info(`Data sharing ${projectOf(api, task)}: ${data.length} pseudonymised patients encrypted for ${dms}`);
+    // The ActivityDefinition lets any TTP of the consortium send pseudonyms; only the run's TTP is heard.
+    const ttp = organizationInput(api, task, DataSharingCodes.ttpIdentifier);
+    if (answer.requester?.identifier?.value !== ttp) return fail(api, variables, task, 'pseudonyms not sent by the TTP of the run', new Error(`sent by ${answer.requester?.identifier?.value}`));
+    const ttpFailure = api.taskHelper.getFirstInputParameterStringValue(answer, DATA_SHARING_SYSTEM, DataSharingCodes.error);
+    if (ttpFailure !== undefined) return fail(api, variables, task, `TTP: ${reasonOf(ttpFailure)}`, new Error(ttpFailure));
+    let pseudonyms: { token: string; pseudonym: string }[];
+    try {
+      const url = api.taskHelper.getFirstInputParameter(answer, DATA_SHARING_SYSTEM, DataSharingCodes.pseudonyms)?.valueReference?.reference;
+      if (!url) throw new Error('pseudonyms message without pseudonyms reference');
+      pseudonyms = JSON.parse((await downloadFromSender(api, answer, url, JSON_TYPE)).toString()) as { token: string; pseudonym: string }[];
+      if (!Array.isArray(pseudonyms)) throw new Error('pseudonyms are not a list');
+    } catch (e) {
+      return fail(api, variables, task, 'pseudonyms of the TTP could not be read', e);
+    }
+    const byPatient = new Map<string, string>();
+    for (const { token, pseudonym } of pseudonyms) if (tokens[token] && typeof pseudonym === 'string') byPatient.set(tokens[token], pseudonym);
+    let bundle: Bundle;
+    try {
+      bundle = await dataSetOf(api, byPatient);
+    } catch (e) {
+      return fail(api, variables, task, repositoryFailureReason(e, 'data set export'), e);
+    }
+    try {
+      const publicKey = await fetchRecipientKey(api, dmsTarget.endpointUrl, variables.getBusinessKey());
+      const encrypted = api.cryptoService.createEcDhKem().encrypt(Buffer.from(JSON.stringify(bundle)), publicKey);
+      variables.setString(Vars.dataSetUrl, await storeForRecipient(api, encrypted, ENCRYPTED_TYPE, dms, 'Pseudonymised data set, encrypted for the data management site'));
+    } catch (e) {
+      return fail(api, variables, task, 'data set could not be encrypted for the DMS', e);
+    }
+    const count = (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Patient').length;
+    variables.setInteger(Vars.recordCount, count);
+    api.logger.info(`Data sharing ${projectOf(api, task)}: ${count} pseudonymised patients encrypted for ${dms}`);
   }
+}
+
+async function dataSetOf(api: ProcessPluginApi, byPatient: ReadonlyMap<string, string>): Promise<Bundle> {
+  const ids = [...byPatient.keys()];
+  const patients = await patientsById(api, ids);
+  const { conditions, observations } = await clinicalData(api, ids);
+  const data: PatientData[] = patients.map((p) => ({
+    pseudonym: byPatient.get(p.id!)!,
+    patient: p,
+    conditions: conditions.filter((c) => subjectId(c) === p.id),
+    observations: observations.filter((o) => subjectId(o) === p.id),
+  }));
+  return pseudonymisedDataSet(data);
 }
 
 export class SendDataSet extends MessageEndEvent {
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables, _values: unknown, _target: Target): TaskInput[] {
-    return [
+    return failureInput(api, variables) ?? [
       input(api, { valueReference: { reference: variables.getString(Vars.dataSetUrl)! } }, DataSharingCodes.dataSet),
       input(api, { valueInteger: variables.getInteger(Vars.recordCount)! }, DataSharingCodes.recordCount),
     ];

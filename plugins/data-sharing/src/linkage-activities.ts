@@ -17,7 +17,7 @@ import {
   type Target,
   type Variables,
 } from '../../../src/plugin-api/index.ts';
-import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DataSharingStatus, DEFAULTS, Vars, type SiteOutcome } from './constants.ts';
+import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingProperties, DataSharingStatus, DEFAULTS, reasonOf, Vars, type SiteOutcome } from './constants.ts';
 import { downloadFromSender, storeForRecipient } from './exchange.ts';
 import { JSON_TYPE } from './execute-activities.ts';
 import { fromBase64 } from './linkage/bloom-filter-encoding.ts';
@@ -28,6 +28,9 @@ import { parseExpectedSite, targetOf } from './targets.ts';
 
 /** Records of one DIC as the TTP keeps them in the process. */
 const recordsOf = (correlationKey: string) => `linkageRecords_${correlationKey}`;
+/** A DIC whose records the TTP could not use: it waits for pseudonyms and is told why there are none. */
+const unreadableOf = (correlationKey: string) => `linkageRecordsUnreadable_${correlationKey}`;
+const UNREADABLE_RECORDS = 'records could not be read at the TTP';
 
 function target(variables: Variables): Target & { correlationKey: string } {
   const t = variables.getTarget();
@@ -64,9 +67,25 @@ export class ReceiveRecords extends ServiceTask {
     const t = target(variables);
     const message = variables.getLatestTask()!;
     if (message.requester?.identifier?.value !== t.organizationIdentifierValue) throw new Error(`records for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
-    const url = api.taskHelper.getFirstInputParameter(message, DATA_SHARING_SYSTEM, DataSharingCodes.records)?.valueReference?.reference;
-    if (!url) throw new Error('records message without records reference');
-    const records = JSON.parse((await downloadFromSender(api, message, url, JSON_TYPE)).toString()) as { token: string; clk: string }[];
+    const failure = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
+    if (failure !== undefined) {
+      api.logger.warn(`Record linkage: ${t.organizationIdentifierValue} reports an error: ${failure}`);
+      variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.error, errorMessage: reasonOf(failure) } satisfies SiteOutcome);
+      return;
+    }
+    let records: { token: string; clk: string }[];
+    try {
+      const url = api.taskHelper.getFirstInputParameter(message, DATA_SHARING_SYSTEM, DataSharingCodes.records)?.valueReference?.reference;
+      if (!url) throw new Error('records message without records reference');
+      records = JSON.parse((await downloadFromSender(api, message, url, JSON_TYPE)).toString()) as { token: string; clk: string }[];
+      if (!Array.isArray(records)) throw new Error('records are not a list');
+    } catch (e) {
+      // This DIC is left out of the linkage; the others go on.
+      api.logger.warn(`Record linkage: records of ${t.organizationIdentifierValue} unusable: ${errorMessageOf(e)}`);
+      variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.error, errorMessage: UNREADABLE_RECORDS } satisfies SiteOutcome);
+      variables.setBoolean(unreadableOf(t.correlationKey), true);
+      return;
+    }
     // Only tokens and CLKs are kept, whatever else a site might send.
     variables.setJsonVariable(recordsOf(t.correlationKey), records.map((r) => ({ token: String(r.token), clk: String(r.clk) })));
     variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.delivered, records: records.length } satisfies SiteOutcome);
@@ -105,17 +124,19 @@ export class LinkAndPseudonymise extends ServiceTask {
     }
     const atSeveralSites = [...members.values()].filter((list) => list.length > 1).length;
     variables.setJsonVariable(Vars.report, { records: encoded.length, persons: members.size, personsAtSeveralSites: atSeveralSites });
-    // The pseudonyms go to the DICs that answered, without correlation key (one DIC process per run).
-    variables.setTargets(createTargets(answered.map((t) => ({ ...t, correlationKey: undefined }) as Target)));
-    variables.setJsonVariable('answeredKeys', Object.fromEntries(answered.map((t) => [t.organizationIdentifierValue, t.correlationKey!])));
+    // The pseudonyms go to the DICs that answered, with each DIC's correlation key: the DIC's instance
+    // waits for exactly that key, so only this run's TTP reaches it. A DIC whose records were unusable
+    // waits too: it gets the reason instead, and tells the DMS at once.
+    const unreadable = (variables.getTargets()?.entries ?? []).filter((t) => variables.getBoolean(unreadableOf(t.correlationKey!)) === true);
+    variables.setTargets(createTargets([...answered, ...unreadable]));
     api.logger.info(`Record linkage ${project}: ${encoded.length} records, ${members.size} persons, ${atSeveralSites} at several sites (${Math.round(performance.now() - started)} ms)`);
   }
 }
 
 export class SendPseudonyms extends MessageIntermediateThrowEvent {
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables, _values: unknown, t: Target): TaskInput[] {
-    const keys = variables.getJsonVariable<Record<string, string>>('answeredKeys')!;
-    return [input(api, { valueReference: { reference: variables.getString(Vars.pseudonymsUrlOf(keys[t.organizationIdentifierValue]!))! } }, DataSharingCodes.pseudonyms)];
+    const url = variables.getString(Vars.pseudonymsUrlOf(t.correlationKey!));
+    return [url ? input(api, { valueReference: { reference: url } }, DataSharingCodes.pseudonyms) : input(api, { valueString: UNREADABLE_RECORDS }, DataSharingCodes.error)];
   }
 
   /** A DIC gone since it sent its records does not stop the others' pseudonyms or the report. */

@@ -4,9 +4,9 @@
 // platform the counts, the per-site statuses and where the merged set is.
 import { createPrivateKey } from 'node:crypto';
 import type { Bundle, TaskInput } from '@medplum/fhirtypes';
-import { MessageEndEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
-import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingStatus, MERGED_DATA_SET_SID, Vars, type SiteOutcome } from './constants.ts';
-import { mergeDataSets } from './data-set.ts';
+import { errorMessageOf, MessageEndEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
+import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingStatus, MERGED_DATA_SET_SID, reasonOf, Vars, type SiteOutcome } from './constants.ts';
+import { checkDataSet, mergeDataSets } from './data-set.ts';
 import { downloadFromSender } from './exchange.ts';
 import { ENCRYPTED_TYPE } from './execute-activities.ts';
 import { expectedTargets } from './linkage-activities.ts';
@@ -22,12 +22,44 @@ function target(variables: Variables): Target & { correlationKey: string } {
   return t as Target & { correlationKey: string };
 }
 
+/** A failure of the DMS itself: logged in full here; the HRP gets the fixed reason at once. */
+function failRun(api: ProcessPluginApi, variables: Variables, reason: string, error: unknown): void {
+  api.logger.warn(`Data sharing merge ${variables.getBusinessKey()}: ${reason} (${errorMessageOf(error)})`);
+  variables.setString(Vars.failure, reason);
+  variables.setBoolean(Vars.failed, true);
+}
+
 export class PublishRecipientKey extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
     projectOf(api, task);
+    variables.setBoolean(Vars.failed, false);
     await expectedTargets(api, task, variables);
-    variables.setString(Vars.privateKey, await publishRecipientKey(api, variables.getBusinessKey(), consortiumOf(api)));
+    try {
+      variables.setString(Vars.privateKey, await publishRecipientKey(api, variables.getBusinessKey(), consortiumOf(api)));
+    } catch (e) {
+      // Without a key no DIC can deliver: the HRP hears of it now (the failure path sends the result).
+      failRun(api, variables, 'the DMS could not publish its encryption key', e);
+      variables.setTarget(await targetOf(api, task.requester!.identifier!.value!));
+    }
+  }
+}
+
+/** Why a delivered data set is unusable, as the HRP is told (fixed texts; details stay in this log). */
+class UnusableDataSet extends Error {
+  constructor(
+    readonly reason: string,
+    cause: unknown,
+  ) {
+    super(`${reason}: ${errorMessageOf(cause)}`);
+  }
+}
+
+async function step<T>(reason: string, f: () => Promise<T> | T): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw new UnusableDataSet(reason, e);
   }
 }
 
@@ -36,15 +68,28 @@ export class ReceiveDataSet extends ServiceTask {
     const t = target(variables);
     const message = variables.getLatestTask()!;
     if (message.requester?.identifier?.value !== t.organizationIdentifierValue) throw new Error(`data set for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
-    const url = api.taskHelper.getFirstInputParameter(message, DATA_SHARING_SYSTEM, DataSharingCodes.dataSet)?.valueReference?.reference;
-    if (!url) throw new Error('data message without data-set reference');
-    const encrypted = await downloadFromSender(api, message, url, ENCRYPTED_TYPE);
-    const privateKey = createPrivateKey(variables.getString(Vars.privateKey)!);
-    const bundle = JSON.parse(api.cryptoService.createEcDhKem().decrypt(encrypted, privateKey).toString()) as Bundle;
-    const patients = (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Patient').length;
-    variables.setJsonVariable(dataSetOf(t.correlationKey), bundle);
-    variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: patients ? DataSharingStatus.delivered : DataSharingStatus.noConsentingPatients, records: patients } satisfies SiteOutcome);
-    api.logger.info(`Data sharing: ${patients} pseudonymised patients from ${t.organizationIdentifierValue}`);
+    const failure = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
+    if (failure !== undefined) {
+      api.logger.warn(`Data sharing: ${t.organizationIdentifierValue} reports an error: ${failure}`);
+      variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.error, errorMessage: reasonOf(failure) } satisfies SiteOutcome);
+      return;
+    }
+    try {
+      const url = api.taskHelper.getFirstInputParameter(message, DATA_SHARING_SYSTEM, DataSharingCodes.dataSet)?.valueReference?.reference;
+      if (!url) throw new UnusableDataSet('data set message without data set', new Error('no data-set input'));
+      const encrypted = await step('data set could not be downloaded', () => downloadFromSender(api, message, url, ENCRYPTED_TYPE));
+      const plain = await step('data set could not be decrypted', () => api.cryptoService.createEcDhKem().decrypt(encrypted, createPrivateKey(variables.getString(Vars.privateKey)!)));
+      const bundle = await step('data set is malformed', () => checkDataSet(JSON.parse(plain.toString())));
+      const patients = (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Patient').length;
+      variables.setJsonVariable(dataSetOf(t.correlationKey), bundle);
+      variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: patients ? DataSharingStatus.delivered : DataSharingStatus.noConsentingPatients, records: patients } satisfies SiteOutcome);
+      api.logger.info(`Data sharing: ${patients} pseudonymised patients from ${t.organizationIdentifierValue}`);
+    } catch (e) {
+      // This DIC's data is left out and the HRP sees why; the other DICs' data is still merged.
+      const reason = e instanceof UnusableDataSet ? e.reason : 'data set could not be read';
+      api.logger.warn(`Data sharing: data set of ${t.organizationIdentifierValue} unusable: ${errorMessageOf(e)}`);
+      variables.setJsonVariable(Vars.outcomeOf(t.correlationKey), { status: DataSharingStatus.error, errorMessage: reason } satisfies SiteOutcome);
+    }
   }
 }
 
@@ -60,25 +105,37 @@ export class MergeDataSets extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
     const project = projectOf(api, task);
+    variables.setTarget(await targetOf(api, task.requester!.identifier!.value!));
     const sets = (variables.getTargets()?.entries ?? []).map((t) => variables.getJsonVariable<Bundle>(dataSetOf(t.correlationKey!))).filter((b): b is Bundle => b !== undefined);
-    const { bundle, persons } = mergeDataSets(sets);
-    const stored = await api.dsfClientProvider.getLocal().create(api.readAccessHelper.addLocal<Bundle>({ ...bundle, identifier: { system: MERGED_DATA_SET_SID, value: `${project}/${variables.getBusinessKey()}` } }));
-    variables.setJsonVariable(Vars.mergeResult, { persons, merged: `${api.endpointProvider.getLocalEndpointAddress()}/Bundle/${stored.id}` });
     // The run's key is no longer needed: the private key goes with the process variables.
     variables.setString(Vars.privateKey, null);
     for (const t of variables.getTargets()?.entries ?? []) variables.setJsonVariable(dataSetOf(t.correlationKey!), null);
-    api.logger.info(`Data sharing ${project}: merged ${sets.length} data sets, ${persons} persons, stored as Bundle/${stored.id}`);
-    variables.setTarget(await targetOf(api, task.requester!.identifier!.value!));
+    let merged: { bundle: Bundle; persons: number };
+    try {
+      merged = mergeDataSets(sets);
+    } catch (e) {
+      return failRun(api, variables, 'the merge of the data sets failed', e);
+    }
+    try {
+      const stored = await api.dsfClientProvider.getLocal().create(api.readAccessHelper.addLocal<Bundle>({ ...merged.bundle, identifier: { system: MERGED_DATA_SET_SID, value: `${project}/${variables.getBusinessKey()}` } }));
+      variables.setJsonVariable(Vars.mergeResult, { persons: merged.persons, merged: `${api.endpointProvider.getLocalEndpointAddress()}/Bundle/${stored.id}` });
+      api.logger.info(`Data sharing ${project}: merged ${sets.length} data sets, ${merged.persons} persons, stored as Bundle/${stored.id}`);
+    } catch (e) {
+      failRun(api, variables, 'the merged data set could not be stored at the DMS', e);
+    }
   }
 }
 
 export class SendMergeResult extends MessageEndEvent {
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables): TaskInput[] {
-    const result = variables.getJsonVariable<{ persons: number; merged: string }>(Vars.mergeResult)!;
+    const failure = variables.getString(Vars.failure);
+    const result = variables.getJsonVariable<{ persons: number; merged: string }>(Vars.mergeResult);
     const expected = api.taskHelper.getInputParameterStringValues(startTask(variables), DATA_SHARING_SYSTEM, DataSharingCodes.expectedSite).map(parseExpectedSite);
     return [
-      input(api, { valueInteger: result.persons }, DataSharingCodes.persons),
-      input(api, { valueReference: { reference: result.merged } }, DataSharingCodes.mergedDataSet),
+      // A failed run reports the failure instead of counts and the merged set.
+      ...(failure || !result
+        ? [input(api, { valueString: failure ?? 'the DMS has no merge result' }, DataSharingCodes.error)]
+        : [input(api, { valueInteger: result.persons }, DataSharingCodes.persons), input(api, { valueReference: { reference: result.merged } }, DataSharingCodes.mergedDataSet)]),
       ...expected.map((e) => siteStatusOutput(e.organization, variables.getJsonVariable<SiteOutcome>(Vars.outcomeOf(e.correlationKey)) ?? { status: DataSharingStatus.timeout })),
     ];
   }

@@ -4,6 +4,8 @@
 // and write the outcome to the researcher's Task. A rejection ends the process with nothing sent.
 import type { Coding, QuestionnaireResponse, Task, TaskInput, TaskOutput } from '@medplum/fhirtypes';
 import {
+  BpmnMessage,
+  DefaultMessageActivityErrorHandler,
   DefaultUserTaskListener,
   errorMessageOf,
   ExecutionListener,
@@ -88,15 +90,17 @@ export class RecordDecision extends ServiceTask {
   }
 }
 
-/** DMS (input, default the local organisation), the consortium's TTP and DICs (each with a correlation key). */
+/** DMS (input, default the local organisation), the TTP (input, default the consortium's only one) and the DICs (each with a correlation key). */
 export class SelectSites extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
     const consortium = consortiumOf(api);
     const dms = api.taskHelper.getFirstInputParameter(task, DATA_SHARING_SYSTEM, DataSharingCodes.dmsIdentifier)?.valueIdentifier?.value ?? (await api.organizationProvider.getLocalOrganizationIdentifierValue())!;
-    const ttps = await api.targetProvider.create(consortium, 'TTP').withoutCorrelationKey();
-    const ttp = ttps.entries[0];
-    if (!ttp) throw new Error(`no TTP in ${consortium}`);
+    const ttps = (await api.targetProvider.create(consortium, 'TTP').withoutCorrelationKey()).entries;
+    // The request may name the TTP; without a name the consortium must have exactly one.
+    const named = api.taskHelper.getFirstInputParameter(task, DATA_SHARING_SYSTEM, DataSharingCodes.ttpIdentifier)?.valueIdentifier?.value;
+    const ttp = named ? ttps.find((t) => t.organizationIdentifierValue === named) : ttps.length === 1 ? ttps[0] : undefined;
+    if (!ttp) throw new Error(named ? `${named} is not a TTP of ${consortium}` : `${ttps.length} TTPs in ${consortium}: name one with the ttp-identifier input`);
     const dics = await api.targetProvider.create(consortium, 'DIC').withCorrelationKey();
     if (dics.entries.length === 0) throw new Error(`no DIC in ${consortium}`);
     variables.setJsonVariable(Vars.dmsTarget, await targetOf(api, dms));
@@ -126,15 +130,38 @@ function runInputs(api: ProcessPluginApi, variables: Variables): TaskInput[] {
   ];
 }
 
-export class SendMergeStart extends MessageIntermediateThrowEvent {
-  override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables): TaskInput[] {
-    return runInputs(api, variables);
+/**
+ * The TTP is told first, then the DMS, then the DICs: if the TTP or the DMS cannot be reached, the
+ * researcher's Task fails at once with a reason saying so, and no DIC is asked (no patient data moves).
+ */
+class RunStartErrorHandler extends DefaultMessageActivityErrorHandler {
+  constructor(private readonly role: string) {
+    super();
+  }
+  override async handleException(api: ProcessPluginApi, variables: Variables, _values: SendTaskValues, error: unknown): Promise<unknown> {
+    const site = variables.getTarget()?.organizationIdentifierValue ?? '?';
+    const reason = `${this.role} ${site} ${isNotAllowed(error) ? 'refused the run' : 'not reachable'}; no DIC was asked for data (${errorMessageOf(error)})`;
+    api.logger.warn(`Data sharing ${variables.getBusinessKey()}: ${reason}`);
+    await this.updateFailedIfInProgress(api, variables, reason, variables.getTasks());
+    return error;
   }
 }
 
 export class SendLinkageStart extends MessageIntermediateThrowEvent {
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables): TaskInput[] {
     return runInputs(api, variables);
+  }
+  override getErrorHandler(): MessageActivityErrorHandler {
+    return new RunStartErrorHandler('trusted third party');
+  }
+}
+
+export class SendMergeStart extends MessageIntermediateThrowEvent {
+  override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables): TaskInput[] {
+    return runInputs(api, variables);
+  }
+  override getErrorHandler(): MessageActivityErrorHandler {
+    return new RunStartErrorHandler('data management site');
   }
 }
 
@@ -196,7 +223,12 @@ export class RecordLinkageReport extends ServiceTask {
   execute(api: ProcessPluginApi, variables: Variables): void {
     const report = variables.getLatestTask()!;
     const integer = (code: string) => api.taskHelper.getFirstInputParameter(report, DATA_SHARING_SYSTEM, code)?.valueInteger;
-    variables.setJsonVariable(Vars.report, { persons: integer(DataSharingCodes.persons), personsAtSeveralSites: integer(DataSharingCodes.personsAtSeveralSites), records: integer(DataSharingCodes.recordCount) });
+    variables.setJsonVariable(Vars.report, {
+      persons: integer(DataSharingCodes.persons),
+      personsAtSeveralSites: integer(DataSharingCodes.personsAtSeveralSites),
+      records: integer(DataSharingCodes.recordCount),
+      sites: Object.fromEntries(readSiteStatuses(report.input ?? [])),
+    });
   }
 }
 
@@ -205,24 +237,49 @@ export class RecordMergeResult extends ServiceTask {
     const result = variables.getLatestTask()!;
     const persons = api.taskHelper.getFirstInputParameter(result, DATA_SHARING_SYSTEM, DataSharingCodes.persons)?.valueInteger;
     const merged = api.taskHelper.getFirstInputParameter(result, DATA_SHARING_SYSTEM, DataSharingCodes.mergedDataSet)?.valueReference?.reference;
-    variables.setJsonVariable(Vars.mergeResult, { persons, merged, sites: Object.fromEntries(readSiteStatuses(result.input ?? [])) });
+    const error = api.taskHelper.getFirstInputParameterStringValue(result, DATA_SHARING_SYSTEM, DataSharingCodes.error);
+    variables.setJsonVariable(Vars.mergeResult, { persons, merged, sites: Object.fromEntries(readSiteStatuses(result.input ?? [])), ...(error !== undefined ? { error } : {}) });
   }
 }
 
+interface MergeResult {
+  persons?: number;
+  merged?: string;
+  sites: Record<string, SiteOutcome>;
+  error?: string;
+}
+interface LinkageReport {
+  persons?: number;
+  personsAtSeveralSites?: number;
+  records?: number;
+  sites?: Record<string, SiteOutcome>;
+}
+
+/** A DIC's status: a send failure here first, then what the DMS saw; an error the TTP saw beats the DMS's timeout. */
+function outcomeOfSite(variables: Variables, dic: Target, merge: MergeResult | undefined, report: LinkageReport | undefined): SiteOutcome {
+  const sendFailure = variables.getJsonVariable<SiteOutcome>(Vars.outcomeOf(dic.correlationKey!));
+  if (sendFailure) return sendFailure;
+  const atDms = merge?.sites[dic.organizationIdentifierValue];
+  const atTtp = report?.sites?.[dic.organizationIdentifierValue];
+  if (atTtp?.status === DataSharingStatus.error && (!atDms || atDms.status === DataSharingStatus.timeout)) return atTtp;
+  return atDms ?? { status: DataSharingStatus.timeout };
+}
+
 export class SaveResults extends ServiceTask {
-  execute(api: ProcessPluginApi, variables: Variables): void {
+  async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
-    const merge = variables.getJsonVariable<{ persons?: number; merged?: string; sites: Record<string, SiteOutcome> }>(Vars.mergeResult);
-    const report = variables.getJsonVariable<{ persons?: number; personsAtSeveralSites?: number; records?: number }>(Vars.report);
+    const merge = variables.getJsonVariable<MergeResult>(Vars.mergeResult);
+    const report = variables.getJsonVariable<LinkageReport>(Vars.report);
     const dics = [...(variables.getTargets()?.entries ?? [])].sort((a, b) => a.organizationIdentifierValue.localeCompare(b.organizationIdentifierValue));
-    for (const dic of dics) {
-      // A send failure here is what the researcher should see; otherwise what the DMS saw.
-      const outcome = variables.getJsonVariable<SiteOutcome>(Vars.outcomeOf(dic.correlationKey!)) ?? merge?.sites[dic.organizationIdentifierValue] ?? { status: DataSharingStatus.timeout };
-      (task.output ??= []).push(siteStatusOutput(dic.organizationIdentifierValue, outcome));
-    }
+    for (const dic of dics) (task.output ??= []).push(siteStatusOutput(dic.organizationIdentifierValue, outcomeOfSite(variables, dic, merge, report)));
     if (merge?.persons !== undefined) task.output!.push(output(api, { valueInteger: merge.persons }, DataSharingCodes.persons));
     if (report?.personsAtSeveralSites !== undefined) task.output!.push(output(api, { valueInteger: report.personsAtSeveralSites }, DataSharingCodes.personsAtSeveralSites));
     if (merge?.merged) task.output!.push(output(api, { valueReference: { reference: merge.merged } }, DataSharingCodes.mergedDataSet));
-    variables.updateTask(task);
+    if (merge?.error === undefined) return variables.updateTask(task);
+    // The DMS could not merge: the researcher's Task fails with the DMS's reason (no personal data).
+    api.logger.warn(`Data sharing ${projectOf(api, task)}: the DMS reports: ${merge.error}`);
+    task.status = 'failed';
+    task.output!.push(output(api, { valueString: merge.error }, DataSharingCodes.error), { type: { coding: [{ system: BpmnMessage.system, code: BpmnMessage.error }] }, valueString: `data management site: ${merge.error}` });
+    variables.updateTask(await api.dsfClientProvider.getLocal().update(task));
   }
 }

@@ -1,0 +1,345 @@
+// The data-sharing plugin when parts of the network fail (four sites as child processes, mTLS, real
+// PostgreSQL): a DIC whose data repository is down, a DMS that cannot decrypt what the DICs delivered, a
+// TTP that is down, and messages that do not belong to a run (pseudonyms for a run the DIC never
+// executed or from a site that is not the TTP, a replayed data set). Each failure must reach the
+// researcher's Task well before any timer of the run fires, with a reason that names no patient.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Bundle, DocumentReference, Task, TaskOutput } from '@medplum/fhirtypes';
+import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/plugin-api/testing/index.ts';
+import { syntheticPatients } from '../../src/research-data/synthetic-patients.ts';
+import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
+import { HttpsClient } from '../../src/common/https-client.ts';
+import { createCryptoService } from '../../src/bpe/api-services/crypto/crypto-service.ts';
+import { FhirHttpError } from '../../src/plugin-api/index.ts';
+import { checkDataSet, pseudonymisedDataSet } from '../../plugins/data-sharing/src/data-set.ts';
+import { repositoryFailureReason } from '../../plugins/research-common/failure-reason.ts';
+import { CriterionError } from '../../plugins/research-common/cohort-selection.ts';
+
+const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing');
+const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
+const BPMN_MESSAGE = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
+const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
+const ORGANIZATION_SID = 'http://dsf.dev/sid/organization-identifier';
+const READ_ACCESS = 'http://dsf.dev/fhir/CodeSystem/read-access-tag';
+const JSON_TYPE = 'application/vnd.dsf-ts.data-sharing+json';
+const RECIPIENT_KEY_SID = 'http://dsf-ts.dev/sid/data-sharing-recipient-key';
+const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
+const COMMITTEE = 'http://dsf-ts.dev/fhir/Questionnaire/data-sharing-committee';
+const PATIENTS = 60;
+const CRITERION = 'Patient?gender=female';
+/** Every timer of the run (TTP, DMS, HRP) is at least this long: a status that arrives sooner came from the failure itself. */
+const TIMERS_S = 120;
+
+let network: TestNetwork;
+const tls: HttpsClient[] = [];
+
+before(async () => {
+  const dic = { DEV_DSF_DATA_SHARING_LINKAGE_KEY: 'test linkage key shared by the DICs' };
+  network = await startTestNetwork({
+    sites: [
+      { organization: 'Test_HRP', env: { DEV_DSF_DATA_SHARING_DATA_TIMEOUT: `PT${TIMERS_S}S`, DEV_DSF_DATA_SHARING_RESULT_TIMEOUT: `PT${2 * TIMERS_S}S` } },
+      { organization: 'Test_TTP', env: { DEV_DSF_DATA_SHARING_PSEUDONYM_KEY: 'test pseudonym key of the TTP', DEV_DSF_DATA_SHARING_LINKAGE_TIMEOUT: `PT${TIMERS_S}S` } },
+      { organization: 'Test_DIC_1', dataRepository: { patients: PATIENTS }, env: dic },
+      { organization: 'Test_DIC_2', dataRepository: { patients: PATIENTS }, env: dic },
+      // A second member with role TTP (FHIR server only): not the TTP of any run here.
+      { organization: 'Test_TTP_2', startBpe: false },
+    ],
+    plugins: [PLUGIN],
+  });
+});
+
+after(async () => {
+  for (const c of tls) c.close();
+  await network?.stop();
+});
+
+/** A client of `server`'s FHIR server presenting `as`'s organisation certificate. */
+function clientAs(as: string, server: string): HttpFhirClient {
+  const org = network.certificates.organizations[as]!;
+  const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(network.certificates.ca.certPath, 'utf8') });
+  tls.push(http);
+  return new HttpFhirClient({ http, baseUrl: network.site(server).fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
+}
+
+const input = (code: string, value: Record<string, unknown>) => ({ type: { coding: [{ system: SYSTEM, code }] }, ...value });
+const outputOf = (task: Task, code: string, system = SYSTEM) => task.output?.filter((o) => o.type?.coding?.some((c) => c.system === system && c.code === code)) ?? [];
+const inputOf = (task: Task, code: string, system = SYSTEM) => task.input?.find((i) => i.type?.coding?.some((c) => c.system === system && c.code === code));
+const businessKeyOf = (task: Task) => inputOf(task, 'business-key', BPMN_MESSAGE)?.valueString;
+const messageOf = (task: Task) => inputOf(task, 'message-name', BPMN_MESSAGE)?.valueString;
+
+function siteStatuses(task: Task): Record<string, { status: string; records?: number; error?: string }> {
+  return Object.fromEntries(
+    outputOf(task, 'site-status').map((o: TaskOutput) => {
+      const parts = o.extension?.find((e) => e.url === SITE_STATUS)?.extension ?? [];
+      const records = parts.find((p) => p.url === 'records')?.valueInteger;
+      const error = parts.find((p) => p.url === 'error-message')?.valueString;
+      return [parts.find((p) => p.url === 'organization-identifier')!.valueIdentifier!.value!, { status: o.valueCoding!.code!, ...(records !== undefined ? { records } : {}), ...(error ? { error } : {}) }];
+    }),
+  );
+}
+
+/** Starts a request and approves it; returns the started Task (with its business key) and when the committee answered. */
+async function approvedRequest(project: string): Promise<{ task: Task; decidedAt: number }> {
+  const hrp = network.site('Test_HRP');
+  const inputs = [input('project-identifier', { valueString: project }), input('criterion', { valueString: CRITERION }), input('ttp-identifier', { valueIdentifier: { system: ORGANIZATION_SID, value: 'Test_TTP' } })];
+  const started = await hrp.startProcess(REQUEST, { inputs });
+  await hrp.answerUserTask({ task: started, questionnaire: COMMITTEE, answers: { approve: true, comment: 'approved' }, timeoutMs: 60_000 });
+  return { task: await hrp.fhir.read<Task>('Task', started.id!), decidedAt: Date.now() };
+}
+
+const finished = (task: Task) => network.site('Test_HRP').waitForTask(task.id!, ['completed', 'failed'], { timeoutMs: 2 * TIMERS_S * 1000 });
+const seconds = (since: number) => (Date.now() - since) / 1000;
+const nonDraftTasks = async (site: string) => (await network.site(site).fhir.searchAll<Task>('Task', {})).filter((t) => t.status !== 'draft');
+
+/** Persons of a DIC's repository in the cohort with a permitting consent (what the DIC delivers). */
+const selected = (site: string) => [...syntheticPatients({ site, count: PATIENTS })].filter((p) => p.patient.gender === 'female' && p.consentState === 'permit');
+
+/** Nothing about a patient in a reason: no local id, name, birth date or postal code of any generated patient. */
+function assertNoPersonalData(text: string) {
+  for (const p of [...syntheticPatients({ site: 'Test_DIC_1', count: PATIENTS }), ...syntheticPatients({ site: 'Test_DIC_2', count: PATIENTS })]) {
+    assert.ok(!text.includes(p.id) && !text.includes(p.patient.name![0]!.family!) && !text.includes(p.patient.birthDate!), `personal data of ${p.id} in ${text}`);
+  }
+}
+
+test('the DMS accepts only a collection of pseudonymous Patients with their Conditions and Observations', () => {
+  const valid = pseudonymisedDataSet([
+    { pseudonym: 'psn-1', patient: { resourceType: 'Patient', gender: 'female', birthDate: '1970-03-04' }, conditions: [{ resourceType: 'Condition', subject: { reference: 'Patient/1' } }], observations: [] },
+  ]);
+  assert.deepEqual(checkDataSet(JSON.parse(JSON.stringify(valid))), valid);
+  checkDataSet({ resourceType: 'Bundle', type: 'collection' });
+  const patient = valid.entry![0]!;
+  const condition = valid.entry![1]!;
+  for (const [what, bad] of [
+    ['not a Bundle', { resourceType: 'Patient' }],
+    ['a searchset', { ...valid, type: 'searchset' }],
+    ['another resource type', { ...valid, entry: [...valid.entry!, { fullUrl: 'urn:uuid:x', resource: { resourceType: 'Organization', name: 'x' } }] }],
+    ['a Patient without pseudonym', { ...valid, entry: [{ ...patient, resource: { resourceType: 'Patient' } }, condition] }],
+    ['a Condition of no Patient of the set', { ...valid, entry: [patient, { ...condition, resource: { ...condition.resource, subject: { reference: 'Patient/elsewhere' } } }] }],
+    ['entries not a list', { ...valid, entry: {} }],
+    ['null', null],
+  ] as const) assert.throws(() => checkDataSet(bad), Error, what);
+});
+
+test('what another site learns of a failed repository step: the kind of failure only', () => {
+  assert.equal(repositoryFailureReason({ kind: 'connection', message: 'connect ECONNREFUSED 127.0.0.1:4711' }, 'cohort selection'), 'local data repository not reachable');
+  assert.equal(repositoryFailureReason(new FhirHttpError(500, 'GET', 'https://repo.local/fhir/Patient?name=Mustermann'), 'cohort selection'), 'local data repository answered HTTP 500');
+  assert.equal(repositoryFailureReason(new CriterionError('parameter _has not allowed'), 'cohort selection'), 'criterion refused: parameter _has not allowed');
+  assert.equal(repositoryFailureReason(new Error('Patient Erika Mustermann has no birth date'), 'data set export'), 'data set export failed');
+});
+
+let repositoryDownRun: { task: Task; done: Task } | undefined;
+
+/** A copy of a real message with other keys, sender or Binary reference (a new requested Task). */
+function messageLike(real: Task, businessKey: string, correlationKey: string, requester?: string, binaryUrl?: string): Task {
+  const { id: _id, meta, output: _output, ...copy } = real;
+  return {
+    ...copy,
+    meta: { profile: meta!.profile! },
+    status: 'requested',
+    authoredOn: new Date().toISOString(),
+    ...(requester ? { requester: { type: 'Organization', identifier: { system: ORGANIZATION_SID, value: requester } } } : {}),
+    input: copy.input!.map((i) => {
+      const code = i.type?.coding?.find((c) => c.system === BPMN_MESSAGE || c.system === SYSTEM)?.code;
+      if (code === 'business-key') return { ...i, valueString: businessKey };
+      if (code === 'correlation-key') return { ...i, valueString: correlationKey };
+      if (binaryUrl && i.valueReference) return { ...i, valueReference: { reference: binaryUrl } };
+      return i;
+    }),
+  };
+}
+
+/** A Binary on `owner`'s FHIR server that only `reader` may read (as a site shares data); its absolute URL. */
+async function binaryFor(owner: string, reader: string, content: string): Promise<string> {
+  const server = network.site(owner).fhir;
+  const context = await server.create<DocumentReference>({
+    resourceType: 'DocumentReference',
+    meta: { tag: [{ system: READ_ACCESS, code: 'LOCAL' }, { system: READ_ACCESS, code: 'ORGANIZATION', extension: [{ url: 'http://dsf.dev/fhir/StructureDefinition/extension-read-access-organization', valueIdentifier: { system: ORGANIZATION_SID, value: reader } }] }] },
+    status: 'current',
+    content: [{ attachment: { contentType: JSON_TYPE } }],
+  });
+  const binary = await server.createBinary(Buffer.from(content), JSON_TYPE, `DocumentReference/${context.id}`);
+  return `${network.site(owner).fhirBaseUrl}/Binary/${binary.id}`;
+}
+
+async function poll<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await f();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('a DIC whose data repository is down answers with an error at once: the researcher sees its status error, the other DIC delivers', async (t) => {
+  const repository = network.site('Test_DIC_2').dataRepository!.server;
+  await repository.stop();
+  try {
+    const { task, decidedAt } = await approvedRequest('repository-down');
+    const done = await finished(task);
+    const took = seconds(decidedAt);
+    assert.equal(done.status, 'completed', JSON.stringify(done.output));
+    const statuses = siteStatuses(done);
+    assert.deepEqual(statuses.Test_DIC_2, { status: 'error', error: 'local data repository not reachable' });
+    assert.deepEqual(statuses.Test_DIC_1, { status: 'delivered', records: selected('Test_DIC_1').length });
+    assert.equal(outputOf(done, 'persons')[0]?.valueInteger, selected('Test_DIC_1').length);
+    assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+    t.diagnostic(`repository down: researcher's Task completed ${took.toFixed(1)} s after the committee's answer`);
+    // The TTP heard of it too (it did not wait for DIC 2's records) and DIC 2 sent no records.
+    const atTtp = (await nonDraftTasks('Test_TTP')).filter((t) => businessKeyOf(t) === businessKeyOf(task) && messageOf(t) === 'recordLinkageRecords');
+    const fromDic2 = atTtp.find((t) => t.requester?.identifier?.value === 'Test_DIC_2')!;
+    assert.equal(inputOf(fromDic2, 'error')?.valueString, 'local data repository not reachable');
+    assert.equal(inputOf(fromDic2, 'records'), undefined);
+    assertNoPersonalData(JSON.stringify(done.output));
+    repositoryDownRun = { task, done };
+  } finally {
+    await repository.start();
+  }
+});
+
+test('a replayed dataSharingData at the DMS is refused and does not change the merged set', async () => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const { task, done } = repositoryDownRun;
+  const hrp = network.site('Test_HRP');
+  const reference = outputOf(done, 'merged-data-set')[0]!.valueReference!.reference!;
+  const before = await hrp.fhir.read<Bundle>('Bundle', reference.split('/').pop()!);
+  const delivered = (await nonDraftTasks('Test_HRP')).find((t) => businessKeyOf(t) === businessKeyOf(task) && messageOf(t) === 'dataSharingData' && t.requester?.identifier?.value === 'Test_DIC_1')!;
+  assert.ok(delivered && inputOf(delivered, 'data-set'), 'DIC 1 delivered a data set in that run');
+  const { id: _id, meta, output: _output, ...copy } = delivered;
+  const replay = await clientAs('Test_DIC_1', 'Test_HRP').create<Task>({ ...copy, meta: { profile: meta!.profile! }, status: 'requested', authoredOn: new Date().toISOString() });
+  const refused = await hrp.waitForTask(replay.id!, ['failed', 'completed'], { timeoutMs: 60_000 });
+  assert.equal(refused.status, 'failed', 'no instance of the run waits for DIC 1 any more');
+  const after = await hrp.fhir.read<Bundle>('Bundle', before.id!);
+  assert.deepEqual(after.entry?.length, before.entry?.length);
+  const merged = await hrp.fhir.searchAll<Bundle>('Bundle', { identifier: `http://dsf-ts.dev/sid/data-sharing-merged-data-set|repository-down/${businessKeyOf(task)}` });
+  assert.equal(merged.length, 1, 'one merged set for the run');
+});
+
+test('pseudonyms for a run the DIC never executed, replayed, or from a site that is not the TTP are refused', async () => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const dic = network.site('Test_DIC_1');
+  const real = (await nonDraftTasks('Test_DIC_1')).find((t) => businessKeyOf(t) === businessKeyOf(repositoryDownRun!.task) && messageOf(t) === 'recordLinkagePseudonyms')!;
+  assert.ok(real, 'DIC 1 received pseudonyms in that run');
+  assert.ok(inputOf(real, 'correlation-key', BPMN_MESSAGE)?.valueString, 'the TTP sends pseudonyms with the DIC\'s correlation key');
+  const withKeys = (businessKey: string, correlationKey: string) => messageLike(real, businessKey, correlationKey);
+  const dataBefore = (await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length;
+  const asTtp = clientAs('Test_TTP', 'Test_DIC_1');
+  const correlationKey = inputOf(real, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+  for (const [what, task] of [
+    ['a run never executed', withKeys(randomUUID(), randomUUID())],
+    ['a replay of the run', withKeys(businessKeyOf(real)!, correlationKey)],
+  ] as const) {
+    const sent = await asTtp.create<Task>(task);
+    const refused = await dic.waitForTask(sent.id!, ['failed', 'completed'], { timeoutMs: 60_000 });
+    assert.equal(refused.status, 'failed', `${what}: refused`);
+  }
+  // The role check of the ActivityDefinition: the research platform may not send pseudonyms at all.
+  const fromHrp = messageLike(real, businessKeyOf(real)!, correlationKey, 'Test_HRP');
+  await assert.rejects(clientAs('Test_HRP', 'Test_DIC_1').create<Task>(fromHrp), (e: Error) => /HTTP 403/.test(e.message) && !/profiles/.test(e.message), 'refused for the requester, not the profile');
+  assert.equal((await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length, dataBefore, 'no data set sent because of them');
+});
+
+test('a data set the DMS cannot decrypt is reported as an error of that DIC as soon as it arrives, not after the timeout', async (t) => {
+  const dics = ['Test_DIC_1', 'Test_DIC_2'].map((o) => network.site(o));
+  await Promise.all(dics.map((d) => d.bpe.stop()));
+  let decidedAt: number;
+  let task: Task;
+  try {
+    ({ task, decidedAt } = await approvedRequest('undecryptable'));
+    // The DMS publishes its key when the merge starts; the DICs (still stopped) will encrypt for another key.
+    const hrp = network.site('Test_HRP');
+    const deadline = Date.now() + 60_000;
+    let published: DocumentReference | undefined;
+    while (!published && Date.now() < deadline) {
+      published = (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKeyOf(task)}` }))[0];
+      if (!published) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(published, 'the DMS published its key');
+    const other = await createCryptoService().createKeyPairGeneratorSecp384r1AndInitialize().generateKeyPair();
+    const pem = other.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await hrp.fhir.update<DocumentReference>({ ...published, content: [{ attachment: { ...published.content[0]!.attachment, data: Buffer.from(pem).toString('base64') } }] });
+  } finally {
+    await Promise.all(dics.map((d) => d.bpe.start()));
+  }
+  const done = await finished(task!);
+  const took = seconds(decidedAt!);
+  assert.equal(done.status, 'completed', JSON.stringify(done.output));
+  assert.deepEqual(siteStatuses(done), {
+    Test_DIC_1: { status: 'error', error: 'data set could not be decrypted' },
+    Test_DIC_2: { status: 'error', error: 'data set could not be decrypted' },
+  });
+  assert.equal(outputOf(done, 'persons')[0]?.valueInteger, 0);
+  assert.ok(took < TIMERS_S / 2, `the result came ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+  t.diagnostic(`undecryptable data sets: researcher's Task completed ${took.toFixed(1)} s after the committee's answer (DIC BPEs restarted in between)`);
+});
+
+test('records the TTP cannot use: the TTP tells that DIC at once, the DIC tells the DMS, the researcher sees the reason', async (t) => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const template = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === businessKeyOf(repositoryDownRun!.task) && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dic1 = network.site('Test_DIC_1');
+  // DIC 1's BPE is stopped: its records for this run are the test's (not a list), stored on DIC 1's server for the TTP.
+  await dic1.bpe.stop();
+  let decidedAt: number;
+  let task: Task;
+  try {
+    ({ task, decidedAt } = await approvedRequest('unreadable-records'));
+    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKeyOf(task) && messageOf(m) === 'dataSharingExecute'));
+    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+    const records = messageLike(template, businessKeyOf(task)!, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '{"not":"a list"}'));
+    const sent = await clientAs('Test_DIC_1', 'Test_TTP').create<Task>(records);
+    await network.site('Test_TTP').waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
+  } finally {
+    await dic1.bpe.start();
+  }
+  const done = await finished(task!);
+  const took = seconds(decidedAt!);
+  assert.equal(done.status, 'completed', JSON.stringify(done.output));
+  const statuses = siteStatuses(done);
+  assert.deepEqual(statuses.Test_DIC_1, { status: 'error', error: 'TTP: records could not be read at the TTP' });
+  assert.deepEqual(statuses.Test_DIC_2, { status: 'delivered', records: selected('Test_DIC_2').length });
+  assert.ok(took < TIMERS_S / 2, `the result came ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+  t.diagnostic(`records unusable at the TTP: researcher's Task completed ${took.toFixed(1)} s after the committee's answer (DIC 1's BPE restarted in between)`);
+});
+
+test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, are not used: the DIC reports the refusal to the DMS', async () => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const template = (await nonDraftTasks('Test_DIC_1')).find((t) => businessKeyOf(t) === businessKeyOf(repositoryDownRun!.task) && messageOf(t) === 'recordLinkagePseudonyms')!;
+  // The run's TTP takes no messages now: DIC 1 sends its records and waits for pseudonyms.
+  await network.site('Test_TTP').bpe.stop();
+  const { task } = await approvedRequest('foreign-ttp');
+  const businessKey = businessKeyOf(task)!;
+  const records = await poll('records of DIC 1 at the TTP', async () =>
+    (await nonDraftTasks('Test_TTP')).find((t) => businessKeyOf(t) === businessKey && messageOf(t) === 'recordLinkageRecords' && t.requester?.identifier?.value === 'Test_DIC_1'),
+  );
+  const correlationKey = inputOf(records, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+  // Test_TTP_2 offers its own pseudonyms, readable by DIC 1, as a TTP would.
+  const rogue = messageLike(template, businessKey, correlationKey, 'Test_TTP_2', await binaryFor('Test_TTP_2', 'Test_DIC_1', '[]'));
+  await clientAs('Test_TTP_2', 'Test_DIC_1').create<Task>(rogue);
+  const refusal = await poll('DIC 1\'s answer at the DMS', async () =>
+    (await nonDraftTasks('Test_HRP')).find((t) => businessKeyOf(t) === businessKey && messageOf(t) === 'dataSharingData' && t.requester?.identifier?.value === 'Test_DIC_1'),
+  );
+  assert.equal(inputOf(refusal, 'error')?.valueString, 'pseudonyms not sent by the TTP of the run');
+  assert.equal(inputOf(refusal, 'data-set'), undefined, 'no data set built from them');
+  // This run stays open (its TTP is stopped); the next test takes the TTP down completely.
+});
+
+test('the TTP is down: the researcher\'s Task fails at once with the reason, and neither the DMS nor any DIC was asked', async (t) => {
+  const before = { dic1: (await nonDraftTasks('Test_DIC_1')).length, dic2: (await nonDraftTasks('Test_DIC_2')).length };
+  await network.site('Test_TTP').stop();
+  const { task, decidedAt } = await approvedRequest('ttp-down');
+  const done = await finished(task);
+  const took = seconds(decidedAt);
+  assert.equal(done.status, 'failed', JSON.stringify(done.output));
+  const reason = outputOf(done, 'error', BPMN_MESSAGE)[0]?.valueString ?? '';
+  assert.match(reason, /^trusted third party Test_TTP not reachable; no DIC was asked for data/);
+  assert.ok(took < 30, `failed ${took} s after the decision`);
+  t.diagnostic(`TTP down: researcher's Task failed ${took.toFixed(1)} s after the committee's answer`);
+  assert.deepEqual({ dic1: (await nonDraftTasks('Test_DIC_1')).length, dic2: (await nonDraftTasks('Test_DIC_2')).length }, before, 'no Task at any DIC');
+  const atHrp = (await nonDraftTasks('Test_HRP')).filter((t) => businessKeyOf(t) === businessKeyOf(task));
+  assert.deepEqual(atHrp.map(messageOf), ['dataSharingRequest'], 'no merge started at the DMS');
+});

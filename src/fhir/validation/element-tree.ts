@@ -1,6 +1,7 @@
 // A StructureDefinition snapshot compiled into a tree the validator walks: children by JSON
 // name, slices under their slicing entry, types and constraints prepared once per profile.
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+import type { CompiledInvariant } from './invariants.ts';
 
 export interface TypeRef {
   /** FHIR type code: 'string', 'CodeableConcept', 'Extension', 'Resource', ... */
@@ -16,6 +17,8 @@ export interface Invariant {
   expression: string;
   /** Constraints added by a (non-HL7) profile: evaluation failures are reported, not ignored. */
   fromProfile: boolean;
+  /** The runnable form, bound on first use (compiling every constraint of a profile up front is wasted on unused ones). */
+  compiled?: CompiledInvariant;
 }
 
 export interface Discriminator {

@@ -1,10 +1,18 @@
-// FHIRPath invariants (ElementDefinition.constraint), compiled once per (context path, expression).
+// FHIRPath invariants (ElementDefinition.constraint), compiled once per (context path, expression);
+// the hot universal ones are decided natively first (native-invariants.ts).
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
+import { nativeInvariant } from './native-invariants.ts';
 
 type Evaluator = (data: unknown, env: Record<string, unknown>) => unknown[];
 
-const compiled = new Map<string, Evaluator | Error>();
+export type InvariantResult = 'pass' | 'fail' | { error: string };
+
+/** An invariant ready to run: `data` is the context, %resource and %rootResource as given. */
+export type CompiledInvariant = (data: unknown, resource: unknown, rootResource: unknown) => InvariantResult;
+
+const compiled = new Map<string, CompiledInvariant>();
+const fhirpathOnly = new Map<string, Evaluator | Error>();
 /** Base invariants such as dom-3 call trace(); keep them off the console. */
 const OPTIONS = { traceFn: () => {} };
 
@@ -13,30 +21,17 @@ function contextPath(path: string): string {
   return path.replace(/\[x\]/g, '');
 }
 
-function evaluator(path: string, expression: string): Evaluator | Error {
-  const key = `${path}\u0000${expression}`;
-  let fn = compiled.get(key);
-  if (!fn) {
-    try {
-      const base = contextPath(path);
-      const compiledFn = base.includes('.')
-        ? fhirpath.compile({ base, expression }, r4, OPTIONS)
-        : fhirpath.compile(expression, r4, OPTIONS);
-      fn = (data, env) => compiledFn(data, env) as unknown[];
-    } catch (e) {
-      fn = e instanceof Error ? e : new Error(String(e));
-    }
-    compiled.set(key, fn);
+function fhirpathEvaluator(path: string, expression: string): Evaluator | Error {
+  try {
+    const base = contextPath(path);
+    const compiledFn = base.includes('.') ? fhirpath.compile({ base, expression }, r4, OPTIONS) : fhirpath.compile(expression, r4, OPTIONS);
+    return (data, env) => compiledFn(data, env) as unknown[];
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
   }
-  return fn;
 }
 
-export type InvariantResult = 'pass' | 'fail' | { error: string };
-
-/** Evaluates an invariant with `data` as context; %resource and %rootResource as given. */
-export function evaluateInvariant(path: string, expression: string, data: unknown, resource: unknown, rootResource: unknown): InvariantResult {
-  const fn = evaluator(path, expression);
-  if (fn instanceof Error) return { error: fn.message };
+function runFhirpath(fn: Evaluator, data: unknown, resource: unknown, rootResource: unknown): InvariantResult {
   try {
     const result = fn(data, { resource, rootResource });
     // An empty result (e.g. comparisons with missing operands) does not count as a violation.
@@ -44,4 +39,38 @@ export function evaluateInvariant(path: string, expression: string, data: unknow
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/** Evaluates with FHIRPath only (no native shortcut): the reference the native checks are tested against. */
+export function evaluateWithFhirpath(path: string, expression: string, data: unknown, resource: unknown, rootResource: unknown): InvariantResult {
+  const key = `${path}\u0000${expression}`;
+  let fn = fhirpathOnly.get(key);
+  if (!fn) fhirpathOnly.set(key, (fn = fhirpathEvaluator(path, expression)));
+  return fn instanceof Error ? { error: fn.message } : runFhirpath(fn, data, resource, rootResource);
+}
+
+function build(path: string, expression: string): CompiledInvariant {
+  const native = nativeInvariant(expression);
+  let fn: Evaluator | Error | undefined;
+  // Compiled on first need: a native check may decide every value the server ever sees.
+  const viaFhirpath = (data: unknown, resource: unknown, rootResource: unknown): InvariantResult => {
+    fn ??= fhirpathEvaluator(path, expression);
+    return fn instanceof Error ? { error: fn.message } : runFhirpath(fn, data, resource, rootResource);
+  };
+  if (!native) return viaFhirpath;
+  return (data, resource, rootResource) => {
+    const decided = native(data);
+    return decided === undefined ? viaFhirpath(data, resource, rootResource) : decided ? 'pass' : 'fail';
+  };
+}
+
+/** The runnable form of an invariant, shared by every element with the same context path and expression. */
+export function compileInvariant(path: string, expression: string): CompiledInvariant {
+  const key = `${path}\u0000${expression}`;
+  let fn = compiled.get(key);
+  if (!fn) {
+    fn = build(path, expression);
+    compiled.set(key, fn);
+  }
+  return fn;
 }

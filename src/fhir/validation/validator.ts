@@ -5,7 +5,7 @@ import type { CodeSystem, OperationOutcomeIssue, Resource, StructureDefinition, 
 import { FhirError } from '../../common/errors.ts';
 import { baseStructureDefinition, baseStructureDefinitionByUrl } from '../model/definitions.ts';
 import { compileStructure, lookupJsonKey, type CompiledStructure, type ElementNode, type TypeRef } from './element-tree.ts';
-import { evaluateInvariant } from './invariants.ts';
+import { compileInvariant } from './invariants.ts';
 import { isPrimitiveType, primitiveProblem } from './primitive-types.ts';
 import { generateSnapshot } from './snapshot.ts';
 import { ValueSetExpander } from './terminology.ts';
@@ -444,7 +444,8 @@ export class ResourceValidator {
   private checkInvariants(node: ElementNode, value: unknown, location: string, walk: Walk, skip?: Set<string>): void {
     for (const inv of node.invariants) {
       if (skip?.has(inv.key)) continue;
-      const result = evaluateInvariant(node.path, inv.expression, value, walk.resource, walk.rootResource);
+      inv.compiled ??= compileInvariant(node.path, inv.expression);
+      const result = inv.compiled(value, walk.resource, walk.rootResource);
       if (result === 'pass') continue;
       if (result === 'fail') {
         walk.issues.push(issue(inv.severity, 'invariant', `Constraint failed: ${inv.key}: ${inv.human}`, location));

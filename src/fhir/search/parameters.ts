@@ -6,6 +6,7 @@ import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { baseSearchParameters } from '../model/definitions.ts';
 import { servedResourceTypes, type DsfResourceType } from '../model/resource-types.ts';
 import { elementInfoForPath } from '../model/type-model.ts';
+import { plainPathEvaluator } from './plain-path.ts';
 
 export type SearchParamType = 'token' | 'string' | 'uri' | 'reference' | 'date' | 'number' | 'quantity';
 
@@ -87,9 +88,18 @@ const COMMON: Record<string, { type: SearchParamType; expression: string }> = {
   _security: { type: 'token', expression: 'meta.security' },
 };
 
+/** FHIRPath, compiled once; a plain element path is read from the JSON directly where that gives FHIRPath's values. */
 function compile(expression: string): (resource: unknown) => unknown[] {
   const fn = fhirpath.compile(expression, r4 as never);
-  return (resource) => fn(resource as never) as unknown[];
+  const viaFhirpath = (resource: unknown) => fn(resource as never) as unknown[];
+  const plain = plainPathEvaluator(expression);
+  if (!plain) return viaFhirpath;
+  return (resource) => plain(resource) ?? viaFhirpath(resource);
+}
+
+/** The expression evaluated by FHIRPath alone (the reference the plain path reading is tested against). */
+export function evaluateWithFhirpath(expression: string, resource: unknown): unknown[] {
+  return fhirpath.evaluate(resource as never, expression, undefined, r4 as never) as unknown[];
 }
 
 /** Whether some plain path of the expression ("A.x | B.y.z") names a canonical element. */

@@ -17,7 +17,7 @@ import { networkBundle } from '../src/cli/network-bundle.ts';
 import { HttpFhirClient } from '../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
 import { withDatabase } from '../src/db/pool.ts';
-import { findDraftTask, requestedTaskFrom } from '../src/plugin-api/testing/draft-tasks.ts';
+import { findDraftTask, requestedTaskFrom } from '../src/plugin-api/draft-tasks.ts';
 import { countCohort, parseCriterion } from '../plugins/research-common/cohort-selection.ts';
 
 const SEED_SITE = 'Bench_DIC';

@@ -16,8 +16,8 @@ import type { Task } from '@medplum/fhirtypes';
 import { demoOrganizations, findFreeBasePort, startDemoNetwork, START_PING_DRAFT, type NetworkFile } from '../src/cli/demo-network.ts';
 import { HttpFhirClient } from '../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
-import { findDraftTask, requestedTaskFrom } from '../src/plugin-api/testing/draft-tasks.ts';
-import { startTestNetwork } from '../src/plugin-api/testing/index.ts';
+import { findDraftTask, requestedTaskFrom } from '../src/plugin-api/draft-tasks.ts';
+import { startTestNetwork } from '../src/testkit/index.ts';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

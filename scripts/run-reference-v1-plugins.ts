@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ActivityDefinition, QuestionnaireResponse, StructureDefinition, Task } from '@medplum/fhirtypes';
-import { draftTaskIdentifier, startTestNetwork, waitFor, type TestNetwork, type TestSite } from '../src/plugin-api/testing/index.ts';
+import { draftTaskIdentifier, startTestNetwork, waitFor, type TestNetwork, type TestSite } from '../src/testkit/index.ts';
 import { CheckList, importUrl, readReferenceFiles, ROOT, writeScratchPlugin as writePluginFolder } from './reference-plugin-files.ts';
 
 interface ReferencePlugin {

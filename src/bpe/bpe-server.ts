@@ -8,7 +8,7 @@ import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import type { MailService } from '../plugin-api/index.ts';
 import { createBpeCore, type BpeCore } from './bpe-core.ts';
-import type { BpeConfig } from './config.ts';
+import { DEFAULT_ERROR_MAIL_SHUTDOWN_WAIT_MS, type BpeConfig } from './config.ts';
 import { BpeDsfClientProvider } from './client/dsf-client-provider.ts';
 import { HandledResources } from './connector/handled-resources.ts';
 import { LastEventStore } from './connector/last-event-store.ts';
@@ -63,17 +63,16 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
   const baseLogger = options.logger ?? new BpeLogger(consoleSink());
   const mail = options.mail ?? createMailService(config, baseLogger);
   // Mail on errors: ERROR lines (plugins' included) go to the mail recipients with the lines before it, rate limited.
-  const logger = config.mail.sendMailOnErrorLogEvent
-    ? baseLogger.tapped(
-        errorMailTap(mail, {
-          bufferSize: config.mail.mailOnErrorLogEventBufferSize ?? 4,
-          logLocation: config.mail.mailOnErrorLogEventDebugLogLocation ?? 'the BPE log',
-          site: config.fhirServerBaseUrl,
-          maxPerInterval: config.mail.mailOnErrorMaxPerInterval,
-          intervalMs: config.mail.mailOnErrorIntervalMs,
-        }),
-      )
-    : baseLogger;
+  const errorMails = config.mail.sendMailOnErrorLogEvent
+    ? errorMailTap(mail, {
+        bufferSize: config.mail.mailOnErrorLogEventBufferSize ?? 4,
+        logLocation: config.mail.mailOnErrorLogEventDebugLogLocation ?? 'the BPE log',
+        site: config.fhirServerBaseUrl,
+        maxPerInterval: config.mail.mailOnErrorMaxPerInterval,
+        intervalMs: config.mail.mailOnErrorIntervalMs,
+      })
+    : undefined;
+  const logger = errorMails ? baseLogger.tapped(errorMails) : baseLogger;
   if (config.mail.sendTestMailOnStartup) {
     await mail.send('DSF BPE test mail', `A test mail of the BPE at ${config.fhirServerBaseUrl} (DEV_DSF_BPE_MAIL_SENDTESTMAILONSTARTUP).`).then(
       () => logger.info('test mail sent'),
@@ -210,6 +209,8 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
         running.close();
         if (ownPool) await pool!.end();
         await embedded?.stop();
+        // Last, so errors of the shutdown itself are in the summary of what the rate limit held back.
+        await errorMails?.close(config.mail.mailOnErrorShutdownWaitMs ?? DEFAULT_ERROR_MAIL_SHUTDOWN_WAIT_MS);
       },
     };
   } catch (e) {

@@ -88,6 +88,7 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   v('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTDEBUGLOGLOCATION', 'string', 'Where the full log is, named in such mails.', { default: 'the BPE log' }),
   v('DSF_BPE_MAIL_ON_ERROR_MAX_PER_INTERVAL', 'integer', 'At most this many error mails per interval; later errors of the interval are counted (identical ones folded) and mailed as one summary when it ends.', { default: '12' }),
   v('DSF_BPE_MAIL_ON_ERROR_INTERVAL', 'duration', 'The interval of that limit, opened by the first error.', { default: 'PT1H' }),
+  v('DSF_BPE_MAIL_ON_ERROR_SHUTDOWN_WAIT', 'duration', 'At shutdown the errors held back by that limit are mailed as a summary; the shutdown waits at most this long for the SMTP server to take the queued mails.', { default: 'PT10S' }),
   v(CONNECTIONS, 'yaml', 'FHIR server connections for plugins (getById): YAML, inline or a file.'),
   v(`${DEFAULTS}TEST_CONNECTION_ON_STARTUP`, 'boolean', 'Test each configured connection at start (failures are logged).', { default: 'false' }),
   v(`${DEFAULTS}ENABLE_DEBUG_LOGGING`, 'boolean', "Log the configured connections' requests at debug.", { default: 'false' }),

@@ -46,6 +46,8 @@ export interface MailConfig {
   /** Rate limit of those mails: at most this many per interval, the rest in one summary. */
   mailOnErrorMaxPerInterval?: number;
   mailOnErrorIntervalMs?: number;
+  /** At shutdown: how long to wait for the error mails still queued (the held-back summary included). */
+  mailOnErrorShutdownWaitMs?: number;
 }
 
 export interface BpeConfig {
@@ -133,6 +135,8 @@ export const DEFAULT_BPE_WEB_TIMEOUTS = { headersTimeoutMs: 10_000, requestTimeo
 
 /** Where HL7's tools keep FHIR packages. */
 export const DEFAULT_PACKAGE_CACHE = join(homedir(), '.fhir', 'packages');
+/** At shutdown the queued error mails get this long (DSF_BPE_MAIL_ON_ERROR_SHUTDOWN_WAIT). */
+export const DEFAULT_ERROR_MAIL_SHUTDOWN_WAIT_MS = 10_000;
 
 export const DEFAULT_OIDC_CACHE: OidcCacheSettings = { enabled: true, configurationResourceMs: 3_600_000, jwksResourceMs: 3_600_000, accessTokenBeforeExpirationMs: 10_000, leewayMs: 10_000 };
 
@@ -329,6 +333,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
       mailOnErrorLogEventDebugLogLocation: r.string('DEV_DSF_BPE_MAIL_MAILONERRORLOGEVENTDEBUGLOGLOCATION', 'the BPE log'),
       mailOnErrorMaxPerInterval: r.int('DSF_BPE_MAIL_ON_ERROR_MAX_PER_INTERVAL', 12, 0, 10_000),
       mailOnErrorIntervalMs: r.durationMs('DSF_BPE_MAIL_ON_ERROR_INTERVAL', 3_600_000),
+      mailOnErrorShutdownWaitMs: r.durationMs('DSF_BPE_MAIL_ON_ERROR_SHUTDOWN_WAIT', DEFAULT_ERROR_MAIL_SHUTDOWN_WAIT_MS),
     },
     dataLogger: readDataLoggerConfig(r),
     env,

@@ -20,7 +20,7 @@ import pg from 'pg';
 import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
 import { withDatabase } from '../db/pool.ts';
 import type { RunningFhirServer } from '../fhir/fhir-server.ts';
-import { findDraftTask, requestedTaskFrom } from '../plugin-api/testing/draft-tasks.ts';
+import { findDraftTask, requestedTaskFrom } from '../plugin-api/draft-tasks.ts';
 import { DATA_REPOSITORY_PORT_OFFSET, DEMO_RESEARCH_PLATFORM, startDemoDataRepositories, type DemoDataRepositories } from './demo-data-repositories.ts';
 
 export { SHIPPED_PLUGINS };

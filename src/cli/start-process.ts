@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import type { Extension, Task, TaskInput, TaskOutput } from '@medplum/fhirtypes';
 import { HttpFhirClient } from '../bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../common/https-client.ts';
-import { findDraftTask, requestedTaskFrom } from '../plugin-api/testing/draft-tasks.ts';
-import { waitFor } from '../plugin-api/testing/polling.ts';
+import { findDraftTask, requestedTaskFrom } from '../plugin-api/draft-tasks.ts';
+import { waitFor } from '../common/polling.ts';
 import type { NetworkFile } from './demo-network.ts';
 
 export interface StartProcessOptions {

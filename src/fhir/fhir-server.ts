@@ -50,8 +50,9 @@ import { trackConnections } from './rest/connection-drain.ts';
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 import { isStaticAssetUrl } from './ui/static-assets.ts';
 import { LOGIN_PATHS, registerLoginRoutes } from './ui/login-routes.ts';
-import { crossSiteGuard } from './ui/cross-site-guard.ts';
-import { OidcLogin } from '../common/web/oidc-login.ts';
+import { crossSiteGuard, csrfGuard } from './ui/cross-site-guard.ts';
+import { OidcLogin, SESSION_COOKIE } from '../common/web/oidc-login.ts';
+import { cookieValue } from '../common/web/cookies.ts';
 import { pageUser } from './ui/ui-context.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, RemoteReferenceClient } from './references/remote-reference-client.ts';
 
@@ -243,6 +244,10 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
           const identity = requestIdentities.get(req.raw);
           return identity && pageUser(identity, identities.isSession(req));
         },
+        csrfTokenOf: (req) => {
+          const session = oidcLogin && cookieValue(req.headers.cookie, SESSION_COOKIE);
+          return session ? oidcLogin.csrf.forSession(session) : undefined;
+        },
       },
       https: {
         cert: config.serverCertificate,
@@ -254,6 +259,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     },
   );
   app.addHook('onRequest', crossSiteGuard(config.baseUrl));
+  if (oidcLogin) app.addHook('preValidation', csrfGuard(oidcLogin.csrf));
   app.addHook('onRequest', async (req) => {
     // The pages' static files and the sign-in routes need no identity.
     if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, Endpoint, Organization, OrganizationAffiliation, Task, TaskInput } from '@medplum/fhirtypes';
-import { draftTaskIdentifier, startTestNetwork, type TestNetwork, type TestSite } from '../../src/plugin-api/testing/index.ts';
+import { draftTaskIdentifier, startTestNetwork, type TestNetwork, type TestSite } from '../../src/testkit/index.ts';
 import { networkBundle } from '../../src/cli/network-bundle.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/allow-list');

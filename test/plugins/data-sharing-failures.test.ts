@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, DocumentReference, Task, TaskOutput } from '@medplum/fhirtypes';
-import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/plugin-api/testing/index.ts';
+import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/testkit/index.ts';
 import { syntheticPatients } from '../../src/research-data/synthetic-patients.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';

@@ -13,8 +13,8 @@ import type { Task } from '@medplum/fhirtypes';
 import { DATA_SHARING_REQUEST_DRAFT, findFreeBasePort, startDemoNetwork, type NetworkSiteFile, type RunningDemo } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
-import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
-import { waitFor } from '../../src/plugin-api/testing/polling.ts';
+import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/draft-tasks.ts';
+import { waitFor } from '../../src/common/polling.ts';
 import { chromiumMissing, launchBrowser, reloadUntil, screenshot, type TestBrowser } from '../support/browser.ts';
 import { dropDatabasesStartingWith } from '../support/database.ts';
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, Patient, QuestionnaireResponse, Task, TaskOutput } from '@medplum/fhirtypes';
-import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/plugin-api/testing/index.ts';
+import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/testkit/index.ts';
 import { loadSyntheticData } from '../../src/research-data/repository-bundles.ts';
 import { syntheticPatients, type SyntheticDataOptions, type SyntheticPatient } from '../../src/research-data/synthetic-patients.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';

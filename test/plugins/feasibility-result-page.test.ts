@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import type { Task } from '@medplum/fhirtypes';
-import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/plugin-api/testing/index.ts';
+import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/testkit/index.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { syntheticPatients } from '../../src/research-data/synthetic-patients.ts';
 

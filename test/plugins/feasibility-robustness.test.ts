@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import type { Task } from '@medplum/fhirtypes';
-import { draftTaskIdentifier, startTestNetwork, waitFor, type TestNetwork } from '../../src/plugin-api/testing/index.ts';
+import { draftTaskIdentifier, startTestNetwork, waitFor, type TestNetwork } from '../../src/testkit/index.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
 import { syntheticPatients } from '../../src/research-data/synthetic-patients.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '@medplum/fhirtypes';
-import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/plugin-api/testing/index.ts';
+import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/testkit/index.ts';
 import { syntheticPatients, type SyntheticPatient } from '../../src/research-data/synthetic-patients.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/feasibility');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { QuestionnaireResponse, Task } from '@medplum/fhirtypes';
-import { draftTaskIdentifier, startTestNetwork, waitFor, type TestNetwork } from '../../src/plugin-api/testing/index.ts';
+import { draftTaskIdentifier, startTestNetwork, waitFor, type TestNetwork } from '../../src/testkit/index.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/hello-world');
 

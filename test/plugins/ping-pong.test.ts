@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ActivityDefinition, Task } from '@medplum/fhirtypes';
-import { startTestNetwork, draftTaskIdentifier, type TestNetwork } from '../../src/plugin-api/testing/index.ts';
+import { startTestNetwork, draftTaskIdentifier, type TestNetwork } from '../../src/testkit/index.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/ping-pong');
 const PING_SYSTEM = 'http://dsf.dev/fhir/CodeSystem/ping';

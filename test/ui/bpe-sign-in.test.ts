@@ -163,6 +163,24 @@ test('an admin signs in, sees the instances, and signs out; the session is valid
       assert.equal(offered.status, 200);
       assert.equal(offered.headers['set-cookie'], undefined, 'a GET signs nobody out');
       assert.equal((await http.request(`${ui}/instances`, { headers: { cookie: withCookie.cookie } })).status, 200, 'still signed in');
+
+      // From the view's own origin a change with the cookie also needs the session's CSRF token of the forms' hidden field.
+      const token = /<input type="hidden" name="dsf_csrf" value="([^"]+)">/.exec(offered.body)?.[1];
+      assert.ok(token, 'the sign-out form carries the session token');
+      const own = { ...withCookie, origin: new URL(ui).origin };
+      for (const path of ['/logout', '/instances/00000000-0000-4000-8000-000000000000/cancel', '/jobs/00000000-0000-4000-8000-000000000000/retry']) {
+        for (const body of ['', 'dsf_csrf=wrong', `dsf_csrf=${token.slice(0, -2)}`]) {
+          const refused = await http.request(`${ui}${path}`, { method: 'POST', headers: own, body });
+          assert.equal(refused.status, 403, `${path} ${body}`);
+          assert.match(refused.body, /CSRF token of the session/);
+          assert.equal(refused.headers['set-cookie'], undefined);
+        }
+      }
+      // The right token passes: the unknown instance and job are 404 pages, not refusals.
+      assert.equal((await http.request(`${ui}/instances/00000000-0000-4000-8000-000000000000/cancel`, { method: 'POST', headers: own, body: `dsf_csrf=${token}` })).status, 404);
+      assert.equal((await http.request(`${ui}/jobs/00000000-0000-4000-8000-000000000000/retry`, { method: 'POST', headers: own, body: `dsf_csrf=${token}` })).status, 404);
+      const instancesPage = await http.request(`${ui}/instances`, { headers: { cookie: withCookie.cookie } });
+      assert.ok(instancesPage.body.includes(`name="dsf_csrf" value="${token}"`), 'the header\'s sign-out form carries it too');
     } finally {
       http.close();
     }

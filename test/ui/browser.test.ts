@@ -15,7 +15,7 @@ import { findFreeBasePort, startDemoNetwork, type NetworkSiteFile, type RunningD
 import { readFileSync } from 'node:fs';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
-import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/testing/draft-tasks.ts';
+import { findDraftTask, requestedTaskFrom } from '../../src/plugin-api/draft-tasks.ts';
 import { chromiumMissing, launchBrowser, reloadUntil, screenshot, type TestBrowser } from '../support/browser.ts';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createServer } from 'node:http';

@@ -70,9 +70,55 @@ test('requests carrying the session cookie are checked whatever their type; own 
   // Only a browser holds the cookie, and browsers send Origin with every POST and PUT.
   assert.equal((await send('POST', '/Patient', { ...json, ...cookie }, JSON.stringify(patient()))).status, 403);
   const before = await count();
-  const own = await send('POST', '/Patient', { ...json, ...cookie, origin }, JSON.stringify(patient()));
+  // From the own origin a change with the cookie also needs the session's CSRF token, which only the pages carry.
+  const csrf = { 'x-dsf-csrf': await pageCsrfToken(cookie.cookie) };
+  const own = await send('POST', '/Patient', { ...json, ...cookie, ...csrf, origin }, JSON.stringify(patient()));
   assert.equal(own.status, 201, own.body);
-  assert.equal((await send('POST', '/Patient', { ...json, ...cookie, 'sec-fetch-site': 'same-origin' }, JSON.stringify(patient()))).status, 201);
+  assert.equal((await send('POST', '/Patient', { ...json, ...cookie, ...csrf, 'sec-fetch-site': 'same-origin' }, JSON.stringify(patient()))).status, 201);
+  assert.equal(await count(), before + 2);
+});
+
+/** The CSRF token a page served with this cookie carries (data-csrf of its body, read by the pages' script). */
+async function pageCsrfToken(cookie: string): Promise<string> {
+  const page = await http.request(`${baseUrl}/Patient?_format=html`, { headers: { accept: 'text/html', cookie } });
+  assert.equal(page.status, 200, page.body);
+  const token = /<body [^>]*data-csrf="([^"]+)"/.exec(page.body)?.[1];
+  assert.ok(token, 'the page carries the session token');
+  return token;
+}
+
+test('a change carrying the session cookie from the own origin needs the session CSRF token: missing or wrong is a 403 page, right works', async () => {
+  const cookie = 'dsf_session=eyJhbGciOiJkaXIifQ.a.b.c.d';
+  const token = await pageCsrfToken(cookie);
+  assert.notEqual(token, await pageCsrfToken('dsf_session=eyJhbGciOiJkaXIifQ.other.b.c.d'), 'each session has its own token');
+  const before = await count();
+  const browserPost = (headers: Record<string, string>) =>
+    http.request(`${baseUrl}/Patient`, { method: 'POST', headers: { accept: 'text/html', 'content-type': 'application/fhir+json', cookie, origin, ...headers }, body: JSON.stringify(patient()) });
+  for (const [what, headers] of [['missing', {}], ['wrong', { 'x-dsf-csrf': token.slice(1) + 'A' }], ['of another session', { 'x-dsf-csrf': await pageCsrfToken('dsf_session=x') }]] as const) {
+    const r = await browserPost(headers);
+    assert.equal(r.status, 403, `${what}: ${r.body}`);
+    assert.match(String(r.headers['content-type']), /text\/html/);
+    assert.match(r.body, /CSRF token of the session/);
+  }
+  assert.equal(await count(), before);
+  assert.equal((await browserPost({ 'x-dsf-csrf': token })).status, 201);
+  assert.equal(await count(), before + 1);
+
+  // Sign-out is a form: the token comes as its hidden field.
+  const form = { 'content-type': 'application/x-www-form-urlencoded', cookie, origin };
+  const offered = await http.request(`${baseUrl}/logout`, { headers: { accept: 'text/html', cookie } });
+  assert.match(offered.body, new RegExp(`<input type="hidden" name="dsf_csrf" value="${token}">`));
+  assert.equal((await http.request(`${baseUrl}/logout`, { method: 'POST', headers: form, body: '' })).status, 403);
+  assert.equal((await http.request(`${baseUrl}/logout`, { method: 'POST', headers: form, body: 'dsf_csrf=wrong' })).status, 403);
+  const out = await http.request(`${baseUrl}/logout`, { method: 'POST', headers: form, body: `dsf_csrf=${encodeURIComponent(token)}` });
+  assert.equal(out.status, 200, out.body);
+  assert.match(String(out.headers['set-cookie']), /dsf_session=;/);
+});
+
+test('clients with a certificate and no cookie need no token', async () => {
+  const before = await count();
+  assert.equal((await send('POST', '/Patient', { 'content-type': 'application/fhir+json' }, JSON.stringify(patient()))).status, 201);
+  assert.equal((await send('POST', '/Patient', { 'content-type': 'application/fhir+json', origin }, JSON.stringify(patient()))).status, 201);
   assert.equal(await count(), before + 2);
 });
 
@@ -92,14 +138,15 @@ test('sign-out is a POST from the own pages: GET only offers the button, a cross
   const offer = await http.request(`${baseUrl}/logout`, { headers: { accept: 'text/html', ...cookie } });
   assert.equal(offer.status, 200);
   assert.equal(offer.headers['set-cookie'], undefined);
-  assert.match(offer.body, /<form class="inline" method="post" action="[^"]*\/fhir\/logout"><button type="submit" class="primary">Sign out<\/button><\/form>/);
+  const token = /<form class="inline" method="post" action="[^"]*\/fhir\/logout"><input type="hidden" name="dsf_csrf" value="([^"]+)"><button type="submit" class="primary">Sign out<\/button><\/form>/.exec(offer.body)?.[1];
+  assert.ok(token, offer.body);
 
   const form = { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', ...cookie };
   const refused = await http.request(`${baseUrl}/logout`, { method: 'POST', headers: { ...form, origin: 'https://evil.example' }, body: '' });
   assert.equal(refused.status, 403);
   assert.equal(refused.headers['set-cookie'], undefined);
 
-  const done = await http.request(`${baseUrl}/logout`, { method: 'POST', headers: { ...form, origin }, body: '' });
+  const done = await http.request(`${baseUrl}/logout`, { method: 'POST', headers: { ...form, origin }, body: `dsf_csrf=${encodeURIComponent(token)}` });
   assert.equal(done.status, 200, done.body);
   assert.match(String(done.headers['set-cookie']), /dsf_session=; Path=\/fhir; Max-Age=0; HttpOnly; Secure; SameSite=Lax/);
 });

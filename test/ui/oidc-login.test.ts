@@ -99,6 +99,20 @@ test('sign in with OIDC, see data as a local user, sign out', { skip, timeout: 9
     await context.addCookies([cookie]);
     assert.equal((await page.goto(`${baseUrl}/Organization`))?.status(), 200);
 
+    // A change (here a search by POST) from the page's own origin with the session cookie needs the
+    // session's CSRF token, which the page carries for its script: missing or wrong is refused.
+    const token = await page.locator('body').getAttribute('data-csrf');
+    assert.ok(token, 'the page carries the session token');
+    const post = (csrf: string | undefined) =>
+      page.evaluate(
+        async ({ url, csrf }) =>
+          (await fetch(url, { method: 'POST', credentials: 'same-origin', headers: { accept: 'application/fhir+json', 'content-type': 'application/x-www-form-urlencoded', ...(csrf ? { 'x-dsf-csrf': csrf } : {}) }, body: '_count=1' })).status,
+        { url: `${baseUrl}/Organization/_search`, csrf },
+      );
+    assert.equal(await post(undefined), 403);
+    assert.equal(await post(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`), 403);
+    assert.equal(await post(token), 200);
+
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('h1', { hasText: 'Signed out' }).waitFor();
     assert.equal((await page.goto(`${baseUrl}/Organization`))?.status(), 401);

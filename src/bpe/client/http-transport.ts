@@ -2,6 +2,8 @@
 // an Authorization header per request (basic, bearer, OIDC), and the forward proxy of the
 // configuration. Through the proxy, http:// targets are requested in absolute form and https:// targets
 // through a CONNECT tunnel (TLS end to end; a tunnel per request, no keep-alive through the proxy).
+// Pooled keep-alive sockets can die silently (peer gone without FIN/RST): see stale-socket-guard.ts for
+// how a request on such a socket is detected quickly and, where safe, retried on a fresh connection.
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -10,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import type { HttpResponse, RequestOptions, StreamedResponse } from '../../common/https-client.ts';
 import type { ProxyConfig } from '../../plugin-api/proxy-config.ts';
+import { StaleSocketGuard, isIdempotent, type StaleSocketSettings } from './stale-socket-guard.ts';
 
 export interface TlsSettings {
   cert?: string;
@@ -28,6 +31,8 @@ export interface HttpTransportOptions {
   authorization?: () => Promise<string | undefined> | string | undefined;
   userAgent?: string;
   maxSockets?: number;
+  /** How pooled sockets are checked for a silently dead peer; defaults in stale-socket-guard.ts. */
+  staleSockets?: Partial<StaleSocketSettings>;
 }
 
 export type StreamRequestOptions = Omit<RequestOptions, 'body'> & { body?: string | Buffer | Readable };
@@ -42,11 +47,16 @@ export interface FhirHttp {
 export class HttpTransport implements FhirHttp {
   private readonly httpsAgent: https.Agent;
   private readonly httpAgent: http.Agent;
+  private readonly staleSockets: StaleSocketGuard;
 
   constructor(private readonly options: HttpTransportOptions = {}) {
     const t = options.tls ?? {};
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 32, cert: t.cert, key: t.key, pfx: t.pfx, passphrase: t.passphrase, ca: t.ca });
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 32 });
+    this.staleSockets = new StaleSocketGuard(options.staleSockets);
+    const pool = this.staleSockets.agentOptions(options.maxSockets ?? 32);
+    this.httpsAgent = new https.Agent({ ...pool, cert: t.cert, key: t.key, pfx: t.pfx, passphrase: t.passphrase, ca: t.ca });
+    this.httpAgent = new http.Agent(pool);
+    this.staleSockets.watch(this.httpsAgent);
+    this.staleSockets.watch(this.httpAgent);
   }
 
   async request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {
@@ -67,36 +77,66 @@ export class HttpTransport implements FhirHttp {
     const proxy = this.options.proxy?.isEnabled(url) ? this.options.proxy : undefined;
     const timeout = opts.timeoutMs ?? 30_000;
 
-    let req: http.ClientRequest;
-    if (!proxy) {
-      req = (target.protocol === 'https:' ? https : http).request(url, {
-        method: opts.method ?? 'GET',
-        headers,
-        agent: target.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
-        timeout,
-      });
-    } else if (target.protocol === 'http:') {
+    if (proxy) return this.send(this.proxiedRequest(url, target, headers, opts, proxy, timeout), url, opts, { direct: false });
+
+    // Directly: pooled keep-alive sockets, checked for a silently dead peer.
+    const method = (opts.method ?? 'GET').toUpperCase();
+    const agent = target.protocol === 'https:' ? this.httpsAgent : this.httpAgent;
+    const body = (opts as { body?: string | Buffer | Readable }).body;
+    // A Readable body is consumed by the first attempt, so such a request is never sent twice.
+    const retryable = isIdempotent(method) && !(body instanceof Readable);
+    if (!isIdempotent(method)) this.staleSockets.dropIdleSockets(agent);
+    const direct = (fresh: boolean) =>
+      (target.protocol === 'https:' ? https : http).request(url, { method, headers, timeout, ...(fresh ? this.freshConnection(target) : { agent }) });
+    try {
+      return await this.send(direct(false), url, opts, { direct: true, firstByteMs: retryable ? this.staleSockets.firstByteTimeoutMs(timeout) : undefined });
+    } catch (e) {
+      if (!retryable || !StaleSocketGuard.isStaleSocketFailure(e)) throw e;
+      // The other pooled sockets to this peer are probably just as dead.
+      this.staleSockets.dropSocketsTo(agent, target);
+      return this.send(direct(true), url, opts, { direct: true });
+    }
+  }
+
+  /** One-off connection outside the pool, with the pool's TLS settings. */
+  private freshConnection(target: URL): https.RequestOptions {
+    if (target.protocol !== 'https:') return { agent: false };
+    const t = this.options.tls ?? {};
+    return { agent: false, cert: t.cert, key: t.key, pfx: t.pfx, passphrase: t.passphrase, ca: t.ca };
+  }
+
+  private proxiedRequest(url: string, target: URL, headers: Record<string, string>, opts: StreamRequestOptions, proxy: ProxyConfig, timeout: number): http.ClientRequest | Promise<http.ClientRequest> {
+    if (target.protocol === 'http:') {
       // Absolute-form request to the proxy, which forwards it.
       const p = new URL(proxy.url!);
       const proxyHeaders = { ...headers, host: target.host, ...proxyAuthorization(proxy) };
       const through = p.protocol === 'https:' ? https : http;
-      req = through.request({ host: p.hostname, port: p.port || (p.protocol === 'https:' ? 443 : 80), method: opts.method ?? 'GET', path: url, headers: proxyHeaders, timeout, agent: false });
-    } else {
-      const socket = await this.tunnel(proxy, target, opts.connectTimeoutMs ?? timeout);
+      return through.request({ host: p.hostname, port: p.port || (p.protocol === 'https:' ? 443 : 80), method: opts.method ?? 'GET', path: url, headers: proxyHeaders, timeout, agent: false });
+    }
+    return this.tunnel(proxy, target, opts.connectTimeoutMs ?? timeout).then((socket) => {
       const t = this.options.tls ?? {};
       // No agent: with one (even agent: false) Node would open its own connection instead of using this tunnel.
-      req = https.request(url, {
+      return https.request(url, {
         method: opts.method ?? 'GET',
         headers,
         timeout,
         createConnection: () => tls.connect({ socket, servername: target.hostname, cert: t.cert, key: t.key, pfx: t.pfx, passphrase: t.passphrase, ca: t.ca }),
       });
-    }
+    });
+  }
+
+  /**
+   * Sends the body and resolves with the response head. The connect timeout is applied to direct
+   * connections (the proxy's tunnel has its own); firstByteMs limits the wait on a reused socket.
+   */
+  private async send(request: http.ClientRequest | Promise<http.ClientRequest>, url: string, opts: StreamRequestOptions, how: { direct: boolean; firstByteMs?: number }): Promise<StreamedResponse> {
+    const req = await request;
     return new Promise<StreamedResponse>((resolve, reject) => {
       req.on('response', (res: IncomingMessage) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
       req.on('timeout', () => req.destroy(Object.assign(new Error(`Request to ${url} timed out`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
-      if (opts.connectTimeoutMs !== undefined && !proxy) limitConnect(req, opts.connectTimeoutMs, url);
+      if (opts.connectTimeoutMs !== undefined && how.direct) limitConnect(req, opts.connectTimeoutMs, url);
+      if (how.direct) StaleSocketGuard.watchRequest(req, url, how.firstByteMs);
       const body = (opts as { body?: string | Buffer | Readable }).body;
       if (body instanceof Readable) {
         body.on('error', (e) => req.destroy(e));

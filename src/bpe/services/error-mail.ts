@@ -7,6 +7,8 @@
 // are only counted, identical ones folded, and mailed as one summary when the window ends. Logging never
 // waits for SMTP: mails go into a small queue sent one at a time; a full queue drops the mail (counted).
 // A failure to send is reported on standard error, never logged at ERROR (that would mail again).
+// At shutdown close() mails what the current window held back and waits, bounded, for the queue: an
+// SMTP server that is down or hangs delays the shutdown by at most that bound.
 import type { MailService } from '../../plugin-api/index.ts';
 import type { LogLevel, LogSink } from './logging.ts';
 
@@ -47,6 +49,11 @@ export type ErrorMailTap = LogSink & {
   idle(): Promise<void>;
   /** Ends the current window now: queues its summary (if errors were held back) and stops the timer. */
   flush(): void;
+  /**
+   * At shutdown: flushes, then waits at most waitMs for the queued mails; later errors are not mailed.
+   * Resolves with how many mails were still unsent (reported) when the wait ended.
+   */
+  close(waitMs: number): Promise<{ unsent: number }>;
 };
 
 export function errorMailTap(mail: MailService, o: ErrorMailOptions): ErrorMailTap {
@@ -117,7 +124,10 @@ export function errorMailTap(mail: MailService, o: ErrorMailOptions): ErrorMailT
     };
   };
 
+  let closed = false;
+
   const tap = (level: LogLevel, message: string) => {
+    if (closed) return;
     const now = new Date();
     recent.push(`${now.toISOString()} ${level.toUpperCase().padEnd(5)} ${message}`);
     while (recent.length > o.bufferSize) recent.shift();
@@ -145,12 +155,27 @@ export function errorMailTap(mail: MailService, o: ErrorMailOptions): ErrorMailT
     }
   };
 
+  const idle = async () => {
+    for (let i = 0; i < 10_000 && sending; i++) await sending;
+  };
+
   return Object.assign(tap, {
-    async idle() {
-      for (let i = 0; i < 10_000 && sending; i++) await sending;
-    },
+    idle,
     flush() {
       closeWindow();
+    },
+    async close(waitMs: number) {
+      closeWindow();
+      closed = true;
+      let timer: NodeJS.Timeout | undefined;
+      const done = await Promise.race([idle().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)))]);
+      clearTimeout(timer);
+      if (done) return { unsent: 0 };
+      const unsent = queue.length + (sending ? 1 : 0);
+      // The mails still queued are given up; the one being sent may still get through.
+      queue.length = 0;
+      report(`${unsent} error mails not sent at shutdown: the SMTP server did not take them within ${waitMs} ms`);
+      return { unsent };
     },
   });
 }

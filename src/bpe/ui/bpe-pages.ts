@@ -3,6 +3,7 @@
 // incidents with retry, and cancel. Server-rendered with escaped templates.
 import { html, safeUrl, trusted, type SafeHtml } from '../../common/web/html.ts';
 import { postButton } from '../../common/web/same-origin.ts';
+import { csrfField } from '../../common/web/csrf-token.ts';
 import type { ActivityHistory, Incident, InstanceInfo } from '../engine/index.ts';
 
 export interface BpePageSite {
@@ -14,6 +15,8 @@ export interface BpePageSite {
   user: string;
   /** Set for a sign-in session (a certificate cannot be signed out of). */
   signOutUrl?: string;
+  /** The sign-in session's CSRF token, in every form (bpe-web-ui.ts checks it). */
+  csrfToken?: string;
 }
 
 export interface ProcessRow {
@@ -129,7 +132,7 @@ export function instancePage(site: BpePageSite, d: InstanceDetail): string {
   const active = i.state === 'active';
   const content = html`<h1>${d.row.process} <span class="status ${d.row.status}">${d.row.status}</span></h1>
 <p class="muted">instance ${i.id}${i.businessKey ? html` · business key ${i.businessKey}` : ''} · started ${time(i.startTime)}${i.endTime ? html` · ended ${time(i.endTime)}` : ''}</p>
-${active ? html`<form method="post" action="${site.base}/instances/${i.id}/cancel" class="actions" data-confirm="Cancel this process instance?"><button class="danger" type="submit">Cancel instance</button></form>` : ''}
+${active ? html`<form method="post" action="${site.base}/instances/${i.id}/cancel" class="actions" data-confirm="Cancel this process instance?">${csrfField(site.csrfToken)}<button class="danger" type="submit">Cancel instance</button></form>` : ''}
 <h2>Diagram</h2>
 <div class="legend"><span class="status completed">completed</span><span class="status running">active</span><span class="status failed">failed</span></div>
 <div id="diagram" data-xml-url="${d.xmlUrl}" data-completed="${JSON.stringify(completed)}" data-active="${JSON.stringify(d.activeActivities)}" data-failed="${JSON.stringify(failed)}"></div>
@@ -137,7 +140,7 @@ ${
   d.incidents.length
     ? html`<h2>Incidents</h2><ul class="issues">${d.incidents.map(
         (x) => html`<li class="error"><strong>${x.activityId ?? x.type}</strong> failed ${time(x.failedAt)}: <pre>${x.exception ?? ''}</pre>
-<form method="post" action="${site.base}/jobs/${x.jobId}/retry"><button type="submit">Retry</button></form></li>`,
+<form method="post" action="${site.base}/jobs/${x.jobId}/retry">${csrfField(site.csrfToken)}<button type="submit">Retry</button></form></li>`,
       )}</ul>`
     : ''
 }
@@ -154,8 +157,8 @@ ${
   return bpeLayout(site, d.row.process, content, { diagram: true });
 }
 
-function signOut(site: { signOutUrl?: string }): SafeHtml | string {
-  return site.signOutUrl ? html` · ${postButton(site.signOutUrl, 'Sign out', 'link')}` : '';
+function signOut(site: { signOutUrl?: string; csrfToken?: string }): SafeHtml | string {
+  return site.signOutUrl ? html` · ${postButton(site.signOutUrl, 'Sign out', 'link', site.csrfToken)}` : '';
 }
 
 /** A page with a status and a message only (errors, sign-in, signed out): no data of the engine. */

@@ -4,7 +4,8 @@
 // (the FHIR pages' sign-in code) matched by e-mail, token-role or token-group. The server asks for a
 // certificate but does not require one, so a browser without one gets the sign-in page, not a TLS error.
 // Changes (cancel, retry, sign-out) are POSTs from this view's own pages only (Origin or Sec-Fetch-Site
-// checked, src/common/web/same-origin.ts); cancel and retry are answered with a redirect to the instance page.
+// checked, src/common/web/same-origin.ts; with the session cookie also the session's CSRF token of the
+// forms' hidden field, csrf-token.ts); cancel and retry are answered with a redirect to the instance page.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +21,7 @@ import { beginSignIn, completeSignIn, signOutCookie } from '../../common/web/sig
 import { html } from '../../common/web/html.ts';
 import { tlsCertificate, type CertificateOf } from '../web/client-certificate.ts';
 import { crossSiteRefusal, ownOrigins, postButton } from '../../common/web/same-origin.ts';
+import { csrfTokenOf } from '../../common/web/csrf-token.ts';
 import { parseRequestTarget } from '../../common/web/request-target.ts';
 import { EngineError } from '../engine/index.ts';
 
@@ -49,8 +51,8 @@ interface Caller {
   session: boolean;
 }
 
-/** A request handler: true when it answered the request (its path is under the base). */
-export type BpeWebUiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+/** A request handler: true when it answered the request (its path is under the base). The server has read the body of a POST (a form's fields). */
+export type BpeWebUiHandler = (req: IncomingMessage, res: ServerResponse, body?: string) => Promise<boolean>;
 
 const require = createRequire(import.meta.url);
 const bpmnJsDist = (file: string) => require.resolve(`bpmn-js/dist/${file}`);
@@ -105,8 +107,27 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
 
   const viewUrl = (req: IncomingMessage) => (opts.url ?? `https://${req.headers.host}${base}`).replace(/\/$/, '');
 
+  /** The CSRF token of the request's sign-in session, for the page's forms. */
+  const csrfTokenFor = (req: IncomingMessage): string | undefined => {
+    const session = opts.login && cookieValue(req.headers.cookie, SESSION_COOKIE);
+    return session ? opts.login!.csrf.forSession(session) : undefined;
+  };
+
+  /**
+   * Why a POST is refused: from another origin, or carrying the session cookie without
+   * the session's CSRF token. Clients without the cookie (certificates) need no token.
+   */
+  const changeRefusal = (req: IncomingMessage, body: string | undefined): string | undefined => {
+    const refusal = crossSiteRefusal(req.headers, ownOrigins(viewUrl(req), req.headers.host), true);
+    if (refusal) return `Refused ${refusal}: changes are accepted only from the pages of this view.`;
+    const session = opts.login && cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (!session) return undefined;
+    const token = csrfTokenOf(req.headers, body);
+    return opts.login!.csrf.matches(session, token) ? undefined : `Refused a change ${token ? 'with a wrong' : 'without the'} CSRF token of the session: changes are accepted only from the pages of this view.`;
+  };
+
   /** /login, /login/callback, /logout: true when the request was one of them. */
-  const signIn = async (req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams): Promise<boolean> => {
+  const signIn = async (req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams, body: string | undefined): Promise<boolean> => {
     const login = opts.login;
     if (!login || !['/login', '/login/callback', '/logout'].includes(rest)) return false;
     // GET /logout only offers the sign-out button; the POST signs out.
@@ -121,12 +142,11 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
         const done = await completeSignIn(login, req.headers.cookie, query, redirectUri, base);
         send(res, 302, '', 'text/plain', { location: `${base}${done.returnTo ? `/${done.returnTo}` : ''}`, 'set-cookie': done.setCookie });
       } else if (req.method === 'GET') {
-        send(res, 200, messagePage(site0, 200, 'Sign out', 'End your session at this process engine view.', html`<p>${postButton(`${base}/logout`, 'Sign out', 'primary')}</p>`));
+        send(res, 200, messagePage(site0, 200, 'Sign out', 'End your session at this process engine view.', html`<p>${postButton(`${base}/logout`, 'Sign out', 'primary', csrfTokenFor(req))}</p>`));
       } else {
-        req.resume();
-        const refusal = crossSiteRefusal(req.headers, ownOrigins(viewUrl(req), req.headers.host), true);
+        const refusal = changeRefusal(req, body);
         if (refusal) {
-          send(res, 403, messagePage(site0, 403, 'Forbidden', `Refused ${refusal}: changes are accepted only from the pages of this view.`));
+          send(res, 403, messagePage(site0, 403, 'Forbidden', refusal));
           return true;
         }
         const again = html`<p><a class="button primary" href="${base}/login">Sign in again</a></p>`;
@@ -153,7 +173,7 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
       .sort((a, b) => b.instance.startTime.localeCompare(a.instance.startTime));
   };
 
-  return async (req, res) => {
+  return async (req, res, body) => {
     const parsed = parseRequestTarget(req.url);
     if (!parsed.ok) {
       // The HTTPS server refuses such targets before; this keeps the handler safe on its own.
@@ -172,7 +192,7 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
       return true;
     }
 
-    if (await signIn(req, res, rest, query)) return true;
+    if (await signIn(req, res, rest, query, body)) return true;
 
     const site0 = { organization: organization(), base };
     const who = await caller(req);
@@ -187,18 +207,17 @@ export function createBpeWebUi(opts: BpeWebUiOptions): BpeWebUiHandler {
     }
     const signOut = who.session ? `${base}/logout` : undefined;
     if (!who.admin) {
-      send(res, 403, messagePage({ ...site0, user: who.name, signOutUrl: signOut }, 403, 'Forbidden', 'The process engine view is for administrators only (role ADMIN in the BPE role configuration).'));
+      send(res, 403, messagePage({ ...site0, user: who.name, signOutUrl: signOut, csrfToken: csrfTokenFor(req) }, 403, 'Forbidden', 'The process engine view is for administrators only (role ADMIN in the BPE role configuration).'));
       return true;
     }
-    const site: BpePageSite = { ...site0, user: who.name, fhirUiUrl: opts.fhirUiUrl, signOutUrl: signOut };
+    const site: BpePageSite = { ...site0, user: who.name, fhirUiUrl: opts.fhirUiUrl, signOutUrl: signOut, csrfToken: csrfTokenFor(req) };
 
     try {
       if (req.method === 'POST') {
         // Only forms of this view may change anything: a cross-site form would carry the client certificate too.
-        req.resume();
-        const refusal = crossSiteRefusal(req.headers, ownOrigins(viewUrl(req), req.headers.host), true);
+        const refusal = changeRefusal(req, body);
         if (refusal) {
-          send(res, 403, messagePage(site, 403, 'Forbidden', `Refused ${refusal}: changes are accepted only from the pages of this view.`));
+          send(res, 403, messagePage(site, 403, 'Forbidden', refusal));
           return true;
         }
         const cancel = /^\/instances\/([A-Za-z0-9-]{1,64})\/cancel$/.exec(rest);

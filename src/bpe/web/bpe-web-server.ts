@@ -83,29 +83,34 @@ function answerClientError(err: Error & { code?: string }, socket: Socket, log: 
   socket.destroy();
 }
 
-/** Reads and drops the body, at most MAX_REQUEST_BODY_BYTES; false (and a 413 sent) when it is larger. */
-function drainBody(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+/**
+ * Reads the body, at most MAX_REQUEST_BODY_BYTES, as text (the view's forms carry their CSRF token in
+ * it); undefined (and a 413 sent, or the request gone) otherwise.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_REQUEST_BODY_BYTES) {
     sendError(res, 413, `The request body exceeds ${MAX_REQUEST_BODY_BYTES} bytes.`, true);
-    return Promise.resolve(false);
+    return Promise.resolve(undefined);
   }
   return new Promise((resolve) => {
     let size = 0;
-    const done = (ok: boolean) => {
+    const chunks: Buffer[] = [];
+    const done = (body: string | undefined) => {
       req.removeAllListeners('data');
-      resolve(ok);
+      resolve(body);
     };
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
+      chunks.push(chunk);
       if (size > MAX_REQUEST_BODY_BYTES) {
         sendError(res, 413, `The request body exceeds ${MAX_REQUEST_BODY_BYTES} bytes.`, true);
-        done(false);
+        done(undefined);
       }
     });
-    req.once('end', () => done(true));
-    req.once('error', () => done(false));
-    req.once('close', () => done(false));
+    req.once('end', () => done(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', () => done(undefined));
+    req.once('close', () => done(undefined));
   });
 }
 
@@ -120,8 +125,9 @@ export async function startBpeWebServer(config: BpeWebServerConfig, status: () =
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const parsed = parseRequestTarget(req.url);
     if (!parsed.ok) return sendError(res, 400, parsed.problem);
-    if (req.method !== 'GET' && req.method !== 'HEAD' && !(await drainBody(req, res))) return;
-    if (!(await ui(req, res))) answerStatus(req, res, parsed.target.path);
+    let body: string | undefined;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && (body = await readBody(req, res)) === undefined) return;
+    if (!(await ui(req, res, body))) answerStatus(req, res, parsed.target.path);
   };
   const server = https.createServer(
     {

@@ -8,6 +8,7 @@
 import https from 'node:https';
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, EncryptJWT, jwtDecrypt, jwtVerify, type JWTPayload } from 'jose';
+import { CsrfTokens } from './csrf-token.ts';
 
 export interface OidcLoginSettings {
   realmBaseUrl: string;
@@ -53,9 +54,12 @@ export class OidcLogin {
   private provider?: Promise<Provider>;
   /** The cookies' encryption key: from the shared secret, or random (a restart then signs everyone out). */
   private readonly key: Uint8Array;
+  /** The sessions' CSRF tokens (csrf-token.ts), under a key of their own derived like the cookie key. */
+  readonly csrf: CsrfTokens;
 
   constructor(readonly settings: OidcLoginSettings) {
     this.key = settings.sessionKey ? new Uint8Array(hkdfSync('sha256', settings.sessionKey, 'dsf-oidc-session', 'A256GCM cookie key', 32)) : randomBytes(32);
+    this.csrf = new CsrfTokens(new Uint8Array(hkdfSync('sha256', this.key, 'dsf-oidc-session', 'CSRF token key', 32)));
   }
 
   get sessionTimeoutMs(): number {

@@ -4,6 +4,7 @@
 // without it, Sec-Fetch-Site) tells where it came from. Non-browser clients send neither header.
 import type { IncomingHttpHeaders } from 'node:http';
 import { html, type SafeHtml } from './html.ts';
+import { csrfField } from './csrf-token.ts';
 
 /** Methods that read only; every other method may change state. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -45,7 +46,10 @@ export function crossSiteRefusal(headers: IncomingHttpHeaders, origins: readonly
   return browserOnly ? 'a browser request without Origin' : undefined;
 }
 
-/** A form button that POSTs to `action` (sign-out and other changes are never links a GET could trigger). */
-export function postButton(action: string, label: string, cls = ''): SafeHtml {
-  return html`<form class="inline" method="post" action="${action}"><button type="submit"${cls ? html` class="${cls}"` : ''}>${label}</button></form>`;
+/**
+ * A form button that POSTs to `action` (sign-out and other changes are never links a GET could trigger),
+ * with the session's CSRF token when the page has one.
+ */
+export function postButton(action: string, label: string, cls = '', csrfToken?: string): SafeHtml {
+  return html`<form class="inline" method="post" action="${action}">${csrfField(csrfToken)}<button type="submit"${cls ? html` class="${cls}"` : ''}>${label}</button></form>`;
 }

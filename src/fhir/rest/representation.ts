@@ -75,6 +75,8 @@ export function serialize(resource: Resource | OperationOutcome, format: WireFor
 export interface UiOptions {
   site: UiSite;
   userOf(req: FastifyRequest): PageUser | undefined;
+  /** The CSRF token of the request's sign-in session, for the page's forms and script (none without a session). */
+  csrfTokenOf?(req: FastifyRequest): string | undefined;
 }
 
 const UI_KEY = 'dsfUi';
@@ -95,7 +97,7 @@ function pageContext(req: FastifyRequest, ui: UiOptions): PageContext {
   const formatParam = params.get('_format') === 'html';
   params.delete('_format');
   const query = params.toString();
-  return { site: ui.site, user: ui.userOf(req), formatParam, path: `${path.split('?')[0]}${query ? `?${query}` : ''}` };
+  return { site: ui.site, user: ui.userOf(req), formatParam, path: `${path.split('?')[0]}${query ? `?${query}` : ''}`, csrfToken: ui.csrfTokenOf?.(req) };
 }
 
 /** The error page of a request refused before fastify saw it: nobody known, nothing of the request shown. */

@@ -1,11 +1,12 @@
 // Browser sign-in by OpenID Connect: GET <base>/login starts the authorization-code flow,
-// <base>/login/callback completes it and sets the session cookie, POST <base>/logout (a form button;
-// cross-site posts are refused by cross-site-guard.ts) ends the session; GET <base>/logout only offers that button.
+// <base>/login/callback completes it and sets the session cookie, POST <base>/logout (a form button with
+// the session's CSRF token; cross-site posts are refused by cross-site-guard.ts) ends the session; GET <base>/logout only offers that button.
 // These routes need no identity (fhir-server.ts lets them through); every other route then accepts the
 // session cookie like a certificate of a local user.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { FhirError } from '../../common/errors.ts';
-import { LoginError, type OidcLogin } from '../../common/web/oidc-login.ts';
+import { LoginError, SESSION_COOKIE, type OidcLogin } from '../../common/web/oidc-login.ts';
+import { cookieValue } from '../../common/web/cookies.ts';
 import { beginSignIn, completeSignIn, signOutCookie } from '../../common/web/sign-in-flow.ts';
 import { html } from '../../common/web/html.ts';
 import { layout } from './page-layout.ts';
@@ -35,8 +36,10 @@ export function registerLoginRoutes(app: FastifyInstance, site: UiSite, login: O
       .redirect(`${site.baseUrl}/${done.returnTo || 'Task?status=draft'}`, 302);
   });
 
-  app.get('/logout', async (_req, reply) => {
-    const page = layout({ site, formatParam: false, path: 'logout' }, 'Sign out', html`<h1>Sign out</h1><p>${postButton(`${site.baseUrl}/logout`, 'Sign out', 'primary')}</p>`);
+  app.get('/logout', async (req, reply) => {
+    const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    const csrfToken = session ? login.csrf.forSession(session) : undefined;
+    const page = layout({ site, formatParam: false, path: 'logout', csrfToken }, 'Sign out', html`<h1>Sign out</h1><p>${postButton(`${site.baseUrl}/logout`, 'Sign out', 'primary', csrfToken)}</p>`);
     return reply.header('cache-control', 'no-store').type('text/html;charset=UTF-8').send(page.value);
   });
 

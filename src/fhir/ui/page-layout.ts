@@ -44,10 +44,10 @@ export function layout(ctx: PageContext, title: string, content: SafeHtml, data?
 <link rel="stylesheet" href="${base}/static/ui.css">
 <script src="${base}/static/ui.js" defer></script>
 </head>
-<body data-base="${base}" data-format-param="${ctx.formatParam ? 'true' : 'false'}"${u ? html` data-user-kind="${u.kind}" data-user-org="${u.organizationIdentifier}" data-user-email="${u.email ?? ''}"` : ''}>
+<body data-base="${base}" data-format-param="${ctx.formatParam ? 'true' : 'false'}"${ctx.csrfToken ? html` data-csrf="${ctx.csrfToken}"` : ''}${u ? html` data-user-kind="${u.kind}" data-user-org="${u.organizationIdentifier}" data-user-email="${u.email ?? ''}"` : ''}>
 <header class="top">
   <a class="brand" href="${safeUrl(pageLink(ctx, 'Task?status=draft'))}">DSF <span>${ctx.site.organization}</span></a>
-  <span class="who">${u ? html`${u.name}${u.admin ? ' · admin' : ''}${u.session ? html` · ${postButton(`${base}/logout`, 'Sign out', 'link')}` : ''}` : ctx.site.oidcLogin ? html`<a href="${base}/login">Sign in</a>` : 'not signed in'}</span>
+  <span class="who">${u ? html`${u.name}${u.admin ? ' · admin' : ''}${u.session ? html` · ${postButton(`${base}/logout`, 'Sign out', 'link', ctx.csrfToken)}` : ''}` : ctx.site.oidcLogin ? html`<a href="${base}/login">Sign in</a>` : 'not signed in'}</span>
 </header>
 ${u ? html`<nav class="quick">${QUICK_LINKS.map(([label, path]) => html`<a href="${safeUrl(pageLink(ctx, path))}">${label}</a>`)}${u.admin && ctx.site.bpeUiUrl ? html`<a href="${safeUrl(ctx.site.bpeUiUrl)}">Process engine</a>` : ''}</nav>` : ''}
 <main>

@@ -32,6 +32,8 @@ export interface PageContext {
   formatParam: boolean;
   /** The request's path and query below the base URL, e.g. Task?status=draft */
   path: string;
+  /** The sign-in session's CSRF token: in every form and sent by the page's script with every change. */
+  csrfToken?: string;
 }
 
 export function pageUser(identity: Identity, session = false): PageUser {

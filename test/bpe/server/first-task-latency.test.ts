@@ -17,7 +17,7 @@ import { BpeDsfClientProvider } from '../../../src/bpe/client/dsf-client-provide
 import { HandledResources } from '../../../src/bpe/connector/handled-resources.ts';
 import { LastEventStore } from '../../../src/bpe/connector/last-event-store.ts';
 import { ResourceConnector } from '../../../src/bpe/connector/resource-connector.ts';
-import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../../src/plugin-api/testing/index.ts';
+import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../../src/testkit/index.ts';
 import { createTestDatabase } from '../../support/database.ts';
 import { startTestSite } from '../../support/fhir-site.ts';
 import { bpeConfig, clientSettings, eventually, recordingLogger, requestedTask } from './bpe-support.ts';

@@ -1,8 +1,9 @@
 // The BPE reaches FHIR servers over the wire only: nothing in src/bpe or src/plugin-api imports the
 // FHIR server, except the pure FHIR model converters (JSON/XML) and the pure validator (for the
 // plugins' ValidationService), which itself imports only the R4 definitions. Plugins (fixtures and
-// plugins/) import src/plugin-api only, which imports nothing of the BPE (its test kit,
-// src/plugin-api/testing, runs the servers and may); the engine knows nothing of plugins.
+// plugins/) import src/plugin-api only, which imports nothing outside itself; the test kit for plugin
+// authors (src/testkit) runs the servers, so it lives apart and only tests, benches and scripts import
+// it; the engine knows nothing of plugins.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -53,14 +54,24 @@ test('the validator the BPE uses reaches only itself and the R4 definitions', ()
   assert.deepEqual(bad, []);
 });
 
-test('src/plugin-api imports only itself, node: modules and FHIR types (the test kit in testing/ excepted, nothing imports it)', () => {
+test('src/plugin-api imports only itself, node: modules and FHIR types', () => {
   const bad: string[] = [];
   for (const f of files(join(ROOT, 'src/plugin-api'))) {
-    if (relative(ROOT, f).startsWith('src/plugin-api/testing/')) continue;
     for (const spec of imports(f)) {
       const target = resolved(f, spec);
-      const ok = target ? target.startsWith('src/plugin-api/') && !target.startsWith('src/plugin-api/testing/') : spec.startsWith('node:') || spec === '@medplum/fhirtypes';
+      const ok = target ? target.startsWith('src/plugin-api/') : spec.startsWith('node:') || spec === '@medplum/fhirtypes';
       if (!ok) bad.push(`${relative(ROOT, f)} -> ${spec}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('nothing in src/ imports the test kit (src/testkit) but the kit itself', () => {
+  const bad: string[] = [];
+  for (const f of files(join(ROOT, 'src'))) {
+    if (relative(ROOT, f).startsWith('src/testkit/')) continue;
+    for (const spec of imports(f)) {
+      if (resolved(f, spec)?.startsWith('src/testkit/')) bad.push(`${relative(ROOT, f)} -> ${spec}`);
     }
   }
   assert.deepEqual(bad, []);

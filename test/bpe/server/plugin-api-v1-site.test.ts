@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ActivityDefinition, NamingSystem, Questionnaire, QuestionnaireResponse, StructureDefinition, Task } from '@medplum/fhirtypes';
 import { startBpeServer, type RunningBpe } from '../../../src/bpe/bpe-server.ts';
-import { draftTaskIdentifier, requestedTaskFrom } from '../../../src/plugin-api/testing/draft-tasks.ts';
+import { draftTaskIdentifier, requestedTaskFrom } from '../../../src/plugin-api/draft-tasks.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import { bpeConfig, eventually, recordingLogger } from './bpe-support.ts';

@@ -37,7 +37,8 @@ async function fhir(method, path, resource, headers = {}) {
   const res = await fetch(`${base}/${path}`, {
     method,
     credentials: 'same-origin',
-    headers: { accept: 'application/fhir+json', ...(resource ? { 'content-type': 'application/fhir+json' } : {}), ...headers },
+    // The session's CSRF token (cross-site-guard.ts) goes with every change.
+    headers: { accept: 'application/fhir+json', ...(resource ? { 'content-type': 'application/fhir+json' } : {}), ...(method !== 'GET' && body.dataset.csrf ? { 'x-dsf-csrf': body.dataset.csrf } : {}), ...headers },
     body: resource ? JSON.stringify(resource) : undefined,
   });
   const text = await res.text();

@@ -1,8 +1,8 @@
 // Answering a user task as a person would in the DSF UI: find the in-progress QuestionnaireResponse of the
 // process (by its business-key item), put the answers in, set it completed.
 import type { QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
-import { BpmnUserTask } from '../constants.ts';
-import type { FhirClient } from '../fhir-client.ts';
+import { BpmnUserTask } from '../plugin-api/constants.ts';
+import type { FhirClient } from '../plugin-api/fhir-client.ts';
 
 /** An answer: a FHIR answer object ({ valueString: 'x' }) or a plain string, number or boolean. */
 export type AnswerValue = QuestionnaireResponseItemAnswer | string | number | boolean;

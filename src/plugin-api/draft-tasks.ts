@@ -1,8 +1,8 @@
 // Starting a process as a user of the DSF UI does: take the plugin's draft Task (by its task-identifier),
 // and create a requested copy of it, with some inputs replaced or added.
 import type { Task, TaskInput } from '@medplum/fhirtypes';
-import { TASK_IDENTIFIER_SID } from '../constants.ts';
-import type { FhirClient } from '../fhir-client.ts';
+import { TASK_IDENTIFIER_SID } from './constants.ts';
+import type { FhirClient } from './fhir-client.ts';
 
 /** The task-identifier of a plugin's draft Task: <process url>/<version>/<name>. */
 export function draftTaskIdentifier(processUrl: string, version: string, name: string): string {

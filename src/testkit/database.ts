@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../../db/embedded.ts';
-import { ensureDatabase, withDatabase } from '../../db/pool.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { ensureDatabase, withDatabase } from '../db/pool.ts';
 
 export interface NetworkDatabases {
   /** postgres:// URL of a new database for this network. */

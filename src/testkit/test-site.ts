@@ -2,12 +2,12 @@
 // organisation's certificate, and what a test does with a site: start a process from a draft Task, wait
 // for a Task, answer a user task, stop, kill or restart the BPE or the whole site.
 import type { QuestionnaireResponse, Task, TaskInput } from '@medplum/fhirtypes';
-import type { FhirClient } from '../fhir-client.ts';
+import type { FhirClient } from '../plugin-api/fhir-client.ts';
 import { SiteProcess } from './child-process.ts';
-import { findDraftTask, requestedTaskFrom } from './draft-tasks.ts';
-import { waitFor } from './polling.ts';
+import { findDraftTask, requestedTaskFrom } from '../plugin-api/draft-tasks.ts';
+import { waitFor } from '../common/polling.ts';
 import { completedResponse, openQuestionnaireResponses, type AnswerValue } from './user-tasks.ts';
-import { BpmnMessage } from '../constants.ts';
+import { BpmnMessage } from '../plugin-api/constants.ts';
 
 export type TaskStatus = NonNullable<Task['status']>;
 /** A status, one of several statuses, or any condition on the Task. */

@@ -1,11 +1,11 @@
 // Entry of a test network's child processes: `fhir` runs one FHIR server, `bpe` one BPE, each configured
 // by the reference's environment variables (as `dsf fhir` / `dsf bpe` read them). It tells the parent
 // over IPC when it is ready (the BPE: connected and caught up) and stops cleanly on SIGTERM.
-import { readBpeConfig } from '../../bpe/config.ts';
-import { startBpeServer } from '../../bpe/bpe-server.ts';
-import { BpeLogger, consoleSink } from '../../bpe/services/logging.ts';
-import { readFhirServerConfig } from '../../fhir/config.ts';
-import { startFhirServer } from '../../fhir/fhir-server.ts';
+import { readBpeConfig } from '../bpe/config.ts';
+import { startBpeServer } from '../bpe/bpe-server.ts';
+import { BpeLogger, consoleSink } from '../bpe/services/logging.ts';
+import { readFhirServerConfig } from '../fhir/config.ts';
+import { startFhirServer } from '../fhir/fhir-server.ts';
 
 export type SiteProcessMessage = { ready: true } | { failed: string };
 

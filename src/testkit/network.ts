@@ -5,15 +5,15 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { generateCertificates, type CertificateSet } from '../../cli/certs.ts';
-import { defaultRolesOf, networkBundle, type NetworkSite } from '../../cli/network-bundle.ts';
-import { HttpFhirClient } from '../../bpe/client/http-fhir-client.ts';
-import { HttpsClient } from '../../common/https-client.ts';
-import { freePort } from '../../db/embedded.ts';
+import { generateCertificates, type CertificateSet } from '../cli/certs.ts';
+import { defaultRolesOf, networkBundle, type NetworkSite } from '../cli/network-bundle.ts';
+import { HttpFhirClient } from '../bpe/client/http-fhir-client.ts';
+import { HttpsClient } from '../common/https-client.ts';
+import { freePort } from '../db/embedded.ts';
 import { SiteProcess } from './child-process.ts';
 import { networkDatabases } from './database.ts';
 import { ProcessControl, RunningTestSite, type DataRepository, type TestSite } from './test-site.ts';
-import { loadSyntheticData } from '../../research-data/repository-bundles.ts';
+import { loadSyntheticData } from '../research-data/repository-bundles.ts';
 
 export interface TestSiteOptions {
   /** Organisation identifier, also the name of the site (letters, digits, '_', '-', '.'). */

@@ -4,6 +4,6 @@
 // restart a site, shut everything down. Unlike the plugin API itself, the kit runs the servers.
 export { DATA_REPOSITORY_CONNECTION, startTestNetwork, type DataRepositoryOptions, type TestNetwork, type TestNetworkOptions, type TestSiteOptions } from './network.ts';
 export type { AnswerUserTaskOptions, DataRepository, SiteProcessControl, StartProcessOptions, TaskCondition, TaskStatus, TestSite, WaitOptions } from './test-site.ts';
-export { draftTaskIdentifier } from './draft-tasks.ts';
+export { draftTaskIdentifier } from '../plugin-api/draft-tasks.ts';
 export type { AnswerValue } from './user-tasks.ts';
-export { waitFor } from './polling.ts';
+export { waitFor } from '../common/polling.ts';

@@ -32,9 +32,19 @@ export function isStalePlanError(e: unknown): boolean {
   return err?.code === '0A000' && typeof err.message === 'string' && err.message.includes('cached plan must not change result type');
 }
 
+/** Names of the texts seen lately: hashing the text on every statement cost a share of a FHIR read. */
+const names = new Map<string, string>();
+const MAX_NAMES = 1000;
+
 /** The statement name of a SQL text: stable across connections and processes. */
 export function statementName(text: string): string {
-  return `dsf_${createHash('sha1').update(text).digest('hex').slice(0, 32)}`;
+  let name = names.get(text);
+  if (name === undefined) {
+    if (names.size >= MAX_NAMES) names.clear();
+    name = `dsf_${createHash('sha1').update(text).digest('hex').slice(0, 32)}`;
+    names.set(text, name);
+  }
+  return name;
 }
 
 /** The names one connection has prepared, least recently used first, and those still to drop. */

@@ -27,8 +27,9 @@ export function createFhirMetrics(pool: pg.Pool, websocketClients: () => number)
   return {
     registry,
     instrument(app) {
-      app.addHook('onResponse', async (req, reply) => {
+      app.addHook('onResponse', (req, reply, done) => {
         requests.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+        done();
       });
     },
   };

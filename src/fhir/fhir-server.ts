@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { pino, type DestinationStream } from 'pino';
+import { batchedLogDestination } from '../common/batched-log-destination.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
@@ -114,7 +115,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       // PostgreSQL's `detail` quotes the row or value an error concerns (resource content).
       serializers: { err: (err: Error) => ({ ...pino.stdSerializers.err(err), detail: undefined }) },
     },
-    opts.logDestination ?? pino.destination(1),
+    opts.logDestination ?? batchedLogDestination(1),
   );
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
   if (config.dataRepository) serveDataRepositoryTypes();

@@ -10,6 +10,7 @@ import { behaviourOf, writeRuleContext } from '../types/registry.ts';
 import { refusal } from '../types/refusal.ts';
 import { siteOf, type Site } from '../types/site.ts';
 import { readAccessFilter } from './read-access.ts';
+import type { AccessFilter } from '../store/access-condition.ts';
 
 const ROLE_FOR: Record<InteractionAction, DsfRole> = {
   read: 'READ',
@@ -22,8 +23,16 @@ const ROLE_FOR: Record<InteractionAction, DsfRole> = {
 };
 
 /** The request-context part the server attaches in context(): the read filter for this identity. */
+/** One read-access filter per identity (and site): identities are cached objects, so requests share it (and its SQL, access-sql.ts). */
+const filters = new WeakMap<Identity, { config: object; access: AccessFilter }>();
+
 export function authorizationContext(identity: Identity | undefined, config: { organizationIdentifier: string; baseUrl: string }): Pick<RequestContext, 'access'> {
-  return identity ? { access: readAccessFilter(identity, siteOf(config)) } : {};
+  if (!identity) return {};
+  const known = filters.get(identity);
+  if (known && known.config === config) return { access: known.access };
+  const access = readAccessFilter(identity, siteOf(config));
+  filters.set(identity, { config, access });
+  return { access };
 }
 
 function checkRole(identity: Identity, action: InteractionAction, type: string | undefined): void {

@@ -40,3 +40,24 @@ export function cleanForOutput<T extends Resource>(resource: T): T {
   });
   return entries ? ({ ...bundle, entry: entries } as T) : resource;
 }
+
+/**
+ * Decides from a resource's keys alone (each with the first character of its value, as JSON text, and
+ * its depth, 1 for the resource itself) whether cleanLiteralReferences could change it: only an object
+ * inside the resource with a string `reference` and an `identifier` can be changed, so `mayChange`
+ * false is certain (true may be a false alarm: the two keys in different objects).
+ */
+export function referenceCleaningWatch(): { key(name: string, valueStart: number, depth: number): void; readonly mayChange: boolean } {
+  let reference = false;
+  let identifier = false;
+  return {
+    key(name, valueStart, depth) {
+      if (depth < 2) return;
+      if (name === 'reference' && valueStart === 0x22) reference = true;
+      else if (name === 'identifier') identifier = true;
+    },
+    get mayChange() {
+      return reference && identifier;
+    },
+  };
+}

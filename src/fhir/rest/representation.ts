@@ -120,3 +120,8 @@ export function sendResource(req: FastifyRequest, reply: FastifyReply, status: n
   reply.header('content-type', `${format === 'xml' ? XML_TYPE : JSON_TYPE};charset=UTF-8`);
   return reply.send(serialize(resource, format, isPretty(req)));
 }
+
+/** JSON text already serialised (a resource as stored), sent as sendResource sends JSON. */
+export function sendJsonText(reply: FastifyReply, status: number, json: string): FastifyReply {
+  return reply.code(status).header('content-type', `${JSON_TYPE};charset=UTF-8`).send(json);
+}

@@ -7,7 +7,8 @@ import { traceIdOfHeader } from '../../common/trace.ts';
 export type CallerLabel = (req: FastifyRequest) => string | undefined;
 
 export function registerRequestLog(app: FastifyInstance, caller: CallerLabel | undefined): void {
-  app.addHook('onResponse', async (req, reply) => {
+  // A callback hook, not an async one: no promise per request for synchronous work.
+  app.addHook('onResponse', (req, reply, done) => {
     const params = req.params as Record<string, string> | undefined;
     req.log.info(
       {
@@ -22,6 +23,7 @@ export function registerRequestLog(app: FastifyInstance, caller: CallerLabel | u
       },
       'request',
     );
+    done();
   });
   app.addHook('onRequestAbort', async (req) => {
     req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unknown', caller: caller?.(req) }, 'request abandoned by the client');

@@ -5,7 +5,7 @@ import { FhirError, methodNotAllowed } from '../../common/errors.ts';
 import { assertType, withWarningIssues, type FhirService } from '../service/fhir-service.ts';
 import type { InteractionResult, RequestContext } from '../service/request-context.ts';
 import { notModified, preferReturn, preferStrict, setVersionHeaders } from './http-headers.ts';
-import { parseResourceBody, sendResource } from './representation.ts';
+import { isPretty, parseResourceBody, responseFormat, sendJsonText, sendResource } from './representation.ts';
 import type { BundleProcessor } from '../service/bundle-processor.ts';
 import { applyResultParameters } from '../service/summary.ts';
 
@@ -49,10 +49,25 @@ export function sendWrite(req: FastifyRequest, reply: FastifyReply, r: Interacti
   return sendResource(req, reply, r.status, r.resource ?? r.outcome);
 }
 
-function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult): FastifyReply {
+function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult & { json?: string }): FastifyReply {
   setVersionHeaders(reply, { ...r, location: undefined });
   if (notModified(req, r)) return reply.code(304).send();
+  if (r.json !== undefined) return sendJsonText(reply, r.status, r.json);
   return sendResource(req, reply, r.status, r.resource && applyResultParameters(r.resource, queryPairs(req)));
+}
+
+/** A read answered as stored: plain JSON asked for, no _summary, _elements or _pretty to apply. */
+function answersAsStored(req: FastifyRequest): boolean {
+  if (responseFormat(req) !== 'json' || isPretty(req)) return false;
+  return req.url.indexOf('?') < 0 || !queryPairs(req).some(([k]) => k === '_summary' || k === '_elements');
+}
+
+/** Read and vread: from the stored text when the answer is the stored resource as it is. */
+function read(deps: RouteDeps, ctx: RequestContext, req: FastifyRequest<{ Params: Params }>, version?: string): Promise<InteractionResult & { json?: string }> {
+  const { service: i } = deps;
+  const { type, id } = req.params;
+  if (answersAsStored(req)) return i.readJson(ctx, i.store.pool, type, id, version);
+  return version === undefined ? i.read(ctx, i.store.pool, type, id) : i.vread(ctx, i.store.pool, type, id, version);
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -121,7 +136,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
   app.get<{ Params: Params }>('/:type/:id', async (req, reply) => {
     const ctx = await deps.context(req);
-    return sendRead(req, reply, await i.read(ctx, store.pool, req.params.type, req.params.id));
+    return sendRead(req, reply, await read(deps, ctx, req));
   });
   app.put<{ Params: Params }>('/:type/:id', async (req, reply) => {
     assertType(req.params.type);
@@ -142,7 +157,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
   app.get<{ Params: Params }>('/:type/:id/_history/:vid', async (req, reply) => {
     const ctx = await deps.context(req);
-    return sendRead(req, reply, await i.vread(ctx, store.pool, req.params.type, req.params.id, req.params.vid));
+    return sendRead(req, reply, await read(deps, ctx, req, req.params.vid));
   });
 
   // Unsupported methods on known paths: 405 rather than 404.

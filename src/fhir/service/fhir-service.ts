@@ -14,7 +14,8 @@ import { isServedResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, historyBundle } from './result-bundles.ts';
 import type { InteractionResult, RequestContext } from './request-context.ts';
 import type { WriteHooks } from './write-hooks.ts';
-import { cleanForOutput, cleanLiteralReferences } from '../references/reference-cleaner.ts';
+import { cleanForOutput, cleanLiteralReferences, referenceCleaningWatch } from '../references/reference-cleaner.ts';
+import { compactJsonbText } from '../store/jsonb-text.ts';
 import { rememberStoredVersion } from '../types/stored-version.ts';
 import type { BinaryContent } from '../store/binary-store.ts';
 import { contentStorageOf, type ContentHandling } from './content.ts';
@@ -102,6 +103,24 @@ export class FhirService {
 
   async vread(ctx: RequestContext, db: Db, type: string, id: string, version: string): Promise<InteractionResult> {
     return this.content.withInlineData(db, await this.readVersion(ctx, db, type, id, version));
+  }
+
+  /**
+   * Read (version given: vread) answering in JSON: `json` is the text JSON.stringify would give of what
+   * read() and vread() answer, taken from the stored text without parsing it; where that could give a
+   * different text (see compactJsonbText, referenceCleaningWatch) or the type keeps content apart,
+   * `json` is undefined and `resource` holds what read() and vread() answer. Same checks and errors.
+   */
+  async readJson(ctx: RequestContext, db: Db, type: string, id: string, version?: string): Promise<InteractionResult & { json?: string }> {
+    if (contentStorageOf(type)) return version === undefined ? this.read(ctx, db, type, id) : this.vread(ctx, db, type, id, version);
+    assertType(type);
+    await this.hooks.authorize?.(ctx, 'read', type);
+    const r = await this.store.readText(db, type, id, version === undefined ? undefined : Number(version), ctx.access);
+    if (!r.readable) throw notReadable(r);
+    const cleaning = referenceCleaningWatch();
+    const json = compactJsonbText(r.text, cleaning.key);
+    if (json !== undefined && !cleaning.mayChange) return { status: 200, versionId: String(r.version), lastModified: r.lastUpdated, json };
+    return this.stored(200, { ...r, resource: JSON.parse(r.text) as Resource }, false);
   }
 
   /** Read (version given: vread) of a type with content storage, with the same checks as any read, returning where the content is instead of the content. */

@@ -95,8 +95,28 @@ export function accessSql(condition: AccessCondition, p: SqlParams, alias = 'r')
 }
 
 /** The filter's conditions for rows of these types, as SQL on alias r; none without a filter. */
+/**
+ * The SQL of an access filter, by types and the number of parameters before it (the placeholders'
+ * numbers): a filter is one caller's (read-access.ts keeps one per identity), and its SQL is the same
+ * every time, so building it once per request cost a share of a read for nothing.
+ */
+const builtConditions = new WeakMap<AccessFilter, Map<string, { sql?: string; values: unknown[] }>>();
+const MAX_BUILT_PER_FILTER = 256;
+
 export function accessConditions(access: AccessFilter | undefined, p: SqlParams, types?: readonly string[]): string[] {
   if (!access) return [];
+  const key = `${p.values.length}|${types?.join(',') ?? '*'}`;
+  let built = builtConditions.get(access);
+  const known = built?.get(key);
+  if (known) {
+    p.values.push(...known.values);
+    return known.sql === undefined ? [] : [known.sql];
+  }
   const condition = access(types);
-  return condition.kind === 'all' ? [] : [accessSql(condition, p)];
+  const before = p.values.length;
+  const sql = condition.kind === 'all' ? undefined : accessSql(condition, p);
+  if (!built) builtConditions.set(access, (built = new Map()));
+  if (built.size >= MAX_BUILT_PER_FILTER) built.clear();
+  built.set(key, { sql, values: p.values.slice(before) });
+  return sql === undefined ? [] : [sql];
 }

@@ -231,27 +231,49 @@ export class ResourceStore {
    * caller may read this version, decided by the same SQL as search in the same round trip.
    */
   async read(db: Db, type: string, id: string, access?: AccessFilter): Promise<StoredVersion & { resource: Resource; readable: boolean }> {
-    const row = isServerId(id) ? await this.selectVersion(db, type, 'r.id = $1 AND r.current', [id], access) : undefined;
-    if (!row || row.type !== type) throw notFound(`${type}/${id} not found`);
-    if (row.deleted) throw gone(`${type}/${id} was deleted`);
+    const row = await this.selectReadable(db, type, id, undefined, access, false);
     return { ...(toStored(row) as StoredVersion & { resource: Resource }), readable: row.readable === true };
   }
 
   async vread(db: Db, type: string, id: string, version: number, access?: AccessFilter): Promise<StoredVersion & { resource: Resource; readable: boolean }> {
-    if (!isServerId(id) || !Number.isInteger(version) || version < 1 || version > MAX_VERSION) throw notFound(`${type}/${id}/_history/${version} not found`);
-    const row = await this.selectVersion(db, type, 'r.id = $1 AND r.version = $2', [id, version], access);
-    if (!row || row.type !== type) throw notFound(`${type}/${id}/_history/${version} not found`);
-    if (row.deleted) throw gone(`${type}/${id}/_history/${version} is a deletion`);
+    const row = await this.selectReadable(db, type, id, version, access, false);
     return { ...(toStored(row) as StoredVersion & { resource: Resource }), readable: row.readable === true };
   }
 
-  private async selectVersion(db: Db, type: string, where: string, values: unknown[], access?: AccessFilter): Promise<Obj | undefined> {
+  /**
+   * Read (version given: vread) with the same answers as read() and vread(), the resource as the
+   * text PostgreSQL keeps it in (jsonb's text form), not parsed: for answers sent as stored.
+   */
+  async readText(db: Db, type: string, id: string, version: number | undefined, access?: AccessFilter): Promise<Omit<StoredVersion, 'resource'> & { text: string; readable: boolean }> {
+    const row = await this.selectReadable(db, type, id, version, access, true);
+    const { resource: _parsedNot, ...stored } = toStored(row);
+    return { ...stored, text: row.resource as string, readable: row.readable === true };
+  }
+
+  /** The row read() (version undefined) or vread() answers with; 404/410 as they tell. */
+  private async selectReadable(db: Db, type: string, id: string, version: number | undefined, access: AccessFilter | undefined, asText: boolean): Promise<Obj> {
+    if (version === undefined) {
+      const row = isServerId(id) ? await this.selectVersion(db, type, 'r.id = $1 AND r.current', [id], access, asText) : undefined;
+      if (!row || row.type !== type) throw notFound(`${type}/${id} not found`);
+      if (row.deleted) throw gone(`${type}/${id} was deleted`);
+      return row;
+    }
+    if (!isServerId(id) || !Number.isInteger(version) || version < 1 || version > MAX_VERSION) throw notFound(`${type}/${id}/_history/${version} not found`);
+    const row = await this.selectVersion(db, type, 'r.id = $1 AND r.version = $2', [id, version], access, asText);
+    if (!row || row.type !== type) throw notFound(`${type}/${id}/_history/${version} not found`);
+    if (row.deleted) throw gone(`${type}/${id}/_history/${version} is a deletion`);
+    return row;
+  }
+
+  private async selectVersion(db: Db, type: string, where: string, values: unknown[], access?: AccessFilter, asText = false): Promise<Obj | undefined> {
     const p = new SqlParams();
     p.values.push(...values);
     const conditions = accessConditions(access, p, [type]);
     // In WHERE a NULL condition excludes the row; here it must count as "not readable" too.
     const readable = `, ${conditions.length ? `COALESCE((${conditions.map((c) => `(${c})`).join(' AND ')}), false)` : 'true'} AS readable`;
-    const res = await db.query(`SELECT r.id, r.type, r.version, r.last_updated, r.deleted, r.resource${readable} FROM resources r WHERE ${where}`, p.values);
+    // As text, the driver hands the column over as it came instead of parsing it.
+    const resource = asText ? 'r.resource::text AS resource' : 'r.resource';
+    const res = await db.query(`SELECT r.id, r.type, r.version, r.last_updated, r.deleted, ${resource}${readable} FROM resources r WHERE ${where}`, p.values);
     return res.rows[0];
   }
 

@@ -41,6 +41,7 @@ export async function startEventDelivery(pool: pg.Pool, baseUrl: string, opts: E
         for (const o of observers) o.observeGap();
         return manager.interrupted();
       },
+      contentTypes: () => manager.boundTypes(),
       log,
     },
     { pollIntervalMs: opts.pollIntervalMs },

@@ -18,6 +18,8 @@ export interface EventListenerHandlers {
   onChange(change: CommittedChange): Promise<void>;
   /** Called when handling a change failed: that change was not delivered. */
   onGap?(): Promise<void> | void;
+  /** Types whose changes should come with their content (those someone will deliver). */
+  contentTypes?(): readonly string[];
   log?(msg: string): void;
 }
 
@@ -32,9 +34,9 @@ export const EVENT_CONNECTION_NAME = 'dsf-fhir-events';
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 const DEFAULT_POLL_MS = 1_000;
-const PAGE_SIZE = 2_000;
+const PAGE_SIZE = 500;
 /** Reading pauses while this many changes wait to be handled (a slow subscriber must not fill memory). */
-const MAX_QUEUED = 10_000;
+const MAX_QUEUED = 2_000;
 
 export class EventListener {
   private client: pg.Client | undefined;
@@ -146,7 +148,7 @@ export class EventListener {
       this.readWanted = false;
       let page: Awaited<ReturnType<typeof readCommittedChanges>>;
       try {
-        page = await readCommittedChanges(client, this.cursor, PAGE_SIZE);
+        page = await readCommittedChanges(client, this.cursor, PAGE_SIZE, this.handlers.contentTypes?.() ?? []);
       } catch (e) {
         // A lost connection reconnects and wakes; anything else is tried again by the next poll.
         if (this.client === client) this.handlers.log?.(`reading the change stream failed: ${(e as Error).message}`);

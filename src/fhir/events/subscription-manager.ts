@@ -109,6 +109,16 @@ export class SubscriptionManager {
     for (const id of [...this.bindings.keys()]) this.unbind(id, session);
   }
 
+  /** The resource types some bound session may receive (their changes are worth reading with content). */
+  boundTypes(): string[] {
+    const types = new Set<string>();
+    for (const id of this.bindings.keys()) {
+      const sub = this.registry.get(id);
+      if (sub) types.add(sub.criteria.resourceType);
+    }
+    return [...types];
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }
@@ -128,7 +138,7 @@ export class SubscriptionManager {
     if (change.deleted) return; // the reference announces created and updated resources
     const candidates = this.registry.forType(change.type).filter((s) => this.bindings.get(s.id)?.size);
     if (!candidates.length) return;
-    const resource = await versionContent(this.pool, change.id, change.version);
+    const resource = change.resource ?? (await versionContent(this.pool, change.id, change.version));
     if (!resource) return; // permanently deleted meanwhile
     const indexed = await matchableResource(this.pool, resource, this.baseUrl, candidates.map((c) => c.criteria));
     const allowedByIdentity = new Map<string, Promise<boolean>>();

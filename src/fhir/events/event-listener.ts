@@ -5,7 +5,10 @@
 // its COMMIT); when another process on the database says so (a payload-less NOTIFY on the channel, sent
 // after its commit, so no write transaction ever notifies); and every second as a safety net (writers
 // that announce nothing, a lost notification). Looks are coalesced: one read at a time, and one more
-// if something happened during it. The NOTIFY for other processes is coalesced the same way.
+// if something happened during it. The NOTIFY for other processes is coalesced the same way, and sent
+// only while another process follows the stream on the database: each NOTIFY is a small transaction
+// that wakes every listener, not worth its CPU for a site with one FHIR server process. A listener says
+// hello with a NOTIFY when it connects, so the others know at once; the poll notices when they leave.
 //
 // The position is kept in memory, so a lost connection loses nothing: after reconnecting, reading goes
 // on where it stopped. Only a change whose handling failed is a gap (onGap): subscribers catch up.
@@ -48,6 +51,10 @@ export class EventListener {
   private readWanted = false;
   private notifying = false;
   private notifyWanted = false;
+  /** Whether another process follows the stream on this database (then commits are worth a NOTIFY). */
+  private othersListening = true;
+  /** Notifications heard from other processes (a check of who listens that overlaps one does not count). */
+  private heard = 0;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -66,7 +73,10 @@ export class EventListener {
   async start(): Promise<void> {
     this.stopped = false;
     await this.connect();
-    this.pollTimer = setInterval(() => this.wake(), this.options.pollIntervalMs ?? DEFAULT_POLL_MS);
+    this.pollTimer = setInterval(() => {
+      this.wake();
+      void this.lookForOthers();
+    }, this.options.pollIntervalMs ?? DEFAULT_POLL_MS);
     this.pollTimer.unref();
     this.wake();
   }
@@ -75,7 +85,10 @@ export class EventListener {
     const client = new pg.Client({ ...this.connection, application_name: this.connection.application_name ?? EVENT_CONNECTION_NAME, keepAlive: true });
     client.on('notification', (n) => {
       // Our own NOTIFY (sent for the other processes) tells us nothing new.
-      if (n.channel === CHANGE_CHANNEL && n.processId !== (client as pg.Client & { processID?: number }).processID) this.wake();
+      if (n.channel !== CHANGE_CHANNEL || n.processId === (client as pg.Client & { processID?: number }).processID) return;
+      this.heard++;
+      this.othersListening = true;
+      this.wake();
     });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
@@ -85,6 +98,8 @@ export class EventListener {
       await client.query('SET synchronous_commit = off');
       await client.query(`LISTEN ${CHANGE_CHANNEL}`);
       this.cursor ??= { since: await currentStreamPosition(client) };
+      await client.query(`NOTIFY ${CHANGE_CHANNEL}`); // hello: the others notify from now on
+      await this.lookForOthers(client);
     } catch (e) {
       client.removeAllListeners('end').removeAllListeners('error').on('error', () => {});
       await client.end().catch(() => {});
@@ -113,6 +128,24 @@ export class EventListener {
     }, delay);
   }
 
+  /**
+   * Whether another listener is connected to this database. When our own connection's name was set
+   * otherwise (in the database URL) the others' may be too: then always notify.
+   */
+  private async lookForOthers(client = this.client): Promise<void> {
+    const heard = this.heard;
+    try {
+      const r = await client?.query(
+        `SELECT current_setting('application_name') <> $1
+           OR EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()) AS others`,
+        [EVENT_CONNECTION_NAME],
+      );
+      if (r && this.heard === heard) this.othersListening = r.rows[0].others === true;
+    } catch {
+      this.othersListening = true; // when in doubt, notify
+    }
+  }
+
   /** A write of this process committed: read at once, and tell the other processes on the database. */
   committed(): void {
     this.wake();
@@ -121,7 +154,7 @@ export class EventListener {
 
   private notifyOthers(): void {
     const client = this.client;
-    if (!client) return; // the others' poll finds it
+    if (!client || !this.othersListening) return; // the others' poll finds it
     if (this.notifying) {
       this.notifyWanted = true;
       return;

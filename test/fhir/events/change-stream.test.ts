@@ -157,6 +157,31 @@ test('another process hears of a commit through the NOTIFY sent after it (not by
   await unfollow(elsewhere);
 });
 
+test('a process alone on the database sends no NOTIFY; one that joins says hello and is notified from then on', async () => {
+  const alone = await follow(true);
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  const heard: number[] = [];
+  admin.on('notification', (n) => heard.push(n.processId));
+  await admin.query('LISTEN dsf_events');
+  try {
+    const first = await create('alone');
+    await alone.listener.settled();
+    assert.deepEqual(alone.ids(), [first]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(heard, [], 'no other follower of the stream: nothing sent');
+    const joined = await follow(false, { pollIntervalMs: 600_000 });
+    await eventually('the hello of the one that joined', () => heard.length === 1);
+    const second = await create('not alone');
+    await eventually('the change in the process that joined', () => joined.ids().includes(second));
+    assert.ok(heard.length >= 2, 'notified after the commit');
+    await unfollow(joined);
+  } finally {
+    await admin.end();
+  }
+  await unfollow(alone);
+});
+
 test('a lost database connection: the reader reconnects and goes on from its position; nothing lost, nothing twice, no gap', async () => {
   const f = await follow();
   const before = await create('before-kill');

@@ -1,8 +1,8 @@
 // Resolved identities by credential (certificate thumbprint, bearer token). Entries live at most
 // `ttlMs` (a safety net) and never past the credential's expiry. Writes of the types identities depend
 // on (types/registry.ts: Organization, Endpoint, OrganizationAffiliation) clear everything: at once in this process (afterWrite, inside the
-// writing transaction), and again when the change is announced on commit by the database's event
-// stream (events/change-notifier.ts), which also reaches other processes sharing the database.
+// writing transaction), and again when the committed change comes through the change stream
+// (store/change-stream.ts, read by events/event-listener.ts in every process sharing the database).
 // A lookup that started before a clear does not store its (possibly stale) result.
 import type { Resource } from '@medplum/fhirtypes';
 import type { WriteHooks } from '../service/write-hooks.ts';

@@ -73,7 +73,7 @@ export class IdentityProvider {
     this.cache.committed(change.type);
   }
 
-  /** Events may have been missed (lost connection): nothing cached can be trusted. */
+  /** A change could not be handled: nothing cached can be trusted. */
   observeGap(): void {
     this.cache.clear();
   }

@@ -1,10 +1,10 @@
-// Subscriptions and websocket event delivery of one FHIR server process: the LISTEN connection, the
+// Subscriptions and websocket event delivery of one FHIR server process: the change-stream listener, the
 // subscription manager it feeds, and the /ws endpoint. Wired into the server by fhir-server.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { RequestContext } from '../service/request-context.ts';
 import { EventListener } from './event-listener.ts';
-import type { ResourceChange } from './change-notifier.ts';
+import type { CommittedChange } from '../store/change-stream.ts';
 import { SubscriptionManager } from './subscription-manager.ts';
 import { registerWebsocketEndpoint } from './websocket-endpoint.ts';
 
@@ -20,7 +20,9 @@ export interface EventDeliveryOptions {
   pingIntervalMs?: number;
   log?: (msg: string) => void;
   /** Other consumers of the committed-change stream (the identity cache), told first. */
-  observers?: { observe(change: ResourceChange): void; observeGap(): void }[];
+  observers?: { observe(change: CommittedChange): void; observeGap(): void }[];
+  /** The change stream's safety-net poll (ms). */
+  pollIntervalMs?: number;
 }
 
 export async function startEventDelivery(pool: pg.Pool, baseUrl: string, opts: EventDeliveryOptions = {}): Promise<EventDelivery> {
@@ -28,18 +30,23 @@ export async function startEventDelivery(pool: pg.Pool, baseUrl: string, opts: E
   const observers = opts.observers ?? [];
   const manager = new SubscriptionManager(pool, baseUrl, log);
   // A connection of its own with the pool's settings: LISTEN must outlive every pooled checkout.
-  const listener = new EventListener(pool.options, {
-    onChange: (change) => {
-      for (const o of observers) o.observe(change);
-      return manager.handleChange(change);
+  const listener = new EventListener(
+    pool.options,
+    {
+      onChange: (change) => {
+        for (const o of observers) o.observe(change);
+        return manager.handleChange(change);
+      },
+      onGap: () => {
+        for (const o of observers) o.observeGap();
+        return manager.interrupted();
+      },
+      contentTypes: () => manager.boundTypes(),
+      log,
     },
-    onGap: () => {
-      for (const o of observers) o.observeGap();
-      return manager.interrupted();
-    },
-    log,
-  });
-  // Listen first, then load the Subscriptions: one committed in between is then seen by both, never by neither.
+    { pollIntervalMs: opts.pollIntervalMs },
+  );
+  // Take the stream position first, then load the Subscriptions: one committed in between is then seen by both, never by neither.
   await listener.start();
   await manager.start();
   return {

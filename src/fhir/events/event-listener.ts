@@ -1,52 +1,110 @@
-// One dedicated PostgreSQL connection per server process (not from the pool) that LISTENs on the events
-// channel. Notifications are handled strictly one after the other, so clients see changes in commit
-// order. When the connection drops, it reconnects with a bounded backoff and reports the gap: changes
-// committed meanwhile were not heard, and whoever relies on the stream must catch up.
+// Follows the committed-change stream (store/change-stream.ts) for one server process, on one dedicated
+// PostgreSQL connection (not from the pool), and hands each change on strictly one after the other.
+//
+// When to look: at once when this process committed a write (committed(), called by the store after
+// its COMMIT); when another process on the database says so (a payload-less NOTIFY on the channel, sent
+// after its commit, so no write transaction ever notifies); and every second as a safety net (writers
+// that announce nothing, a lost notification). Looks are coalesced: one read at a time, and one more
+// if something happened during it. The NOTIFY for other processes is coalesced the same way, and sent
+// only while another process follows the stream on the database: each NOTIFY is a small transaction
+// that wakes every listener, not worth its CPU for a site with one FHIR server process. A listener says
+// hello with a NOTIFY when it connects, so the others know at once; the poll notices when they leave.
+//
+// The position is kept in memory, so a lost connection loses nothing: after reconnecting, reading goes
+// on where it stopped. Only a change whose handling failed is a gap (onGap): subscribers catch up.
 import pg from 'pg';
 import { CHANGE_CHANNEL } from '../store/schema.ts';
-import { parseChange, type ResourceChange } from './change-notifier.ts';
+import { currentStreamPosition, readCommittedChanges, type CommittedChange, type StreamCursor } from '../store/change-stream.ts';
 
 export interface EventListenerHandlers {
-  /** Called for each committed change, in commit order; the next waits for the returned promise. */
-  onChange(change: ResourceChange): Promise<void>;
-  /** Called after a reconnect: notifications may have been lost while the connection was down. */
-  onGap(): Promise<void> | void;
+  /** Called for each committed change, in the order changes became visible; the next waits for the returned promise. */
+  onChange(change: CommittedChange): Promise<void>;
+  /** Called when handling a change failed: that change was not delivered. */
+  onGap?(): Promise<void> | void;
+  /** Types whose changes should come with their content (those someone will deliver). */
+  contentTypes?(): readonly string[];
   log?(msg: string): void;
 }
 
+export interface EventListenerOptions {
+  /** Safety-net poll (ms); default 1 s. */
+  pollIntervalMs?: number;
+}
+
+/** The name the listener's connection shows in pg_stat_activity. */
+export const EVENT_CONNECTION_NAME = 'dsf-fhir-events';
+
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
+const DEFAULT_POLL_MS = 1_000;
+const PAGE_SIZE = 500;
+/** Reading pauses while this many changes wait to be handled (a slow subscriber must not fill memory). */
+const MAX_QUEUED = 2_000;
 
 export class EventListener {
   private client: pg.Client | undefined;
-  /** Changes in commit order; 'gap' marks where a lost connection may have missed some. */
-  private queue: (ResourceChange | 'gap')[] = [];
+  private cursor: StreamCursor | undefined;
+  private readonly queue: CommittedChange[] = [];
   private draining = false;
   private idle: Promise<void> = Promise.resolve();
+  private reading: Promise<void> | undefined;
+  private readWanted = false;
+  private notifying = false;
+  private notifyWanted = false;
+  /** Whether another process follows the stream on this database (then commits are worth a NOTIFY). */
+  private othersListening = true;
+  /** Notifications heard from other processes (a check of who listens that overlaps one does not count). */
+  private heard = 0;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly connection: pg.ClientConfig,
     private readonly handlers: EventListenerHandlers,
+    private readonly options: EventListenerOptions = {},
   ) {}
 
-  /** Connects and listens; resolves once LISTEN is active (rejects if the first attempt fails). */
+  /**
+   * Connects and listens; resolves once active (rejects if the first attempt fails). The first start
+   * takes the current position: changes committed before it are not delivered. A start after stop()
+   * goes on from where the listener stopped.
+   */
   async start(): Promise<void> {
+    this.stopped = false;
     await this.connect();
+    this.pollTimer = setInterval(() => {
+      this.wake();
+      void this.lookForOthers();
+    }, this.options.pollIntervalMs ?? DEFAULT_POLL_MS);
+    this.pollTimer.unref();
+    this.wake();
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ ...this.connection, keepAlive: true });
+    const client = new pg.Client({ ...this.connection, application_name: this.connection.application_name ?? EVENT_CONNECTION_NAME, keepAlive: true });
     client.on('notification', (n) => {
-      if (n.channel !== CHANGE_CHANNEL || !n.payload) return;
-      const change = parseChange(n.payload);
-      if (change) this.enqueue(change);
+      // Our own NOTIFY (sent for the other processes) tells us nothing new.
+      if (n.channel !== CHANGE_CHANNEL || n.processId === (client as pg.Client & { processID?: number }).processID) return;
+      this.heard++;
+      this.othersListening = true;
+      this.wake();
     });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
-    await client.connect();
-    await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+    try {
+      await client.connect();
+      // Only the NOTIFY transactions commit on this connection: they need not wait for the WAL flush.
+      await client.query('SET synchronous_commit = off');
+      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      this.cursor ??= { since: await currentStreamPosition(client) };
+      await client.query(`NOTIFY ${CHANGE_CHANNEL}`); // hello: the others notify from now on
+      await this.lookForOthers(client);
+    } catch (e) {
+      client.removeAllListeners('end').removeAllListeners('error').on('error', () => {});
+      await client.end().catch(() => {});
+      throw e;
+    }
     this.client = client;
   }
 
@@ -63,22 +121,79 @@ export class EventListener {
     this.reconnectTimer = setTimeout(async () => {
       try {
         await this.connect();
-        // Handled after the changes queued before the gap, so the order stays intact.
-        this.enqueueGap();
+        this.wake(); // whatever committed meanwhile
       } catch {
         this.reconnect(Math.min(delay * 2, MAX_BACKOFF_MS));
       }
     }, delay);
   }
 
-  private enqueueGap(): void {
-    this.queue.push('gap');
-    this.drain();
+  /**
+   * Whether another listener is connected to this database. When our own connection's name was set
+   * otherwise (in the database URL) the others' may be too: then always notify.
+   */
+  private async lookForOthers(client = this.client): Promise<void> {
+    const heard = this.heard;
+    try {
+      const r = await client?.query(
+        `SELECT current_setting('application_name') <> $1
+           OR EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()) AS others`,
+        [EVENT_CONNECTION_NAME],
+      );
+      if (r && this.heard === heard) this.othersListening = r.rows[0].others === true;
+    } catch {
+      this.othersListening = true; // when in doubt, notify
+    }
   }
 
-  private enqueue(change: ResourceChange): void {
-    this.queue.push(change);
-    this.drain();
+  /** A write of this process committed: read at once, and tell the other processes on the database. */
+  committed(): void {
+    this.wake();
+    this.notifyOthers();
+  }
+
+  private notifyOthers(): void {
+    const client = this.client;
+    if (!client || !this.othersListening) return; // the others' poll finds it
+    if (this.notifying) {
+      this.notifyWanted = true;
+      return;
+    }
+    this.notifying = true;
+    this.notifyWanted = false;
+    client
+      .query(`NOTIFY ${CHANGE_CHANNEL}`)
+      .catch(() => {})
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyWanted) this.notifyOthers();
+      });
+  }
+
+  /** Reads what committed since the last read (now, or right after the read under way). */
+  wake(): void {
+    this.readWanted = true;
+    if (!this.reading && this.client && !this.stopped) this.reading = this.readWhileWanted().finally(() => (this.reading = undefined));
+  }
+
+  private async readWhileWanted(): Promise<void> {
+    for (let client = this.client; this.readWanted && client && !this.stopped && this.cursor; client = this.client) {
+      this.readWanted = false;
+      let page: Awaited<ReturnType<typeof readCommittedChanges>>;
+      try {
+        page = await readCommittedChanges(client, this.cursor, PAGE_SIZE, this.handlers.contentTypes?.() ?? []);
+      } catch (e) {
+        // A lost connection reconnects and wakes; anything else is tried again by the next poll.
+        if (this.client === client) this.handlers.log?.(`reading the change stream failed: ${(e as Error).message}`);
+        return;
+      }
+      if (this.stopped) return; // a restart reads this step again
+      this.cursor = page.next;
+      if (page.more) this.readWanted = true;
+      for (const change of page.changes) this.queue.push(change);
+      if (page.changes.length) this.drain();
+      while (this.queue.length > MAX_QUEUED && this.draining) await this.idle;
+    }
   }
 
   private drain(): void {
@@ -87,8 +202,12 @@ export class EventListener {
     this.idle = (async () => {
       try {
         for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
-          const item = next;
-          await this.safely(() => (item === 'gap' ? this.handlers.onGap() : this.handlers.onChange(item)));
+          try {
+            await this.handlers.onChange(next);
+          } catch (e) {
+            this.handlers.log?.(`event handling failed: ${(e as Error).message}`);
+            await Promise.resolve(this.handlers.onGap?.()).catch(() => {});
+          }
         }
       } finally {
         this.draining = false;
@@ -96,25 +215,25 @@ export class EventListener {
     })();
   }
 
-  private async safely(fn: () => Promise<void> | void): Promise<void> {
-    try {
-      await fn();
-    } catch (e) {
-      this.handlers.log?.(`event handling failed: ${(e as Error).message}`);
-    }
-  }
-
-  /** Resolves when every change heard so far has been handled (for tests and shutdown). */
+  /** Resolves when everything committed before the call has been read and handled (for tests and shutdown). */
   async settled(): Promise<void> {
-    while (this.draining) await this.idle;
+    this.wake();
+    for (let i = 0; i < 1_000 && (this.reading || this.draining || this.readWanted); i++) {
+      if (this.reading) await this.reading;
+      else if (this.draining) await this.idle;
+      else if (this.client) this.wake();
+      else break; // not connected: nothing can be read now
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.pollTimer);
     const c = this.client;
     this.client = undefined;
+    await this.reading;
     await c?.end().catch(() => {});
-    await this.settled();
+    while (this.draining) await this.idle;
   }
 }

@@ -93,6 +93,13 @@ export class ResourceStore {
     this.settledListeners.push(listener);
   }
 
+  private readonly committedWriteListeners: (() => void)[] = [];
+
+  /** Called (not awaited) right after a transaction that wrote versions committed: the change stream has news. */
+  onCommittedWrites(listener: () => void): void {
+    this.committedWriteListeners.push(listener);
+  }
+
   /**
    * Runs fn in a transaction. A transaction that failed only because a prepared statement's plan went
    * stale (a migration changed the schema under it) runs once more: its statements are prepared anew.
@@ -115,7 +122,9 @@ export class ResourceStore {
   private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let begun = false;
+    let wrote = false;
     const batch = new WriteBatch<StoredVersion>(async (writes) => {
+      wrote = true;
       const clash = await writeVersions(client, writes);
       if (!clash) return;
       // Held back for a transaction's entry: told with its label; otherwise as if written at once.
@@ -151,6 +160,7 @@ export class ResourceStore {
         await this.settled(client, false);
         throw e;
       }
+      if (wrote) for (const listener of this.committedWriteListeners) listener();
       await this.settled(client, true);
       return result;
     } finally {

@@ -112,7 +112,10 @@ $$;
   },
 ];
 
-/** The PostgreSQL channel every stored resource version is announced on (events/change-notifier.ts). */
+/**
+ * The PostgreSQL channel on which a server process says, after it committed writes, that the change
+ * stream has news (store/change-stream.ts); the notification carries no payload.
+ */
 export const CHANGE_CHANNEL = 'dsf_events';
 
 /** Migrations of the component 'fhir-events' (run after the store's own). */
@@ -129,6 +132,32 @@ BEGIN
 END
 $$;
 CREATE TRIGGER resources_notify AFTER INSERT ON resources FOR EACH ROW EXECUTE FUNCTION dsf_notify_resource_version();
+`,
+  },
+  {
+    version: 2,
+    name: 'change stream: sequence number and writing transaction of every version, no trigger',
+    sql: `
+-- pg_notify in the writing transaction serialised every commit (PostgreSQL holds one lock for all
+-- notifying commits through the WAL flush). Instead each version records its writing transaction and a
+-- number, and readers find what committed since they last looked (store/change-stream.ts).
+DROP TRIGGER resources_notify ON resources;
+DROP FUNCTION dsf_notify_resource_version();
+CREATE SEQUENCE resources_change_seq AS bigint;
+ALTER TABLE resources ADD COLUMN change_seq BIGINT, ADD COLUMN change_xact xid8;
+-- Versions written before get numbers in the order they were written, and no transaction: they were
+-- announced by the trigger already, so no reader delivers them again.
+UPDATE resources r SET change_seq = o.n
+  FROM (SELECT id, version, row_number() OVER (ORDER BY last_updated, version, id) AS n FROM resources) o
+  WHERE r.id = o.id AND r.version = o.version;
+SELECT setval('resources_change_seq', COALESCE((SELECT max(change_seq) FROM resources), 0) + 1, false);
+ALTER SEQUENCE resources_change_seq OWNED BY resources.change_seq;
+-- Taken when the row is inserted (after the resource's write lock), kept when the row stops being current.
+ALTER TABLE resources
+  ALTER COLUMN change_seq SET DEFAULT nextval('resources_change_seq'),
+  ALTER COLUMN change_seq SET NOT NULL,
+  ALTER COLUMN change_xact SET DEFAULT pg_current_xact_id();
+CREATE INDEX resources_change_xact ON resources (change_xact);
 `,
   },
 ];

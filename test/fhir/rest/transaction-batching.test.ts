@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, TAG_ALL, type TestSite } from '../../support/fhir-site.ts';
+import { EventListener } from '../../../src/fhir/events/event-listener.ts';
 
 let site: TestSite;
 /** Every statement the server sent, with its connection. */
@@ -171,22 +172,18 @@ test('a uniqueness clash in entry 57 rolls back every entry and is told for entr
 });
 
 test('events of a batched transaction in entry order', async () => {
-  const admin = new (await import('pg')).default.Client({ connectionString: site.db.url });
-  await admin.connect();
+  // As another server process on the database would follow the change stream.
   const seen: string[] = [];
-  admin.on('notification', (n) => seen.push(n.payload ?? ''));
-  await admin.query('LISTEN dsf_events');
+  const stream = new EventListener(site.db.pool.options, { onChange: async (c) => void seen.push(c.id) });
+  await stream.start();
   try {
     const r = await transaction(Array.from({ length: 20 }, (_, i) => post(patient(`event-${i}`))));
     assert.equal(r.status, 200, r.body);
     const ids = r.json.entry.map((e: any) => e.response.location.split('/').slice(-3, -2)[0]);
-    for (let i = 0; i < 100 && seen.length < 20; i++) await new Promise((res) => setTimeout(res, 20));
-    assert.deepEqual(
-      seen.map((s) => s.split('/')[1]),
-      ids,
-    );
+    await stream.settled();
+    assert.deepEqual(seen, ids);
   } finally {
-    await admin.end();
+    await stream.stop();
   }
 });
 

@@ -1,0 +1,248 @@
+// The committed-change stream (store/change-stream.ts) as a server process follows it (events/
+// event-listener.ts): every committed version once, in the order versions became visible, never a
+// rolled-back one; a transaction holding an early number while later ones commit holds nobody back and
+// is delivered after its own commit; other processes hear of a commit through a payload-less NOTIFY;
+// a lost connection loses nothing; a long transaction elsewhere stalls nothing; an upgraded database
+// delivers only what is written after the start.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Resource } from '@medplum/fhirtypes';
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
+import { migrate } from '../../../src/db/migrate.ts';
+import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
+import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
+import { EventListener, EVENT_CONNECTION_NAME, type EventListenerOptions } from '../../../src/fhir/events/event-listener.ts';
+import type { CommittedChange } from '../../../src/fhir/store/change-stream.ts';
+
+let db: TestDatabase;
+let other: TestDatabase;
+let store: ResourceStore;
+/** Listeners of this test process's "server": told by the store when its writes commit. */
+const wired = new Set<EventListener>();
+const listeners: EventListener[] = [];
+
+before(async () => {
+  db = await createTestDatabase('dsf_change_stream');
+  other = await createTestDatabase('dsf_change_stream_other');
+  await migrate(db.pool, 'fhir', FHIR_MIGRATIONS);
+  await migrate(db.pool, 'fhir-events', EVENT_MIGRATIONS);
+  store = new ResourceStore(db.pool, 'https://localhost/fhir', { uniqueKeys: (r: any) => (r.identifier?.[0]?.value ? [`identifier:${r.identifier[0].value}`] : []) });
+  store.onCommittedWrites(() => {
+    for (const l of wired) l.committed();
+  });
+});
+after(async () => {
+  for (const l of listeners) await l.stop();
+  await db?.drop();
+  await other?.drop();
+});
+
+const patient = (value: string) => ({ resourceType: 'Patient', identifier: [{ system: 'http://stream.test', value }] }) as Resource;
+const create = async (value: string) => (await store.transaction((c) => store.create(c, patient(value)))).id;
+
+interface Follower {
+  listener: EventListener;
+  seen: CommittedChange[];
+  gaps: number;
+  ids(): string[];
+}
+
+/** A listener on the test database; `wire`: this process's store tells it of its commits. */
+async function follow(wire = true, opts: EventListenerOptions = {}, url = db.url): Promise<Follower> {
+  const f: Follower = { listener: undefined as unknown as EventListener, seen: [], gaps: 0, ids: () => f.seen.map((c) => c.id) };
+  f.listener = new EventListener({ connectionString: url }, { onChange: async (c) => void f.seen.push(c), onGap: () => void f.gaps++ }, opts);
+  listeners.push(f.listener);
+  await f.listener.start();
+  if (wire) wired.add(f.listener);
+  return f;
+}
+
+async function unfollow(f: Follower): Promise<void> {
+  wired.delete(f.listener);
+  await f.listener.stop();
+}
+
+async function eventually(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const seqOf = async (id: string) => Number((await db.pool.query('SELECT change_seq FROM resources WHERE id = $1', [id])).rows[0].change_seq);
+
+test('a transaction holding an early number while later ones commit: they are not held back, it comes after its commit, once', async () => {
+  const f = await follow();
+  let opened!: () => void;
+  let release!: () => void;
+  const isOpen = new Promise<void>((r) => (opened = r));
+  const gate = new Promise<void>((r) => (release = r));
+  const early = store.transaction(async (c) => {
+    const created = await store.create(c, patient('early'));
+    await c.query('SELECT 1'); // sends BEGIN and the held-back write: the row and its number exist, uncommitted
+    opened();
+    await gate;
+    return created.id;
+  });
+  await isOpen;
+  const later = [await create('later-1'), await create('later-2')];
+  await f.listener.settled();
+  assert.deepEqual(f.ids(), later, 'the later commits arrive without waiting for the open transaction');
+
+  release();
+  const earlyId = await early;
+  await f.listener.settled();
+  assert.deepEqual(f.ids(), [...later, earlyId], 'after its commit, after the ones committed before it');
+  assert.ok((await seqOf(earlyId)) < (await seqOf(later[0]!)), 'it did hold the earlier number');
+  // A poll and another look find nothing more: once.
+  await new Promise((r) => setTimeout(r, 1_100));
+  await f.listener.settled();
+  assert.deepEqual(f.ids(), [...later, earlyId]);
+  await unfollow(f);
+});
+
+test('rolled-back writes are never delivered: a failed transaction, a refused single-statement create', async () => {
+  const f = await follow();
+  await assert.rejects(
+    store.transaction(async (c) => {
+      await store.create(c, patient('rolled-back'));
+      await c.query('SELECT 1'); // the write is sent (it takes its number), then the transaction fails
+      throw new Error('fails after writing');
+    }),
+    /fails after writing/,
+  );
+  const kept = await create('clash');
+  await assert.rejects(create('clash'), /already exists/); // one statement, refused by the database
+  const last = await create('after-the-failures');
+  await f.listener.settled();
+  assert.deepEqual(f.ids(), [kept, last]);
+  const rows = (await db.pool.query("SELECT count(*)::int AS n FROM resources WHERE resource->'identifier'->0->>'value' IN ('rolled-back')")).rows[0].n;
+  assert.equal(rows, 0);
+  await unfollow(f);
+});
+
+test('versions of one resource and the writes of one transaction arrive in order', async () => {
+  const f = await follow();
+  const ids = await store.transaction(async (c) => {
+    const out: string[] = [];
+    for (let i = 0; i < 30; i++) out.push((await store.create(c, patient(`tx-${i}`))).id);
+    return out;
+  });
+  const first = ids[0]!;
+  for (let v = 2; v <= 4; v++) {
+    await store.transaction(async (c) => {
+      const cur = await store.readCurrent(c, 'Patient', first, true);
+      await store.update(c, { ...(cur!.resource as any), active: v % 2 === 0 }, undefined, false, cur);
+    });
+  }
+  await f.listener.settled();
+  assert.deepEqual(f.ids(), [...ids, first, first, first]);
+  assert.deepEqual(f.seen.filter((c) => c.id === first).map((c) => c.version), [1, 2, 3, 4]);
+  await unfollow(f);
+});
+
+test('another process hears of a commit through the NOTIFY sent after it (not by its poll)', async () => {
+  const writer = await follow(true);
+  const elsewhere = await follow(false, { pollIntervalMs: 600_000 });
+  const t0 = Date.now();
+  const id = await create('cross-process');
+  await eventually('the change in the other process', () => elsewhere.ids().includes(id));
+  assert.ok(Date.now() - t0 < 10_000);
+  // The NOTIFY carries nothing and is sent outside the writing transaction: no trigger is left.
+  const triggers = (await db.pool.query("SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'resources'::regclass AND NOT tgisinternal")).rows[0].n;
+  assert.equal(triggers, 0);
+  await unfollow(writer);
+  await unfollow(elsewhere);
+});
+
+test('a process alone on the database sends no NOTIFY; one that joins says hello and is notified from then on', async () => {
+  const alone = await follow(true);
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  const heard: number[] = [];
+  admin.on('notification', (n) => heard.push(n.processId));
+  await admin.query('LISTEN dsf_events');
+  try {
+    const first = await create('alone');
+    await alone.listener.settled();
+    assert.deepEqual(alone.ids(), [first]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(heard, [], 'no other follower of the stream: nothing sent');
+    const joined = await follow(false, { pollIntervalMs: 600_000 });
+    await eventually('the hello of the one that joined', () => heard.length === 1);
+    const second = await create('not alone');
+    await eventually('the change in the process that joined', () => joined.ids().includes(second));
+    assert.ok(heard.length >= 2, 'notified after the commit');
+    await unfollow(joined);
+  } finally {
+    await admin.end();
+  }
+  await unfollow(alone);
+});
+
+test('a lost database connection: the reader reconnects and goes on from its position; nothing lost, nothing twice, no gap', async () => {
+  const f = await follow();
+  const before = await create('before-kill');
+  await f.listener.settled();
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1', [EVENT_CONNECTION_NAME]);
+  await admin.end();
+  assert.equal(killed.rowCount, 1);
+  const during = [await create('during-1'), await create('during-2'), await create('during-3')];
+  await eventually('the changes committed while reconnecting', () => during.every((id) => f.ids().includes(id)));
+  await f.listener.settled();
+  assert.deepEqual(f.ids(), [before, ...during]);
+  assert.equal(f.gaps, 0);
+  await unfollow(f);
+});
+
+test('a long transaction in another database, and an idle one in this database, stall nothing', async () => {
+  const f = await follow();
+  const elsewhere = new pg.Client({ connectionString: other.url });
+  const idleHere = new pg.Client({ connectionString: db.url });
+  await elsewhere.connect();
+  await idleHere.connect();
+  try {
+    await elsewhere.query('BEGIN');
+    const old = (await elsewhere.query('SELECT pg_current_xact_id()::text AS x')).rows[0].x as string;
+    await idleHere.query('BEGIN');
+    await idleHere.query('SELECT pg_current_xact_id()');
+    const id = await create('despite-long-transactions');
+    // They do hold back the cluster's oldest transaction...
+    const xmin = (await db.pool.query('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x')).rows[0].x as string;
+    assert.ok(BigInt(xmin) <= BigInt(old));
+    // ...and the change comes anyway.
+    await f.listener.settled();
+    assert.deepEqual(f.ids(), [id]);
+  } finally {
+    await elsewhere.end();
+    await idleHere.end();
+  }
+  await unfollow(f);
+});
+
+test('an older database: the migration numbers the versions written before, drops the trigger; only later writes are delivered', async () => {
+  const old = await createTestDatabase('dsf_change_stream_upgrade');
+  try {
+    await migrate(old.pool, 'fhir', FHIR_MIGRATIONS);
+    await migrate(old.pool, 'fhir-events', EVENT_MIGRATIONS.slice(0, 1));
+    const oldStore = new ResourceStore(old.pool, 'https://localhost/fhir');
+    const before: string[] = [];
+    for (let i = 0; i < 3; i++) before.push((await oldStore.transaction((c) => oldStore.create(c, patient(`old-${i}`)))).id);
+    assert.deepEqual(await migrate(old.pool, 'fhir-events', EVENT_MIGRATIONS), [2]);
+    const rows = (await old.pool.query('SELECT id, change_seq, change_xact FROM resources ORDER BY change_seq')).rows;
+    assert.deepEqual(rows.map((r) => r.id), before, 'numbered in the order written');
+    assert.ok(rows.every((r) => r.change_seq > 0 && r.change_xact === null));
+    const f = await follow(false, {}, old.url);
+    const after = (await oldStore.transaction((c) => oldStore.create(c, patient('new')))).id;
+    await f.listener.settled();
+    assert.deepEqual(f.ids(), [after]);
+    assert.ok((await old.pool.query('SELECT change_seq FROM resources WHERE id = $1', [after])).rows[0].change_seq > rows[2].change_seq);
+    await unfollow(f);
+  } finally {
+    await old.drop();
+  }
+});

@@ -38,11 +38,18 @@ export interface RequestOptions {
   connectTimeoutMs?: number;
 }
 
+/** How long a pooled keep-alive socket may stay idle before this client closes it. */
+const IDLE_SOCKET_MS = 4_000;
+
 export class HttpsClient {
   readonly agent: https.Agent;
 
   constructor(identity: TlsIdentity, maxSockets = 32) {
-    this.agent = new https.Agent({ keepAlive: true, maxSockets, cert: identity.cert, key: identity.key, pfx: identity.pfx, passphrase: identity.passphrase, ca: identity.ca });
+    // Idle pooled sockets are closed after IDLE_SOCKET_MS, well before a server's keep-alive timeout
+    // (ours 15 s, Node's 5 s): otherwise a request sent just as the server closes an idle socket fails
+    // with ECONNRESET ("socket hang up"), and a busy event loop here makes that instant hard to avoid.
+    // Every request sets its own timeout, so this applies to free sockets only.
+    this.agent = new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, maxSockets, cert: identity.cert, key: identity.key, pfx: identity.pfx, passphrase: identity.passphrase, ca: identity.ca });
   }
 
   request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {

@@ -3,26 +3,15 @@
 // resource of the repository's FHIR JSON (fixtures, core and plugin resources) and on crafted shapes.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { repositoryFhirJson } from '../../support/fhir-json-corpus.ts';
 import { plainPathEvaluator } from '../../../src/fhir/search/plain-path.ts';
 import { evaluateWithFhirpath, searchParameters } from '../../../src/fhir/search/parameters.ts';
 import { servedResourceTypes } from '../../../src/fhir/model/resource-types.ts';
 import { computeIndexRows } from '../../../src/fhir/search/index-rows.ts';
 
-const ROOT = join(import.meta.dirname, '../../..');
 const TAG = { system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' };
 
 type Json = Record<string, unknown>;
-
-function jsonFiles(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) jsonFiles(path, out);
-    else if (name.endsWith('.json')) out.push(path);
-  }
-  return out;
-}
 
 /** Every resource in a JSON tree (bundle entries and contained resources too). */
 function resources(value: unknown, out: Json[]): void {
@@ -58,9 +47,7 @@ function crafted(): Json[] {
 
 describe('plain element paths of search parameters', () => {
   const corpus: Json[] = [];
-  for (const file of [...jsonFiles(join(ROOT, 'test/fixtures')), ...jsonFiles(join(ROOT, 'plugins')), ...jsonFiles(join(ROOT, 'fhir'))]) {
-    resources(JSON.parse(readFileSync(file, 'utf8')) as unknown, corpus);
-  }
+  for (const json of repositoryFhirJson()) resources(json, corpus);
   corpus.push(...crafted());
 
   it('give FHIRPath values on every resource they answer for', () => {

@@ -3,8 +3,7 @@
 // core and plugin resources) and on crafted valid and invalid variants.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { repositoryFhirJson } from '../../support/fhir-json-corpus.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import { nativeInvariant, nativeInvariantExpressions } from '../../../src/fhir/validation/native-invariants.ts';
 import { evaluateWithFhirpath } from '../../../src/fhir/validation/invariants.ts';
@@ -13,21 +12,11 @@ import { loadCoreResources } from '../../../src/fhir/conformance/core-resources.
 import { ResourceValidator } from '../../../src/fhir/validation/validator.ts';
 import { MapResolver } from '../../fixtures/validation/fixture-resolver.ts';
 
-const ROOT = join(import.meta.dirname, '../../..');
 const READ_ACCESS = 'http://dsf.dev/fhir/CodeSystem/read-access-tag';
 const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
 const PRACT_ID = 'http://dsf.dev/sid/practitioner-identifier';
 
 type Json = Record<string, unknown>;
-
-function jsonFiles(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) jsonFiles(path, out);
-    else if (name.endsWith('.json')) out.push(path);
-  }
-  return out;
-}
 
 /** Every distinct object and string in a JSON tree, each with the resource it lies in. */
 function collect(value: unknown, root: unknown, out: Map<string, { value: unknown; root: unknown }>): void {
@@ -88,10 +77,7 @@ function contextPath(expression: string): string {
 
 describe('native invariants', () => {
   const distinct = new Map<string, { value: unknown; root: unknown }>();
-  for (const file of [...jsonFiles(join(ROOT, 'test/fixtures')), ...jsonFiles(join(ROOT, 'plugins')), ...jsonFiles(join(ROOT, 'fhir'))]) {
-    const json = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    collect(json, json, distinct);
-  }
+  for (const json of repositoryFhirJson()) collect(json, json, distinct);
   const corpus = [...distinct.values()];
   for (const value of crafted()) corpus.push({ value, root: typeof value === 'object' && value !== null && 'resourceType' in value ? value : {} });
 

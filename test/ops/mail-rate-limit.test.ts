@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { createPkcs12 } from '../../src/common/pkcs12.ts';
 import { SmtpMailService } from '../../src/bpe/services/smtp-mail-service.ts';
 import { errorMailTap } from '../../src/bpe/services/error-mail.ts';
@@ -16,30 +15,19 @@ import { BpeLogger } from '../../src/bpe/services/logging.ts';
 import { createMailService } from '../../src/bpe/services/mail-factory.ts';
 import { readBpeConfig } from '../../src/bpe/config.ts';
 import { testCertificates } from '../support/fhir-site.ts';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 
-const received: string[] = [];
-let server: SMTPServer;
+let received: string[] = [];
+let sink: SmtpSink;
 let port: number;
 const dir = mkdtempSync(join(tmpdir(), 'dsf-mail-limit-'));
 
 before(async () => {
-  server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push(Buffer.concat(chunks).toString('utf8'));
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  port = (server.server.address() as AddressInfo).port;
+  sink = await startSmtpSink();
+  received = sink.raw;
+  port = sink.port;
 });
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(() => sink?.close());
 
 const mailConfig = (p: number) => ({ host: '127.0.0.1', port: p, useSmtps: false, fromAddress: 'bpe@test.org', toAddresses: ['ops@test.org'], toAddressesCc: [], replyToAddresses: [] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

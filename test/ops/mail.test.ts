@@ -7,8 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { createPkcs12 } from '../../src/common/pkcs12.ts';
 import { SmtpMailService } from '../../src/bpe/services/smtp-mail-service.ts';
 import { createSmimeSigner, readPkcs12KeyStore } from '../../src/bpe/services/smime-signer.ts';
@@ -17,39 +15,23 @@ import { BpeLogger } from '../../src/bpe/services/logging.ts';
 import { createMailService } from '../../src/bpe/services/mail-factory.ts';
 import { readBpeConfig } from '../../src/bpe/config.ts';
 import { testCertificates } from '../support/fhir-site.ts';
+import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../support/smtp-sink.ts';
 
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-}
-const received: Received[] = [];
-let server: SMTPServer;
+let sink: SmtpSink;
+let received: ReceivedMail[] = [];
 let port: number;
 const dir = mkdtempSync(join(tmpdir(), 'dsf-mail-'));
 
 before(async () => {
-  server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  port = (server.server.address() as AddressInfo).port;
+  sink = await startSmtpSink();
+  received = sink.mails;
+  port = sink.port;
 });
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(() => sink?.close());
 
 const mailConfig = () => ({ host: '127.0.0.1', port, useSmtps: false, fromAddress: 'bpe@test.org', toAddresses: ['ops@test.org'], toAddressesCc: ['cc@test.org'], replyToAddresses: [] });
 
-async function nextMail(count: number): Promise<Received> {
+async function nextMail(count: number): Promise<ReceivedMail> {
   for (let i = 0; i < 200 && received.length < count; i++) await new Promise((r) => setTimeout(r, 25));
   assert.ok(received.length >= count, 'the SMTP server received the mail');
   return received[count - 1]!;

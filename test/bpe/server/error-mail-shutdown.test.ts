@@ -7,7 +7,7 @@ import net, { type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.ts';
 import { startBpeServer } from '../../../src/bpe/bpe-server.ts';
 import type { BpeConfig } from '../../../src/bpe/config.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
@@ -16,30 +16,18 @@ import { bpeConfig, recordingLogger } from './bpe-support.ts';
 
 let site: TestSite;
 let db: TestDatabase;
-let smtp: SMTPServer;
-const received: string[] = [];
+let smtp: SmtpSink;
+let received: string[] = [];
 const pluginDirectory = mkdtempSync(join(tmpdir(), 'dsf-no-plugins-'));
 
 before(async () => {
   site = await startTestSite();
   db = await createTestDatabase('dsf_bpe_mail_shutdown');
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push(Buffer.concat(chunks).toString('utf8'));
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
+  smtp = await startSmtpSink();
+  received = smtp.raw;
 });
 after(async () => {
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await smtp?.close();
   await db?.drop();
   await site?.stop();
   rmSync(pluginDirectory, { recursive: true, force: true });
@@ -67,7 +55,7 @@ function configWithErrorMails(smtpPort: number, shutdownWaitMs?: number): BpeCon
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('on stop the errors held back in the current window are mailed as a summary', async () => {
-  const bpe = await startBpeServer(configWithErrorMails((smtp.server.address() as AddressInfo).port), { pool: db.pool, logger: recordingLogger().logger, jobPollIntervalMs: 50 });
+  const bpe = await startBpeServer(configWithErrorMails(smtp.port), { pool: db.pool, logger: recordingLogger().logger, jobPollIntervalMs: 50 });
   const start = received.length;
   try {
     await bpe.connected();

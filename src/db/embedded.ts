@@ -38,14 +38,52 @@ export interface EmbeddedOptions {
   timeoutMs?: number;
 }
 
+/**
+ * A port free on 127.0.0.1 now, for a server started a moment later. Taken below the kernel's range
+ * for the local ports of outgoing connections (Linux: ip_local_port_range, 32768 up by default) and
+ * 4,100 below it, so that the demo's offsets (+1000 … +4000) stay below it too: a port the kernel
+ * handed out (port 0) is one any outgoing connection of a busy test run can take before the server
+ * binds it (EADDRINUSE). Elsewhere, or when no such port is free, the kernel picks.
+ */
 export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
+  const range = listenPortRange();
+  if (range) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = range[0] + Math.floor(Math.random() * (range[1] - range[0]));
+      if (await bindable(port)) return port;
+    }
+  }
+  return await listenOn(0);
+}
+
+/** [low, high) of ports no outgoing connection gets as its local port, or undefined where unknown. */
+function listenPortRange(): [number, number] | undefined {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const high = low - 4_100;
+    return Number.isInteger(low) && high - 15_000 >= 1_000 ? [15_000, high] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function bindable(port: number): Promise<boolean> {
+  try {
+    await listenOn(port);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function listenOn(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(bound));
     });
   });
 }

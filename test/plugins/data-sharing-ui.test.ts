@@ -101,7 +101,7 @@ test('the committee member approves in the user-task form; the demo run complete
     assert.match(shown, /Criteria: \w+\?/);
     await screenshot(committee.page, 'data-sharing-committee-form');
     await committee.form.getByRole('button', { name: 'Complete' }).click();
-    await committee.page.locator('h1', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
+    await committee.page.locator('h1', { hasText: /completed|amended/ }).waitFor({ timeout: 60_000 });
   } finally {
     await committee.context.close();
   }

@@ -3,6 +3,7 @@
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { markFailuresBeforeConnect } from './request-delivery.ts';
 
 export interface TlsIdentity {
   /** PEM client certificate and key; omit to connect without a client certificate. */
@@ -62,6 +63,7 @@ export class HttpsClient {
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error(`Request to ${url} timed out`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
+      markFailuresBeforeConnect(req, true);
       if (opts.connectTimeoutMs !== undefined) limitConnect(req, opts.connectTimeoutMs, url);
       if (opts.body !== undefined) req.write(opts.body);
       req.end();
@@ -79,6 +81,7 @@ export class HttpsClient {
       });
       req.on('timeout', () => req.destroy(new Error(`Request to ${url} timed out`)));
       req.on('error', reject);
+      markFailuresBeforeConnect(req, true);
       if (opts.body instanceof Readable) {
         opts.body.on('error', (e) => req.destroy(e));
         opts.body.pipe(req);

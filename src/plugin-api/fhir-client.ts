@@ -177,9 +177,14 @@ export interface FhirClient {
   /** The same client, writing with `Prefer: return=OperationOutcome`. */
   withOperationOutcomeReturn(): OperationOutcomeReturnClient;
   /**
-   * The same client, trying again after a server error (5xx) or a connection that could not be made
-   * (refused, timed out, unknown host): up to maxRetries more times, waiting `delay` (milliseconds,
-   * doubling to eight times it) or as the DelayStrategy says. Other errors are thrown at once.
+   * The same client, trying again after a server error (5xx) or a connection failure: up to
+   * maxRetries more times, waiting `delay` (milliseconds, doubling to eight times it) or as the
+   * DelayStrategy says. Other errors are thrown at once. A connection failure of a request that is not
+   * idempotent (POST: create, transaction/batch, operations; PATCH) is retried only when the request
+   * provably never reached the server (refused, unknown host, connect timeout, TLS handshake failure;
+   * `FhirConnectionError.requestSent` false): after a reset or read timeout the server may have stored
+   * it, and sending it again could create a duplicate. GET, HEAD, PUT and DELETE retry on any
+   * connection failure.
    */
   withRetry(maxRetries: number, delay: number | DelayStrategy): FhirClient;
   withRetryForever(delay: number | DelayStrategy): FhirClient;
@@ -226,6 +231,12 @@ export class FhirConnectionError extends FhirClientError {
     url: string,
     readonly code: string | undefined,
     cause: unknown,
+    /**
+     * false only when the request provably never left this side (connection refused, unknown host,
+     * connect timeout, TLS handshake failure): the server cannot have acted on it. true when the
+     * connection failed after the request was written (reset, read timeout): it may have been processed.
+     */
+    readonly requestSent: boolean = true,
   ) {
     super(`${method} ${url}: not reachable (${code ?? (cause as Error)?.message ?? 'error'})`, method, url, { cause });
     this.name = 'FhirConnectionError';

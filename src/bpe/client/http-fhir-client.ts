@@ -28,6 +28,8 @@ import {
 import { parseFhirXml } from '../../fhir/model/xml-parse.ts';
 import { toFhirXml } from '../../fhir/model/xml-write.ts';
 import type { FhirHttp, StreamRequestOptions } from './http-transport.ts';
+import { wasNotSent } from '../../common/request-delivery.ts';
+import { isIdempotent } from './stale-socket-guard.ts';
 
 export interface HttpFhirClientOptions {
   http: FhirHttp;
@@ -159,7 +161,7 @@ export class HttpFhirClient implements FhirClient {
     const range = rangeHeader(options.rangeStart, options.rangeEndInclusive);
     if (range) headers.range = range;
     const url = `${this.baseUrl}/${path}`;
-    const res = await this.retrying(() => this.streamAttempt('GET', url, { headers }, [200, 206]));
+    const res = await this.retrying('GET', () => this.streamAttempt('GET', url, { headers }, [200, 206]));
     const contentLength = Number(header(res.headers, 'content-length') ?? NaN);
     const body = res.body as Readable;
     return {
@@ -309,7 +311,7 @@ export class HttpFhirClient implements FhirClient {
       const res = await this.streamAttempt(method, url, { headers, body: content instanceof Readable ? content : Buffer.from(content) }, [200, 201]);
       return this.toAnswer(res);
     };
-    return content instanceof Readable ? attempt() : this.retrying(attempt);
+    return content instanceof Readable ? attempt() : this.retrying(method, attempt);
   }
 
   /** Poll an asynchronous request (Prefer: respond-async) until its result is there. */
@@ -358,13 +360,17 @@ export class HttpFhirClient implements FhirClient {
       headers['content-type'] = this.mime();
       payload = xml ? toFhirXml(body) : JSON.stringify(body);
     }
-    const answer = this.retrying(() => this.attempt(method, url, headers, payload, opts.okStatuses));
+    const answer = this.retrying(method, () => this.attempt(method, url, headers, payload, opts.okStatuses));
     if (body && observer?.done) answer.then(() => observer.done!(method, this.baseUrl, body, undefined), (e: unknown) => observer.done!(method, this.baseUrl, body, e));
     return answer;
   }
 
-  /** Runs an attempt with this client's retries (server errors and connection failures). */
-  private async retrying<T>(attempt: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an attempt with this client's retries: server errors, and connection failures — of a
+   * non-idempotent request (POST, PATCH) only those before it was written, since the server may have
+   * stored one that failed later and a second attempt would make a duplicate.
+   */
+  private async retrying<T>(method: string, attempt: () => Promise<T>): Promise<T> {
     const maxRetries = this.options.maxRetries ?? 0;
     const strategy = this.options.retryDelay ?? DelayStrategies.doublingFrom(this.options.retryDelayMs ?? 1000);
     let delay = strategy.firstDelayMs;
@@ -372,7 +378,8 @@ export class HttpFhirClient implements FhirClient {
       try {
         return await attempt();
       } catch (e) {
-        const retryable = e instanceof FhirConnectionError || (e instanceof FhirHttpError && e.status >= 500 && e.status <= 599);
+        const retryable =
+          (e instanceof FhirConnectionError && (isIdempotent(method) || !e.requestSent)) || (e instanceof FhirHttpError && e.status >= 500 && e.status <= 599);
         if (!retryable || (maxRetries >= 0 && attemptNo >= maxRetries)) throw e;
         if (attemptNo > 0) delay = strategy.nextDelayMs(delay);
         await sleep(delay);
@@ -385,7 +392,7 @@ export class HttpFhirClient implements FhirClient {
     try {
       response = await this.options.http.request(url, { method, headers, body: payload, timeoutMs: this.options.readTimeoutMs, connectTimeoutMs: this.options.connectTimeoutMs });
     } catch (e) {
-      throw new FhirConnectionError(method, url, (e as { code?: string }).code, e);
+      throw new FhirConnectionError(method, url, (e as { code?: string }).code, e, !wasNotSent(e));
     }
     const resource = parseBody(response);
     const ok = okStatuses ? okStatuses.includes(response.status) : response.status < 400;
@@ -398,7 +405,7 @@ export class HttpFhirClient implements FhirClient {
     try {
       res = await this.options.http.stream(url, { method, timeoutMs: this.options.readTimeoutMs, connectTimeoutMs: this.options.connectTimeoutMs, ...opts });
     } catch (e) {
-      throw new FhirConnectionError(method, url, (e as { code?: string }).code, e);
+      throw new FhirConnectionError(method, url, (e as { code?: string }).code, e, !wasNotSent(e));
     }
     if (!okStatuses.includes(res.status)) {
       const answer = await this.toAnswer(res);

@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import type { HttpResponse, RequestOptions, StreamedResponse } from '../../common/https-client.ts';
+import { markFailuresBeforeConnect, markNotSent } from '../../common/request-delivery.ts';
 import type { ProxyConfig } from '../../plugin-api/proxy-config.ts';
 import { StaleSocketGuard, isIdempotent, type StaleSocketSettings } from './stale-socket-guard.ts';
 
@@ -71,7 +72,10 @@ export class HttpTransport implements FhirHttp {
     const target = new URL(url);
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError(`unsupported URL scheme in ${url}`);
     const headers: Record<string, string> = { ...opts.headers };
-    const authorization = await this.options.authorization?.();
+    // No token (e.g. the OIDC provider unreachable): nothing was sent to the target.
+    const authorization = await Promise.resolve()
+      .then(() => this.options.authorization?.())
+      .catch((e: unknown) => Promise.reject(markNotSent(e)));
     if (authorization && !hasHeader(headers, 'authorization')) headers.authorization = authorization;
     if (this.options.userAgent && !hasHeader(headers, 'user-agent')) headers['user-agent'] = this.options.userAgent;
     const proxy = this.options.proxy?.isEnabled(url) ? this.options.proxy : undefined;
@@ -130,11 +134,14 @@ export class HttpTransport implements FhirHttp {
    * connections (the proxy's tunnel has its own); firstByteMs limits the wait on a reused socket.
    */
   private async send(request: http.ClientRequest | Promise<http.ClientRequest>, url: string, opts: StreamRequestOptions, how: { direct: boolean; firstByteMs?: number }): Promise<StreamedResponse> {
-    const req = await request;
+    // No tunnel through the proxy: the request was not sent.
+    const req = await Promise.resolve(request).catch((e: unknown) => Promise.reject(markNotSent(e)));
     return new Promise<StreamedResponse>((resolve, reject) => {
       req.on('response', (res: IncomingMessage) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
       req.on('timeout', () => req.destroy(Object.assign(new Error(`Request to ${url} timed out`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
+      // Whether a failure came before the request was written (to the target, or to the proxy for http://).
+      markFailuresBeforeConnect(req, req.protocol === 'https:');
       if (opts.connectTimeoutMs !== undefined && how.direct) limitConnect(req, opts.connectTimeoutMs, url);
       if (how.direct) StaleSocketGuard.watchRequest(req, url, how.firstByteMs);
       const body = (opts as { body?: string | Buffer | Readable }).body;

@@ -4,23 +4,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createPkcs12 } from '../../src/common/pkcs12.ts';
 import { SmtpMailService } from '../../src/bpe/services/smtp-mail-service.ts';
 import { errorMailTap } from '../../src/bpe/services/error-mail.ts';
 import { BpeLogger } from '../../src/bpe/services/logging.ts';
 import { createMailService } from '../../src/bpe/services/mail-factory.ts';
-import { readBpeConfig } from '../../src/bpe/config.ts';
-import { testCertificates } from '../support/fhir-site.ts';
+import { signedMailConfig, signingKeyStore, verifySmime } from '../support/smime-mail.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 
 let received: string[] = [];
 let sink: SmtpSink;
 let port: number;
-const dir = mkdtempSync(join(tmpdir(), 'dsf-mail-limit-'));
 
 before(async () => {
   sink = await startSmtpSink();
@@ -124,23 +117,8 @@ test('SMTP hangs (accepts, never answers): logging does not wait, mails beyond t
 });
 
 test('the summary mail is S/MIME signed like every mail (openssl verifies it against the CA)', async () => {
-  const certs = await testCertificates();
-  const org = certs.organizations.Test_Organization!;
-  const p12 = join(dir, 'signing.p12');
-  writeFileSync(p12, createPkcs12({ keyPem: readFileSync(org.client.keyPath, 'utf8'), certificatePems: [readFileSync(org.client.certPath, 'utf8')], password: 'p12-secret' }));
-  const config = readBpeConfig({
-    DEV_DSF_BPE_FHIR_SERVER_BASE_URL: 'https://localhost/fhir',
-    DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
-    DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: org.client.keyPath,
-    DEV_DSF_BPE_MAIL_HOST: '127.0.0.1',
-    DEV_DSF_BPE_MAIL_PORT: String(port),
-    DEV_DSF_BPE_MAIL_FROMADDRESS: 'bpe@test.org',
-    DEV_DSF_BPE_MAIL_TOADDRESSES: 'ops@test.org',
-    DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE: p12,
-    DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE_PASSWORD: 'p12-secret',
-    DSF_BPE_MAIL_ON_ERROR_MAX_PER_INTERVAL: '1',
-    DSF_BPE_MAIL_ON_ERROR_INTERVAL: 'PT0.5S',
-  });
+  const store = await signingKeyStore();
+  const config = signedMailConfig(store, port, { DSF_BPE_MAIL_ON_ERROR_MAX_PER_INTERVAL: '1', DSF_BPE_MAIL_ON_ERROR_INTERVAL: 'PT0.5S' });
   assert.equal(config.mail.mailOnErrorMaxPerInterval, 1);
   assert.equal(config.mail.mailOnErrorIntervalMs, 500);
   const mail = createMailService(config, new BpeLogger(() => {}));
@@ -153,10 +131,7 @@ test('the summary mail is S/MIME signed like every mail (openssl verifies it aga
   const raw = received[start + 1]!;
   assert.match(raw, /2 more errors/);
   assert.match(raw, /Content-Type: multipart\/signed; protocol="application\/pkcs7-signature"; micalg=sha-256/);
-  const file = join(dir, 'summary.eml');
-  writeFileSync(file, raw);
-  const verify = spawnSync('openssl', ['smime', '-verify', '-in', file, '-CAfile', certs.ca.certPath, '-purpose', 'any'], { encoding: 'utf8' });
+  const verify = verifySmime(raw, store.caPath);
   assert.equal(verify.status, 0, verify.stderr);
-  const text = Buffer.from(verify.stdout.split('\r\n\r\n')[1] ?? verify.stdout.split('\n\n')[1]!, 'base64').toString('utf8');
-  assert.match(text, /\s2 × \[bpe\] the same failure/);
+  assert.match(verify.text, /\s2 × \[bpe\] the same failure/);
 });

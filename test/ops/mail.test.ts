@@ -3,24 +3,17 @@
 // with the lines before them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createPkcs12 } from '../../src/common/pkcs12.ts';
 import { SmtpMailService } from '../../src/bpe/services/smtp-mail-service.ts';
 import { createSmimeSigner, readPkcs12KeyStore } from '../../src/bpe/services/smime-signer.ts';
 import { errorMailTap } from '../../src/bpe/services/error-mail.ts';
 import { BpeLogger } from '../../src/bpe/services/logging.ts';
 import { createMailService } from '../../src/bpe/services/mail-factory.ts';
-import { readBpeConfig } from '../../src/bpe/config.ts';
-import { testCertificates } from '../support/fhir-site.ts';
+import { signedMailConfig, signingKeyStore, verifySmime } from '../support/smime-mail.ts';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../support/smtp-sink.ts';
 
 let sink: SmtpSink;
 let received: ReceivedMail[] = [];
 let port: number;
-const dir = mkdtempSync(join(tmpdir(), 'dsf-mail-'));
 
 before(async () => {
   sink = await startSmtpSink();
@@ -38,21 +31,8 @@ async function nextMail(count: number): Promise<ReceivedMail> {
 }
 
 test('S/MIME: a mail signed with the key of a PKCS#12 key store verifies with openssl against the CA; a changed one does not', async () => {
-  const certs = await testCertificates();
-  const org = certs.organizations.Test_Organization!;
-  const p12 = join(dir, 'signing.p12');
-  writeFileSync(p12, createPkcs12({ keyPem: readFileSync(org.client.keyPath, 'utf8'), certificatePems: [readFileSync(org.client.certPath, 'utf8')], password: 'p12-secret' }));
-  const config = readBpeConfig({
-    DEV_DSF_BPE_FHIR_SERVER_BASE_URL: 'https://localhost/fhir',
-    DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
-    DEV_DSF_BPE_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: org.client.keyPath,
-    DEV_DSF_BPE_MAIL_HOST: '127.0.0.1',
-    DEV_DSF_BPE_MAIL_PORT: String(port),
-    DEV_DSF_BPE_MAIL_FROMADDRESS: 'bpe@test.org',
-    DEV_DSF_BPE_MAIL_TOADDRESSES: 'ops@test.org',
-    DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE: p12,
-    DEV_DSF_BPE_MAIL_SMIME_P12KEYSTORE_PASSWORD: 'p12-secret',
-  });
+  const store = await signingKeyStore();
+  const config = signedMailConfig(store, port);
   const lines: string[] = [];
   const mail = createMailService(config, new BpeLogger((_l, m) => lines.push(m)));
   assert.ok(mail instanceof SmtpMailService);
@@ -62,30 +42,22 @@ test('S/MIME: a mail signed with the key of a PKCS#12 key store verifies with op
   const m = await nextMail(before + 1);
   assert.deepEqual(m.to, ['ops@test.org']);
   assert.match(m.raw, /Content-Type: multipart\/signed; protocol="application\/pkcs7-signature"; micalg=sha-256/);
-  const file = join(dir, 'signed.eml');
-  writeFileSync(file, m.raw);
-  const verify = spawnSync('openssl', ['smime', '-verify', '-in', file, '-CAfile', certs.ca.certPath, '-purpose', 'any'], { encoding: 'utf8' });
+  const verify = verifySmime(m.raw, store.caPath);
   assert.equal(verify.status, 0, verify.stderr);
   assert.match(verify.stderr, /Verification successful/);
   assert.match(verify.stdout, /Content-Type: text\/plain; charset=UTF-8/);
-  const text = Buffer.from(verify.stdout.split('\r\n\r\n')[1] ?? verify.stdout.split('\n\n')[1]!, 'base64').toString('utf8');
-  assert.equal(text, 'A research request needs your attention.\nSecond line.');
+  assert.equal(verify.text, 'A research request needs your attention.\nSecond line.');
 
   // One changed character in the signed part: the signature no longer verifies.
   const lastBody = m.raw.indexOf('Content-Transfer-Encoding: base64') + 40;
   const tampered = m.raw.slice(0, lastBody) + (m.raw[lastBody] === 'A' ? 'B' : 'A') + m.raw.slice(lastBody + 1);
-  writeFileSync(join(dir, 'tampered.eml'), tampered);
-  const bad = spawnSync('openssl', ['smime', '-verify', '-in', join(dir, 'tampered.eml'), '-CAfile', certs.ca.certPath, '-purpose', 'any'], { encoding: 'utf8' });
-  assert.notEqual(bad.status, 0);
+  assert.notEqual(verifySmime(tampered, store.caPath).status, 0);
 });
 
 test('a wrong key store password is a clear error at start', async () => {
-  const certs = await testCertificates();
-  const org = certs.organizations.Test_Organization!;
-  const p12 = join(dir, 'other.p12');
-  writeFileSync(p12, createPkcs12({ keyPem: readFileSync(org.client.keyPath, 'utf8'), certificatePems: [readFileSync(org.client.certPath, 'utf8')], password: 'right' }));
-  assert.throws(() => readPkcs12KeyStore(p12, 'wrong'), /cannot open the PKCS#12 key store/);
-  const store = readPkcs12KeyStore(p12, 'right');
+  const p12 = await signingKeyStore('right');
+  assert.throws(() => readPkcs12KeyStore(p12.path, 'wrong'), /cannot open the PKCS#12 key store/);
+  const store = readPkcs12KeyStore(p12.path, 'right');
   assert.match(createSmimeSigner(store.keyPem, store.chainPem).subject, /Test_Organization|CN=/);
 });
 

@@ -21,6 +21,16 @@
 // and a resource's versions in version order (a version's number is drawn after the resource's write
 // lock, so after the previous version committed). So each resource's versions arrive in the order they
 // became visible.
+//
+// A step with more changes than a page (a backlog) is read in pages. The first page finds the step's
+// rows by change_xact and notes the sequence's value right after the step's end snapshot was taken:
+// every row visible in that snapshot drew its number before, so the step's numbers are at most that
+// value. The following pages go on from the last number delivered (keyset on the index on change_seq),
+// each looking at no more than twice a page of numbers: then a page costs the same however large the
+// step, whichever plan the planner picks for it (without statistics it may fetch a whole range and sort
+// it). Where the step's rows are sparse among the numbers (a transaction that was open at the step's
+// start, long before the others), a short page is followed by one look by change_xact for the step's
+// next number, so such stretches are skipped at once.
 import type { Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../../db/pool.ts';
 
@@ -63,11 +73,15 @@ export interface CommittedChange {
 /** Content up to this size comes with the change; a page of them stays a few MiB. */
 const MAX_INLINE_CONTENT_BYTES = 16 * 1024;
 
-/** Where a reader stands: complete up to `since`; of the step to `until` (a page was full), done up to seq `afterSeq`. */
+/**
+ * Where a reader stands: complete up to `since`; of the step to `until` (a page was full), done up to
+ * seq `afterSeq`, and the step's numbers are at most `untilSeq`.
+ */
 export interface StreamCursor {
   since: StreamPosition;
   until?: StreamPosition;
   afterSeq?: number;
+  untilSeq?: number;
 }
 
 /** The position now: everything committed so far counts as read. */
@@ -76,21 +90,37 @@ export async function currentStreamPosition(db: Queryable): Promise<StreamPositi
   return new StreamPosition(r.rows[0]!.snap);
 }
 
-// The statement's own snapshot is pg_current_snapshot() (READ COMMITTED takes one per statement), so on
-// the first page of a step `until` is the snapshot the rows were read with. The LEFT JOIN returns that
-// snapshot also when nothing changed.
-const READ_CHANGES = `WITH q AS (SELECT COALESCE($4::pg_snapshot, pg_current_snapshot()) AS until)
-SELECT q.until::text AS until, c.type, c.id, c.version, c.deleted, c.change_xact::text AS xact, c.change_seq AS seq, c.resource
+/** The version's content when its type was asked for ($n: the types) and it is small. */
+const INLINE_CONTENT = (types: string) => `CASE WHEN r.type = ANY(${types}::text[]) AND r.size <= ${MAX_INLINE_CONTENT_BYTES} THEN r.resource END`;
+
+// The first page of a step. The statement's own snapshot is pg_current_snapshot() (READ COMMITTED takes
+// one per statement): it is `until`, and the sequence is read after it was taken. The LEFT JOIN returns
+// both also when nothing changed.
+const READ_FIRST_PAGE = `WITH q AS (SELECT pg_current_snapshot() AS until, (SELECT last_value FROM resources_change_seq) AS until_seq)
+SELECT q.until::text AS until, q.until_seq::text AS until_seq, c.type, c.id, c.version, c.deleted, c.change_xact::text AS xact, c.change_seq AS seq, c.resource
 FROM q LEFT JOIN LATERAL (
-  SELECT r.type, r.id, r.version, r.deleted, r.change_xact, r.change_seq,
-    CASE WHEN r.type = ANY($7::text[]) AND r.size <= ${MAX_INLINE_CONTENT_BYTES} THEN r.resource END AS resource
+  SELECT r.type, r.id, r.version, r.deleted, r.change_xact, r.change_seq, ${INLINE_CONTENT('$4')} AS resource
   FROM resources r
   WHERE (r.change_xact >= $2::xid8 OR r.change_xact = ANY($3::xid8[]))
     AND NOT pg_visible_in_snapshot(r.change_xact, $1::pg_snapshot)
     AND pg_visible_in_snapshot(r.change_xact, q.until)
-    AND r.change_seq > $5
-  ORDER BY r.change_seq LIMIT $6
+  ORDER BY r.change_seq LIMIT $5
 ) c ON true`;
+
+// A following page of the step: keyset on change_seq, the numbers after the last delivered one up to $4.
+const READ_NEXT_PAGE = `SELECT r.type, r.id, r.version, r.deleted, r.change_xact::text AS xact, r.change_seq AS seq, ${INLINE_CONTENT('$6')} AS resource
+FROM resources r
+WHERE r.change_seq > $3 AND r.change_seq <= $4
+  AND NOT pg_visible_in_snapshot(r.change_xact, $1::pg_snapshot)
+  AND pg_visible_in_snapshot(r.change_xact, $2::pg_snapshot)
+ORDER BY r.change_seq LIMIT $5`;
+
+// The step's next number after $5 (found by change_xact, as the first page): skips a sparse stretch.
+const NEXT_NUMBER_IN_STEP = `SELECT min(r.change_seq)::text AS seq FROM resources r
+WHERE (r.change_xact >= $2::xid8 OR r.change_xact = ANY($3::xid8[]))
+  AND NOT pg_visible_in_snapshot(r.change_xact, $1::pg_snapshot)
+  AND pg_visible_in_snapshot(r.change_xact, $4::pg_snapshot)
+  AND r.change_seq > $5`;
 
 /**
  * The next page of changes after the cursor, at most `limit`, and the cursor after them. `more`: the
@@ -104,11 +134,24 @@ export async function readCommittedChanges(
   contentTypes: readonly string[] = [],
 ): Promise<{ changes: CommittedChange[]; next: StreamCursor; more: boolean }> {
   const { since } = cursor;
-  const res = await db.query(READ_CHANGES, [since.snapshot, String(since.xmax), since.inProgress.map(String), cursor.until?.snapshot ?? null, cursor.afterSeq ?? 0, limit, contentTypes]);
-  const until = cursor.until ?? new StreamPosition(res.rows[0].until);
-  const changes: CommittedChange[] = res.rows
-    .filter((r) => r.id !== null)
-    .map((r) => ({ type: r.type, id: r.id, version: r.version, deleted: r.deleted, xact: BigInt(r.xact), seq: Number(r.seq), ...(r.resource ? { resource: r.resource } : {}) }));
-  if (changes.length === limit) return { changes, next: { since, until, afterSeq: changes[changes.length - 1]!.seq }, more: true };
-  return { changes, next: { since: until }, more: false };
+  const toChange = (r: Record<string, any>): CommittedChange => ({ type: r.type, id: r.id, version: r.version, deleted: r.deleted, xact: BigInt(r.xact), seq: Number(r.seq), ...(r.resource ? { resource: r.resource } : {}) });
+  if (!cursor.until || cursor.afterSeq === undefined || cursor.untilSeq === undefined) {
+    const res = await db.query(READ_FIRST_PAGE, [since.snapshot, String(since.xmax), since.inProgress.map(String), contentTypes, limit]);
+    const until = new StreamPosition(res.rows[0].until);
+    const changes = res.rows.filter((r) => r.id !== null).map(toChange);
+    if (changes.length < limit) return { changes, next: { since: until }, more: false };
+    return { changes, next: { since, until, afterSeq: changes[changes.length - 1]!.seq, untilSeq: Number(res.rows[0].until_seq) }, more: true };
+  }
+  const { until, afterSeq, untilSeq } = cursor;
+  const upTo = Math.min(untilSeq, afterSeq + 2 * limit);
+  const res = await db.query(READ_NEXT_PAGE, [since.snapshot, until.snapshot, afterSeq, upTo, limit, contentTypes]);
+  const changes = res.rows.map(toChange);
+  const stepDone = { changes, next: { since: until }, more: false };
+  if (changes.length === limit) return { changes, next: { ...cursor, afterSeq: changes[changes.length - 1]!.seq }, more: true };
+  if (upTo >= untilSeq) return stepDone;
+  // A short page before the bound: the step's rows are sparse here; go on from its next number.
+  const next = await db.query(NEXT_NUMBER_IN_STEP, [since.snapshot, String(since.xmax), since.inProgress.map(String), until.snapshot, upTo]);
+  const seq = next.rows[0]?.seq as string | null | undefined;
+  if (seq == null || Number(seq) > untilSeq) return stepDone;
+  return { changes, next: { ...cursor, afterSeq: Number(seq) - 1 }, more: true };
 }

@@ -160,4 +160,13 @@ ALTER TABLE resources
 CREATE INDEX resources_change_xact ON resources (change_xact);
 `,
   },
+  {
+    version: 3,
+    name: 'change stream: index on change_seq for reading a large step page by page',
+    sql: `
+-- The pages after the first of a step continue from the last number read (store/change-stream.ts);
+-- without this index each page would scan the whole step again.
+CREATE INDEX resources_change_seq_order ON resources (change_seq);
+`,
+  },
 ];

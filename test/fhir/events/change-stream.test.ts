@@ -13,7 +13,8 @@ import { migrate } from '../../../src/db/migrate.ts';
 import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
 import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
 import { EventListener, EVENT_CONNECTION_NAME, type EventListenerOptions } from '../../../src/fhir/events/event-listener.ts';
-import type { CommittedChange } from '../../../src/fhir/store/change-stream.ts';
+import { currentStreamPosition, readCommittedChanges, type CommittedChange, type StreamCursor } from '../../../src/fhir/store/change-stream.ts';
+import type { Queryable } from '../../../src/db/pool.ts';
 
 let db: TestDatabase;
 let other: TestDatabase;
@@ -232,7 +233,7 @@ test('an older database: the migration numbers the versions written before, drop
     const oldStore = new ResourceStore(old.pool, 'https://localhost/fhir');
     const before: string[] = [];
     for (let i = 0; i < 3; i++) before.push((await oldStore.transaction((c) => oldStore.create(c, patient(`old-${i}`)))).id);
-    assert.deepEqual(await migrate(old.pool, 'fhir-events', EVENT_MIGRATIONS), [2]);
+    assert.deepEqual(await migrate(old.pool, 'fhir-events', EVENT_MIGRATIONS), [2, 3]);
     const rows = (await old.pool.query('SELECT id, change_seq, change_xact FROM resources ORDER BY change_seq')).rows;
     assert.deepEqual(rows.map((r) => r.id), before, 'numbered in the order written');
     assert.ok(rows.every((r) => r.change_seq > 0 && r.change_xact === null));
@@ -245,4 +246,93 @@ test('an older database: the migration numbers the versions written before, drop
   } finally {
     await old.drop();
   }
+});
+
+/** Rows the resources table's scans produced or filtered out in an EXPLAIN ANALYZE plan. */
+function rowsScanned(plan: Record<string, any>): number {
+  const own = plan['Relation Name'] === 'resources' ? ((plan['Actual Rows'] ?? 0) + (plan['Rows Removed by Filter'] ?? 0) + (plan['Rows Removed by Index Recheck'] ?? 0)) * (plan['Actual Loops'] ?? 1) : 0;
+  return own + ((plan.Plans as Record<string, any>[] | undefined) ?? []).reduce((n, p) => n + rowsScanned(p), 0);
+}
+
+test('a backlog of 3000 changes: each delivered once, in order; each page after the first reads at most two pages of rows', async () => {
+  const f = await follow(false, { pollIntervalMs: 600_000 }); // reads only when asked: the backlog piles up
+  const from = await currentStreamPosition(db.pool);
+  const created: string[] = [];
+  for (let t = 0; t < 6; t++) {
+    created.push(
+      ...(await store.transaction(async (c) => {
+        const ids: string[] = [];
+        for (let i = 0; i < 500; i++) ids.push((await store.create(c, patient(`backlog-${t}-${i}`))).id);
+        return ids;
+      })),
+    );
+  }
+  await f.listener.settled();
+  assert.equal(f.seen.length, 3000);
+  assert.deepEqual(f.ids(), created, 'every change once, in the order written');
+  assert.ok(f.seen.every((c, i) => i === 0 || c.seq > f.seen[i - 1]!.seq));
+  await unfollow(f);
+
+  // The same backlog page by page, each page query explained: what it read of the resources table.
+  const scanned: number[] = [];
+  const explaining: Queryable = {
+    query: (async (text: string, params: unknown[]) => {
+      const plan = (await db.pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params)).rows[0]['QUERY PLAN'][0].Plan;
+      scanned.push(rowsScanned(plan));
+      return db.pool.query(text, params);
+    }) as Queryable['query'],
+  };
+  let cursor: StreamCursor = { since: from };
+  const paged: string[] = [];
+  for (let pages = 0; pages < 20; pages++) {
+    const page = await readCommittedChanges(explaining, cursor, 500);
+    paged.push(...page.changes.map((c) => c.id));
+    cursor = page.next;
+    if (!page.more) break;
+  }
+  assert.deepEqual(paged, created);
+  assert.equal(scanned.length, 7, 'six full pages and the empty one that ends the step');
+  assert.ok(scanned[0]! >= 3000, `the first page finds the step by transaction: ${scanned[0]}`);
+  // Each following page looks at no more than twice a page of numbers, whichever plan it gets: the old
+  // paging read the rest of the step again for every page (3000, 2500, 2000, ...).
+  for (const [i, n] of scanned.slice(1).entries()) assert.ok(n <= 1000, `page ${i + 2} read ${n} rows (all pages: ${scanned.join(', ')})`);
+});
+
+test('a step whose rows are sparse among the numbers (a transaction open since long before): skipped in one look, nothing lost', async () => {
+  let opened!: () => void;
+  let release!: () => void;
+  const isOpen = new Promise<void>((r) => (opened = r));
+  const gate = new Promise<void>((r) => (release = r));
+  const long = store.transaction(async (c) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 51; i++) ids.push((await store.create(c, patient(`long-${i}`))).id);
+    await c.query('SELECT 1'); // the writes are sent: their numbers are drawn, uncommitted
+    opened();
+    await gate;
+    return ids;
+  });
+  await isOpen;
+  for (let t = 0; t < 3; t++) {
+    await store.transaction(async (c) => {
+      for (let i = 0; i < 200; i++) await store.create(c, patient(`between-${t}-${i}`));
+    });
+  }
+  const from = await currentStreamPosition(db.pool); // the long transaction is in progress here
+  release();
+  const longIds = await long;
+  const after: string[] = [];
+  for (let i = 0; i < 10; i++) after.push(await create(`after-long-${i}`));
+
+  let queries = 0;
+  const counting: Queryable = { query: ((text: string, params: unknown[]) => (queries++, db.pool.query(text, params))) as Queryable['query'] };
+  let cursor: StreamCursor = { since: from };
+  const paged: string[] = [];
+  for (let pages = 0; pages < 20; pages++) {
+    const page = await readCommittedChanges(counting, cursor, 50);
+    paged.push(...page.changes.map((c) => c.id));
+    cursor = page.next;
+    if (!page.more) break;
+  }
+  assert.deepEqual(paged, [...longIds, ...after], 'the long transaction first (its numbers are earlier), then the later writes, each once');
+  assert.ok(queries <= 5, `${queries} queries: the 600 numbers between were not walked page by page`);
 });

@@ -3,7 +3,8 @@
 // between two sites.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, requestedTask } from '../bpe/server/bpe-support.ts';
+import { waitFor } from '../../src/common/polling.ts';
+import { requestedTask } from '../bpe/server/bpe-support.ts';
 import { startTwoSites, type TwoSites } from '../bpe/server/two-sites.ts';
 
 let sites: TwoSites;
@@ -15,10 +16,10 @@ after(() => sites.stop());
 async function runSend(inputs: Record<string, string>, businessKey: string): Promise<any> {
   const { a } = sites;
   const id = (await a.fhir.client.create(requestedTask({ process: 'send', message: 'send', requester: a.identifier, recipient: a.identifier, businessKey, inputs }))).id;
-  return eventually(`send Task ${id} settled`, async () => {
+  return waitFor(`send Task ${id} settled`, async () => {
     const t = (await a.fhir.client.get(`/Task/${id}`)).json;
     return t.status === 'completed' || t.status === 'failed' ? t : undefined;
-  });
+  }, 20_000);
 }
 
 const metric = (text: string, re: RegExp): number | undefined => {

@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventually, requestedTask } from '../bpe/server/bpe-support.ts';
+import { waitFor } from '../../src/common/polling.ts';
+import { requestedTask } from '../bpe/server/bpe-support.ts';
 import { startTwoSites, type TwoSites } from '../bpe/server/two-sites.ts';
 import { copyTestPlugin, FIXTURE_PLUGIN } from '../bpe/server/plugin-fixture.ts';
 import { freePort } from '../../src/db/embedded.ts';
@@ -87,9 +88,9 @@ test('dsf task list and task show: status, outputs, and the chain of the request
   const { a, b } = sites;
   const businessKey = `bk-cli-${Date.now()}`;
   const id = (await a.fhir.client.create(requestedTask({ process: 'send', message: 'send', requester: a.identifier, recipient: a.identifier, businessKey, inputs: { 'target-organization': b.identifier } }))).id;
-  await eventually('the send Task completed', async () => (await a.fhir.client.get(`/Task/${id}`)).json.status === 'completed', 30_000);
+  await waitFor('the send Task completed', async () => (await a.fhir.client.get(`/Task/${id}`)).json.status === 'completed', 30_000);
   // B's ping Task is completed by B's process once it answered.
-  await eventually('B completed the ping', async () => {
+  await waitFor('B completed the ping', async () => {
     const shown = await dsf(['task', 'show', id, '--site', a.identifier, '--network', networkFile, '--json']);
     const chain = JSON.parse(shown.stdout).chain;
     return chain.length >= 3 && chain.every((t: any) => t.status === 'completed');

@@ -12,7 +12,8 @@ import { HttpsClient } from '../../src/common/https-client.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { FhirTestClient, testCertificates } from '../support/fhir-site.ts';
-import { eventually, requestedTask } from '../bpe/server/bpe-support.ts';
+import { waitFor } from '../../src/common/polling.ts';
+import { requestedTask } from '../bpe/server/bpe-support.ts';
 import { FIXTURE_PLUGIN } from '../bpe/server/plugin-fixture.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -71,7 +72,7 @@ test('SIGTERM under load: requests in flight are answered, none reset; accepted 
   let creates = 0;
   let signalled = false;
   try {
-    await eventually('BPE connected', () => first.output().includes('BPE connected to its FHIR server'), 180_000);
+    await waitFor('BPE connected', () => first.output().includes('BPE connected to its FHIR server'), 180_000);
     const task = () => requestedTask({ process: 'hello', message: 'hello', requester: 'test-organization.test', recipient: 'test-organization.test' });
     // Each worker alternates a Task create and a search until the server refuses connections.
     const worker = async (w: number) => {
@@ -91,7 +92,7 @@ test('SIGTERM under load: requests in flight are answered, none reset; accepted 
       }
     };
     const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
-    await eventually('load running', () => accepted.length >= 40, 60_000);
+    await waitFor('load running', () => accepted.length >= 40, 60_000);
     signalled = true;
     first.child.kill('SIGTERM');
     await load;
@@ -108,7 +109,7 @@ test('SIGTERM under load: requests in flight are answered, none reset; accepted 
   const second = runSite(env);
   try {
     // Connected means caught up: wait for the Tasks themselves.
-    await eventually(
+    await waitFor(
       `all ${accepted.length} accepted Tasks completed`,
       async () => {
         const open = (await client.get('/Task?_count=1&_summary=count&status=requested,in-progress')).json.total;

@@ -19,7 +19,8 @@ import { createPkcs12 } from '../../../src/common/pkcs12.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import { startAsyncDataServer, type AsyncDataServer } from '../support/async-data-server.ts';
-import { eventually, recordingLogger } from '../server/bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { recordingLogger } from '../server/bpe-support.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const NETWORK_BUNDLE = join(FIXTURES, 'dsf-test-v2-network', 'network-bundle.json');
@@ -204,7 +205,7 @@ export async function runTestActivity(site: TestSite, activity: string, declared
   const created = await site.client.post('/Task', startTask(activity, processVersion));
   if (created.status !== 201) return { summary: `${activity}: start Task refused (${created.status})`, problems: [`${activity}: start Task refused: ${created.status} ${created.body}`] };
   if (created.json.meta.versionId !== '1') problems.push(`${activity}: created Task version ${created.json.meta.versionId}`);
-  const done: Task = await eventually(
+  const done: Task = await waitFor(
     `Task of ${activity} to finish`,
     async () => {
       const t = (await site.client.get(`/Task/${created.json.id}`)).json as Task;

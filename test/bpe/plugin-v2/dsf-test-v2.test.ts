@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunningBpe } from '../../../src/bpe/bpe-server.ts';
 import type { TestSite } from '../../support/fhir-site.ts';
 import type { AsyncDataServer } from '../support/async-data-server.ts';
-import { eventually } from '../server/bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
 import { DEPLOYMENT_LISTENER, TEST_METHODS } from '../../fixtures/plugins-v2/dsf-test-v2/index.ts';
 import { runTestActivity, startDsfTestV2Environment, type DsfTestV2Environment } from './dsf-test-v2-environment.ts';
 
@@ -45,7 +45,7 @@ test('the plugin loads, its FHIR resources are stored (the modifier added an aut
   for (const path of ['/StructureDefinition?url=http://dsf.dev/fhir/StructureDefinition/task-test&version=2.0', '/ValueSet?url=http://dsf.dev/fhir/ValueSet/test&version=2.0', '/Questionnaire?url=http://dsf.dev/fhir/Questionnaire/test&version=2.0']) {
     assert.equal((await site.client.get(`${path}&_summary=count`)).json.total, 1, path);
   }
-  await eventually('the start-up connection test', () => logLines.some((l) => l.includes("'dsf-fhir-server' [OK]")));
+  await waitFor('the start-up connection test', () => logLines.some((l) => l.includes("'dsf-fhir-server' [OK]")), 20_000);
 });
 
 test('every test activity of the ported test plugin: each declared test method succeeds', async () => {

@@ -1,4 +1,4 @@
-// Shared by the BPE server tests: client settings for a test site's organisation, waiting helpers.
+// Shared by the BPE server tests: client settings and configuration for a test site's organisation, loggers, Tasks.
 import { readFileSync } from 'node:fs';
 import type { CertificateSet } from '../../../src/cli/certs.ts';
 import type { ClientSettings } from '../../../src/bpe/client/dsf-client-provider.ts';
@@ -16,22 +16,6 @@ export function clientSettings(certs: CertificateSet, org: string, baseUrl: stri
     remoteConnectTimeoutMs: 2_000,
     remoteReadTimeoutMs: 30_000,
   };
-}
-
-/** Polls cond every few ms until it holds; the deadline only turns a hang into a failure. */
-export async function eventually<T>(what: string, cond: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 import type { BpeConfig } from '../../../src/bpe/config.ts';

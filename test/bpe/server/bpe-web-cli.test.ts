@@ -15,7 +15,7 @@ import { createCa, issueCertificate } from '../../../src/common/x509-generate.ts
 import { freePort } from '../../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { eventually } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
@@ -75,7 +75,7 @@ test('dsf bpe serves the BPE view over HTTPS: 200 to an admin certificate, 401 p
   const practitioner = as('practitioner');
   const anonymous = as();
   try {
-    await eventually('BPE connected', () => out.includes('BPE connected to its FHIR server'), 60_000);
+    await waitFor('BPE connected', () => out.includes('BPE connected to its FHIR server'), 60_000);
     assert.match(out, new RegExp(`BPE view ${base}/ui`));
 
     const page = await admin.request(`${base}/ui`);
@@ -170,7 +170,7 @@ test('dsf site serves the BPE view on a port of its own (DSF_BPE_SERVER_API_PORT
   const c = certs.users.admin!;
   const admin = new HttpsClient({ ca, cert: readFileSync(c.certPath, 'utf8'), key: readFileSync(c.keyPath, 'utf8') });
   try {
-    await eventually('BPE connected', () => out.includes('BPE connected to its FHIR server'), 60_000);
+    await waitFor('BPE connected', () => out.includes('BPE connected to its FHIR server'), 60_000);
     const page = await admin.request(`https://localhost:${bpePort}/bpe/ui`);
     assert.equal(page.status, 200, page.body);
     assert.match(page.body, /testorg_hello/);

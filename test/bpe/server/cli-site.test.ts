@@ -11,7 +11,8 @@ import { HttpsClient } from '../../../src/common/https-client.ts';
 import { freePort } from '../../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { FhirTestClient, testCertificates } from '../../support/fhir-site.ts';
-import { eventually, requestedTask, TEST_SYSTEM } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { requestedTask, TEST_SYSTEM } from './bpe-support.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
@@ -57,15 +58,15 @@ test('dsf site runs a FHIR server and its BPE; a Task runs its process; SIGTERM 
     ...(process.env.DSF_DEFINITIONS_CACHE_DIR ? { DSF_DEFINITIONS_CACHE_DIR: process.env.DSF_DEFINITIONS_CACHE_DIR } : {}),
   });
   try {
-    await eventually('BPE connected', () => site.output().includes('BPE connected to its FHIR server'), 60_000);
+    await waitFor('BPE connected', () => site.output().includes('BPE connected to its FHIR server'), 60_000);
     const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(certs.ca.certPath, 'utf8') });
     const client = new FhirTestClient(http, baseUrl);
     try {
       const id = (await client.create(requestedTask({ process: 'hello', message: 'hello', requester: 'test-organization.test', recipient: 'test-organization.test' }))).id;
-      const task = await eventually('Task completed', async () => {
+      const task = await waitFor('Task completed', async () => {
         const t = (await client.get(`/Task/${id}`)).json;
         return t.status === 'completed' ? t : undefined;
-      });
+      }, 20_000);
       assert.equal(task.output.find((o: any) => o.type.coding[0].system === TEST_SYSTEM)?.valueString, 'Hello from dsf site');
     } finally {
       http.close();

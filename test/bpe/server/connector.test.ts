@@ -10,7 +10,8 @@ import { LastEventStore } from '../../../src/bpe/connector/last-event-store.ts';
 import { ResourceConnector, type ResourceHandler } from '../../../src/bpe/connector/resource-connector.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { bpeConfig, eventually, recordingLogger, requestedTask } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { bpeConfig, recordingLogger, requestedTask } from './bpe-support.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
 import { dirname } from 'node:path';
 
@@ -78,15 +79,15 @@ test('catch-up, events during the catch-up, live events, a dropped websocket and
   const during = await createTasks(10, 'during'); // while the catch-up pages
   await c.whenConnected();
   const live = await createTasks(5, 'live');
-  await eventually('every Task handled', () => handler.firstTime.length >= 40 && c.idle().then(() => true));
+  await waitFor('every Task handled', () => handler.firstTime.length >= 40 && c.idle().then(() => true), 20_000);
   assert.deepEqual([...handler.firstTime].sort(), [...before, ...during, ...live].sort());
   assert.equal(c.connections, 1);
 
   c.dropConnection();
   const whileAway = await createTasks(3, 'away');
-  await eventually('reconnected', () => c.connections === 2);
+  await waitFor('reconnected', () => c.connections === 2, 20_000);
   const afterReconnect = await createTasks(2, 'after');
-  await eventually('Tasks of the gap handled', () => handler.firstTime.length >= 45);
+  await waitFor('Tasks of the gap handled', () => handler.firstTime.length >= 45, 20_000);
   await c.idle();
   await c.stop();
 

@@ -20,7 +20,8 @@ import { ResourceConnector } from '../../../src/bpe/connector/resource-connector
 import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../../src/testkit/index.ts';
 import { createTestDatabase } from '../../support/database.ts';
 import { startTestSite } from '../../support/fhir-site.ts';
-import { bpeConfig, clientSettings, eventually, recordingLogger, requestedTask } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { bpeConfig, clientSettings, recordingLogger, requestedTask } from './bpe-support.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../../plugins/ping-pong');
@@ -185,13 +186,13 @@ test('a websocket that died without a close is dropped by its keep-alive; a Task
     connector.start();
     await connector.whenConnected();
     const live = await createTask('live');
-    await eventually('the live Task', () => seen.includes(live), 10_000);
+    await waitFor('the live Task', () => seen.includes(live), 10_000);
 
     relay.freezeOpenConnections();
     const duringOutage = await createTask('frozen'); // its event goes into the dead connection
     const t0 = performance.now();
-    await eventually('reconnected', () => connector.connections === 2, 30_000);
-    await eventually('the Task of the outage', () => seen.includes(duringOutage), 10_000);
+    await waitFor('reconnected', () => connector.connections === 2, 30_000);
+    await waitFor('the Task of the outage', () => seen.includes(duringOutage), 10_000);
     const ms = performance.now() - t0;
     t.diagnostic(`Task created on a silently dead websocket handled ${ms.toFixed(0)} ms later`);
     assert.ok(ms < 20_000, `took ${ms.toFixed(0)} ms`);

@@ -9,7 +9,8 @@ import { startBpeServer, type RunningBpe } from '../../../src/bpe/bpe-server.ts'
 import { draftTaskIdentifier, requestedTaskFrom } from '../../../src/plugin-api/draft-tasks.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { bpeConfig, eventually, recordingLogger } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { bpeConfig, recordingLogger } from './bpe-support.ts';
 import { copyTestPlugin, V1_FIXTURE_PLUGIN } from './plugin-fixture.ts';
 
 const SD = 'http://dsf.dev/fhir/StructureDefinition';
@@ -80,10 +81,10 @@ async function startFromDraft(name: string, inputs: Task['input'] = []): Promise
 }
 
 async function finished(id: string): Promise<Task> {
-  return eventually(`Task ${id} completed or failed`, async () => {
+  return waitFor(`Task ${id} completed or failed`, async () => {
     const t = (await site.client.get(`/Task/${id}`)).json as Task;
     return t.status === 'completed' || t.status === 'failed' ? t : undefined;
-  });
+  }, 20_000);
 }
 
 test('greet: a Task validated against the converted task-base profile starts the process; it completes with the greeting', async () => {
@@ -109,16 +110,16 @@ test('the converted Task profile refuses what it forbids (a correlation-key inpu
 
 test('approve: the v1 default user task listener asks through the converted Questionnaire; the answer completes the process', async () => {
   const id = await startFromDraft('approve');
-  const running = await eventually('business key', async () => {
+  const running = await waitFor('business key', async () => {
     const t = (await site.client.get(`/Task/${id}`)).json as Task;
     return t.status === 'in-progress' ? t : undefined;
-  });
+  }, 20_000);
   const businessKey = running.input!.find((i) => i.type.coding?.[0]?.code === 'business-key')!.valueString;
-  const qr: QuestionnaireResponse = await eventually('QuestionnaireResponse in progress', async () => {
+  const qr: QuestionnaireResponse = await waitFor('QuestionnaireResponse in progress', async () => {
     const r = await site.client.get('/QuestionnaireResponse?status=in-progress');
     const responses: QuestionnaireResponse[] = (r.json.entry ?? []).map((e: { resource: QuestionnaireResponse }) => e.resource);
     return responses.find((q) => q.item?.some((i) => i.linkId === 'business-key' && i.answer?.[0]?.valueString === businessKey));
-  });
+  }, 20_000);
   assert.equal(qr.questionnaire, 'http://v1.test.org/fhir/Questionnaire/approve|1.2');
   const answered: QuestionnaireResponse = {
     ...qr,

@@ -10,7 +10,8 @@ import { startBpeServer, type RunningBpe } from '../../../src/bpe/bpe-server.ts'
 import { removalMessage } from '../../../src/bpe/plugins/removed-processes.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { bpeConfig, eventually, recordingLogger, requestedTask, BPMN_MESSAGE, TEST_SYSTEM } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { bpeConfig, recordingLogger, requestedTask, BPMN_MESSAGE, TEST_SYSTEM } from './bpe-support.ts';
 import { copyTestPlugin, type PluginCopy } from './plugin-fixture.ts';
 
 const ORG = 'test-organization.test';
@@ -45,17 +46,17 @@ async function create(task: object): Promise<string> {
 }
 const readTask = async (id: string) => (await site.client.get(`/Task/${id}`)).json;
 async function settled(id: string): Promise<any> {
-  return eventually(`Task ${id} ended`, async () => {
+  return waitFor(`Task ${id} ended`, async () => {
     const t = await readTask(id);
     return t.status === 'completed' || t.status === 'failed' ? t : undefined;
-  });
+  }, 20_000);
 }
 const outputOf = (task: any, system: string, code: string): string[] =>
   (task.output ?? []).filter((o: any) => o.type.coding.some((c: any) => c.system === system && c.code === code)).map((o: any) => o.valueString);
 
 async function startWaiting(version: string, businessKey: string): Promise<string> {
   const id = await create(requestedTask({ process: 'wait', message: 'start', requester: ORG, recipient: ORG, businessKey, version }));
-  await eventually(`${businessKey} waiting`, async () => (await bpe!.core.engine.listInstances({ businessKey, state: 'active' })).length === 1);
+  await waitFor(`${businessKey} waiting`, async () => (await bpe!.core.engine.listInstances({ businessKey, state: 'active' })).length === 1, 20_000);
   assert.equal((await readTask(id)).status, 'in-progress');
   return id;
 }

@@ -9,7 +9,8 @@ import { startBpeServer, type RunningBpe } from '../../../src/bpe/bpe-server.ts'
 import type { BpeConfig } from '../../../src/bpe/config.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { bpeConfig, eventually, recordingLogger, requestedTask, TEST_SYSTEM } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { bpeConfig, recordingLogger, requestedTask, TEST_SYSTEM } from './bpe-support.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
 
 let site: TestSite;
@@ -64,7 +65,7 @@ test('after SIGKILL the BPE restarts, catches up and finishes the waiting instan
   const first = startChild();
   await first.message('connected');
   const startId = (await site.client.create(requestedTask({ process: 'wait', message: 'start', requester: ORG, recipient: ORG, businessKey: 'bk-crash' }))).id;
-  await eventually('instance waiting', async () => (await db.pool.query("SELECT 1 FROM bpmn_process_instance WHERE business_key = 'bk-crash' AND state = 'active'")).rowCount === 1);
+  await waitFor('instance waiting', async () => (await db.pool.query("SELECT 1 FROM bpmn_process_instance WHERE business_key = 'bk-crash' AND state = 'active'")).rowCount === 1, 20_000);
   const hangId = (await site.client.create(requestedTask({ process: 'errors', message: 'fail', requester: ORG, recipient: ORG, businessKey: 'bk-hang', inputs: { mode: 'hang' } }))).id;
   await first.message('hanging'); // inside the start transaction of bk-hang
   first.child.kill('SIGKILL');
@@ -77,8 +78,8 @@ test('after SIGKILL the BPE restarts, catches up and finishes the waiting instan
 
   bpe = await startBpeServer(config, { pool: db.pool, logger: recordingLogger().logger, jobPollIntervalMs: 50 });
   await bpe.connected();
-  await eventually('waiting instance finished', async () => (await taskStatus(startId)) === 'completed' && (await taskStatus(continueId)) === 'completed');
-  await eventually('cut-off start resumed', async () => (await taskStatus(hangId)) === 'completed');
+  await waitFor('waiting instance finished', async () => (await taskStatus(startId)) === 'completed' && (await taskStatus(continueId)) === 'completed', 20_000);
+  await waitFor('cut-off start resumed', async () => (await taskStatus(hangId)) === 'completed', 20_000);
   const hang = (await site.client.get(`/Task/${hangId}`)).json;
   assert.deepEqual(hang.output.map((o: any) => `${o.type.coding[0].system === TEST_SYSTEM ? 'test' : 'other'}:${o.valueString}`), ['test:recovered']);
   const instances = (await db.pool.query("SELECT business_key, state FROM bpmn_process_instance WHERE business_key IN ('bk-crash', 'bk-hang') ORDER BY business_key")).rows;

@@ -4,7 +4,8 @@
 // business-key strategies (SAME, ALTERNATIVE, NEW) decide which key the other site sees and answers to.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, requestedTask, BPMN_MESSAGE, TEST_SYSTEM } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { requestedTask, BPMN_MESSAGE, TEST_SYSTEM } from './bpe-support.ts';
 import { startTwoSites, type TwoSites } from './two-sites.ts';
 
 let sites: TwoSites;
@@ -21,10 +22,10 @@ const inputOf = (task: any, system: string, code: string): string | undefined =>
 async function runSend(inputs: Record<string, string>, businessKey: string): Promise<any> {
   const { a } = sites;
   const id = (await a.fhir.client.create(requestedTask({ process: 'send', message: 'send', requester: a.identifier, recipient: a.identifier, businessKey, inputs }))).id;
-  return eventually(`send Task ${id} settled`, async () => {
+  return waitFor(`send Task ${id} settled`, async () => {
     const t = (await a.fhir.client.get(`/Task/${id}`)).json;
     return t.status === 'completed' || t.status === 'failed' ? t : undefined;
-  });
+  }, 20_000);
 }
 
 test('ping to the other site starts its process; its pong continues the waiting instance', async () => {
@@ -74,12 +75,12 @@ test('a refusal by the other site (403) and an unreachable site are told apart',
 test('business-key strategies through a custom Task sender: ALTERNATIVE hides the key and the answer still continues the instance; NEW sends a fresh key nobody answers to', async () => {
   const { a, b } = sites;
   const receivedAtB = async (key: string) =>
-    eventually(`B received and completed the ping with business key ${key}`, async () => {
+    waitFor(`B received and completed the ping with business key ${key}`, async () => {
       const t = ((await b.fhir.client.get('/Task?_count=200')).json.entry ?? [])
         .map((e: any) => e.resource)
         .find((t: any) => t.requester.identifier.value === a.identifier && inputOf(t, BPMN_MESSAGE, 'business-key') === key);
       return t?.status === 'completed' ? t : undefined;
-    });
+    }, 20_000);
 
   const alternative = await runSend({ 'target-organization': b.identifier, 'business-key-strategy': 'alternative' }, 'bk-alternative');
   assert.equal(alternative.status, 'completed', JSON.stringify(alternative.output));
@@ -96,22 +97,22 @@ test('business-key strategies through a custom Task sender: ALTERNATIVE hides th
 
   // NEW: B gets a fresh key; its pong carries that key, which no instance at A knows, so A keeps waiting.
   const id = (await a.fhir.client.create(requestedTask({ process: 'send', message: 'send', requester: a.identifier, recipient: a.identifier, businessKey: 'bk-new', inputs: { 'target-organization': b.identifier, 'business-key-strategy': 'new' } }))).id;
-  const pings = await eventually('B received a ping from the bk-new instance', async () => {
+  const pings = await waitFor('B received a ping from the bk-new instance', async () => {
     const all = ((await b.fhir.client.get('/Task?_count=200')).json.entry ?? []).map((e: any) => e.resource);
     const fresh = all.filter(
       (t: any) => t.requester.identifier.value === a.identifier && inputOf(t, TEST_SYSTEM, 'record') === `to ${b.identifier}` && !['bk-ping-pong', 'bk-new', sentKey].includes(inputOf(t, BPMN_MESSAGE, 'business-key') ?? ''),
     );
     return fresh.length && fresh.every((t: any) => t.status === 'completed') ? fresh : undefined;
-  });
+  }, 20_000);
   assert.equal(pings.length, 1);
   const newKey = inputOf(pings[0], BPMN_MESSAGE, 'business-key')!;
   assert.notEqual(newKey, 'bk-new');
-  const pongAtA = await eventually('the pong with the fresh key reached A and settled', async () => {
+  const pongAtA = await waitFor('the pong with the fresh key reached A and settled', async () => {
     const t = ((await a.fhir.client.get('/Task?_count=200')).json.entry ?? [])
       .map((e: any) => e.resource)
       .find((t: any) => inputOf(t, BPMN_MESSAGE, 'message-name') === 'pong' && inputOf(t, BPMN_MESSAGE, 'business-key') === newKey);
     return t && (t.status === 'completed' || t.status === 'failed') ? t : undefined;
-  });
+  }, 20_000);
   assert.equal(pongAtA.status, 'failed', 'no instance waits for the fresh key');
   const start = (await a.fhir.client.get(`/Task/${id}`)).json;
   assert.equal(start.status, 'in-progress', 'the sending instance still waits for its pong');

@@ -6,7 +6,8 @@ import { dirname } from 'node:path';
 import { startBpeServer, type RunningBpe } from '../../../src/bpe/bpe-server.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { bpeConfig, eventually, recordingLogger, requestedTask, BPMN_MESSAGE, TEST_SYSTEM } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { bpeConfig, recordingLogger, requestedTask, BPMN_MESSAGE, TEST_SYSTEM } from './bpe-support.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
 
 let site: TestSite;
@@ -35,10 +36,10 @@ async function create(task: object): Promise<string> {
 }
 
 async function settled(id: string, statuses = ['completed', 'failed']): Promise<any> {
-  return eventually(`Task ${id} in ${statuses.join('/')}`, async () => {
+  return waitFor(`Task ${id} in ${statuses.join('/')}`, async () => {
     const t = (await site.client.get(`/Task/${id}`)).json;
     return statuses.includes(t.status) ? t : undefined;
-  });
+  }, 20_000);
 }
 
 const output = (task: any, system: string, code: string): string | undefined =>
@@ -52,15 +53,15 @@ test('a Task starts a process: business key added, Task completed with the outpu
   assert.equal(output(task, TEST_SYSTEM, 'greeting'), 'Hello from the environment');
   const businessKey = input(task, 'business-key');
   assert.match(businessKey ?? '', /^[0-9a-f-]{36}$/);
-  const instance = await eventually('instance committed', async () => (await bpe.core.engine.listInstances({ businessKey }))[0]);
+  const instance = await waitFor('instance committed', async () => (await bpe.core.engine.listInstances({ businessKey }))[0], 20_000);
   assert.equal(instance.definitionKey, 'testorg_hello');
   assert.equal(instance.state, 'completed');
-  await eventually('Task recorded as handled', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [id])).rows[0].state === 'started');
+  await waitFor('Task recorded as handled', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [id])).rows[0].state === 'started', 20_000);
 });
 
 test('a second Task correlates with the waiting instance by business key; both complete', async () => {
   const startId = await create(requestedTask({ process: 'wait', message: 'start', requester: ORG, recipient: ORG, businessKey: 'bk-wait-1' }));
-  await eventually('instance waiting', async () => (await bpe.core.engine.listInstances({ businessKey: 'bk-wait-1', state: 'active' })).length === 1);
+  await waitFor('instance waiting', async () => (await bpe.core.engine.listInstances({ businessKey: 'bk-wait-1', state: 'active' })).length === 1, 20_000);
   assert.equal((await site.client.get(`/Task/${startId}`)).json.status, 'in-progress');
   const continueId = await create(requestedTask({ process: 'wait', message: 'continue', requester: ORG, recipient: ORG, businessKey: 'bk-wait-1' }));
   const start = await settled(startId);
@@ -68,7 +69,7 @@ test('a second Task correlates with the waiting instance by business key; both c
   assert.equal(start.status, 'completed');
   assert.equal(cont.status, 'completed');
   assert.equal(output(start, TEST_SYSTEM, 'record'), `BeforeWait:${startId} listener:AfterWait AfterWait:${continueId}`);
-  await eventually('continue Task recorded', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [continueId])).rows[0].state === 'correlated');
+  await waitFor('continue Task recorded', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [continueId])).rows[0].state === 'correlated', 20_000);
 });
 
 test('a Task that matches nothing fails with the reason as error output', async () => {
@@ -78,7 +79,7 @@ test('a Task that matches nothing fails with the reason as error output', async 
   assert.equal(output(failed, BPMN_MESSAGE, 'error'), "Process with start message-name 'continue' not found");
 
   const startId = await create(requestedTask({ process: 'wait', message: 'start', requester: ORG, recipient: ORG, businessKey: 'bk-wait-2' }));
-  await eventually('instance waiting', async () => (await bpe.core.engine.listInstances({ businessKey: 'bk-wait-2', state: 'active' })).length === 1);
+  await waitFor('instance waiting', async () => (await bpe.core.engine.listInstances({ businessKey: 'bk-wait-2', state: 'active' })).length === 1, 20_000);
   const wrongKey = await create(requestedTask({ process: 'wait', message: 'continue', requester: ORG, recipient: ORG, businessKey: 'bk-wait-2', correlationKey: 'no-such-key' }));
   const uncorrelated = await settled(wrongKey);
   assert.equal(uncorrelated.status, 'failed');
@@ -101,14 +102,14 @@ test('a process that fails fails its Task (default error handler) and stops; a B
 
 test('a user task: QuestionnaireResponse created from the formKey Questionnaire (adapted by the listener), answered, the process goes on', async () => {
   const id = await create(requestedTask({ process: 'user', message: 'user', requester: ORG, recipient: ORG, businessKey: 'bk-user' }));
-  const qr = await eventually('QuestionnaireResponse in progress', async () => {
+  const qr = await waitFor('QuestionnaireResponse in progress', async () => {
     const r = await site.client.get('/QuestionnaireResponse?status=in-progress');
     return r.json.entry?.find((e: any) => e.resource.item?.some((i: any) => i.linkId === 'business-key' && i.answer?.[0]?.valueString === 'bk-user'))?.resource;
-  });
+  }, 20_000);
   assert.equal(qr.questionnaire, 'http://test.org/fhir/Questionnaire/approve|1.0');
   assert.deepEqual(qr.item.map((i: any) => i.linkId), ['business-key', 'user-task-id', 'approve']);
   // The response is created inside the transaction that creates the user task: wait for its commit.
-  const userTask = await eventually('user task committed', async () => (await bpe.core.engine.listUserTasks({ definitionKey: 'testorg_user' }))[0]);
+  const userTask = await waitFor('user task committed', async () => (await bpe.core.engine.listUserTasks({ definitionKey: 'testorg_user' }))[0], 20_000);
   assert.equal(qr.item[1].answer[0].valueString, userTask!.id);
   assert.equal(qr.item[2].text, 'Approve bk-user?', 'the user task listener adapted the response before it was created');
   assert.equal((await site.client.get(`/Task/${id}`)).json.status, 'in-progress');
@@ -125,5 +126,5 @@ test('a user task: QuestionnaireResponse created from the formKey Questionnaire 
   assert.equal(output(task, TEST_SYSTEM, 'answer'), 'true');
   assert.equal((await site.client.get(`/QuestionnaireResponse/${qr.id}`)).json.status, 'amended');
   // The Task is completed inside the engine transaction that also finishes the claim: wait for its commit.
-  await eventually('response recorded as handled', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [qr.id])).rows[0].state === 'completed');
+  await waitFor('response recorded as handled', async () => (await db.pool.query('SELECT state FROM bpe_handled_resource WHERE id = $1', [qr.id])).rows[0].state === 'completed', 20_000);
 });

@@ -11,7 +11,8 @@ import { startBpeServer, type RunningBpe } from '../../../src/bpe/bpe-server.ts'
 import { StartTaskUpdaterImpl } from '../../../src/bpe/plugins/start-task-updater.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
-import { bpeConfig, eventually, recordingLogger, requestedTask, TEST_SYSTEM } from './bpe-support.ts';
+import { waitFor } from '../../../src/common/polling.ts';
+import { bpeConfig, recordingLogger, requestedTask, TEST_SYSTEM } from './bpe-support.ts';
 import { copyTestPlugin } from './plugin-fixture.ts';
 
 const PLUGIN_API = fileURLToPath(new URL('../../../src/plugin-api/index.ts', import.meta.url));
@@ -74,10 +75,10 @@ after(async () => {
 
 test('default user task listener: authorization extension, start-Task output referencing the response; an authorised user answers; amended', async () => {
   const id = (await site.client.create(requestedTask({ process: 'user', message: 'user', requester: ORG, recipient: ORG, businessKey: 'bk-options' }))).id;
-  const qr = await eventually('QuestionnaireResponse in progress', async () => {
+  const qr = await waitFor('QuestionnaireResponse in progress', async () => {
     const r = await site.client.get('/QuestionnaireResponse?status=in-progress');
     return r.json.entry?.find((e: any) => e.resource.item?.some((i: any) => i.linkId === 'business-key' && i.answer?.[0]?.valueString === 'bk-options'))?.resource;
-  });
+  }, 20_000);
   const authorization = qr.extension.find((e: any) => e.url === AUTHORIZATION);
   assert.deepEqual(
     authorization.extension.map((e: any) => e.valueCoding ?? e.valueIdentifier),
@@ -87,10 +88,10 @@ test('default user task listener: authorization extension, start-Task output ref
       { system: 'http://dsf.dev/fhir/CodeSystem/practitioner-role', code: 'DIC_USER' },
     ],
   );
-  const task: Task = await eventually('start Task output referencing the response', async () => {
+  const task: Task = await waitFor('start Task output referencing the response', async () => {
     const t = (await site.client.get(`/Task/${id}`)).json as Task;
     return t.output?.some((o) => o.valueReference?.reference === `QuestionnaireResponse/${qr.id}`) ? t : undefined;
-  });
+  }, 20_000);
   assert.equal(task.status, 'in-progress');
   assert.deepEqual(task.output![0]!.type!.coding, [{ system: TEST_SYSTEM, code: 'answer', version: '1.0' }]);
 
@@ -101,10 +102,10 @@ test('default user task listener: authorization extension, start-Task output ref
   const accepted = await site.clientFor('practitioner').put(`/QuestionnaireResponse/${qr.id}`, asPractitioner('practitioner@test.org'));
   assert.equal(accepted.status, 200, accepted.body);
 
-  const done = await eventually('Task completed', async () => {
+  const done = await waitFor('Task completed', async () => {
     const t = (await site.client.get(`/Task/${id}`)).json as Task;
     return t.status === 'completed' ? t : undefined;
-  });
+  }, 20_000);
   assert.ok(done.output!.some((o) => o.valueReference?.reference === `QuestionnaireResponse/${qr.id}`), 'the output stays');
   assert.equal((await site.client.get(`/QuestionnaireResponse/${qr.id}`)).json.status, 'amended');
 });
@@ -112,10 +113,10 @@ test('default user task listener: authorization extension, start-Task output ref
 test('start Task updater: outputs added, found, modified and removed, each written to the FHIR server at once', async () => {
   // An in-progress Task: the start Task of a process waiting in its user task.
   const id = (await site.client.create(requestedTask({ process: 'user', message: 'user', requester: ORG, recipient: ORG, businessKey: 'bk-updater' }))).id;
-  let current: Task = await eventually('start Task output of the user task', async () => {
+  let current: Task = await waitFor('start Task output of the user task', async () => {
     const t = (await site.client.get(`/Task/${id}`)).json as Task;
     return t.status === 'in-progress' && t.output?.length ? t : undefined;
-  });
+  }, 20_000);
   const version = Number(current.meta!.versionId);
   const updater = new StartTaskUpdaterImpl(bpe.core.clients.getLocal(), () => current, (t) => (current = t));
   const type = { system: TEST_SYSTEM, code: 'answer', version: '1.0' };

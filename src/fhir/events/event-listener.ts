@@ -7,7 +7,9 @@
 // that announce nothing, a lost notification). Looks are coalesced: one read at a time, and one more
 // if something happened during it. The NOTIFY for other processes is coalesced the same way, and sent
 // only while another process follows the stream on the database: each NOTIFY is a small transaction
-// that wakes every listener, not worth its CPU for a site with one FHIR server process. A listener says
+// that wakes every listener, not worth its CPU for a site with one FHIR server process. Every listener's
+// connection holds a shared session advisory lock, which the others find in pg_locks whatever the
+// connection is named (an operator may set application_name in the database URL). A listener says
 // hello with a NOTIFY when it connects, so the others know at once; the poll notices when they leave.
 //
 // The position is kept in memory, so a lost connection loses nothing: after reconnecting, reading goes
@@ -31,8 +33,11 @@ export interface EventListenerOptions {
   pollIntervalMs?: number;
 }
 
-/** The name the listener's connection shows in pg_stat_activity. */
+/** The name the listener's connection shows in pg_stat_activity, unless the database URL sets another. */
 export const EVENT_CONNECTION_NAME = 'dsf-fhir-events';
+
+/** Every listener holds pg_advisory_lock_shared(FOLLOWER_LOCK_CLASS, 0) while connected: 'DSFE'. */
+const FOLLOWER_LOCK_CLASS = 0x44_53_46_45;
 
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
@@ -97,6 +102,8 @@ export class EventListener {
       // Only the NOTIFY transactions commit on this connection: they need not wait for the WAL flush.
       await client.query('SET synchronous_commit = off');
       await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      // Shared: never waits, never makes anyone wait; released when the connection ends.
+      await client.query('SELECT pg_advisory_lock_shared($1, 0)', [FOLLOWER_LOCK_CLASS]);
       this.cursor ??= { since: await currentStreamPosition(client) };
       await client.query(`NOTIFY ${CHANGE_CHANNEL}`); // hello: the others notify from now on
       await this.lookForOthers(client);
@@ -128,17 +135,17 @@ export class EventListener {
     }, delay);
   }
 
-  /**
-   * Whether another listener is connected to this database. When our own connection's name was set
-   * otherwise (in the database URL) the others' may be too: then always notify.
-   */
+  /** Whether another listener is connected to this database: another session holds the follower lock here. */
   private async lookForOthers(client = this.client): Promise<void> {
     const heard = this.heard;
     try {
+      // A two-key advisory lock shows in pg_locks as classid = key 1, objid = key 2, objsubid = 2.
       const r = await client?.query(
-        `SELECT current_setting('application_name') <> $1
-           OR EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()) AS others`,
-        [EVENT_CONNECTION_NAME],
+        `SELECT EXISTS (
+           SELECT 1 FROM pg_locks
+           WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND classid = $1::bigint::oid AND objid = 0 AND objsubid = 2 AND granted AND pid <> pg_backend_pid()) AS others`,
+        [FOLLOWER_LOCK_CLASS],
       );
       if (r && this.heard === heard) this.othersListening = r.rows[0].others === true;
     } catch {

@@ -336,3 +336,44 @@ test('a step whose rows are sparse among the numbers (a transaction open since l
   assert.deepEqual(paged, [...longIds, ...after], 'the long transaction first (its numbers are earlier), then the later writes, each once');
   assert.ok(queries <= 5, `${queries} queries: the 600 numbers between were not walked page by page`);
 });
+
+test('followers are found whatever application_name the database URL sets: notified at once, and a lone one sends no NOTIFY', async () => {
+  const named = (name: string) => {
+    const u = new URL(db.url);
+    u.searchParams.set('application_name', name);
+    return u.toString();
+  };
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  const heard: number[] = [];
+  admin.on('notification', (n) => heard.push(n.processId));
+  await admin.query('LISTEN dsf_events');
+  try {
+    // Alone on the database under the operator's name: no other follower, so nothing is sent.
+    const writer = await follow(true, { pollIntervalMs: 100 }, named('site-a-fhir'));
+    const names = (await db.pool.query('SELECT application_name FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.application_name);
+    assert.ok(names.includes('site-a-fhir') && !names.includes(EVENT_CONNECTION_NAME), names.join(', '));
+    await new Promise((r) => setTimeout(r, 300)); // a few polls: its own hello is long past
+    const helloCount = heard.length;
+    const first = await create('named-alone');
+    await writer.listener.settled();
+    assert.deepEqual(writer.ids(), [first]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(heard.length, helloCount, 'no other follower: no NOTIFY');
+
+    await unfollow(writer);
+
+    // A writer under the default name, and another process under the operator's name: the writer's polls
+    // after the hello must still count that one, so it is told of each commit at once (its own poll
+    // would take ten minutes).
+    const defaultWriter = await follow(true, { pollIntervalMs: 100 });
+    const reader = await follow(false, { pollIntervalMs: 600_000 }, named('site-a-fhir-2'));
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await create('named-not-alone');
+    await eventually('the change in the other process', () => reader.ids().includes(second), 5_000);
+    await unfollow(reader);
+    await unfollow(defaultWriter);
+  } finally {
+    await admin.end();
+  }
+});

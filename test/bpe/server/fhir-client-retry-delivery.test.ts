@@ -99,6 +99,40 @@ for (const [name, makeHttp] of transports) {
       }
     });
 
+    test('a POST on a reused keep-alive connection that dies after the server read it is not sent again', async () => {
+      const seen: Seen[] = [];
+      const fresh: boolean[] = [];
+      const known = new WeakSet<object>();
+      const server = https.createServer({ cert: certs.cert, key: certs.key, keepAliveTimeout: 30_000 }, (req, res) => {
+        fresh.push(!known.has(req.socket));
+        known.add(req.socket);
+        req.resume();
+        req.on('end', () => {
+          seen.push({ method: req.method ?? '', path: req.url ?? '' });
+          if (req.method === 'POST') return req.socket.destroy();
+          res.writeHead(200, { 'content-type': 'application/fhir+json' });
+          res.end(JSON.stringify({ ...task, id: 'x' }));
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const http = makeHttp();
+      try {
+        const fhir = client(http, (server.address() as net.AddressInfo).port).withRetry(3, 5);
+        await fhir.read('Task', 'x');
+        const error = await fhir.create(task).then(
+          () => assert.fail('expected a connection error'),
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof FhirConnectionError);
+        assert.equal(error.requestSent, true);
+        assert.deepEqual(seen.map((s) => s.method), ['GET', 'POST'], 'the POST once');
+        assert.deepEqual(fresh, [true, false], 'the POST went out on the connection of the GET');
+      } finally {
+        http.close();
+        await closeServer(server);
+      }
+    });
+
     test('a GET on the same server is still retried', async () => {
       const server = await startDroppingServer();
       const http = makeHttp();

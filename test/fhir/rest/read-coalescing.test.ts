@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { startTestSite, TAG_ALL, type FhirTestClient, type TestSite } from '../../support/fhir-site.ts';
 
@@ -93,4 +94,30 @@ test('after a schema change of the columns the batch statement returns, coalesce
     await admin.query('ALTER TABLE resources ALTER COLUMN last_updated TYPE timestamptz');
   }
   await concurrently(expected);
+});
+
+test('a batch cancelled because a request in it went away fails no other read: they run their own statements', async () => {
+  const readable = paths.slice(0, 8).filter((_, k) => k !== 4); // the ALL and LOCAL patients
+  assert.equal((await local.get(readable[0]!)).status, 200); // identity and caches warm
+  const stats = site.server.store.currentReads.stats;
+  const failedBefore = stats.failedBatches;
+  // Bounded: which request opens a batch depends on arrival; until one opened by a leaving request failed.
+  for (let attempt = 0; attempt < 5 && stats.failedBatches === failedBefore; attempt++) {
+    const lock = new pg.Client({ connectionString: site.db.url });
+    await lock.connect();
+    try {
+      // Every read waits for the lock, so the leaving requests are still in their batch when they go.
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE resources IN ACCESS EXCLUSIVE MODE');
+      const leaving = readable.slice(0, 2).map((p) => local.http.request(`${site.baseUrl}${p}`, { headers: { accept: 'application/fhir+json' }, timeoutMs: 300 }).then(() => 'answered', () => 'gone'));
+      const staying = readable.slice(2).map((p) => local.get(p));
+      await Promise.all(leaving);
+      await sleep(300); // the server sees the connections close and cancels their statements
+      await lock.query('COMMIT');
+      for (const r of await Promise.all(staying)) assert.equal(r.status, 200, r.body);
+    } finally {
+      await lock.end();
+    }
+  }
+  assert.ok(stats.failedBatches > failedBefore, 'a batch failed and its other reads were answered on their own');
 });

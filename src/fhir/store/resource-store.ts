@@ -13,6 +13,7 @@ import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
 import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
 import { BatchedWriteError, WriteBatch } from './write-batch.ts';
+import { ReadCoalescer, type RowsById } from './read-coalescing.ts';
 
 type Obj = Record<string, any>;
 
@@ -263,7 +264,7 @@ export class ResourceStore {
   /** The row read() (version undefined) or vread() answers with; 404/410 as they tell. */
   private async selectReadable(db: Db, type: string, id: string, version: number | undefined, access: AccessFilter | undefined, asText: boolean): Promise<Obj> {
     if (version === undefined) {
-      const row = isServerId(id) ? await this.selectVersion(db, type, 'r.id = $1 AND r.current', [id], access, asText) : undefined;
+      const row = isServerId(id) ? await this.selectCurrent(db, type, id, access, asText) : undefined;
       if (!row || row.type !== type) throw notFound(`${type}/${id} not found`);
       if (row.deleted) throw gone(`${type}/${id} was deleted`);
       return row;
@@ -275,7 +276,27 @@ export class ResourceStore {
     return row;
   }
 
-  private async selectVersion(db: Db, type: string, where: string, values: unknown[], access?: AccessFilter, asText = false): Promise<Obj | undefined> {
+  /** Reads of the current version through the store's pool, coalesced with others of this turn (read-coalescing.ts). */
+  readonly currentReads = new ReadCoalescer();
+
+  private async selectCurrent(db: Db, type: string, id: string, access: AccessFilter | undefined, asText: boolean): Promise<Obj | undefined> {
+    // A transaction's connection runs its statements one after the other: nothing to coalesce.
+    if (db === this.pool) {
+      const rows = await this.currentReads.load(access, `${type}|${asText}`, id, (ids) => this.selectCurrentRows(type, ids, access, asText));
+      if (rows) return rows.get(id.toLowerCase());
+    }
+    return this.selectVersion(db, type, 'r.id = $1 AND r.current', [id], access, asText);
+  }
+
+  /** The current versions of these ids (each row with its `readable` for the caller), by id. */
+  private async selectCurrentRows(type: string, ids: string[], access: AccessFilter | undefined, asText: boolean): Promise<RowsById> {
+    const rows = await this.selectVersion(this.pool, type, 'r.id = ANY($1::uuid[]) AND r.current', [ids], access, asText, true);
+    return new Map(rows.map((r) => [String(r.id), r]));
+  }
+
+  private async selectVersion(db: Db, type: string, where: string, values: unknown[], access: AccessFilter | undefined, asText: boolean, all: true): Promise<Obj[]>;
+  private async selectVersion(db: Db, type: string, where: string, values: unknown[], access?: AccessFilter, asText?: boolean): Promise<Obj | undefined>;
+  private async selectVersion(db: Db, type: string, where: string, values: unknown[], access?: AccessFilter, asText = false, all = false): Promise<Obj | Obj[] | undefined> {
     const p = new SqlParams();
     p.values.push(...values);
     const conditions = accessConditions(access, p, [type]);
@@ -284,7 +305,7 @@ export class ResourceStore {
     // As text, the driver hands the column over as it came instead of parsing it.
     const resource = asText ? 'r.resource::text AS resource' : 'r.resource';
     const res = await db.query(`SELECT r.id, r.type, r.version, r.last_updated, r.deleted, ${resource}${readable} FROM resources r WHERE ${where}`, p.values);
-    return res.rows[0];
+    return all ? res.rows : res.rows[0];
   }
 
   /** Creates a new resource with a server-assigned id (pre-assigned within transactions). Must run inside a transaction (client). */

@@ -1,6 +1,7 @@
 // FHIR server throughput and latency, each as a ratio to a fastify route that returns a fixed JSON body
 // of the same size over the same TLS setup, measured in the same run; and resident memory after
-// 100,000 stored resources.
+// 100,000 stored resources. Each served workload also reports the serving process's CPU time per
+// request (µs, from /proc/<pid>/stat), which holds when other work loads the machine.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -85,6 +86,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
       ['search token + _include (remote org)', 1, (i) => remoteClient.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}&_include=Organization:endpoint`, { headers: json }).then(ok(200))],
       ['transaction of 100 entries', 100, () => client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 100 }, () => ({ resource: { resourceType: 'Patient', ...TAG, active: true }, request: { method: 'POST', url: 'Patient' } })) }) }).then(ok(200))],
     ];
+    // The process that serves each workload (none for the bare insert: that is PostgreSQL alone).
+    const serverOf = (name: string) => (name === 'baseline: fixed JSON over TLS' ? baseline : name.startsWith('baseline') ? undefined : fhir);
     // Writes are compared with the bare insert, searches also with a read (entries per second for the transaction).
     const secondBaseline = (name: string) => (name === 'create' || name.startsWith('transaction') ? 'baseline: bare jsonb insert+commit' : name.startsWith('search') ? 'read' : undefined);
     // Three rounds of every workload, interleaved, so that the load other processes put on a shared
@@ -102,10 +105,17 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     for (const concurrency of concurrencies) {
       for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
       const rounds: Record<string, LoadResult[]> = {};
+      // The serving process's CPU time per request (per entry for a transaction), in µs: a figure that
+      // holds when other processes load the machine, unlike requests per second.
+      const cpuPerUnit: Record<string, number[]> = {};
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, weight, fn] of workloads) {
           const count = Math.max(16, Math.round(((concurrency === 1 ? 400 : 2000) * scale) / weight / ROUNDS));
-          (rounds[name] ??= []).push(await runLoad(name, concurrency, count, 20_000, fn));
+          const server = serverOf(name);
+          const cpuBefore = server?.cpuMicros();
+          const r = await runLoad(name, concurrency, count, 20_000, fn);
+          (rounds[name] ??= []).push(r);
+          if (server) (cpuPerUnit[name] ??= []).push((server.cpuMicros() - cpuBefore!) / (r.requests * weight));
         }
       }
       const ratio = (name: string, to: string, weight: number, toWeight: number) => median(rounds[name]!.map((r, k) => (r.rps * weight) / (rounds[to]![k]!.rps * toWeight)));
@@ -117,13 +127,16 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
         const toBase = ratio(name, 'baseline: fixed JSON over TLS', 1, 1);
         const second = secondBaseline(name);
         const secondRatio = second ? ratio(name, second, weight, weights.get(second)!) : undefined;
-        log(`${formatRow(r, r.rps / toBase)}${secondRatio !== undefined ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${secondRatio.toFixed(3)}` : ''}`);
+        const cpu = cpuPerUnit[name] ? median(cpuPerUnit[name]) : undefined;
+        const cpuText = cpu !== undefined ? `  server ${cpu.toFixed(0)} µs/${weight > 1 ? 'entry' : 'req'}` : '';
+        log(`${formatRow(r, r.rps / toBase)}${secondRatio !== undefined ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${secondRatio.toFixed(3)}` : ''}${cpuText}`);
         out[`${name} c=${concurrency}`] = {
           rps: Math.round(r.rps),
           p50ms: +r.p50ms.toFixed(2),
           p99ms: +r.p99ms.toFixed(2),
           ratioToBaseline: +toBase.toFixed(4),
           ...(secondRatio !== undefined ? { [second === 'read' ? 'ratioToRead' : 'ratioToBareInsert']: +secondRatio.toFixed(4) } : {}),
+          ...(cpu !== undefined ? { [weight > 1 ? 'serverCpuMicrosPerEntry' : 'serverCpuMicrosPerRequest']: Math.round(cpu) } : {}),
           errors: rs.reduce((n, x) => n + x.errors, 0),
         };
       }

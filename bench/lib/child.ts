@@ -9,6 +9,8 @@ export interface Child {
   proc: ChildProcess;
   output: () => string;
   rssMiB(): number;
+  /** CPU time (user + system) the child process has used so far, in microseconds (from /proc/<pid>/stat). */
+  cpuMicros(): number;
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,9 @@ export async function startChild(args: string[], env: Record<string, string | un
       const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
     },
+    cpuMicros() {
+      return processCpuMicros(proc.pid!);
+    },
     async stop() {
       if (proc.exitCode !== null) return;
       proc.kill('SIGTERM');
@@ -53,4 +58,16 @@ export async function startChild(args: string[], env: Record<string, string | un
       });
     },
   };
+}
+
+// Clock ticks per second of /proc/<pid>/stat (USER_HZ): 100 on every Linux platform Node runs on.
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process in microseconds. The command name (field 2) may hold spaces, so fields
+ * are counted from its closing parenthesis: utime and stime are fields 14 and 15. */
+export function processCpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
 }

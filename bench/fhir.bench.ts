@@ -1,7 +1,7 @@
 // FHIR server throughput and latency, each as a ratio to a fastify route that returns a fixed JSON body
 // of the same size over the same TLS setup, measured in the same run; and resident memory after
 // 100,000 stored resources. Each served workload also reports the serving process's CPU time per
-// request (µs, from /proc/<pid>/stat), which holds when other work loads the machine.
+// request (µs, each thread's schedstat in /proc), which holds when other work loads the machine.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';

@@ -1,7 +1,7 @@
 // Runs a server in a child process (so load generator and server do not share one event loop) and
 // reads its resident memory from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,7 +9,7 @@ export interface Child {
   proc: ChildProcess;
   output: () => string;
   rssMiB(): number;
-  /** CPU time (user + system) the child process has used so far, in microseconds (from /proc/<pid>/stat). */
+  /** CPU time the child process (all its threads) has used so far, in microseconds (from /proc). */
   cpuMicros(): number;
   stop(): Promise<void>;
 }
@@ -60,14 +60,19 @@ export async function startChild(args: string[], env: Record<string, string | un
   };
 }
 
-// Clock ticks per second of /proc/<pid>/stat (USER_HZ): 100 on every Linux platform Node runs on.
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** utime + stime of a process in microseconds. The command name (field 2) may hold spaces, so fields
- * are counted from its closing parenthesis: utime and stime are fields 14 and 15. */
+/**
+ * CPU time of all threads of a process in microseconds: the sum of each thread's time on a CPU from
+ * /proc/<pid>/task/<tid>/schedstat (nanoseconds). /proc/<pid>/stat counts in clock ticks of 10 ms,
+ * too coarse for a round of a few hundred requests.
+ */
 export function processCpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ns / 1000;
 }

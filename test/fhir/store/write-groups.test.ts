@@ -25,7 +25,7 @@ before(async () => {
     seen.add(client);
     const query = client.query;
     (client as any).query = function (...args: any[]) {
-      if (/^WITH old AS/.test(String(args[0]))) writeStatements.push((args[1] as unknown[][])[1]!.length);
+      if (/^SELECT dsf_write_versions/.test(String(args[0]))) writeStatements.push((args[1] as unknown[][])[1]!.length);
       return (query as any).apply(this, args);
     };
   });

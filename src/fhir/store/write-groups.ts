@@ -9,6 +9,8 @@
 // - If the shared statement fails (a uniqueness key another resource holds, also one another member of
 //   the group takes, or any other error) nothing of it was written: every member's writes are then sent
 //   again alone, each on its own connection, so only the offending request fails, with its own error.
+//   (Should the connection break after the commit, before its answer arrived, the versions sent again
+//   clash with themselves on the primary key: those requests fail, nothing is written twice.)
 // - Keys are still enforced by the database; the members' versions become visible in one commit, in
 //   the order they joined (the change stream delivers them so).
 // - A group is bounded in writes and in JSON size, so that it runs about as long as one large write

@@ -1,6 +1,8 @@
 // FHIR server throughput and latency, each as a ratio to a fastify route that returns a fixed JSON body
 // of the same size over the same TLS setup, measured in the same run; and resident memory after
-// 100,000 stored resources.
+// 100,000 stored resources. Each served workload also reports the serving process's CPU time per
+// request (µs, each thread's schedstat in /proc), and PostgreSQL's (its backends for the site's database,
+// when on this host): figures that hold when other work loads the machine.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -9,7 +11,7 @@ import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
 import { sitesBundle } from '../src/fhir/init-bundle.ts';
 import { formatRow, runLoad, type LoadResult } from './lib/load.ts';
-import { startChild } from './lib/child.ts';
+import { processCpuMicros, startChild } from './lib/child.ts';
 import { startBenchSite } from './lib/bench-site.ts';
 import { measureBinary } from './binary.bench.ts';
 
@@ -85,6 +87,30 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
       ['search token + _include (remote org)', 1, (i) => remoteClient.request(`${baseUrl}/Organization?identifier=${ORG_ID}|org-${i % 100}&_include=Organization:endpoint`, { headers: json }).then(ok(200))],
       ['transaction of 100 entries', 100, () => client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 100 }, () => ({ resource: { resourceType: 'Patient', ...TAG, active: true }, request: { method: 'POST', url: 'Patient' } })) }) }).then(ok(200))],
     ];
+    // PostgreSQL's CPU for the site's database: its backends' CPU time (same host only; undefined
+    // otherwise). With `since` (an earlier reading) the time spent since then, counting backends that
+    // started meanwhile from zero (one that ended meanwhile is missed: the pools keep theirs open).
+    const monitor = new pg.Client({ connectionString: site.databaseUrl });
+    await monitor.connect();
+    const databaseCpu = async (): Promise<Map<number, number> | undefined> => {
+      const pids = (await monitor.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid as number);
+      const now = new Map<number, number>();
+      try {
+        for (const pid of pids) now.set(pid, processCpuMicros(pid));
+      } catch {
+        return undefined; // not on this host, or a backend ended while being read
+      }
+      return now;
+    };
+    const databaseCpuSince = async (since: Map<number, number>): Promise<number | undefined> => {
+      const now = await databaseCpu();
+      if (!now) return undefined;
+      let spent = 0;
+      for (const [pid, micros] of now) spent += micros - (since.get(pid) ?? 0);
+      return spent;
+    };
+    // The process that serves each workload (none for the bare insert: that is PostgreSQL alone).
+    const serverOf = (name: string) => (name === 'baseline: fixed JSON over TLS' ? baseline : name.startsWith('baseline') ? undefined : fhir);
     // Writes are compared with the bare insert, searches also with a read (entries per second for the transaction).
     const secondBaseline = (name: string) => (name === 'create' || name.startsWith('transaction') ? 'baseline: bare jsonb insert+commit' : name.startsWith('search') ? 'read' : undefined);
     // Three rounds of every workload, interleaved, so that the load other processes put on a shared
@@ -102,10 +128,21 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     for (const concurrency of concurrencies) {
       for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
       const rounds: Record<string, LoadResult[]> = {};
+      // The serving process's CPU time per request (per entry for a transaction), in µs: a figure that
+      // holds when other processes load the machine, unlike requests per second.
+      const cpuPerUnit: Record<string, number[]> = {};
+      const dbCpuPerUnit: Record<string, number[]> = {};
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, weight, fn] of workloads) {
           const count = Math.max(16, Math.round(((concurrency === 1 ? 400 : 2000) * scale) / weight / ROUNDS));
-          (rounds[name] ??= []).push(await runLoad(name, concurrency, count, 20_000, fn));
+          const server = serverOf(name);
+          const cpuBefore = server?.cpuMicros();
+          const dbBefore = name === 'baseline: fixed JSON over TLS' ? undefined : await databaseCpu();
+          const r = await runLoad(name, concurrency, count, 20_000, fn);
+          (rounds[name] ??= []).push(r);
+          if (server) (cpuPerUnit[name] ??= []).push((server.cpuMicros() - cpuBefore!) / (r.requests * weight));
+          const dbSpent = dbBefore && (await databaseCpuSince(dbBefore));
+          if (dbSpent !== undefined) (dbCpuPerUnit[name] ??= []).push(dbSpent / (r.requests * weight));
         }
       }
       const ratio = (name: string, to: string, weight: number, toWeight: number) => median(rounds[name]!.map((r, k) => (r.rps * weight) / (rounds[to]![k]!.rps * toWeight)));
@@ -117,18 +154,24 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
         const toBase = ratio(name, 'baseline: fixed JSON over TLS', 1, 1);
         const second = secondBaseline(name);
         const secondRatio = second ? ratio(name, second, weight, weights.get(second)!) : undefined;
-        log(`${formatRow(r, r.rps / toBase)}${secondRatio !== undefined ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${secondRatio.toFixed(3)}` : ''}`);
+        const cpu = cpuPerUnit[name] ? median(cpuPerUnit[name]) : undefined;
+        const db = dbCpuPerUnit[name] ? median(dbCpuPerUnit[name]) : undefined;
+        const cpuText = `${cpu !== undefined ? `  server ${cpu.toFixed(0)} µs/${weight > 1 ? 'entry' : 'req'}` : ''}${db !== undefined ? `  db ${db.toFixed(0)} µs` : ''}`;
+        log(`${formatRow(r, r.rps / toBase)}${secondRatio !== undefined ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${secondRatio.toFixed(3)}` : ''}${cpuText}`);
         out[`${name} c=${concurrency}`] = {
           rps: Math.round(r.rps),
           p50ms: +r.p50ms.toFixed(2),
           p99ms: +r.p99ms.toFixed(2),
           ratioToBaseline: +toBase.toFixed(4),
           ...(secondRatio !== undefined ? { [second === 'read' ? 'ratioToRead' : 'ratioToBareInsert']: +secondRatio.toFixed(4) } : {}),
+          ...(cpu !== undefined ? { [weight > 1 ? 'serverCpuMicrosPerEntry' : 'serverCpuMicrosPerRequest']: Math.round(cpu) } : {}),
+          ...(db !== undefined ? { [weight > 1 ? 'databaseCpuMicrosPerEntry' : 'databaseCpuMicrosPerRequest']: Math.round(db) } : {}),
           errors: rs.reduce((n, x) => n + x.errors, 0),
         };
       }
     }
     await bare.end();
+    await monitor.end();
     await baseline.stop();
     // The cost of authorization: the same searches as a remote organisation (read-access filtered SQL)
     // against the local organisation (no filter), as a ratio of throughput.

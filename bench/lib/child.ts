@@ -1,7 +1,7 @@
 // Runs a server in a child process (so load generator and server do not share one event loop) and
 // reads its resident memory from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,6 +9,8 @@ export interface Child {
   proc: ChildProcess;
   output: () => string;
   rssMiB(): number;
+  /** CPU time the child process (all its threads) has used so far, in microseconds (from /proc). */
+  cpuMicros(): number;
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,9 @@ export async function startChild(args: string[], env: Record<string, string | un
       const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
     },
+    cpuMicros() {
+      return processCpuMicros(proc.pid!);
+    },
     async stop() {
       if (proc.exitCode !== null) return;
       proc.kill('SIGTERM');
@@ -53,4 +58,21 @@ export async function startChild(args: string[], env: Record<string, string | un
       });
     },
   };
+}
+
+/**
+ * CPU time of all threads of a process in microseconds: the sum of each thread's time on a CPU from
+ * /proc/<pid>/task/<tid>/schedstat (nanoseconds). /proc/<pid>/stat counts in clock ticks of 10 ms,
+ * too coarse for a round of a few hundred requests.
+ */
+export function processCpuMicros(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ns / 1000;
 }

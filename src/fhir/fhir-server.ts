@@ -268,7 +268,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return;
     requestIdentities.set(req.raw, await identities.resolve(req));
   });
-  const metrics = createFhirMetrics(pool, () => events.manager.sessionCount);
+  const metrics = createFhirMetrics(pool, () => events.manager.sessionCount, () => store.writeGroups.stats);
   metrics.instrument(app);
   const connections = trackConnections(app);
   let status: StatusServer | undefined;

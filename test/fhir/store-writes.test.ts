@@ -24,7 +24,9 @@ before(async () => {
     seen.add(client);
     const query = client.query;
     (client as any).query = function (...args: any[]) {
-      statements.push(String(args[0]).trim().split(/\s+/)[0]!);
+      const text = String(args[0]).trim();
+      // WRITE: the write statement (store/version-writes.ts), told apart from other SELECTs.
+      statements.push(text.startsWith('SELECT dsf_write_versions(') ? 'WRITE' : text.split(/\s+/)[0]!);
       return (query as any).apply(this, args);
     };
   });
@@ -38,17 +40,17 @@ const patient = (value: string, extra: object = {}) => ({ resourceType: 'Patient
 test('a create is one statement on its own (atomic without BEGIN and COMMIT); update and delete one statement each between BEGIN and COMMIT', async () => {
   statements.length = 0;
   const created = await store.transaction((c) => store.create(c, patient('one')));
-  assert.deepEqual(statements, ['WITH']);
+  assert.deepEqual(statements, ['WRITE']);
   statements.length = 0;
   await store.transaction(async (c) => {
     const cur = await store.readCurrent(c, 'Patient', created.id, true);
     await store.update(c, { ...patient('one', { active: true }), id: created.id } as Resource & { id: string }, undefined, false, cur);
   });
   // The write lock and the read under it, then the write.
-  assert.deepEqual(statements, ['BEGIN', 'SELECT', 'SELECT', 'WITH', 'COMMIT']);
+  assert.deepEqual(statements, ['BEGIN', 'SELECT', 'SELECT', 'WRITE', 'COMMIT']);
   statements.length = 0;
   await store.transaction(async (c) => store.delete(c, 'Patient', created.id, await store.readCurrent(c, 'Patient', created.id, true)));
-  assert.deepEqual(statements, ['BEGIN', 'SELECT', 'SELECT', 'WITH', 'COMMIT']);
+  assert.deepEqual(statements, ['BEGIN', 'SELECT', 'SELECT', 'WRITE', 'COMMIT']);
   const rows = await db.pool.query('SELECT version, current, deleted FROM resources WHERE id = $1 ORDER BY version', [created.id]);
   assert.deepEqual(rows.rows, [
     { version: 1, current: false, deleted: false },
@@ -125,4 +127,15 @@ test('a history page is one statement with its total; a page past the end counts
   for (let offset = 0; offset < 40; offset += 3) pages.push(...(await store.history(db.pool, { type: 'Patient', count: 3, offset })).entries.map((e) => e.version));
   const all = await store.history(db.pool, { type: 'Patient', count: 100, offset: 0 });
   assert.equal(pages.length, all.total);
+});
+
+test('the write statement runs with a generic plan: a function with plan_cache_mode = force_generic_plan', async () => {
+  // As a prepared statement of its own under plan_cache_mode = auto, PostgreSQL planned it on every
+  // execution, at a cost growing with the table (schema.ts, migration 6).
+  const fn = await db.pool.query("SELECT proconfig FROM pg_proc WHERE proname = 'dsf_write_versions'");
+  assert.deepEqual(fn.rows, [{ proconfig: ['plan_cache_mode=force_generic_plan'] }]);
+  // The session's own setting stays as it was (searches keep auto).
+  assert.equal((await db.pool.query('SHOW plan_cache_mode')).rows[0].plan_cache_mode, 'auto');
+  await store.transaction((c) => store.create(c, patient('generic')));
+  assert.equal((await db.pool.query('SHOW plan_cache_mode')).rows[0].plan_cache_mode, 'auto');
 });

@@ -49,4 +49,8 @@ test('GET /metrics after traffic: requests by method, route pattern and status w
   assert.equal(line(/^dsf_fhir_db_pool_requests_waiting /), 'dsf_fhir_db_pool_requests_waiting 0');
   assert.equal(line(/^dsf_fhir_websocket_clients /), 'dsf_fhir_websocket_clients 0');
   assert.ok(line(/^dsf_fhir_process_cpu_user_seconds_total /), 'process metrics');
+  // Creates written together: counted (none here, one create at a time).
+  assert.equal(line(/^dsf_fhir_write_groups_total /), 'dsf_fhir_write_groups_total 0');
+  assert.equal(line(/^dsf_fhir_write_group_members_total /), 'dsf_fhir_write_group_members_total 0');
+  assert.equal(line(/^dsf_fhir_write_group_fallbacks_total /), 'dsf_fhir_write_group_fallbacks_total 0');
 });

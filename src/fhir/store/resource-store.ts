@@ -14,6 +14,7 @@ import { accessConditions } from './access-sql.ts';
 import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
 import { BatchedWriteError, WriteBatch } from './write-batch.ts';
 import { ReadCoalescer, type RowsById } from './read-coalescing.ts';
+import { DEFAULT_WRITE_GROUP_LIMITS, WriteGroups, type WriteGroupLimits } from './write-groups.ts';
 
 type Obj = Record<string, any>;
 
@@ -78,6 +79,8 @@ export interface StoreOptions {
   uniqueKeys?: (resource: Resource) => string[];
   /** Told about values FHIRPath could not index. */
   indexWarning?: IndexWarning;
+  /** Bounds of the statements that write concurrent creates together (write-groups.ts). */
+  writeGroups?: WriteGroupLimits;
 }
 
 export class ResourceStore {
@@ -85,7 +88,12 @@ export class ResourceStore {
     readonly pool: pg.Pool,
     readonly baseUrl: string,
     private readonly options: StoreOptions = {},
-  ) {}
+  ) {
+    this.writeGroups = new WriteGroups(options.writeGroups ?? DEFAULT_WRITE_GROUP_LIMITS);
+  }
+
+  /** Concurrent transactions that only write (creates) share one statement. */
+  readonly writeGroups: WriteGroups;
 
   private readonly settledListeners: ((client: pg.PoolClient, committed: boolean) => Promise<void>)[] = [];
 
@@ -118,7 +126,8 @@ export class ResourceStore {
    * A transaction whose writes are held back (write-batch.ts) and whose BEGIN waits for its first
    * other statement. One that only writes (a create) sends its writes as one statement without
    * BEGIN and COMMIT: a statement is atomic and durable on its own, and it fails as a whole on a
-   * uniqueness clash. One that sends nothing (an update that changes nothing) sends nothing.
+   * uniqueness clash; concurrent ones share that statement (write-groups.ts). One that sends nothing
+   * (an update that changes nothing) sends nothing.
    */
   private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
@@ -126,7 +135,8 @@ export class ResourceStore {
     let wrote = false;
     const batch = new WriteBatch<StoredVersion>(async (writes) => {
       wrote = true;
-      const clash = await writeVersions(client, writes);
+      // Outside BEGIN/COMMIT (a transaction that only writes) the writes may share a statement with others'.
+      const clash = begun ? await writeVersions(client, writes) : await this.writeGroups.write(client, writes);
       if (!clash) return;
       // Held back for a transaction's entry: told with its label; otherwise as if written at once.
       throw clash.write.label === undefined ? clashError(clash) : new BatchedWriteError(clash.write.label, clashError(clash));

@@ -110,6 +110,45 @@ END
 $$;
 `,
   },
+  {
+    version: 6,
+    name: 'the write statement in a function with a generic plan',
+    sql: `
+-- The statement that writes versions (store/version-writes.ts calls it with the same parameters), in a
+-- function so that it runs with a generic plan, prepared once per connection. As a prepared statement
+-- under plan_cache_mode = auto PostgreSQL kept planning it anew for every execution (its custom plans
+-- look cheaper than the generic one), at a cost that grew with the table: 365 to 586 µs of backend CPU
+-- per create over the first 2,400 creates of a database, against a flat 290 µs with the generic plan.
+-- Changing the statement means a new migration replacing this function.
+CREATE FUNCTION dsf_write_versions(uuid[], uuid[], int[], text[], timestamptz[], boolean[], int[], jsonb,
+  uuid[], text[], text[], text[], text[], text[], uuid[], timestamptz[], timestamptz[], numeric[],
+  uuid[], text[], text[], boolean[]) RETURNS void LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
+DECLARE
+  refused int;
+BEGIN
+WITH old AS (UPDATE resources SET current = false WHERE id = ANY($1::uuid[]) AND current RETURNING id),
+res AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
+  SELECT v.id, v.version, v.type, v.last_updated, v.deleted, true, NULLIF(j.resource, 'null'::jsonb), v.size
+  FROM unnest($2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6::boolean[], $7::int[]) WITH ORDINALITY AS v(id, version, type, last_updated, deleted, size, n)
+  JOIN jsonb_array_elements($8::jsonb) WITH ORDINALITY AS j(resource, n) ON j.n = v.n
+  CROSS JOIN (SELECT count(*) FROM old) o
+  ORDER BY v.n),
+idx_old AS (DELETE FROM search_index WHERE resource_id = ANY($1::uuid[])),
+idx AS (INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
+  SELECT * FROM unnest($9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::numeric[])),
+keys_old AS (DELETE FROM unique_keys u WHERE u.resource_id = ANY($1::uuid[])
+  AND NOT EXISTS (SELECT 1 FROM unnest($19::uuid[], $21::text[]) AS k(resource_id, key) WHERE k.resource_id = u.resource_id AND k.key = u.key) RETURNING 1),
+keys_new AS (SELECT k.resource_id, k.type, k.key, k.n FROM unnest($19::uuid[], $20::text[], $21::text[], $22::boolean[]) WITH ORDINALITY AS k(resource_id, type, key, held, n)
+  WHERE NOT k.held AND NOT EXISTS (SELECT 1 FROM unique_keys u WHERE u.type = k.type AND u.key = k.key AND u.resource_id = k.resource_id)),
+ins AS (INSERT INTO unique_keys (type, key, resource_id)
+  SELECT k.type, k.key, k.resource_id FROM keys_new k CROSS JOIN (SELECT count(*) FROM keys_old) d ORDER BY k.n
+  ON CONFLICT DO NOTHING RETURNING resource_id, key)
+SELECT dsf_refuse_key_clashes(array_agg(k.resource_id::text || '|' || k.key ORDER BY k.n)) INTO refused
+  FROM keys_new k WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.resource_id = k.resource_id AND ins.key = k.key);
+END
+$fn$;
+`,
+  },
 ];
 
 /**

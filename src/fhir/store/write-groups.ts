@@ -1,0 +1,107 @@
+// Concurrent creates of different requests written together. A transaction that only writes (a create)
+// sends its writes as one statement outside BEGIN/COMMIT (resource-store.ts); those sent in the same
+// event-loop turn go as one statement instead (version-writes.ts takes any number of writes): one round
+// trip, one commit and one WAL flush for all of them, on the connection of the first.
+//
+// The guarantees of a statement of its own stay:
+// - Each request is answered only after the shared statement returned, that is committed (autocommit),
+//   so nothing acknowledged is lost when the process dies.
+// - If the shared statement fails (a uniqueness key another resource holds, also one another member of
+//   the group takes, or any other error) nothing of it was written: every member's writes are then sent
+//   again alone, each on its own connection, so only the offending request fails, with its own error.
+//   (Should the connection break after the commit, before its answer arrived, the versions sent again
+//   clash with themselves on the primary key: those requests fail, nothing is written twice.)
+// - Keys are still enforced by the database; the members' versions become visible in one commit, in
+//   the order they joined (the change stream delivers them so).
+// - A group is bounded in writes and in JSON size, so that it runs about as long as one large write
+//   (the statement timeout applies to it as to any statement).
+import type pg from 'pg';
+import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
+
+export interface WriteGroupLimits {
+  /** Most versions in one shared statement; a single request with as many or more goes alone. */
+  maxWrites: number;
+  /** Most characters of resource JSON in one shared statement; a larger single request goes alone. */
+  maxJsonChars: number;
+}
+
+export const DEFAULT_WRITE_GROUP_LIMITS: WriteGroupLimits = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024 };
+
+interface Member {
+  client: pg.PoolClient;
+  writes: readonly VersionWrite[];
+  resolve: (clash: KeyClash | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+export class WriteGroups {
+  private open: Member[] = [];
+  private openWrites = 0;
+  private openChars = 0;
+  private scheduled = false;
+  /** Counts for tests and measurements: shared statements sent, members they held, shared statements that failed. */
+  readonly stats = { groups: 0, members: 0, fallbacks: 0 };
+
+  constructor(private readonly limits: WriteGroupLimits = DEFAULT_WRITE_GROUP_LIMITS) {}
+
+  /**
+   * Writes the versions, alone or together with those of other requests sent in this event-loop turn.
+   * Resolves once they are committed; answers as writeVersions(client, writes) would.
+   */
+  write(client: pg.PoolClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
+    const chars = jsonChars(writes);
+    if (writes.length >= this.limits.maxWrites || chars >= this.limits.maxJsonChars) return writeVersions(client, writes);
+    if (this.openWrites + writes.length > this.limits.maxWrites || this.openChars + chars > this.limits.maxJsonChars) this.close();
+    const joined = new Promise<KeyClash | undefined>((resolve, reject) => this.open.push({ client, writes, resolve, reject }));
+    this.openWrites += writes.length;
+    this.openChars += chars;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      // After this turn's I/O callbacks: every request whose work finished in this turn has joined.
+      setImmediate(() => {
+        this.scheduled = false;
+        this.close();
+      });
+    }
+    return joined;
+  }
+
+  /** Sends the open group; later writes start a new one. */
+  private close(): void {
+    const members = this.open;
+    if (!members.length) return;
+    this.open = [];
+    this.openWrites = 0;
+    this.openChars = 0;
+    void this.send(members);
+  }
+
+  private async send(members: Member[]): Promise<void> {
+    if (members.length === 1) return alone(members[0]!);
+    this.stats.groups++;
+    this.stats.members += members.length;
+    let failed: boolean;
+    try {
+      failed = (await writeVersions(members[0]!.client, members.flatMap((m) => m.writes))) !== undefined;
+    } catch {
+      failed = true;
+    }
+    if (!failed) {
+      for (const m of members) m.resolve(undefined);
+      return;
+    }
+    // Nothing of the shared statement was written: each member alone, so each gets its own answer.
+    this.stats.fallbacks++;
+    await Promise.all(members.map(alone));
+  }
+}
+
+function alone(m: Member): Promise<void> {
+  return writeVersions(m.client, m.writes).then(m.resolve, m.reject);
+}
+
+function jsonChars(writes: readonly VersionWrite[]): number {
+  let n = 0;
+  for (const w of writes) n += w.json?.length ?? 0;
+  return n;
+}

@@ -1,7 +1,8 @@
 // The data-sharing plugin when parts of the network fail (four sites as child processes, mTLS, real
-// PostgreSQL): a DIC whose data repository is down, a DMS that cannot decrypt what the DICs delivered, a
-// TTP that is down, and messages that do not belong to a run (pseudonyms for a run the DIC never
-// executed or from a site that is not the TTP, a replayed data set). Each failure must reach the
+// PostgreSQL): a DIC whose data repository is down, a DIC the research platform cannot reach, a DMS
+// that cannot decrypt what the DICs delivered or cannot store the merged set, a TTP that is down, and
+// messages that do not belong to a run (pseudonyms for a run the DIC never executed or from a site that
+// is not the TTP, a replayed data set). Each failure must reach the
 // researcher's Task well before any timer of the run fires, with a reason that names no patient.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -353,6 +354,39 @@ test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR
   const bundles = await hrp.fhir.searchAll<Bundle>('Bundle', {});
   assert.ok(!JSON.stringify(bundles).includes('psn-00000000000000000000000000000001'), 'no stored Bundle holds a pseudonym of the run');
   assertNoPersonalData(JSON.stringify(done.output));
+});
+
+test('a DIC that cannot be reached: the research platform tells the TTP and the DMS at once, the researcher sees it not reachable, the other DIC delivers', async (t) => {
+  const dic2 = network.site('Test_DIC_2');
+  await dic2.stop();
+  try {
+    const { task, decidedAt } = await approvedRequest('dic-unreachable');
+    const done = await finished(task);
+    const took = seconds(decidedAt);
+    assert.equal(done.status, 'completed', JSON.stringify(done.output));
+    const statuses = siteStatuses(done);
+    assert.equal(statuses.Test_DIC_2?.status, 'not-reachable');
+    assert.deepEqual(statuses.Test_DIC_1, { status: 'delivered', records: selected('Test_DIC_1').length });
+    assert.equal(outputOf(done, 'persons')[0]?.valueInteger, selected('Test_DIC_1').length);
+    assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by the TTP's or the DMS's timer (${TIMERS_S} s)`);
+    t.diagnostic(`DIC 2 not reachable: researcher's Task completed ${took.toFixed(1)} s after the committee's answer`);
+    // The TTP and the DMS heard it from the research platform: the kind of failure only, no data.
+    for (const [site, message] of [
+      ['Test_TTP', 'recordLinkageRecords'],
+      ['Test_HRP', 'dataSharingData'],
+    ] as const) {
+      const told = (await nonDraftTasks(site)).filter((m) => businessKeyOf(m) === businessKeyOf(task) && messageOf(m) === message && m.requester?.identifier?.value === 'Test_HRP');
+      assert.equal(told.length, 1, `${site}: one ${message} from the research platform`);
+      assert.equal(told[0]!.status, 'completed', `${site}: the waiting instance took it`);
+      assert.equal(inputOf(told[0]!, 'error')?.valueString, 'not reachable from the research platform');
+      assert.equal(inputOf(told[0]!, 'records') ?? inputOf(told[0]!, 'data-set'), undefined);
+    }
+    const report = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === businessKeyOf(task) && messageOf(m) === 'recordLinkageReport')!;
+    assert.deepEqual(siteStatuses({ resourceType: 'Task', output: report.input } as Task).Test_DIC_2, { status: 'not-reachable', error: 'not reachable from the research platform' }, 'the TTP reports DIC 2 not reachable');
+    assertNoPersonalData(JSON.stringify(done.output));
+  } finally {
+    await dic2.start();
+  }
 });
 
 test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, are not used: the DIC reports the refusal to the DMS', async () => {

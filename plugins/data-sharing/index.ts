@@ -23,6 +23,7 @@ import {
   TargetDms,
   TargetTtp,
 } from './src/request-activities.ts';
+import { TellOfUnreachableDics } from './src/unreachable-dic.ts';
 
 const fhir = (name: string) => `fhir/${name}`;
 const codes = [fhir('CodeSystem-data-sharing.json'), fhir('ValueSet-data-sharing.json'), fhir('CodeSystem-data-sharing-status.json'), fhir('ValueSet-data-sharing-status.json'), fhir('StructureDefinition-extension-data-sharing-site-status.json')];
@@ -62,6 +63,7 @@ export default definePlugin({
       SendMergeStart,
       SendLinkageStart,
       SendExecute,
+      TellOfUnreachableDics,
       RecordLinkageReport,
       RecordMergeResult,
       SaveResults,

@@ -1,11 +1,13 @@
 // The data-sharing plugin when parts of the network fail (four sites as child processes, mTLS, real
-// PostgreSQL): a DIC whose data repository is down, a DMS that cannot decrypt what the DICs delivered, a
-// TTP that is down, and messages that do not belong to a run (pseudonyms for a run the DIC never
-// executed or from a site that is not the TTP, a replayed data set). Each failure must reach the
+// PostgreSQL): a DIC whose data repository is down, a DIC the research platform cannot reach, a DMS
+// that cannot decrypt what the DICs delivered or cannot store the merged set, a TTP that is down, and
+// messages that do not belong to a run (pseudonyms for a run the DIC never executed or from a site that
+// is not the TTP, a replayed data set). Each failure must reach the
 // researcher's Task well before any timer of the run fires, with a reason that names no patient.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,15 +156,15 @@ function messageLike(real: Task, businessKey: string, correlationKey: string, re
 }
 
 /** A Binary on `owner`'s FHIR server that only `reader` may read (as a site shares data); its absolute URL. */
-async function binaryFor(owner: string, reader: string, content: string): Promise<string> {
+async function binaryFor(owner: string, reader: string, content: string | Buffer, mediaType = JSON_TYPE): Promise<string> {
   const server = network.site(owner).fhir;
   const context = await server.create<DocumentReference>({
     resourceType: 'DocumentReference',
     meta: { tag: [{ system: READ_ACCESS, code: 'LOCAL' }, { system: READ_ACCESS, code: 'ORGANIZATION', extension: [{ url: 'http://dsf.dev/fhir/StructureDefinition/extension-read-access-organization', valueIdentifier: { system: ORGANIZATION_SID, value: reader } }] }] },
     status: 'current',
-    content: [{ attachment: { contentType: JSON_TYPE } }],
+    content: [{ attachment: { contentType: mediaType } }],
   });
-  const binary = await server.createBinary(Buffer.from(content), JSON_TYPE, `DocumentReference/${context.id}`);
+  const binary = await server.createBinary(Buffer.from(content), mediaType, `DocumentReference/${context.id}`);
   return `${network.site(owner).fhirBaseUrl}/Binary/${binary.id}`;
 }
 
@@ -304,6 +306,90 @@ test('records the TTP cannot use: the TTP tells that DIC at once, the DIC tells 
   assert.deepEqual(statuses.Test_DIC_2, { status: 'delivered', records: selected('Test_DIC_2').length });
   assert.ok(took < TIMERS_S / 2, `the result came ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
   t.diagnostic(`records unusable at the TTP: researcher's Task completed ${took.toFixed(1)} s after the committee's answer (DIC 1's BPE restarted in between)`);
+});
+
+test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR server): the researcher\'s Task fails with the reason, no merged set is readable', async (t) => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const run = businessKeyOf(repositoryDownRun.task);
+  const recordsTemplate = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dataTemplate = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'dataSharingData' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dic1 = network.site('Test_DIC_1');
+  const hrp = network.site('Test_HRP');
+  // DIC 1's BPE is stopped: its records (none) and its data set are the test's. The set passes the
+  // DMS's checks on arrival (a collection of pseudonymous Patients and Conditions) but a Condition has an
+  // element FHIR R4 does not know: the DMS's own FHIR server refuses the merged Bundle.
+  await dic1.bpe.stop();
+  let decidedAt: number;
+  let task: Task;
+  try {
+    ({ task, decidedAt } = await approvedRequest('unstorable-merge'));
+    const businessKey = businessKeyOf(task)!;
+    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKey && messageOf(m) === 'dataSharingExecute'));
+    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+    await clientAs('Test_DIC_1', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '[]')));
+    const published = await poll('the DMS\'s key', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
+    const publicKey = createPublicKey(Buffer.from(published.content[0]!.attachment.data!, 'base64').toString());
+    const set = pseudonymisedDataSet([
+      { pseudonym: 'psn-00000000000000000000000000000001', patient: { resourceType: 'Patient', gender: 'female', birthDate: '1970-01-01' }, conditions: [{ resourceType: 'Condition', subject: { reference: 'Patient/1' }, notAnR4Element: true } as never], observations: [] },
+    ]);
+    assert.deepEqual(checkDataSet(JSON.parse(JSON.stringify(set))), set, 'the set passes the DMS\'s check on arrival');
+    const encrypted = createCryptoService().createEcDhKem().encrypt(Buffer.from(JSON.stringify(set)), publicKey);
+    const dataSet = await binaryFor('Test_DIC_1', 'Test_HRP', encrypted, 'application/octet-stream');
+    const sent = await clientAs('Test_DIC_1', 'Test_HRP').create<Task>(messageLike(dataTemplate, businessKey, correlationKey, undefined, dataSet));
+    await hrp.waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
+  } finally {
+    await dic1.bpe.start();
+  }
+  const done = await finished(task!);
+  const took = seconds(decidedAt!);
+  assert.equal(done.status, 'failed', JSON.stringify(done.output));
+  assert.equal(outputOf(done, 'error', BPMN_MESSAGE)[0]?.valueString, 'data management site: the merged data set could not be stored at the DMS');
+  assert.equal(outputOf(done, 'error')[0]?.valueString, 'the merged data set could not be stored at the DMS');
+  assert.deepEqual(outputOf(done, 'merged-data-set'), [], 'no merged set named');
+  assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+  t.diagnostic(`merged set refused at the DMS: researcher's Task failed ${took.toFixed(1)} s after the committee's answer`);
+  // Nothing of the run's merge is readable at the DMS: no merged Bundle, and no Bundle holding a pseudonym of the sets.
+  const merged = await hrp.fhir.searchAll<Bundle>('Bundle', { identifier: `http://dsf-ts.dev/sid/data-sharing-merged-data-set|unstorable-merge/${businessKeyOf(task!)}` });
+  assert.deepEqual(merged, [], 'no merged set stored');
+  const bundles = await hrp.fhir.searchAll<Bundle>('Bundle', {});
+  assert.ok(!JSON.stringify(bundles).includes('psn-00000000000000000000000000000001'), 'no stored Bundle holds a pseudonym of the run');
+  assertNoPersonalData(JSON.stringify(done.output));
+});
+
+test('a DIC that cannot be reached: the research platform tells the TTP and the DMS at once, the researcher sees it not reachable, the other DIC delivers', async (t) => {
+  const dic2 = network.site('Test_DIC_2');
+  await dic2.stop();
+  try {
+    const { task, decidedAt } = await approvedRequest('dic-unreachable');
+    const done = await finished(task);
+    const took = seconds(decidedAt);
+    assert.equal(done.status, 'completed', JSON.stringify(done.output));
+    const statuses = siteStatuses(done);
+    assert.equal(statuses.Test_DIC_2?.status, 'not-reachable');
+    assert.deepEqual(statuses.Test_DIC_1, { status: 'delivered', records: selected('Test_DIC_1').length });
+    assert.equal(outputOf(done, 'persons')[0]?.valueInteger, selected('Test_DIC_1').length);
+    assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by the TTP's or the DMS's timer (${TIMERS_S} s)`);
+    t.diagnostic(`DIC 2 not reachable: researcher's Task completed ${took.toFixed(1)} s after the committee's answer`);
+    // The TTP and the DMS heard it from the research platform: the kind of failure only, no data.
+    for (const [site, message] of [
+      ['Test_TTP', 'recordLinkageRecords'],
+      ['Test_HRP', 'dataSharingData'],
+    ] as const) {
+      const told = (await nonDraftTasks(site)).filter((m) => businessKeyOf(m) === businessKeyOf(task) && messageOf(m) === message && m.requester?.identifier?.value === 'Test_HRP');
+      // One taken; a notice that came before the site's instance waited would be failed and sent again.
+      assert.equal(told.filter((m) => m.status === 'completed').length, 1, `${site}: the waiting instance took one ${message} from the research platform`);
+      assert.ok(told.every((m) => m.status === 'completed' || m.status === 'failed'), told.map((m) => m.status).join());
+      for (const m of told) {
+        assert.equal(inputOf(m, 'error')?.valueString, 'not reachable from the research platform');
+        assert.equal(inputOf(m, 'records') ?? inputOf(m, 'data-set') ?? inputOf(m, 'record-count'), undefined, 'no data in a notice');
+      }
+    }
+    const report = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === businessKeyOf(task) && messageOf(m) === 'recordLinkageReport')!;
+    assert.deepEqual(siteStatuses({ resourceType: 'Task', output: report.input } as Task).Test_DIC_2, { status: 'not-reachable', error: 'not reachable from the research platform' }, 'the TTP reports DIC 2 not reachable');
+    assertNoPersonalData(JSON.stringify(done.output));
+  } finally {
+    await dic2.start();
+  }
 });
 
 test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, are not used: the DIC reports the refusal to the DMS', async () => {

@@ -78,6 +78,29 @@ test('data set: pseudonym, sex and birth year only; clinical resources without l
   assert.throws(() => mergeDataSets([orphan]), /subject/);
 });
 
+test('merge: a Patient a DIC sent with more than pseudonym, sex and birth year is stored with those only', () => {
+  const set: Bundle = {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: [
+      {
+        fullUrl: 'urn:uuid:p',
+        resource: {
+          resourceType: 'Patient',
+          id: 'local-17',
+          identifier: [{ system: 'http://dsf-ts.dev/sid/data-sharing-pseudonym', value: 'psn-1' }, { system: 'http://hospital.example/mrn', value: '4711' }],
+          name: [{ family: 'Mustermann', given: ['Erika'] }],
+          birthDate: '1964-08-12',
+          gender: 'female',
+          address: [{ postalCode: '12345' }],
+        },
+      },
+    ],
+  };
+  const { bundle } = mergeDataSets([set]);
+  assert.deepEqual(bundle.entry![0]!.resource, { resourceType: 'Patient', identifier: [{ system: 'http://dsf-ts.dev/sid/data-sharing-pseudonym', value: 'psn-1' }], gender: 'female', birthDate: '1964' });
+});
+
 test('synthetic data: a share of a site\'s patients are persons of another site, same sex, known by sameAs, some with an error', () => {
   const other = [...syntheticPatients({ site: 'A', count: 100 })];
   const shared = [...syntheticPatients({ site: 'B', count: 40, sharedWith: { site: 'A', count: 100, share: 1, errorRate: 0.5 } })];

@@ -53,7 +53,8 @@ export function mergeDataSets(sets: readonly Bundle[]): { bundle: Bundle; person
       const pseudonym = pseudonymOfPatient(e.resource);
       if (!pseudonym || !e.fullUrl) throw new Error('a Patient of a data set without pseudonym or fullUrl');
       byFullUrl.set(e.fullUrl, pseudonym);
-      if (!persons.has(pseudonym)) persons.set(pseudonym, { patient: e.resource, conditions: [], observations: [] });
+      // Rebuilt from pseudonym, sex and birth year: whatever else a DIC's Patient holds is not stored at the DMS.
+      if (!persons.has(pseudonym)) persons.set(pseudonym, { patient: pseudonymousPatient(pseudonym, e.resource), conditions: [], observations: [] });
     }
     for (const e of set.entry ?? []) {
       const r = e.resource;

@@ -25,6 +25,7 @@ import { linkRecords, recordKey, type EncodedRecord } from './linkage/record-lin
 import { pseudonymOf } from './pseudonym.ts';
 import { input, projectOf, siteStatusOutput, startTask } from './request-activities.ts';
 import { parseExpectedSite, targetOf } from './targets.ts';
+import { takeUnreachableNotice } from './unreachable-dic.ts';
 
 /** Records of one DIC as the TTP keeps them in the process. */
 const recordsOf = (correlationKey: string) => `linkageRecords_${correlationKey}`;
@@ -66,7 +67,11 @@ export class ReceiveRecords extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const t = target(variables);
     const message = variables.getLatestTask()!;
-    if (message.requester?.identifier?.value !== t.organizationIdentifierValue) throw new Error(`records for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
+    if (message.requester?.identifier?.value !== t.organizationIdentifierValue) {
+      // The research platform's notice that it could not reach this DIC; anyone else: refused.
+      if (takeUnreachableNotice(api, variables, message, t)) return;
+      throw new Error(`records for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
+    }
     const failure = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
     if (failure !== undefined) {
       api.logger.warn(`Record linkage: ${t.organizationIdentifierValue} reports an error: ${failure}`);

@@ -13,6 +13,7 @@ import { expectedTargets } from './linkage-activities.ts';
 import { publishRecipientKey } from './recipient-key.ts';
 import { consortiumOf, input, projectOf, siteStatusOutput, startTask } from './request-activities.ts';
 import { parseExpectedSite, targetOf } from './targets.ts';
+import { takeUnreachableNotice } from './unreachable-dic.ts';
 
 const dataSetOf = (correlationKey: string) => `dataSet_${correlationKey}`;
 
@@ -67,7 +68,11 @@ export class ReceiveDataSet extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const t = target(variables);
     const message = variables.getLatestTask()!;
-    if (message.requester?.identifier?.value !== t.organizationIdentifierValue) throw new Error(`data set for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
+    if (message.requester?.identifier?.value !== t.organizationIdentifierValue) {
+      // The research platform's notice that it could not reach this DIC; anyone else: refused.
+      if (takeUnreachableNotice(api, variables, message, t)) return;
+      throw new Error(`data set for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
+    }
     const failure = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
     if (failure !== undefined) {
       api.logger.warn(`Data sharing: ${t.organizationIdentifierValue} reports an error: ${failure}`);

@@ -31,6 +31,8 @@ export interface BpeWebServer {
   baseUrl: string;
   /** The BPE view: <baseUrl>/ui */
   uiUrl: string;
+  /** How many client connections the server holds now (for operators' checks and tests). */
+  connections(): Promise<number>;
   /** Closes the server; a second call does nothing. */
   close(): Promise<void>;
 }
@@ -66,9 +68,13 @@ function sendError(res: ServerResponse, status: number, text: string, close = fa
   res.end(errorPage(status, text));
 }
 
-/** Requests Node's parser refuses (headers too large, malformed HTTP, too slow): a page, then the connection closes. */
+/**
+ * Requests Node's parser refuses (headers too large, malformed HTTP, too slow): a page, then the
+ * connection closes. With a 'clientError' listener Node leaves the socket to it, so every path here
+ * ends with the socket destroyed, a reset by the client too (else the server would hold it).
+ */
 function answerClientError(err: Error & { code?: string }, socket: Socket, log: WebLog | undefined): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ECONNRESET' || socket.destroyed) return void socket.destroy();
   const [status, text] =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'The request line and headers exceed the size this server accepts.']
@@ -161,6 +167,7 @@ export async function startBpeWebServer(config: BpeWebServerConfig, status: () =
   return {
     baseUrl: config.baseUrl,
     uiUrl: `${config.baseUrl}/ui`,
+    connections: () => new Promise<number>((resolve, reject) => server.getConnections((err, count) => (err ? reject(err) : resolve(count)))),
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         server.closeAllConnections();

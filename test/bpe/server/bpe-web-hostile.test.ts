@@ -29,7 +29,11 @@ const PERSONAL = 'Erika Mustermann 1964-08-12';
 let db: TestDatabase;
 let engine: ProcessEngine;
 let clock: ManualClock;
+/** The fixture's server: timeouts of seconds, so that handshakes on a loaded machine are not what a test meets. */
 let server: BpeWebServer;
+/** A server with short timeouts, for the tests that check them. */
+let shortServer: BpeWebServer;
+let shortPort: number;
 /** Another server for the same engine and view, with other timeouts. */
 let startServer: (port: number, timeouts: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number }) => Promise<BpeWebServer>;
 let port: number;
@@ -102,12 +106,15 @@ before(async () => {
     );
   };
   port = await freePort();
-  server = await startServer(port, { headersTimeoutMs: 300, requestTimeoutMs: 1000, keepAliveTimeoutMs: 1000 });
+  server = await startServer(port, { headersTimeoutMs: 10_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 5_000 });
+  shortPort = await freePort();
+  shortServer = await startServer(shortPort, { headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 1_000 });
 });
 
 after(async () => {
   admin?.close();
   await server?.close();
+  await shortServer?.close();
   await db?.drop();
 });
 
@@ -148,6 +155,15 @@ const rawGet = (target: string | Buffer) =>
 
 const statusOf = (answer: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
 
+/** Polls check every 20 ms until it holds; fails after ms. */
+async function waitUntil(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const start = performance.now();
   const value = await work();
@@ -162,14 +178,14 @@ test('the view answers an admin (the fixture works)', async () => {
 
 test('a client that stalls in the TLS handshake, or never starts it, is cut off within the header timeout', { timeout: 20_000 }, async () => {
   const { ms } = await timed(async () => {
-    const silent = net.connect({ host: '127.0.0.1', port });
+    const silent = net.connect({ host: '127.0.0.1', port: shortPort });
     await untilClosed(silent);
     assert.ok(silent.destroyed);
   });
   assert.ok(ms < 5_000, `closed after ${ms} ms`);
   // A ClientHello's first bytes, then nothing.
   const { ms: halfMs } = await timed(async () => {
-    const half = net.connect({ host: '127.0.0.1', port });
+    const half = net.connect({ host: '127.0.0.1', port: shortPort });
     const closed = untilClosed(half);
     half.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
     await closed;
@@ -178,21 +194,21 @@ test('a client that stalls in the TLS handshake, or never starts it, is cut off 
 });
 
 test('half a header is answered 408 and closed; a TLS connection that sends nothing is closed', { timeout: 20_000 }, async () => {
-  const socket = await connectTls();
+  const socket = await connectTls(true, shortPort);
   const answer = untilClosed(socket);
   socket.write('GET /bpe/ui HTTP/1.1\r\nHost: localhost\r\nX-Partial: ');
   const { value: text, ms } = await timed(() => answer);
   assert.match(text, /^HTTP\/1\.1 408 /);
   assert.ok(ms < 5_000, `closed after ${ms} ms`);
-  const idle = await connectTls();
+  const idle = await connectTls(true, shortPort);
   await untilClosed(idle);
   assert.ok(idle.destroyed);
 });
 
 test('a body sent too slowly is cut off within the request timeout', { timeout: 20_000 }, async () => {
-  const socket = await connectTls();
+  const socket = await connectTls(true, shortPort);
   const answer = untilClosed(socket);
-  socket.write(`POST /bpe/ui/jobs/x/retry HTTP/1.1\r\nHost: localhost\r\nOrigin: https://localhost:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\na=`);
+  socket.write(`POST /bpe/ui/jobs/x/retry HTTP/1.1\r\nHost: localhost\r\nOrigin: https://localhost:${shortPort}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\na=`);
   const timer = setInterval(() => socket.writable && socket.write('b'), 200);
   try {
     const { value: text, ms } = await timed(() => answer);
@@ -203,9 +219,33 @@ test('a body sent too slowly is cut off within the request timeout', { timeout: 
   }
 });
 
+test('a client that resets its connection mid-request leaves the server holding no socket', { timeout: 20_000 }, async () => {
+  // Its own server with generous timeouts: the header timeout must not be what closes the connection.
+  const resetPort = await freePort();
+  const resetServer = await startServer(resetPort, { headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 10_000 });
+  try {
+    for (let i = 0; i < 3; i++) {
+      // TLS over a TCP socket of our own: only a TCP socket can send a reset (RST).
+      const tcp = net.connect({ host: '127.0.0.1', port: resetPort });
+      await new Promise<void>((resolve, reject) => tcp.once('connect', resolve).once('error', reject));
+      const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
+        const s = tls.connect({ socket: tcp, servername: 'localhost', ca, ...adminIdentity }, () => resolve(s));
+        s.once('error', reject);
+      });
+      secure.on('error', () => {});
+      secure.write('POST /bpe/ui/jobs/x/retry HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n' + (i === 2 ? '\r\na=' : 'X-Partial: '));
+      await waitUntil(async () => (await resetServer.connections()) === 1, 5_000, 'the server holds the connection');
+      tcp.resetAndDestroy();
+    }
+    await waitUntil(async () => (await resetServer.connections()) === 0, 5_000, 'the server holds no socket after the resets');
+  } finally {
+    await resetServer.close();
+  }
+});
+
 test('many stalled connections at once do not keep the view from answering', { timeout: 30_000 }, async () => {
-  // A server of its own with a header timeout of seconds: 30 handshakes at once in this process take
-  // longer than the fixture's 300 ms on a loaded machine, and the server would cut some of them off
+  // A server of its own with a header timeout of 5 s: 30 handshakes at once in this process take
+  // longer than a short timeout on a loaded machine, and the server would cut some of them off
   // before they stall (then they are not there when the view is asked, and one cut before the test
   // watched it made the test wait for a 'close' that had come already).
   const stallPort = await freePort();
@@ -231,7 +271,7 @@ test('many stalled connections at once do not keep the view from answering', { t
 });
 
 test('an idle keep-alive connection is closed after the keep-alive timeout', { timeout: 20_000 }, async () => {
-  const socket = await connectTls();
+  const socket = await connectTls(true, shortPort);
   const answer = untilClosed(socket);
   socket.write('GET /bpe/ui HTTP/1.1\r\nHost: localhost\r\n\r\n');
   const { value: text, ms } = await timed(() => answer);

@@ -1,0 +1,105 @@
+// A DIC the research platform (HRP) cannot reach never sends its records to the TTP or its data set to
+// the DMS, so both would wait for it until their timers run out (an hour or two), and the researcher with
+// them. The HRP knows at once (its dataSharingExecute could not be sent): it tells the TTP and the DMS in
+// the message they wait for from that DIC (recordLinkageRecords, dataSharingData, with the DIC's
+// correlation key), carrying only an `error` input with a fixed reason. The TTP and the DMS accept such a
+// message only from the organisation that started their run, and only without data.
+import type { Task } from '@medplum/fhirtypes';
+import { BusinessKeyStrategies, DefaultTaskSender, errorMessageOf, ServiceTask, type ProcessPluginApi, type SendTaskValues, type Target, type Variables } from '../../../src/plugin-api/index.ts';
+import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingStatus, PROCESS_URL_BASE, reasonOf, Vars, type SiteOutcome } from './constants.ts';
+import { input, startTask } from './request-activities.ts';
+
+/** What the TTP and the DMS are told (and report back as that DIC's error). */
+export const UNREACHABLE_FROM_HRP = 'not reachable from the research platform';
+
+/** The messages the TTP and the DMS wait for from each DIC (see data-sharing-execute.bpmn). */
+const WAITED_FOR = {
+  ttp: { process: 'recordLinkage', message: 'recordLinkageRecords', profile: 'task-record-linkage-records' },
+  dms: { process: 'dataSharingMerge', message: 'dataSharingData', profile: 'task-data-sharing-data' },
+} as const;
+
+/** Tries per site: a notice that came before the site's instance waited is failed there and sent again. */
+const ATTEMPTS = 4;
+/** How long one notice is watched at the site for being taken (completed) or refused (failed). */
+const WATCH_MS = 10_000;
+const POLL_MS = 200;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends one Task to a given site (not the process's target) and returns where it was created. */
+class NoticeSender extends DefaultTaskSender {
+  constructor(api: ProcessPluginApi, variables: Variables, values: SendTaskValues, private readonly to: Target) {
+    super(api, variables, values, BusinessKeyStrategies.SAME, () => [input(api, { valueString: UNREACHABLE_FROM_HRP }, DataSharingCodes.error)]);
+  }
+  protected override getTarget(): Target {
+    return this.to;
+  }
+  async sendAndLocate(): Promise<string> {
+    const created = await this.api.dsfClientProvider.getByEndpointUrl(this.to.endpointUrl).createMinimal(await this.createTask(this.to));
+    return created.id;
+  }
+}
+
+/** Sends the notice and watches it at the site until taken; refused (the instance did not wait yet): again. */
+async function deliverNotice(api: ProcessPluginApi, variables: Variables, values: SendTaskValues, to: Target, dic: string): Promise<void> {
+  const client = api.dsfClientProvider.getByEndpointUrl(to.endpointUrl);
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    let status: Task['status'] = 'requested';
+    try {
+      const id = await new NoticeSender(api, variables, values, to).sendAndLocate();
+      for (let waited = 0; waited < WATCH_MS && status !== 'completed' && status !== 'failed'; waited += POLL_MS) {
+        await sleep(POLL_MS);
+        status = (await client.read<Task>('Task', id)).status;
+      }
+    } catch (e) {
+      api.logger.warn(`Data sharing ${variables.getBusinessKey()}: ${to.organizationIdentifierValue} not told that ${dic} is not reachable: ${errorMessageOf(e)}`);
+      return;
+    }
+    if (status !== 'failed') return;
+    await sleep(1_000);
+  }
+  api.logger.warn(`Data sharing ${variables.getBusinessKey()}: ${to.organizationIdentifierValue} did not take the notice that ${dic} is not reachable (its timer decides)`);
+}
+
+/** HRP, after asking every DIC: tells the TTP and the DMS of each DIC that could not be asked. */
+export class TellOfUnreachableDics extends ServiceTask {
+  async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
+    const unreachable = (variables.getTargets()?.entries ?? []).filter((t) => variables.getJsonVariable<SiteOutcome>(Vars.outcomeOf(t.correlationKey!))?.status === DataSharingStatus.notReachable);
+    if (unreachable.length === 0) return;
+    // The TTP's and the DMS's processes have this plugin's version, as this one.
+    const version = startTask(variables).instantiatesCanonical?.split('|')[1] ?? '';
+    const sites = [
+      [variables.getJsonVariable<Target>(Vars.ttpTarget)!, WAITED_FOR.ttp],
+      [variables.getJsonVariable<Target>(Vars.dmsTarget)!, WAITED_FOR.dms],
+    ] as const;
+    await Promise.all(
+      unreachable.flatMap((dic) =>
+        sites.map(([site, waited]) =>
+          deliverNotice(
+            api,
+            variables,
+            { instantiatesCanonical: `${PROCESS_URL_BASE}/${waited.process}|${version}`, messageName: waited.message, profile: `http://dsf-ts.dev/fhir/StructureDefinition/${waited.profile}|${version}` },
+            { ...site, correlationKey: dic.correlationKey! },
+            dic.organizationIdentifierValue,
+          ),
+        ),
+      ),
+    );
+    api.logger.info(`Data sharing ${variables.getBusinessKey()}: TTP and DMS told that ${unreachable.map((t) => t.organizationIdentifierValue).join(', ')} cannot be reached`);
+  }
+}
+
+/**
+ * TTP and DMS: a message for a DIC that the DIC did not send is taken only as the research platform's
+ * notice (from the organisation that started this run, an `error` input, no data); then true.
+ */
+export function takeUnreachableNotice(api: ProcessPluginApi, variables: Variables, message: Task, dic: Target & { correlationKey: string }): boolean {
+  const runStarter = startTask(variables).requester?.identifier?.value;
+  if (!runStarter || message.requester?.identifier?.value !== runStarter) return false;
+  const reason = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
+  const carriesData = [DataSharingCodes.records, DataSharingCodes.dataSet, DataSharingCodes.pseudonyms, DataSharingCodes.recordCount].some((code) => api.taskHelper.getFirstInputParameter(message, DATA_SHARING_SYSTEM, code) !== undefined);
+  if (reason === undefined || carriesData) return false;
+  api.logger.warn(`Data sharing ${variables.getBusinessKey()}: the research platform could not reach ${dic.organizationIdentifierValue}: ${reason}`);
+  variables.setJsonVariable(Vars.outcomeOf(dic.correlationKey), { status: DataSharingStatus.notReachable, errorMessage: reasonOf(reason) } satisfies SiteOutcome);
+  return true;
+}

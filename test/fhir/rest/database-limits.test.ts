@@ -35,6 +35,14 @@ async function waitingBackends(site: TestSite): Promise<number> {
   return r.rows[0].n;
 }
 
+/** As waitingBackends, without the change stream's read of new versions (it follows writes, in no request). */
+async function waitingRequestBackends(site: TestSite): Promise<number> {
+  const r = await site.db.pool.query(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query NOT LIKE '%pg_current_snapshot()%'",
+  );
+  return r.rows[0].n;
+}
+
 /** Polls until the condition holds, at most `ms` (a bound, not a timing assertion). */
 async function eventually(what: string, condition: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const until = Date.now() + ms;
@@ -117,4 +125,35 @@ test('a client that goes away: its waiting write is cancelled and nothing is sto
   assert.equal(versions.rows[0].v, 1);
   // The server is fine afterwards.
   assert.equal((await patient.client.put(`/Patient/${p.id}`, { ...p, active: false })).status, 200);
+});
+
+test('a client that goes away: its read, history or Bundle is cancelled in the database too', { timeout: 120_000 }, async () => {
+  // (Not the statement timeout: it is a setting of the connection, so it stays on connections that
+  // served a request before; only a cancel tells that a statement ran in its request's scope.)
+  const p = await patient.client.create({ resourceType: 'Patient', meta: TAG_ALL, active: true });
+  const entry = { fullUrl: 'urn:uuid:0b6f4c2e-3d1a-4f5e-8a9b-1c2d3e4f5a6b', resource: { resourceType: 'Patient', meta: TAG_ALL, active: true }, request: { method: 'POST', url: 'Patient' } };
+  const patients = async () => (await patient.db.pool.query("SELECT count(*)::int AS n FROM resources WHERE type = 'Patient'")).rows[0].n as number;
+  const before = await patients();
+  const requests: [string, string, string?][] = [
+    ['GET', `/Patient/${p.id}`],
+    ['GET', `/Patient/${p.id}/_history/1`],
+    ['GET', `/Patient/${p.id}/_history`],
+    ['POST', '', JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [entry] })],
+    ['POST', '', JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: [entry] })],
+  ];
+  for (const [method, path, body] of requests) {
+    const what = `${method} ${path || '/'}${body ? ` ${JSON.parse(body).type}` : ''}`;
+    const release = await holding(patient, 'LOCK TABLE resources IN ACCESS EXCLUSIVE MODE');
+    try {
+      const request = startRequest(patient, method, path, body);
+      await eventually(`${what} waits for the lock`, async () => (await waitingRequestBackends(patient)) > 0);
+      request.abandon();
+      await eventually(`${what} was cancelled`, async () => (await waitingRequestBackends(patient)) === 0);
+      await request.settled;
+    } finally {
+      await release();
+    }
+  }
+  // Nothing of the abandoned Bundles was stored.
+  assert.equal(await patients(), before);
 });

@@ -2,11 +2,12 @@
 // cancellation of its running statements when the client goes away, so that an abandoned or
 // pathological request cannot hold connections and CPU that other requests need.
 //
-// The scope follows the request through AsyncLocalStorage, so code below the HTTP layer keeps using
-// an ordinary pg.Pool: `RequestScopes.pool` is that pool with query() and connect() taking part in
-// the current scope (outside any scope they are the pool's own).
-import { AsyncLocalStorage } from 'node:async_hooks';
+// The scope is handed down explicitly: `RequestScopes.poolFor(scope)` is a view of the pool whose
+// query() and connect() take part in that scope, and the HTTP layer passes it to whatever runs SQL for
+// the request. (Not AsyncLocalStorage: on Node 20 an AsyncLocalStorage in use turns on promise hooks
+// for every promise of the process, a few percent of the server's CPU per request.)
 import pg from 'pg';
+import type { Db } from './pool.ts';
 
 export interface RequestScopeOptions {
   /** Longest a single statement of a request may run (PostgreSQL statement_timeout); 0: no limit. */
@@ -82,46 +83,61 @@ export class RequestScope {
   }
 }
 
+/** What poolFor() hands out: a pool (by inheritance) whose query() and connect() belong to a scope. */
+interface PoolView extends pg.Pool {
+  readonly scope: RequestScope;
+}
+
+/** The views of each RequestScopes' pool, to tell a view from a connection. */
+const viewedPools = new WeakMap<object, pg.Pool>();
+
+/** The pool a request's view (RequestScopes.poolFor) stands for, the pool itself for a pool, undefined for a connection. */
+export function poolBehind(db: Db): pg.Pool | undefined {
+  if (!(db instanceof pg.Pool)) return undefined;
+  return viewedPools.get(Object.getPrototypeOf(db) as object) ?? db;
+}
+
 export class RequestScopes {
-  private readonly storage = new AsyncLocalStorage<RequestScope>();
-  /** The pool whose query() and connect() take part in the current request's scope. */
-  readonly pool: pg.Pool;
+  /** The prototype of this pool's views: the pool itself, with query() and connect() of the view's scope. */
+  private readonly viewPrototype: pg.Pool;
 
   constructor(
     private readonly target: pg.Pool,
     private readonly opts: RequestScopeOptions,
   ) {
-    const scopedQuery = (...args: unknown[]) => this.query(args);
-    const scopedConnect = (...args: unknown[]) => this.connect(args);
-    const bound = new Map<PropertyKey, unknown>();
-    this.pool = new Proxy(target, {
-      get(t, prop) {
-        if (prop === 'query') return scopedQuery;
-        if (prop === 'connect') return scopedConnect;
-        const v = Reflect.get(t, prop, t);
-        if (typeof v !== 'function') return v;
-        if (!bound.has(prop)) bound.set(prop, v.bind(t));
-        return bound.get(prop);
+    const scopes = this;
+    this.viewPrototype = Object.create(target, {
+      query: {
+        value: function query(this: PoolView, ...args: unknown[]) {
+          return scopes.query(this.scope, args);
+        },
       },
-    });
+      connect: {
+        value: function connect(this: PoolView, ...args: unknown[]) {
+          return scopes.connect(this.scope, args);
+        },
+      },
+    }) as pg.Pool;
+    viewedPools.set(this.viewPrototype, target);
   }
 
-  /** A new scope; run() makes it current for a piece of work. */
+  /** A new scope, for one request. */
   create(): RequestScope {
     return new RequestScope((client) => this.cancelBackend(client));
   }
 
-  run<T>(scope: RequestScope, fn: () => T): T {
-    return this.storage.run(scope, fn);
+  /**
+   * The pool as the scope's request sees it: query() and connect() take part in the scope, all else
+   * is the pool's own. One small object per request; hand it to whatever runs SQL for the request.
+   */
+  poolFor(scope: RequestScope): pg.Pool {
+    const view = Object.create(this.viewPrototype) as { scope: RequestScope };
+    view.scope = scope;
+    return view as unknown as pg.Pool;
   }
 
-  current(): RequestScope | undefined {
-    return this.storage.getStore();
-  }
-
-  private async connect(args: unknown[]): Promise<pg.PoolClient> {
-    const scope = this.current();
-    if (!scope || typeof args[0] === 'function') return (this.target.connect as (...a: unknown[]) => Promise<pg.PoolClient>)(...args);
+  private async connect(scope: RequestScope, args: unknown[]): Promise<pg.PoolClient> {
+    if (typeof args[0] === 'function') return (this.target.connect as (...a: unknown[]) => Promise<pg.PoolClient>)(...args);
     if (scope.aborted) throw new RequestAbortedError();
     const client = await this.target.connect();
     try {
@@ -134,10 +150,9 @@ export class RequestScopes {
     return client;
   }
 
-  private async query(args: unknown[]): Promise<unknown> {
-    const scope = this.current();
-    if (!scope || typeof args[args.length - 1] === 'function') return (this.target.query as (...a: unknown[]) => Promise<unknown>)(...args);
-    const client = await this.connect([]);
+  private async query(scope: RequestScope, args: unknown[]): Promise<unknown> {
+    if (typeof args[args.length - 1] === 'function') return (this.target.query as (...a: unknown[]) => Promise<unknown>)(...args);
+    const client = await this.connect(scope, []);
     let failed: Error | undefined;
     try {
       return await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);

@@ -143,7 +143,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     statementTimeoutMs: limits.statementTimeoutMs,
     onCancelError: (err) => logger.warn({ err }, 'cancelling the statement of an abandoned request failed'),
   });
-  const store = new ResourceStore(scopes.pool, config.baseUrl, {
+  const store = new ResourceStore(pool, config.baseUrl, {
     uniqueKeys: uniqueKeysOf,
     indexWarning: ({ resourceType, id, param, error }) =>
       // Not the message: it may quote the value.
@@ -151,7 +151,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   });
 
   // Content of types with content storage (Binary) lives in large objects; inline base64 is bounded like request bodies.
-  const content = new ContentHandling(new BinaryStore(scopes.pool), { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes });
+  const content = new ContentHandling(new BinaryStore(pool), { maxBytes: config.maxBinaryBytes ?? DEFAULT_MAX_BINARY_BYTES, inlineBytes: config.maxBodyBytes });
 
   // Core resources are loaded without validation (they define it), then every write is validated.
   log('loading DSF core conformance resources');

@@ -11,6 +11,7 @@ import { registerStaticAssets } from '../ui/static-assets.ts';
 import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from './database-errors.ts';
 import { registerRequestLog, type CallerLabel } from './request-log.ts';
+import { useRequestScopes } from './request-database.ts';
 
 export interface HttpTimeouts {
   /** Time to complete the TLS handshake and send the request headers. */
@@ -92,16 +93,7 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
   if (opts.ui) recordHeaderBytes(app.server);
 
   // The request's database work runs in its scope: cancelled when the client goes away mid-request.
-  const scopes = opts.scopes;
-  if (scopes) {
-    app.addHook('onRequest', (req, reply, done) => {
-      const scope = scopes.create();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) scope.abort();
-      });
-      scopes.run(scope, done);
-    });
-  }
+  if (opts.scopes) useRequestScopes(app, opts.scopes);
   registerRequestLog(app, opts.caller);
 
   // Every body reaches the routes as a string (strictly UTF-8); the routes parse it according to Content-Type.

@@ -19,6 +19,7 @@ import { parseResourceBody, parseUtf8Body, sendResource, utf8BodyParser } from '
 import { queryPairs, sendWrite, type RouteDeps } from './routes.ts';
 import { contentRange, ifRangeMatches, selectRange, type RangeSelection } from './byte-ranges.ts';
 import { binaryAnswer } from './binary-negotiation.ts';
+import { requestDatabase } from './request-database.ts';
 
 /** After an oversized upload, this much more is read and dropped so the client still gets its 413 cleanly. */
 const DISCARD_LIMIT = 64 * 1024 * 1024;
@@ -117,6 +118,8 @@ function registerTypeContentRoutes(app: FastifyInstance, deps: RouteDeps, type: 
   const i = deps.service;
   const store = i.store;
   const { maxBytes, inlineBytes } = i.content.limits;
+  /** The request's view of the database (its scope). */
+  const db = (req: FastifyRequest) => requestDatabase(req, store.pool);
 
   // A raw upload reaches the handler as the unread request stream (no body limit here: the content
   // limit applies while streaming); FHIR bodies are read as strings under the server's body limit.
@@ -127,17 +130,17 @@ function registerTypeContentRoutes(app: FastifyInstance, deps: RouteDeps, type: 
 
     /** The write response; a raw upload's resource carries its content only if asked for and small enough. */
     const respond = async (req: FastifyRequest, reply: FastifyReply, r: InteractionResult) =>
-      sendWrite(req, reply, preferReturn(req) === 'representation' ? await i.content.withInlineData(store.pool, r) : r);
+      sendWrite(req, reply, preferReturn(req) === 'representation' ? await i.content.withInlineData(db(req), r) : r);
 
     scope.post(`/${type}`, async (req, reply) => {
       const ctx = await deps.context(req);
       const ifNoneExist = header(req, 'if-none-exist');
       if (isFhirBody(req)) {
         const resource = parseResourceBody(req);
-        return sendWrite(req, reply, await store.transaction((c) => i.create(ctx, c, type, resource, ifNoneExist)));
+        return sendWrite(req, reply, await store.transaction((c) => i.create(ctx, c, type, resource, ifNoneExist), db(req)));
       }
       const resource = rawResource(storage, type, req, i.baseUrl);
-      const r = await upload(req, reply, maxBytes, (source) => store.transaction((c) => i.createWithContent(ctx, c, type, resource, source, ifNoneExist)));
+      const r = await upload(req, reply, maxBytes, (source) => store.transaction((c) => i.createWithContent(ctx, c, type, resource, source, ifNoneExist), db(req)));
       return respond(req, reply, r);
     });
 
@@ -146,17 +149,17 @@ function registerTypeContentRoutes(app: FastifyInstance, deps: RouteDeps, type: 
       const ifMatch = header(req, 'if-match');
       if (isFhirBody(req)) {
         const resource = parseResourceBody(req);
-        return sendWrite(req, reply, await store.transaction((c) => i.update(ctx, c, type, req.params.id, resource, ifMatch)));
+        return sendWrite(req, reply, await store.transaction((c) => i.update(ctx, c, type, req.params.id, resource, ifMatch), db(req)));
       }
       const resource = rawResource(storage, type, req, i.baseUrl, req.params.id);
-      const r = await upload(req, reply, maxBytes, (source) => store.transaction((c) => i.updateWithContent(ctx, c, type, req.params.id, resource, source, ifMatch)));
+      const r = await upload(req, reply, maxBytes, (source) => store.transaction((c) => i.updateWithContent(ctx, c, type, req.params.id, resource, source, ifMatch), db(req)));
       return respond(req, reply, r);
     });
 
     const download = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
       const ctx = await deps.context(req);
       // Read access is checked here, before any byte of content is sent.
-      const { result, content } = await i.readWithContent(ctx, store.pool, type, req.params.id, req.params.vid);
+      const { result, content } = await i.readWithContent(ctx, db(req), type, req.params.id, req.params.vid);
       setVersionHeaders(reply, { ...result, location: undefined });
       checkPreconditions(req, result);
       if (notModified(req, result)) return reply.code(304).send();
@@ -170,7 +173,7 @@ function registerTypeContentRoutes(app: FastifyInstance, deps: RouteDeps, type: 
         if (content && content.size > inlineBytes) {
           throw new FhirError(413, `The content (${content.size} bytes) is larger than the ${inlineBytes} bytes returned as base64; request it with a non-FHIR Accept header`, 'too-costly');
         }
-        return sendResource(req, reply, 200, await i.content.inline(store.pool, result.resource, content));
+        return sendResource(req, reply, 200, await i.content.inline(db(req), result.resource, content));
       }
 
       const size = content?.size ?? 0;
@@ -187,7 +190,7 @@ function registerTypeContentRoutes(app: FastifyInstance, deps: RouteDeps, type: 
       reply.header('x-content-type-options', 'nosniff');
       reply.header('content-length', String(end - start));
       if (req.method === 'HEAD' || !content || end === start) return reply.send();
-      return reply.send(Readable.from(i.content.binaries.read(content, start, end), { objectMode: false }));
+      return reply.send(Readable.from(i.content.binaries.read(content, start, end, db(req)), { objectMode: false }));
     };
     // HEAD explicitly: fastify's automatic HEAD route would reset Content-Length to 0.
     for (const url of [`/${type}/:id`, `/${type}/:id/_history/:vid`]) {
@@ -197,7 +200,7 @@ function registerTypeContentRoutes(app: FastifyInstance, deps: RouteDeps, type: 
     // The router prefers '/{type}/:id' over the generic '/:type/_history'; route type history back.
     scope.get(`/${type}/_history`, async (req, reply) => {
       const ctx = await deps.context(req);
-      return sendResource(req, reply, 200, (await i.history(ctx, store.pool, type, undefined, queryPairs(req))).resource);
+      return sendResource(req, reply, 200, (await i.history(ctx, db(req), type, undefined, queryPairs(req))).resource);
     });
   });
 }

@@ -6,12 +6,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Operation } from '../service/operations/operation.ts';
 import { parseResourceBody, sendResource } from './representation.ts';
 import { queryPairs, type RouteDeps } from './routes.ts';
+import { requestDatabase } from './request-database.ts';
 
 export function registerOperationRoutes(app: FastifyInstance, deps: RouteDeps, operations: readonly Operation[]): void {
   const store = deps.service.store;
-  const on = { db: store.pool, transaction: <T>(fn: Parameters<typeof store.transaction<T>>[0]) => store.transaction(fn) };
   const route = (operation: Operation, type: string) => async (req: FastifyRequest, reply: FastifyReply) => {
     const ctx = await deps.context(req);
+    const db = requestDatabase(req, store.pool);
+    const on = { db, transaction: <T>(fn: Parameters<typeof store.transaction<T>>[0]) => store.transaction(fn, db) };
     const body = typeof req.body === 'string' && req.body.length ? parseResourceBody(req) : undefined;
     const id = (req.params as { id?: string }).id;
     const r = await operation.invoke(ctx, on, { type, id, query: queryPairs(req), body });

@@ -8,6 +8,7 @@ import { notModified, preferReturn, preferStrict, setVersionHeaders } from './ht
 import { isPretty, parseResourceBody, responseFormat, sendJsonText, sendResource } from './representation.ts';
 import type { BundleProcessor } from '../service/bundle-processor.ts';
 import { applyResultParameters } from '../service/summary.ts';
+import { requestDatabase } from './request-database.ts';
 
 export interface RouteDeps {
   service: FhirService;
@@ -66,13 +67,16 @@ function answersAsStored(req: FastifyRequest): boolean {
 function read(deps: RouteDeps, ctx: RequestContext, req: FastifyRequest<{ Params: Params }>, version?: string): Promise<InteractionResult & { json?: string }> {
   const { service: i } = deps;
   const { type, id } = req.params;
-  if (answersAsStored(req)) return i.readJson(ctx, i.store.pool, type, id, version);
-  return version === undefined ? i.read(ctx, i.store.pool, type, id) : i.vread(ctx, i.store.pool, type, id, version);
+  const db = requestDatabase(req, i.store.pool);
+  if (answersAsStored(req)) return i.readJson(ctx, db, type, id, version);
+  return version === undefined ? i.read(ctx, db, type, id) : i.vread(ctx, db, type, id, version);
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { service: i } = deps;
   const store = i.store;
+  /** The request's view of the database (its scope). */
+  const db = (req: FastifyRequest) => requestDatabase(req, store.pool);
 
   app.get('/metadata', async (req, reply) => sendResource(req, reply, 200, deps.capability()));
 
@@ -82,19 +86,19 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/', async (req, reply) => {
     const ctx = await deps.context(req);
     const bundle = parseResourceBody(req) as Bundle;
-    const result = await deps.bundles.process(ctx, bundle, preferReturn(req));
+    const result = await deps.bundles.process(ctx, bundle, preferReturn(req), db(req));
     return sendResource(req, reply, 200, result);
   });
   app.get('/_history', async (req, reply) => {
     const ctx = await deps.context(req);
-    return sendResource(req, reply, 200, (await i.history(ctx, store.pool, undefined, undefined, queryPairs(req))).resource);
+    return sendResource(req, reply, 200, (await i.history(ctx, db(req), undefined, undefined, queryPairs(req))).resource);
   });
 
   deps.extraRoutes?.(app, deps);
 
   app.get<{ Params: Params }>('/:type', async (req, reply) => {
     const ctx = { ...(await deps.context(req)), strict: preferStrict(req) };
-    return sendResource(req, reply, 200, (await i.search(ctx, store.pool, req.params.type, queryPairs(req))).resource);
+    return sendResource(req, reply, 200, (await i.search(ctx, db(req), req.params.type, queryPairs(req))).resource);
   });
   // R4 search by POST: the parameters in a form-encoded body (and the query), same semantics and rules as GET.
   app.post<{ Params: Params }>('/:type/_search', async (req, reply) => {
@@ -105,14 +109,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     }
     const ctx = { ...(await deps.context(req)), strict: preferStrict(req) };
     const pairs: [string, string][] = [...queryPairs(req), ...new URLSearchParams(body)];
-    return sendResource(req, reply, 200, (await i.search(ctx, store.pool, req.params.type, pairs)).resource);
+    return sendResource(req, reply, 200, (await i.search(ctx, db(req), req.params.type, pairs)).resource);
   });
   app.post<{ Params: Params }>('/:type', async (req, reply) => {
     assertType(req.params.type);
     const ctx = await deps.context(req);
     const resource = parseResourceBody(req);
     const ifNoneExist = req.headers['if-none-exist'] as string | undefined;
-    const r = await store.transaction((c) => i.create(ctx, c, req.params.type, resource, ifNoneExist));
+    const r = await store.transaction((c) => i.create(ctx, c, req.params.type, resource, ifNoneExist), db(req));
     return sendWrite(req, reply, r);
   });
   app.put<{ Params: Params }>('/:type', async (req, reply) => {
@@ -120,19 +124,19 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const ctx = await deps.context(req);
     if (!rawQuery(req)) throw methodNotAllowed('PUT on a resource type needs search criteria (conditional update)');
     const resource = parseResourceBody(req);
-    const r = await store.transaction((c) => i.conditionalUpdate(ctx, c, req.params.type, criteria(req), resource, req.headers['if-match'] as string | undefined));
+    const r = await store.transaction((c) => i.conditionalUpdate(ctx, c, req.params.type, criteria(req), resource, req.headers['if-match'] as string | undefined), db(req));
     return sendWrite(req, reply, r);
   });
   app.delete<{ Params: Params }>('/:type', async (req, reply) => {
     assertType(req.params.type);
     const ctx = await deps.context(req);
     if (!criteria(req)) throw methodNotAllowed('DELETE on a resource type needs search criteria (conditional delete)');
-    const r = await store.transaction((c) => i.conditionalDelete(ctx, c, req.params.type, criteria(req)));
+    const r = await store.transaction((c) => i.conditionalDelete(ctx, c, req.params.type, criteria(req)), db(req));
     return r.status === 204 ? reply.code(204).send() : sendResource(req, reply, r.status, r.outcome);
   });
   app.get<{ Params: Params }>('/:type/_history', async (req, reply) => {
     const ctx = await deps.context(req);
-    return sendResource(req, reply, 200, (await i.history(ctx, store.pool, req.params.type, undefined, queryPairs(req))).resource);
+    return sendResource(req, reply, 200, (await i.history(ctx, db(req), req.params.type, undefined, queryPairs(req))).resource);
   });
   app.get<{ Params: Params }>('/:type/:id', async (req, reply) => {
     const ctx = await deps.context(req);
@@ -142,18 +146,18 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     assertType(req.params.type);
     const ctx = await deps.context(req);
     const resource = parseResourceBody(req);
-    const r = await store.transaction((c) => i.update(ctx, c, req.params.type, req.params.id, resource, req.headers['if-match'] as string | undefined));
+    const r = await store.transaction((c) => i.update(ctx, c, req.params.type, req.params.id, resource, req.headers['if-match'] as string | undefined), db(req));
     return sendWrite(req, reply, r);
   });
   app.delete<{ Params: Params }>('/:type/:id', async (req, reply) => {
     const ctx = await deps.context(req);
-    const r = await store.transaction((c) => i.delete(ctx, c, req.params.type, req.params.id));
+    const r = await store.transaction((c) => i.delete(ctx, c, req.params.type, req.params.id), db(req));
     if (r.versionId) reply.header('etag', `W/"${r.versionId}"`);
     return sendResource(req, reply, 200, r.outcome);
   });
   app.get<{ Params: Params }>('/:type/:id/_history', async (req, reply) => {
     const ctx = await deps.context(req);
-    return sendResource(req, reply, 200, (await i.history(ctx, store.pool, req.params.type, req.params.id, queryPairs(req))).resource);
+    return sendResource(req, reply, 200, (await i.history(ctx, db(req), req.params.type, req.params.id, queryPairs(req))).resource);
   });
   app.get<{ Params: Params }>('/:type/:id/_history/:vid', async (req, reply) => {
     const ctx = await deps.context(req);

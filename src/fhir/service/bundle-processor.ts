@@ -138,11 +138,12 @@ async function flushHeldBack(batch: WriteBatch, failing = false): Promise<void> 
 export class BundleProcessor {
   constructor(private readonly service: FhirService) {}
 
-  async process(ctx: RequestContext, bundle: Bundle, prefer: ReturnPreference): Promise<Bundle> {
+  /** `pool`: where the entries' transactions take their connections (a request's view of the store's pool, its scope). */
+  async process(ctx: RequestContext, bundle: Bundle, prefer: ReturnPreference, pool: pg.Pool = this.service.store.pool): Promise<Bundle> {
     if (bundle.resourceType !== 'Bundle') throw badRequest(`Expected a Bundle, got ${bundle.resourceType}`);
     if (bundle.type !== 'batch' && bundle.type !== 'transaction') throw badRequest(`Bundle.type must be batch or transaction, got '${bundle.type ?? ''}'`);
     const entries = (bundle.entry ?? []).map(parseEntry);
-    if (bundle.type === 'transaction') return this.transaction(ctx, entries, prefer);
+    if (bundle.type === 'transaction') return this.transaction(ctx, entries, prefer, pool);
     const results: BundleEntry[] = [];
     for (const e of entries) {
       try {
@@ -152,7 +153,7 @@ export class BundleProcessor {
           await this.resolveConditionalReferences(ctx, client, [e], mapping);
           const resource = e.entry.resource && mapping.size ? this.rewrite(e.entry.resource, mapping) : e.entry.resource;
           return this.execute(ctx, client, e, resource);
-        });
+        }, pool);
         results.push(toResponse(r, prefer));
       } catch (err) {
         results.push(errorResponse(err));
@@ -161,7 +162,7 @@ export class BundleProcessor {
     return { resourceType: 'Bundle', type: 'batch-response', entry: results };
   }
 
-  private async transaction(ctx: RequestContext, entries: Parsed[], prefer: ReturnPreference): Promise<Bundle> {
+  private async transaction(ctx: RequestContext, entries: Parsed[], prefer: ReturnPreference, pool: pg.Pool): Promise<Bundle> {
     const fullUrls = new Set<string>();
     for (const e of entries) {
       if (e.entry.fullUrl) {
@@ -171,7 +172,7 @@ export class BundleProcessor {
     }
     const results = new Array<BundleEntry>(entries.length);
     try {
-      await this.runTransaction(ctx, entries, prefer, results);
+      await this.runTransaction(ctx, entries, prefer, results, pool);
     } catch (caught) {
       const err = caught instanceof BatchedWriteError ? entryError(caught.label as Parsed, caught.cause) : caught;
       if (err instanceof FhirError && transactionFailureStatus(err.status) !== err.status) throw new FhirError(transactionFailureStatus(err.status), err.outcome, undefined, err.headers);
@@ -180,7 +181,7 @@ export class BundleProcessor {
     return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
   }
 
-  private async runTransaction(ctx: RequestContext, entries: Parsed[], prefer: ReturnPreference, results: BundleEntry[]): Promise<void> {
+  private async runTransaction(ctx: RequestContext, entries: Parsed[], prefer: ReturnPreference, results: BundleEntry[], pool: pg.Pool): Promise<void> {
     // Reference checks of every entry run after all entries (they may point at later ones), before commit.
     const tctx: RequestContext = { ...ctx, afterEntries: [] };
     const deferred = tctx.afterEntries!;
@@ -256,7 +257,7 @@ export class BundleProcessor {
           throw entryError(deferredBy[k]!, err);
         }
       }
-    });
+    }, pool);
   }
 
   /** Resolves the conditional references of the entries' resources into `mapping` (reference -> Type/id). */

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
 import type { Db } from '../../db/pool.ts';
+import { poolBehind } from '../../db/request-scope.ts';
 import { SqlParams } from '../../db/sql-params.ts';
 import { isStalePlanError } from '../../db/prepared-statements.ts';
 import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
@@ -112,13 +113,14 @@ export class ResourceStore {
   /**
    * Runs fn in a transaction. A transaction that failed only because a prepared statement's plan went
    * stale (a migration changed the schema under it) runs once more: its statements are prepared anew.
+   * `pool`: where the connection comes from, a request's view of the store's pool (its scope) or the pool.
    */
-  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, pool: pg.Pool = this.pool): Promise<T> {
     try {
-      return await this.transactionOnce(fn);
+      return await this.transactionOnce(fn, pool);
     } catch (e) {
       if (!isStalePlanError(e)) throw e;
-      return this.transactionOnce(fn);
+      return this.transactionOnce(fn, pool);
     }
   }
 
@@ -129,8 +131,8 @@ export class ResourceStore {
    * uniqueness clash; concurrent ones share that statement (write-groups.ts). One that sends nothing
    * (an update that changes nothing) sends nothing.
    */
-  private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>, pool: pg.Pool): Promise<T> {
+    const client = await pool.connect();
     let begun = false;
     let wrote = false;
     const batch = new WriteBatch<StoredVersion>(async (writes) => {
@@ -290,17 +292,18 @@ export class ResourceStore {
   readonly currentReads = new ReadCoalescer();
 
   private async selectCurrent(db: Db, type: string, id: string, access: AccessFilter | undefined, asText: boolean): Promise<Obj | undefined> {
-    // A transaction's connection runs its statements one after the other: nothing to coalesce.
-    if (db === this.pool) {
-      const rows = await this.currentReads.load(access, `${type}|${asText}`, id, (ids) => this.selectCurrentRows(type, ids, access, asText));
+    // A transaction's connection runs its statements one after the other: nothing to coalesce. Reads
+    // through the pool (a request's view of it) are; the batch runs as the read that opened it (its scope).
+    if (poolBehind(db) === this.pool) {
+      const rows = await this.currentReads.load(access, `${type}|${asText}`, id, (ids) => this.selectCurrentRows(db, type, ids, access, asText));
       if (rows) return rows.get(id.toLowerCase());
     }
     return this.selectVersion(db, type, 'r.id = $1 AND r.current', [id], access, asText);
   }
 
   /** The current versions of these ids (each row with its `readable` for the caller), by id. */
-  private async selectCurrentRows(type: string, ids: string[], access: AccessFilter | undefined, asText: boolean): Promise<RowsById> {
-    const rows = await this.selectVersion(this.pool, type, 'r.id = ANY($1::uuid[]) AND r.current', [ids], access, asText, true);
+  private async selectCurrentRows(db: Db, type: string, ids: string[], access: AccessFilter | undefined, asText: boolean): Promise<RowsById> {
+    const rows = await this.selectVersion(db, type, 'r.id = ANY($1::uuid[]) AND r.current', [ids], access, asText, true);
     return new Map(rows.map((r) => [String(r.id), r]));
   }
 

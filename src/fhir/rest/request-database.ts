@@ -1,0 +1,31 @@
+// The database as one HTTP request sees it: with request scopes (the server's), the pool's view for the
+// request's scope (db/request-scope.ts: statement timeout, cancellation when the client goes away);
+// routes hand it explicitly to whatever runs SQL for the request.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import type { RequestScopes } from '../../db/request-scope.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The pool as this request sees it (request-database.ts); null without request scopes. */
+    scopedPool: pg.Pool | null;
+  }
+}
+
+/** Gives each request a scope of its own, aborted when the client goes away before the answer was sent. */
+export function useRequestScopes(app: FastifyInstance, scopes: RequestScopes): void {
+  app.decorateRequest('scopedPool', null);
+  app.addHook('onRequest', (req, reply, done) => {
+    const scope = scopes.create();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) scope.abort();
+    });
+    req.scopedPool = scopes.poolFor(scope);
+    done();
+  });
+}
+
+/** The database for the request's SQL: its scope's view of the pool, or the pool itself without scopes. */
+export function requestDatabase(req: FastifyRequest, pool: pg.Pool): pg.Pool {
+  return req.scopedPool ?? pool;
+}

@@ -392,6 +392,51 @@ test('a DIC that cannot be reached: the research platform tells the TTP and the 
   }
 });
 
+test('messages for a DIC that the DIC did not send are refused one by one (wrong sender, a notice with data): the run goes on and completes with that DIC\'s data', async (t) => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const run = businessKeyOf(repositoryDownRun.task);
+  const recordsTemplate = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dataTemplate = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'dataSharingData' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dic1 = network.site('Test_DIC_1');
+  const hrp = network.site('Test_HRP');
+  // DIC 1's BPE is stopped until the foreign messages are refused: the TTP and the DMS wait for DIC 1 meanwhile.
+  await dic1.bpe.stop();
+  let decidedAt: number;
+  let task: Task;
+  const refused: { site: string; id: string; reason: string }[] = [];
+  try {
+    ({ task, decidedAt } = await approvedRequest('foreign-messages'));
+    const businessKey = businessKeyOf(task)!;
+    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKey && messageOf(m) === 'dataSharingExecute'));
+    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+    await poll('the DMS\'s key (the DMS waits)', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
+    // DIC 2 sends records in DIC 1's name (its own correlation key is another).
+    const wrongSender = await clientAs('Test_DIC_2', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, 'Test_DIC_2', await binaryFor('Test_DIC_2', 'Test_TTP', '[]')));
+    refused.push({ site: 'Test_TTP', id: wrongSender.id!, reason: 'refused: not sent by the organisation this message is for' });
+    // The research platform's "not reachable" notice for DIC 1, but with a data set.
+    const withData = messageLike(dataTemplate, businessKey, correlationKey, 'Test_HRP', await binaryFor('Test_HRP', 'Test_HRP', 'x', 'application/octet-stream'));
+    withData.input = [...withData.input!, input('error', { valueString: 'not reachable from the research platform' })];
+    const notice = await clientAs('Test_HRP', 'Test_HRP').create<Task>(withData);
+    refused.push({ site: 'Test_HRP', id: notice.id!, reason: 'refused: a notice that a site is not reachable must carry no data' });
+    for (const r of refused) {
+      const m = await network.site(r.site).waitForTask(r.id, ['failed', 'completed'], { timeoutMs: 60_000 });
+      assert.equal(m.status, 'failed', `${r.site}: refused`);
+      assert.deepEqual(outputOf(m, 'error', BPMN_MESSAGE).map((o) => o.valueString), [r.reason], `${r.site}: refused by the waiting instance with the fixed reason`);
+    }
+  } finally {
+    await dic1.bpe.start();
+  }
+  const done = await finished(task!);
+  const took = seconds(decidedAt!);
+  assert.equal(done.status, 'completed', JSON.stringify(done.output));
+  const statuses = siteStatuses(done);
+  assert.deepEqual(statuses.Test_DIC_1, { status: 'delivered', records: selected('Test_DIC_1').length }, 'DIC 1\'s genuine data was still taken');
+  assert.deepEqual(statuses.Test_DIC_2, { status: 'delivered', records: selected('Test_DIC_2').length });
+  assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+  t.diagnostic(`foreign messages refused: researcher's Task completed ${took.toFixed(1)} s after the committee's answer (DIC 1's BPE restarted in between)`);
+  for (const r of refused) assert.equal((await network.site(r.site).fhir.read<Task>('Task', r.id)).status, 'failed', 'still failed after the run ended');
+});
+
 test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, are not used: the DIC reports the refusal to the DMS', async () => {
   assert.ok(repositoryDownRun, 'the repository-down run completed');
   const template = (await nonDraftTasks('Test_DIC_1')).find((t) => businessKeyOf(t) === businessKeyOf(repositoryDownRun!.task) && messageOf(t) === 'recordLinkagePseudonyms')!;

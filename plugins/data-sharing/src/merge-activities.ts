@@ -13,6 +13,7 @@ import { expectedTargets } from './linkage-activities.ts';
 import { publishRecipientKey } from './recipient-key.ts';
 import { consortiumOf, input, projectOf, siteStatusOutput, startTask } from './request-activities.ts';
 import { parseExpectedSite, targetOf } from './targets.ts';
+import { refuseMessage } from './refused-message.ts';
 import { takeUnreachableNotice } from './unreachable-dic.ts';
 
 const dataSetOf = (correlationKey: string) => `dataSet_${correlationKey}`;
@@ -69,9 +70,11 @@ export class ReceiveDataSet extends ServiceTask {
     const t = target(variables);
     const message = variables.getLatestTask()!;
     if (message.requester?.identifier?.value !== t.organizationIdentifierValue) {
-      // The research platform's notice that it could not reach this DIC; anyone else: refused.
-      if (takeUnreachableNotice(api, variables, message, t)) return;
-      throw new Error(`data set for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
+      // The research platform's notice that it could not reach this DIC; anything else: this message is
+      // refused and the DIC's instance waits on (the run is not stopped by it).
+      const refusal = takeUnreachableNotice(api, variables, message, t);
+      if (refusal !== undefined) return refuseMessage(api, variables, message, refusal, t.organizationIdentifierValue);
+      return;
     }
     const failure = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
     if (failure !== undefined) {

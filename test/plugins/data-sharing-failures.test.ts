@@ -437,6 +437,54 @@ test('messages for a DIC that the DIC did not send are refused one by one (wrong
   for (const r of refused) assert.equal((await network.site(r.site).fhir.read<Task>('Task', r.id)).status, 'failed', 'still failed after the run ended');
 });
 
+test('a DIC\'s genuine records after the research platform\'s notice that it is not reachable: refused (no instance waits for them), the run completes with the DIC not-reachable', async (t) => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const run = businessKeyOf(repositoryDownRun.task);
+  const recordsTemplate = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dataTemplate = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'dataSharingData' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dic1 = network.site('Test_DIC_1');
+  const hrp = network.site('Test_HRP');
+  // As when the HRP's send of dataSharingExecute failed after DIC 1 had it: the notices come first.
+  await dic1.bpe.stop();
+  let decidedAt: number;
+  let task: Task;
+  try {
+    ({ task, decidedAt } = await approvedRequest('late-after-notice'));
+    const businessKey = businessKeyOf(task)!;
+    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKey && messageOf(m) === 'dataSharingExecute'));
+    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+    await poll('the DMS\'s key (the DMS waits)', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
+    const noticeLike = (template: Task) => {
+      const m = messageLike(template, businessKey, correlationKey, 'Test_HRP');
+      const data = new Set(['records', 'data-set', 'record-count']);
+      m.input = [...m.input!.filter((i) => !i.type?.coding?.some((c) => c.system === SYSTEM && data.has(c.code!))), input('error', { valueString: 'not reachable from the research platform' })];
+      return m;
+    };
+    for (const [site, template] of [['Test_TTP', recordsTemplate], ['Test_HRP', dataTemplate]] as const) {
+      const sent = await clientAs('Test_HRP', site).create<Task>(noticeLike(template));
+      assert.equal((await network.site(site).waitForTask(sent.id!, ['failed', 'completed'], { timeoutMs: 60_000 })).status, 'completed', `${site}: notice taken`);
+    }
+  } finally {
+    await dic1.bpe.start();
+  }
+  const done = await finished(task!);
+  const took = seconds(decidedAt!);
+  assert.equal(done.status, 'completed', JSON.stringify(done.output));
+  const statuses = siteStatuses(done);
+  assert.equal(statuses.Test_DIC_1?.status, 'not-reachable');
+  assert.deepEqual(statuses.Test_DIC_2, { status: 'delivered', records: selected('Test_DIC_2').length });
+  assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+  // DIC 1, restarted, sent its records anyway: refused at the TTP, where nothing waits for them any more.
+  const late = await poll('DIC 1\'s records at the TTP, handled', async () =>
+    (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === businessKeyOf(task!) && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1' && m.status !== 'requested' && m.status !== 'in-progress'),
+  );
+  assert.equal(late.status, 'failed');
+  // Nothing waits: the TTP's wait for DIC 1 ended with the notice, or its whole run has ended by now.
+  const reason = outputOf(late, 'error', BPMN_MESSAGE).map((o) => o.valueString).join();
+  assert.ok(['Unable to correlate Task', "Process with start message-name 'recordLinkageRecords' not found"].includes(reason), reason);
+  t.diagnostic(`genuine records after the notice: refused; researcher's Task completed ${took.toFixed(1)} s after the committee's answer`);
+});
+
 test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, are not used: the DIC reports the refusal to the DMS', async () => {
   assert.ok(repositoryDownRun, 'the repository-down run completed');
   const template = (await nonDraftTasks('Test_DIC_1')).find((t) => businessKeyOf(t) === businessKeyOf(repositoryDownRun!.task) && messageOf(t) === 'recordLinkagePseudonyms')!;

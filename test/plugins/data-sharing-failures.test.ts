@@ -346,6 +346,11 @@ test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR
   assert.equal(outputOf(done, 'error', BPMN_MESSAGE)[0]?.valueString, 'data management site: the merged data set could not be stored at the DMS');
   assert.equal(outputOf(done, 'error')[0]?.valueString, 'the merged data set could not be stored at the DMS');
   assert.deepEqual(outputOf(done, 'merged-data-set'), [], 'no merged set named');
+  // Which set the DMS's FHIR server refused: that DIC's status says so, the other DIC's set was fine.
+  assert.deepEqual(siteStatuses(done), {
+    Test_DIC_1: { status: 'error', error: "data set refused by the DMS's FHIR server" },
+    Test_DIC_2: { status: 'delivered', records: selected('Test_DIC_2').length },
+  });
   assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
   t.diagnostic(`merged set refused at the DMS: researcher's Task failed ${took.toFixed(1)} s after the committee's answer`);
   // Nothing of the run's merge is readable at the DMS: no merged Bundle, and no Bundle holding a pseudonym of the sets.

@@ -128,3 +128,17 @@ test('waiting deadline: the TTP\'s and the DMS\'s timeouts as ISO durations of d
   assert.equal(durationMs('PT0.5S'), 500);
   for (const bad of ['', 'P', 'PT', '2H', 'P1M', 'PT1H ago']) assert.throws(() => durationMs(bad), Error, bad);
 });
+
+test('merge: each entry of the merged set names the set it came from (a Patient: the first set naming the pseudonym)', () => {
+  const patient = (gender: 'female' | 'male') => ({ resourceType: 'Patient', gender, birthDate: '1970-01-01' }) as Patient;
+  const condition = { resourceType: 'Condition', subject: { reference: 'Patient/1' } } as const;
+  const a = pseudonymisedDataSet([{ pseudonym: 'p1', patient: patient('female'), conditions: [condition], observations: [] }]);
+  const b = pseudonymisedDataSet([
+    { pseudonym: 'p2', patient: patient('male'), conditions: [], observations: [] },
+    { pseudonym: 'p1', patient: patient('female'), conditions: [condition, condition], observations: [] },
+  ]);
+  const { bundle, origins } = mergeDataSets([a, b]);
+  // p1: Patient (from a), its Condition from a, two from b; then p2's Patient from b.
+  assert.deepEqual(bundle.entry!.map((e) => e.resource!.resourceType), ['Patient', 'Condition', 'Condition', 'Condition', 'Patient']);
+  assert.deepEqual(origins, [0, 0, 1, 1, 1]);
+});

@@ -4,7 +4,7 @@
 // until the genuine message or the deadline set when the waiting began. Throwing instead would stop the
 // whole run: anyone holding a correlation key could end it.
 import type { Task } from '@medplum/fhirtypes';
-import { BpmnMessage, type ProcessPluginApi, type Variables } from '../../../src/plugin-api/index.ts';
+import { BpmnMessage, errorMessageOf, type ProcessPluginApi, type Variables } from '../../../src/plugin-api/index.ts';
 
 /** Boolean, local to a DIC's instance: the message just received was refused (the BPMN waits again). */
 export const MESSAGE_REFUSED = 'messageRefused';
@@ -46,7 +46,13 @@ export function setWaitDeadline(variables: Variables, correlationKey: string, ti
 export async function refuseMessage(api: ProcessPluginApi, variables: Variables, message: Task, reason: string, dic: string): Promise<void> {
   api.logger.warn(`Data sharing ${variables.getBusinessKey()}: message for ${dic} from ${message.requester?.identifier?.value ?? '-'} (Task/${message.id}) ${reason}`);
   const failed: Task = { ...message, status: 'failed', output: [...(message.output ?? []), { type: { coding: [{ system: BpmnMessage.system, code: BpmnMessage.error }] }, valueString: reason }] };
-  // Marked failed here too, so that the end of the instance does not set it completed.
-  variables.updateTask(await api.dsfClientProvider.getLocal().update<Task>(failed));
   variables.setBooleanLocal(MESSAGE_REFUSED, true);
+  try {
+    // Marked failed in the variables too, so that the end of the instance does not set it completed.
+    variables.updateTask(await api.dsfClientProvider.getLocal().update<Task>(failed));
+  } catch (e) {
+    // The refusal stands (the instance waits on); only the Task's status could not be written.
+    api.logger.warn(`Data sharing ${variables.getBusinessKey()}: Task/${message.id} not set failed: ${errorMessageOf(e)}`);
+    variables.updateTask(failed);
+  }
 }

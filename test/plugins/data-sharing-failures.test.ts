@@ -346,6 +346,11 @@ test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR
   assert.equal(outputOf(done, 'error', BPMN_MESSAGE)[0]?.valueString, 'data management site: the merged data set could not be stored at the DMS');
   assert.equal(outputOf(done, 'error')[0]?.valueString, 'the merged data set could not be stored at the DMS');
   assert.deepEqual(outputOf(done, 'merged-data-set'), [], 'no merged set named');
+  // Which set the DMS's FHIR server refused: that DIC's status says so, the other DIC's set was fine.
+  assert.deepEqual(siteStatuses(done), {
+    Test_DIC_1: { status: 'error', error: "data set refused by the DMS's FHIR server" },
+    Test_DIC_2: { status: 'delivered', records: selected('Test_DIC_2').length },
+  });
   assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
   t.diagnostic(`merged set refused at the DMS: researcher's Task failed ${took.toFixed(1)} s after the committee's answer`);
   // Nothing of the run's merge is readable at the DMS: no merged Bundle, and no Bundle holding a pseudonym of the sets.
@@ -390,6 +395,99 @@ test('a DIC that cannot be reached: the research platform tells the TTP and the 
   } finally {
     await dic2.start();
   }
+});
+
+test('messages for a DIC that the DIC did not send are refused one by one (wrong sender, a notice with data): the run goes on and completes with that DIC\'s data', async (t) => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const run = businessKeyOf(repositoryDownRun.task);
+  const recordsTemplate = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dataTemplate = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'dataSharingData' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dic1 = network.site('Test_DIC_1');
+  const hrp = network.site('Test_HRP');
+  // DIC 1's BPE is stopped until the foreign messages are refused: the TTP and the DMS wait for DIC 1 meanwhile.
+  await dic1.bpe.stop();
+  let decidedAt: number;
+  let task: Task;
+  const refused: { site: string; id: string; reason: string }[] = [];
+  try {
+    ({ task, decidedAt } = await approvedRequest('foreign-messages'));
+    const businessKey = businessKeyOf(task)!;
+    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKey && messageOf(m) === 'dataSharingExecute'));
+    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+    await poll('the DMS\'s key (the DMS waits)', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
+    // DIC 2 sends records in DIC 1's name (its own correlation key is another).
+    const wrongSender = await clientAs('Test_DIC_2', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, 'Test_DIC_2', await binaryFor('Test_DIC_2', 'Test_TTP', '[]')));
+    refused.push({ site: 'Test_TTP', id: wrongSender.id!, reason: 'refused: not sent by the organisation this message is for' });
+    // The research platform's "not reachable" notice for DIC 1, but with a data set.
+    const withData = messageLike(dataTemplate, businessKey, correlationKey, 'Test_HRP', await binaryFor('Test_HRP', 'Test_HRP', 'x', 'application/octet-stream'));
+    withData.input = [...withData.input!, input('error', { valueString: 'not reachable from the research platform' })];
+    const notice = await clientAs('Test_HRP', 'Test_HRP').create<Task>(withData);
+    refused.push({ site: 'Test_HRP', id: notice.id!, reason: 'refused: a notice that a site is not reachable must carry no data' });
+    for (const r of refused) {
+      const m = await network.site(r.site).waitForTask(r.id, ['failed', 'completed'], { timeoutMs: 60_000 });
+      assert.equal(m.status, 'failed', `${r.site}: refused`);
+      assert.deepEqual(outputOf(m, 'error', BPMN_MESSAGE).map((o) => o.valueString), [r.reason], `${r.site}: refused by the waiting instance with the fixed reason`);
+    }
+  } finally {
+    await dic1.bpe.start();
+  }
+  const done = await finished(task!);
+  const took = seconds(decidedAt!);
+  assert.equal(done.status, 'completed', JSON.stringify(done.output));
+  const statuses = siteStatuses(done);
+  assert.deepEqual(statuses.Test_DIC_1, { status: 'delivered', records: selected('Test_DIC_1').length }, 'DIC 1\'s genuine data was still taken');
+  assert.deepEqual(statuses.Test_DIC_2, { status: 'delivered', records: selected('Test_DIC_2').length });
+  assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+  t.diagnostic(`foreign messages refused: researcher's Task completed ${took.toFixed(1)} s after the committee's answer (DIC 1's BPE restarted in between)`);
+  for (const r of refused) assert.equal((await network.site(r.site).fhir.read<Task>('Task', r.id)).status, 'failed', 'still failed after the run ended');
+});
+
+test('a DIC\'s genuine records after the research platform\'s notice that it is not reachable: refused (no instance waits for them), the run completes with the DIC not-reachable', async (t) => {
+  assert.ok(repositoryDownRun, 'the repository-down run completed');
+  const run = businessKeyOf(repositoryDownRun.task);
+  const recordsTemplate = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dataTemplate = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'dataSharingData' && m.requester?.identifier?.value === 'Test_DIC_1')!;
+  const dic1 = network.site('Test_DIC_1');
+  const hrp = network.site('Test_HRP');
+  // As when the HRP's send of dataSharingExecute failed after DIC 1 had it: the notices come first.
+  await dic1.bpe.stop();
+  let decidedAt: number;
+  let task: Task;
+  try {
+    ({ task, decidedAt } = await approvedRequest('late-after-notice'));
+    const businessKey = businessKeyOf(task)!;
+    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKey && messageOf(m) === 'dataSharingExecute'));
+    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+    await poll('the DMS\'s key (the DMS waits)', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
+    const noticeLike = (template: Task) => {
+      const m = messageLike(template, businessKey, correlationKey, 'Test_HRP');
+      const data = new Set(['records', 'data-set', 'record-count']);
+      m.input = [...m.input!.filter((i) => !i.type?.coding?.some((c) => c.system === SYSTEM && data.has(c.code!))), input('error', { valueString: 'not reachable from the research platform' })];
+      return m;
+    };
+    for (const [site, template] of [['Test_TTP', recordsTemplate], ['Test_HRP', dataTemplate]] as const) {
+      const sent = await clientAs('Test_HRP', site).create<Task>(noticeLike(template));
+      assert.equal((await network.site(site).waitForTask(sent.id!, ['failed', 'completed'], { timeoutMs: 60_000 })).status, 'completed', `${site}: notice taken`);
+    }
+  } finally {
+    await dic1.bpe.start();
+  }
+  const done = await finished(task!);
+  const took = seconds(decidedAt!);
+  assert.equal(done.status, 'completed', JSON.stringify(done.output));
+  const statuses = siteStatuses(done);
+  assert.equal(statuses.Test_DIC_1?.status, 'not-reachable');
+  assert.deepEqual(statuses.Test_DIC_2, { status: 'delivered', records: selected('Test_DIC_2').length });
+  assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
+  // DIC 1, restarted, sent its records anyway: refused at the TTP, where nothing waits for them any more.
+  const late = await poll('DIC 1\'s records at the TTP, handled', async () =>
+    (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === businessKeyOf(task!) && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1' && m.status !== 'requested' && m.status !== 'in-progress'),
+  );
+  assert.equal(late.status, 'failed');
+  // Nothing waits: the TTP's wait for DIC 1 ended with the notice, or its whole run has ended by now.
+  const reason = outputOf(late, 'error', BPMN_MESSAGE).map((o) => o.valueString).join();
+  assert.ok(['Unable to correlate Task', "Process with start message-name 'recordLinkageRecords' not found"].includes(reason), reason);
+  t.diagnostic(`genuine records after the notice: refused; researcher's Task completed ${took.toFixed(1)} s after the committee's answer`);
 });
 
 test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, are not used: the DIC reports the refusal to the DMS', async () => {

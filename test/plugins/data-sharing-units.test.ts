@@ -6,6 +6,7 @@ import type { Bundle, Consent, Patient } from '@medplum/fhirtypes';
 import { consentPermits, MII_BROAD_CONSENT_POLICY, MII_PROVISION_SYSTEM, MII_RESEARCH_USE_CODE } from '../../plugins/data-sharing/src/consent.ts';
 import { pseudonymOf } from '../../plugins/data-sharing/src/pseudonym.ts';
 import { mergeDataSets, pseudonymisedDataSet } from '../../plugins/data-sharing/src/data-set.ts';
+import { durationMs } from '../../plugins/data-sharing/src/refused-message.ts';
 import { syntheticPatients } from '../../src/research-data/synthetic-patients.ts';
 import { MII_CONSENT } from '../../src/research-data/clinical-codes.ts';
 
@@ -117,4 +118,27 @@ test('synthetic data: a share of a site\'s patients are persons of another site,
   // Clinical data and consents are the site's own, the same as without sharing.
   assert.deepEqual(shared.map((p) => p.consentState), plain.map((p) => p.consentState));
   assert.equal([...syntheticPatients({ site: 'B', count: 40, sharedWith: { site: 'A', count: 100, share: 0.3 } })].filter((p) => p.sameAs).length > 3, true);
+});
+
+test('waiting deadline: the TTP\'s and the DMS\'s timeouts as ISO durations of days, hours, minutes and seconds', () => {
+  assert.equal(durationMs('PT2H'), 7_200_000);
+  assert.equal(durationMs('PT1H'), 3_600_000);
+  assert.equal(durationMs('PT120S'), 120_000);
+  assert.equal(durationMs('P1DT30M'), 88_200_000);
+  assert.equal(durationMs('PT0.5S'), 500);
+  for (const bad of ['', 'P', 'PT', '2H', 'P1M', 'PT1H ago']) assert.throws(() => durationMs(bad), Error, bad);
+});
+
+test('merge: each entry of the merged set names the set it came from (a Patient: the first set naming the pseudonym)', () => {
+  const patient = (gender: 'female' | 'male') => ({ resourceType: 'Patient', gender, birthDate: '1970-01-01' }) as Patient;
+  const condition = { resourceType: 'Condition', subject: { reference: 'Patient/1' } } as const;
+  const a = pseudonymisedDataSet([{ pseudonym: 'p1', patient: patient('female'), conditions: [condition], observations: [] }]);
+  const b = pseudonymisedDataSet([
+    { pseudonym: 'p2', patient: patient('male'), conditions: [], observations: [] },
+    { pseudonym: 'p1', patient: patient('female'), conditions: [condition, condition], observations: [] },
+  ]);
+  const { bundle, origins } = mergeDataSets([a, b]);
+  // p1: Patient (from a), its Condition from a, two from b; then p2's Patient from b.
+  assert.deepEqual(bundle.entry!.map((e) => e.resource!.resourceType), ['Patient', 'Condition', 'Condition', 'Condition', 'Patient']);
+  assert.deepEqual(origins, [0, 0, 1, 1, 1]);
 });

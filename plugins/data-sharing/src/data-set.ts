@@ -31,22 +31,27 @@ function clinical<R extends Condition | Observation>(resource: R, subject: strin
   return { ...(copy as R), subject: { reference: subject } };
 }
 
-function entries(patient: Patient, conditions: readonly Condition[], observations: readonly Observation[]): BundleEntry[] {
+function entries(patient: Patient, resources: readonly (Condition | Observation)[]): BundleEntry[] {
   const fullUrl = urn();
-  return [{ fullUrl, resource: patient }, ...[...conditions, ...observations].map((r) => ({ fullUrl: urn(), resource: clinical(r, fullUrl) as Resource }))];
+  return [{ fullUrl, resource: patient }, ...resources.map((r) => ({ fullUrl: urn(), resource: clinical(r, fullUrl) as Resource }))];
 }
 
 export function pseudonymisedDataSet(patients: readonly PatientData[]): Bundle {
-  const entry = patients.flatMap((p) => entries(pseudonymousPatient(p.pseudonym, p.patient), p.conditions, p.observations));
+  const entry = patients.flatMap((p) => entries(pseudonymousPatient(p.pseudonym, p.patient), [...p.conditions, ...p.observations]));
   return { resourceType: 'Bundle', type: 'collection', ...(entry.length ? { entry } : {}) };
 }
 
 const pseudonymOfPatient = (p: Patient) => p.identifier?.find((i) => i.system === PSEUDONYM_SID)?.value;
 
-/** One Patient per pseudonym with every Condition and Observation of that person from every set. */
-export function mergeDataSets(sets: readonly Bundle[]): { bundle: Bundle; persons: number } {
-  const persons = new Map<string, { patient: Patient; conditions: Condition[]; observations: Observation[] }>();
-  for (const set of sets) {
+/**
+ * One Patient per pseudonym with every Condition and Observation of that person from every set.
+ * `origins[i]`: the index of the set that entry i of the merged Bundle came from (a Patient: the first
+ * set that named the pseudonym, whose sex and birth year it holds), so a refused entry names its DIC.
+ */
+export function mergeDataSets(sets: readonly Bundle[]): { bundle: Bundle; persons: number; origins: number[] } {
+  type Clinical = { resource: Condition | Observation; origin: number };
+  const persons = new Map<string, { patient: Patient; origin: number; clinical: Clinical[] }>();
+  sets.forEach((set, origin) => {
     const byFullUrl = new Map<string, string>();
     for (const e of set.entry ?? []) {
       if (e.resource?.resourceType !== 'Patient') continue;
@@ -54,21 +59,26 @@ export function mergeDataSets(sets: readonly Bundle[]): { bundle: Bundle; person
       if (!pseudonym || !e.fullUrl) throw new Error('a Patient of a data set without pseudonym or fullUrl');
       byFullUrl.set(e.fullUrl, pseudonym);
       // Rebuilt from pseudonym, sex and birth year: whatever else a DIC's Patient holds is not stored at the DMS.
-      if (!persons.has(pseudonym)) persons.set(pseudonym, { patient: pseudonymousPatient(pseudonym, e.resource), conditions: [], observations: [] });
+      if (!persons.has(pseudonym)) persons.set(pseudonym, { patient: pseudonymousPatient(pseudonym, e.resource), origin, clinical: [] });
     }
     for (const e of set.entry ?? []) {
       const r = e.resource;
       if (r?.resourceType !== 'Condition' && r?.resourceType !== 'Observation') continue;
       const pseudonym = byFullUrl.get(r.subject?.reference ?? '');
       if (!pseudonym) throw new Error(`a ${r.resourceType} of a data set whose subject is not a Patient of the set`);
-      const person = persons.get(pseudonym)!;
-      if (r.resourceType === 'Condition') person.conditions.push(r);
-      else person.observations.push(r);
+      persons.get(pseudonym)!.clinical.push({ resource: r, origin });
     }
+  });
+  const entry: BundleEntry[] = [];
+  const origins: number[] = [];
+  for (const p of persons.values()) {
+    // Conditions first, then Observations, as the sets are built.
+    const clinical = [...p.clinical.filter((c) => c.resource.resourceType === 'Condition'), ...p.clinical.filter((c) => c.resource.resourceType === 'Observation')];
+    entry.push(...entries(p.patient, clinical.map((c) => c.resource)));
+    origins.push(p.origin, ...clinical.map((c) => c.origin));
   }
-  const entry = [...persons.values()].flatMap((p) => entries(p.patient, p.conditions, p.observations));
   // FHIR has no empty arrays: a merge of nothing is a Bundle without entries.
-  return { bundle: { resourceType: 'Bundle', type: 'collection', ...(entry.length ? { entry } : {}) }, persons: persons.size };
+  return { bundle: { resourceType: 'Bundle', type: 'collection', ...(entry.length ? { entry } : {}) }, persons: persons.size, origins };
 }
 
 const SHARED_TYPES = new Set(['Patient', 'Condition', 'Observation']);

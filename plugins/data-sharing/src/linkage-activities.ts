@@ -25,6 +25,7 @@ import { linkRecords, recordKey, type EncodedRecord } from './linkage/record-lin
 import { pseudonymOf } from './pseudonym.ts';
 import { input, projectOf, siteStatusOutput, startTask } from './request-activities.ts';
 import { parseExpectedSite, targetOf } from './targets.ts';
+import { refuseMessage, setWaitDeadline } from './refused-message.ts';
 import { takeUnreachableNotice } from './unreachable-dic.ts';
 
 /** Records of one DIC as the TTP keeps them in the process. */
@@ -59,7 +60,10 @@ export class PrepareLinkage extends ServiceTask {
 /** Before waiting: only the message with this DIC's correlation key continues this sub-process instance. */
 export class SetCorrelationKey extends ExecutionListener {
   notify(_api: ProcessPluginApi, variables: Variables): void {
-    variables.setStringLocal(BpmnExecutionVariables.correlationKey, target(variables).correlationKey);
+    const correlationKey = target(variables).correlationKey;
+    variables.setStringLocal(BpmnExecutionVariables.correlationKey, correlationKey);
+    // The timer's deadline: fixed when waiting first begins, kept when waiting again after a refused message.
+    setWaitDeadline(variables, correlationKey, String(this.fields.timeout ?? 'PT1H'));
   }
 }
 
@@ -68,9 +72,11 @@ export class ReceiveRecords extends ServiceTask {
     const t = target(variables);
     const message = variables.getLatestTask()!;
     if (message.requester?.identifier?.value !== t.organizationIdentifierValue) {
-      // The research platform's notice that it could not reach this DIC; anyone else: refused.
-      if (takeUnreachableNotice(api, variables, message, t)) return;
-      throw new Error(`records for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
+      // The research platform's notice that it could not reach this DIC; anything else: this message is
+      // refused and the DIC's instance waits on (the run is not stopped by it).
+      const refusal = takeUnreachableNotice(api, variables, message, t);
+      if (refusal !== undefined) return refuseMessage(api, variables, message, refusal, t.organizationIdentifierValue);
+      return;
     }
     const failure = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
     if (failure !== undefined) {

@@ -4,7 +4,7 @@
 // platform the counts, the per-site statuses and where the merged set is.
 import { createPrivateKey } from 'node:crypto';
 import type { Bundle, TaskInput } from '@medplum/fhirtypes';
-import { errorMessageOf, MessageEndEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
+import { errorMessageOf, FhirHttpError, MessageEndEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
 import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingStatus, MERGED_DATA_SET_SID, reasonOf, Vars, type SiteOutcome } from './constants.ts';
 import { checkDataSet, mergeDataSets } from './data-set.ts';
 import { downloadFromSender } from './exchange.ts';
@@ -13,6 +13,7 @@ import { expectedTargets } from './linkage-activities.ts';
 import { publishRecipientKey } from './recipient-key.ts';
 import { consortiumOf, input, projectOf, siteStatusOutput, startTask } from './request-activities.ts';
 import { parseExpectedSite, targetOf } from './targets.ts';
+import { refuseMessage } from './refused-message.ts';
 import { takeUnreachableNotice } from './unreachable-dic.ts';
 
 const dataSetOf = (correlationKey: string) => `dataSet_${correlationKey}`;
@@ -69,9 +70,11 @@ export class ReceiveDataSet extends ServiceTask {
     const t = target(variables);
     const message = variables.getLatestTask()!;
     if (message.requester?.identifier?.value !== t.organizationIdentifierValue) {
-      // The research platform's notice that it could not reach this DIC; anyone else: refused.
-      if (takeUnreachableNotice(api, variables, message, t)) return;
-      throw new Error(`data set for ${t.organizationIdentifierValue} sent by ${message.requester?.identifier?.value}`);
+      // The research platform's notice that it could not reach this DIC; anything else: this message is
+      // refused and the DIC's instance waits on (the run is not stopped by it).
+      const refusal = takeUnreachableNotice(api, variables, message, t);
+      if (refusal !== undefined) return refuseMessage(api, variables, message, refusal, t.organizationIdentifierValue);
+      return;
     }
     const failure = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
     if (failure !== undefined) {
@@ -106,16 +109,37 @@ export class DataSetTimeout extends ServiceTask {
   }
 }
 
+const REFUSED_BY_FHIR_SERVER = "data set refused by the DMS's FHIR server";
+const ENTRY = /\bBundle\.entry\[(\d+)\]/;
+
+/** The sets (indices) whose entries the FHIR server named when it refused the merged Bundle. */
+function refusedSets(error: unknown, origins: readonly number[]): Set<number> {
+  const found = new Set<number>();
+  if (!(error instanceof FhirHttpError) || error.status < 400 || error.status >= 500) return found;
+  for (const issue of error.outcome?.issue ?? []) {
+    for (const text of [...(issue.expression ?? []), ...(issue.location ?? []), issue.diagnostics ?? '']) {
+      const index = ENTRY.exec(text)?.[1];
+      const origin = index === undefined ? undefined : origins[Number(index)];
+      if (origin !== undefined) found.add(origin);
+    }
+  }
+  return found;
+}
+
 export class MergeDataSets extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
     const project = projectOf(api, task);
     variables.setTarget(await targetOf(api, task.requester!.identifier!.value!));
-    const sets = (variables.getTargets()?.entries ?? []).map((t) => variables.getJsonVariable<Bundle>(dataSetOf(t.correlationKey!))).filter((b): b is Bundle => b !== undefined);
+    const delivered = (variables.getTargets()?.entries ?? []).flatMap((t) => {
+      const set = variables.getJsonVariable<Bundle>(dataSetOf(t.correlationKey!));
+      return set ? [{ correlationKey: t.correlationKey!, set }] : [];
+    });
+    const sets = delivered.map((d) => d.set);
     // The run's key is no longer needed: the private key goes with the process variables.
     variables.setString(Vars.privateKey, null);
     for (const t of variables.getTargets()?.entries ?? []) variables.setJsonVariable(dataSetOf(t.correlationKey!), null);
-    let merged: { bundle: Bundle; persons: number };
+    let merged: ReturnType<typeof mergeDataSets>;
     try {
       merged = mergeDataSets(sets);
     } catch (e) {
@@ -126,6 +150,10 @@ export class MergeDataSets extends ServiceTask {
       variables.setJsonVariable(Vars.mergeResult, { persons: merged.persons, merged: `${api.endpointProvider.getLocalEndpointAddress()}/Bundle/${stored.id}` });
       api.logger.info(`Data sharing ${project}: merged ${sets.length} data sets, ${merged.persons} persons, stored as Bundle/${stored.id}`);
     } catch (e) {
+      // The researcher learns which DIC's set the DMS's FHIR server refused, where the refusal names an entry.
+      for (const i of refusedSets(e, merged.origins)) {
+        variables.setJsonVariable(Vars.outcomeOf(delivered[i]!.correlationKey), { status: DataSharingStatus.error, errorMessage: REFUSED_BY_FHIR_SERVER } satisfies SiteOutcome);
+      }
       failRun(api, variables, 'the merged data set could not be stored at the DMS', e);
     }
   }

@@ -7,6 +7,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import { BusinessKeyStrategies, DefaultTaskSender, errorMessageOf, ServiceTask, type ProcessPluginApi, type SendTaskValues, type Target, type Variables } from '../../../src/plugin-api/index.ts';
 import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingStatus, PROCESS_URL_BASE, reasonOf, Vars, type SiteOutcome } from './constants.ts';
+import { RefusalReasons } from './refused-message.ts';
 import { input, startTask } from './request-activities.ts';
 
 /** What the TTP and the DMS are told (and report back as that DIC's error). */
@@ -91,15 +92,17 @@ export class TellOfUnreachableDics extends ServiceTask {
 
 /**
  * TTP and DMS: a message for a DIC that the DIC did not send is taken only as the research platform's
- * notice (from the organisation that started this run, an `error` input, no data); then true.
+ * notice (from the organisation that started this run, an `error` input, no data); then undefined.
+ * Otherwise the fixed reason for refusing it.
  */
-export function takeUnreachableNotice(api: ProcessPluginApi, variables: Variables, message: Task, dic: Target & { correlationKey: string }): boolean {
+export function takeUnreachableNotice(api: ProcessPluginApi, variables: Variables, message: Task, dic: Target & { correlationKey: string }): string | undefined {
   const runStarter = startTask(variables).requester?.identifier?.value;
-  if (!runStarter || message.requester?.identifier?.value !== runStarter) return false;
+  if (!runStarter || message.requester?.identifier?.value !== runStarter) return RefusalReasons.wrongSender;
   const reason = api.taskHelper.getFirstInputParameterStringValue(message, DATA_SHARING_SYSTEM, DataSharingCodes.error);
   const carriesData = [DataSharingCodes.records, DataSharingCodes.dataSet, DataSharingCodes.pseudonyms, DataSharingCodes.recordCount].some((code) => api.taskHelper.getFirstInputParameter(message, DATA_SHARING_SYSTEM, code) !== undefined);
-  if (reason === undefined || carriesData) return false;
+  if (carriesData) return RefusalReasons.noticeWithData;
+  if (reason === undefined) return RefusalReasons.wrongSender;
   api.logger.warn(`Data sharing ${variables.getBusinessKey()}: the research platform could not reach ${dic.organizationIdentifierValue}: ${reason}`);
   variables.setJsonVariable(Vars.outcomeOf(dic.correlationKey), { status: DataSharingStatus.notReachable, errorMessage: reasonOf(reason) } satisfies SiteOutcome);
-  return true;
+  return undefined;
 }

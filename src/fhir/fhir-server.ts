@@ -189,7 +189,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   ];
   const service = new FhirService(store, content, config.pageCount, composeWriteHooks(...writeHooks));
   service.searchLimits = { maxParameters: limits.maxSearchParameters, maxValues: limits.maxSearchValues, maxPageBytes: limits.maxPageBytes };
-  const bundles = new BundleProcessor(service);
+  const bundles = new BundleProcessor(service, { statementTimeoutMs: limits.statementTimeoutMs });
 
   const initBundle = config.initBundle
     ? readInitBundle(config.initBundle, { ...config.env, DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT: config.organizationThumbprint ?? config.env.DEV_DSF_FHIR_SERVER_ORGANIZATION_THUMBPRINT })

@@ -9,7 +9,7 @@ import { registerRoutes, type RouteDeps } from './routes.ts';
 import { enableHtmlPages, parseUtf8Body, protocolErrorPage, sendResource, utf8BodyParser, type UiOptions } from './representation.ts';
 import { registerStaticAssets } from '../ui/static-assets.ts';
 import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
-import { fhirErrorForDatabaseError } from './database-errors.ts';
+import { fhirErrorForDatabaseError } from '../service/database-errors.ts';
 import { registerRequestLog, type CallerLabel } from './request-log.ts';
 import { useRequestScopes } from './request-database.ts';
 

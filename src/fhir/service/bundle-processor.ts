@@ -10,6 +10,7 @@ import { withWarningIssues, type FhirService } from './fhir-service.ts';
 import type { InteractionResult, RequestContext, ReturnPreference } from './request-context.ts';
 import { conditionalUrls, rewriteBundleUrls } from '../references/bundle-urls.ts';
 import { BatchedWriteError, type WriteBatch } from '../store/write-batch.ts';
+import { fhirErrorForDatabaseError, type DatabaseErrorContext } from './database-errors.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3, HEAD: 3 };
@@ -84,8 +85,10 @@ function singleMatch(r: InteractionResult, baseUrl: string): InteractionResult {
   };
 }
 
-function errorResponse(e: unknown): BundleEntry {
-  const err = e instanceof FhirError ? e : new FhirError(500, (e as Error).message ?? String(e), 'exception');
+function errorResponse(e: unknown, dbErrors: DatabaseErrorContext): BundleEntry {
+  // A database error an entry can cause (statement timeout, deadlock, ...) answers as it would alone.
+  const mapped = e instanceof FhirError ? e : fhirErrorForDatabaseError(e as Error & { code?: unknown }, dbErrors);
+  const err = mapped ?? new FhirError(500, (e as Error).message ?? String(e), 'exception');
   return { response: { status: entryStatus(err.status), outcome: err.outcome } };
 }
 
@@ -136,7 +139,11 @@ async function flushHeldBack(batch: WriteBatch, failing = false): Promise<void> 
 }
 
 export class BundleProcessor {
-  constructor(private readonly service: FhirService) {}
+  /** `dbErrors`: what the answer to a database error of a batch entry names (the statement timeout). */
+  constructor(
+    private readonly service: FhirService,
+    private readonly dbErrors: DatabaseErrorContext = { statementTimeoutMs: 0 },
+  ) {}
 
   /** `pool`: where the entries' transactions take their connections (a request's view of the store's pool, its scope). */
   async process(ctx: RequestContext, bundle: Bundle, prefer: ReturnPreference, pool: pg.Pool = this.service.store.pool): Promise<Bundle> {
@@ -156,7 +163,7 @@ export class BundleProcessor {
         }, pool);
         results.push(toResponse(r, prefer));
       } catch (err) {
-        results.push(errorResponse(err));
+        results.push(errorResponse(err, this.dbErrors));
       }
     }
     return { resourceType: 'Bundle', type: 'batch-response', entry: results };
@@ -237,7 +244,7 @@ export class BundleProcessor {
           if (err instanceof BatchedWriteError) throw entryError(err.label as Parsed, err.cause);
           // A read of a missing resource is an answer, not a failure of the transaction (as the reference).
           if (err instanceof FhirError && err.status === 404 && (e.method === 'GET' || e.method === 'HEAD')) {
-            results[e.index] = errorResponse(err);
+            results[e.index] = errorResponse(err, this.dbErrors);
             continue;
           }
           // A held-back write of an earlier entry the database refuses answers first, as when it was sent at once.

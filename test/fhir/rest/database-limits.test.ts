@@ -94,6 +94,31 @@ test('a write waiting past the statement timeout: 400, nothing stored', { timeou
   assert.equal((await timed.client.get(`/Patient/${p.id}`)).json.meta.versionId, '1');
 });
 
+test('a batch entry waiting past the statement timeout: that entry 400 naming the limit, the others answered', { timeout: 30_000 }, async () => {
+  const locked = await timed.client.create({ resourceType: 'Patient', meta: TAG_ALL, active: true });
+  const free = await timed.client.create({ resourceType: 'Patient', meta: TAG_ALL, active: true });
+  const release = await holding(timed, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [0x44_53_46_52, locked.id]);
+  try {
+    const r = await timed.client.post('', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: { ...locked, active: false }, request: { method: 'PUT', url: `Patient/${locked.id}` } },
+        { request: { method: 'GET', url: `Patient/${free.id}` } },
+      ],
+    });
+    assert.equal(r.status, 200, r.body);
+    const [timedOut, read] = r.json.entry;
+    assert.equal(timedOut.response.status, '400 Bad Request', JSON.stringify(timedOut));
+    assert.equal(timedOut.response.outcome.issue[0].code, 'too-costly');
+    assert.match(timedOut.response.outcome.issue[0].diagnostics, /1000 ms.*DSF_FHIR_STATEMENT_TIMEOUT_MS/);
+    assert.match(read.response.status, /^200/);
+  } finally {
+    await release();
+  }
+  assert.equal((await timed.client.get(`/Patient/${locked.id}`)).json.meta.versionId, '1');
+});
+
 test('a client that goes away: its running search is cancelled in the database', { timeout: 30_000 }, async () => {
   await patient.client.get('/Patient');
   const release = await holding(patient, 'LOCK TABLE resources IN ACCESS EXCLUSIVE MODE');

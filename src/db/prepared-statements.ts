@@ -91,17 +91,25 @@ export function usePreparedStatements(pool: pg.Pool, opts: PreparedStatementOpti
   pool.on('acquire', (client) => install(client, max));
 }
 
+/**
+ * The same for one client of its own (the change-stream listener's connection): its parameterised
+ * statements run as named prepared statements, with the same bound and stale-plan handling.
+ */
+export function usePreparedStatementsOn(client: pg.ClientBase, opts: PreparedStatementOptions = {}): void {
+  install(client, Math.max(1, opts.maxPerConnection ?? 50));
+}
+
 /** The statements prepared on a client (for tests and diagnostics); undefined when not installed. */
-export function preparedStatementCount(client: pg.PoolClient): number | undefined {
+export function preparedStatementCount(client: pg.ClientBase): number | undefined {
   return (client as unknown as { [INSTALLED]?: ConnectionStatements })[INSTALLED]?.names.size;
 }
 
 /** 'I' idle, 'T' in a transaction, 'E' in a failed one: as of the last statement's end. */
-function txStatus(client: pg.PoolClient): string | null {
+function txStatus(client: pg.ClientBase): string | null {
   return (client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus();
 }
 
-function install(client: pg.PoolClient, max: number): void {
+function install(client: pg.ClientBase, max: number): void {
   const holder = client as unknown as { [INSTALLED]?: ConnectionStatements; connection: PgConnectionState };
   if (holder[INSTALLED]) return;
   const statements = new ConnectionStatements(max);

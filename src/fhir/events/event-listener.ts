@@ -17,6 +17,7 @@
 import pg from 'pg';
 import { CHANGE_CHANNEL } from '../store/schema.ts';
 import { currentStreamPosition, readCommittedChanges, type CommittedChange, type StreamCursor } from '../store/change-stream.ts';
+import { preparedStatementCount, usePreparedStatementsOn } from '../../db/prepared-statements.ts';
 
 export interface EventListenerHandlers {
   /** Called for each committed change, in the order changes became visible; the next waits for the returned promise. */
@@ -100,7 +101,12 @@ export class EventListener {
     try {
       await client.connect();
       // Only the NOTIFY transactions commit on this connection: they need not wait for the WAL flush.
-      await client.query('SET synchronous_commit = off');
+      // The stream's reads run once per committed write group: as named statements they skip parse and
+      // analysis. Planned for their values each time: a generic plan cannot tell that `change_xact >= $2`
+      // is the table's newest few rows and walks the whole change_seq index (34 ms instead of 0.02 ms
+      // on 300k rows), and PostgreSQL would pick it once it thinks it cheaper (a small table).
+      await client.query('SET synchronous_commit = off; SET plan_cache_mode = force_custom_plan');
+      usePreparedStatementsOn(client);
       await client.query(`LISTEN ${CHANGE_CHANNEL}`);
       // Shared: never waits, never makes anyone wait; released when the connection ends.
       await client.query('SELECT pg_advisory_lock_shared($1, 0)', [FOLLOWER_LOCK_CLASS]);
@@ -175,6 +181,11 @@ export class EventListener {
         this.notifying = false;
         if (this.notifyWanted) this.notifyOthers();
       });
+  }
+
+  /** The named statements prepared on the listener's connection (diagnostics, tests); undefined when not connected. */
+  preparedStatements(): number | undefined {
+    return this.client && preparedStatementCount(this.client);
   }
 
   /** Reads what committed since the last read (now, or right after the read under way). */

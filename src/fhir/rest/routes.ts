@@ -9,6 +9,7 @@ import { isPretty, parseResourceBody, responseFormat, sendJsonText, sendResource
 import type { BundleProcessor } from '../service/bundle-processor.ts';
 import { applyResultParameters } from '../service/summary.ts';
 import { requestDatabase } from './request-database.ts';
+import { writtenJsonOf } from '../store/written-json.ts';
 
 export interface RouteDeps {
   service: FhirService;
@@ -47,6 +48,9 @@ export function sendWrite(req: FastifyRequest, reply: FastifyReply, r: Interacti
     const told = r.outcome ?? { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `${r.status}` }] };
     return sendResource(req, reply, r.status, withWarningIssues(told, r.warnings));
   }
+  // Plain JSON of the resource as written: the text the write serialised already, byte for byte.
+  const written = r.resource && writtenJsonOf(r.resource);
+  if (written !== undefined && responseFormat(req) === 'json' && !isPretty(req)) return sendJsonText(reply, r.status, written);
   return sendResource(req, reply, r.status, r.resource ?? r.outcome);
 }
 

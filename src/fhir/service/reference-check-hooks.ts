@@ -7,10 +7,11 @@ import type { WriteHooks } from './write-hooks.ts';
 export function referenceCheckHooks(references: ReferenceChecks): WriteHooks {
   return {
     beforeWrite: async (ctx, client, original, existing) => {
-      const { resource, resolved } = await references.resolve(client, original);
-      const check = () => references.check(client, resource, existing !== undefined, resolved);
-      if (ctx.afterEntries) ctx.afterEntries.push(check);
-      else await check();
+      const { resource, resolved, references: found } = await references.resolve(client, original);
+      // Checked at once, the references resolve() found are the resource's as they are: no second walk.
+      // Deferred (a transaction's later entries), they are looked for again when checked.
+      if (ctx.afterEntries) ctx.afterEntries.push(() => references.check(client, resource, existing !== undefined, resolved));
+      else await references.check(client, resource, existing !== undefined, resolved, found);
       return resource;
     },
   };

@@ -16,6 +16,7 @@ import { writeVersions, type KeyClash, type VersionWrite } from './version-write
 import { BatchedWriteError, WriteBatch } from './write-batch.ts';
 import { ReadCoalescer, type RowsById } from './read-coalescing.ts';
 import { DEFAULT_WRITE_GROUP_LIMITS, WriteGroups, type WriteGroupLimits } from './write-groups.ts';
+import { rememberWrittenJson } from './written-json.ts';
 
 type Obj = Record<string, any>;
 
@@ -433,6 +434,8 @@ export class ResourceStore {
     const ordered = { resourceType, id, meta: { ...(meta ?? {}), versionId: String(version), lastUpdated }, ...rest } as Resource;
     const replaces = version > 1;
     const stored = { id, type: ordered.resourceType, version, lastUpdated, deleted: false, resource: ordered };
+    const json = JSON.stringify(ordered);
+    rememberWrittenJson(ordered, json);
     await this.submit(
       client,
       {
@@ -440,7 +443,7 @@ export class ResourceStore {
         type: ordered.resourceType,
         version,
         lastUpdated,
-        json: JSON.stringify(ordered),
+        json,
         replaces,
         indexRows: computeIndexRows(ordered as Obj, this.baseUrl, this.options.indexWarning),
         keys: this.options.uniqueKeys?.(ordered) ?? [],

@@ -200,6 +200,38 @@ test('a lost database connection: the reader reconnects and goes on from its pos
   await unfollow(f);
 });
 
+test('the reads run as named statements planned per read; a plan gone stale by a migration, and a new connection, are prepared anew', async () => {
+  const logged: string[] = [];
+  const f: Follower = { listener: undefined as unknown as EventListener, seen: [], gaps: 0, ids: () => f.seen.map((c) => c.id) };
+  f.listener = new EventListener({ connectionString: db.url }, { onChange: async (c) => void f.seen.push(c), onGap: () => void f.gaps++, log: (m) => void logged.push(m) });
+  listeners.push(f.listener);
+  await f.listener.start();
+  wired.add(f.listener);
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  try {
+    const first = await create('named-1');
+    await eventually('the first change', () => f.ids().includes(first));
+    assert.ok((f.listener.preparedStatements() ?? 0) >= 1, 'the stream read is a named prepared statement');
+    // A migration changes a column the read returns: the prepared statement's result type no longer holds.
+    await admin.query('ALTER TABLE resources ALTER COLUMN type TYPE varchar(64)');
+    const second = await create('named-2');
+    await eventually('the change after the migration', () => f.ids().includes(second));
+    assert.equal(f.seen.at(-1)!.type, 'Patient');
+    // A new connection (the old one lost) prepares its statements anew.
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1', [EVENT_CONNECTION_NAME]);
+    const third = await create('named-3');
+    await eventually('the change after reconnecting', () => f.ids().includes(third));
+    await f.listener.settled();
+    assert.deepEqual(f.ids(), [first, second, third]);
+    assert.deepEqual(logged.filter((m) => m.includes('reading the change stream failed')), []);
+  } finally {
+    await admin.query('ALTER TABLE resources ALTER COLUMN type TYPE text');
+    await admin.end();
+    await unfollow(f);
+  }
+});
+
 test('a long transaction in another database, and an idle one in this database, stall nothing', async () => {
   const f = await follow();
   const elsewhere = new pg.Client({ connectionString: other.url });

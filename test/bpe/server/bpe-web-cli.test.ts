@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { siteEnv } from '../../support/site-env.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -142,24 +143,11 @@ test('dsf site serves the BPE view on a port of its own (DSF_BPE_SERVER_API_PORT
   writeFileSync(roleConfig, ['- admins:', '    email: admin@test.org', '    dsf-role:', '      - ADMIN', ''].join('\n'));
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'site'], {
     env: {
-      PATH: process.env.PATH ?? '',
-      DEV_DSF_FHIR_SERVER_BASE_URL: `https://localhost:${fhirPort}/fhir`,
-      DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: 'test-organization.test',
-      DEV_DSF_SERVER_API_PORT: String(fhirPort),
-      DEV_DSF_SERVER_CERTIFICATE: org.server.certPath,
-      DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
-      DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
-      DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
-      DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: org.client.keyPath,
-      DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
-      DEV_DSF_FHIR_DB_URL: siteFhirDb.url,
-      DEV_DSF_BPE_DB_URL: siteBpeDb.url,
-      DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: dirname(FIXTURE_PLUGIN),
+      ...siteEnv({ certs, org, port: fhirPort, fhirDatabaseUrl: siteFhirDb.url, bpeDatabaseUrl: siteBpeDb.url, pluginDirectory: dirname(FIXTURE_PLUGIN) }),
       TEST_PLUGIN_GREETING: 'hello',
       DEV_DSF_BPE_SERVER_BASE_URL: `https://localhost:${bpePort}/bpe`,
       DSF_BPE_SERVER_API_PORT: String(bpePort),
       DEV_DSF_BPE_SERVER_ROLECONFIG: roleConfig,
-      ...(process.env.DSF_DEFINITIONS_CACHE_DIR ? { DSF_DEFINITIONS_CACHE_DIR: process.env.DSF_DEFINITIONS_CACHE_DIR } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

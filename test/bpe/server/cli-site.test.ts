@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { siteEnv } from '../../support/site-env.ts';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,20 +43,8 @@ test('dsf site runs a FHIR server and its BPE; a Task runs its process; SIGTERM 
   const port = await freePort();
   const baseUrl = `https://localhost:${port}/fhir`;
   const site = run(['site'], {
-    DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
-    DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: 'test-organization.test',
-    DEV_DSF_SERVER_API_PORT: String(port),
-    DEV_DSF_SERVER_CERTIFICATE: org.server.certPath,
-    DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
-    DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
-    DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
-    DEV_DSF_FHIR_CLIENT_CERTIFICATE_PRIVATE_KEY: org.client.keyPath,
-    DEV_DSF_BPE_FHIR_CLIENT_TRUST_SERVER_CERTIFICATE_CAS: certs.ca.certPath,
-    DEV_DSF_FHIR_DB_URL: fhirDb.url,
-    DEV_DSF_BPE_DB_URL: bpeDb.url,
-    DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: dirname(FIXTURE_PLUGIN),
+    ...siteEnv({ certs, org, port, fhirDatabaseUrl: fhirDb.url, bpeDatabaseUrl: bpeDb.url, pluginDirectory: dirname(FIXTURE_PLUGIN) }),
     TEST_PLUGIN_GREETING: 'Hello from dsf site',
-    ...(process.env.DSF_DEFINITIONS_CACHE_DIR ? { DSF_DEFINITIONS_CACHE_DIR: process.env.DSF_DEFINITIONS_CACHE_DIR } : {}),
   });
   try {
     await waitFor('BPE connected', () => site.output().includes('BPE connected to its FHIR server'), 60_000);

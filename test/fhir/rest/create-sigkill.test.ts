@@ -10,6 +10,7 @@ import { HttpsClient } from '../../../src/common/https-client.ts';
 import { freePort } from '../../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { FhirTestClient, TAG_ALL, testCertificates } from '../../support/fhir-site.ts';
+import { fhirServerEnv } from '../../support/site-env.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const CLIENTS = 16;
@@ -26,20 +27,7 @@ test('SIGKILL while 16 clients create: every create answered 201 is stored, whol
   const statusPort = await freePort();
   const baseUrl = `https://localhost:${port}/fhir`;
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'fhir'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
-      DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: 'test-organization.test',
-      DEV_DSF_SERVER_API_PORT: String(port),
-      DEV_DSF_SERVER_CERTIFICATE: org.server.certPath,
-      DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
-      DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
-      DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
-      DEV_DSF_FHIR_DB_URL: db.url,
-      DEV_DSF_SERVER_STATUS_PORT: String(statusPort),
-      DSF_LOG_LEVEL: 'warn',
-      ...(process.env.DSF_DEFINITIONS_CACHE_DIR ? { DSF_DEFINITIONS_CACHE_DIR: process.env.DSF_DEFINITIONS_CACHE_DIR } : {}),
-    },
+    env: { ...fhirServerEnv({ certs, org, port, fhirDatabaseUrl: db.url }), DEV_DSF_SERVER_STATUS_PORT: String(statusPort), DSF_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

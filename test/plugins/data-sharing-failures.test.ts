@@ -85,6 +85,31 @@ function siteStatuses(task: Task): Record<string, { status: string; records?: nu
   );
 }
 
+/** DIC 1's records for the TTP and data set for the DMS in run `run`: templates of the messages the tests send in DIC 1's name. */
+async function dic1Messages(run: string | undefined): Promise<{ recordsTemplate: Task; dataTemplate: Task }> {
+  const from = (site: string, message: string) => nonDraftTasks(site).then((ms) => ms.find((m) => businessKeyOf(m) === run && messageOf(m) === message && m.requester?.identifier?.value === 'Test_DIC_1')!);
+  return { recordsTemplate: await from('Test_TTP', 'recordLinkageRecords'), dataTemplate: await from('Test_HRP', 'dataSharingData') };
+}
+
+/**
+ * An approved request while DIC 1's BPE is stopped, so that the test speaks for DIC 1 in `act` (given the
+ * run's business key and DIC 1's correlation key from its execute message); DIC 1's BPE is started again
+ * whatever happens.
+ */
+async function withDic1Stopped(project: string, act: (run: { businessKey: string; correlationKey: string }) => Promise<void>): Promise<{ task: Task; decidedAt: number }> {
+  const dic1 = network.site('Test_DIC_1');
+  await dic1.bpe.stop();
+  try {
+    const { task, decidedAt } = await approvedRequest(project);
+    const businessKey = businessKeyOf(task)!;
+    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKey && messageOf(m) === 'dataSharingExecute'));
+    await act({ businessKey, correlationKey: inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString! });
+    return { task, decidedAt };
+  } finally {
+    await dic1.bpe.start();
+  }
+}
+
 /** Starts a request and approves it; returns the started Task (with its business key) and when the committee answered. */
 async function approvedRequest(project: string): Promise<{ task: Task; decidedAt: number }> {
   const hrp = network.site('Test_HRP');
@@ -268,8 +293,8 @@ test('a data set the DMS cannot decrypt is reported as an error of that DIC as s
   } finally {
     await Promise.all(dics.map((d) => d.bpe.start()));
   }
-  const done = await finished(task!);
-  const took = seconds(decidedAt!);
+  const done = await finished(task);
+  const took = seconds(decidedAt);
   assert.equal(done.status, 'completed', JSON.stringify(done.output));
   assert.deepEqual(siteStatuses(done), {
     Test_DIC_1: { status: 'error', error: 'data set could not be decrypted' },
@@ -282,24 +307,15 @@ test('a data set the DMS cannot decrypt is reported as an error of that DIC as s
 
 test('records the TTP cannot use: the TTP tells that DIC at once, the DIC tells the DMS, the researcher sees the reason', async (t) => {
   assert.ok(repositoryDownRun, 'the repository-down run completed');
-  const template = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === businessKeyOf(repositoryDownRun!.task) && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
-  const dic1 = network.site('Test_DIC_1');
+  const { recordsTemplate: template } = await dic1Messages(businessKeyOf(repositoryDownRun.task));
   // DIC 1's BPE is stopped: its records for this run are the test's (not a list), stored on DIC 1's server for the TTP.
-  await dic1.bpe.stop();
-  let decidedAt: number;
-  let task: Task;
-  try {
-    ({ task, decidedAt } = await approvedRequest('unreadable-records'));
-    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKeyOf(task) && messageOf(m) === 'dataSharingExecute'));
-    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
-    const records = messageLike(template, businessKeyOf(task)!, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '{"not":"a list"}'));
+  const { task, decidedAt } = await withDic1Stopped('unreadable-records', async ({ businessKey, correlationKey }) => {
+    const records = messageLike(template, businessKey, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '{"not":"a list"}'));
     const sent = await clientAs('Test_DIC_1', 'Test_TTP').create<Task>(records);
     await network.site('Test_TTP').waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
-  } finally {
-    await dic1.bpe.start();
-  }
-  const done = await finished(task!);
-  const took = seconds(decidedAt!);
+  });
+  const done = await finished(task);
+  const took = seconds(decidedAt);
   assert.equal(done.status, 'completed', JSON.stringify(done.output));
   const statuses = siteStatuses(done);
   assert.deepEqual(statuses.Test_DIC_1, { status: 'error', error: 'TTP: records could not be read at the TTP' });
@@ -311,21 +327,12 @@ test('records the TTP cannot use: the TTP tells that DIC at once, the DIC tells 
 test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR server): the researcher\'s Task fails with the reason, no merged set is readable', async (t) => {
   assert.ok(repositoryDownRun, 'the repository-down run completed');
   const run = businessKeyOf(repositoryDownRun.task);
-  const recordsTemplate = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
-  const dataTemplate = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'dataSharingData' && m.requester?.identifier?.value === 'Test_DIC_1')!;
-  const dic1 = network.site('Test_DIC_1');
+  const { recordsTemplate, dataTemplate } = await dic1Messages(run);
   const hrp = network.site('Test_HRP');
   // DIC 1's BPE is stopped: its records (none) and its data set are the test's. The set passes the
   // DMS's checks on arrival (a collection of pseudonymous Patients and Conditions) but a Condition has an
   // element FHIR R4 does not know: the DMS's own FHIR server refuses the merged Bundle.
-  await dic1.bpe.stop();
-  let decidedAt: number;
-  let task: Task;
-  try {
-    ({ task, decidedAt } = await approvedRequest('unstorable-merge'));
-    const businessKey = businessKeyOf(task)!;
-    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKey && messageOf(m) === 'dataSharingExecute'));
-    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+  const { task, decidedAt } = await withDic1Stopped('unstorable-merge', async ({ businessKey, correlationKey }) => {
     await clientAs('Test_DIC_1', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '[]')));
     const published = await poll('the DMS\'s key', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
     const publicKey = createPublicKey(Buffer.from(published.content[0]!.attachment.data!, 'base64').toString());
@@ -337,11 +344,9 @@ test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR
     const dataSet = await binaryFor('Test_DIC_1', 'Test_HRP', encrypted, 'application/octet-stream');
     const sent = await clientAs('Test_DIC_1', 'Test_HRP').create<Task>(messageLike(dataTemplate, businessKey, correlationKey, undefined, dataSet));
     await hrp.waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
-  } finally {
-    await dic1.bpe.start();
-  }
-  const done = await finished(task!);
-  const took = seconds(decidedAt!);
+  });
+  const done = await finished(task);
+  const took = seconds(decidedAt);
   assert.equal(done.status, 'failed', JSON.stringify(done.output));
   assert.equal(outputOf(done, 'error', BPMN_MESSAGE)[0]?.valueString, 'data management site: the merged data set could not be stored at the DMS');
   assert.equal(outputOf(done, 'error')[0]?.valueString, 'the merged data set could not be stored at the DMS');
@@ -354,7 +359,7 @@ test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR
   assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
   t.diagnostic(`merged set refused at the DMS: researcher's Task failed ${took.toFixed(1)} s after the committee's answer`);
   // Nothing of the run's merge is readable at the DMS: no merged Bundle, and no Bundle holding a pseudonym of the sets.
-  const merged = await hrp.fhir.searchAll<Bundle>('Bundle', { identifier: `http://dsf-ts.dev/sid/data-sharing-merged-data-set|unstorable-merge/${businessKeyOf(task!)}` });
+  const merged = await hrp.fhir.searchAll<Bundle>('Bundle', { identifier: `http://dsf-ts.dev/sid/data-sharing-merged-data-set|unstorable-merge/${businessKeyOf(task)}` });
   assert.deepEqual(merged, [], 'no merged set stored');
   const bundles = await hrp.fhir.searchAll<Bundle>('Bundle', {});
   assert.ok(!JSON.stringify(bundles).includes('psn-00000000000000000000000000000001'), 'no stored Bundle holds a pseudonym of the run');
@@ -400,20 +405,11 @@ test('a DIC that cannot be reached: the research platform tells the TTP and the 
 test('messages for a DIC that the DIC did not send are refused one by one (wrong sender, a notice with data): the run goes on and completes with that DIC\'s data', async (t) => {
   assert.ok(repositoryDownRun, 'the repository-down run completed');
   const run = businessKeyOf(repositoryDownRun.task);
-  const recordsTemplate = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
-  const dataTemplate = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'dataSharingData' && m.requester?.identifier?.value === 'Test_DIC_1')!;
-  const dic1 = network.site('Test_DIC_1');
+  const { recordsTemplate, dataTemplate } = await dic1Messages(run);
   const hrp = network.site('Test_HRP');
   // DIC 1's BPE is stopped until the foreign messages are refused: the TTP and the DMS wait for DIC 1 meanwhile.
-  await dic1.bpe.stop();
-  let decidedAt: number;
-  let task: Task;
   const refused: { site: string; id: string; reason: string }[] = [];
-  try {
-    ({ task, decidedAt } = await approvedRequest('foreign-messages'));
-    const businessKey = businessKeyOf(task)!;
-    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKey && messageOf(m) === 'dataSharingExecute'));
-    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+  const { task, decidedAt } = await withDic1Stopped('foreign-messages', async ({ businessKey, correlationKey }) => {
     await poll('the DMS\'s key (the DMS waits)', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
     // DIC 2 sends records in DIC 1's name (its own correlation key is another).
     const wrongSender = await clientAs('Test_DIC_2', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, 'Test_DIC_2', await binaryFor('Test_DIC_2', 'Test_TTP', '[]')));
@@ -428,11 +424,9 @@ test('messages for a DIC that the DIC did not send are refused one by one (wrong
       assert.equal(m.status, 'failed', `${r.site}: refused`);
       assert.deepEqual(outputOf(m, 'error', BPMN_MESSAGE).map((o) => o.valueString), [r.reason], `${r.site}: refused by the waiting instance with the fixed reason`);
     }
-  } finally {
-    await dic1.bpe.start();
-  }
-  const done = await finished(task!);
-  const took = seconds(decidedAt!);
+  });
+  const done = await finished(task);
+  const took = seconds(decidedAt);
   assert.equal(done.status, 'completed', JSON.stringify(done.output));
   const statuses = siteStatuses(done);
   assert.deepEqual(statuses.Test_DIC_1, { status: 'delivered', records: selected('Test_DIC_1').length }, 'DIC 1\'s genuine data was still taken');
@@ -445,19 +439,10 @@ test('messages for a DIC that the DIC did not send are refused one by one (wrong
 test('a DIC\'s genuine records after the research platform\'s notice that it is not reachable: refused (no instance waits for them), the run completes with the DIC not-reachable', async (t) => {
   assert.ok(repositoryDownRun, 'the repository-down run completed');
   const run = businessKeyOf(repositoryDownRun.task);
-  const recordsTemplate = (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1')!;
-  const dataTemplate = (await nonDraftTasks('Test_HRP')).find((m) => businessKeyOf(m) === run && messageOf(m) === 'dataSharingData' && m.requester?.identifier?.value === 'Test_DIC_1')!;
-  const dic1 = network.site('Test_DIC_1');
+  const { recordsTemplate, dataTemplate } = await dic1Messages(run);
   const hrp = network.site('Test_HRP');
   // As when the HRP's send of dataSharingExecute failed after DIC 1 had it: the notices come first.
-  await dic1.bpe.stop();
-  let decidedAt: number;
-  let task: Task;
-  try {
-    ({ task, decidedAt } = await approvedRequest('late-after-notice'));
-    const businessKey = businessKeyOf(task)!;
-    const execute = await poll('the execute message at DIC 1', async () => (await nonDraftTasks('Test_DIC_1')).find((m) => businessKeyOf(m) === businessKey && messageOf(m) === 'dataSharingExecute'));
-    const correlationKey = inputOf(execute, 'correlation-key', BPMN_MESSAGE)!.valueString!;
+  const { task, decidedAt } = await withDic1Stopped('late-after-notice', async ({ businessKey, correlationKey }) => {
     await poll('the DMS\'s key (the DMS waits)', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
     const noticeLike = (template: Task) => {
       const m = messageLike(template, businessKey, correlationKey, 'Test_HRP');
@@ -469,11 +454,9 @@ test('a DIC\'s genuine records after the research platform\'s notice that it is 
       const sent = await clientAs('Test_HRP', site).create<Task>(noticeLike(template));
       assert.equal((await network.site(site).waitForTask(sent.id!, ['failed', 'completed'], { timeoutMs: 60_000 })).status, 'completed', `${site}: notice taken`);
     }
-  } finally {
-    await dic1.bpe.start();
-  }
-  const done = await finished(task!);
-  const took = seconds(decidedAt!);
+  });
+  const done = await finished(task);
+  const took = seconds(decidedAt);
   assert.equal(done.status, 'completed', JSON.stringify(done.output));
   const statuses = siteStatuses(done);
   assert.equal(statuses.Test_DIC_1?.status, 'not-reachable');
@@ -481,7 +464,7 @@ test('a DIC\'s genuine records after the research platform\'s notice that it is 
   assert.ok(took < TIMERS_S / 2, `the run ended ${took} s after the decision, not by a timer (${TIMERS_S} s)`);
   // DIC 1, restarted, sent its records anyway: refused at the TTP, where nothing waits for them any more.
   const late = await poll('DIC 1\'s records at the TTP, handled', async () =>
-    (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === businessKeyOf(task!) && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1' && m.status !== 'requested' && m.status !== 'in-progress'),
+    (await nonDraftTasks('Test_TTP')).find((m) => businessKeyOf(m) === businessKeyOf(task) && messageOf(m) === 'recordLinkageRecords' && m.requester?.identifier?.value === 'Test_DIC_1' && m.status !== 'requested' && m.status !== 'in-progress'),
   );
   assert.equal(late.status, 'failed');
   // Nothing waits: the TTP's wait for DIC 1 ended with the notice, or its whole run has ended by now.

@@ -6,26 +6,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import net from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Task } from '@medplum/fhirtypes';
-import { generateCertificates } from '../../../src/cli/certs.ts';
+import { tlsServerCertificatesForTests } from '../../support/tls-server-certificates.ts';
 import { HttpTransport, type FhirHttp } from '../../../src/bpe/client/http-transport.ts';
 import { HttpFhirClient } from '../../../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../../../src/common/https-client.ts';
 import { freePort } from '../../../src/db/embedded.ts';
 import { FhirConnectionError, type DelayStrategy } from '../../../src/plugin-api/index.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'dsf-retry-delivery-'));
-let certs: { cert: string; key: string; ca: string };
-
-before(async () => {
-  const set = await generateCertificates({ dir, organizations: ['server'] });
-  const server = set.organizations['server']!.server;
-  certs = { cert: readFileSync(server.certPath, 'utf8'), key: readFileSync(server.keyPath, 'utf8'), ca: readFileSync(set.ca.certPath, 'utf8') };
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const certs = tlsServerCertificatesForTests('dsf-retry-delivery-');
 
 const task: Task = { resourceType: 'Task', status: 'requested', intent: 'order' };
 

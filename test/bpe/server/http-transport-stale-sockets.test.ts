@@ -2,15 +2,12 @@
 // normally, then goes silent on the connections it has open — either it stops reading them (the
 // request never reaches it, like a black-holed connection) or it reads requests and never answers.
 // Retryable requests must not wait for the read timeout, and a POST must never be sent twice.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { generateCertificates } from '../../../src/cli/certs.ts';
+import { tlsServerCertificatesForTests } from '../../support/tls-server-certificates.ts';
 import { HttpTransport } from '../../../src/bpe/client/http-transport.ts';
 
 interface Received {
@@ -31,15 +28,7 @@ interface SilentServer {
   close(): Promise<void>;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'dsf-stale-sockets-'));
-let certs: { cert: string; key: string; ca: string };
-
-before(async () => {
-  const set = await generateCertificates({ dir, organizations: ['server'] });
-  const server = set.organizations['server']!.server;
-  certs = { cert: readFileSync(server.certPath, 'utf8'), key: readFileSync(server.keyPath, 'utf8'), ca: readFileSync(set.ca.certPath, 'utf8') };
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const certs = tlsServerCertificatesForTests('dsf-stale-sockets-');
 
 async function startSilentServer(): Promise<SilentServer> {
   const open = new Set<TLSSocket>();

@@ -13,7 +13,7 @@ import { migrate } from '../../../src/db/migrate.ts';
 import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
 import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
 import { EventListener, EVENT_CONNECTION_NAME, type EventListenerOptions } from '../../../src/fhir/events/event-listener.ts';
-import { currentStreamPosition, readCommittedChanges, type CommittedChange, type StreamCursor } from '../../../src/fhir/store/change-stream.ts';
+import { currentStreamPosition, readCommittedChanges, type CommittedChange, type StreamCursor, type StreamPosition } from '../../../src/fhir/store/change-stream.ts';
 import type { Queryable } from '../../../src/db/pool.ts';
 
 let db: TestDatabase;
@@ -70,6 +70,19 @@ async function eventually(what: string, cond: () => boolean, ms = 15_000): Promi
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The ids of the changes after `from`, read page by page until the step is done (at most 20 pages). */
+async function readWholeStep(db: Queryable, from: StreamPosition, pageSize: number): Promise<string[]> {
+  let cursor: StreamCursor = { since: from };
+  const ids: string[] = [];
+  for (let pages = 0; pages < 20; pages++) {
+    const page = await readCommittedChanges(db, cursor, pageSize);
+    ids.push(...page.changes.map((c) => c.id));
+    cursor = page.next;
+    if (!page.more) break;
+  }
+  return ids;
 }
 
 const seqOf = async (id: string) => Number((await db.pool.query('SELECT change_seq FROM resources WHERE id = $1', [id])).rows[0].change_seq);
@@ -321,14 +334,7 @@ test('a backlog of 3000 changes: each delivered once, in order; each page after 
       return db.pool.query(text, params);
     }) as Queryable['query'],
   };
-  let cursor: StreamCursor = { since: from };
-  const paged: string[] = [];
-  for (let pages = 0; pages < 20; pages++) {
-    const page = await readCommittedChanges(explaining, cursor, 500);
-    paged.push(...page.changes.map((c) => c.id));
-    cursor = page.next;
-    if (!page.more) break;
-  }
+  const paged = await readWholeStep(explaining, from, 500);
   assert.deepEqual(paged, created);
   assert.equal(scanned.length, 7, 'six full pages and the empty one that ends the step');
   assert.ok(scanned[0]! >= 3000, `the first page finds the step by transaction: ${scanned[0]}`);
@@ -364,14 +370,7 @@ test('a step whose rows are sparse among the numbers (a transaction open since l
 
   let queries = 0;
   const counting: Queryable = { query: ((text: string, params: unknown[]) => (queries++, db.pool.query(text, params))) as Queryable['query'] };
-  let cursor: StreamCursor = { since: from };
-  const paged: string[] = [];
-  for (let pages = 0; pages < 20; pages++) {
-    const page = await readCommittedChanges(counting, cursor, 50);
-    paged.push(...page.changes.map((c) => c.id));
-    cursor = page.next;
-    if (!page.more) break;
-  }
+  const paged = await readWholeStep(counting, from, 50);
   assert.deepEqual(paged, [...longIds, ...after], 'the long transaction first (its numbers are earlier), then the later writes, each once');
   assert.ok(queries <= 5, `${queries} queries: the 600 numbers between were not walked page by page`);
 });

@@ -14,6 +14,7 @@ import { postgresOsUser, userCan, type OsUser } from './postgres-os-user.ts';
 import { binariesIn, copiedBinaries, packagedBinaries, type PostgresBinaries } from './postgres-binaries.ts';
 import { relocatedClusterDir, relocationRoot, removeOrphanClusters } from './relocated-cluster.ts';
 import { clearStalePostmaster, recordPostmasterOwner } from './postmaster-lock.ts';
+import { releasePort, reservePort } from './port-reservations.ts';
 
 export { EmbeddedPostgresError } from './embedded-error.ts';
 
@@ -43,14 +44,18 @@ export interface EmbeddedOptions {
  * for the local ports of outgoing connections (Linux: ip_local_port_range, 32768 up by default) and
  * 4,100 below it, so that the demo's offsets (+1000 … +4000) stay below it too: a port the kernel
  * handed out (port 0) is one any outgoing connection of a busy test run can take before the server
- * binds it (EADDRINUSE). Elsewhere, or when no such port is free, the kernel picks.
+ * binds it (EADDRINUSE). The port stays reserved for this process (port-reservations.ts) so that other
+ * test runs or demos on the machine do not pick it too. Elsewhere, or when no such port is free, the
+ * kernel picks.
  */
 export async function freePort(): Promise<number> {
   const range = listenPortRange();
   if (range) {
     for (let attempt = 0; attempt < 50; attempt++) {
       const port = range[0] + Math.floor(Math.random() * (range[1] - range[0]));
+      if (!reservePort(port)) continue;
       if (await bindable(port)) return port;
+      releasePort(port);
     }
   }
   return await listenOn(0);

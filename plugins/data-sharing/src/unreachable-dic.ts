@@ -4,8 +4,16 @@
 // the message they wait for from that DIC (recordLinkageRecords, dataSharingData, with the DIC's
 // correlation key), carrying only an `error` input with a fixed reason. The TTP and the DMS accept such a
 // message only from the organisation that started their run, and only without data.
-import type { Task } from '@medplum/fhirtypes';
+//
+// Order (data-sharing-request.bpmn): the HRP stores its waits for the TTP's report and the DMS's result
+// before it asks any DIC (the asking and then these notices are a parallel branch beside the waits),
+// since a notice or a DIC's answer can be the last message the TTP or the DMS needed and their answer
+// may come at once. Each notice is sent once: the TTP
+// and the DMS wait for every DIC from their start message on, which the HRP sent before asking any DIC,
+// and a BPE handles the Tasks addressed to it in the order they arrived, so a notice cannot come before
+// the wait it is for.
 import { BusinessKeyStrategies, DefaultTaskSender, errorMessageOf, ServiceTask, type ProcessPluginApi, type SendTaskValues, type Target, type Variables } from '../../../src/plugin-api/index.ts';
+import type { Task } from '@medplum/fhirtypes';
 import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingStatus, PROCESS_URL_BASE, reasonOf, Vars, type SiteOutcome } from './constants.ts';
 import { RefusalReasons } from './refused-message.ts';
 import { input, startTask } from './request-activities.ts';
@@ -19,15 +27,7 @@ const WAITED_FOR = {
   dms: { process: 'dataSharingMerge', message: 'dataSharingData', profile: 'task-data-sharing-data' },
 } as const;
 
-/** Tries per site: a notice that came before the site's instance waited is failed there and sent again. */
-const ATTEMPTS = 4;
-/** How long one notice is watched at the site for being taken (completed) or refused (failed). */
-const WATCH_MS = 10_000;
-const POLL_MS = 200;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Sends one Task to a given site (not the process's target) and returns where it was created. */
+/** Sends the notice as a Task to a given site (not the process's target). */
 class NoticeSender extends DefaultTaskSender {
   constructor(api: ProcessPluginApi, variables: Variables, values: SendTaskValues, private readonly to: Target) {
     super(api, variables, values, BusinessKeyStrategies.SAME, () => [input(api, { valueString: UNREACHABLE_FROM_HRP }, DataSharingCodes.error)]);
@@ -35,34 +35,13 @@ class NoticeSender extends DefaultTaskSender {
   protected override getTarget(): Target {
     return this.to;
   }
-  async sendAndLocate(): Promise<string> {
-    const created = await this.api.dsfClientProvider.getByEndpointUrl(this.to.endpointUrl).createMinimal(await this.createTask(this.to));
-    return created.id;
-  }
 }
 
-/** Sends the notice and watches it at the site until taken; refused (the instance did not wait yet): again. */
-async function deliverNotice(api: ProcessPluginApi, variables: Variables, values: SendTaskValues, to: Target, dic: string): Promise<void> {
-  const client = api.dsfClientProvider.getByEndpointUrl(to.endpointUrl);
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    let status: Task['status'] = 'requested';
-    try {
-      const id = await new NoticeSender(api, variables, values, to).sendAndLocate();
-      for (let waited = 0; waited < WATCH_MS && status !== 'completed' && status !== 'failed'; waited += POLL_MS) {
-        await sleep(POLL_MS);
-        status = (await client.read<Task>('Task', id)).status;
-      }
-    } catch (e) {
-      api.logger.warn(`Data sharing ${variables.getBusinessKey()}: ${to.organizationIdentifierValue} not told that ${dic} is not reachable: ${errorMessageOf(e)}`);
-      return;
-    }
-    if (status !== 'failed') return;
-    await sleep(1_000);
-  }
-  api.logger.warn(`Data sharing ${variables.getBusinessKey()}: ${to.organizationIdentifierValue} did not take the notice that ${dic} is not reachable (its timer decides)`);
-}
-
-/** HRP, after asking every DIC: tells the TTP and the DMS of each DIC that could not be asked. */
+/**
+ * HRP, waiting for the TTP's report and the DMS's result: tells the TTP and the DMS of each DIC that
+ * could not be asked. Never fails (its branch must reach the join): a notice that cannot be sent is
+ * logged, and that site's timer decides for the DIC.
+ */
 export class TellOfUnreachableDics extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const unreachable = (variables.getTargets()?.entries ?? []).filter((t) => variables.getJsonVariable<SiteOutcome>(Vars.outcomeOf(t.correlationKey!))?.status === DataSharingStatus.notReachable);
@@ -73,20 +52,21 @@ export class TellOfUnreachableDics extends ServiceTask {
       [variables.getJsonVariable<Target>(Vars.ttpTarget)!, WAITED_FOR.ttp],
       [variables.getJsonVariable<Target>(Vars.dmsTarget)!, WAITED_FOR.dms],
     ] as const;
-    await Promise.all(
+    const sent = await Promise.all(
       unreachable.flatMap((dic) =>
-        sites.map(([site, waited]) =>
-          deliverNotice(
-            api,
-            variables,
-            { instantiatesCanonical: `${PROCESS_URL_BASE}/${waited.process}|${version}`, messageName: waited.message, profile: `http://dsf-ts.dev/fhir/StructureDefinition/${waited.profile}|${version}` },
-            { ...site, correlationKey: dic.correlationKey! },
-            dic.organizationIdentifierValue,
-          ),
-        ),
+        sites.map(async ([site, waited]) => {
+          const values = { instantiatesCanonical: `${PROCESS_URL_BASE}/${waited.process}|${version}`, messageName: waited.message, profile: `http://dsf-ts.dev/fhir/StructureDefinition/${waited.profile}|${version}` };
+          try {
+            await new NoticeSender(api, variables, values, { ...site, correlationKey: dic.correlationKey! }).send();
+            return true;
+          } catch (e) {
+            api.logger.warn(`Data sharing ${variables.getBusinessKey()}: ${site.organizationIdentifierValue} not told that ${dic.organizationIdentifierValue} is not reachable (its timer decides): ${errorMessageOf(e)}`);
+            return false;
+          }
+        }),
       ),
     );
-    api.logger.info(`Data sharing ${variables.getBusinessKey()}: TTP and DMS told that ${unreachable.map((t) => t.organizationIdentifierValue).join(', ')} cannot be reached`);
+    if (sent.every(Boolean)) api.logger.info(`Data sharing ${variables.getBusinessKey()}: TTP and DMS told that ${unreachable.map((t) => t.organizationIdentifierValue).join(', ')} cannot be reached`);
   }
 }
 

@@ -126,6 +126,16 @@ function refusedSets(error: unknown, origins: readonly number[]): Set<number> {
   return found;
 }
 
+/**
+ * The merged set is readable here and by the research platform that started the run, when that is another
+ * site: its FHIR server checks the result's reference to the set with its own certificate, and its
+ * researchers fetch the set from here. No other site may read it.
+ */
+async function readableByRunStarter(api: ProcessPluginApi, bundle: Bundle, runStarter: string): Promise<Bundle> {
+  const local = await api.organizationProvider.getLocalOrganizationIdentifierValue();
+  return runStarter === local ? api.readAccessHelper.addLocal(bundle) : api.readAccessHelper.addOrganization(bundle, runStarter);
+}
+
 export class MergeDataSets extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
@@ -146,7 +156,8 @@ export class MergeDataSets extends ServiceTask {
       return failRun(api, variables, 'the merge of the data sets failed', e);
     }
     try {
-      const stored = await api.dsfClientProvider.getLocal().create(api.readAccessHelper.addLocal<Bundle>({ ...merged.bundle, identifier: { system: MERGED_DATA_SET_SID, value: `${project}/${variables.getBusinessKey()}` } }));
+      const bundle: Bundle = { ...merged.bundle, identifier: { system: MERGED_DATA_SET_SID, value: `${project}/${variables.getBusinessKey()}` } };
+      const stored = await api.dsfClientProvider.getLocal().create(await readableByRunStarter(api, bundle, task.requester!.identifier!.value!));
       variables.setJsonVariable(Vars.mergeResult, { persons: merged.persons, merged: `${api.endpointProvider.getLocalEndpointAddress()}/Bundle/${stored.id}` });
       api.logger.info(`Data sharing ${project}: merged ${sets.length} data sets, ${merged.persons} persons, stored as Bundle/${stored.id}`);
     } catch (e) {

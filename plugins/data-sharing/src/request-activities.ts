@@ -90,12 +90,29 @@ export class RecordDecision extends ServiceTask {
   }
 }
 
-/** DMS (input, default the local organisation), the TTP (input, default the consortium's only one) and the DICs (each with a correlation key). */
+/**
+ * The run's DMS: the one the request names, else this organisation if it is a DMS, else the consortium's
+ * only DMS (a real deployment's DMS is usually a site of its own). It must have the DMS role.
+ */
+async function selectDms(api: ProcessPluginApi, task: Task, consortium: string): Promise<string> {
+  const dmss = (await api.targetProvider.create(consortium, 'DMS').withoutCorrelationKey()).entries.map((t) => t.organizationIdentifierValue);
+  const named = api.taskHelper.getFirstInputParameter(task, DATA_SHARING_SYSTEM, DataSharingCodes.dmsIdentifier)?.valueIdentifier?.value;
+  if (named) {
+    if (!dmss.includes(named)) throw new Error(`${named} is not a DMS of ${consortium}`);
+    return named;
+  }
+  const local = await api.organizationProvider.getLocalOrganizationIdentifierValue();
+  if (local && dmss.includes(local)) return local;
+  if (dmss.length === 1) return dmss[0]!;
+  throw new Error(`${dmss.length} DMSs in ${consortium}: name one with the dms-identifier input`);
+}
+
+/** DMS (see selectDms), the TTP (input, default the consortium's only one) and the DICs (each with a correlation key). */
 export class SelectSites extends ServiceTask {
   async execute(api: ProcessPluginApi, variables: Variables): Promise<void> {
     const task = startTask(variables);
     const consortium = consortiumOf(api);
-    const dms = api.taskHelper.getFirstInputParameter(task, DATA_SHARING_SYSTEM, DataSharingCodes.dmsIdentifier)?.valueIdentifier?.value ?? (await api.organizationProvider.getLocalOrganizationIdentifierValue())!;
+    const dms = await selectDms(api, task, consortium);
     const ttps = (await api.targetProvider.create(consortium, 'TTP').withoutCorrelationKey()).entries;
     // The request may name the TTP; without a name the consortium must have exactly one.
     const named = api.taskHelper.getFirstInputParameter(task, DATA_SHARING_SYSTEM, DataSharingCodes.ttpIdentifier)?.valueIdentifier?.value;

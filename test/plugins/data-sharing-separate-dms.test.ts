@@ -74,6 +74,7 @@ async function approvedRun(project: string, extra: TaskInput[]): Promise<Task> {
 
 const consenting = (site: string) => [...syntheticPatients({ site, count: PATIENTS })].filter((p: SyntheticPatient) => p.patient.gender === 'female' && p.consentState === 'permit');
 const nonDraftTasks = async (site: string) => (await network.site(site).fhir.searchAll<Task>('Task', {})).filter((t) => t.status !== 'draft');
+const businessKeyOf = (t: Task) => t.input?.find((i) => i.type?.coding?.some((c) => c.system === 'http://dsf.dev/fhir/CodeSystem/bpmn-message' && c.code === 'business-key'))?.valueString;
 const messagesNamed = (tasks: Task[], message: string) => tasks.filter((t) => t.input?.some((i) => i.valueString === message));
 
 let firstMergedSet: string | undefined;
@@ -128,4 +129,20 @@ test("without a dms-identifier the run goes to the consortium's only DMS", async
   assert.ok(reference?.startsWith(`${network.site('Test_DMS').fhirBaseUrl}/Bundle/`), reference);
   assert.notEqual(reference, firstMergedSet, "this run's own merged set");
   assert.ok(outputOf(done, 'persons')[0]!.valueInteger! > 0);
+});
+
+test('a DIC that is down: the HRP tells the separate DMS, which reports it not reachable instead of waiting for its timer', async () => {
+  await network.site('Test_DIC_2').stop();
+  const done = await approvedRun('separate-dms-down-site', [dmsIdentifier]);
+  assert.equal(done.status, 'completed', JSON.stringify(done.output));
+  assert.deepEqual(siteStatuses(done), { Test_DIC_1: 'delivered', Test_DIC_2: 'not-reachable' });
+  // The DMS's own result names the DIC not reachable: it took the HRP's notice (a timeout would say timeout).
+  const result = messagesNamed(await nonDraftTasks('Test_HRP'), 'dataSharingMergeResult').find((t) => businessKeyOf(t) === businessKeyOf(done));
+  assert.ok(result, 'the DMS result of this run');
+  const atDms = Object.fromEntries(
+    (result.input ?? [])
+      .filter((i) => i.type?.coding?.some((c) => c.system === SYSTEM && c.code === 'site-status'))
+      .map((i) => [i.extension?.find((e) => e.url === SITE_STATUS)?.extension?.find((p) => p.url === 'organization-identifier')?.valueIdentifier?.value, i.valueCoding?.code]),
+  );
+  assert.deepEqual(atDms, { Test_DIC_1: 'delivered', Test_DIC_2: 'not-reachable' });
 });

@@ -131,6 +131,16 @@ test("without a dms-identifier the run goes to the consortium's only DMS", async
   assert.ok(outputOf(done, 'persons')[0]!.valueInteger! > 0);
 });
 
+test('a dms-identifier naming a site without the DMS role: the Task fails before anything is sent', async () => {
+  const before = await Promise.all(['Test_TTP', 'Test_DMS', ...DICS].map(async (site) => (await nonDraftTasks(site)).length));
+  const notDms = input('dms-identifier', { valueIdentifier: { system: 'http://dsf.dev/sid/organization-identifier', value: 'Test_DIC_1' } });
+  const done = await approvedRun('not-a-dms', [notDms]);
+  assert.equal(done.status, 'failed', JSON.stringify(done.output));
+  assert.match(JSON.stringify(done.output), /Test_DIC_1 is not a DMS of Test_Consortium/);
+  const after = await Promise.all(['Test_TTP', 'Test_DMS', ...DICS].map(async (site) => (await nonDraftTasks(site)).length));
+  assert.deepEqual(after, before, 'no site received a message');
+});
+
 test('a DIC that is down: the HRP tells the separate DMS, which reports it not reachable instead of waiting for its timer', async () => {
   await network.site('Test_DIC_2').stop();
   const done = await approvedRun('separate-dms-down-site', [dmsIdentifier]);

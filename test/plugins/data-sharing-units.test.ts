@@ -2,6 +2,9 @@
 // data set and the merge by pseudonym; and the synthetic data's persons registered at two sites.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Bundle, Consent, Patient } from '@medplum/fhirtypes';
 import { consentPermits, MII_BROAD_CONSENT_POLICY, MII_PROVISION_SYSTEM, MII_RESEARCH_USE_CODE } from '../../plugins/data-sharing/src/consent.ts';
 import { pseudonymOf } from '../../plugins/data-sharing/src/pseudonym.ts';
@@ -127,6 +130,22 @@ test('waiting deadline: the TTP\'s and the DMS\'s timeouts as ISO durations of d
   assert.equal(durationMs('P1DT30M'), 88_200_000);
   assert.equal(durationMs('PT0.5S'), 500);
   for (const bad of ['', 'P', 'PT', '2H', 'P1M', 'PT1H ago']) assert.throws(() => durationMs(bad), Error, bad);
+});
+
+test('default waits: each site waits longer than the one it waits for (TTP < DIC, DMS < HRP), so the HRP\'s timer does not beat the DMS\'s late result', () => {
+  const bpe = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing/bpe');
+  const defaults = new Map<string, Set<string>>();
+  for (const file of readdirSync(bpe).filter((f) => f.endsWith('.bpmn'))) {
+    for (const m of readFileSync(join(bpe, file), 'utf8').matchAll(/#\{dev\.dsf\.data\.sharing\.(\w+)\.timeout:([^}]+)\}/g)) {
+      (defaults.get(m[1]!) ?? defaults.set(m[1]!, new Set()).get(m[1]!)!).add(m[2]!);
+    }
+  }
+  assert.deepEqual([...defaults.keys()].sort(), ['data', 'linkage', 'pseudonyms', 'result']);
+  for (const [name, values] of defaults) assert.equal(values.size, 1, `one default for ${name}: ${[...values]}`);
+  const ms = (name: string) => durationMs([...defaults.get(name)!][0]!);
+  assert.ok(ms('linkage') < ms('pseudonyms'), 'a DIC waits for pseudonyms longer than the TTP waits for records');
+  assert.ok(ms('linkage') < ms('data'), 'the DMS waits longer than the TTP (data sets come after the pseudonyms)');
+  assert.ok(ms('data') < ms('result'), "the HRP waits longer than the DMS, whose result comes after its own wait and the merge");
 });
 
 test('merge: each entry of the merged set names the set it came from (a Patient: the first set naming the pseudonym)', () => {

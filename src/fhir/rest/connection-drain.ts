@@ -5,12 +5,15 @@
 // than a busy client's pause between two requests, also on a loaded machine); close what is left when
 // the time is up.
 //
+// Closing the listener resets the connections the kernel completed but this process has not accepted
+// yet (a busy event loop accepts late): the drain lets one poll of the event loop accept them first.
+//
 // Closing an idle connection always races with a request the client may be sending on it. The race
 // must not lose a request the server processed: an idle connection is closed at once (destroyed, so
 // not a byte more is read from it), and "idle" means no request under way and no byte read since the
 // last response ended, so a connection holding half a request head is in use.
 import net from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
@@ -37,14 +40,32 @@ export interface ConnectionDrainOptions {
   idleGraceMs?: number;
 }
 
+/**
+ * Resolves after the event loop has polled for I/O at least once, accepting every connection waiting
+ * in the listen backlog: an immediate set in the poll phase runs before the next poll, the second one after it.
+ */
+async function acceptWaitingConnections(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOptions = {}): ConnectionDrain {
   const idleGraceMs = opts.idleGraceMs ?? DRAIN_IDLE_GRACE_MS;
+  /** Every accepted TCP connection until it closes, the TLS handshake included. */
+  const open = new Set<net.Socket>();
+  /** The connections requests come on (TLS: once the handshake is done), with their state. */
   const sockets = new Map<net.Socket, ConnectionState>();
   let draining = false;
-  app.server.on('secureConnection', (socket: TLSSocket) => {
+  const follow = (socket: net.Socket) => {
     sockets.set(socket, { active: 0, idleSince: Date.now(), bytesReadWhenIdle: socket.bytesRead });
     socket.once('close', () => sockets.delete(socket));
+  };
+  const secure = app.server instanceof tls.Server;
+  app.server.on('connection', (raw: net.Socket) => {
+    open.add(raw);
+    raw.once('close', () => open.delete(raw));
+    if (!secure) follow(raw);
   });
+  if (secure) app.server.on('secureConnection', (socket: TLSSocket) => follow(socket));
   // Node's own request event, ahead of fastify: every request counts, also those no hook sees.
   app.server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
@@ -67,10 +88,11 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
     },
     async drain(timeoutMs) {
       draining = true;
+      await acceptWaitingConnections();
       // net.Server's close: no new connections, the open ones left alone (unlike http.Server's).
       if (app.server.listening) net.Server.prototype.close.call(app.server);
       const deadline = Date.now() + timeoutMs;
-      while (sockets.size > 0 && Date.now() < deadline) {
+      while (open.size > 0 && Date.now() < deadline) {
         const now = Date.now();
         for (const [socket, s] of sockets) {
           if (!idle(socket, s, now)) continue;
@@ -80,8 +102,8 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
         }
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
-      const forced = sockets.size;
-      for (const socket of sockets.keys()) socket.destroy();
+      const forced = open.size;
+      for (const socket of [...sockets.keys(), ...open]) socket.destroy();
       return { forced };
     },
   };

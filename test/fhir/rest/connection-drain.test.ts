@@ -114,3 +114,30 @@ test('shutdown at the keep-alive race: a late request is answered in full or clo
     await site.db.drop();
   }
 });
+
+test('shutdown while connections wait to be accepted: they are accepted and answered, not reset', { timeout: 60_000 }, async () => {
+  const site = await startTestSite();
+  try {
+    const cert = site.certs.organizations.Test_Organization!.client;
+    // The TCP handshake completes in the kernel; this process accepts the connection only when its event
+    // loop polls next. Until then it waits in the listen backlog, which closing the listener resets.
+    const socket = tls.connect({ host: '127.0.0.1', servername: 'localhost', port: Number(new URL(site.baseUrl).port), cert: readFileSync(cert.certPath), key: readFileSync(cert.keyPath), ca: readFileSync(site.certs.ca.certPath) });
+    let received = '';
+    let error: string | undefined;
+    socket.on('data', (d) => (received += d));
+    socket.on('error', (e) => (error = (e as { code?: string }).code ?? e.message));
+    socket.once('secureConnect', () => socket.write(`GET ${new URL(site.baseUrl).pathname}/Patient?_count=0 HTTP/1.1\r\nHost: localhost\r\nAccept: application/fhir+json\r\n\r\n`));
+    await new Promise((resolve) => process.nextTick(resolve)); // net.connect issues connect(2) on the next tick
+    // A busy server: its event loop does not come round to accepting for 100 ms, then SIGTERM's close starts.
+    const busyUntil = Date.now() + 100;
+    while (Date.now() < busyUntil);
+    const closed = site.server.close();
+    await new Promise((resolve) => socket.once('close', resolve));
+    await closed;
+    assert.equal(error, undefined, `the waiting connection failed: ${error}`);
+    assert.match(received, /^HTTP\/1.1 200 /);
+    assert.match(received, /\r\nconnection: close\r\n/i);
+  } finally {
+    await site.db.drop();
+  }
+});

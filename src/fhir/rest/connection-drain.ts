@@ -6,7 +6,8 @@
 // the time is up.
 //
 // Closing the listener resets the connections the kernel completed but this process has not accepted
-// yet (a busy event loop accepts late): the drain lets one poll of the event loop accept them first.
+// yet (a busy event loop accepts late): the drain lets one poll of the event loop accept them first,
+// and tells clients to close (so that they reconnect) only after the listener is closed.
 //
 // Closing an idle connection always races with a request the client may be sending on it. The race
 // must not lose a request the server processed: an idle connection is closed at once (destroyed, so
@@ -87,10 +88,11 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
       return draining;
     },
     async drain(timeoutMs) {
-      draining = true;
       await acceptWaitingConnections();
       // net.Server's close: no new connections, the open ones left alone (unlike http.Server's).
       if (app.server.listening) net.Server.prototype.close.call(app.server);
+      // Only now `Connection: close`: a client told so earlier reconnects at once, into the backlog the close resets.
+      draining = true;
       const deadline = Date.now() + timeoutMs;
       while (open.size > 0 && Date.now() < deadline) {
         const now = Date.now();

@@ -60,7 +60,7 @@ export async function run(serverUrl: string, log: (s: string) => void, options: 
     }),
     { pool, logger: new BpeLogger(() => {}) },
   );
-  const http = new HttpsClient({ ca: readFileSync(certs.ca.certPath, 'utf8'), cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') }, 16);
+  const http = new HttpsClient({ ca: readFileSync(certs.ca.certPath, 'utf8'), cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') }, { maxSockets: 16 });
   try {
     await bpe.connected();
     const n = options.tasks ?? 300;

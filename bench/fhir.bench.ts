@@ -27,9 +27,9 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
   const ca = readFileSync(certs.ca.certPath, 'utf8');
   const site = await startBenchSite(serverUrl, certs, 'Bench_Org', 'dsf_bench');
   const { fhir, baseUrl } = site;
-  const client = new HttpsClient({ ca, cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') }, 64);
+  const client = new HttpsClient({ ca, cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') }, { maxSockets: 64 });
   // A remote organisation known to the site: its searches go through the read-access filter.
-  const remoteClient = new HttpsClient({ ca, cert: readFileSync(remote.client.certPath, 'utf8'), key: readFileSync(remote.client.keyPath, 'utf8') }, 64);
+  const remoteClient = new HttpsClient({ ca, cert: readFileSync(remote.client.certPath, 'utf8'), key: readFileSync(remote.client.keyPath, 'utf8') }, { maxSockets: 64 });
   const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
   const results: LoadResult[] = [];
   const out: Record<string, unknown> = {};

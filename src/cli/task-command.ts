@@ -1,7 +1,8 @@
 // `dsf task`: start a process from a draft Task (`task start`, as `start-process`), list a site's Tasks
 // with status and outputs (`task list`), and show one Task with the chain of Tasks of the same request
 // across the sites of the network (`task show`): the Tasks that carry the same business key, hence
-// the same trace id (src/common/trace.ts).
+// the same trace id (src/common/trace.ts), found at each site by the search Task?business-key (a
+// parameter of our FHIR server; a server without it answers the strict search with an error, shown).
 import type { Command } from 'commander';
 import type { Bundle, Task } from '@medplum/fhirtypes';
 import { businessKeyOf, traceIdOf } from '../common/trace.ts';
@@ -11,8 +12,8 @@ import { describeOutput, startProcess } from './start-process.ts';
 import { EXIT_FAILURE, UsageError } from './exit-codes.ts';
 
 const TASK_STATUSES = ['draft', 'requested', 'received', 'accepted', 'rejected', 'ready', 'cancelled', 'in-progress', 'on-hold', 'failed', 'completed', 'entered-in-error'];
-/** Tasks read per site when following a chain (the newest first). */
-const CHAIN_SEARCH_COUNT = 500;
+/** Tasks of a chain per page of the business-key search (a chain rarely fills one). */
+const CHAIN_PAGE_SIZE = 500;
 
 export interface TaskSummary {
   site: string;
@@ -50,12 +51,27 @@ export function summarize(site: string, t: Task): TaskSummary {
 const line = (s: TaskSummary) =>
   `${s.site.padEnd(12)} Task/${s.id} ${s.status.padEnd(11)} ${s.message ?? s.process} ${s.requester ?? '?'} -> ${s.recipient ?? '?'}${s.authoredOn ? ` ${s.authoredOn}` : ''}`;
 
+const tasksOf = (bundle: Bundle) => (bundle.entry ?? []).map((e) => e.resource!).filter((r): r is Task => r?.resourceType === 'Task');
+
+/** Every Task of the business key at a site. */
+async function tasksWithBusinessKey(network: NetworkFile, organization: string, businessKey: string): Promise<Task[]> {
+  const { client, close } = siteClient(network, siteOf(network, organization, 'the network'));
+  try {
+    const params = { 'business-key': businessKey, _count: String(CHAIN_PAGE_SIZE) };
+    // Strict: a server that does not know the parameter must fail, not answer with every Task.
+    const first = await client.searchWithStrictHandling('Task', params);
+    if (!first.link?.some((l) => l.relation === 'next')) return tasksOf(first);
+    return await client.searchAll<Task>('Task', params);
+  } finally {
+    close();
+  }
+}
+
 async function searchTasks(network: NetworkFile, organization: string, query: string): Promise<Task[]> {
   const site = siteOf(network, organization, 'the network');
   const { client, close } = siteClient(network, site);
   try {
-    const bundle = (await client.search('Task', new URLSearchParams(query))) as Bundle<Task>;
-    return (bundle.entry ?? []).map((e) => e.resource!).filter((r) => r?.resourceType === 'Task');
+    return tasksOf(await client.search('Task', new URLSearchParams(query)));
   } finally {
     close();
   }
@@ -90,12 +106,12 @@ export async function showTask(networkFile: string, organization: string, id: st
   const summary = summarize(organization, task);
   const chain: TaskSummary[] = [];
   const unreachable: { site: string; error: string }[] = [];
-  if (summary.businessKey) {
+  const businessKey = summary.businessKey;
+  if (businessKey) {
     await Promise.all(
       network.sites.map(async (s) => {
         try {
-          const tasks = await searchTasks(network, s.organization, `_sort=-_lastUpdated&_count=${CHAIN_SEARCH_COUNT}`);
-          for (const t of tasks) if (businessKeyOf(t) === summary.businessKey) chain.push(summarize(s.organization, t));
+          for (const t of await tasksWithBusinessKey(network, s.organization, businessKey)) chain.push(summarize(s.organization, t));
         } catch (e) {
           unreachable.push({ site: s.organization, error: (e as Error).message });
         }

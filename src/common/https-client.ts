@@ -39,18 +39,34 @@ export interface RequestOptions {
   connectTimeoutMs?: number;
 }
 
-/** How long a pooled keep-alive socket may stay idle before this client closes it. */
-const IDLE_SOCKET_MS = 4_000;
+/** How long a pooled keep-alive socket may stay idle before this client closes it (default). */
+export const IDLE_SOCKET_MS = 4_000;
+
+export interface HttpsClientOptions {
+  /** Most sockets open to one host at a time (default 32). */
+  maxSockets?: number;
+  /** Idle time after which a pooled keep-alive socket is closed (default IDLE_SOCKET_MS; shorter in tests). */
+  idleSocketMs?: number;
+}
 
 export class HttpsClient {
   readonly agent: https.Agent;
 
-  constructor(identity: TlsIdentity, maxSockets = 32) {
+  constructor(identity: TlsIdentity, options: HttpsClientOptions = {}) {
     // Idle pooled sockets are closed after IDLE_SOCKET_MS, well before a server's keep-alive timeout
     // (ours 15 s, Node's 5 s): otherwise a request sent just as the server closes an idle socket fails
     // with ECONNRESET ("socket hang up"), and a busy event loop here makes that instant hard to avoid.
     // Every request sets its own timeout, so this applies to free sockets only.
-    this.agent = new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, maxSockets, cert: identity.cert, key: identity.key, pfx: identity.pfx, passphrase: identity.passphrase, ca: identity.ca });
+    this.agent = new https.Agent({
+      keepAlive: true,
+      timeout: options.idleSocketMs ?? IDLE_SOCKET_MS,
+      maxSockets: options.maxSockets ?? 32,
+      cert: identity.cert,
+      key: identity.key,
+      pfx: identity.pfx,
+      passphrase: identity.passphrase,
+      ca: identity.ca,
+    });
   }
 
   request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {

@@ -221,8 +221,8 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     // Ready: every BPE has bound its subscriptions and caught up (site-main waits for it).
     log(`test network ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
-    await stopAll(running);
     for (const c of clients) c.close();
+    await stopAll(running);
     await databases.close().catch(() => {});
     rmSync(workDir, { recursive: true, force: true });
     throw e;
@@ -241,8 +241,9 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     async stop() {
       if (stopped) return;
       stopped = true;
-      await stopAll(running);
+      // The test's connections first: a FHIR server's shutdown waits a moment for idle keep-alive connections.
       for (const c of clients) c.close();
+      await stopAll(running);
       await databases.close();
       rmSync(workDir, { recursive: true, force: true });
     },

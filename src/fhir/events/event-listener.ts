@@ -18,6 +18,7 @@ import pg from 'pg';
 import { CHANGE_CHANNEL } from '../store/schema.ts';
 import { currentStreamPosition, readCommittedChanges, type CommittedChange, type StreamCursor } from '../store/change-stream.ts';
 import { preparedStatementCount, usePreparedStatementsOn } from '../../db/prepared-statements.ts';
+import { OneAtATime } from '../../db/one-at-a-time.ts';
 
 export interface EventListenerHandlers {
   /** Called for each committed change, in the order changes became visible; the next waits for the returned promise. */
@@ -49,6 +50,8 @@ const MAX_QUEUED = 2_000;
 
 export class EventListener {
   private client: pg.Client | undefined;
+  /** The reads, NOTIFYs and polls of a connection take turns on it (a pg client runs one statement at a time). */
+  private readonly turns = new WeakMap<pg.Client, OneAtATime>();
   private cursor: StreamCursor | undefined;
   private readonly queue: CommittedChange[] = [];
   private draining = false;
@@ -56,6 +59,7 @@ export class EventListener {
   private reading: Promise<void> | undefined;
   private readWanted = false;
   private notifying = false;
+  private looking = false;
   private notifyWanted = false;
   /** Whether another process follows the stream on this database (then commits are worth a NOTIFY). */
   private othersListening = true;
@@ -141,21 +145,31 @@ export class EventListener {
     }, delay);
   }
 
+  /** Runs `task` on the connection once the tasks handed to it before are done. */
+  private inTurn<T>(client: pg.Client, task: (client: pg.Client) => Promise<T>): Promise<T> {
+    let turns = this.turns.get(client);
+    if (!turns) this.turns.set(client, (turns = new OneAtATime()));
+    return turns.run(() => task(client));
+  }
+
   /** Whether another listener is connected to this database: another session holds the follower lock here. */
   private async lookForOthers(client = this.client): Promise<void> {
+    // One check at a time: poll ticks while the connection is busy (a long read) do not pile up.
+    if (!client || this.looking) return;
+    this.looking = true;
     const heard = this.heard;
     try {
       // A two-key advisory lock shows in pg_locks as classid = key 1, objid = key 2, objsubid = 2.
-      const r = await client?.query(
-        `SELECT EXISTS (
+      const sql = `SELECT EXISTS (
            SELECT 1 FROM pg_locks
            WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             AND classid = $1::bigint::oid AND objid = 0 AND objsubid = 2 AND granted AND pid <> pg_backend_pid()) AS others`,
-        [FOLLOWER_LOCK_CLASS],
-      );
-      if (r && this.heard === heard) this.othersListening = r.rows[0].others === true;
+             AND classid = $1::bigint::oid AND objid = 0 AND objsubid = 2 AND granted AND pid <> pg_backend_pid()) AS others`;
+      const r = await this.inTurn(client, (c) => c.query(sql, [FOLLOWER_LOCK_CLASS]));
+      if (this.heard === heard) this.othersListening = r.rows[0].others === true;
     } catch {
       this.othersListening = true; // when in doubt, notify
+    } finally {
+      this.looking = false;
     }
   }
 
@@ -174,8 +188,7 @@ export class EventListener {
     }
     this.notifying = true;
     this.notifyWanted = false;
-    client
-      .query(`NOTIFY ${CHANGE_CHANNEL}`)
+    this.inTurn(client, (c) => c.query(`NOTIFY ${CHANGE_CHANNEL}`))
       .catch(() => {})
       .finally(() => {
         this.notifying = false;
@@ -199,7 +212,8 @@ export class EventListener {
       this.readWanted = false;
       let page: Awaited<ReturnType<typeof readCommittedChanges>>;
       try {
-        page = await readCommittedChanges(client, this.cursor, PAGE_SIZE, this.handlers.contentTypes?.() ?? []);
+        const cursor = this.cursor;
+        page = await this.inTurn(client, (c) => readCommittedChanges(c, cursor, PAGE_SIZE, this.handlers.contentTypes?.() ?? []));
       } catch (e) {
         // A lost connection reconnects and wakes; anything else is tried again by the next poll.
         if (this.client === client) this.handlers.log?.(`reading the change stream failed: ${(e as Error).message}`);

@@ -7,6 +7,7 @@ import { baseSearchParameters } from '../model/definitions.ts';
 import { servedResourceTypes, type DsfResourceType } from '../model/resource-types.ts';
 import { elementInfoForPath } from '../model/type-model.ts';
 import { plainPathEvaluator } from './plain-path.ts';
+import { BPMN_MESSAGE_SYSTEM } from '../../common/trace.ts';
 
 export type SearchParamType = 'token' | 'string' | 'uri' | 'reference' | 'date' | 'number' | 'quantity';
 
@@ -49,7 +50,7 @@ export const SUPPORTED: Readonly<Record<DsfResourceType, readonly string[]>> = {
   ResearchStudy: ['enrollment', 'identifier', 'principalinvestigator'],
   StructureDefinition: METADATA,
   Subscription: ['criteria', 'payload', 'status', 'type'],
-  Task: ['authored-on', 'identifier', 'modified', 'requester', 'status'],
+  Task: ['authored-on', 'business-key', 'identifier', 'modified', 'requester', 'status'],
   ValueSet: METADATA,
 };
 
@@ -79,6 +80,9 @@ const CUSTOM: Record<string, { type: SearchParamType; expression: string; target
   'Binary.contentType': { type: 'token', expression: 'Binary.contentType' },
   'ResearchStudy.enrollment': { type: 'reference', expression: 'ResearchStudy.enrollment', targets: ['Group'] },
   'Measure.depends-on': { type: 'reference', expression: "Measure.relatedArtifact.where(type='depends-on').resource | Measure.library", targets: ['Library'] },
+  // Not the reference's: the Tasks of one process instance, for following a request (`dsf task show`).
+  // FHIR_MIGRATIONS version 7 indexed the Tasks stored before; a change here needs such a migration too.
+  'Task.business-key': { type: 'token', expression: `Task.input.where(type.coding.where(system = '${BPMN_MESSAGE_SYSTEM}' and code = 'business-key').exists()).value` },
 };
 
 /** Parameters every type has; _id and _lastUpdated are answered from the resources table itself. */

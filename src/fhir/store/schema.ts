@@ -149,6 +149,21 @@ END
 $fn$;
 `,
   },
+  {
+    version: 7,
+    name: 'search parameter Task business-key: index rows of the Tasks stored before',
+    sql: `
+-- The rows search/parameters.ts ('Task.business-key', a token) gives a Task: one per business-key input
+-- with a string value, its code the value, no system. Current, not deleted versions only, as the index.
+INSERT INTO search_index (resource_id, type, param, code)
+SELECT r.id, 'Task', 'business-key', i.value->>'valueString'
+FROM resources r
+CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(r.resource->'input') = 'array' THEN r.resource->'input' ELSE '[]'::jsonb END) AS i(value)
+WHERE r.type = 'Task' AND r.current AND NOT r.deleted
+  AND jsonb_typeof(i.value->'valueString') = 'string'
+  AND i.value->'type'->'coding' @> '[{"system": "http://dsf.dev/fhir/CodeSystem/bpmn-message", "code": "business-key"}]';
+`,
+  },
 ];
 
 /**

@@ -34,7 +34,7 @@ test('SIGKILL while 16 clients create: every create answered 201 is stored, whol
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(certs.ca.certPath, 'utf8') }, CLIENTS);
+  const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(certs.ca.certPath, 'utf8') }, { maxSockets: CLIENTS });
   const client = new FhirTestClient(http, baseUrl);
   const acknowledged: { id: string; value: string }[] = [];
   let failures = 0;

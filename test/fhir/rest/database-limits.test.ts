@@ -124,10 +124,10 @@ test('a client that goes away: its running search is cancelled in the database',
   const release = await holding(patient, 'LOCK TABLE resources IN ACCESS EXCLUSIVE MODE');
   try {
     const request = startRequest(patient, 'GET', '/Patient?active=true');
-    await eventually('the search waits for the lock', async () => (await waitingBackends(patient)) > 0);
+    await eventually('the search waits for the lock', async () => (await waitingRequestBackends(patient)) > 0);
     request.abandon();
     // The lock is still held: only a cancel ends these statements (the timeout is 30 s).
-    await eventually('the search was cancelled', async () => (await waitingBackends(patient)) === 0);
+    await eventually('the search was cancelled', async () => (await waitingRequestBackends(patient)) === 0);
     await request.settled;
   } finally {
     await release();

@@ -263,7 +263,7 @@ export class FhirService {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'search', type);
     const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
-    const result = await executeSearch(db, req, this.baseUrl, ctx.access, { maxPageBytes: this.searchLimits.maxPageBytes });
+    const result = await executeSearch(this.store.searchRunner(db, ctx.access), req, this.baseUrl, ctx.access, { maxPageBytes: this.searchLimits.maxPageBytes });
     const bundle = cleanForOutput(searchsetBundle(this.baseUrl, req, result));
     await this.content.inlineInBundle(db, bundle);
     return { status: 200, resource: bundle };

@@ -1,7 +1,7 @@
 // Runs a parsed search: one statement for the page with its total, one for all _include/_revinclude.
 import type { Resource } from '@medplum/fhirtypes';
 import { SqlParams } from '../../db/sql-params.ts';
-import type { Db } from '../../db/pool.ts';
+import type { StatementRunner } from '../../db/coalesced-statements.ts';
 import { buildOrderBy, buildWhere } from './search-sql.ts';
 import type { SearchRequest } from '../search/search-request.ts';
 import { boundedRows, ROW_SIZE } from './bounded-rows.ts';
@@ -35,7 +35,7 @@ export interface SearchOptions {
  * over the matching ids only), the page's resources joined to the ids of the page. Only a page past
  * the last match (no row to carry the count) needs a count of its own. The includes are one more.
  */
-export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts: SearchOptions = {}): Promise<SearchResult> {
+export async function executeSearch(db: StatementRunner, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts: SearchOptions = {}): Promise<SearchResult> {
   const { maxPageBytes, total: wantTotal = true } = opts;
   const p = new SqlParams();
   const where = buildWhere(req, baseUrl, p, accessConditions(access, p, [req.resourceType]));
@@ -86,7 +86,7 @@ function canonicalInclude(idsParam: string, inc: SearchRequest['include'][number
  * each resource once, none of the page's matches, in id order (so that which ones fit within the byte
  * bound does not depend on the plan).
  */
-async function includes(db: Db, req: SearchRequest, matches: Resource[], access?: AccessFilter, budget?: number): Promise<{ included: Resource[]; leftOut: number }> {
+async function includes(db: StatementRunner, req: SearchRequest, matches: Resource[], access?: AccessFilter, budget?: number): Promise<{ included: Resource[]; leftOut: number }> {
   if (!matches.length || (!req.include.length && !req.revinclude.length)) return { included: [], leftOut: 0 };
   const p = new SqlParams();
   const idsParam = p.add(matches.map((m) => m.id!));

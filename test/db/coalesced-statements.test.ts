@@ -5,7 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import pg from 'pg';
 import { batchStatement, StatementCoalescer, type StatementRunner } from '../../src/db/coalesced-statements.ts';
+import { usePreparedStatementsOn } from '../../src/db/prepared-statements.ts';
 
 let db: TestDatabase;
 before(async () => {
@@ -44,7 +46,7 @@ test('statements of one turn with the same text share one statement; each gets i
   ];
   const { sent, coalescer } = await sameAsAlone(statements);
   assert.equal(sent.length, 1, 'one statement');
-  assert.match(sent[0]!, /unnest\(\$1::text\[\], \$2::int8\[\], \$4::int8\[\]\)/);
+  assert.match(sent[0]!, /unnest\(\(SELECT \$1::text\[\]\), \(SELECT \$2::int8\[\]\), \(SELECT \$4::int8\[\]\)\)/);
   assert.deepEqual(coalescer.stats, { coalesced: 5, batchStatements: 1, failedBatches: 0 });
 });
 
@@ -107,9 +109,29 @@ test('batchStatement: equal values stay scalar at their place, differing ones be
     ['a', 1, 'x', 4, 5, 6, 7, 8, 9, 10, 11, 12],
     ['b', 1, 'x', 4, 5, 6, 7, 8, 9, 10, 11, 13],
   ])!;
-  assert.match(b.text, /unnest\(\$1::text\[\], \$12::int8\[\]\) WITH ORDINALITY AS q\(v1, v12, batch_k\)/);
+  assert.match(b.text, /unnest\(\(SELECT \$1::text\[\]\), \(SELECT \$12::int8\[\]\)\) WITH ORDINALITY AS q\(v1, v12, batch_k\)/);
   assert.match(b.text, /SELECT q\.v1, \$2, q\.v12/);
   assert.deepEqual(b.values.slice(0, 3), [['a', 'b'], 1, 'x']);
   assert.deepEqual(b.values[11], [12, 13]);
   assert.equal(batchStatement('SELECT $1', [['a'], ['a']]), undefined);
+});
+
+test('small batches get a generic plan after the first executions (the number of vectors is hidden from the planner, else every batch would be planned anew)', async () => {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    usePreparedStatementsOn(client);
+    const coalescer = new StatementCoalescer();
+    const group = {};
+    for (let i = 0; i < 12; i++) {
+      const rows = await Promise.all(['name-1', `name-${2 + (i % 5)}`].map((name) => coalescer.query(client, group, PAGE, [name, i, 2, 0]).then((r) => r.rows)));
+      assert.equal(rows.length, 2);
+    }
+    assert.equal(coalescer.stats.batchStatements, 12);
+    const plans = (await client.query("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%batch_k%'")).rows;
+    assert.equal(plans.length, 1);
+    assert.ok(plans[0].generic_plans >= 6, `generic plans: ${JSON.stringify(plans[0])}`);
+  } finally {
+    await client.end();
+  }
 });

@@ -61,31 +61,46 @@ function column(values: unknown[]): { type: string; values: unknown[] } | undefi
  */
 export function batchStatement(text: string, vectors: readonly unknown[][]): { text: string; values: unknown[] } | undefined {
   const values = [...vectors[0]!];
-  const unnest: string[] = [];
-  const names: string[] = [];
-  const varying = new Set<number>();
+  const columns: [number, string][] = [];
   for (let i = 0; i < values.length; i++) {
     const all = vectors.map((v) => v[i]);
     if (all.every((v) => sameValue(v, all[0]))) continue;
     const c = column(all);
     if (!c) return undefined;
     values[i] = c.values;
-    varying.add(i + 1);
-    unnest.push(`(SELECT $${i + 1}::${c.type}[])`);
-    names.push(`v${i + 1}`);
+    columns.push([i + 1, c.type]);
   }
-  if (!varying.size) return undefined;
+  if (!columns.length) return undefined;
+  return { text: batchText(text, columns), values };
+}
+
+/** Batch texts by statement text and varying columns: building one costs a pass over a long text. */
+const batchTexts = new Map<string, Map<string, string>>();
+const MAX_BATCH_TEXTS = 256;
+
+/** The batch text of `text` with these (1-based) parameter positions and types varying. */
+function batchText(text: string, columns: [number, string][]): string {
+  const signature = columns.map(([n, type]) => `${n}:${type}`).join(',');
+  let byColumns = batchTexts.get(text);
+  const known = byColumns?.get(signature);
+  if (known !== undefined) return known;
+  const varying = new Set(columns.map(([n]) => n));
   const body = text.replace(/\$(\d+)/g, (placeholder, n: string) => (varying.has(Number(n)) ? `q.v${n}` : placeholder));
-  return {
-    text: `SELECT q.batch_k, b.* FROM unnest(${unnest.join(', ')}) WITH ORDINALITY AS q(${names.join(', ')}, batch_k)
-  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${body}) x) b ORDER BY q.batch_k, b.batch_row`,
-    values,
-  };
+  const built = `SELECT q.batch_k, b.* FROM unnest(${columns.map(([n, type]) => `(SELECT $${n}::${type}[])`).join(', ')}) WITH ORDINALITY AS q(${columns.map(([n]) => `v${n}`).join(', ')}, batch_k)
+  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${body}) x) b ORDER BY q.batch_k, b.batch_row`;
+  if (!byColumns) {
+    if (batchTexts.size >= MAX_BATCH_TEXTS) batchTexts.clear();
+    batchTexts.set(text, (byColumns = new Map()));
+  }
+  byColumns.set(signature, built);
+  return built;
 }
 
 export class StatementCoalescer {
   private readonly batches: TurnBatches<unknown[], Row[][]>;
   private readonly refused = new Set<string>();
+  /** Keys of the statements waiting in batches (each its own: equal values are rare, and comparing them costs). */
+  private sequence = 0;
 
   constructor(maxBatch = MAX_COALESCED_STATEMENTS) {
     this.batches = new TurnBatches(maxBatch);
@@ -103,7 +118,7 @@ export class StatementCoalescer {
   /** The rows of (text, values), from a batch when others of the turn have the same text and group, else from its own statement. */
   async query(db: StatementRunner, group: object | undefined, text: string, values: unknown[]): Promise<{ rows: Row[] }> {
     if (!this.refused.has(text)) {
-      const shared = await this.batches.load(group, text, JSON.stringify(values), values, (vectors) => this.run(db, text, vectors));
+      const shared = await this.batches.load(group, text, String(this.sequence++), values, (vectors) => this.run(db, text, vectors));
       if (shared) return { rows: shared.result[shared.index]! };
     }
     return db.query(text, values);
@@ -111,8 +126,8 @@ export class StatementCoalescer {
 
   /** The rows of each vector; undefined when the values cannot be batched. */
   private async run(db: StatementRunner, text: string, vectors: unknown[][]): Promise<Row[][] | undefined> {
-    // The same values asked for more than once: one statement, shared.
-    if (vectors.length === 1) return [(await db.query(text, vectors[0]!)).rows];
+    // Undefined also when nothing differs (the same statement more than once): each runs its own, so
+    // that no two requests share the objects of a result (a Binary's content is put into them).
     const batch = batchStatement(text, vectors);
     if (!batch) return undefined;
     let rows: Row[];

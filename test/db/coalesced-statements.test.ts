@@ -36,7 +36,7 @@ async function sameAsAlone(statements: [string, unknown[]][], group: object = {}
 
 const PAGE = 'SELECT i.id, i.name, i.n, count(*) OVER () AS total FROM items i WHERE i.name = $1 AND i.n > $2 ORDER BY i.n DESC LIMIT $3 OFFSET $4';
 
-test('statements of one turn with the same text share one statement; each gets its own rows in its own order, duplicates once', async () => {
+test('statements of one turn with the same text share one statement; each gets its own rows in its own order', async () => {
   const statements: [string, unknown[]][] = [
     [PAGE, ['name-1', 0, 3, 0]],
     [PAGE, ['name-2', 0, 3, 0]],
@@ -66,6 +66,16 @@ test('arrays, booleans and explicitly cast parameters differ between statements 
     [names, [['name-2', ' spaced ', 'NULL']]],
   ]);
   assert.equal(both.sent.length, 1);
+});
+
+test('the same statement more than once in a turn and nothing else: each runs its own (no result objects shared between callers)', async () => {
+  const coalescer = new StatementCoalescer();
+  const runner = counting(db.pool);
+  const group = {};
+  const [a, b] = await Promise.all([1, 2].map(() => coalescer.query(runner, group, PAGE, ['name-1', 0, 3, 0])));
+  assert.deepEqual(a!.rows, b!.rows);
+  assert.notEqual(a!.rows[0], b!.rows[0]);
+  assert.deepEqual(runner.texts, [PAGE, PAGE]);
 });
 
 test('a statement alone in its turn, other texts and other groups run on their own', async () => {

@@ -6,9 +6,11 @@
 // Values equal in every vector stay scalar parameters at their place; each position that differs is
 // passed as an array and its placeholder becomes a column of the unnest, typed by its JavaScript values
 // (strings text, integers int8, booleans bool, arrays as their text literal). The arrays reach unnest
-// through a subquery, so that the planner never sees how many vectors a batch has: it would then plan a
-// batch of fewer than ten anew on every execution (a custom plan for less rows than the generic plan's
-// estimate of ten looks cheaper), 0.5-1 ms of PostgreSQL CPU per batch. So a parameter whose type
+// through a subquery, so that the planner never sees how many vectors a batch has, and the always true
+// `batch_k BETWEEN ...` makes it estimate one vector: PostgreSQL keeps planning a prepared statement
+// anew (a custom plan, 0.5-1 ms of its CPU per batch) while the generic plan's estimated cost exceeds
+// a custom plan's by more than the planning, and a difference per vector, multiplied by the estimated
+// number of vectors, easily does. So a parameter whose type
 // PostgreSQL inferred from its context as something else needs an explicit cast in the text (as the
 // search SQL writes `::uuid[]`, `::timestamptz`, `::numeric`); a text PostgreSQL refuses as a batch (SQL
 // state class 42) is remembered and not batched again.
@@ -87,7 +89,8 @@ function batchText(text: string, columns: [number, string][]): string {
   const varying = new Set(columns.map(([n]) => n));
   const body = text.replace(/\$(\d+)/g, (placeholder, n: string) => (varying.has(Number(n)) ? `q.v${n}` : placeholder));
   const built = `SELECT q.batch_k, b.* FROM unnest(${columns.map(([n, type]) => `(SELECT $${n}::${type}[])`).join(', ')}) WITH ORDINALITY AS q(${columns.map(([n]) => `v${n}`).join(', ')}, batch_k)
-  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${body}) x) b ORDER BY q.batch_k, b.batch_row`;
+  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${body}) x) b
+  WHERE q.batch_k BETWEEN 1 AND 2147483647 ORDER BY q.batch_k, b.batch_row`;
   if (!byColumns) {
     if (batchTexts.size >= MAX_BATCH_TEXTS) batchTexts.clear();
     batchTexts.set(text, (byColumns = new Map()));

@@ -14,13 +14,11 @@ import { contentStorageOf } from './content.ts';
  * page has, so that `next` continues right after them.
  */
 function pageLinks(base: string, params: [string, string][], offset: number, count: number, total: number, returned: number): BundleLink[] {
-  const url = (o: number) => {
-    const q = new URLSearchParams(params);
-    q.set('_count', String(count));
-    if (count > 0 && o % count === 0) q.set('_page', String(o / count + 1));
-    else q.set('_offset', String(o));
-    return `${base}?${q.toString()}`;
-  };
+  // The parameters with _count, encoded once: _page and _offset (never among the parameters) come last.
+  const q = new URLSearchParams(params);
+  q.set('_count', String(count));
+  const prefix = `${base}?${q.toString()}&`;
+  const url = (o: number) => (count > 0 && o % count === 0 ? `${prefix}_page=${o / count + 1}` : `${prefix}_offset=${o}`);
   const links: BundleLink[] = [{ relation: 'self', url: url(offset) }];
   if (count === 0) return links;
   const lastOffset = Math.max(0, Math.ceil(total / count) - 1) * count;

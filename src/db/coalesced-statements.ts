@@ -87,9 +87,11 @@ function batchText(text: string, columns: [number, string][]): string {
   const known = byColumns?.get(signature);
   if (known !== undefined) return known;
   const varying = new Set(columns.map(([n]) => n));
+  // The text's own last line may end in a -- comment: the wrapper goes on on a line of its own.
   const body = text.replace(/\$(\d+)/g, (placeholder, n: string) => (varying.has(Number(n)) ? `q.v${n}` : placeholder));
   const built = `SELECT q.batch_k, b.* FROM unnest(${columns.map(([n, type]) => `(SELECT $${n}::${type}[])`).join(', ')}) WITH ORDINALITY AS q(${columns.map(([n]) => `v${n}`).join(', ')}, batch_k)
-  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${body}) x) b
+  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${body}
+  ) x) b
   WHERE q.batch_k BETWEEN 1 AND 2147483647 ORDER BY q.batch_k, b.batch_row`;
   if (!byColumns) {
     if (batchTexts.size >= MAX_BATCH_TEXTS) batchTexts.clear();

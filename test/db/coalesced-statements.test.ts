@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import pg from 'pg';
 import { batchStatement, StatementCoalescer, type StatementRunner } from '../../src/db/coalesced-statements.ts';
-import { usePreparedStatementsOn } from '../../src/db/prepared-statements.ts';
+import { preparedStatementCount, usePreparedStatementsOn } from '../../src/db/prepared-statements.ts';
 
 let db: TestDatabase;
 before(async () => {
@@ -153,5 +153,29 @@ test('small batches get a generic plan after the first executions (else every ba
     } finally {
       await client.end();
     }
+  }
+});
+
+test('batch statements stay within the connection\'s bound of prepared statements, however many shapes come', async () => {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    usePreparedStatementsOn(client, { maxPerConnection: 5 });
+    const coalescer = new StatementCoalescer();
+    const group = {};
+    for (let shape = 0; shape < 20; shape++) {
+      // Each shape its own text, with two ways of differing (one column, two columns): 40 batch texts.
+      const text = `SELECT i.n, $3::int AS shape FROM items i WHERE i.name = $1 AND i.n > $2 ORDER BY i.n LIMIT 2 -- ${shape}`;
+      for (const vectors of [[['name-1', 0, shape], ['name-2', 0, shape]], [['name-1', 0, shape], ['name-2', 1, shape]]]) {
+        const together = await Promise.all(vectors.map((values) => coalescer.query(client, group, text, values).then((r) => r.rows)));
+        for (const [k, values] of vectors.entries()) assert.deepEqual(together[k], (await db.pool.query(text, values)).rows);
+        assert.ok(preparedStatementCount(client)! <= 5, `prepared: ${preparedStatementCount(client)}`);
+      }
+    }
+    assert.equal(coalescer.stats.batchStatements, 40);
+    assert.equal(coalescer.stats.failedBatches, 0);
+    assert.ok(Number((await client.query('SELECT count(*) AS n FROM pg_prepared_statements')).rows[0].n) <= 5);
+  } finally {
+    await client.end();
   }
 });

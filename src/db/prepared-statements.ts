@@ -134,7 +134,11 @@ function install(client: pg.ClientBase, max: number): void {
       try {
         return await send({ name, text, values });
       } catch (e) {
-        if (!isStalePlanError(e)) throw e;
+        if (!isStalePlanError(e)) {
+          // Refused when prepared (syntax, types): it does not exist, so it must not be DEALLOCATEd later either.
+          if (holder.connection.parsedStatements[name] === undefined) statements.forget(hash, name, holder.connection, false);
+          throw e;
+        }
         statements.forget(hash, name, holder.connection, (e as { code?: string }).code !== '26000');
         if (!autocommit || attempt > 0) throw e;
       }

@@ -123,3 +123,23 @@ test('connections terminated (a PostgreSQL restart) are replaced and their state
     await pool.end();
   }
 });
+
+test('a statement PostgreSQL refused to prepare is not kept: evicting it later does not DEALLOCATE a statement that never existed', async () => {
+  const pool = onePool(2);
+  try {
+    // A checked-out connection (as a transaction's) stays in use after a failed statement.
+    const client = await pool.connect();
+    try {
+      // Refused when prepared: no such operator (int = text, no cast).
+      await assert.rejects(client.query('SELECT v FROM t WHERE id = $1::text', ['1']), (e: { code?: string }) => e.code === '42883');
+      // Then more texts than the cache holds: the refused one must not be what gets evicted and DEALLOCATEd.
+      for (let i = 1; i <= 4; i++) assert.equal((await client.query(`SELECT v FROM t WHERE id = $1 -- ${i}`, [i])).rows[0].v, i * 10);
+      assert.ok(preparedStatementCount(client)! <= 2);
+      assert.ok((await serverSide(client)).length <= 2);
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
+  }
+});

@@ -67,6 +67,15 @@ function answersAsStored(req: FastifyRequest): boolean {
   return req.url.indexOf('?') < 0 || !queryPairs(req).some(([k]) => k === '_summary' || k === '_elements');
 }
 
+/** Search: a JSON Bundle from the stored texts of its resources where that gives the same bytes (FhirService.searchJson). */
+async function sendSearch(deps: RouteDeps, req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, pairs: [string, string][]): Promise<FastifyReply> {
+  const ctx = { ...(await deps.context(req)), strict: preferStrict(req) };
+  const db = requestDatabase(req, deps.service.store.pool);
+  if (responseFormat(req) !== 'json' || isPretty(req)) return sendResource(req, reply, 200, (await deps.service.search(ctx, db, req.params.type, pairs)).resource);
+  const r = await deps.service.searchJson(ctx, db, req.params.type, pairs);
+  return r.json !== undefined ? sendJsonText(reply, 200, r.json) : sendResource(req, reply, 200, r.resource);
+}
+
 /** Read and vread: from the stored text when the answer is the stored resource as it is. */
 function read(deps: RouteDeps, ctx: RequestContext, req: FastifyRequest<{ Params: Params }>, version?: string): Promise<InteractionResult & { json?: string }> {
   const { service: i } = deps;
@@ -100,10 +109,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   deps.extraRoutes?.(app, deps);
 
-  app.get<{ Params: Params }>('/:type', async (req, reply) => {
-    const ctx = { ...(await deps.context(req)), strict: preferStrict(req) };
-    return sendResource(req, reply, 200, (await i.search(ctx, db(req), req.params.type, queryPairs(req))).resource);
-  });
+  app.get<{ Params: Params }>('/:type', async (req, reply) => sendSearch(deps, req, reply, queryPairs(req)));
   // R4 search by POST: the parameters in a form-encoded body (and the query), same semantics and rules as GET.
   app.post<{ Params: Params }>('/:type/_search', async (req, reply) => {
     const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -111,9 +117,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (body && contentType !== 'application/x-www-form-urlencoded') {
       throw new FhirError(415, `POST ${req.params.type}/_search takes its parameters as application/x-www-form-urlencoded, not '${contentType}'`, 'not-supported');
     }
-    const ctx = { ...(await deps.context(req)), strict: preferStrict(req) };
-    const pairs: [string, string][] = [...queryPairs(req), ...new URLSearchParams(body)];
-    return sendResource(req, reply, 200, (await i.search(ctx, db(req), req.params.type, pairs)).resource);
+    return sendSearch(deps, req, reply, [...queryPairs(req), ...new URLSearchParams(body)]);
   });
   app.post<{ Params: Params }>('/:type', async (req, reply) => {
     assertType(req.params.type);

@@ -7,11 +7,11 @@ import type pg from 'pg';
 import { badRequest, FhirError, methodNotAllowed, notFound, outcome, preconditionFailed } from '../../common/errors.ts';
 import type { Db } from '../../db/pool.ts';
 import { ResourceStore } from '../store/resource-store.ts';
-import { executeSearch } from '../store/search-query.ts';
+import { executeSearch, type ResourceText, type SearchResult } from '../store/search-query.ts';
 import { lockForTransaction } from '../store/resource-lookups.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
 import { isServedResourceType } from '../model/resource-types.ts';
-import { searchsetBundle, historyBundle } from './result-bundles.ts';
+import { searchsetBundle, searchsetJson, historyBundle } from './result-bundles.ts';
 import type { InteractionResult, RequestContext } from './request-context.ts';
 import type { WriteHooks } from './write-hooks.ts';
 import { cleanForOutput, cleanLiteralReferences, referenceCleaningWatch } from '../references/reference-cleaner.ts';
@@ -260,10 +260,36 @@ export class FhirService {
   }
 
   async search(ctx: RequestContext, db: Db, type: string, query: [string, string][]): Promise<InteractionResult> {
+    const { req, result } = await this.runSearch(ctx, db, type, query, false);
+    return this.searchsetResult(db, req, result);
+  }
+
+  /**
+   * Search answering in JSON: `json` is the text JSON.stringify would give of the Bundle search()
+   * answers, written from the stored texts of its resources without parsing them (searchsetJson); where
+   * that could differ, `json` is undefined and `resource` holds what search() answers. Same checks and errors.
+   */
+  async searchJson(ctx: RequestContext, db: Db, type: string, query: [string, string][]): Promise<InteractionResult & { json?: string }> {
+    const { req, result } = await this.runSearch(ctx, db, type, query, true);
+    const json = searchsetJson(this.baseUrl, req, result);
+    if (json !== undefined) return { status: 200, json };
+    const parse = (r: ResourceText) => JSON.parse(r.text) as Resource;
+    return this.searchsetResult(db, req, { ...result, matches: result.matches.map(parse), included: result.included.map(parse) });
+  }
+
+  private async runSearch(ctx: RequestContext, db: Db, type: string, query: [string, string][], asText: false): Promise<{ req: SearchRequest; result: SearchResult }>;
+  private async runSearch(ctx: RequestContext, db: Db, type: string, query: [string, string][], asText: true): Promise<{ req: SearchRequest; result: SearchResult<ResourceText> }>;
+  private async runSearch(ctx: RequestContext, db: Db, type: string, query: [string, string][], asText: boolean): Promise<{ req: SearchRequest; result: SearchResult<Resource | ResourceText> }> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'search', type);
     const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
-    const result = await executeSearch(db, req, this.baseUrl, ctx.access, { maxPageBytes: this.searchLimits.maxPageBytes });
+    const runner = this.store.searchRunner(db, ctx.access);
+    const opts = { maxPageBytes: this.searchLimits.maxPageBytes };
+    const result = asText ? await executeSearch(runner, req, this.baseUrl, ctx.access, { ...opts, asText: true }) : await executeSearch(runner, req, this.baseUrl, ctx.access, opts);
+    return { req, result };
+  }
+
+  private async searchsetResult(db: Db, req: SearchRequest, result: SearchResult): Promise<InteractionResult> {
     const bundle = cleanForOutput(searchsetBundle(this.baseUrl, req, result));
     await this.content.inlineInBundle(db, bundle);
     return { status: 200, resource: bundle };

@@ -1,9 +1,12 @@
 // Search and history results as Bundles with self/first/previous/next/last links.
 import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import type { SearchRequest } from '../search/search-request.ts';
-import type { SearchResult } from '../store/search-query.ts';
+import type { ResourceText, SearchResult } from '../store/search-query.ts';
 import type { StoredVersion } from '../store/resource-store.ts';
 import { parseSummaryMode, selectElements, summarize } from './summary.ts';
+import { compactJsonbText } from '../store/jsonb-text.ts';
+import { referenceCleaningWatch } from '../references/reference-cleaner.ts';
+import { contentStorageOf } from './content.ts';
 
 /**
  * Paging links. A page is addressed by _page when it starts at a multiple of _count, otherwise by
@@ -11,13 +14,11 @@ import { parseSummaryMode, selectElements, summarize } from './summary.ts';
  * page has, so that `next` continues right after them.
  */
 function pageLinks(base: string, params: [string, string][], offset: number, count: number, total: number, returned: number): BundleLink[] {
-  const url = (o: number) => {
-    const q = new URLSearchParams(params);
-    q.set('_count', String(count));
-    if (count > 0 && o % count === 0) q.set('_page', String(o / count + 1));
-    else q.set('_offset', String(o));
-    return `${base}?${q.toString()}`;
-  };
+  // The parameters with _count, encoded once: _page and _offset (never among the parameters) come last.
+  const q = new URLSearchParams(params);
+  q.set('_count', String(count));
+  const prefix = `${base}?${q.toString()}&`;
+  const url = (o: number) => (count > 0 && o % count === 0 ? `${prefix}_page=${o / count + 1}` : `${prefix}_offset=${o}`);
   const links: BundleLink[] = [{ relation: 'self', url: url(offset) }];
   if (count === 0) return links;
   const lastOffset = Math.max(0, Math.ceil(total / count) - 1) * count;
@@ -34,11 +35,8 @@ function subset(resource: Resource, req: SearchRequest, match: boolean): Resourc
   return match ? selectElements(resource, req.elements) : resource;
 }
 
-export function searchsetBundle(baseUrl: string, req: SearchRequest, result: SearchResult): Bundle {
-  const entry: BundleEntry[] = [
-    ...result.matches.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, true), search: { mode: 'match' as const } })),
-    ...result.included.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, false), search: { mode: 'include' as const } })),
-  ];
+/** The searchset's warnings as its outcome entry, if any. */
+function outcomeEntry(req: SearchRequest, result: SearchResult<unknown>): BundleEntry | undefined {
   const warnings = [...req.warnings];
   if (result.includesLeftOut) {
     warnings.push({
@@ -47,17 +45,54 @@ export function searchsetBundle(baseUrl: string, req: SearchRequest, result: Sea
       diagnostics: `${result.includesLeftOut} included resource(s) left out: the page would exceed its size limit (DSF_FHIR_MAX_PAGE_BYTES); ask for fewer matches per page`,
     });
   }
-  if (warnings.length) {
-    entry.push({ resource: { resourceType: 'OperationOutcome', issue: warnings }, search: { mode: 'outcome' } });
-  }
-  const bundle: Bundle = {
+  return warnings.length ? { resource: { resourceType: 'OperationOutcome', issue: warnings }, search: { mode: 'outcome' } } : undefined;
+}
+
+/** The searchset without its entries. */
+function searchsetFrame(baseUrl: string, req: SearchRequest, result: SearchResult<unknown>): Bundle {
+  return {
     resourceType: 'Bundle',
     type: 'searchset',
     total: result.total,
     link: pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, result.offset, req.summary === 'count' ? 0 : req.count, result.total, result.matches.length),
   };
+}
+
+export function searchsetBundle(baseUrl: string, req: SearchRequest, result: SearchResult): Bundle {
+  const entry: BundleEntry[] = [
+    ...result.matches.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, true), search: { mode: 'match' as const } })),
+    ...result.included.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, false), search: { mode: 'include' as const } })),
+  ];
+  const outcome = outcomeEntry(req, result);
+  if (outcome) entry.push(outcome);
+  const bundle = searchsetFrame(baseUrl, req, result);
   if (entry.length) bundle.entry = entry;
   return bundle;
+}
+
+/**
+ * JSON.stringify(cleanForOutput(searchsetBundle(...))) of the same result with its resources parsed,
+ * written from the stored texts without parsing them; undefined where that could differ: _summary or
+ * _elements to apply, a type whose content is kept apart (put in on the way out), a text
+ * compactJsonbText cannot take as it is, a reference that reference cleaning could change.
+ */
+export function searchsetJson(baseUrl: string, req: SearchRequest, result: SearchResult<ResourceText>): string | undefined {
+  if ((req.summary && req.summary !== 'false' && req.summary !== 'count') || req.elements?.length) return undefined;
+  const entries: string[] = [];
+  const add = (r: ResourceText, mode: 'match' | 'include'): boolean => {
+    if (contentStorageOf(r.type)) return false;
+    const cleaning = referenceCleaningWatch();
+    const json = compactJsonbText(r.text, cleaning.key);
+    if (json === undefined || cleaning.mayChange) return false;
+    entries.push(`{"fullUrl":${JSON.stringify(`${baseUrl}/${r.type}/${r.id}`)},"resource":${json},"search":{"mode":"${mode}"}}`);
+    return true;
+  };
+  for (const r of result.matches) if (!add(r, 'match')) return undefined;
+  for (const r of result.included) if (!add(r, 'include')) return undefined;
+  const outcome = outcomeEntry(req, result);
+  if (outcome) entries.push(JSON.stringify(outcome));
+  const frame = JSON.stringify(searchsetFrame(baseUrl, req, result));
+  return entries.length ? `${frame.slice(0, -1)},"entry":[${entries.join(',')}]}` : frame;
 }
 
 export function historyBundle(baseUrl: string, path: string, query: [string, string][], offset: number, count: number, total: number, versions: StoredVersion[]): Bundle {

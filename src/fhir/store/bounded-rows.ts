@@ -1,6 +1,6 @@
 // Pages bounded in bytes as well as in rows: a window over the page's rows adds up their stored sizes
 // and only the prefix within the bound is read from storage and sent.
-import type pg from 'pg';
+import type { StatementRunner } from '../../db/coalesced-statements.ts';
 
 /** The stored size of a row of resources (alias r): its JSON length; the stored (maybe compressed) size for rows from before sizes were kept. */
 export const ROW_SIZE = 'COALESCE(r.size, pg_column_size(r.resource))';
@@ -12,7 +12,7 @@ export const ROW_SIZE = 'COALESCE(r.size, pg_column_size(r.resource))';
  * read from their storage, so a page stays small in memory however large its resources are.
  */
 export async function boundedRows(
-  db: pg.Pool | pg.PoolClient,
+  db: StatementRunner,
   sql: string,
   values: unknown[],
   budget: number,

@@ -15,6 +15,7 @@ import { accessConditions } from './access-sql.ts';
 import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
 import { BatchedWriteError, WriteBatch } from './write-batch.ts';
 import { ReadCoalescer, type RowsById } from './read-coalescing.ts';
+import { StatementCoalescer, type StatementRunner } from '../../db/coalesced-statements.ts';
 import { DEFAULT_WRITE_GROUP_LIMITS, WriteGroups, type WriteGroupLimits } from './write-groups.ts';
 import { rememberWrittenJson } from './written-json.ts';
 
@@ -291,6 +292,18 @@ export class ResourceStore {
 
   /** Reads of the current version through the store's pool, coalesced with others of this turn (read-coalescing.ts). */
   readonly currentReads = new ReadCoalescer();
+
+  /** Search statements through the store's pool, coalesced with others of this turn (db/coalesced-statements.ts). */
+  readonly searchStatements = new StatementCoalescer();
+
+  /**
+   * Where a search's statements go: through the pool (a request's view of it) they share a statement
+   * with the same statements of other requests of the caller's identity in this turn, the batch running
+   * as the request that opened it (its scope); on a transaction's connection they run as they are.
+   */
+  searchRunner(db: Db, access: AccessFilter | undefined): StatementRunner {
+    return poolBehind(db) === this.pool ? this.searchStatements.view(db, access) : db;
+  }
 
   private async selectCurrent(db: Db, type: string, id: string, access: AccessFilter | undefined, asText: boolean): Promise<Obj | undefined> {
     // A transaction's connection runs its statements one after the other: nothing to coalesce. Reads

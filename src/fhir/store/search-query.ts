@@ -1,19 +1,26 @@
 // Runs a parsed search: one statement for the page with its total, one for all _include/_revinclude.
 import type { Resource } from '@medplum/fhirtypes';
 import { SqlParams } from '../../db/sql-params.ts';
-import type { Db } from '../../db/pool.ts';
+import type { StatementRunner } from '../../db/coalesced-statements.ts';
 import { buildOrderBy, buildWhere } from './search-sql.ts';
 import type { SearchRequest } from '../search/search-request.ts';
 import { boundedRows, ROW_SIZE } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
 
-export interface SearchResult {
+/** A resource as the text PostgreSQL keeps it in (jsonb's text form), with its type and id as stored in it. */
+export interface ResourceText {
+  type: string;
+  id: string;
+  text: string;
+}
+
+export interface SearchResult<R = Resource> {
   total: number;
   /** Where this page starts among all matches. */
   offset: number;
-  matches: Resource[];
-  included: Resource[];
+  matches: R[];
+  included: R[];
   /** Included resources left out because the page would have passed its byte bound. */
   includesLeftOut?: number;
 }
@@ -28,15 +35,25 @@ export interface SearchOptions {
   maxPageBytes?: number;
   /** Whether the caller needs the total (conditional writes do not); default true. */
   total?: boolean;
+  /** The resources as stored text (ResourceText), not parsed. */
+  asText?: boolean;
 }
+
+/** The resource columns of a row of resources (alias r) in either form. */
+const resourceColumns = (asText: boolean) => (asText ? "r.resource::text AS resource, r.resource->>'resourceType' AS rtype, r.resource->>'id' AS rid" : 'r.resource');
+
+/** A result row's resource in the form asked for. */
+const resourceOf = (asText: boolean) => (row: Record<string, any>): Resource | ResourceText => (asText ? { type: row.rtype, id: row.rid, text: row.resource } : row.resource);
 
 /**
  * One statement for the page and its total: the matches' ids are ordered and counted (a window count
  * over the matching ids only), the page's resources joined to the ids of the page. Only a page past
  * the last match (no row to carry the count) needs a count of its own. The includes are one more.
  */
-export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts: SearchOptions = {}): Promise<SearchResult> {
-  const { maxPageBytes, total: wantTotal = true } = opts;
+export async function executeSearch(db: StatementRunner, req: SearchRequest, baseUrl: string, access: AccessFilter | undefined, opts: SearchOptions & { asText: true }): Promise<SearchResult<ResourceText>>;
+export async function executeSearch(db: StatementRunner, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts?: SearchOptions & { asText?: false }): Promise<SearchResult>;
+export async function executeSearch(db: StatementRunner, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts: SearchOptions = {}): Promise<SearchResult<Resource | ResourceText>> {
+  const { maxPageBytes, total: wantTotal = true, asText = false } = opts;
   const p = new SqlParams();
   const where = buildWhere(req, baseUrl, p, accessConditions(access, p, [req.resourceType]));
   const countSql = `SELECT count(*)::int AS n FROM resources r WHERE ${where}`;
@@ -52,16 +69,17 @@ export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string,
   const offset = pageParams.add(start);
   const counted = wantTotal ? ', count(*) OVER () AS total' : '';
   const ids = `SELECT r.id${counted}, row_number() OVER (ORDER BY ${order}) AS n FROM resources r WHERE ${where} ORDER BY n LIMIT ${limit} OFFSET ${offset}`;
-  const pageSql = `SELECT r.resource, ${ROW_SIZE} AS size${wantTotal ? ', p.total' : ''} FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current ORDER BY p.n`;
+  const pageSql = `SELECT ${resourceColumns(asText)}, ${ROW_SIZE} AS size${wantTotal ? ', p.total' : ''} FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current ORDER BY p.n`;
+  const columns = [...(asText ? ['rtype', 'rid'] : []), ...(wantTotal ? ['total'] : [])];
   const page =
     maxPageBytes === undefined
       ? await db.query(pageSql, pageParams.values).then((r) => ({ rows: r.rows, bytes: 0, all: r.rows }))
-      : await boundedRows(db, pageSql, pageParams.values, maxPageBytes, true, wantTotal ? ['total'] : []).then((b) => ({ rows: b.rows, bytes: b.bytes, all: b.all }));
-  const matches = page.rows.map((row) => row.resource as Resource);
+      : await boundedRows(db, pageSql, pageParams.values, maxPageBytes, true, columns).then((b) => ({ rows: b.rows, bytes: b.bytes, all: b.all }));
+  const matches = page.rows.map(resourceOf(asText));
   let total = -1;
   if (wantTotal) total = page.all.length ? Number(page.all[0].total) : start === 0 ? 0 : ((await db.query(countSql, p.values)).rows[0].n as number);
   const budget = maxPageBytes === undefined ? undefined : Math.max(0, maxPageBytes - page.bytes);
-  const { included, leftOut } = await includes(db, req, matches, access, budget);
+  const { included, leftOut } = await includes(db, req, matches, asText, access, budget);
   return { total, offset: start, matches, included, ...(leftOut ? { includesLeftOut: leftOut } : {}) };
 }
 
@@ -70,10 +88,10 @@ export async function executeSearch(db: Db, req: SearchRequest, baseUrl: string,
  * resource of a target type with that url and that version, or, for a canonical without version, the
  * one without a version (as the reference's include).
  */
-function canonicalInclude(idsParam: string, inc: SearchRequest['include'][number], types: string[], p: SqlParams, access?: AccessFilter): string {
+function canonicalInclude(idsParam: string, inc: SearchRequest['include'][number], types: string[], p: SqlParams, asText: boolean, access?: AccessFilter): string {
   const typesParam = p.add(types);
   const acc = accessConditions(access, p, types);
-  return `SELECT r.id, r.resource, ${ROW_SIZE} AS size FROM search_index s
+  return `SELECT r.id, ${resourceColumns(asText)}, ${ROW_SIZE} AS size FROM search_index s
      JOIN search_index t ON t.type = ANY(${typesParam}::text[]) AND t.param = 'url' AND t.code = s.code
      JOIN resources r ON r.id = t.resource_id AND r.current AND NOT r.deleted
      WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)}
@@ -86,7 +104,7 @@ function canonicalInclude(idsParam: string, inc: SearchRequest['include'][number
  * each resource once, none of the page's matches, in id order (so that which ones fit within the byte
  * bound does not depend on the plan).
  */
-async function includes(db: Db, req: SearchRequest, matches: Resource[], access?: AccessFilter, budget?: number): Promise<{ included: Resource[]; leftOut: number }> {
+async function includes(db: StatementRunner, req: SearchRequest, matches: { id?: string }[], asText: boolean, access?: AccessFilter, budget?: number): Promise<{ included: (Resource | ResourceText)[]; leftOut: number }> {
   if (!matches.length || (!req.include.length && !req.revinclude.length)) return { included: [], leftOut: 0 };
   const p = new SqlParams();
   const idsParam = p.add(matches.map((m) => m.id!));
@@ -97,20 +115,20 @@ async function includes(db: Db, req: SearchRequest, matches: Resource[], access?
     const target = types ? ` AND r.type = ANY(${p.add(types)}::text[])` : '';
     const acc = accessConditions(access, p, types);
     parts.push(
-      `SELECT r.id, r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
+      `SELECT r.id, ${resourceColumns(asText)}, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.ref_id FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)} AND s.ref_id IS NOT NULL)`,
     );
-    if (inc.canonical && types) parts.push(canonicalInclude(idsParam, inc, types, p, access));
+    if (inc.canonical && types) parts.push(canonicalInclude(idsParam, inc, types, p, asText, access));
   }
   for (const inc of req.revinclude) {
     const acc = accessConditions(access, p, [inc.sourceType]);
     parts.push(
-      `SELECT r.id, r.resource, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
+      `SELECT r.id, ${resourceColumns(asText)}, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
        AND r.id IN (SELECT s.resource_id FROM search_index s WHERE s.ref_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)})`,
     );
   }
-  const sql = `SELECT DISTINCT ON (u.id) u.id, u.resource, u.size FROM (${parts.map((x) => `(${x})`).join(' UNION ALL ')}) u WHERE u.id <> ALL(${idsParam}::uuid[]) ORDER BY u.id`;
-  if (budget === undefined) return { included: (await db.query(sql, p.values)).rows.map((row) => row.resource as Resource), leftOut: 0 };
-  const bounded = await boundedRows(db, sql, p.values, budget, false);
-  return { included: bounded.rows.map((row) => row.resource as Resource), leftOut: bounded.leftOut };
+  const sql = `SELECT DISTINCT ON (u.id) u.id, u.resource, ${asText ? 'u.rtype, u.rid, ' : ''}u.size FROM (${parts.map((x) => `(${x})`).join(' UNION ALL ')}) u WHERE u.id <> ALL(${idsParam}::uuid[]) ORDER BY u.id`;
+  if (budget === undefined) return { included: (await db.query(sql, p.values)).rows.map(resourceOf(asText)), leftOut: 0 };
+  const bounded = await boundedRows(db, sql, p.values, budget, false, asText ? ['rtype', 'rid'] : []);
+  return { included: bounded.rows.map(resourceOf(asText)), leftOut: bounded.leftOut };
 }

@@ -56,14 +56,14 @@ async function alone(): Promise<Map<string, Answer>> {
 /** Rounds of concurrent reads (bounded) until some were coalesced; every answer as when read alone, no batch failed. */
 async function concurrently(expected: Map<string, Answer>): Promise<void> {
   const stats = site.server.store.currentReads.stats;
-  const before = stats.coalescedReads;
+  const before = stats.coalesced;
   const failedBefore = stats.failedBatches;
-  for (let round = 0; round < 30 && stats.coalescedReads === before; round++) {
+  for (let round = 0; round < 30 && stats.coalesced === before; round++) {
     const rs = reads();
     const got = await Promise.all(rs.map((r) => r.client.get(r.path)));
     rs.forEach((r, k) => assert.deepEqual(answer(got[k]!), expected.get(`${r.who} ${r.path}`), `${r.who} ${r.path}`));
   }
-  assert.ok(stats.coalescedReads > before, 'reads were coalesced');
+  assert.ok(stats.coalesced > before, 'reads were coalesced');
   assert.equal(stats.failedBatches, failedBefore, 'no batch statement failed');
 }
 

@@ -152,7 +152,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
         const r = rs.find((x) => x.rps === median(rs.map((y) => y.rps)))!;
         results.push(r);
         const toBase = ratio(name, 'baseline: fixed JSON over TLS', 1, 1);
-        const second = secondBaseline(name);
+        // The second baseline may be left out by DSF_BENCH_FHIR_ONLY (a search without the read).
+        const second = [secondBaseline(name)].find((n) => n !== undefined && rounds[n] !== undefined);
         const secondRatio = second ? ratio(name, second, weight, weights.get(second)!) : undefined;
         const cpu = cpuPerUnit[name] ? median(cpuPerUnit[name]) : undefined;
         const db = dbCpuPerUnit[name] ? median(dbCpuPerUnit[name]) : undefined;

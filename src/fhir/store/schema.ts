@@ -149,6 +149,21 @@ END
 $fn$;
 `,
   },
+  {
+    version: 7,
+    name: 'the write statement finds rows by key only',
+    sql: `
+-- The generic plan of the write statement is made at a connection's first write and kept. Made while
+-- the tables were small (a few thousand index rows), it deleted the replaced versions' index rows with
+-- a sequential scan of search_index, on every later write of that connection, creates included: a cost
+-- that grew with the table (2,800 rows read per create at 1 client in the bench). Every row the
+-- statement reads has a key with an index (resources by id, search_index and unique_keys by resource
+-- id, unique_keys by type and key), so sequential scans are ruled out for it.
+ALTER FUNCTION dsf_write_versions(uuid[], uuid[], int[], text[], timestamptz[], boolean[], int[], jsonb,
+  uuid[], text[], text[], text[], text[], text[], uuid[], timestamptz[], timestamptz[], numeric[],
+  uuid[], text[], text[], boolean[]) SET enable_seqscan = off;
+`,
+  },
 ];
 
 /**

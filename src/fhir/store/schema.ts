@@ -158,10 +158,12 @@ $fn$;
 -- a sequential scan of search_index, on every later write of that connection, creates included: a cost
 -- that grew with the table (2,800 rows read per create at 1 client in the bench). Every row the
 -- statement reads has a key with an index (resources by id, search_index and unique_keys by resource
--- id, unique_keys by type and key), so sequential scans are ruled out for it.
+-- id, unique_keys by type and key), so sequential scans are ruled out for it. No JIT either: should a
+-- plan ever have to scan something sequentially, that counts as very costly with them off, and the
+-- statement would be compiled on every call.
 ALTER FUNCTION dsf_write_versions(uuid[], uuid[], int[], text[], timestamptz[], boolean[], int[], jsonb,
   uuid[], text[], text[], text[], text[], text[], uuid[], timestamptz[], timestamptz[], numeric[],
-  uuid[], text[], text[], boolean[]) SET enable_seqscan = off;
+  uuid[], text[], text[], boolean[]) SET enable_seqscan = off SET jit = off;
 `,
   },
 ];

@@ -16,7 +16,7 @@
 // on where it stopped. Only a change whose handling failed is a gap (onGap): subscribers catch up.
 import pg from 'pg';
 import { CHANGE_CHANNEL } from '../store/schema.ts';
-import { currentStreamPosition, readCommittedChanges, type CommittedChange, type StreamCursor } from '../store/change-stream.ts';
+import { currentStreamPosition, readCommittedChanges, STREAM_READ_SETTINGS, type CommittedChange, type StreamCursor } from '../store/change-stream.ts';
 import { preparedStatementCount, usePreparedStatementsOn } from '../../db/prepared-statements.ts';
 
 export interface EventListenerHandlers {
@@ -101,11 +101,9 @@ export class EventListener {
     try {
       await client.connect();
       // Only the NOTIFY transactions commit on this connection: they need not wait for the WAL flush.
-      // The stream's reads run once per committed write group: as named statements they skip parse and
-      // analysis. Planned for their values each time: a generic plan cannot tell that `change_xact >= $2`
-      // is the table's newest few rows and walks the whole change_seq index (34 ms instead of 0.02 ms
-      // on 300k rows), and PostgreSQL would pick it once it thinks it cheaper (a small table).
-      await client.query('SET synchronous_commit = off; SET plan_cache_mode = force_custom_plan');
+      // The stream's reads run once per committed write group: as named statements with a generic plan
+      // they skip parse, analysis and planning (STREAM_READ_SETTINGS says why that plan stays good).
+      await client.query(`SET synchronous_commit = off; ${STREAM_READ_SETTINGS}`);
       usePreparedStatementsOn(client);
       await client.query(`LISTEN ${CHANGE_CHANNEL}`);
       // Shared: never waits, never makes anyone wait; released when the connection ends.

@@ -131,9 +131,15 @@ try {
     const perfServer = process.env.DSF_COSTS_PERF_SERVER
       ? spawn('perf', ['record', '-F', '2000', '-g', '-o', join(process.env.DSF_COSTS_PERF_SERVER, `perf-server-${concurrency}.data`), '-p', String(site.fhir.proc.pid)], { stdio: 'ignore' })
       : undefined;
+    // DSF_COSTS_SYSCALLS=1: system calls and context switches of the server process per create (perf stat).
+    const perfStat = process.env.DSF_COSTS_SYSCALLS
+      ? spawn('perf', ['stat', '-x', ',', '-e', 'raw_syscalls:sys_enter,context-switches,instructions:u,instructions:k,cycles:u,cycles:k', '-p', String(site.fhir.proc.pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : undefined;
+    let perfStatOut = '';
+    perfStat?.stderr!.on('data', (d) => (perfStatOut += d));
     const r = await runLoad('create', concurrency, creates, 120_000, create);
     const walTo = await lsn();
-    for (const p of [perf, perfServer]) {
+    for (const p of [perf, perfServer, perfStat]) {
       if (!p) continue;
       p.kill('SIGINT');
       await new Promise((res) => p.once('exit', res));
@@ -146,6 +152,10 @@ try {
     const idx = await indexCounts();
     console.log(`== ${concurrency} client(s): ${r.requests} creates, ${r.rps.toFixed(0)}/s, errors ${r.errors}`);
     console.log(`server CPU ${serverCpu.toFixed(0)} µs/create; ${(r.requests / calls).toFixed(2)} creates per write statement`);
+    for (const line of perfStatOut.split('\n')) {
+      const [count, , event] = line.split(',');
+      if (event && Number(count) >= 0) console.log(`server ${event}: ${(Number(count) / r.requests).toFixed(1)} per create`);
+    }
     const byKind = new Map<string, number>();
     for (const [k, v] of cpuAfter) {
       const kind = k.slice(0, k.indexOf('#'));

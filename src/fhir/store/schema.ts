@@ -166,6 +166,26 @@ ALTER FUNCTION dsf_write_versions(uuid[], uuid[], int[], text[], timestamptz[], 
   uuid[], text[], text[], boolean[]) SET enable_seqscan = off SET jit = off;
 `,
   },
+  {
+    version: 8,
+    name: 'fewer search index entries per row',
+    sql: `
+-- Each search_index row had an entry in four indexes besides the partial ones; a create of a small
+-- resource (three token rows) wrote 15 of its 29 WAL records for search_index. Two entries per row
+-- were redundant:
+-- - (type, param, code, system) and (type, param, code text_pattern_ops) served the same searches:
+--   one index (type, param, code text_pattern_ops, system) answers code = x, code = x AND system = y,
+--   system = y and code LIKE 'x%' (its operator class has = and the prefix comparisons).
+-- - search_index_norm held an entry for every row, though only string, uri, reference and quantity
+--   rows have a norm; every condition on norm (=, LIKE) implies norm IS NOT NULL, so a partial index
+--   serves them all.
+DROP INDEX search_index_code;
+DROP INDEX search_index_code_prefix;
+CREATE INDEX search_index_code ON search_index (type, param, code text_pattern_ops, system);
+DROP INDEX search_index_norm;
+CREATE INDEX search_index_norm ON search_index (type, param, norm text_pattern_ops) WHERE norm IS NOT NULL;
+`,
+  },
 ];
 
 /**

@@ -76,3 +76,32 @@ test('creates and updates on a connection whose write plan was made on small tab
     client.release();
   }
 });
+
+test('creates without keys (the statement of two inserts) and with keys, alone and together: the same rows, in the order given', async () => {
+  const keyless = (id: string, value: string): VersionWrite => ({ ...patient(id, 1, value), keys: [] });
+  const client = await db.pool.connect();
+  try {
+    const lone = [keyless(randomUUID(), 'lone-1'), keyless(randomUUID(), 'lone-2')];
+    const mixed = [keyless(randomUUID(), 'mixed-1'), patient(randomUUID(), 1, 'mixed-2'), keyless(randomUUID(), 'mixed-3')];
+    const read = await rowsReadSequentially(client, async () => {
+      assert.equal(await writeVersions(client, lone), undefined);
+      assert.equal(await writeVersions(client, mixed), undefined);
+    });
+    assert.deepEqual(read, { resources: 0, search_index: 0, unique_keys: 0 });
+    const ids = [...lone, ...mixed].map((w) => w.id);
+    const rows = (await db.pool.query('SELECT id, version, current, deleted, size, resource FROM resources WHERE id = ANY($1::uuid[]) ORDER BY change_seq', [ids])).rows;
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.version, r.current, r.deleted, r.size, r.resource.identifier[0].value]),
+      [...lone, ...mixed].map((w) => [w.id, 1, true, false, Buffer.byteLength(w.json!), w.indexRows[0]!.code]),
+    );
+    const index = (await db.pool.query('SELECT resource_id, count(*)::int AS n FROM search_index WHERE resource_id = ANY($1::uuid[]) GROUP BY 1', [ids])).rows;
+    assert.deepEqual(new Map(index.map((r) => [r.resource_id, r.n])), new Map(ids.map((id) => [id, 2])));
+    const keys = (await db.pool.query('SELECT resource_id, key FROM unique_keys WHERE resource_id = ANY($1::uuid[])', [ids])).rows;
+    assert.deepEqual(keys, [{ resource_id: mixed[1]!.id, key: 'identifier:mixed-2' }]);
+    // A keyless create of an id that exists fails as a whole, as any other write statement.
+    await assert.rejects(writeVersions(client, [keyless(randomUUID(), 'fresh'), keyless(lone[0]!.id, 'again')]), { code: '23505' });
+    assert.equal((await db.pool.query(`SELECT count(*)::int AS n FROM resources WHERE resource->'identifier'->0->>'value' = 'fresh'`)).rows[0].n, 0);
+  } finally {
+    client.release();
+  }
+});

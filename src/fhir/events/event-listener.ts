@@ -1,8 +1,8 @@
 // Follows the committed-change stream (store/change-stream.ts) for one server process, on one dedicated
 // PostgreSQL connection (not from the pool), and hands each change on strictly one after the other.
 //
-// When to look: at once when this process committed a write (committed(), called by the store after
-// its COMMIT); when another process on the database says so (a payload-less NOTIFY on the channel, sent
+// When to look: at once when this process committed a write someone here waits for (committed(), called
+// by the store after its COMMIT; event-delivery.ts decides); when another process on the database says so (a payload-less NOTIFY on the channel, sent
 // after its commit, so no write transaction ever notifies); and every second as a safety net (writers
 // that announce nothing, a lost notification). Looks are coalesced: one read at a time, and one more
 // if something happened during it. The NOTIFY for other processes is coalesced the same way, and sent
@@ -157,9 +157,12 @@ export class EventListener {
     }
   }
 
-  /** A write of this process committed: read at once, and tell the other processes on the database. */
-  committed(): void {
-    this.wake();
+  /**
+   * A write of this process committed: tell the other processes on the database, and read at once
+   * unless `readNow` is false (nobody here waits for what it wrote: the next read or poll takes it).
+   */
+  committed(readNow = true): void {
+    if (readNow) this.wake();
     this.notifyOthers();
   }
 

@@ -125,6 +125,12 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     // workload rather than of the start); DSF_BENCH_FHIR_CLIENTS=16: only that concurrency.
     const scale = Math.max(0.1, Number(process.env.DSF_BENCH_FHIR_SCALE ?? 1) || 1);
     const concurrencies = process.env.DSF_BENCH_FHIR_CLIENTS ? process.env.DSF_BENCH_FHIR_CLIENTS.split(',').map(Number) : [1, 16];
+    // A warm-up of every workload before the first measured round: without it the first concurrency
+    // (1 client) measured a server still compiling its code (V8 optimises a function after many calls;
+    // a profile of the first 1,000 creates showed TurboFan's graph reducer and baseline code), which
+    // put that figure's server CPU per create 1.4-1.6x above a later 1-client round of the same server
+    // (bench/create-costs.ts with DSF_COSTS_CLIENTS=16,1,16,1).
+    for (const [name, weight, fn] of workloads) await runLoad(name, 16, Math.max(20, Math.round(1000 / weight)), 20_000, fn);
     for (const concurrency of concurrencies) {
       for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
       const rounds: Record<string, LoadResult[]> = {};

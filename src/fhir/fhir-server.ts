@@ -208,8 +208,8 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
 
   log('starting event delivery');
   const events = await startEventDelivery(pool, config.baseUrl, { pingIntervalMs: config.websocketPingIntervalMs, log, observers: [identities] });
-  // A committed write is read from the change stream at once, and the other processes are told.
-  store.onCommittedWrites(() => events.listener.committed());
+  // The other processes are told of a committed write; it is read from the change stream at once when someone here waits for it.
+  store.onCommittedWrites((types) => events.committed(types));
 
   // Operations as data: their routes and the CapabilityStatement's entries are derived from this list.
   const operations = [snapshotOperation(service, (url) => conformance.structureDefinition(url)), permanentDeleteOperation(service)];

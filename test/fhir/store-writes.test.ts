@@ -129,13 +129,14 @@ test('a history page is one statement with its total; a page past the end counts
   assert.equal(pages.length, all.total);
 });
 
-test('the write statement runs with a generic plan: a function with plan_cache_mode = force_generic_plan', async () => {
+test('the write statement runs with a generic plan and no sequential scans: a function with plan_cache_mode = force_generic_plan, enable_seqscan = off, jit = off', async () => {
   // As a prepared statement of its own under plan_cache_mode = auto, PostgreSQL planned it on every
-  // execution, at a cost growing with the table (schema.ts, migration 6).
+  // execution, at a cost growing with the table (schema.ts, migrations 6 and 7; store/write-plans.test.ts).
   const fn = await db.pool.query("SELECT proconfig FROM pg_proc WHERE proname = 'dsf_write_versions'");
-  assert.deepEqual(fn.rows, [{ proconfig: ['plan_cache_mode=force_generic_plan'] }]);
+  assert.deepEqual(fn.rows, [{ proconfig: ['plan_cache_mode=force_generic_plan', 'enable_seqscan=off', 'jit=off'] }]);
   // The session's own setting stays as it was (searches keep auto).
   assert.equal((await db.pool.query('SHOW plan_cache_mode')).rows[0].plan_cache_mode, 'auto');
   await store.transaction((c) => store.create(c, patient('generic')));
   assert.equal((await db.pool.query('SHOW plan_cache_mode')).rows[0].plan_cache_mode, 'auto');
+  assert.equal((await db.pool.query('SHOW enable_seqscan')).rows[0].enable_seqscan, 'on');
 });

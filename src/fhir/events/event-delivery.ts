@@ -11,6 +11,14 @@ import { registerWebsocketEndpoint } from './websocket-endpoint.ts';
 export interface EventDelivery {
   manager: SubscriptionManager;
   listener: EventListener;
+  /**
+   * This process committed writes of these types: the other processes are told, and the stream is read
+   * at once when a bound session may receive one of them or a Subscription changed (the registry must
+   * know it before a client binds to it). Other changes wait for the next read or the poll (at most
+   * pollIntervalMs): nobody here waits for them, and a binding's start is decided by its stream position,
+   * not by when a change is read. At one client that saved a stream read per create of such types.
+   */
+  committed(types: ReadonlySet<string>): void;
   /** Registers GET /ws on the (prefixed) FHIR routes scope. */
   routes(app: FastifyInstance, context: (req: FastifyRequest) => Promise<RequestContext>): void;
   stop(): Promise<void>;
@@ -52,6 +60,9 @@ export async function startEventDelivery(pool: pg.Pool, baseUrl: string, opts: E
   return {
     manager,
     listener,
+    committed(types) {
+      listener.committed(types.has('Subscription') || manager.boundTypes().some((t) => types.has(t)));
+    },
     routes(app, context) {
       registerWebsocketEndpoint(app, { manager, context, pingIntervalMs: opts.pingIntervalMs, log });
     },

@@ -1,8 +1,8 @@
 // Follows the committed-change stream (store/change-stream.ts) for one server process, on one dedicated
 // PostgreSQL connection (not from the pool), and hands each change on strictly one after the other.
 //
-// When to look: at once when this process committed a write (committed(), called by the store after
-// its COMMIT); when another process on the database says so (a payload-less NOTIFY on the channel, sent
+// When to look: at once when this process committed a write someone here waits for (committed(), called
+// by the store after its COMMIT; event-delivery.ts decides); when another process on the database says so (a payload-less NOTIFY on the channel, sent
 // after its commit, so no write transaction ever notifies); and every second as a safety net (writers
 // that announce nothing, a lost notification). Looks are coalesced: one read at a time, and one more
 // if something happened during it. The NOTIFY for other processes is coalesced the same way, and sent
@@ -16,7 +16,7 @@
 // on where it stopped. Only a change whose handling failed is a gap (onGap): subscribers catch up.
 import pg from 'pg';
 import { CHANGE_CHANNEL } from '../store/schema.ts';
-import { currentStreamPosition, readCommittedChanges, type CommittedChange, type StreamCursor } from '../store/change-stream.ts';
+import { currentStreamPosition, readCommittedChanges, STREAM_READ_SETTINGS, type CommittedChange, type StreamCursor } from '../store/change-stream.ts';
 import { preparedStatementCount, usePreparedStatementsOn } from '../../db/prepared-statements.ts';
 import { OneAtATime } from '../../db/one-at-a-time.ts';
 
@@ -105,11 +105,9 @@ export class EventListener {
     try {
       await client.connect();
       // Only the NOTIFY transactions commit on this connection: they need not wait for the WAL flush.
-      // The stream's reads run once per committed write group: as named statements they skip parse and
-      // analysis. Planned for their values each time: a generic plan cannot tell that `change_xact >= $2`
-      // is the table's newest few rows and walks the whole change_seq index (34 ms instead of 0.02 ms
-      // on 300k rows), and PostgreSQL would pick it once it thinks it cheaper (a small table).
-      await client.query('SET synchronous_commit = off; SET plan_cache_mode = force_custom_plan');
+      // The stream's reads run once per committed write group: as named statements with a generic plan
+      // they skip parse, analysis and planning (STREAM_READ_SETTINGS says why that plan stays good).
+      await client.query(`SET synchronous_commit = off; ${STREAM_READ_SETTINGS}`);
       usePreparedStatementsOn(client);
       await client.query(`LISTEN ${CHANGE_CHANNEL}`);
       // Shared: never waits, never makes anyone wait; released when the connection ends.
@@ -173,9 +171,12 @@ export class EventListener {
     }
   }
 
-  /** A write of this process committed: read at once, and tell the other processes on the database. */
-  committed(): void {
-    this.wake();
+  /**
+   * A write of this process committed: tell the other processes on the database, and read at once
+   * unless `readNow` is false (nobody here waits for what it wrote: the next read or poll takes it).
+   */
+  committed(readNow = true): void {
+    if (readNow) this.wake();
     this.notifyOthers();
   }
 

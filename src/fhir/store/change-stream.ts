@@ -93,17 +93,31 @@ export async function currentStreamPosition(db: Queryable): Promise<StreamPositi
 /** The version's content when its type was asked for ($n: the types) and it is small. */
 const INLINE_CONTENT = (types: string) => `CASE WHEN r.type = ANY(${types}::text[]) AND r.size <= ${MAX_INLINE_CONTENT_BYTES} THEN r.resource END`;
 
+/**
+ * Settings for the session that reads the stream. Each read runs with a generic plan (made once per
+ * connection: planning anew cost about twice the read itself), and every plan finds rows by index:
+ * whether the table was small when the plan was made, or lacks statistics (no ANALYZE yet), a read
+ * then costs the same small amount. No JIT: a statement that must scan something sequentially (the
+ * sequence) counts as costly with sequential scans off, and would be compiled on every read.
+ */
+export const STREAM_READ_SETTINGS = 'SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off';
+
 // The first page of a step. The statement's own snapshot is pg_current_snapshot() (READ COMMITTED takes
 // one per statement): it is `until`, and the sequence is read after it was taken. The LEFT JOIN returns
-// both also when nothing changed.
+// both also when nothing changed. The step's rows are found by change_xact in a subquery of their own
+// (OFFSET 0 keeps the planner from merging it) and only then ordered: otherwise the planner may take
+// the rows in change_seq order from that index and filter them, walking the whole table for a few
+// new rows whenever it guesses the step large (without statistics it guesses a third of the table).
 const READ_FIRST_PAGE = `WITH q AS (SELECT pg_current_snapshot() AS until, (SELECT last_value FROM resources_change_seq) AS until_seq)
 SELECT q.until::text AS until, q.until_seq::text AS until_seq, c.type, c.id, c.version, c.deleted, c.change_xact::text AS xact, c.change_seq AS seq, c.resource
 FROM q LEFT JOIN LATERAL (
   SELECT r.type, r.id, r.version, r.deleted, r.change_xact, r.change_seq, ${INLINE_CONTENT('$4')} AS resource
-  FROM resources r
-  WHERE (r.change_xact >= $2::xid8 OR r.change_xact = ANY($3::xid8[]))
-    AND NOT pg_visible_in_snapshot(r.change_xact, $1::pg_snapshot)
-    AND pg_visible_in_snapshot(r.change_xact, q.until)
+  FROM (SELECT r.type, r.id, r.version, r.deleted, r.change_xact, r.change_seq, r.size, r.resource
+    FROM resources r
+    WHERE (r.change_xact >= $2::xid8 OR r.change_xact = ANY($3::xid8[]))
+      AND NOT pg_visible_in_snapshot(r.change_xact, $1::pg_snapshot)
+      AND pg_visible_in_snapshot(r.change_xact, q.until)
+    OFFSET 0) r
   ORDER BY r.change_seq LIMIT $5
 ) c ON true`;
 
@@ -115,12 +129,13 @@ WHERE r.change_seq > $3 AND r.change_seq <= $4
   AND pg_visible_in_snapshot(r.change_xact, $2::pg_snapshot)
 ORDER BY r.change_seq LIMIT $5`;
 
-// The step's next number after $5 (found by change_xact, as the first page): skips a sparse stretch.
-const NEXT_NUMBER_IN_STEP = `SELECT min(r.change_seq)::text AS seq FROM resources r
+// The step's next number after $5 (found by change_xact, as the first page, and for the same reason in
+// a subquery of its own): skips a sparse stretch.
+const NEXT_NUMBER_IN_STEP = `SELECT min(r.change_seq)::text AS seq FROM (SELECT r.change_seq FROM resources r
 WHERE (r.change_xact >= $2::xid8 OR r.change_xact = ANY($3::xid8[]))
   AND NOT pg_visible_in_snapshot(r.change_xact, $1::pg_snapshot)
   AND pg_visible_in_snapshot(r.change_xact, $4::pg_snapshot)
-  AND r.change_seq > $5`;
+  AND r.change_seq > $5 OFFSET 0) r`;
 
 /**
  * The next page of changes after the cursor, at most `limit`, and the cursor after them. `more`: the

@@ -105,10 +105,10 @@ export class ResourceStore {
     this.settledListeners.push(listener);
   }
 
-  private readonly committedWriteListeners: (() => void)[] = [];
+  private readonly committedWriteListeners: ((types: ReadonlySet<string>) => void)[] = [];
 
-  /** Called (not awaited) right after a transaction that wrote versions committed: the change stream has news. */
-  onCommittedWrites(listener: () => void): void {
+  /** Called (not awaited) right after a transaction that wrote versions committed, with their types: the change stream has news. */
+  onCommittedWrites(listener: (types: ReadonlySet<string>) => void): void {
     this.committedWriteListeners.push(listener);
   }
 
@@ -136,9 +136,9 @@ export class ResourceStore {
   private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>, pool: pg.Pool): Promise<T> {
     const client = await pool.connect();
     let begun = false;
-    let wrote = false;
+    const writtenTypes = new Set<string>();
     const batch = new WriteBatch<StoredVersion>(async (writes) => {
-      wrote = true;
+      for (const w of writes) writtenTypes.add(w.type);
       // Outside BEGIN/COMMIT (a transaction that only writes) the writes may share a statement with others'.
       const clash = begun ? await writeVersions(client, writes) : await this.writeGroups.write(client, writes);
       if (!clash) return;
@@ -175,7 +175,7 @@ export class ResourceStore {
         await this.settled(client, false);
         throw e;
       }
-      if (wrote) for (const listener of this.committedWriteListeners) listener();
+      if (writtenTypes.size) for (const listener of this.committedWriteListeners) listener(writtenTypes);
       await this.settled(client, true);
       return result;
     } finally {

@@ -164,6 +164,91 @@ WHERE r.type = 'Task' AND r.current AND NOT r.deleted
   AND i.value->'type'->'coding' @> '[{"system": "http://dsf.dev/fhir/CodeSystem/bpmn-message", "code": "business-key"}]';
 `,
   },
+  {
+    version: 8,
+    name: 'the write statement finds rows by key only',
+    sql: `
+-- The generic plan of the write statement is made at a connection's first write and kept. Made while
+-- the tables were small (a few thousand index rows), it deleted the replaced versions' index rows with
+-- a sequential scan of search_index, on every later write of that connection, creates included: a cost
+-- that grew with the table (2,800 rows read per create at 1 client in the bench). Every row the
+-- statement reads has a key with an index (resources by id, search_index and unique_keys by resource
+-- id, unique_keys by type and key), so sequential scans are ruled out for it. No JIT either: should a
+-- plan ever have to scan something sequentially, that counts as very costly with them off, and the
+-- statement would be compiled on every call.
+ALTER FUNCTION dsf_write_versions(uuid[], uuid[], int[], text[], timestamptz[], boolean[], int[], jsonb,
+  uuid[], text[], text[], text[], text[], text[], uuid[], timestamptz[], timestamptz[], numeric[],
+  uuid[], text[], text[], boolean[]) SET enable_seqscan = off SET jit = off;
+`,
+  },
+  {
+    version: 9,
+    name: 'fewer search index entries per row',
+    sql: `
+-- Each search_index row had an entry in four indexes besides the partial ones; a create of a small
+-- resource (three token rows) wrote 15 of its 29 WAL records for search_index. Two entries per row
+-- were redundant:
+-- - (type, param, code, system) and (type, param, code text_pattern_ops) served the same searches:
+--   one index (type, param, code text_pattern_ops, system) answers code = x, code = x AND system = y,
+--   system = y and code LIKE 'x%' (its operator class has = and the prefix comparisons).
+-- - search_index_norm held an entry for every row, though only string, uri, reference and quantity
+--   rows have a norm; every condition on norm (=, LIKE) implies norm IS NOT NULL, so a partial index
+--   serves them all.
+DROP INDEX search_index_code;
+DROP INDEX search_index_code_prefix;
+CREATE INDEX search_index_code ON search_index (type, param, code text_pattern_ops, system);
+DROP INDEX search_index_norm;
+CREATE INDEX search_index_norm ON search_index (type, param, norm text_pattern_ops) WHERE norm IS NOT NULL;
+`,
+  },
+  {
+    version: 10,
+    name: 'the write statement without the replacing and key steps for creates without keys',
+    sql: `
+-- Writes that replace no version and hold no uniqueness key (creates of most types, e.g. Patient, Task)
+-- run a statement of two inserts: the full statement's other steps found nothing to do for them, but
+-- each still opened its table and indexes (about 120 µs of backend CPU per call, a fifth of a lone
+-- create's). Other writes run the statement of migration 6 unchanged.
+CREATE OR REPLACE FUNCTION dsf_write_versions(uuid[], uuid[], int[], text[], timestamptz[], boolean[], int[], jsonb,
+  uuid[], text[], text[], text[], text[], text[], uuid[], timestamptz[], timestamptz[], numeric[],
+  uuid[], text[], text[], boolean[]) RETURNS void LANGUAGE plpgsql
+  SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $fn$
+DECLARE
+  refused int;
+BEGIN
+IF cardinality($1) = 0 AND cardinality($19) = 0 THEN
+WITH res AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
+  SELECT v.id, v.version, v.type, v.last_updated, v.deleted, true, NULLIF(j.resource, 'null'::jsonb), v.size
+  FROM unnest($2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6::boolean[], $7::int[]) WITH ORDINALITY AS v(id, version, type, last_updated, deleted, size, n)
+  JOIN jsonb_array_elements($8::jsonb) WITH ORDINALITY AS j(resource, n) ON j.n = v.n
+  ORDER BY v.n)
+INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
+  SELECT * FROM unnest($9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::numeric[]);
+RETURN;
+END IF;
+WITH old AS (UPDATE resources SET current = false WHERE id = ANY($1::uuid[]) AND current RETURNING id),
+res AS (INSERT INTO resources (id, version, type, last_updated, deleted, current, resource, size)
+  SELECT v.id, v.version, v.type, v.last_updated, v.deleted, true, NULLIF(j.resource, 'null'::jsonb), v.size
+  FROM unnest($2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6::boolean[], $7::int[]) WITH ORDINALITY AS v(id, version, type, last_updated, deleted, size, n)
+  JOIN jsonb_array_elements($8::jsonb) WITH ORDINALITY AS j(resource, n) ON j.n = v.n
+  CROSS JOIN (SELECT count(*) FROM old) o
+  ORDER BY v.n),
+idx_old AS (DELETE FROM search_index WHERE resource_id = ANY($1::uuid[])),
+idx AS (INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
+  SELECT * FROM unnest($9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::numeric[])),
+keys_old AS (DELETE FROM unique_keys u WHERE u.resource_id = ANY($1::uuid[])
+  AND NOT EXISTS (SELECT 1 FROM unnest($19::uuid[], $21::text[]) AS k(resource_id, key) WHERE k.resource_id = u.resource_id AND k.key = u.key) RETURNING 1),
+keys_new AS (SELECT k.resource_id, k.type, k.key, k.n FROM unnest($19::uuid[], $20::text[], $21::text[], $22::boolean[]) WITH ORDINALITY AS k(resource_id, type, key, held, n)
+  WHERE NOT k.held AND NOT EXISTS (SELECT 1 FROM unique_keys u WHERE u.type = k.type AND u.key = k.key AND u.resource_id = k.resource_id)),
+ins AS (INSERT INTO unique_keys (type, key, resource_id)
+  SELECT k.type, k.key, k.resource_id FROM keys_new k CROSS JOIN (SELECT count(*) FROM keys_old) d ORDER BY k.n
+  ON CONFLICT DO NOTHING RETURNING resource_id, key)
+SELECT dsf_refuse_key_clashes(array_agg(k.resource_id::text || '|' || k.key ORDER BY k.n)) INTO refused
+  FROM keys_new k WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.resource_id = k.resource_id AND ins.key = k.key);
+END
+$fn$;
+`,
+  },
 ];
 
 /**

@@ -220,7 +220,7 @@ test('a lost database connection: the reader reconnects and goes on from its pos
   await unfollow(f);
 });
 
-test('the reads run as named statements planned per read; a plan gone stale by a migration, and a new connection, are prepared anew', async () => {
+test('the reads run as named statements with generic plans; a plan gone stale by a migration, and a new connection, are prepared anew', async () => {
   const logged: string[] = [];
   const f: Follower = { listener: undefined as unknown as EventListener, seen: [], gaps: 0, ids: () => f.seen.map((c) => c.id) };
   f.listener = new EventListener({ connectionString: db.url }, { onChange: async (c) => void f.seen.push(c), onGap: () => void f.gaps++, log: (m) => void logged.push(m) });

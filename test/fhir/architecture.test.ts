@@ -102,6 +102,8 @@ test("'Task' and 'Binary' only in their type modules and in data tables", () => 
     'src/fhir/init-bundle.ts',
     // the HTML page shows a Task's inputs and outputs as tables (ui/task-io-view.ts)
     'src/fhir/ui/resource-view.ts',
+    // a migration writes the index rows of Task's business-key parameter for the Tasks stored before it
+    'src/fhir/store/schema.ts',
   ]);
   const code = (file: string) =>
     text(file)

@@ -95,6 +95,7 @@ test("the HRP's FHIR server is down when the DMS sends its result: the DMS sends
   assert.ok(outputOf(done, 'merged-data-set')[0]?.valueReference?.reference?.startsWith(`${dms.fhirBaseUrl}/Bundle/`), JSON.stringify(done.output));
   assert.equal((await messagesOfRun('Test_HRP', run.businessKey, 'dataSharingMergeResult')).length, 1, 'one result Task at the HRP');
   // The TTP's report, sent while the HRP was down too, arrived the same way.
+  assert.ok(network.site('Test_TTP').bpe.log.some((l) => l.includes(`report for ${run.businessKey} not delivered to Test_HRP`)), 'the TTP sent its report again');
   assert.ok(outputOf(done, 'persons-at-several-sites').length === 1, JSON.stringify(done.output));
   assert.equal((await messagesOfRun('Test_HRP', run.businessKey, 'recordLinkageReport')).length, 1, 'one report Task at the HRP');
 });

@@ -18,8 +18,8 @@ const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-s
 const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
 const COMMITTEE = 'http://dsf-ts.dev/fhir/Questionnaire/data-sharing-committee';
 const DICS = ['Test_DIC_1', 'Test_DIC_2'];
-/** The HRP's wait for the TTP's report and the DMS's result. */
-const RESULT_WAIT_MS = 60_000;
+/** The HRP's wait for the TTP's report and the DMS's result (room for test (a) on a busy machine; test (b) waits all of it). */
+const RESULT_WAIT_MS = 100_000;
 
 let network: TestNetwork;
 
@@ -28,8 +28,8 @@ before(async () => {
   network = await startTestNetwork({
     sites: [
       { organization: 'Test_HRP', roles: ['HRP'], env: { DEV_DSF_DATA_SHARING_RESULT_TIMEOUT: `PT${RESULT_WAIT_MS / 1000}S` } },
-      { organization: 'Test_DMS', roles: ['DMS'], env: { DEV_DSF_DATA_SHARING_DATA_TIMEOUT: 'PT45S', DEV_DSF_DATA_SHARING_RESULT_RETRY: 'PT1S,PT2S,PT4S,PT8S,PT16S' } },
-      { organization: 'Test_TTP', env: { DEV_DSF_DATA_SHARING_PSEUDONYM_KEY: 'test pseudonym key of the TTP', DEV_DSF_DATA_SHARING_LINKAGE_TIMEOUT: 'PT30S', DEV_DSF_DATA_SHARING_RESULT_RETRY: 'PT1S,PT2S,PT4S,PT8S,PT16S' } },
+      { organization: 'Test_DMS', roles: ['DMS'], env: { DEV_DSF_DATA_SHARING_DATA_TIMEOUT: 'PT75S', DEV_DSF_DATA_SHARING_RESULT_RETRY: 'PT1S,PT2S,PT4S,PT8S,PT16S' } },
+      { organization: 'Test_TTP', env: { DEV_DSF_DATA_SHARING_PSEUDONYM_KEY: 'test pseudonym key of the TTP', DEV_DSF_DATA_SHARING_LINKAGE_TIMEOUT: 'PT60S', DEV_DSF_DATA_SHARING_RESULT_RETRY: 'PT1S,PT2S,PT4S,PT8S,PT16S' } },
       ...DICS.map((organization) => ({ organization, dataRepository: { patients: 30 }, env: dic })),
     ],
     plugins: [PLUGIN],

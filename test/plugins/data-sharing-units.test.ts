@@ -146,6 +146,16 @@ test('default waits: each site waits longer than the one it waits for (TTP < DIC
   assert.ok(ms('linkage') < ms('pseudonyms'), 'a DIC waits for pseudonyms longer than the TTP waits for records');
   assert.ok(ms('linkage') < ms('data'), 'the DMS waits longer than the TTP (data sets come after the pseudonyms)');
   assert.ok(ms('data') < ms('result'), "the HRP waits longer than the DMS, whose result comes after its own wait and the merge");
+  // The DMS's result, sent again while the HRP's FHIR server is down, still comes within the HRP's wait.
+  const retries = new Set<string>();
+  for (const file of readdirSync(bpe).filter((f) => f.endsWith('.bpmn'))) {
+    for (const m of readFileSync(join(bpe, file), 'utf8').matchAll(/#\{dev\.dsf\.data\.sharing\.result\.retry:([^}]+)\}/g)) retries.add(m[1]!);
+  }
+  assert.equal(retries.size, 1, `one default retry cycle: ${[...retries]}`);
+  const waits = [...retries][0]!.split(',').map(durationMs);
+  assert.ok(waits.length >= 5 && waits.every((w, i) => i === 0 || w >= waits[i - 1]!), `several growing waits: ${[...retries]}`);
+  // n attempts wait the first n - 1 durations.
+  assert.ok(ms('data') + waits.slice(0, -1).reduce((a, b) => a + b, 0) < ms('result'), 'the DMS stops sending before the HRP stops waiting');
 });
 
 test('merge: each entry of the merged set names the set it came from (a Patient: the first set naming the pseudonym)', () => {

@@ -36,6 +36,8 @@ export const DataSharingStatus = {
   notReachable: 'not-reachable',
   timeout: 'timeout',
   error: 'error',
+  /** HRP: the DMS's result did not arrive, so what the DMS got from the DIC is not known. */
+  unknown: 'unknown',
 } as const;
 export type DataSharingStatusCode = (typeof DataSharingStatus)[keyof typeof DataSharingStatus];
 

@@ -27,6 +27,7 @@ import { input, projectOf, siteStatusOutput, startTask } from './request-activit
 import { parseExpectedSite, targetOf } from './targets.ts';
 import { refuseMessage, setWaitDeadline } from './refused-message.ts';
 import { takeUnreachableNotice } from './unreachable-dic.ts';
+import { RetryUnsentAnswer } from './answer-delivery.ts';
 
 /** Records of one DIC as the TTP keeps them in the process. */
 const recordsOf = (correlationKey: string) => `linkageRecords_${correlationKey}`;
@@ -169,6 +170,9 @@ export class SelectReportRecipient extends ServiceTask {
 }
 
 export class SendReport extends MessageEndEvent {
+  override getErrorHandler(): MessageActivityErrorHandler {
+    return new RetryUnsentAnswer('report');
+  }
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables): TaskInput[] {
     const report = variables.getJsonVariable<{ records: number; persons: number; personsAtSeveralSites: number }>(Vars.report)!;
     const expected = api.taskHelper.getInputParameterStringValues(startTask(variables), DATA_SHARING_SYSTEM, DataSharingCodes.expectedSite).map(parseExpectedSite);

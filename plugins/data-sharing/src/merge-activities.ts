@@ -4,7 +4,8 @@
 // platform the counts, the per-site statuses and where the merged set is.
 import { createPrivateKey } from 'node:crypto';
 import type { Bundle, TaskInput } from '@medplum/fhirtypes';
-import { errorMessageOf, FhirHttpError, MessageEndEvent, ServiceTask, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
+import { errorMessageOf, FhirHttpError, MessageEndEvent, ServiceTask, type MessageActivityErrorHandler, type ProcessPluginApi, type Target, type Variables } from '../../../src/plugin-api/index.ts';
+import { RetryUnsentAnswer } from './answer-delivery.ts';
 import { DATA_SHARING_SYSTEM, DataSharingCodes, DataSharingStatus, MERGED_DATA_SET_SID, reasonOf, Vars, type SiteOutcome } from './constants.ts';
 import { checkDataSet, mergeDataSets } from './data-set.ts';
 import { downloadFromSender } from './exchange.ts';
@@ -171,6 +172,9 @@ export class MergeDataSets extends ServiceTask {
 }
 
 export class SendMergeResult extends MessageEndEvent {
+  override getErrorHandler(): MessageActivityErrorHandler {
+    return new RetryUnsentAnswer('result');
+  }
   override getAdditionalInputParameters(api: ProcessPluginApi, variables: Variables): TaskInput[] {
     const failure = variables.getString(Vars.failure);
     const result = variables.getJsonVariable<{ persons: number; merged: string }>(Vars.mergeResult);

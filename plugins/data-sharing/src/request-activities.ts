@@ -272,12 +272,20 @@ interface LinkageReport {
   sites?: Record<string, SiteOutcome>;
 }
 
-/** A DIC's status: a send failure here first, then what the DMS saw; an error the TTP saw beats the DMS's timeout. */
-function outcomeOfSite(variables: Variables, dic: Target, merge: MergeResult | undefined, report: LinkageReport | undefined): SiteOutcome {
+/** The researcher's reason when the HRP's wait ended without the DMS's result. */
+export const noResultFrom = (dms: string) => `no result from the DMS ${dms}`;
+
+/**
+ * A DIC's status: a send failure here first, then what the DMS saw; an error the TTP saw beats the DMS's
+ * timeout. Without the DMS's result only what the HRP and the TTP know: a DIC the TTP saw fail, or else
+ * `unknown` (the DMS may well have its data set: `timeout` would blame the DIC).
+ */
+function outcomeOfSite(variables: Variables, dic: Target, merge: MergeResult | undefined, report: LinkageReport | undefined, dms: string): SiteOutcome {
   const sendFailure = variables.getJsonVariable<SiteOutcome>(Vars.outcomeOf(dic.correlationKey!));
   if (sendFailure) return sendFailure;
   const atDms = merge?.sites[dic.organizationIdentifierValue];
   const atTtp = report?.sites?.[dic.organizationIdentifierValue];
+  if (!merge) return atTtp && atTtp.status !== DataSharingStatus.delivered ? atTtp : { status: DataSharingStatus.unknown, errorMessage: noResultFrom(dms) };
   if (atTtp?.status === DataSharingStatus.error && (!atDms || atDms.status === DataSharingStatus.timeout)) return atTtp;
   return atDms ?? { status: DataSharingStatus.timeout };
 }
@@ -287,16 +295,18 @@ export class SaveResults extends ServiceTask {
     const task = startTask(variables);
     const merge = variables.getJsonVariable<MergeResult>(Vars.mergeResult);
     const report = variables.getJsonVariable<LinkageReport>(Vars.report);
+    const dms = variables.getJsonVariable<Target>(Vars.dmsTarget)!.organizationIdentifierValue;
     const dics = [...(variables.getTargets()?.entries ?? [])].sort((a, b) => a.organizationIdentifierValue.localeCompare(b.organizationIdentifierValue));
-    for (const dic of dics) (task.output ??= []).push(siteStatusOutput(dic.organizationIdentifierValue, outcomeOfSite(variables, dic, merge, report)));
+    for (const dic of dics) (task.output ??= []).push(siteStatusOutput(dic.organizationIdentifierValue, outcomeOfSite(variables, dic, merge, report, dms)));
     if (merge?.persons !== undefined) task.output!.push(output(api, { valueInteger: merge.persons }, DataSharingCodes.persons));
     if (report?.personsAtSeveralSites !== undefined) task.output!.push(output(api, { valueInteger: report.personsAtSeveralSites }, DataSharingCodes.personsAtSeveralSites));
     if (merge?.merged) task.output!.push(output(api, { valueReference: { reference: merge.merged } }, DataSharingCodes.mergedDataSet));
-    if (merge?.error === undefined) return variables.updateTask(task);
-    // The DMS could not merge: the researcher's Task fails with the DMS's reason (no personal data).
-    api.logger.warn(`Data sharing ${projectOf(api, task)}: the DMS reports: ${merge.error}`);
+    if (merge && merge.error === undefined) return variables.updateTask(task);
+    // The DMS could not merge, or its result did not come: the researcher's Task fails with the reason (no personal data).
+    const reason = merge ? merge.error! : noResultFrom(dms);
+    api.logger.warn(`Data sharing ${projectOf(api, task)}: ${merge ? `the DMS reports: ${reason}` : `${reason} before the wait ended`}`);
     task.status = 'failed';
-    task.output!.push(output(api, { valueString: merge.error }, DataSharingCodes.error), { type: { coding: [{ system: BpmnMessage.system, code: BpmnMessage.error }] }, valueString: `data management site: ${merge.error}` });
+    task.output!.push(output(api, { valueString: reason }, DataSharingCodes.error), { type: { coding: [{ system: BpmnMessage.system, code: BpmnMessage.error }] }, valueString: `data management site: ${reason}` });
     variables.updateTask(await api.dsfClientProvider.getLocal().update(task));
   }
 }

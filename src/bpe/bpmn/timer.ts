@@ -45,7 +45,7 @@ export function parseTimer(kind: TimerKind, text: string): TimerDefinition {
   }
 }
 
-/** `R3/PT5S` → 3 retries 5 s apart; `PT1M,PT5M,PT10M` → 3 retries with those waits. */
+/** `R3/PT5S` → 3 attempts 5 s apart; `PT1M,PT5M,PT10M` → 3 attempts, the n-th failure waiting the n-th duration (job-executor.ts). */
 export function parseRetryCycle(text: string): RetryCycle {
   const trimmed = text.trim();
   if (trimmed.startsWith('R')) {

@@ -165,7 +165,7 @@ export class JobExecutor {
         return 'skipped';
       }
       await Promise.resolve(this.options.onJobFailure?.(job.id, e, job.instance_id ?? null)).catch(() => {});
-      const interval = Number(job.payload?.retryIntervalMs ?? 0);
+      const interval = retryWaitMs(job.payload, Number(job.retries));
       const text = e instanceof Error ? `${e.message}\n${e.stack ?? ''}`.slice(0, 4000) : String(e);
       await this.pool.query('UPDATE bpmn_job SET retries = retries - 1, exception = $2, failed_at = $3, due_at = $4 WHERE id = $1', [
         job.id,
@@ -214,4 +214,18 @@ export class JobExecutor {
       );
     }
   }
+}
+
+/**
+ * The wait before the next attempt of a job that failed with `retriesLeft` (counted before this failure):
+ * with a comma list of waits (`PT10S,PT1M,PT5M`) the n-th failure waits the n-th one (the last one
+ * after that), else the single interval.
+ */
+export function retryWaitMs(payload: Record<string, unknown> | null | undefined, retriesLeft: number): number {
+  const waits = payload?.retryIntervalsMs;
+  if (Array.isArray(waits) && waits.length > 0) {
+    const failure = Math.max(0, waits.length - retriesLeft);
+    return Number(waits[Math.min(failure, waits.length - 1)]);
+  }
+  return Number(payload?.retryIntervalMs ?? 0);
 }

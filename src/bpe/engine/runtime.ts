@@ -691,7 +691,8 @@ export class Runtime implements ExecutionScope {
       definitionId: null,
       dueAt: due.toISOString(),
       retries: retry?.retries ?? DEFAULT_RETRIES,
-      payload: { ...payload, retryIntervalMs: retry?.intervalMs ?? 0 },
+      // A comma list of waits goes with the job: each failure waits the next one (backoff).
+      payload: { ...payload, retryIntervalMs: retry?.intervalMs ?? 0, ...(retry?.intervalsMs ? { retryIntervalsMs: retry.intervalsMs } : {}) },
       exception: null,
     });
   }

@@ -292,3 +292,35 @@ test('asyncAfter on an event-based gateway: the arriving event leaves the gatewa
   assert.equal(done?.endActivityId, 'e');
   assert.deepEqual(await completedActivities(f.engine, inst.id), ['s', 'ebg', 'reply', 'onReply', 'e']);
 });
+
+test('a comma list of retry waits: each failure of the job waits the next one (backoff), then an incident', async () => {
+  await f.engine.deploy(
+    bpmn(
+      'backoff',
+      `<bpmn:startEvent id="s" />
+       <bpmn:serviceTask id="flaky" camunda:class="test.Mark" camunda:asyncBefore="true">
+         <bpmn:extensionElements><camunda:failedJobRetryTimeCycle>PT2S,PT4S,PT8S</camunda:failedJobRetryTimeCycle></bpmn:extensionElements>
+       </bpmn:serviceTask>
+       <bpmn:endEvent id="e" />
+       ${seq('a', 's', 'flaky')}${seq('b', 'flaky', 'e')}`,
+    ),
+  );
+  failing.clear();
+  failing.add('flaky');
+  const inst = await f.engine.startProcessByKey('backoff');
+  assert.deepEqual((await jobs(inst.id)).map((j) => [j.retries, j.payload.retryIntervalsMs]), [[3, [2000, 4000, 8000]]]);
+  assert.equal(await f.engine.runDueJobs(), 1); // first attempt fails: next in 2 s
+  for (const waitMs of [2000, 4000]) {
+    f.clock.advance(waitMs - 1);
+    assert.equal(await f.engine.runDueJobs(), 0, `not due before ${waitMs} ms`);
+    f.clock.advance(1);
+    assert.equal(await f.engine.runDueJobs(), 1);
+  }
+  const incidents = (await f.engine.listIncidents()).filter((i) => i.instanceId === inst.id);
+  assert.deepEqual(incidents.map((i) => i.activityId), ['flaky']);
+
+  failing.clear();
+  await f.engine.retryIncident(incidents[0]!.jobId);
+  assert.equal(await f.engine.runDueJobs(), 1);
+  assert.equal(await state(inst.id), 'completed');
+});

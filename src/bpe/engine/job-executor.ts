@@ -61,6 +61,7 @@ export class JobExecutor {
     if (this.running) return;
     this.running = true;
     this.stopRequested = false;
+    this.abandoned = false;
     this.loop = (async () => {
       while (this.running) {
         let ran = 0;

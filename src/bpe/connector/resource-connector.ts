@@ -150,7 +150,7 @@ export class ResourceConnector {
         onClose: (code, reason) => this.onClose(code, reason),
       }, this.options.tls.localConnectTimeoutMs + this.options.tls.localReadTimeoutMs, this.options.keepAliveMs);
       this.log().info(`${type} websocket bound to subscription ${subscription.id}; catching up`);
-      await this.queue.run(() => this.options.handler.resumeUnfinished(), (e) => this.log().error(`resuming unfinished ${type}s failed: ${(e as Error).message}`));
+      await this.queue.run(async () => (this.stopped ? undefined : this.options.handler.resumeUnfinished()), (e) => this.log().error(`resuming unfinished ${type}s failed: ${(e as Error).message}`));
       await this.catchUp(criteria);
       this.catchingUp = false;
       for (const r of this.held.splice(0)) void this.enqueue(r);

@@ -4,7 +4,7 @@
 // completions. It talks to FHIR servers only over HTTPS and the websocket.
 import { join } from 'node:path';
 import type pg from 'pg';
-import { createPool, ensureDatabase, withDatabase } from '../db/pool.ts';
+import { createPool, endPool, ensureDatabase, withDatabase } from '../db/pool.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import type { MailService } from '../plugin-api/index.ts';
 import { createBpeCore, type BpeCore } from './bpe-core.ts';
@@ -31,6 +31,9 @@ import { clientCertificates } from './web/client-certificate.ts';
 import { createBpeWebUi } from './ui/bpe-web-ui.ts';
 import { BpeRoleConfig } from './ui/bpe-role-config.ts';
 import { OidcLogin } from '../common/web/oidc-login.ts';
+
+/** After a clean stop only stray reads (a status request) may still hold a connection: this long for them. */
+const POOL_END_GRACE_MS = 5_000;
 
 export interface RunningBpe {
   core: BpeCore;
@@ -106,6 +109,8 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       if (trace) logger.info(`Task ${(body as Task).instantiatesCanonical ?? ''} ${error === undefined ? 'sent to' : 'not sent to'} ${baseUrl} [trace: ${trace}]`);
     },
   };
+  // Set when the shutdown timeout passed with work still running: that work is cut off, not failed.
+  let abandoned = false;
   const listeners = new TaskListeners(clients.getLocal(), logger.child('tasks'));
   let core: BpeCore | undefined;
   let web: BpeWebServer | undefined;
@@ -145,11 +150,11 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
         logger: logger.child(`${handler.type}-connector`),
       });
     const taskConnector = connectorFor(
-      new TaskHandler({ engine: core.engine, plugins: core.plugins, local: clients.getLocal(), handled, logger: logger.child('task-handler') }),
+      new TaskHandler({ engine: core.engine, plugins: core.plugins, local: clients.getLocal(), handled, logger: logger.child('task-handler'), abandoned: () => abandoned }),
       config.taskSubscriptionSearch,
     );
     const questionnaireResponseConnector = connectorFor(
-      new QuestionnaireResponseHandler({ engine: core.engine, local: clients.getLocal(), handled, logger: logger.child('questionnaire-response-handler') }),
+      new QuestionnaireResponseHandler({ engine: core.engine, local: clients.getLocal(), handled, logger: logger.child('questionnaire-response-handler'), abandoned: () => abandoned }),
       config.questionnaireResponseSubscriptionSearch,
     );
     const connectors = [taskConnector, questionnaireResponseConnector];
@@ -193,21 +198,27 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       status,
       web,
       async stop() {
-        // Graceful: take no further Task or job, let the running job finish (bounded), then close.
+        // Graceful and bounded: the websockets and the job executor take no further work; the Task
+        // (or QuestionnaireResponse) being handled and the job running get DSF_BPE_SHUTDOWN_TIMEOUT_MS
+        // together. Only then does the pool close: nothing uses it any more, or what still runs is
+        // abandoned (its connection cut, so its transaction rolls back and it runs after the restart).
         await connectionTests;
-        for (const c of connectors) await c.stop();
         const timeoutMs = config.shutdownTimeoutMs ?? 30_000;
         let timer: NodeJS.Timeout | undefined;
         const finished = await Promise.race([
-          running.engine.stopJobExecutor().then(() => true),
+          Promise.all([...connectors.map((c) => c.stop()), running.engine.stopJobExecutor()]).then(() => true),
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
         ]);
         clearTimeout(timer);
-        if (!finished) logger.warn(`a job still ran after ${timeoutMs} ms (DSF_BPE_SHUTDOWN_TIMEOUT_MS); its transaction is rolled back and it runs again after the restart`);
+        if (!finished) {
+          abandoned = true;
+          running.engine.abandonRunningJob();
+          logger.warn(`work still ran after ${timeoutMs} ms (DSF_BPE_SHUTDOWN_TIMEOUT_MS); its transaction is rolled back and it runs again after the restart`);
+        }
         await status?.close();
         await web?.close();
         running.close();
-        if (ownPool) await pool!.end();
+        if (ownPool) await endPool(pool!, finished ? POOL_END_GRACE_MS : 0);
         await embedded?.stop();
         // Last, so errors of the shutdown itself are in the summary of what the rate limit held back.
         await errorMails?.close(config.mail.mailOnErrorShutdownWaitMs ?? DEFAULT_ERROR_MAIL_SHUTDOWN_WAIT_MS);

@@ -107,7 +107,7 @@ export const BPE_VARIABLES = new ConfigCatalog('BPE (`dsf bpe`)', [
   ...STATUS_VARIABLES,
   ...OIDC_PROVIDER_VARIABLES,
   v('DSF_BPE_SERVER_STATUS_PORT', 'integer', "The BPE's status port when it differs from DEV_DSF_SERVER_STATUS_PORT (needed in `dsf site`, where the FHIR server has that one)."),
-  v('DSF_BPE_SHUTDOWN_TIMEOUT_MS', 'integer', 'On SIGTERM: longest wait for running jobs to finish (ms).', { default: '30000' }),
+  v('DSF_BPE_SHUTDOWN_TIMEOUT_MS', 'integer', 'On SIGTERM: longest wait for the Task being handled and the running job to finish (ms); what still runs then is rolled back and runs again after the restart.', { default: '30000' }),
 ]);
 
 /** Reference variables of the BPE that we do not read, and why. */

@@ -52,7 +52,42 @@ export function createPool(url: string, max = 10, opts: PoolOptions = {}): pg.Po
   const pool = new BoundedPool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: opts.waitTimeoutMs ?? DEFAULT_POOL_WAIT_TIMEOUT_MS });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
+  // The connections lent out now, so endPool can cut those whose work was abandoned.
+  const lent = new Set<pg.PoolClient>();
+  pool.on('acquire', (client) => lent.add(client));
+  pool.on('release', (_err, client) => lent.delete(client));
+  pool.on('remove', (client) => lent.delete(client as pg.PoolClient));
+  lentClients.set(pool, lent);
   return pool;
+}
+
+const lentClients = new WeakMap<pg.Pool, Set<pg.PoolClient>>();
+
+/** After cutting abandoned connections, how long endPool still waits for their work to give them back. */
+const ABANDONED_RELEASE_WAIT_MS = 1_000;
+
+/**
+ * Ends a pool of createPool. pg's end() waits for every lent connection to come back; work that has
+ * not given its connection back within graceMs is abandoned: its connections are closed, so
+ * PostgreSQL rolls its transactions back and releases its locks (the work runs again after a
+ * restart). Bounded: returns after graceMs and one more second at most. Returns how many
+ * connections were cut.
+ */
+export async function endPool(pool: pg.Pool, graceMs: number): Promise<number> {
+  const ended = pool.end().then(() => true);
+  const within = async (ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([ended, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+    clearTimeout(timer);
+    return inTime;
+  };
+  if (await within(graceMs)) return 0;
+  const lent = [...(lentClients.get(pool) ?? [])];
+  // Closing a lent client's connection fails its running query; the pool drops the client when the
+  // abandoned work releases it (which may be never: then the process exit finishes the job).
+  await Promise.all(lent.map((c) => (c as pg.PoolClient & { end(): Promise<void> }).end().catch(() => {})));
+  await within(ABANDONED_RELEASE_WAIT_MS);
+  return lent.length;
 }
 
 /** Runs fn inside BEGIN/COMMIT on one client; rolls back on any error. */

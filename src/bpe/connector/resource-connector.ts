@@ -90,6 +90,16 @@ export class ResourceConnector {
     return new Promise((resolve) => this.connectedWaiters.push(resolve));
   }
 
+  /** Whether stop() was called: the handler's errors from then on may come from the shutdown itself. */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Takes no further resource: events still arriving and those queued are left for the catch-up
+   * after the restart (the last handled change is not advanced past them); resolves when the one
+   * being handled is done.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
@@ -97,6 +107,7 @@ export class ResourceConnector {
     this.socket?.close();
     this.socket = undefined;
     await this.cycle?.catch(() => {});
+    await this.pingCatchUp;
     await this.queue.idle();
   }
 
@@ -139,7 +150,7 @@ export class ResourceConnector {
         onClose: (code, reason) => this.onClose(code, reason),
       }, this.options.tls.localConnectTimeoutMs + this.options.tls.localReadTimeoutMs, this.options.keepAliveMs);
       this.log().info(`${type} websocket bound to subscription ${subscription.id}; catching up`);
-      await this.queue.run(() => this.options.handler.resumeUnfinished(), (e) => this.log().error(`resuming unfinished ${type}s failed: ${(e as Error).message}`));
+      await this.queue.run(async () => (this.stopped ? undefined : this.options.handler.resumeUnfinished()), (e) => this.log().error(`resuming unfinished ${type}s failed: ${(e as Error).message}`));
       await this.catchUp(criteria);
       this.catchingUp = false;
       for (const r of this.held.splice(0)) void this.enqueue(r);
@@ -182,6 +193,8 @@ export class ResourceConnector {
   }
 
   private onMessage(text: string, ping: boolean, criteria: URLSearchParams): void {
+    // A closing websocket still delivers what the server sent before it saw the close.
+    if (this.stopped) return;
     if (text.startsWith('ping ')) {
       // A Subscription without payload announces changes only: fetch them by search.
       if (ping) this.pingCatchUp = this.pingCatchUp.then(() => this.catchUp(criteria)).catch((e) => this.log().warn(`catch-up after ping failed: ${(e as Error).message}`));
@@ -206,10 +219,14 @@ export class ResourceConnector {
   private enqueue(resource: Resource): Promise<void> {
     return this.queue.run(
       async () => {
+        if (this.stopped) return;
         await this.options.handler.handle(resource);
         if (resource.meta?.lastUpdated) await this.options.lastEvents.advance(this.type, resource.meta.lastUpdated);
       },
-      (e) => this.log().error(`handling ${this.type}/${resource.id} failed: ${(e as Error).message}`),
+      (e) =>
+        this.stopped
+          ? this.log().warn(`${this.type}/${resource.id} left unfinished at shutdown, resumed after the restart: ${(e as Error).message}`)
+          : this.log().error(`handling ${this.type}/${resource.id} failed: ${(e as Error).message}`),
     );
   }
 

@@ -417,6 +417,11 @@ export class ProcessEngine {
     await this.jobExecutor.stop();
   }
 
+  /** See JobExecutor.abandon: the shutdown gave up waiting for the running job. */
+  abandonRunningJob(): void {
+    this.jobExecutor.abandon();
+  }
+
   /** Jobs whose retries are used up. */
   async listIncidents(): Promise<Incident[]> {
     const res = await this.pool.query('SELECT * FROM bpmn_job WHERE retries <= 0 ORDER BY failed_at');

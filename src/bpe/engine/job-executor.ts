@@ -35,6 +35,8 @@ export class JobExecutor {
   private hinted = false;
   /** stop() was called: finish the running job, take no further one (graceful shutdown). */
   private stopRequested = false;
+  /** The shutdown gave up on the running job and cut its connection: its error is no failure of the job. */
+  private abandoned = false;
   /** Non-exclusive jobs whose joint run failed: each runs alone next, so a failure costs only its own retry. */
   private readonly alone = new Set<string>();
 
@@ -59,6 +61,7 @@ export class JobExecutor {
     if (this.running) return;
     this.running = true;
     this.stopRequested = false;
+    this.abandoned = false;
     this.loop = (async () => {
       while (this.running) {
         let ran = 0;
@@ -100,6 +103,15 @@ export class JobExecutor {
     await this.loop;
     this.loop = null;
     this.stopRequested = false;
+  }
+
+  /**
+   * The running job is given up (the shutdown timeout passed; its connection is about to be cut):
+   * whatever error it ends with, its transaction is rolled back and it runs again after the restart
+   * with its retries untouched.
+   */
+  abandon(): void {
+    this.abandoned = true;
   }
 
   private async runOne(skip: string[]): Promise<Outcome> {
@@ -157,6 +169,7 @@ export class JobExecutor {
       return 'ran';
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
+      if (this.abandoned) return 'skipped';
       if (!job) throw e;
       if ((e as { code?: string }).code === DEADLOCK_DETECTED) {
         // Two commands locked instances in opposite order (e.g. signals between them); PostgreSQL

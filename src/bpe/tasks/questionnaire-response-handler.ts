@@ -17,6 +17,8 @@ export interface QuestionnaireResponseHandlerDeps {
   local: FhirClient;
   handled: HandledResources;
   logger: BpeLogger;
+  /** True once a shutdown gave up waiting and cut the database connections of the work still running. */
+  abandoned?: () => boolean;
 }
 
 export class QuestionnaireResponseHandler implements ResourceHandler {
@@ -72,6 +74,8 @@ export class QuestionnaireResponseHandler implements ResourceHandler {
       );
     } catch (e) {
       if (e instanceof AlreadyHandled) return;
+      // Cut off by the shutdown, not failed: the claim stays open and is resumed after the restart.
+      if (this.deps.abandoned?.()) throw e;
       if (e instanceof ProcessInstanceStop) {
         await engine.cancelInstance(e.instanceId).catch(() => false);
         await handled.finish('QuestionnaireResponse', qr.id!, 'failed', e.message);

@@ -25,6 +25,8 @@ export interface TaskHandlerDeps {
   local: FhirClient;
   handled: HandledResources;
   logger: BpeLogger;
+  /** True once a shutdown gave up waiting and cut the database connections of the work still running. */
+  abandoned?: () => boolean;
 }
 
 /** Ends handling with the Task failed and this text as its error output. */
@@ -105,6 +107,8 @@ export class TaskHandler implements ResourceHandler {
       }
     } catch (e) {
       if (e instanceof AlreadyHandled) return;
+      // Cut off by the shutdown, not failed: the claim stays open and the Task is resumed after the restart.
+      if (this.deps.abandoned?.()) throw e;
       if (e instanceof ProcessInstanceStop) {
         // The activity's error handler has set the Tasks to failed; the instance is stopped.
         await engine.cancelInstance(e.instanceId).catch(() => false);

@@ -101,3 +101,47 @@ test('catch-up, events during the catch-up, live events, a dropped websocket and
   assert.deepEqual([...handler.firstTime].sort(), all.sort());
   assert.equal(new Set(handler.firstTime).size, handler.firstTime.length, 'no Task reached the first-time path twice');
 });
+
+test('stop: the Task being handled finishes, queued ones and events after the stop are left for the catch-up of the next start', async () => {
+  let inFirst = false;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  class GatedHandler extends RecordingHandler {
+    override async handle(resource: Resource): Promise<void> {
+      if ((resource as { input?: Array<{ valueString?: string }> }).input?.some((i) => i.valueString === 'queued-0')) {
+        inFirst = true;
+        await gate; // the first Task is still being handled when the BPE stops
+      }
+      await super.handle(resource);
+    }
+  }
+  const handled = new HandledResources(db.pool);
+  const gated = new GatedHandler(handled);
+  const c = connector(gated);
+  c.start();
+  await c.whenConnected();
+  let stopped: Promise<void> | undefined;
+  let queued: string[];
+  let late: string[];
+  try {
+    const received = c.eventsReceived;
+    queued = await createTasks(5, 'queued');
+    await waitFor('the first Task under way', () => inFirst, 30_000);
+    await waitFor('all five received', () => c.eventsReceived >= received + 5, 30_000);
+    stopped = c.stop();
+    late = await createTasks(3, 'late');
+  } finally {
+    release();
+    await (stopped ?? c.stop());
+  }
+  assert.deepEqual(gated.firstTime, [queued[0]], 'only the Task under way when stopping was handled');
+
+  // The next start catches up on the rest, each once.
+  const next = new RecordingHandler(handled);
+  const restarted = connector(next);
+  restarted.start();
+  await restarted.whenConnected();
+  await restarted.idle();
+  await restarted.stop();
+  assert.deepEqual(next.firstTime.sort(), [...queued.slice(1), ...late].sort());
+});

@@ -87,10 +87,17 @@ export async function runSite(env: Env = process.env): Promise<() => Promise<voi
       throw e;
     }
     void bpe.connected().then(() => logger.info('BPE connected to its FHIR server'));
+    // Each part stops even when the one before it failed to (the first failure is reported).
     return async () => {
-      await bpe.stop();
-      await server.close();
-      await embedded?.stop();
+      try {
+        await bpe.stop();
+      } finally {
+        try {
+          await server.close();
+        } finally {
+          await embedded?.stop();
+        }
+      }
     };
   } catch (e) {
     await embedded?.stop();

@@ -445,7 +445,7 @@ export class ResourceValidator {
     for (const inv of node.invariants) {
       if (skip?.has(inv.key)) continue;
       inv.compiled ??= compileInvariant(node.path, inv.expression);
-      const result = inv.compiled(value, walk.resource, walk.rootResource);
+      const result = inv.compiled.run(value, walk.resource, walk.rootResource);
       if (result === 'pass') continue;
       if (result === 'fail') {
         walk.issues.push(issue(inv.severity, 'invariant', `Constraint failed: ${inv.key}: ${inv.human}`, location));

@@ -34,12 +34,18 @@ const isPgPoolTimeout = (e: unknown) => e instanceof Error && (e.message === 'ti
 
 /** pg.Pool whose connect() (also used by its query()) fails with PoolWaitTimeoutError after the wait timeout. */
 class BoundedPool extends pg.Pool {
+  /** Made once per pool: connect() runs for every request, and each closure made there costs (tsx names it). */
+  private readonly rejectTranslated = (e: Error): Promise<never> => Promise.reject(this.translate(e));
+
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
   override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
-    const translate = (e: Error) => (isPgPoolTimeout(e) ? new PoolWaitTimeoutError(this.options.max, this.options.connectionTimeoutMillis ?? 0, { cause: e }) : e);
-    if (callback) return super.connect((err, client, done) => callback(err ? translate(err) : undefined, client, done));
-    return super.connect().catch((e: Error) => Promise.reject(translate(e)));
+    if (callback) return super.connect((err, client, done) => callback(err ? this.translate(err) : undefined, client, done));
+    return super.connect().catch(this.rejectTranslated);
+  }
+
+  private translate(e: Error): Error {
+    return isPgPoolTimeout(e) ? new PoolWaitTimeoutError(this.options.max, this.options.connectionTimeoutMillis ?? 0, { cause: e }) : e;
   }
 }
 

@@ -20,6 +20,15 @@ export function forbiddenCharacter(text: string): string | undefined {
   return m ? describe(m[0]) : undefined;
 }
 
+/**
+ * Whether values parsed from this JSON text may hold a forbidden character. JSON.parse refuses raw
+ * control characters in strings, so only an escape (\\u0007, a lone \\ud800) or a raw U+FFFE/U+FFFF
+ * can put one there: a text with neither needs no check of each parsed key and string.
+ */
+export function jsonTextMayHoldForbidden(jsonText: string): boolean {
+  return jsonText.includes('\\u') || FORBIDDEN.test(jsonText);
+}
+
 /** Replaces what XML cannot carry with U+FFFD, so that output never fails on stored data. */
 export function replaceForbiddenCharacters(text: string): string {
   return FORBIDDEN.test(text) ? text.replace(FORBIDDEN_ALL, '\uFFFD') : text;

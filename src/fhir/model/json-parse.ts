@@ -3,7 +3,7 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { isIntegerType, isResourceType, jsonPrimitiveKind, typeInfo, type ElementInfo, type TypeInfo } from './type-model.ts';
-import { FORBIDDEN_CHARACTER_RULE, forbiddenCharacter } from './fhir-characters.ts';
+import { FORBIDDEN_CHARACTER_RULE, forbiddenCharacter, jsonTextMayHoldForbidden } from './fhir-characters.ts';
 import { MAX_JSON_DEPTH } from './nesting-limits.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -21,7 +21,7 @@ export function parseFhirJson(text: string): Resource {
     throw new FhirError(400, `Malformed JSON: ${(e as Error).message}`, 'structure');
   }
   if (!isObject(value)) throw new FhirError(400, 'The JSON body must be an object holding a FHIR resource', 'structure');
-  checkJsonContent(value);
+  checkJsonContent(value, jsonTextMayHoldForbidden(text));
   const rt = value.resourceType;
   if (typeof rt !== 'string' || !rt) throw new FhirError(400, 'The JSON resource has no resourceType', 'structure');
   if (!isResourceType(rt)) throw new FhirError(400, `'${rt}' is not a FHIR resource type`, 'structure');
@@ -33,7 +33,7 @@ export function parseFhirJson(text: string): Resource {
  * nesting deeper than MAX_JSON_DEPTH, keys and strings with characters FHIR text may not hold, and
  * numbers JSON.parse turned into Infinity.
  */
-function checkJsonContent(root: JsonObject): void {
+function checkJsonContent(root: JsonObject, checkCharacters: boolean): void {
   const rootPath = typeof root.resourceType === 'string' ? root.resourceType : '$';
   const stack: { value: JsonObject | unknown[]; path: string; depth: number }[] = [{ value: root, path: rootPath, depth: 1 }];
   while (stack.length) {
@@ -45,12 +45,12 @@ function checkJsonContent(root: JsonObject): void {
     for (let i = 0; i < n; i++) {
       const key = array ? undefined : keys![i]!;
       const child = array ? value[i] : (value as JsonObject)[key!];
-      if (key !== undefined) {
+      if (key !== undefined && checkCharacters) {
         const bad = forbiddenCharacter(key);
         if (bad) refuse(`The property name contains ${bad} (${FORBIDDEN_CHARACTER_RULE})`, childPath(path, i, key));
       }
       if (typeof child === 'string') {
-        const bad = forbiddenCharacter(child);
+        const bad = checkCharacters ? forbiddenCharacter(child) : undefined;
         if (bad) refuse(`The value contains ${bad} (${FORBIDDEN_CHARACTER_RULE})`, childPath(path, i, key));
       } else if (typeof child === 'number') {
         if (!Number.isFinite(child)) refuse('The number is out of range', childPath(path, i, key));

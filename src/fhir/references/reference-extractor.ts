@@ -164,19 +164,43 @@ const NO_EXTENSIONS = new Set(['Binary', 'Bundle', 'Parameters']);
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 
-function locationReferences(resource: Obj, [path, element, targets = []]: ElementLocation, out: ResourceReference[]): void {
-  const segments = path.split('.');
-  const last = segments.pop()!;
+/** A location of LOCATIONS with its path split and its location text made, once per type. */
+interface CompiledLocation {
+  /** Properties leading to the holders of the element (empty: the resource holds it). */
+  parents: readonly string[];
+  last: string;
+  location: string;
+  element: ReferenceElement;
+  targets: readonly string[];
+}
+
+const compiledLocations = new Map<string, readonly CompiledLocation[]>();
+
+function locationsOf(type: string): readonly CompiledLocation[] {
+  let compiled = compiledLocations.get(type);
+  if (!compiled) {
+    compiled = ((Object.hasOwn(LOCATIONS, type) ? LOCATIONS[type] : undefined) ?? []).map(([path, element, targets = []]) => {
+      const parents = path.split('.');
+      const last = parents.pop()!;
+      return { parents, last, location: `${type}.${path}`, element, targets };
+    });
+    compiledLocations.set(type, compiled);
+  }
+  return compiled;
+}
+
+function locationReferences(resource: Obj, { parents, last, location, element, targets }: CompiledLocation, out: ResourceReference[]): void {
   let holders: Obj[] = [resource];
-  for (const s of segments) holders = holders.flatMap((h) => asList(h[s]).filter(isObj));
-  const location = `${resource.resourceType}.${path}`;
+  for (const s of parents) holders = holders.flatMap((h) => asList(h[s]).filter(isObj));
   for (const h of holders) {
     const v = h[last];
     if (element === 'canonical') {
       if (Array.isArray(v)) v.forEach((c, i) => typeof c === 'string' && out.push({ location, element, targets, holder: v as unknown as Obj, key: i }));
       else if (typeof v === 'string') out.push({ location, element, targets, holder: h, key: last });
-    } else {
-      for (const x of asList(v)) if (isObj(x)) out.push({ location, element, targets, holder: x });
+    } else if (Array.isArray(v)) {
+      for (const x of v) if (isObj(x)) out.push({ location, element, targets, holder: x });
+    } else if (isObj(v)) {
+      out.push({ location, element, targets, holder: v });
     }
   }
 }
@@ -205,7 +229,7 @@ export function extractReferences(resource: Resource): ResourceReference[] {
   const r = resource as Obj;
   const type = r.resourceType as string;
   const out: ResourceReference[] = [];
-  for (const loc of LOCATIONS[type] ?? []) locationReferences(r, loc, out);
+  for (const loc of locationsOf(type)) locationReferences(r, loc, out);
   for (const key of PARAMETER_LISTS[type] ?? []) parameterReferences(r, key, out);
   if (!NO_EXTENSIONS.has(type)) extensionReferences(r, type, out);
   return out;

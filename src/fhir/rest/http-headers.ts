@@ -13,8 +13,19 @@ export function preferStrict(req: FastifyRequest): boolean {
   return /handling=strict/i.test(String(req.headers.prefer ?? ''));
 }
 
+/** The last UTC second formatted: concurrent writes mostly share it (an HTTP date has whole seconds). */
+let lastSecond = '';
+let lastSecondText = '';
+
+/** Last-Modified text of an ISO timestamp; 'YYYY-MM-DDTHH:MM:SS.sssZ' (what the store writes) by its second. */
 export function httpDate(iso: string): string {
-  return new Date(iso).toUTCString();
+  if (iso.length !== 24 || iso.charCodeAt(23) !== 90 /* Z */ || iso.charCodeAt(19) !== 46 /* . */) return new Date(iso).toUTCString();
+  const second = iso.slice(0, 19);
+  if (second !== lastSecond) {
+    lastSecondText = new Date(iso).toUTCString();
+    lastSecond = second;
+  }
+  return lastSecondText;
 }
 
 export function setVersionHeaders(reply: FastifyReply, r: InteractionResult): void {

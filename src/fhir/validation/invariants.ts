@@ -2,14 +2,11 @@
 // the hot universal ones are decided natively first (native-invariants.ts).
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
-import { nativeInvariant } from './native-invariants.ts';
+import { nativeInvariant, type NativeInvariant } from './native-invariants.ts';
 
 type Evaluator = (data: unknown, env: Record<string, unknown>) => unknown[];
 
 export type InvariantResult = 'pass' | 'fail' | { error: string };
-
-/** An invariant ready to run: `data` is the context, %resource and %rootResource as given. */
-export type CompiledInvariant = (data: unknown, resource: unknown, rootResource: unknown) => InvariantResult;
 
 const compiled = new Map<string, CompiledInvariant>();
 const fhirpathOnly = new Map<string, Evaluator | Error>();
@@ -49,19 +46,26 @@ export function evaluateWithFhirpath(path: string, expression: string, data: unk
   return fn instanceof Error ? { error: fn.message } : runFhirpath(fn, data, resource, rootResource);
 }
 
-function build(path: string, expression: string): CompiledInvariant {
-  const native = nativeInvariant(expression);
-  let fn: Evaluator | Error | undefined;
-  // Compiled on first need: a native check may decide every value the server ever sees.
-  const viaFhirpath = (data: unknown, resource: unknown, rootResource: unknown): InvariantResult => {
-    fn ??= fhirpathEvaluator(path, expression);
+/**
+ * An invariant ready to run: `data` is the context, %resource and %rootResource as given. One class
+ * rather than a closure per invariant: every invariant runs through the same code (V8 optimises it
+ * once), and the FHIRPath form is compiled on first need (a native check may decide every value).
+ */
+export class CompiledInvariant {
+  private evaluator: Evaluator | Error | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly expression: string,
+    private readonly native: NativeInvariant | undefined,
+  ) {}
+
+  run(data: unknown, resource: unknown, rootResource: unknown): InvariantResult {
+    const decided = this.native === undefined ? undefined : this.native(data);
+    if (decided !== undefined) return decided ? 'pass' : 'fail';
+    const fn = (this.evaluator ??= fhirpathEvaluator(this.path, this.expression));
     return fn instanceof Error ? { error: fn.message } : runFhirpath(fn, data, resource, rootResource);
-  };
-  if (!native) return viaFhirpath;
-  return (data, resource, rootResource) => {
-    const decided = native(data);
-    return decided === undefined ? viaFhirpath(data, resource, rootResource) : decided ? 'pass' : 'fail';
-  };
+  }
 }
 
 /** The runnable form of an invariant, shared by every element with the same context path and expression. */
@@ -69,7 +73,7 @@ export function compileInvariant(path: string, expression: string): CompiledInva
   const key = `${path}\u0000${expression}`;
   let fn = compiled.get(key);
   if (!fn) {
-    fn = build(path, expression);
+    fn = new CompiledInvariant(path, expression, nativeInvariant(expression));
     compiled.set(key, fn);
   }
   return fn;

@@ -17,9 +17,9 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A string property without a primitive extension ('_x'): absent is undefined, anything odder is null. */
-function plainString(obj: Json, key: string): string | undefined | null {
-  if (obj[`_${key}`] !== undefined) return null;
+/** A string property without a primitive extension (`companion`, '_x'): absent is undefined, anything odder is null. */
+function plainString(obj: Json, key: string, companion: string): string | undefined | null {
+  if (obj[companion] !== undefined) return null;
   const v = obj[key];
   return v === undefined || typeof v === 'string' ? v : null;
 }
@@ -39,8 +39,8 @@ function hasTag(meta: unknown, system: string, code?: string): boolean | undefin
   let found = false;
   for (const tag of tags) {
     if (!isObject(tag)) return undefined;
-    const s = plainString(tag, 'system');
-    const c = plainString(tag, 'code');
+    const s = plainString(tag, 'system', '_system');
+    const c = plainString(tag, 'code', '_code');
     if (s === null || c === null) return undefined;
     if (s === system && (code === undefined || c === code)) found = true;
   }
@@ -62,12 +62,12 @@ const tagWhere = (code: string) => `tag.where(system = '${READ_ACCESS}' and code
 function identifierImpliesType(systemName: string, type: string): NativeInvariant {
   return (value) => {
     if (!isObject(value)) return undefined;
-    const t = plainString(value, 'type');
+    const t = plainString(value, 'type', '_type');
     if (t === null) return undefined;
     const identifier = value.identifier;
     if (identifier === undefined) return true;
     if (!isObject(identifier)) return undefined;
-    const system = plainString(identifier, 'system');
+    const system = plainString(identifier, 'system', '_system');
     if (system === null) return undefined;
     // An absent system makes the left side empty: 'empty implies X' is true or empty, never false.
     if (system === undefined || system !== systemName) return true;
@@ -90,7 +90,7 @@ const NATIVE: Record<string, NativeInvariant> = {
   // ref-1 (R4 Reference): only a local reference ('#id') needs the contained resources.
   "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))": (value) => {
     if (!isObject(value)) return undefined;
-    const ref = plainString(value, 'reference');
+    const ref = plainString(value, 'reference', '_reference');
     if (ref === null) return undefined;
     return ref === undefined || !ref.startsWith('#') ? true : undefined;
   },

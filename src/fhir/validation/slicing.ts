@@ -17,6 +17,32 @@ function segmentsOf(path: string): string[] {
   return path === '$this' ? [] : path.split('.').filter((s) => s !== '$this');
 }
 
+/** What classify needs of a sliced element, computed once per element (it runs on every write). */
+export interface SlicePlan {
+  discriminators: Discriminator[];
+  /** Per discriminator: its path's segments. */
+  segments: string[][];
+  /** Per slice, per discriminator: the expected values. */
+  expectations: Expectation[][];
+  /** Per slice: whether some discriminator pins it down (one that pins none matches nothing). */
+  determined: boolean[];
+  /** Index of the `@default` slice, -1 without one. */
+  defaultIndex: number;
+}
+
+function planOf(entry: ElementNode): SlicePlan {
+  const discriminators = entry.slicing?.discriminators.length ? entry.slicing.discriminators : EXTENSION_URL_DISCRIMINATOR;
+  const expectations = entry.slices.map((s) => discriminators.map((d) => expectationFor(s, d)));
+  return {
+    discriminators,
+    segments: discriminators.map((d) => segmentsOf(d.path)),
+    expectations,
+    // A discriminator a slice does not pin down (no fixed value there) does not restrict it.
+    determined: expectations.map((perDiscriminator) => perDiscriminator.some((e) => e !== undefined)),
+    defaultIndex: entry.slices.findIndex((s) => s.sliceName === DEFAULT_SLICE),
+  };
+}
+
 function navigate(values: unknown[], segments: string[]): unknown[] {
   let current = values;
   for (const seg of segments) {
@@ -98,9 +124,9 @@ function expectationFor(slice: ElementNode, d: Discriminator): Expectation {
   }
 }
 
-function matches(item: unknown, d: Discriminator, expected: Expectation): boolean {
+function matches(item: unknown, d: Discriminator, segments: string[], expected: Expectation): boolean {
   if (!expected) return true;
-  const values = navigate([item], segmentsOf(d.path));
+  const values = navigate([item], segments);
   switch (d.type) {
     case 'value':
     case 'pattern':
@@ -117,14 +143,10 @@ function matches(item: unknown, d: Discriminator, expected: Expectation): boolea
 export class SliceClassifier {
   /** For each item, the slice it belongs to (undefined: no slice); reports closed-slicing and slice cardinality errors. */
   classify(entry: ElementNode, items: unknown[], location: string, issues: OperationOutcomeIssue[]): (ElementNode | undefined)[] {
-    const discriminators = entry.slicing?.discriminators.length ? entry.slicing.discriminators : EXTENSION_URL_DISCRIMINATOR;
-    const expectations = (entry.expectations ??= entry.slices.map((s) => discriminators.map((d) => expectationFor(s, d)))) as Expectation[][];
-    // A discriminator a slice does not pin down (no fixed value there) does not restrict it; a slice that pins none matches nothing.
-    const determined = expectations.map((perDiscriminator) => perDiscriminator.some((e) => e !== undefined));
-    const defaultIndex = entry.slices.findIndex((s) => s.sliceName === DEFAULT_SLICE);
+    const { discriminators, segments, expectations, determined, defaultIndex } = (entry.slicePlan ??= planOf(entry));
     const counts = new Array<number>(entry.slices.length).fill(0);
     const assigned = items.map((item, i) => {
-      let index = entry.slices.findIndex((_, s) => s !== defaultIndex && determined[s] && discriminators.every((d, di) => matches(item, d, expectations[s]![di])));
+      let index = entry.slices.findIndex((_, s) => s !== defaultIndex && determined[s] && discriminators.every((d, di) => matches(item, d, segments[di]!, expectations[s]![di])));
       if (index < 0) index = defaultIndex;
       if (index < 0) {
         if (entry.slicing?.rules === 'closed') {

@@ -299,7 +299,7 @@ export class ResourceValidator {
     this.validateComplex(owner, obj, location, walk, false);
     // Invariants of the datatype itself (per-1 on Period, ...) are not copied onto elements of that type.
     const typeRoot = baseStructure(type.code)?.root;
-    if (typeRoot?.invariants.length) this.checkInvariants(typeRoot, obj, location, walk, new Set(node.invariants.map((i) => i.key)));
+    if (typeRoot?.invariants.length) this.checkInvariants(typeRoot, obj, location, walk, invariantKeysOf(node));
   }
 
   private validateAgainstTypeProfile(node: ElementNode, url: string, obj: Json, location: string, walk: Walk): void {
@@ -310,7 +310,7 @@ export class ResourceValidator {
     }
     this.validateComplex(profile.root, obj, location, walk, false);
     if (profile.url.startsWith(HL7_STRUCTURE) || profile.root === node) return;
-    this.checkInvariants(profile.root, obj, location, walk, new Set(node.invariants.map((i) => i.key)));
+    this.checkInvariants(profile.root, obj, location, walk, invariantKeysOf(node));
   }
 
   /** The element whose children describe values of this node: a contentReference target or the type's definition. */
@@ -441,11 +441,11 @@ export class ResourceValidator {
     return t;
   }
 
-  private checkInvariants(node: ElementNode, value: unknown, location: string, walk: Walk, skip?: Set<string>): void {
+  private checkInvariants(node: ElementNode, value: unknown, location: string, walk: Walk, skip?: ReadonlySet<string>): void {
     for (const inv of node.invariants) {
       if (skip?.has(inv.key)) continue;
       inv.compiled ??= compileInvariant(node.path, inv.expression);
-      const result = inv.compiled(value, walk.resource, walk.rootResource);
+      const result = inv.compiled.run(value, walk.resource, walk.rootResource);
       if (result === 'pass') continue;
       if (result === 'fail') {
         walk.issues.push(issue(inv.severity, 'invariant', `Constraint failed: ${inv.key}: ${inv.human}`, location));
@@ -454,6 +454,14 @@ export class ResourceValidator {
       }
     }
   }
+}
+
+/** The keys of an element's invariants (skipped when its type's own invariants run), built once per element. */
+const invariantKeys = new WeakMap<ElementNode, ReadonlySet<string>>();
+function invariantKeysOf(node: ElementNode): ReadonlySet<string> {
+  let keys = invariantKeys.get(node);
+  if (!keys) invariantKeys.set(node, (keys = new Set(node.invariants.map((i) => i.key))));
+  return keys;
 }
 
 /** Names a choice type that the profile does not allow (valueInteger where only valueString is) apart from unknown names. */

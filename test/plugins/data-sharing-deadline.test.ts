@@ -4,19 +4,14 @@
 // refused; the TTP's wait still ends at the deadline set when it began, not a timeout after the refusal.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '@medplum/fhirtypes';
 import { draftTaskIdentifier, startTestNetwork, waitFor, type TestNetwork } from '../../src/testkit/index.ts';
-import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
-import { HttpsClient } from '../../src/common/https-client.ts';
+import { OrganizationClients, businessKeyOf, inputOf, messageOf, outputOf, DATA_SHARING as SYSTEM, BPMN_MESSAGE, SITE_STATUS } from './support/data-sharing-tasks.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing');
-const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
-const BPMN_MESSAGE = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
 const ORGANIZATION_SID = 'http://dsf.dev/sid/organization-identifier';
-const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
 const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
 const COMMITTEE = 'http://dsf-ts.dev/fhir/Questionnaire/data-sharing-committee';
 /** The TTP's and the DMS's wait for each DIC. */
@@ -27,7 +22,7 @@ const REFUSAL_AFTER_S = 15;
 const SLACK_S = 10;
 
 let network: TestNetwork;
-const tls: HttpsClient[] = [];
+const clients = new OrganizationClients(() => network);
 
 before(async () => {
   const dic = { DEV_DSF_DATA_SHARING_LINKAGE_KEY: 'test linkage key shared by the DICs' };
@@ -44,22 +39,10 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of tls) c.close();
+  clients.close();
   await network?.stop();
 });
 
-/** A client of `server`'s FHIR server presenting `as`'s organisation certificate. */
-function clientAs(as: string, server: string): HttpFhirClient {
-  const org = network.certificates.organizations[as]!;
-  const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(network.certificates.ca.certPath, 'utf8') });
-  tls.push(http);
-  return new HttpFhirClient({ http, baseUrl: network.site(server).fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
-}
-
-const inputOf = (task: Task, code: string, system = SYSTEM) => task.input?.find((i) => i.type?.coding?.some((c) => c.system === system && c.code === code));
-const outputOf = (task: Task, code: string, system = SYSTEM) => task.output?.filter((o) => o.type?.coding?.some((c) => c.system === system && c.code === code)) ?? [];
-const businessKeyOf = (task: Task) => inputOf(task, 'business-key', BPMN_MESSAGE)?.valueString;
-const messageOf = (task: Task) => inputOf(task, 'message-name', BPMN_MESSAGE)?.valueString;
 const statusOf = (parameters: Task['input'], organization: string) =>
   parameters?.find((p) => p.extension?.find((e) => e.url === SITE_STATUS)?.extension?.some((x) => x.url === 'organization-identifier' && x.valueIdentifier?.value === organization))?.valueCoding?.code;
 const found = <T>(what: string, f: () => Promise<T | undefined>) => waitFor(what, f, 60_000);
@@ -90,7 +73,7 @@ test('a refused message does not push the deadline back: the TTP\'s wait for a s
   // Halfway through the wait, DIC 1 sends records in DIC 2's name (its own records, DIC 2's correlation key).
   await new Promise((r) => setTimeout(r, Math.max(0, waitBegan + REFUSAL_AFTER_S * 1000 - Date.now())));
   const { id: _id, meta, output: _output, ...copy } = dic1Records;
-  const foreign = await clientAs('Test_DIC_1', 'Test_TTP').create<Task>({
+  const foreign = await clients.as('Test_DIC_1', 'Test_TTP').create<Task>({
     ...copy,
     meta: { profile: meta!.profile! },
     status: 'requested',

@@ -10,11 +10,9 @@ import { fileURLToPath } from 'node:url';
 import type { Task, TaskInput, TaskOutput } from '@medplum/fhirtypes';
 import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/testkit/index.ts';
 import { waitFor } from '../../src/common/polling.ts';
+import { outputOf, DATA_SHARING as SYSTEM, BPMN_MESSAGE, SITE_STATUS } from './support/data-sharing-tasks.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing');
-const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
-const BPMN_MESSAGE = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
-const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
 const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
 const COMMITTEE = 'http://dsf-ts.dev/fhir/Questionnaire/data-sharing-committee';
 const DICS = ['Test_DIC_1', 'Test_DIC_2'];
@@ -41,7 +39,6 @@ after(async () => {
 });
 
 const input = (code: string, value: Omit<TaskInput, 'type'>): TaskInput => ({ type: { coding: [{ system: SYSTEM, code }] }, ...value });
-const outputOf = (task: Task, code: string) => task.output?.filter((o) => o.type?.coding?.some((c) => c.system === SYSTEM && c.code === code)) ?? [];
 const bpmnInput = (t: Task, code: string) => t.input?.find((i) => i.type?.coding?.some((c) => c.system === BPMN_MESSAGE && c.code === code))?.valueString;
 const nonDraftTasks = async (site: string) => (await network.site(site).fhir.searchAll<Task>('Task', {})).filter((t) => t.status !== 'draft');
 const messagesOfRun = async (site: string, businessKey: string, message: string) =>

@@ -8,24 +8,19 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, DocumentReference, Task, TaskOutput } from '@medplum/fhirtypes';
 import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/testkit/index.ts';
 import { syntheticPatients } from '../../src/research-data/synthetic-patients.ts';
-import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
-import { HttpsClient } from '../../src/common/https-client.ts';
 import { createCryptoService } from '../../src/bpe/api-services/crypto/crypto-service.ts';
 import { FhirHttpError } from '../../src/plugin-api/index.ts';
 import { checkDataSet, pseudonymisedDataSet } from '../../plugins/data-sharing/src/data-set.ts';
 import { repositoryFailureReason } from '../../plugins/research-common/failure-reason.ts';
 import { CriterionError } from '../../plugins/research-common/cohort-selection.ts';
+import { OrganizationClients, businessKeyOf, inputOf, messageOf, outputOf, DATA_SHARING as SYSTEM, BPMN_MESSAGE, SITE_STATUS } from './support/data-sharing-tasks.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing');
-const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
-const BPMN_MESSAGE = 'http://dsf.dev/fhir/CodeSystem/bpmn-message';
-const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
 const ORGANIZATION_SID = 'http://dsf.dev/sid/organization-identifier';
 const READ_ACCESS = 'http://dsf.dev/fhir/CodeSystem/read-access-tag';
 const JSON_TYPE = 'application/vnd.dsf-ts.data-sharing+json';
@@ -38,7 +33,7 @@ const CRITERION = 'Patient?gender=female';
 const TIMERS_S = 120;
 
 let network: TestNetwork;
-const tls: HttpsClient[] = [];
+const clients = new OrganizationClients(() => network);
 
 before(async () => {
   const dic = { DEV_DSF_DATA_SHARING_LINKAGE_KEY: 'test linkage key shared by the DICs' };
@@ -56,23 +51,11 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of tls) c.close();
+  clients.close();
   await network?.stop();
 });
 
-/** A client of `server`'s FHIR server presenting `as`'s organisation certificate. */
-function clientAs(as: string, server: string): HttpFhirClient {
-  const org = network.certificates.organizations[as]!;
-  const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(network.certificates.ca.certPath, 'utf8') });
-  tls.push(http);
-  return new HttpFhirClient({ http, baseUrl: network.site(server).fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
-}
-
 const input = (code: string, value: Record<string, unknown>) => ({ type: { coding: [{ system: SYSTEM, code }] }, ...value });
-const outputOf = (task: Task, code: string, system = SYSTEM) => task.output?.filter((o) => o.type?.coding?.some((c) => c.system === system && c.code === code)) ?? [];
-const inputOf = (task: Task, code: string, system = SYSTEM) => task.input?.find((i) => i.type?.coding?.some((c) => c.system === system && c.code === code));
-const businessKeyOf = (task: Task) => inputOf(task, 'business-key', BPMN_MESSAGE)?.valueString;
-const messageOf = (task: Task) => inputOf(task, 'message-name', BPMN_MESSAGE)?.valueString;
 
 function siteStatuses(task: Task): Record<string, { status: string; records?: number; error?: string }> {
   return Object.fromEntries(
@@ -238,7 +221,7 @@ test('a replayed dataSharingData at the DMS is refused and does not change the m
   const delivered = (await nonDraftTasks('Test_HRP')).find((t) => businessKeyOf(t) === businessKeyOf(task) && messageOf(t) === 'dataSharingData' && t.requester?.identifier?.value === 'Test_DIC_1')!;
   assert.ok(delivered && inputOf(delivered, 'data-set'), 'DIC 1 delivered a data set in that run');
   const { id: _id, meta, output: _output, ...copy } = delivered;
-  const replay = await clientAs('Test_DIC_1', 'Test_HRP').create<Task>({ ...copy, meta: { profile: meta!.profile! }, status: 'requested', authoredOn: new Date().toISOString() });
+  const replay = await clients.as('Test_DIC_1', 'Test_HRP').create<Task>({ ...copy, meta: { profile: meta!.profile! }, status: 'requested', authoredOn: new Date().toISOString() });
   const refused = await hrp.waitForTask(replay.id!, ['failed', 'completed'], { timeoutMs: 60_000 });
   assert.equal(refused.status, 'failed', 'no instance of the run waits for DIC 1 any more');
   const after = await hrp.fhir.read<Bundle>('Bundle', before.id!);
@@ -255,7 +238,7 @@ test('pseudonyms for a run the DIC never executed, replayed, or from a site that
   assert.ok(inputOf(real, 'correlation-key', BPMN_MESSAGE)?.valueString, 'the TTP sends pseudonyms with the DIC\'s correlation key');
   const withKeys = (businessKey: string, correlationKey: string) => messageLike(real, businessKey, correlationKey);
   const dataBefore = (await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length;
-  const asTtp = clientAs('Test_TTP', 'Test_DIC_1');
+  const asTtp = clients.as('Test_TTP', 'Test_DIC_1');
   const correlationKey = inputOf(real, 'correlation-key', BPMN_MESSAGE)!.valueString!;
   for (const [what, task] of [
     ['a run never executed', withKeys(randomUUID(), randomUUID())],
@@ -267,7 +250,7 @@ test('pseudonyms for a run the DIC never executed, replayed, or from a site that
   }
   // The role check of the ActivityDefinition: the research platform may not send pseudonyms at all.
   const fromHrp = messageLike(real, businessKeyOf(real)!, correlationKey, 'Test_HRP');
-  await assert.rejects(clientAs('Test_HRP', 'Test_DIC_1').create<Task>(fromHrp), (e: Error) => /HTTP 403/.test(e.message) && !/profiles/.test(e.message), 'refused for the requester, not the profile');
+  await assert.rejects(clients.as('Test_HRP', 'Test_DIC_1').create<Task>(fromHrp), (e: Error) => /HTTP 403/.test(e.message) && !/profiles/.test(e.message), 'refused for the requester, not the profile');
   assert.equal((await nonDraftTasks('Test_HRP')).filter((t) => messageOf(t) === 'dataSharingData').length, dataBefore, 'no data set sent because of them');
 });
 
@@ -311,7 +294,7 @@ test('records the TTP cannot use: the TTP tells that DIC at once, the DIC tells 
   // DIC 1's BPE is stopped: its records for this run are the test's (not a list), stored on DIC 1's server for the TTP.
   const { task, decidedAt } = await withDic1Stopped('unreadable-records', async ({ businessKey, correlationKey }) => {
     const records = messageLike(template, businessKey, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '{"not":"a list"}'));
-    const sent = await clientAs('Test_DIC_1', 'Test_TTP').create<Task>(records);
+    const sent = await clients.as('Test_DIC_1', 'Test_TTP').create<Task>(records);
     await network.site('Test_TTP').waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
   });
   const done = await finished(task);
@@ -333,7 +316,7 @@ test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR
   // DMS's checks on arrival (a collection of pseudonymous Patients and Conditions) but a Condition has an
   // element FHIR R4 does not know: the DMS's own FHIR server refuses the merged Bundle.
   const { task, decidedAt } = await withDic1Stopped('unstorable-merge', async ({ businessKey, correlationKey }) => {
-    await clientAs('Test_DIC_1', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '[]')));
+    await clients.as('Test_DIC_1', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '[]')));
     const published = await poll('the DMS\'s key', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
     const publicKey = createPublicKey(Buffer.from(published.content[0]!.attachment.data!, 'base64').toString());
     const set = pseudonymisedDataSet([
@@ -342,7 +325,7 @@ test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR
     assert.deepEqual(checkDataSet(JSON.parse(JSON.stringify(set))), set, 'the set passes the DMS\'s check on arrival');
     const encrypted = createCryptoService().createEcDhKem().encrypt(Buffer.from(JSON.stringify(set)), publicKey);
     const dataSet = await binaryFor('Test_DIC_1', 'Test_HRP', encrypted, 'application/octet-stream');
-    const sent = await clientAs('Test_DIC_1', 'Test_HRP').create<Task>(messageLike(dataTemplate, businessKey, correlationKey, undefined, dataSet));
+    const sent = await clients.as('Test_DIC_1', 'Test_HRP').create<Task>(messageLike(dataTemplate, businessKey, correlationKey, undefined, dataSet));
     await hrp.waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
   });
   const done = await finished(task);
@@ -419,7 +402,7 @@ test('a report that reaches the research platform while it still tells the TTP o
     const notice = await poll('the research platform\'s notice at the TTP', () => atTtp('Test_HRP'));
     const report = messageLike(template, businessKey, '');
     report.input = report.input!.map((i) => (i.type?.coding?.some((c) => c.system === SYSTEM && c.code === 'persons-at-several-sites') ? { ...i, valueInteger: 5 } : i));
-    const sent = await clientAs('Test_TTP', 'Test_HRP').create<Task>(report);
+    const sent = await clients.as('Test_TTP', 'Test_HRP').create<Task>(report);
     await hrp.waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
     assert.equal((await ttp.fhir.read<Task>('Task', notice.id!)).status, 'requested', 'the notice was not taken yet when the report came');
     await ttp.bpe.start();
@@ -455,12 +438,12 @@ test('messages for a DIC that the DIC did not send are refused one by one (wrong
   const { task, decidedAt } = await withDic1Stopped('foreign-messages', async ({ businessKey, correlationKey }) => {
     await poll('the DMS\'s key (the DMS waits)', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
     // DIC 2 sends records in DIC 1's name (its own correlation key is another).
-    const wrongSender = await clientAs('Test_DIC_2', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, 'Test_DIC_2', await binaryFor('Test_DIC_2', 'Test_TTP', '[]')));
+    const wrongSender = await clients.as('Test_DIC_2', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, 'Test_DIC_2', await binaryFor('Test_DIC_2', 'Test_TTP', '[]')));
     refused.push({ site: 'Test_TTP', id: wrongSender.id!, reason: 'refused: not sent by the organisation this message is for' });
     // The research platform's "not reachable" notice for DIC 1, but with a data set.
     const withData = messageLike(dataTemplate, businessKey, correlationKey, 'Test_HRP', await binaryFor('Test_HRP', 'Test_HRP', 'x', 'application/octet-stream'));
     withData.input = [...withData.input!, input('error', { valueString: 'not reachable from the research platform' })];
-    const notice = await clientAs('Test_HRP', 'Test_HRP').create<Task>(withData);
+    const notice = await clients.as('Test_HRP', 'Test_HRP').create<Task>(withData);
     refused.push({ site: 'Test_HRP', id: notice.id!, reason: 'refused: a notice that a site is not reachable must carry no data' });
     for (const r of refused) {
       const m = await network.site(r.site).waitForTask(r.id, ['failed', 'completed'], { timeoutMs: 60_000 });
@@ -494,7 +477,7 @@ test('a DIC\'s genuine records after the research platform\'s notice that it is 
       return m;
     };
     for (const [site, template] of [['Test_TTP', recordsTemplate], ['Test_HRP', dataTemplate]] as const) {
-      const sent = await clientAs('Test_HRP', site).create<Task>(noticeLike(template));
+      const sent = await clients.as('Test_HRP', site).create<Task>(noticeLike(template));
       assert.equal((await network.site(site).waitForTask(sent.id!, ['failed', 'completed'], { timeoutMs: 60_000 })).status, 'completed', `${site}: notice taken`);
     }
   });
@@ -529,7 +512,7 @@ test('pseudonyms from a TTP that is not the run\'s, even with the run\'s keys, a
   const correlationKey = inputOf(records, 'correlation-key', BPMN_MESSAGE)!.valueString!;
   // Test_TTP_2 offers its own pseudonyms, readable by DIC 1, as a TTP would.
   const rogue = messageLike(template, businessKey, correlationKey, 'Test_TTP_2', await binaryFor('Test_TTP_2', 'Test_DIC_1', '[]'));
-  await clientAs('Test_TTP_2', 'Test_DIC_1').create<Task>(rogue);
+  await clients.as('Test_TTP_2', 'Test_DIC_1').create<Task>(rogue);
   const refusal = await poll('DIC 1\'s answer at the DMS', async () =>
     (await nonDraftTasks('Test_HRP')).find((t) => businessKeyOf(t) === businessKey && messageOf(t) === 'dataSharingData' && t.requester?.identifier?.value === 'Test_DIC_1'),
   );

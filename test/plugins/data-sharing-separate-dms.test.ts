@@ -4,18 +4,14 @@
 // DMS; the research platform that started the run may read it there, the TTP and the DICs may not.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, Patient, Task, TaskInput, TaskOutput } from '@medplum/fhirtypes';
 import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/testkit/index.ts';
 import { syntheticPatients, type SyntheticPatient } from '../../src/research-data/synthetic-patients.ts';
-import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
-import { HttpsClient } from '../../src/common/https-client.ts';
+import { OrganizationClients, businessKeyOf, outputOf, DATA_SHARING as SYSTEM, SITE_STATUS } from './support/data-sharing-tasks.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing');
-const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
-const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
 const READ_ACCESS = 'http://dsf.dev/fhir/CodeSystem/read-access-tag';
 const RECIPIENT_KEY = 'http://dsf-ts.dev/sid/data-sharing-recipient-key';
 const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
@@ -24,7 +20,7 @@ const PATIENTS = 40;
 const DICS = ['Test_DIC_1', 'Test_DIC_2'];
 
 let network: TestNetwork;
-const tls: HttpsClient[] = [];
+const clients = new OrganizationClients(() => network);
 
 before(async () => {
   const dic = { DEV_DSF_DATA_SHARING_LINKAGE_KEY: 'test linkage key shared by the DICs' };
@@ -40,20 +36,11 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of tls) c.close();
+  clients.close();
   await network?.stop();
 });
 
-/** A client of `server`'s FHIR server presenting `as`'s organisation certificate. */
-function clientAs(as: string, server: string): HttpFhirClient {
-  const org = network.certificates.organizations[as]!;
-  const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(network.certificates.ca.certPath, 'utf8') });
-  tls.push(http);
-  return new HttpFhirClient({ http, baseUrl: network.site(server).fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
-}
-
 const input = (code: string, value: Omit<TaskInput, 'type'>): TaskInput => ({ type: { coding: [{ system: SYSTEM, code }] }, ...value });
-const outputOf = (task: Task, code: string) => task.output?.filter((o) => o.type?.coding?.some((c) => c.system === SYSTEM && c.code === code)) ?? [];
 const dmsIdentifier = input('dms-identifier', { valueIdentifier: { system: 'http://dsf.dev/sid/organization-identifier', value: 'Test_DMS' } });
 
 function siteStatuses(task: Task): Record<string, string> {
@@ -74,7 +61,6 @@ async function approvedRun(project: string, extra: TaskInput[]): Promise<Task> {
 
 const consenting = (site: string) => [...syntheticPatients({ site, count: PATIENTS })].filter((p: SyntheticPatient) => p.patient.gender === 'female' && p.consentState === 'permit');
 const nonDraftTasks = async (site: string) => (await network.site(site).fhir.searchAll<Task>('Task', {})).filter((t) => t.status !== 'draft');
-const businessKeyOf = (t: Task) => t.input?.find((i) => i.type?.coding?.some((c) => c.system === 'http://dsf.dev/fhir/CodeSystem/bpmn-message' && c.code === 'business-key'))?.valueString;
 const messagesNamed = (tasks: Task[], message: string) => tasks.filter((t) => t.input?.some((i) => i.valueString === message));
 
 let firstMergedSet: string | undefined;
@@ -91,7 +77,7 @@ test('a separate DMS merges and delivers: the researcher gets the merged set at 
   firstMergedSet = reference;
 
   // The organisation that started the run reads the merged set at the DMS with its own certificate.
-  const merged = await clientAs('Test_HRP', 'Test_DMS').read<Bundle>('Bundle', id);
+  const merged = await clients.as('Test_HRP', 'Test_DMS').read<Bundle>('Bundle', id);
   const patients = merged.entry!.filter((e) => e.resource?.resourceType === 'Patient') as { resource: Patient }[];
   assert.equal(patients.length, outputOf(done, 'persons')[0]?.valueInteger);
   const expected = consenting('Test_DIC_1').length + consenting('Test_DIC_2').length;
@@ -101,7 +87,7 @@ test('a separate DMS merges and delivers: the researcher gets the merged set at 
   assert.equal(tags.find((t) => t.code === 'ORGANIZATION')?.extension?.[0]?.valueIdentifier?.value, 'Test_HRP');
 
   // Nobody else: neither the TTP nor a DIC (not found for them, or refused).
-  for (const other of ['Test_TTP', ...DICS]) await assert.rejects(clientAs(other, 'Test_DMS').read<Bundle>('Bundle', id), /HTTP (403|404)/, `${other} reads the merged set`);
+  for (const other of ['Test_TTP', ...DICS]) await assert.rejects(clients.as(other, 'Test_DMS').read<Bundle>('Bundle', id), /HTTP (403|404)/, `${other} reads the merged set`);
 
   // The DICs' data went to the DMS only, encrypted to the key the DMS published; the HRP got no data set and
   // cannot read the DICs' sets, only the DMS's result.
@@ -113,7 +99,7 @@ test('a separate DMS merges and delivers: the researcher gets the merged set at 
   for (const t of dataMessages) {
     const url = t.input!.find((i) => i.type?.coding?.[0]?.code === 'data-set')!.valueReference!.reference!;
     const sender = t.requester!.identifier!.value!;
-    await assert.rejects(clientAs('Test_HRP', sender).readBinary(url.split('/').pop()!, 'application/octet-stream'), /HTTP (403|404)/, `the HRP reads ${sender}'s data set`);
+    await assert.rejects(clients.as('Test_HRP', sender).readBinary(url.split('/').pop()!, 'application/octet-stream'), /HTTP (403|404)/, `the HRP reads ${sender}'s data set`);
   }
   const atHrp = await nonDraftTasks('Test_HRP');
   assert.deepEqual(messagesNamed(atHrp, 'dataSharingData'), []);

@@ -5,22 +5,18 @@
 // DMS decrypts and merges. Refusal, consent, the boundary of every site and a DIC that is down.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, Patient, QuestionnaireResponse, Task, TaskOutput } from '@medplum/fhirtypes';
 import { draftTaskIdentifier, startTestNetwork, type TestNetwork } from '../../src/testkit/index.ts';
 import { loadSyntheticData } from '../../src/research-data/repository-bundles.ts';
 import { syntheticPatients, type SyntheticDataOptions, type SyntheticPatient } from '../../src/research-data/synthetic-patients.ts';
-import { HttpFhirClient } from '../../src/bpe/client/http-fhir-client.ts';
-import { HttpsClient } from '../../src/common/https-client.ts';
 import { createCryptoService } from '../../src/bpe/api-services/crypto/crypto-service.ts';
 import { encodeRecord, toBase64 } from '../../plugins/data-sharing/src/linkage/bloom-filter-encoding.ts';
 import { linkRecords } from '../../plugins/data-sharing/src/linkage/record-linkage.ts';
+import { OrganizationClients, outputOf, DATA_SHARING as SYSTEM, SITE_STATUS } from './support/data-sharing-tasks.ts';
 
 const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../plugins/data-sharing');
-const SYSTEM = 'http://dsf-ts.dev/fhir/CodeSystem/data-sharing';
-const SITE_STATUS = 'http://dsf-ts.dev/fhir/StructureDefinition/extension-data-sharing-site-status';
 const REQUEST = draftTaskIdentifier('http://dsf-ts.dev/bpe/Process/dataSharingRequest', '0.1', 'task-data-sharing-request');
 const JSON_TYPE = 'application/vnd.dsf-ts.data-sharing+json';
 const COMMITTEE = 'http://dsf-ts.dev/fhir/Questionnaire/data-sharing-committee';
@@ -31,7 +27,7 @@ const CRITERION = 'Patient?gender=female';
 const SHARED: SyntheticDataOptions = { site: 'Test_DIC_2-shared', count: 50, sharedWith: { site: 'Test_DIC_1', count: PATIENTS, share: 1, errorRate: 0.2 } };
 
 let network: TestNetwork;
-let tls: HttpsClient[] = [];
+const clients = new OrganizationClients(() => network);
 
 before(async () => {
   const dic = { DEV_DSF_DATA_SHARING_LINKAGE_KEY: LINKAGE_KEY };
@@ -49,20 +45,11 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of tls) c.close();
+  clients.close();
   await network?.stop();
 });
 
-/** A client of `server`'s FHIR server presenting `as`'s organisation certificate. */
-function clientAs(as: string, server: string): HttpFhirClient {
-  const org = network.certificates.organizations[as]!;
-  const http = new HttpsClient({ cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8'), ca: readFileSync(network.certificates.ca.certPath, 'utf8') });
-  tls.push(http);
-  return new HttpFhirClient({ http, baseUrl: network.site(server).fhirBaseUrl, connectTimeoutMs: 5_000, readTimeoutMs: 60_000 });
-}
-
 const input = (code: string, value: Record<string, unknown>) => ({ type: { coding: [{ system: SYSTEM, code }] }, ...value });
-const outputOf = (task: Task, code: string) => task.output?.filter((o) => o.type?.coding?.some((c) => c.system === SYSTEM && c.code === code)) ?? [];
 
 function siteStatuses(task: Task): Record<string, { status: string; records?: number }> {
   return Object.fromEntries(
@@ -155,7 +142,7 @@ test('consent: a patient of the cohort without Consent and one with a deny are i
   const message = (await nonDraftTasks('Test_TTP')).find((t) => t.input?.some((i) => i.valueString === 'recordLinkageRecords') && t.requester?.identifier?.value === 'Test_DIC_1')!;
   assert.equal(message.input!.find((i) => i.type?.coding?.[0]?.code === 'record-count')?.valueInteger, selected(dic1).length);
   const url = message.input!.find((i) => i.type?.coding?.[0]?.code === 'records')!.valueReference!.reference!;
-  const records = JSON.parse((await (await clientAs('Test_TTP', 'Test_DIC_1').readBinary(url.split('/').pop()!, JSON_TYPE)).readAll()).toString()) as { clk: string }[];
+  const records = JSON.parse((await (await clients.as('Test_TTP', 'Test_DIC_1').readBinary(url.split('/').pop()!, JSON_TYPE)).readAll()).toString()) as { clk: string }[];
   const clks = new Set(records.map((r) => r.clk));
   assert.ok(clks.has(clk(permit)), 'a consenting patient is among the records (the check can see one)');
   assert.ok(!clks.has(clk(none)), 'no Consent: not sent');
@@ -184,7 +171,7 @@ test('boundary: the TTP holds only tokens and CLKs; the DMS-bound data is cipher
     const url = t.input!.find((i) => i.type?.coding?.[0]?.code === 'records')!.valueReference!.reference!;
     const sender = t.requester!.identifier!.value!;
     const id = url.split('/').pop()!;
-    const content = (await clientAs('Test_TTP', sender).readBinary(id, JSON_TYPE)).readAll();
+    const content = (await clients.as('Test_TTP', sender).readBinary(id, JSON_TYPE)).readAll();
     const records = JSON.parse((await content).toString()) as Record<string, string>[];
     assert.ok(records.length > 0);
     for (const r of records) {
@@ -193,7 +180,7 @@ test('boundary: the TTP holds only tokens and CLKs; the DMS-bound data is cipher
     }
     assertNoIdentifiers(JSON.stringify(records), `in ${sender}'s records for the TTP`);
     // Only the TTP may read it: the DMS may not.
-    await assert.rejects(clientAs('Test_HRP', sender).readBinary(id, JSON_TYPE), /HTTP (403|404)/);
+    await assert.rejects(clients.as('Test_HRP', sender).readBinary(id, JSON_TYPE), /HTTP (403|404)/);
   }
 
   const hrpTasks = await nonDraftTasks('Test_HRP');
@@ -205,21 +192,21 @@ test('boundary: the TTP holds only tokens and CLKs; the DMS-bound data is cipher
     const url = t.input!.find((i) => i.type?.coding?.[0]?.code === 'data-set')!.valueReference!.reference!;
     const sender = t.requester!.identifier!.value!;
     const id = url.split('/').pop()!;
-    const ciphertext = await (await clientAs('Test_HRP', sender).readBinary(id, 'application/octet-stream')).readAll();
+    const ciphertext = await (await clients.as('Test_HRP', sender).readBinary(id, 'application/octet-stream')).readAll();
     assert.throws(() => JSON.parse(ciphertext.toString()), 'not JSON');
     assert.doesNotMatch(ciphertext.toString('latin1'), /resourceType|Patient|Condition/);
     assert.throws(() => createCryptoService().createEcDhKem().decrypt(ciphertext, wrongKey.privateKey), /DecryptionError|decrypt/i);
-    await assert.rejects(clientAs('Test_TTP', sender).readBinary(id, 'application/octet-stream'), /HTTP (403|404)/);
+    await assert.rejects(clients.as('Test_TTP', sender).readBinary(id, 'application/octet-stream'), /HTTP (403|404)/);
   }
   // The DICs received only the request (criteria, project, purpose, TTP and DMS) and token -> pseudonym pairs.
   for (const dic of ['Test_DIC_1', 'Test_DIC_2']) {
     const tasks = await nonDraftTasks(dic);
     const pseudonyms = tasks.find((t) => t.input?.some((i) => i.valueString === 'recordLinkagePseudonyms'))!;
     const url = pseudonyms.input!.find((i) => i.type?.coding?.[0]?.code === 'pseudonyms')!.valueReference!.reference!;
-    const pairs = JSON.parse((await (await clientAs(dic, 'Test_TTP').readBinary(url.split('/').pop()!, JSON_TYPE)).readAll()).toString()) as Record<string, string>[];
+    const pairs = JSON.parse((await (await clients.as(dic, 'Test_TTP').readBinary(url.split('/').pop()!, JSON_TYPE)).readAll()).toString()) as Record<string, string>[];
     for (const p of pairs) assert.deepEqual(Object.keys(p).sort(), ['pseudonym', 'token']);
     const other = dic === 'Test_DIC_1' ? 'Test_DIC_2' : 'Test_DIC_1';
-    await assert.rejects(clientAs(other, 'Test_TTP').readBinary(url.split('/').pop()!, JSON_TYPE), /HTTP (403|404)/, 'a DIC cannot read another DIC\'s pseudonyms');
+    await assert.rejects(clients.as(other, 'Test_TTP').readBinary(url.split('/').pop()!, JSON_TYPE), /HTTP (403|404)/, 'a DIC cannot read another DIC\'s pseudonyms');
   }
 });
 

@@ -2,7 +2,6 @@
 // name, slices under their slicing entry, types and constraints prepared once per profile.
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 import type { CompiledInvariant } from './invariants.ts';
-import type { SlicePlan } from './slicing.ts';
 
 export interface TypeRef {
   /** FHIR type code: 'string', 'CodeableConcept', 'Extension', 'Resource', ... */
@@ -54,8 +53,6 @@ export interface ElementNode {
   contentReference?: string;
   /** JSON key ('valueString') -> child and chosen type, built on first use. */
   jsonKeys?: Map<string, { node: ElementNode; type: TypeRef }>;
-  /** How items are assigned to the slices, computed on first use (slicing.ts). */
-  slicePlan?: SlicePlan;
 }
 
 export interface CompiledStructure {

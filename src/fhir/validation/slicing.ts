@@ -30,7 +30,17 @@ export interface SlicePlan {
   defaultIndex: number;
 }
 
+// Each sliced element's plan, made on its first use; kept here rather than on the node so that the
+// element tree does not depend on slicing.
+const plans = new WeakMap<ElementNode, SlicePlan>();
+
 function planOf(entry: ElementNode): SlicePlan {
+  let plan = plans.get(entry);
+  if (!plan) plans.set(entry, (plan = newPlan(entry)));
+  return plan;
+}
+
+function newPlan(entry: ElementNode): SlicePlan {
   const discriminators = entry.slicing?.discriminators.length ? entry.slicing.discriminators : EXTENSION_URL_DISCRIMINATOR;
   const expectations = entry.slices.map((s) => discriminators.map((d) => expectationFor(s, d)));
   return {
@@ -143,7 +153,7 @@ function matches(item: unknown, d: Discriminator, segments: string[], expected: 
 export class SliceClassifier {
   /** For each item, the slice it belongs to (undefined: no slice); reports closed-slicing and slice cardinality errors. */
   classify(entry: ElementNode, items: unknown[], location: string, issues: OperationOutcomeIssue[]): (ElementNode | undefined)[] {
-    const { discriminators, segments, expectations, determined, defaultIndex } = (entry.slicePlan ??= planOf(entry));
+    const { discriminators, segments, expectations, determined, defaultIndex } = planOf(entry);
     const counts = new Array<number>(entry.slices.length).fill(0);
     const assigned = items.map((item, i) => {
       let index = entry.slices.findIndex((_, s) => s !== defaultIndex && determined[s] && discriminators.every((d, di) => matches(item, d, segments[di]!, expectations[s]![di])));

@@ -5,10 +5,8 @@
 // every accepted Task runs to its end exactly once (one process instance, one output).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { siteEnv } from '../support/site-env.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
@@ -18,8 +16,8 @@ import { FhirTestClient, testCertificates } from '../support/fhir-site.ts';
 import { waitFor } from '../../src/common/polling.ts';
 import { requestedTask } from '../bpe/server/bpe-support.ts';
 import { FIXTURE_PLUGIN } from '../bpe/server/plugin-fixture.ts';
+import { runSite } from '../support/site-process.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SLOW_MS = 500;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 /** Tasks created at once before the SIGTERM: the BPE's queue holds them for BURST * SLOW_MS. */
@@ -38,15 +36,6 @@ after(async () => {
   await fhirDb?.drop();
   await bpeDb?.drop();
 });
-
-function runSite(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'site'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
 
 /** Lines of the log that must not be there after a clean shutdown. */
 function badLines(output: string): string[] {

@@ -4,11 +4,9 @@
 // after a restart every Task that was accepted (201) is run to its end: nothing is lost.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { siteEnv } from '../support/site-env.ts';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -16,8 +14,8 @@ import { FhirTestClient, testCertificates } from '../support/fhir-site.ts';
 import { waitFor } from '../../src/common/polling.ts';
 import { requestedTask } from '../bpe/server/bpe-support.ts';
 import { FIXTURE_PLUGIN } from '../bpe/server/plugin-fixture.ts';
+import { runSite } from '../support/site-process.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const WORKERS = 24;
 /** Creates stop here (then only searches), so the catch-up after the restart stays bounded. */
 const MAX_CREATES = 200;
@@ -31,15 +29,6 @@ after(async () => {
   await fhirDb?.drop();
   await bpeDb?.drop();
 });
-
-function runSite(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'site'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
 
 test('SIGTERM under load: requests in flight are answered, none reset; accepted Tasks run after the restart', { timeout: 600_000 }, async () => {
   const certs = await testCertificates();

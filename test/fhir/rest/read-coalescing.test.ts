@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { startTestSite, TAG_ALL, type FhirTestClient, type TestSite } from '../../support/fhir-site.ts';
+import { AloneVsConcurrent, type Answer } from '../../support/alone-vs-concurrent.ts';
 
 let site: TestSite;
 let admin: pg.Client;
@@ -41,31 +42,9 @@ after(async () => {
   await site?.stop();
 });
 
-type Answer = { status: number; body: string };
-const answer = (r: Answer): Answer => ({ status: r.status, body: r.body });
-/** 22 reads: the two callers each reading every path, interleaved. */
-const reads = () => paths.flatMap((p) => [{ who: 'local', client: local, path: p }, { who: 'remote', client: remote, path: p }]);
-
-/** What each caller gets for each path when reading alone. */
-async function alone(): Promise<Map<string, Answer>> {
-  const m = new Map<string, Answer>();
-  for (const r of reads()) m.set(`${r.who} ${r.path}`, answer(await r.client.get(r.path)));
-  return m;
-}
-
-/** Rounds of concurrent reads (bounded) until some were coalesced; every answer as when read alone, no batch failed. */
-async function concurrently(expected: Map<string, Answer>): Promise<void> {
-  const stats = site.server.store.currentReads.stats;
-  const before = stats.coalesced;
-  const failedBefore = stats.failedBatches;
-  for (let round = 0; round < 30 && stats.coalesced === before; round++) {
-    const rs = reads();
-    const got = await Promise.all(rs.map((r) => r.client.get(r.path)));
-    rs.forEach((r, k) => assert.deepEqual(answer(got[k]!), expected.get(`${r.who} ${r.path}`), `${r.who} ${r.path}`));
-  }
-  assert.ok(stats.coalesced > before, 'reads were coalesced');
-  assert.equal(stats.failedBatches, failedBefore, 'no batch statement failed');
-}
+const check = new AloneVsConcurrent(() => ({ local, remote }), () => paths, () => site.server.store.currentReads.stats, 'reads');
+const alone = () => check.alone();
+const concurrently = (expected: Map<string, Answer>) => check.concurrently(expected);
 
 test('concurrent reads by two callers with different access: each sees exactly what its own read gives (200, 403, 404, 410)', async () => {
   const expected = await alone();

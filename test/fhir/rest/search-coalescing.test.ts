@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { startTestSite, TAG_ALL, type FhirTestClient, type TestSite } from '../../support/fhir-site.ts';
+import { AloneVsConcurrent, answer, type Answer } from '../../support/alone-vs-concurrent.ts';
 
 let site: TestSite;
 let admin: pg.Client;
@@ -51,31 +52,9 @@ after(async () => {
   await site?.stop();
 });
 
-type Answer = { status: number; body: string };
-const answer = (r: Answer): Answer => ({ status: r.status, body: r.body });
-/** The two callers each searching every path, interleaved. */
-const searches = () => paths.flatMap((p) => [{ who: 'local', client: local, path: p }, { who: 'remote', client: remote, path: p }]);
-
-/** What each caller gets for each search alone. */
-async function alone(): Promise<Map<string, Answer>> {
-  const m = new Map<string, Answer>();
-  for (const s of searches()) m.set(`${s.who} ${s.path}`, answer(await s.client.get(s.path)));
-  return m;
-}
-
-/** Rounds of concurrent searches (bounded) until some were coalesced; every answer as alone, no batch failed. */
-async function concurrently(expected: Map<string, Answer>): Promise<void> {
-  const stats = site.server.store.searchStatements.stats;
-  const before = stats.coalesced;
-  const failedBefore = stats.failedBatches;
-  for (let round = 0; round < 30 && stats.coalesced === before; round++) {
-    const ss = searches();
-    const got = await Promise.all(ss.map((s) => s.client.get(s.path)));
-    ss.forEach((s, k) => assert.deepEqual(answer(got[k]!), expected.get(`${s.who} ${s.path}`), `${s.who} ${s.path}`));
-  }
-  assert.ok(stats.coalesced > before, 'searches were coalesced');
-  assert.equal(stats.failedBatches, failedBefore, 'no batch statement failed');
-}
+const check = new AloneVsConcurrent(() => ({ local, remote }), () => paths, () => site.server.store.searchStatements.stats, 'searches');
+const alone = () => check.alone();
+const concurrently = (expected: Map<string, Answer>) => check.concurrently(expected);
 
 test('concurrent searches by two callers with different access: each gets exactly the Bundle its own search gives', async () => {
   const expected = await alone();

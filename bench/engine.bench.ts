@@ -1,11 +1,15 @@
 // Process engine benchmark: instance throughput for a 5-step service-task process and for a message
-// round trip (start, wait, correlate, end), and resident memory with 10,000 waiting instances.
+// round trip (start, wait, correlate, end), resident memory with 10,000 waiting instances, and jobs
+// that wait on I/O run by one job worker against four.
 // Each figure is a ratio to a baseline measured in the same run on the same database:
 //  - throughput: the bare cost of the database round trips the same work needs at least
 //    (one transaction per command, one statement per step), without any engine logic;
-//  - memory: resident memory of this process before the instances were created.
+//  - memory: resident memory of this process before the instances were created;
+//  - job workers: the same jobs run by one worker.
 // Needs DSF_BENCH_DATABASE_URL (a PostgreSQL server URL); creates and drops its own database.
 import { randomBytes } from 'node:crypto';
+import { createServer, Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { ProcessEngine } from '../src/bpe/engine/engine.ts';
 import type { DelegateFactory } from '../src/bpe/engine/delegate.ts';
@@ -13,6 +17,9 @@ import { createPool, ensureDatabase, withDatabase } from '../src/db/pool.ts';
 
 const SERVICE_STEPS = 5;
 const WORKERS = 4;
+/** Jobs per run of the job-worker comparison, and how long the loopback server takes to answer each. */
+const IO_JOBS = 40;
+const IO_WAIT_MS = 50;
 
 function bpmn(id: string, body: string, messages: string[] = []): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -127,7 +134,15 @@ export async function run(log: (line: string) => void = console.log): Promise<Re
     results.message_ratio_to_baseline = Number((roundTrip / roundTripBaseline).toFixed(3));
     log(`message round trip: ${roundTrip.toFixed(0)}/s, baseline ${roundTripBaseline.toFixed(0)}/s, ratio ${results.message_ratio_to_baseline}`);
 
-    // 3. Resident memory with 10,000 waiting instances (state lives in PostgreSQL, not in memory).
+    // 3. Jobs that wait on I/O (a GET to a loopback server answering after IO_WAIT_MS, as a remote FHIR
+    // server that is slow): instances per second with one job worker and with four.
+    const io = await ioJobRates(url);
+    results.io_jobs_per_second_1_worker = Number(io.one.toFixed(1));
+    results.io_jobs_per_second_4_workers = Number(io.four.toFixed(1));
+    results.io_jobs_ratio_4_to_1_workers = Number((io.four / io.one).toFixed(2));
+    log(`jobs waiting ${IO_WAIT_MS} ms on I/O: ${io.one.toFixed(1)}/s with 1 worker, ${io.four.toFixed(1)}/s with 4, ratio ${results.io_jobs_ratio_4_to_1_workers}`);
+
+    // 4. Resident memory with 10,000 waiting instances (state lives in PostgreSQL, not in memory).
     (globalThis as { gc?: () => void }).gc?.();
     const rssBefore = process.memoryUsage().rss;
     const waitingSeconds = await parallel(10_000, (i) => engine.startProcessByKey('bench_message', { businessKey: `wait-${i}` }));
@@ -147,6 +162,51 @@ export async function run(log: (line: string) => void = console.log): Promise<Re
     await admin.end();
   }
   return results;
+}
+
+/** Instances per second whose one async job waits on a slow loopback server, with one worker and with four (same database, one after the other). */
+async function ioJobRates(url: string): Promise<{ one: number; four: number }> {
+  const server = createServer((_req, res) => void setTimeout(() => res.end('{}'), IO_WAIT_MS));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const agent = new Agent({ keepAlive: true });
+  const get = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => res.resume().on('end', resolve));
+      req.on('error', reject).end();
+    });
+  const pool = createPool(url, 8);
+  const model = bpmn(
+    'bench_io',
+    `<bpmn:startEvent id="s" /><bpmn:serviceTask id="call" camunda:class="bench.Remote" camunda:asyncBefore="true" /><bpmn:endEvent id="e" />
+     <bpmn:sequenceFlow id="a" sourceRef="s" targetRef="call" /><bpmn:sequenceFlow id="b" sourceRef="call" targetRef="e" />`,
+  );
+  const runWith = async (workers: number): Promise<number> => {
+    let executed = 0;
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    const engine = new ProcessEngine({
+      pool,
+      delegates: new Map<string, DelegateFactory>([['bench.Remote', () => ({ execute: get })]]),
+      jobs: { workers, pollIntervalMs: 1_000, onJobExecuted: () => void (++executed === IO_JOBS && allDone()) },
+    });
+    await engine.deploy(model);
+    for (let i = 0; i < IO_JOBS; i++) await engine.startProcessByKey('bench_io');
+    const started = performance.now();
+    engine.startJobExecutor();
+    await done;
+    const seconds = (performance.now() - started) / 1000;
+    await engine.stopJobExecutor();
+    return IO_JOBS / seconds;
+  };
+  try {
+    await runWith(4); // warm-up
+    return { one: await runWith(1), four: await runWith(4) };
+  } finally {
+    await pool.end();
+    agent.destroy();
+    server.close();
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -88,7 +88,7 @@ export async function createBpeCore(config: BpeConfig, pool: pg.Pool, logger: Bp
     pool,
     delegates: plugins.activities.registry,
     hooks: { afterUserTaskCreated: (task, node) => plugins.activities.afterUserTaskCreated(task, node), ...options.hooks },
-    jobs: options.jobs,
+    jobs: { workers: config.jobWorkers, ...options.jobs },
   });
   plugins.attach(engine);
   const retrying = config.fhirServerRetryMax < 0 ? clients.getLocal().withRetryForever(config.fhirServerRetrySleepMs) : clients.getLocal().withRetry(config.fhirServerRetryMax, config.fhirServerRetrySleepMs);

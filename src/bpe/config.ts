@@ -84,8 +84,10 @@ export interface BpeConfig {
   retired: ProcessIdAndVersion[];
   /** postgres:// URL; undefined starts an embedded PostgreSQL under dataDir. */
   dbUrl?: string;
-  /** Most connections of the BPE's database pool (DSF_BPE_DB_POOL_MAX; default 10). */
+  /** Most connections of the BPE's database pool (DSF_BPE_DB_POOL_MAX; default 10, or jobWorkers + JOB_POOL_HEADROOM when more). */
   dbPoolMax?: number;
+  /** Jobs the process engine runs at once (DEV_DSF_BPE_PROCESS_ENGINE_COREPOOLSIZE; default 4), each on a connection of the pool. */
+  jobWorkers?: number;
   /** Longest wait for a database connection before the work fails (DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS; default 30 s). */
   dbPoolWaitTimeoutMs?: number;
   dataDir: string;
@@ -213,6 +215,31 @@ function readDataLoggerConfig(r: ConfigReader): DataLoggerConfig {
 }
 
 /** The role configuration is inline YAML or, if the value names one, a .yaml file. */
+/** Connections of the pool beyond the job workers' by default: Task and QuestionnaireResponse handling, failure hooks, the web view, metrics. */
+export const JOB_POOL_HEADROOM = 6;
+/** Fewest connections left beside the job workers in a pool sized explicitly. */
+const JOB_POOL_MIN_HEADROOM = 2;
+
+/**
+ * The job workers and the pool they take their connections from, sized together: an unset pool grows
+ * with the workers; an explicitly small pool (the demo shares one PostgreSQL among many servers) lowers
+ * the default number of workers, and refuses an explicit number that would leave it too few connections.
+ */
+function readJobWorkersAndPool(r: ConfigReader): { jobWorkers: number; dbPoolMax: number } {
+  const workersSet = r.raw('DEV_DSF_BPE_PROCESS_ENGINE_COREPOOLSIZE') !== undefined;
+  const poolSet = r.raw('DSF_BPE_DB_POOL_MAX') !== undefined;
+  let jobWorkers = r.int('DEV_DSF_BPE_PROCESS_ENGINE_COREPOOLSIZE', 4, 1, 500);
+  const dbPoolMax = r.int('DSF_BPE_DB_POOL_MAX', Math.max(10, jobWorkers + JOB_POOL_HEADROOM), 2, 1000);
+  if (poolSet && dbPoolMax - jobWorkers < JOB_POOL_MIN_HEADROOM) {
+    if (workersSet) {
+      r.problems.push(
+        `DEV_DSF_BPE_PROCESS_ENGINE_COREPOOLSIZE (${jobWorkers}) must leave at least ${JOB_POOL_MIN_HEADROOM} of the DSF_BPE_DB_POOL_MAX (${dbPoolMax}) database connections to the rest of the BPE`,
+      );
+    } else jobWorkers = Math.max(1, dbPoolMax - JOB_POOL_MIN_HEADROOM);
+  }
+  return { jobWorkers, dbPoolMax };
+}
+
 function roleConfigText(r: ConfigReader): string | undefined {
   const v = r.string('DEV_DSF_BPE_SERVER_ROLECONFIG');
   if (v === undefined || v.includes('\n') || !/\.ya?ml$/i.test(v.trim())) return v;
@@ -311,7 +338,7 @@ export function readBpeConfig(env: Record<string, string | undefined> = process.
     excluded: processList(r, 'DEV_DSF_BPE_PROCESS_EXCLUDED'),
     retired: processList(r, 'DEV_DSF_BPE_PROCESS_RETIRED'),
     dbUrl: db,
-    dbPoolMax: r.int('DSF_BPE_DB_POOL_MAX', 10, 2, 1000),
+    ...readJobWorkersAndPool(r),
     dbPoolWaitTimeoutMs: r.int('DSF_BPE_DB_POOL_WAIT_TIMEOUT_MS', 30_000, 100),
     dataDir: r.string('DSF_BPE_DATA_DIR', join('.dsf', 'bpe')),
     mail: {

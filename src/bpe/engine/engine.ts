@@ -417,7 +417,12 @@ export class ProcessEngine {
     await this.jobExecutor.stop();
   }
 
-  /** See JobExecutor.abandon: the shutdown gave up waiting for the running job. */
+  /** Jobs the background job executor is running now (at most its workers). */
+  get runningJobs(): number {
+    return this.jobExecutor.runningJobs;
+  }
+
+  /** See JobExecutor.abandon: the shutdown gave up waiting for the running jobs. */
   abandonRunningJob(): void {
     this.jobExecutor.abandon();
   }

@@ -92,8 +92,11 @@ export class ResourceStore {
     readonly baseUrl: string,
     private readonly options: StoreOptions = {},
   ) {
-    this.writeGroups = new WriteGroups(options.writeGroups ?? DEFAULT_WRITE_GROUP_LIMITS);
+    this.writeGroups = new WriteGroups(options.writeGroups ?? DEFAULT_WRITE_GROUP_LIMITS, () => this.openTransactions > 1);
   }
+
+  /** Transactions of this store under way (transactionOnce), the caller's included. */
+  private openTransactions = 0;
 
   /** Concurrent transactions that only write (creates) share one statement. */
   readonly writeGroups: WriteGroups;
@@ -134,7 +137,15 @@ export class ResourceStore {
    * (an update that changes nothing) sends nothing.
    */
   private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>, pool: pg.Pool): Promise<T> {
-    const client = await pool.connect();
+    this.openTransactions++;
+    try {
+      return await this.transactionOn(await pool.connect(), fn);
+    } finally {
+      this.openTransactions--;
+    }
+  }
+
+  private async transactionOn<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let begun = false;
     const writtenTypes = new Set<string>();
     const batch = new WriteBatch<StoredVersion>(async (writes) => {

@@ -92,11 +92,8 @@ export class ResourceStore {
     readonly baseUrl: string,
     private readonly options: StoreOptions = {},
   ) {
-    this.writeGroups = new WriteGroups(options.writeGroups ?? DEFAULT_WRITE_GROUP_LIMITS, () => this.openTransactions > 1);
+    this.writeGroups = new WriteGroups(options.writeGroups ?? DEFAULT_WRITE_GROUP_LIMITS);
   }
-
-  /** Transactions of this store under way (transactionOnce), the caller's included. */
-  private openTransactions = 0;
 
   /** Concurrent transactions that only write (creates) share one statement. */
   readonly writeGroups: WriteGroups;
@@ -137,15 +134,7 @@ export class ResourceStore {
    * (an update that changes nothing) sends nothing.
    */
   private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>, pool: pg.Pool): Promise<T> {
-    this.openTransactions++;
-    try {
-      return await this.transactionOn(await pool.connect(), fn);
-    } finally {
-      this.openTransactions--;
-    }
-  }
-
-  private async transactionOn<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
     let begun = false;
     const writtenTypes = new Set<string>();
     const batch = new WriteBatch<StoredVersion>(async (writes) => {

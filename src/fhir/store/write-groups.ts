@@ -39,18 +39,10 @@ export class WriteGroups {
   private openWrites = 0;
   private openChars = 0;
   private scheduled = false;
-  /** Counts for tests and measurements: shared statements sent, members they held, shared statements that failed, writes sent at once (nobody else open). */
-  readonly stats = { groups: 0, members: 0, fallbacks: 0, immediate: 0 };
+  /** Counts for tests and measurements: shared statements sent, members they held, shared statements that failed. */
+  readonly stats = { groups: 0, members: 0, fallbacks: 0 };
 
-  /**
-   * `othersOpen`: whether any transaction besides the caller's is open in the store. When none is, no
-   * other write can join this turn's group, and the write goes at once: one event-loop turn less (an
-   * idle poll and the check phase) for a lone client's create.
-   */
-  constructor(
-    private readonly limits: WriteGroupLimits = DEFAULT_WRITE_GROUP_LIMITS,
-    private readonly othersOpen: () => boolean = () => true,
-  ) {}
+  constructor(private readonly limits: WriteGroupLimits = DEFAULT_WRITE_GROUP_LIMITS) {}
 
   /**
    * Writes the versions, alone or together with those of other requests sent in this event-loop turn.
@@ -59,10 +51,6 @@ export class WriteGroups {
   write(client: pg.PoolClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
     const chars = jsonChars(writes);
     if (writes.length >= this.limits.maxWrites || chars >= this.limits.maxJsonChars) return writeVersions(client, writes);
-    if (!this.open.length && !this.othersOpen()) {
-      this.stats.immediate++;
-      return writeVersions(client, writes);
-    }
     if (this.openWrites + writes.length > this.limits.maxWrites || this.openChars + chars > this.limits.maxJsonChars) this.close();
     const joined = new Promise<KeyClash | undefined>((resolve, reject) => this.open.push({ client, writes, resolve, reject }));
     this.openWrites += writes.length;

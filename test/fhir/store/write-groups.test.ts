@@ -43,7 +43,7 @@ test('creates started together are one statement; each is answered after it comm
   writeStatements.length = 0;
   const created = await Promise.all(Array.from({ length: 12 }, (_, i) => store.transaction((c) => store.create(c, patient(`together-${i}`)))));
   assert.deepEqual(writeStatements, [12]);
-  assert.deepEqual(store.writeGroups.stats, { groups: 1, members: 12, fallbacks: 0, immediate: 0 });
+  assert.deepEqual(store.writeGroups.stats, { groups: 1, members: 12, fallbacks: 0 });
   // Committed (visible to any other connection) and in the change stream's order, the order of joining.
   const rows = (await db.pool.query('SELECT id FROM resources WHERE id = ANY($1::uuid[]) ORDER BY change_seq', [created.map((r) => r.id)])).rows;
   assert.deepEqual(
@@ -55,25 +55,6 @@ test('creates started together are one statement; each is answered after it comm
   writeStatements.length = 0;
   await store.transaction((c) => store.create(c, patient('alone')));
   assert.deepEqual(writeStatements, [1]);
-});
-
-test('a create while no other transaction is open goes at once; while another is open it waits for the turn and joins the others', async () => {
-  const store = newStore();
-  writeStatements.length = 0;
-  const lone = await store.transaction((c) => store.create(c, patient('at-once')));
-  assert.deepEqual(writeStatements, [1]);
-  assert.deepEqual(store.writeGroups.stats, { groups: 0, members: 0, fallbacks: 0, immediate: 1 });
-  assert.equal(await count('SELECT count(*)::int AS n FROM resources WHERE id = $1 AND current', [lone.id]), 1);
-  // Another transaction open (a request still reading): creates of this turn share one statement, as before.
-  let release!: () => void;
-  const holding = store.transaction(() => new Promise<void>((r) => (release = r)));
-  writeStatements.length = 0;
-  const created = await Promise.all(Array.from({ length: 3 }, (_, i) => store.transaction((c) => store.create(c, patient(`with-other-${i}`)))));
-  release();
-  await holding;
-  assert.deepEqual(writeStatements, [3]);
-  assert.deepEqual(store.writeGroups.stats, { groups: 1, members: 3, fallbacks: 0, immediate: 1 });
-  assert.equal(await count('SELECT count(*)::int AS n FROM resources WHERE id = ANY($1::uuid[]) AND current', [created.map((r) => r.id)]), 3);
 });
 
 test('a uniqueness clash in a group fails only that request (403); every other member is stored', async () => {

@@ -53,7 +53,10 @@ const backendCpu = async () => {
   }
   return m;
 };
-const writeCalls = async () => Number((await monitor.query(`SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_user_functions WHERE funcname = 'dsf_write_versions'`)).rows[0].n);
+// Write statements of a run: each autocommit write statement is one transaction, recorded with every
+// version it wrote (change_xact), whether it called the write function or not.
+const lastChangeSeq = async () => Number((await monitor.query(`SELECT coalesce(max(change_seq), 0) AS n FROM resources`)).rows[0].n);
+const writeTransactionsAfter = async (seq: number) => Number((await monitor.query(`SELECT count(DISTINCT change_xact) AS n FROM resources WHERE change_seq > $1`, [seq])).rows[0].n);
 const lsn = async () => (await monitor.query(`SELECT pg_current_wal_insert_lsn()::text AS l, pg_walfile_name(pg_current_wal_insert_lsn()) AS f`)).rows[0] as { l: string; f: string };
 
 /** pg_waldump of [from, to): records and bytes of this database (by relation, and all of it). */
@@ -114,12 +117,10 @@ try {
     for (const [t, c] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`  ${(c / N).toFixed(2)}  ${t}`);
     await withNewSessions(`ALTER DATABASE ${dbName} RESET log_statement`);
   }
-  // Calls of the write function per create: how many creates share one write statement.
-  await withNewSessions(`ALTER DATABASE ${dbName} SET track_functions = 'pl'`);
   // DSF_COSTS_CLIENTS=1: only that concurrency.
   for (const concurrency of (process.env.DSF_COSTS_CLIENTS ?? '1,16').split(',').map(Number)) {
     const tBefore = await tableStats();
-    const callsBefore = await writeCalls();
+    const seqBefore = await lastChangeSeq();
     const cpuBefore = await backendCpu();
     const serverBefore = site.fhir.cpuMicros();
     const walFrom = await lsn();
@@ -148,7 +149,7 @@ try {
     const cpuAfter = await backendCpu();
     await new Promise((res) => setTimeout(res, 600)); // table statistics are flushed at most every 500 ms
     const tAfter = await tableStats();
-    const calls = (await writeCalls()) - callsBefore;
+    const calls = await writeTransactionsAfter(seqBefore);
     const idx = await indexCounts();
     console.log(`== ${concurrency} client(s): ${r.requests} creates, ${r.rps.toFixed(0)}/s, errors ${r.errors}`);
     console.log(`server CPU ${serverCpu.toFixed(0)} µs/create; ${(r.requests / calls).toFixed(2)} creates per write statement`);

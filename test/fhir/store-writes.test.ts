@@ -9,6 +9,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { FHIR_MIGRATIONS, EVENT_MIGRATIONS } from '../../src/fhir/store/schema.ts';
 import { ResourceStore } from '../../src/fhir/store/resource-store.ts';
 import { usePreparedStatements } from '../../src/db/prepared-statements.ts';
+import { isWriteStatement } from '../../src/fhir/store/version-writes.ts';
 
 let db: TestDatabase;
 let store: ResourceStore;
@@ -26,7 +27,7 @@ before(async () => {
     (client as any).query = function (...args: any[]) {
       const text = String(args[0]).trim();
       // WRITE: the write statement (store/version-writes.ts), told apart from other SELECTs.
-      statements.push(text.startsWith('SELECT dsf_write_versions(') ? 'WRITE' : text.split(/\s+/)[0]!);
+      statements.push(isWriteStatement(String(args[0])) ? 'WRITE' : text.split(/\s+/)[0]!);
       return (query as any).apply(this, args);
     };
   });

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestSite, TAG_ALL, type TestSite } from '../../support/fhir-site.ts';
 import { EventListener } from '../../../src/fhir/events/event-listener.ts';
+import { isWriteStatement } from '../../../src/fhir/store/version-writes.ts';
 
 let site: TestSite;
 /** Every statement the server sent, with its connection. */
@@ -17,7 +18,7 @@ function transaction(entry: object[]) {
   return site.client.post('', { resourceType: 'Bundle', type: 'transaction', entry });
 }
 /** The write statement (store/version-writes.ts), told apart from other SELECTs. */
-const isWrite = (text: string) => text.startsWith('SELECT dsf_write_versions(');
+const isWrite = (text: string) => isWriteStatement(text);
 /** The first words of the statements of the last transaction, on its connection (the one of its first write or BEGIN); WRITE for the write statement. */
 function transactionStatements(): string[] {
   const mine = sent.slice(mark);

@@ -8,6 +8,7 @@ import { migrate } from '../../../src/db/migrate.ts';
 import { FHIR_MIGRATIONS, EVENT_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
 import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
 import { usePreparedStatements } from '../../../src/db/prepared-statements.ts';
+import { isWriteStatement, versionsWrittenBy } from '../../../src/fhir/store/version-writes.ts';
 
 let db: TestDatabase;
 /** Statements that wrote versions, with the number of versions each wrote. */
@@ -25,7 +26,7 @@ before(async () => {
     seen.add(client);
     const query = client.query;
     (client as any).query = function (...args: any[]) {
-      if (/^SELECT dsf_write_versions/.test(String(args[0]))) writeStatements.push((args[1] as unknown[][])[1]!.length);
+      if (isWriteStatement(String(args[0]))) writeStatements.push(versionsWrittenBy(String(args[0]), args[1]));
       return (query as any).apply(this, args);
     };
   });

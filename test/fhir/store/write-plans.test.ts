@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { migrate } from '../../../src/db/migrate.ts';
 import { FHIR_MIGRATIONS, EVENT_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
-import { writeVersions, type VersionWrite } from '../../../src/fhir/store/version-writes.ts';
+import { isWriteStatement, writeVersions, type VersionWrite } from '../../../src/fhir/store/version-writes.ts';
 import { indexRow } from '../../../src/fhir/search/index-row.ts';
 
 let db: TestDatabase;
@@ -83,11 +83,23 @@ test('creates without keys (the statement of two inserts) and with keys, alone a
   try {
     const lone = [keyless(randomUUID(), 'lone-1'), keyless(randomUUID(), 'lone-2')];
     const mixed = [keyless(randomUUID(), 'mixed-1'), patient(randomUUID(), 1, 'mixed-2'), keyless(randomUUID(), 'mixed-3')];
+    const sent: string[] = [];
+    const query = client.query;
+    (client as any).query = function (...args: any[]) {
+      sent.push(String(args[0]));
+      return (query as any).apply(this, args);
+    };
     const read = await rowsReadSequentially(client, async () => {
       assert.equal(await writeVersions(client, lone), undefined);
       assert.equal(await writeVersions(client, mixed), undefined);
     });
+    delete (client as any).query;
     assert.deepEqual(read, { resources: 0, search_index: 0, unique_keys: 0 });
+    // Only keyless creates: the two inserts as a statement of their own, not a call of the write function.
+    const writes = sent.filter(isWriteStatement);
+    assert.equal(writes.length, 2);
+    assert.ok(!writes[0]!.includes('dsf_write_versions') && writes[0]!.startsWith('WITH res AS (INSERT INTO resources'), writes[0]);
+    assert.ok(writes[1]!.startsWith('SELECT dsf_write_versions('), writes[1]);
     const ids = [...lone, ...mixed].map((w) => w.id);
     const rows = (await db.pool.query('SELECT id, version, current, deleted, size, resource FROM resources WHERE id = ANY($1::uuid[]) ORDER BY change_seq', [ids])).rows;
     assert.deepEqual(

@@ -1,5 +1,5 @@
 // The BPE's Prometheus metrics: the database pool, process instances running by process, jobs (due,
-// executed, failed), incidents (jobs without retries left), and Tasks that could not be sent, by the
+// executed, failed, running now against the workers), incidents (jobs without retries left), and Tasks that could not be sent, by the
 // remote FHIR server. Counts of rows are read from the engine's tables when scraped.
 import type pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
@@ -14,6 +14,8 @@ export interface BpeMetrics {
   jobFailed(): void;
   /** Counts Task creates sent to remote FHIR servers and their failures. */
   taskSends: FhirRequestObserver;
+  /** Where the jobs running now and the job workers are read from when scraped (set once the engine exists). */
+  observeJobWorkers(running: () => number, workers: number): void;
 }
 
 export function createBpeMetrics(pool: pg.Pool): BpeMetrics {
@@ -49,6 +51,12 @@ export function createBpeMetrics(pool: pg.Pool): BpeMetrics {
   countGauge('jobs_due', 'Jobs due now and not yet run (async continuations, timers)', 'SELECT count(*) AS n FROM bpmn_job WHERE retries > 0 AND due_at <= now()');
   countGauge('jobs_waiting', 'Jobs with retries left, due now or later', 'SELECT count(*) AS n FROM bpmn_job WHERE retries > 0');
   countGauge('incidents', 'Jobs whose retries are used up (incidents)', 'SELECT count(*) AS n FROM bpmn_job WHERE retries <= 0');
+  // Running jobs against the workers: a BPE whose workers are all busy for long (jobs waiting on slow
+  // remote servers) runs nothing else until one is free.
+  let runningJobs: () => number = () => 0;
+  let jobWorkers = 0;
+  new Gauge({ name: `${p}jobs_running`, help: 'Jobs running now (at most the job workers)', registers: [registry], collect() { this.set(runningJobs()); } });
+  new Gauge({ name: `${p}job_workers`, help: 'Jobs the engine runs at once at most (DEV_DSF_BPE_PROCESS_ENGINE_COREPOOLSIZE)', registers: [registry], collect() { this.set(jobWorkers); } });
   const executed = new Counter({ name: `${p}jobs_executed_total`, help: 'Jobs run and committed', registers: [registry] });
   const failed = new Counter({ name: `${p}jobs_failed_total`, help: 'Job runs that failed (each costs a retry)', registers: [registry] });
   const sent = new Counter({ name: `${p}tasks_sent_total`, help: 'Tasks created at remote FHIR servers, by server base URL', labelNames: ['remote'] as const, registers: [registry] });
@@ -63,6 +71,10 @@ export function createBpeMetrics(pool: pg.Pool): BpeMetrics {
     registry,
     jobExecuted: () => executed.inc(),
     jobFailed: () => failed.inc(),
+    observeJobWorkers(running, workers) {
+      runningJobs = running;
+      jobWorkers = workers;
+    },
     taskSends: {
       done(method, baseUrl, body, error) {
         if (!isTaskCreate(method, body)) return;

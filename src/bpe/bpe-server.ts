@@ -131,6 +131,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
         },
       },
     });
+    metrics.observeJobWorkers(() => core!.engine.runningJobs, core.engine.jobWorkers);
     logger.info(`deploying process plugins from ${[config.pluginDirectory, ...config.extraPluginDirectories].join(', ')}`);
     const deployment = await core.deployPlugins();
     // The reference tests configured connections at start (a token per OIDC provider, /metadata where asked); failures are logged only.
@@ -199,7 +200,7 @@ export async function startBpeServer(config: BpeConfig, options: BpeStartOptions
       web,
       async stop() {
         // Graceful and bounded: the websockets and the job executor take no further work; the Task
-        // (or QuestionnaireResponse) being handled and the job running get DSF_BPE_SHUTDOWN_TIMEOUT_MS
+        // (or QuestionnaireResponse) being handled and the jobs running get DSF_BPE_SHUTDOWN_TIMEOUT_MS
         // together. Only then does the pool close: nothing uses it any more, or what still runs is
         // abandoned (its connection cut, so its transaction rolls back and it runs after the restart).
         await connectionTests;

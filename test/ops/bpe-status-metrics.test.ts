@@ -1,5 +1,5 @@
 // The BPE's status port: /status with connection, plugins and process states; /metrics with process
-// instances, jobs, incidents and Tasks sent or not sent per remote FHIR server, after real traffic
+// instances, jobs (running against the workers), incidents and Tasks sent or not sent per remote FHIR server, after real traffic
 // between two sites.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,6 +53,9 @@ test('BPE /metrics: Tasks sent and send failures by remote server, jobs, instanc
   assert.ok((metric(text, /^dsf_bpe_jobs_executed_total /) ?? -1) >= 0);
   assert.ok(metric(text, /^dsf_bpe_jobs_due /) !== undefined);
   assert.equal(metric(text, /^dsf_bpe_incidents /), 0);
+  // Both runs ended: no job is running; the workers are the default (DEV_DSF_BPE_PROCESS_ENGINE_COREPOOLSIZE unset).
+  assert.equal(metric(text, /^dsf_bpe_jobs_running /), 0);
+  assert.equal(metric(text, /^dsf_bpe_job_workers /), 4);
   assert.ok((metric(text, /^dsf_bpe_db_pool_connections_total /) ?? 0) >= 1);
   // B's receive instance answered and ended; A's send instances ended: nothing of them still running.
   assert.equal(metric(text, /^dsf_bpe_process_instances_running\{process="testorg_send"/), undefined, text.split('\n').filter((l) => l.includes('running')).join('\n'));

@@ -417,6 +417,11 @@ export class ProcessEngine {
     await this.jobExecutor.stop();
   }
 
+  /** Jobs the background job executor runs at once at most. */
+  get jobWorkers(): number {
+    return this.jobExecutor.workers;
+  }
+
   /** Jobs the background job executor is running now (at most its workers). */
   get runningJobs(): number {
     return this.jobExecutor.runningJobs;

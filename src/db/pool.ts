@@ -32,16 +32,61 @@ export class PoolWaitTimeoutError extends Error {
 /** pg-pool's own errors for a timed-out checkout and a timed-out new connection. */
 const isPgPoolTimeout = (e: unknown) => e instanceof Error && (e.message === 'timeout exceeded when trying to connect' || e.message === 'Connection terminated due to connection timeout');
 
-/** pg.Pool whose connect() (also used by its query()) fails with PoolWaitTimeoutError after the wait timeout. */
+/**
+ * PostgreSQL refused a new connection for now: too many connections (max_connections, or a role's or
+ * database's connection limit: 53300) or the server is starting or stopping (57P03). Both pass: other
+ * pools give theirs back after their idle timeout, a restart ends.
+ */
+const isRefusedForNow = (e: unknown) => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '53300' || code === '57P03';
+};
+
+/** First pause before a refused connection is tried again; it doubles up to the last. */
+const REFUSED_RETRY_FIRST_MS = 25;
+const REFUSED_RETRY_MAX_MS = 1_000;
+
+/**
+ * pg.Pool whose connect() (also used by its query()) fails with PoolWaitTimeoutError after the wait
+ * timeout, and which tries a connection PostgreSQL refused for now again within that timeout instead
+ * of failing the request or job that needed it.
+ */
 class BoundedPool extends pg.Pool {
   /** Made once per pool: connect() runs for every request, and each closure made there costs (tsx names it). */
-  private readonly rejectTranslated = (e: Error): Promise<never> => Promise.reject(this.translate(e));
+  private readonly onConnectError = (e: Error): Promise<pg.PoolClient> => (isRefusedForNow(e) ? this.connectAgain(e) : Promise.reject(this.translate(e)));
 
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
   override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
-    if (callback) return super.connect((err, client, done) => callback(err ? this.translate(err) : undefined, client, done));
-    return super.connect().catch(this.rejectTranslated);
+    if (!callback) return super.connect().catch(this.onConnectError);
+    super.connect((err, client, done) => {
+      if (!err) return callback(undefined, client, done);
+      if (!isRefusedForNow(err)) return callback(this.translate(err), undefined, done);
+      this.connectAgain(err).then(
+        (c) => callback(undefined, c, (release) => c.release(release as boolean | Error | undefined)),
+        (e: Error) => callback(e, undefined, () => {}),
+      );
+    });
+  }
+
+  /** Tries again after growing pauses until a connection comes or the wait timeout has passed since the first refusal. */
+  private async connectAgain(first: Error): Promise<pg.PoolClient> {
+    const waitMs = this.options.connectionTimeoutMillis ?? DEFAULT_POOL_WAIT_TIMEOUT_MS;
+    const deadline = performance.now() + waitMs;
+    let pause = REFUSED_RETRY_FIRST_MS;
+    let last: unknown = first;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || this.ending) throw new PoolWaitTimeoutError(this.options.max, waitMs, { cause: last });
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+      pause = Math.min(pause * 2, REFUSED_RETRY_MAX_MS);
+      try {
+        return await super.connect();
+      } catch (e) {
+        if (!isRefusedForNow(e)) throw this.translate(e as Error);
+        last = e;
+      }
+    }
   }
 
   private translate(e: Error): Error {

@@ -52,3 +52,40 @@ test('a database server refusing connections (nothing listening): the error is t
     await pool.end();
   }
 });
+
+// PostgreSQL refusing a connection for now (here a role's connection limit; max_connections gives the
+// same error, 53300): the pool tries again within its wait timeout instead of failing the request.
+test('a connection PostgreSQL refuses for now (too many connections) is tried again within the wait timeout', { timeout: 30_000 }, async () => {
+  const role = `dsf_pool_limited_${process.pid}`;
+  await db.pool.query(`DROP ROLE IF EXISTS ${role}`);
+  await db.pool.query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 1`);
+  const url = new URL(db.url);
+  url.username = role;
+  url.password = '';
+  const holder = createPool(url.toString(), 1);
+  const pool = createPool(url.toString(), 2, { waitTimeoutMs: 10_000 });
+  const short = createPool(url.toString(), 2, { waitTimeoutMs: 400 });
+  try {
+    const held = await holder.connect();
+    // The one connection the role may have is taken: a refused connect waits while it is held ...
+    let answered = false;
+    const query = pool.query('SELECT 1 AS one').then((r) => {
+      answered = true;
+      return r;
+    });
+    const checkout = pool.connect();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(answered, false, 'no answer while the only connection is held');
+    // ... and ends with the timeout's error (naming the refusal) when it is held longer than that.
+    await assert.rejects(short.query('SELECT 1'), (e: unknown) => e instanceof PoolWaitTimeoutError && /too many connections/.test(String((e as Error).cause)));
+    held.release(true); // closes it: the role's slot is free
+    // The query and the checkout (the callback and promise forms of connect) both get connections in turn.
+    assert.equal((await query).rows[0].one, 1);
+    const client = await checkout;
+    assert.equal((await client.query('SELECT 2 AS two')).rows[0].two, 2);
+    client.release();
+  } finally {
+    await Promise.all([holder.end(), pool.end(), short.end()]);
+    await db.pool.query(`DROP ROLE IF EXISTS ${role}`);
+  }
+});

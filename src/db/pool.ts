@@ -176,8 +176,12 @@ export function withDatabase(url: string, database: string): string {
 /** Creates the database if it does not exist (connecting to the server's 'postgres' database). */
 export async function ensureDatabase(url: string): Promise<void> {
   const name = decodeURIComponent(new URL(url).pathname.slice(1));
-  const admin = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
-  await admin.connect();
+  // A pool of one for its retries: a server refusing connections for now is tried again (30 s at most).
+  const adminPool = createPool(withDatabase(url, 'postgres'), 1, { waitTimeoutMs: 30_000 });
+  const admin = await adminPool.connect().catch(async (e: unknown) => {
+    await adminPool.end();
+    throw e;
+  });
   try {
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (exists.rowCount === 0) {
@@ -186,6 +190,7 @@ export async function ensureDatabase(url: string): Promise<void> {
       });
     }
   } finally {
-    await admin.end();
+    admin.release();
+    await adminPool.end();
   }
 }

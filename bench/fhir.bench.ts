@@ -30,6 +30,15 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
   const client = new HttpsClient({ ca, cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') }, { maxSockets: 64 });
   // A remote organisation known to the site: its searches go through the read-access filter.
   const remoteClient = new HttpsClient({ ca, cert: readFileSync(remote.client.certPath, 'utf8'), key: readFileSync(remote.client.keyPath, 'utf8') }, { maxSockets: 64 });
+  // New connections (TCP + TLS handshake) each client opened: a measured round should reuse its sockets.
+  let connectionsOpened = 0;
+  for (const c of [client, remoteClient]) {
+    const create = c.agent.createConnection.bind(c.agent) as (...a: unknown[]) => unknown;
+    (c.agent as unknown as { createConnection: (...a: unknown[]) => unknown }).createConnection = (...a: unknown[]) => {
+      connectionsOpened++;
+      return create(...a);
+    };
+  }
   const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
   const results: LoadResult[] = [];
   const out: Record<string, unknown> = {};
@@ -71,6 +80,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     // The second baseline: PostgreSQL alone, one jsonb row inserted and committed per request (one
     // autocommit statement, one round trip), from a pool as large as the clients, on the same server.
     const bare = new pg.Pool({ connectionString: site.databaseUrl, max: 16 });
+    bare.on('connect', () => connectionsOpened++);
     await bare.query('CREATE TABLE bench_bare_insert (id uuid PRIMARY KEY, resource jsonb NOT NULL)');
     const bareBody = JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/bare', value: 'x' }], active: true });
     const workloads: [string, number, (i: number) => Promise<boolean>][] = [
@@ -138,13 +148,16 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
       // holds when other processes load the machine, unlike requests per second.
       const cpuPerUnit: Record<string, number[]> = {};
       const dbCpuPerUnit: Record<string, number[]> = {};
+      const newConnections: Record<string, number[]> = {};
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, weight, fn] of workloads) {
           const count = Math.max(16, Math.round(((concurrency === 1 ? 400 : 2000) * scale) / weight / ROUNDS));
           const server = serverOf(name);
           const cpuBefore = server?.cpuMicros();
           const dbBefore = name === 'baseline: fixed JSON over TLS' ? undefined : await databaseCpu();
+          const opened = connectionsOpened;
           const r = await runLoad(name, concurrency, count, 20_000, fn);
+          (newConnections[name] ??= []).push(connectionsOpened - opened);
           (rounds[name] ??= []).push(r);
           if (server) (cpuPerUnit[name] ??= []).push((server.cpuMicros() - cpuBefore!) / (r.requests * weight));
           const dbSpent = dbBefore && (await databaseCpuSince(dbBefore));
@@ -174,6 +187,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
           ...(cpu !== undefined ? { [weight > 1 ? 'serverCpuMicrosPerEntry' : 'serverCpuMicrosPerRequest']: Math.round(cpu) } : {}),
           ...(db !== undefined ? { [weight > 1 ? 'databaseCpuMicrosPerEntry' : 'databaseCpuMicrosPerRequest']: Math.round(db) } : {}),
           errors: rs.reduce((n, x) => n + x.errors, 0),
+          rounds: rs.map((x, k) => ({ rps: Math.round(x.rps), requests: x.requests, newConnections: newConnections[name]![k] })),
         };
       }
     }

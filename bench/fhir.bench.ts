@@ -1,8 +1,9 @@
 // FHIR server throughput and latency, each as a ratio to a fastify route that returns a fixed JSON body
-// of the same size over the same TLS setup, measured in the same run; and resident memory after
-// 100,000 stored resources. Each served workload also reports the serving process's CPU time per
-// request (µs, each thread's schedstat in /proc), and PostgreSQL's (its backends for the site's database,
-// when on this host): figures that hold when other work loads the machine.
+// of the same size over the same TLS setup, measured next to it in the same run (five rounds by time,
+// the ratio the median of the rounds' with its range; see the rounds below); and resident memory after
+// 100,000 stored resources. Each workload also reports the serving process's CPU time per request (µs,
+// each thread's schedstat in /proc), PostgreSQL's (its backends for the site's database, when on this
+// host) and this load generator's: figures that hold when other work loads the machine.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -157,9 +158,10 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     const measureStart = performance.now();
     for (const concurrency of concurrencies) {
       for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
-      // Per round, per position in its order: the result, the serving process's CPU time and
-      // PostgreSQL's per request (per entry for a transaction; µs), and the connections it opened.
-      const rounds: { r: LoadResult; cpu?: number; db?: number; opened: number }[][] = [];
+      // Per round, per position in its order: the result, the serving process's CPU time, PostgreSQL's
+      // and this load generator's per request (per entry for a transaction; µs; the load generator
+      // shares the two cores), and the connections it opened.
+      const rounds: { r: LoadResult; cpu?: number; db?: number; client: number; opened: number }[][] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const segments: (typeof rounds)[number] = [];
         for (const name of order) {
@@ -172,12 +174,15 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
           const cpuBefore = server?.cpuMicros();
           const dbBefore = name === 'baseline: fixed JSON over TLS' ? undefined : await databaseCpu();
           const opened = connectionsOpened;
+          const clientBefore = process.cpuUsage();
           const r = await runFor(name, concurrency, SEGMENT_MS, fn);
+          const client = process.cpuUsage(clientBefore);
           const units = r.requests * weight;
           const dbSpent = dbBefore && (await databaseCpuSince(dbBefore));
           segments.push({
             r,
             cpu: server ? (server.cpuMicros() - cpuBefore!) / units : undefined,
+            client: (client.user + client.system) / units,
             db: dbSpent !== undefined ? dbSpent / units : undefined,
             opened: connectionsOpened - opened,
           });
@@ -185,11 +190,12 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
         }
         rounds.push(segments);
       }
-      // The ratio of a workload to a reference in each round (units per second: entries for a transaction).
-      const ratios = (name: string, reference: string) =>
+      // The ratio of a workload to a reference in each round: of requests per second to the TLS route,
+      // of units per second (entries for a transaction) to the bare insert and to a read.
+      const ratios = (name: string, reference: string, perEntry: boolean) =>
         rounds.map((segments) => {
           const at = order.indexOf(name);
-          const units = segments.map((s, k) => s.r.rps * byName.get(order[k]!)!.weight);
+          const units = segments.map((s, k) => s.r.rps * (perEntry ? byName.get(order[k]!)!.weight : 1));
           return units[at]! / bracketing(order, units, at, reference)!;
         });
       const fixed = (x: number, d = 3) => +x.toFixed(d);
@@ -200,10 +206,10 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
         const r = { ...own.reduce((a, b) => (Math.abs(b.r.rps - rps.median) < Math.abs(a.r.rps - rps.median) ? b : a)).r, rps: rps.median };
         results.push(r);
         const isBaseline = name.startsWith('baseline');
-        const toBase = isBaseline ? undefined : spread(ratios(name, 'baseline: fixed JSON over TLS'));
+        const toBase = isBaseline ? undefined : spread(ratios(name, 'baseline: fixed JSON over TLS', false));
         // The second baseline may be left out by DSF_BENCH_FHIR_ONLY (a search without the read).
         const second = [secondBaseline(name)].find((n) => n !== undefined && byName.has(n));
-        const toSecond = second ? spread(ratios(name, second)) : undefined;
+        const toSecond = second ? spread(ratios(name, second, true)) : undefined;
         const cpus = own.filter((s) => s.cpu !== undefined).map((s) => s.cpu!);
         const dbs = own.filter((s) => s.db !== undefined).map((s) => s.db!);
         const cpu = cpus.length ? spread(cpus).median : undefined;
@@ -211,7 +217,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
         const range = (s: { min: number; max: number }) => `(${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
         const ratioText = toBase ? `ratio ${toBase.median.toFixed(3)} ${range(toBase)}` : `req/s ${rps.min.toFixed(0)}–${rps.max.toFixed(0)}`;
         const secondText = toSecond ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${toSecond.median.toFixed(3)} ${range(toSecond)}` : '';
-        const cpuText = `${cpu !== undefined ? `  server ${cpu.toFixed(0)} µs/${weight > 1 ? 'entry' : 'req'}` : ''}${db !== undefined ? `  db ${db.toFixed(0)} µs` : ''}`;
+        const clientCpu = spread(own.map((s) => s.client)).median;
+        const cpuText = `${cpu !== undefined ? `  server ${cpu.toFixed(0)} µs/${weight > 1 ? 'entry' : 'req'}` : ''}${db !== undefined ? `  db ${db.toFixed(0)} µs` : ''}  client ${clientCpu.toFixed(0)} µs`;
         log(`${formatRow(r, ratioText)}${secondText}${cpuText}`);
         const secondKey = second === 'read' ? 'ratioToRead' : 'ratioToBareInsert';
         out[`${name} c=${concurrency}`] = {
@@ -224,6 +231,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
           ...(toSecond ? { [secondKey]: fixed(toSecond.median, 4), [`${secondKey}Range`]: [fixed(toSecond.min), fixed(toSecond.max)] } : {}),
           ...(cpu !== undefined ? { [weight > 1 ? 'serverCpuMicrosPerEntry' : 'serverCpuMicrosPerRequest']: Math.round(cpu) } : {}),
           ...(db !== undefined ? { [weight > 1 ? 'databaseCpuMicrosPerEntry' : 'databaseCpuMicrosPerRequest']: Math.round(db) } : {}),
+          [weight > 1 ? 'clientCpuMicrosPerEntry' : 'clientCpuMicrosPerRequest']: Math.round(clientCpu),
           errors: own.reduce((n, s) => n + s.r.errors, 0),
           rounds: own.map((s) => ({ rps: Math.round(s.r.rps), requests: s.r.requests, newConnections: s.opened })),
         };
@@ -238,12 +246,13 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     await monitor.end();
     await baseline.stop();
     // The cost of authorization: the same searches as a remote organisation (read-access filtered SQL)
-    // against the local organisation (no filter), as a ratio of throughput.
+    // against the local organisation (no filter), as a ratio of throughput, each taken relative to the
+    // TLS route measured next to it (the two are measured in different groups of a round).
     const authz: Record<string, number> = {};
     for (const c of [1, 16]) {
       for (const [remoteName, localName] of [['search token (remote organisation)', 'search token'], ['search token + _include (remote org)', 'search token + _include']] as const) {
         if (!out[`${remoteName} c=${c}`] || !out[`${localName} c=${c}`]) continue;
-        const ratio = (out[`${remoteName} c=${c}`] as { rps: number }).rps / (out[`${localName} c=${c}`] as { rps: number }).rps;
+        const ratio = (out[`${remoteName} c=${c}`] as { ratioToBaseline: number }).ratioToBaseline / (out[`${localName} c=${c}`] as { ratioToBaseline: number }).ratioToBaseline;
         authz[`${localName} c=${c}`] = +ratio.toFixed(3);
         log(`authorization cost: ${localName} c=${c}: remote/local throughput ratio ${ratio.toFixed(3)}`);
       }

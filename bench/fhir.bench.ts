@@ -155,9 +155,26 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     // (bench/create-costs.ts with DSF_COSTS_CLIENTS=16,1,16,1).
     for (const [name, weight, fn] of workloads) await runLoad(name, 16, Math.max(20, Math.round(1000 / weight)), 20_000, fn);
     let measuredConnections = 0;
+    // Waits until the two servers and the database's backends are idle (together under 5 % of a core
+    // over 100 ms; at most 5 s). What the warm-up left behind (autovacuum of the rows it wrote, the
+    // servers' garbage) otherwise slowed the first round: the TLS route at one client ran at 420-1,260
+    // req/s in its first segments and 5,000-7,500 in its last ones of the same run.
+    const settleMs: number[] = [];
+    const settle = async () => {
+      const start = performance.now();
+      while (performance.now() - start < 5_000) {
+        const before = fhir.cpuMicros() + baseline.cpuMicros();
+        const db = await databaseCpu();
+        await new Promise((r) => setTimeout(r, 100));
+        const spent = fhir.cpuMicros() + baseline.cpuMicros() - before + ((db && (await databaseCpuSince(db))) ?? 0);
+        if (spent < 5_000) break;
+      }
+      return performance.now() - start;
+    };
     const measureStart = performance.now();
     for (const concurrency of concurrencies) {
       for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
+      settleMs.push(Math.round(await settle()));
       // Per round, per position in its order: the result, the serving process's CPU time, PostgreSQL's
       // and this load generator's per request (per entry for a transaction; µs; the load generator
       // shares the two cores), and the connections it opened.
@@ -198,6 +215,18 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
           const units = segments.map((s, k) => s.r.rps * (perEntry ? byName.get(order[k]!)!.weight : 1));
           return units[at]! / bracketing(order, units, at, reference)!;
         });
+      // The same comparison in CPU time: the reference's CPU per request (or entry) over the workload's,
+      // counting the serving process, PostgreSQL's backends and this load generator. It is the ratio the
+      // throughputs tend to when the CPUs are the limit (under load from other work they are), and it
+      // moves little with that load; on a quiet machine the TLS route is bound by round trips rather
+      // than CPU, so the throughput ratio is the higher one there. Only with PostgreSQL on this host.
+      const measuresDatabase = rounds.every((segments) => segments.every((s, k) => s.db !== undefined || order[k] === 'baseline: fixed JSON over TLS'));
+      const cpuRatios = (name: string, reference: string, perEntry: boolean) =>
+        rounds.map((segments) => {
+          const at = order.indexOf(name);
+          const costs = segments.map((s, k) => ((s.cpu ?? 0) + (s.db ?? 0) + s.client) * (perEntry ? 1 : byName.get(order[k]!)!.weight));
+          return bracketing(order, costs, at, reference)! / costs[at]!;
+        });
       const fixed = (x: number, d = 3) => +x.toFixed(d);
       for (const [name, weight] of workloads) {
         // A baseline's segments all count (it runs several times a round); its spread is of its throughput.
@@ -210,13 +239,16 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
         // The second baseline may be left out by DSF_BENCH_FHIR_ONLY (a search without the read).
         const second = [secondBaseline(name)].find((n) => n !== undefined && byName.has(n));
         const toSecond = second ? spread(ratios(name, second, true)) : undefined;
+        const cpuToBase = !isBaseline && measuresDatabase ? spread(cpuRatios(name, 'baseline: fixed JSON over TLS', false)) : undefined;
+        const cpuToSecond = second && measuresDatabase ? spread(cpuRatios(name, second, true)) : undefined;
         const cpus = own.filter((s) => s.cpu !== undefined).map((s) => s.cpu!);
         const dbs = own.filter((s) => s.db !== undefined).map((s) => s.db!);
         const cpu = cpus.length ? spread(cpus).median : undefined;
         const db = dbs.length ? spread(dbs).median : undefined;
         const range = (s: { min: number; max: number }) => `(${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
-        const ratioText = toBase ? `ratio ${toBase.median.toFixed(3)} ${range(toBase)}` : `req/s ${rps.min.toFixed(0)}–${rps.max.toFixed(0)}`;
-        const secondText = toSecond ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${toSecond.median.toFixed(3)} ${range(toSecond)}` : '';
+        const cpuNote = (c?: { median: number }) => (c ? ` cpu ${c.median.toFixed(2)}` : '');
+        const ratioText = toBase ? `ratio ${toBase.median.toFixed(3)} ${range(toBase)}${cpuNote(cpuToBase)}` : `req/s ${rps.min.toFixed(0)}–${rps.max.toFixed(0)}`;
+        const secondText = toSecond ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${toSecond.median.toFixed(3)} ${range(toSecond)}${cpuNote(cpuToSecond)}` : '';
         const clientCpu = spread(own.map((s) => s.client)).median;
         const cpuText = `${cpu !== undefined ? `  server ${cpu.toFixed(0)} µs/${weight > 1 ? 'entry' : 'req'}` : ''}${db !== undefined ? `  db ${db.toFixed(0)} µs` : ''}  client ${clientCpu.toFixed(0)} µs`;
         log(`${formatRow(r, ratioText)}${secondText}${cpuText}`);
@@ -229,6 +261,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
           ratioToBaseline: toBase ? fixed(toBase.median, 4) : 1,
           ...(toBase ? { ratioToBaselineRange: [fixed(toBase.min), fixed(toBase.max)] } : {}),
           ...(toSecond ? { [secondKey]: fixed(toSecond.median, 4), [`${secondKey}Range`]: [fixed(toSecond.min), fixed(toSecond.max)] } : {}),
+          ...(cpuToBase ? { cpuRatioToBaseline: fixed(cpuToBase.median), cpuRatioToBaselineRange: [fixed(cpuToBase.min), fixed(cpuToBase.max)] } : {}),
+          ...(cpuToSecond ? { [`cpuR${secondKey.slice(1)}`]: fixed(cpuToSecond.median), [`cpuR${secondKey.slice(1)}Range`]: [fixed(cpuToSecond.min), fixed(cpuToSecond.max)] } : {}),
           ...(cpu !== undefined ? { [weight > 1 ? 'serverCpuMicrosPerEntry' : 'serverCpuMicrosPerRequest']: Math.round(cpu) } : {}),
           ...(db !== undefined ? { [weight > 1 ? 'databaseCpuMicrosPerEntry' : 'databaseCpuMicrosPerRequest']: Math.round(db) } : {}),
           [weight > 1 ? 'clientCpuMicrosPerEntry' : 'clientCpuMicrosPerRequest']: Math.round(clientCpu),
@@ -240,8 +274,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     // Connections opened inside measured segments (TCP+TLS handshakes, pg connections): 0 when every
     // segment ran on the sockets its untimed first requests opened.
     const seconds = Math.round((performance.now() - measureStart) / 1000);
-    out.method = { rounds: ROUNDS, segmentMs: SEGMENT_MS, group: GROUP, order, connectionsOpenedWhileMeasuring: measuredConnections, seconds };
-    log(`method: ${ROUNDS} rounds of ${SEGMENT_MS} ms segments, baselines around every ${GROUP} workloads; connections opened while measuring: ${measuredConnections}; ${seconds} s`);
+    out.method = { rounds: ROUNDS, segmentMs: SEGMENT_MS, group: GROUP, order, connectionsOpenedWhileMeasuring: measuredConnections, settleMs, seconds };
+    log(`method: ${ROUNDS} rounds of ${SEGMENT_MS} ms segments, baselines around every ${GROUP} workloads; connections opened while measuring: ${measuredConnections}; idle after the warm-ups in ${settleMs.join(', ')} ms; ${seconds} s`);
     await bare.end();
     await monitor.end();
     await baseline.stop();

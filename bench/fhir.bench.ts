@@ -152,13 +152,18 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     // (1 client) measured a server still compiling its code (V8 optimises a function after many calls;
     // a profile of the first 1,000 creates showed TurboFan's graph reducer and baseline code), which
     // put that figure's server CPU per create 1.4-1.6x above a later 1-client round of the same server
-    // (bench/create-costs.ts with DSF_COSTS_CLIENTS=16,1,16,1).
-    for (const [name, weight, fn] of workloads) await runLoad(name, 16, Math.max(20, Math.round(1000 / weight)), 20_000, fn);
+    // (bench/create-costs.ts with DSF_COSTS_CLIENTS=16,1,16,1). By time, the same for every workload: by
+    // count (1,000 requests each) the TLS route, several times faster than the server, had the least.
+    // The TLS route's first segments at one client still ran at a third to a half of its later speed in
+    // most runs, with this warm-up and the idle wait below too (cause not found); a ratio is the
+    // median of five rounds, so that first round does not decide it.
+    const WARM_UP_MS = 500;
+    for (const [name, , fn] of workloads) await runFor(name, 16, WARM_UP_MS, fn);
     let measuredConnections = 0;
     // Waits until the two servers and the database's backends are idle (together under 5 % of a core
-    // over 100 ms; at most 5 s). What the warm-up left behind (autovacuum of the rows it wrote, the
-    // servers' garbage) otherwise slowed the first round: the TLS route at one client ran at 420-1,260
-    // req/s in its first segments and 5,000-7,500 in its last ones of the same run.
+    // over 100 ms; at most 5 s), so that the first round does not run beside what the warm-up left
+    // behind (autovacuum of the rows it wrote, the servers' garbage). In the runs so far that took
+    // 0.1-0.2 s: a guard, not a cure for a slow first round.
     const settleMs: number[] = [];
     const settle = async () => {
       const start = performance.now();
@@ -173,7 +178,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     };
     const measureStart = performance.now();
     for (const concurrency of concurrencies) {
-      for (const [name, , fn] of workloads) await runLoad(name, concurrency, 50, 5_000, fn); // warm-up
+      for (const [name, , fn] of workloads) await runFor(name, concurrency, WARM_UP_MS / 5, fn); // at this concurrency
       settleMs.push(Math.round(await settle()));
       // Per round, per position in its order: the result, the serving process's CPU time, PostgreSQL's
       // and this load generator's per request (per entry for a transaction; µs; the load generator

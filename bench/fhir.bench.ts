@@ -250,7 +250,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
         const dbs = own.filter((s) => s.db !== undefined).map((s) => s.db!);
         const cpu = cpus.length ? spread(cpus).median : undefined;
         const db = dbs.length ? spread(dbs).median : undefined;
-        const range = (s: { min: number; max: number }) => `(${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+        const range = (s: { min: number; max: number }) => `(${s.min.toFixed(3)}–${s.max.toFixed(3)})`;
         const cpuNote = (c?: { median: number }) => (c ? ` cpu ${c.median.toFixed(2)}` : '');
         const ratioText = toBase ? `ratio ${toBase.median.toFixed(3)} ${range(toBase)}${cpuNote(cpuToBase)}` : `req/s ${rps.min.toFixed(0)}–${rps.max.toFixed(0)}`;
         const secondText = toSecond ? `  vs ${second === 'read' ? 'read' : 'bare insert'} ${toSecond.median.toFixed(3)} ${range(toSecond)}${cpuNote(cpuToSecond)}` : '';

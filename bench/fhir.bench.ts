@@ -13,7 +13,7 @@ import { HttpsClient } from '../src/common/https-client.ts';
 import { sitesBundle } from '../src/fhir/init-bundle.ts';
 import { formatRow, runFor, runLoad, type LoadResult } from './lib/load.ts';
 import { bracketing, roundPlan, spread } from './lib/rounds.ts';
-import { processCpuMicros, startChild } from './lib/child.ts';
+import { processCpuMicros, startChild, type Child } from './lib/child.ts';
 import { startBenchSite } from './lib/bench-site.ts';
 import { measureBinary } from './binary.bench.ts';
 
@@ -43,6 +43,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
   }
   const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
   const results: LoadResult[] = [];
+  let baselineChild: Child | undefined; // stopped in finally too: a failed run left it running
   const out: Record<string, unknown> = {};
   try {
     // Data for reads and searches.
@@ -53,7 +54,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
       patientIds.push(JSON.parse(r.body).id);
     }
     const sample = await client.request(`${baseUrl}/Patient/${patientIds[0]}`, { headers: json });
-    const baseline = await startChild(['bench/lib/baseline-server.ts', org.server.certPath, org.server.keyPath, certs.ca.certPath, String(sample.body.length)], {}, /PORT (\d+)/);
+    const baseline = (baselineChild = await startChild(['bench/lib/baseline-server.ts', org.server.certPath, org.server.keyPath, certs.ca.certPath, String(sample.body.length)], {}, /PORT (\d+)/));
     const baselineUrl = `https://localhost:${baseline.match[1]}/fixed`;
     const seedBundle = {
       resourceType: 'Bundle',
@@ -327,6 +328,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
     }
     await db.end();
   } finally {
+    await baselineChild?.stop();
     client.close();
     remoteClient.close();
     await site.stop();

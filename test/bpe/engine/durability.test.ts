@@ -10,7 +10,7 @@ import { ProcessEngine } from '../../../src/bpe/engine/engine.ts';
 import { createPool } from '../../../src/db/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { CRASH_PROCESS } from './crash-process.ts';
-import { bpmn, fn, seq } from './harness.ts';
+import { bpmn, fn, seq, twinProcess } from './harness.ts';
 
 let db: TestDatabase;
 before(async () => {
@@ -82,14 +82,7 @@ test('two engines on one database never run a job twice', async () => {
     const a = new ProcessEngine({ pool: db.pool, delegates });
     const b = new ProcessEngine({ pool: otherPool, delegates });
     await a.migrate();
-    await a.deploy(
-      bpmn(
-        'twin',
-        `<bpmn:startEvent id="s" /><bpmn:serviceTask id="w1" camunda:class="twin.Work" camunda:asyncBefore="true" />
-         <bpmn:serviceTask id="w2" camunda:class="twin.Work" camunda:asyncBefore="true" /><bpmn:endEvent id="e" />
-         ${seq('f1', 's', 'w1')}${seq('f2', 'w1', 'w2')}${seq('f3', 'w2', 'e')}`,
-      ),
-    );
+    await a.deploy(twinProcess());
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push((await a.startProcessByKey('twin')).id);
     let ranA = 0;

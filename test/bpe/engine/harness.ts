@@ -57,3 +57,16 @@ export async function engineFixture(options: Partial<ProcessEngineOptions> = {})
 export async function completedActivities(engine: ProcessEngine, instanceId: string): Promise<string[]> {
   return (await engine.activityHistory(instanceId)).filter((a) => a.outcome === 'completed').map((a) => a.activityId);
 }
+
+/**
+ * Process `twin`: two async service tasks of class `twin.Work` in a row, so each instance makes two jobs
+ * one after the other (for tests of two engines or several workers taking jobs from one database).
+ */
+export function twinProcess(): string {
+  return bpmn(
+    'twin',
+    `<bpmn:startEvent id="s" /><bpmn:serviceTask id="w1" camunda:class="twin.Work" camunda:asyncBefore="true" />
+     <bpmn:serviceTask id="w2" camunda:class="twin.Work" camunda:asyncBefore="true" /><bpmn:endEvent id="e" />
+     ${seq('f1', 's', 'w1')}${seq('f2', 'w1', 'w2')}${seq('f3', 'w2', 'e')}`,
+  );
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ProcessEngine, type ProcessEngineOptions } from '../../../src/bpe/engine/engine.ts';
 import { createPool, endPool } from '../../../src/db/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
-import { bpmn, fn, seq } from './harness.ts';
+import { bpmn, fn, seq, twinProcess } from './harness.ts';
 
 const databases: TestDatabase[] = [];
 const engines: ProcessEngine[] = [];
@@ -228,14 +228,7 @@ test('two engines with four workers each on one database run every job exactly o
   try {
     const b = new ProcessEngine({ pool: otherPool, delegates, jobs: { pollIntervalMs: 20, workers: 4 } });
     engines.push(b);
-    await a.deploy(
-      bpmn(
-        'twin',
-        `<bpmn:startEvent id="s" /><bpmn:serviceTask id="w1" camunda:class="twin.Work" camunda:asyncBefore="true" />
-         <bpmn:serviceTask id="w2" camunda:class="twin.Work" camunda:asyncBefore="true" /><bpmn:endEvent id="e" />
-         ${seq('f1', 's', 'w1')}${seq('f2', 'w1', 'w2')}${seq('f3', 'w2', 'e')}`,
-      ),
-    );
+    await a.deploy(twinProcess());
     const ids: string[] = [];
     for (let i = 0; i < 40; i++) ids.push((await a.startProcessByKey('twin')).id);
     a.startJobExecutor();

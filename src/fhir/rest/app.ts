@@ -12,6 +12,7 @@ import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from '../service/database-errors.ts';
 import { registerRequestLog, type CallerLabel } from './request-log.ts';
 import { useRequestScopes } from './request-database.ts';
+import { lazyChildLogger } from './request-logger.ts';
 
 export interface HttpTimeouts {
   /** Time to complete the TLS handshake and send the request headers. */
@@ -70,7 +71,8 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
   let app: FastifyInstance;
   app = Fastify({
     https,
-    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    // req.log made only when a request logs more than its request line (request-logger.ts).
+    ...(opts.logger ? { loggerInstance: opts.logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     // Our own line per request (request-log.ts), without URLs.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: nextRequestId,

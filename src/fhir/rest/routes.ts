@@ -15,8 +15,8 @@ export interface RouteDeps {
   service: FhirService;
   bundles: BundleProcessor;
   capability: () => CapabilityStatement;
-  /** Builds the request context (identity, access filter) for a request. */
-  context(req: FastifyRequest): Promise<RequestContext>;
+  /** Builds the request context (identity, access filter) for a request; without a promise when the identity is known. */
+  context(req: FastifyRequest): RequestContext | Promise<RequestContext>;
   /** Extra routes (operations, raw content, websocket) registered before the generic ones. */
   extraRoutes?: (app: FastifyInstance, deps: RouteDeps) => void;
 }

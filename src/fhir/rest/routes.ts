@@ -55,7 +55,7 @@ export function sendWrite(req: FastifyRequest, reply: FastifyReply, r: Interacti
 }
 
 function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult & { json?: string }): FastifyReply {
-  setVersionHeaders(reply, { ...r, location: undefined });
+  setVersionHeaders(reply, r, false);
   if (notModified(req, r)) return reply.code(304).send();
   if (r.json !== undefined) return sendJsonText(reply, r.status, r.json);
   return sendResource(req, reply, r.status, r.resource && applyResultParameters(r.resource, queryPairs(req)));

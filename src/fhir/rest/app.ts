@@ -12,7 +12,7 @@ import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from '../service/database-errors.ts';
 import { registerRequestLog, type CallerLabel } from './request-log.ts';
 import { useRequestScopes } from './request-database.ts';
-import { lazyChildLogger } from './request-logger.ts';
+import { lazyChildrenOf } from './request-logger.ts';
 
 export interface HttpTimeouts {
   /** Time to complete the TLS handshake and send the request headers. */
@@ -71,8 +71,7 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
   let app: FastifyInstance;
   app = Fastify({
     https,
-    // req.log made only when a request logs more than its request line (request-logger.ts).
-    ...(opts.logger ? { loggerInstance: opts.logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     // Our own line per request (request-log.ts), without URLs.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: nextRequestId,
@@ -90,6 +89,9 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
     // Repeated query keys matter in FHIR (AND); routes read req.url, this only serves _format/_pretty.
     routerOptions: { ignoreTrailingSlash: true, querystringParser: (str: string) => Object.fromEntries(new URLSearchParams(str)) },
   } as FastifyServerOptions & { https: HttpsOptions | null }) as unknown as FastifyInstance;
+
+  // req.log made only when a request logs more than its request line (request-logger.ts).
+  if (opts.logger) lazyChildrenOf(app.log);
 
   // Lets a page answer requests whose headers overflow (what arrived of them names the Accept).
   if (opts.ui) recordHeaderBytes(app.server);

@@ -13,11 +13,13 @@ export class RequestLogger {
     private readonly parent: FastifyBaseLogger,
     private readonly bindings: Bindings,
     private readonly options: Record<string, unknown>,
+    /** Makes the real child (the parent's own child()). */
+    private readonly makeChild: (bindings: Bindings, options: Record<string, unknown>) => FastifyBaseLogger,
   ) {}
 
   /** The pino child, made on first use. */
   private get real(): FastifyBaseLogger {
-    return (this.made ??= this.parent.child(this.bindings, this.options));
+    return (this.made ??= this.makeChild(this.bindings, this.options));
   }
 
   get level(): string {
@@ -63,9 +65,19 @@ export class RequestLogger {
   }
 }
 
-/** fastify's childLoggerFactory: a RequestLogger in place of a pino child per request. */
-export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: Record<string, unknown>): FastifyBaseLogger {
-  return new RequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
+/**
+ * Makes the children of fastify's own logger (one per request: fastify asks its logger for a child
+ * with the request id) RequestLoggers. Done on the logger rather than with fastify's
+ * childLoggerFactory option: fastify checks every child of a factory of its own (an array and seven
+ * lookups per request), but not those of its default one, which calls child().
+ */
+export function lazyChildrenOf(logger: FastifyBaseLogger): void {
+  const child = logger.child as (this: FastifyBaseLogger, bindings: Bindings, options?: Record<string, unknown>) => FastifyBaseLogger;
+  // `this`: pino's children inherit this method from the logger, and each must stay the parent of its own children.
+  (logger as { child: unknown }).child = function lazyChild(this: FastifyBaseLogger, bindings: Bindings, options?: Record<string, unknown>) {
+    const parent = this;
+    return new RequestLogger(parent, bindings, options ?? {}, (b, o) => child.call(parent, b, o)) as unknown as FastifyBaseLogger;
+  };
 }
 
 /** An info line of the request, through its logger (a RequestLogger: without making a child). */

@@ -28,10 +28,12 @@ const connectionTimeouts = new WeakMap<pg.PoolClient, number>();
 
 export class RequestScope {
   private abortedFlag = false;
+  // Both made when first needed: most requests' scopes never check out a connection (their reads
+  // share a statement another request runs), and none but an abandoned one cancels.
   /** Clients of this scope with the number of their statements still running. */
-  private readonly running = new Map<pg.PoolClient, number>();
+  private running: Map<pg.PoolClient, number> | undefined;
   /** Cancellations under way: the client goes back to the pool only after its cancel was handled. */
-  private readonly cancels = new Map<pg.PoolClient, Promise<void>>();
+  private cancels: Map<pg.PoolClient, Promise<void>> | undefined;
 
   constructor(private readonly cancel: (client: pg.PoolClient) => Promise<void>) {}
 
@@ -43,7 +45,9 @@ export class RequestScope {
   abort(): void {
     if (this.abortedFlag) return;
     this.abortedFlag = true;
-    for (const [client, n] of this.running) if (n > 0 && !this.cancels.has(client)) this.cancels.set(client, this.cancel(client));
+    if (!this.running) return;
+    const cancels = (this.cancels ??= new Map());
+    for (const [client, n] of this.running) if (n > 0 && !cancels.has(client)) cancels.set(client, this.cancel(client));
   }
 
   /** Routes a checked-out client's statements through this scope until it is released. */
@@ -51,13 +55,14 @@ export class RequestScope {
     const ownQuery = Object.prototype.hasOwnProperty.call(client, 'query') ? client.query : undefined;
     const query = client.query;
     const release = client.release;
-    this.running.set(client, 0);
+    const running = (this.running ??= new Map());
+    running.set(client, 0);
     const scope = this;
     const run = (args: unknown[]) => {
       const result = (query as (...a: unknown[]) => unknown).apply(client, args);
       if (result instanceof Promise) {
-        scope.running.set(client, (scope.running.get(client) ?? 0) + 1);
-        const done = () => scope.running.set(client, (scope.running.get(client) ?? 1) - 1);
+        running.set(client, (running.get(client) ?? 0) + 1);
+        const done = () => running.set(client, (running.get(client) ?? 1) - 1);
         result.then(done, done);
       }
       return result;
@@ -65,7 +70,7 @@ export class RequestScope {
     client.query = function scopedQuery(this: pg.PoolClient, ...args: unknown[]) {
       // Statements after an abort still run (ROLLBACK, caches re-reading what a rollback undid), but
       // only once the cancel was handled: a late cancel must not hit them instead.
-      const cancelling = scope.cancels.get(client);
+      const cancelling = scope.cancels?.get(client);
       if (cancelling && typeof args[args.length - 1] !== 'function') return cancelling.then(() => run(args));
       return run(args);
     } as typeof client.query;
@@ -73,9 +78,9 @@ export class RequestScope {
       if (ownQuery) client.query = ownQuery;
       else delete (client as { query?: unknown }).query;
       client.release = release;
-      this.running.delete(client);
-      const cancelling = this.cancels.get(client);
-      this.cancels.delete(client);
+      running.delete(client);
+      const cancelling = this.cancels?.get(client);
+      this.cancels?.delete(client);
       // A cancel arriving after the client served someone else would hit that request's statement.
       if (cancelling) void cancelling.finally(() => release.call(client, err));
       else release.call(client, err);

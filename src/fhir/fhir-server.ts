@@ -217,15 +217,17 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
   // Every request, /metadata and unknown routes included, is authenticated before anything else runs.
   const requestIdentities = new WeakMap<object, Identity>();
-  const context = async (req: FastifyRequest): Promise<RequestContext> => {
-    const identity = requestIdentities.get(req.raw) ?? (await identities.resolve(req));
-    return { strict: false, identity, ...authorizationContext(identity, config) };
+  const contextOf = (identity: Identity): RequestContext => ({ strict: false, identity, ...authorizationContext(identity, config) });
+  // Without a promise when the onRequest hook found the identity (every authenticated request).
+  const context = (req: FastifyRequest): RequestContext | Promise<RequestContext> => {
+    const identity = requestIdentities.get(req.raw);
+    return identity ? contextOf(identity) : identities.resolve(req).then(contextOf);
   };
   const uiSite = { baseUrl: config.baseUrl, organization: config.organizationIdentifier, bpeUiUrl: config.bpeUiUrl, oidcLogin: !!oidcLogin };
   // Routes registered before the generic ones: the operations, the websocket, raw content of types with content storage.
   const extraRoutes: ((app: FastifyInstance, deps: RouteDeps) => void)[] = [
     (a, d) => registerOperationRoutes(a, d, operations),
-    (a) => events.routes(a, context),
+    (a) => events.routes(a, async (req) => context(req)),
     registerContentRoutes,
     (a) => {
       if (oidcLogin) registerLoginRoutes(a, uiSite, oidcLogin);
@@ -263,10 +265,19 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   );
   app.addHook('onRequest', crossSiteGuard(config.baseUrl));
   if (oidcLogin) app.addHook('preValidation', csrfGuard(oidcLogin.csrf));
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     // The pages' static files and the sign-in routes need no identity.
-    if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return;
-    requestIdentities.set(req.raw, await identities.resolve(req));
+    if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return done();
+    // A cached identity without a promise (most requests); resolve() for everything else.
+    const cached = identities.resolveCached(req);
+    if (cached) {
+      requestIdentities.set(req.raw, cached);
+      return done();
+    }
+    identities.resolve(req).then((identity) => {
+      requestIdentities.set(req.raw, identity);
+      done();
+    }, done);
   });
   const metrics = createFhirMetrics(pool, () => events.manager.sessionCount, () => store.writeGroups.stats);
   metrics.instrument(app);

@@ -99,6 +99,24 @@ export class IdentityProvider {
     return this.resolveCertificate(certificate);
   }
 
+  /**
+   * The identity of a request by client certificate when it is cached (trust and dates checked as in
+   * resolve()), without a promise; undefined when resolve() must decide (anything else, including a
+   * refusal, comes from resolve()).
+   */
+  resolveCached(req: FastifyRequest): Identity | undefined {
+    if (req.headers.authorization !== undefined) return undefined;
+    let der: Buffer | undefined;
+    try {
+      der = this.certificateOf(req);
+    } catch {
+      return undefined;
+    }
+    const thumbprint = der && this.thumbprints.get(der);
+    if (thumbprint === undefined || !this.trusted.knownValid(thumbprint)) return undefined;
+    return this.cache.get(`cert:${thumbprint}`) ?? undefined;
+  }
+
   /** True when the request is authenticated by a sign-in session (not a certificate or token). */
   isSession(req: FastifyRequest): boolean {
     return !!this.opts.sessions && !req.headers.authorization && !this.certificateOf(req) && !!cookieValue(req.headers.cookie, SESSION_COOKIE);

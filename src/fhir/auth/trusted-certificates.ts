@@ -22,6 +22,12 @@ export class TrustedCertificates {
     this.anchors = trustedCaPems.flatMap((pem) => splitPemBundle(pem).map((one) => new X509Certificate(one)));
   }
 
+  /** true when this thumbprint's certificate was found trusted and is valid now; false when check() must decide. */
+  knownValid(thumbprint: string, t = Date.now()): boolean {
+    const known = this.windows.get(thumbprint);
+    return known !== undefined && t >= known.notBefore && t <= known.notAfter;
+  }
+
   /** true when the certificate (DER) with this thumbprint is trusted and valid now; otherwise why not. */
   check(thumbprint: string, der: Buffer, now = new Date()): true | ChainRejection {
     const known = this.windows.get(thumbprint);

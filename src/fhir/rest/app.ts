@@ -5,13 +5,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import { FhirError, outcome } from '../../common/errors.ts';
 import type { RequestScopes } from '../../db/request-scope.ts';
-import { registerRoutes, type RouteDeps } from './routes.ts';
+import { parseQueryString, registerRoutes, type RouteDeps } from './routes.ts';
 import { enableHtmlPages, parseUtf8Body, protocolErrorPage, sendResource, utf8BodyParser, type UiOptions } from './representation.ts';
 import { registerStaticAssets } from '../ui/static-assets.ts';
 import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from '../service/database-errors.ts';
 import { registerRequestLog, type CallerLabel } from './request-log.ts';
 import { useRequestScopes } from './request-database.ts';
+import { lazyChildrenOf } from './request-logger.ts';
 
 export interface HttpTimeouts {
   /** Time to complete the TLS handshake and send the request headers. */
@@ -85,9 +86,12 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
         : sendResource(req, reply, 400, outcome('error', 'invalid', 'The request path has invalid percent-encoding or is not valid UTF-8')),
     bodyLimit: opts.maxBodyBytes,
     forceCloseConnections: true,
-    // Repeated query keys matter in FHIR (AND); routes read req.url, this only serves _format/_pretty.
-    routerOptions: { ignoreTrailingSlash: true, querystringParser: (str: string) => Object.fromEntries(new URLSearchParams(str)) },
+    // Repeated query keys matter in FHIR (AND): routes take the ordered pairs (queryPairs), the object serves _format/_pretty.
+    routerOptions: { ignoreTrailingSlash: true, querystringParser: parseQueryString },
   } as FastifyServerOptions & { https: HttpsOptions | null }) as unknown as FastifyInstance;
+
+  // req.log made only when a request logs more than its request line (request-logger.ts).
+  if (opts.logger) lazyChildrenOf(app.log);
 
   // Lets a page answer requests whose headers overflow (what arrived of them names the Accept).
   if (opts.ui) recordHeaderBytes(app.server);

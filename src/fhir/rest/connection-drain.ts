@@ -79,8 +79,10 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
       s.bytesReadWhenIdle = socket.bytesRead;
     });
   });
-  app.addHook('onSend', async (_req, reply) => {
+  // A callback hook: no promise per response.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (draining) reply.header('connection', 'close');
+    done(null, payload);
   });
   const idle = (socket: net.Socket, s: ConnectionState, now: number) => s.active === 0 && socket.bytesRead === s.bytesReadWhenIdle && now - s.idleSince >= idleGraceMs;
   return {

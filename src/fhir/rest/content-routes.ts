@@ -160,7 +160,7 @@ function registerTypeContentRoutes(app: FastifyInstance, deps: RouteDeps, type: 
       const ctx = await deps.context(req);
       // Read access is checked here, before any byte of content is sent.
       const { result, content } = await i.readWithContent(ctx, db(req), type, req.params.id, req.params.vid);
-      setVersionHeaders(reply, { ...result, location: undefined });
+      setVersionHeaders(reply, result, false);
       checkPreconditions(req, result);
       if (notModified(req, result)) return reply.code(304).send();
 

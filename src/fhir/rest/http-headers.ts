@@ -28,10 +28,11 @@ export function httpDate(iso: string): string {
   return lastSecondText;
 }
 
-export function setVersionHeaders(reply: FastifyReply, r: InteractionResult): void {
+/** ETag, Last-Modified and (unless `withLocation` is false: reads) Location of a result. */
+export function setVersionHeaders(reply: FastifyReply, r: InteractionResult, withLocation = true): void {
   if (r.versionId) reply.header('etag', `W/"${r.versionId}"`);
   if (r.lastModified) reply.header('last-modified', httpDate(r.lastModified));
-  if (r.location) reply.header('location', r.location);
+  if (withLocation && r.location) reply.header('location', r.location);
 }
 
 /** If-None-Match / If-Modified-Since on reads: true when the client's copy is current (304). */

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
-import { formatFromAccept, formatFromContentType } from '../model/formats.ts';
+import { formatFromAccept, formatFromContentType, type FhirFormat } from '../model/formats.ts';
 import { parseFhirXml } from '../model/xml-parse.ts';
 import { toFhirXml } from '../model/xml-write.ts';
 import { parseFhirJson } from '../model/json-parse.ts';
@@ -22,9 +22,29 @@ function queryValue(req: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[v.length - 1] : v;
 }
 
+/** formatFromAccept of the Accept headers seen lately (clients send a few distinct ones; parsing one cost a share of a read). */
+const acceptFormats = new Map<string, FhirFormat | undefined>();
+const MAX_ACCEPT_FORMATS = 64;
+
+function formatOfAccept(accept: string | undefined, formatParam: string | undefined): FhirFormat | undefined {
+  if (formatParam !== undefined || accept === undefined) return formatFromAccept(accept, formatParam);
+  let f = acceptFormats.get(accept);
+  if (f === undefined && !acceptFormats.has(accept)) {
+    f = formatFromAccept(accept);
+    if (acceptFormats.size >= MAX_ACCEPT_FORMATS) acceptFormats.clear();
+    acceptFormats.set(accept, f);
+  }
+  return f;
+}
+
+/** How many Accept headers formatOfAccept() remembers now (for tests: the memo is bounded). */
+export function rememberedAcceptFormats(): number {
+  return acceptFormats.size;
+}
+
 /** The format of the response: _format, then Accept (browsers get HTML pages), then the request's Content-Type, then JSON. */
 export function responseFormat(req: FastifyRequest): ResponseFormat {
-  const f = formatFromAccept(req.headers.accept, queryValue(req, '_format'));
+  const f = formatOfAccept(req.headers.accept, queryValue(req, '_format'));
   if (f === 'json' || f === 'xml') return f;
   if (f === 'html' && uiOf(req)) return 'html';
   const ct = formatFromContentType(req.headers['content-type']);

@@ -17,7 +17,8 @@ export function useRequestScopes(app: FastifyInstance, scopes: RequestScopes): v
   app.decorateRequest('scopedPool', null);
   app.addHook('onRequest', (req, reply, done) => {
     const scope = scopes.create();
-    reply.raw.once('close', () => {
+    // 'close' comes once; on() spares the wrapper once() makes per request.
+    reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) scope.abort();
     });
     req.scopedPool = scopes.poolFor(scope);

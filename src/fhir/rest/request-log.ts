@@ -2,6 +2,7 @@
 // which may be personal data), resource type, status, duration, caller and request id.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { traceIdOfHeader } from '../../common/trace.ts';
+import { logRequestLine } from './request-logger.ts';
 
 /** Names the caller for log lines (organisation identifier, or a user), if known. */
 export type CallerLabel = (req: FastifyRequest) => string | undefined;
@@ -10,7 +11,8 @@ export function registerRequestLog(app: FastifyInstance, caller: CallerLabel | u
   // A callback hook, not an async one: no promise per request for synchronous work.
   app.addHook('onResponse', (req, reply, done) => {
     const params = req.params as Record<string, string> | undefined;
-    req.log.info(
+    logRequestLine(
+      req.log,
       {
         method: req.method,
         route: req.routeOptions.url ?? 'unknown',
@@ -26,6 +28,6 @@ export function registerRequestLog(app: FastifyInstance, caller: CallerLabel | u
     done();
   });
   app.addHook('onRequestAbort', async (req) => {
-    req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unknown', caller: caller?.(req) }, 'request abandoned by the client');
+    logRequestLine(req.log, { method: req.method, route: req.routeOptions.url ?? 'unknown', caller: caller?.(req) }, 'request abandoned by the client');
   });
 }

@@ -15,18 +15,34 @@ export interface RouteDeps {
   service: FhirService;
   bundles: BundleProcessor;
   capability: () => CapabilityStatement;
-  /** Builds the request context (identity, access filter) for a request. */
-  context(req: FastifyRequest): Promise<RequestContext>;
+  /** Builds the request context (identity, access filter) for a request; without a promise when the identity is known. */
+  context(req: FastifyRequest): RequestContext | Promise<RequestContext>;
   /** Extra routes (operations, raw content, websocket) registered before the generic ones. */
   extraRoutes?: (app: FastifyInstance, deps: RouteDeps) => void;
 }
 
 type Params = { type: string; id: string; vid: string };
 
-/** The query string as ordered pairs (repeated keys kept: AND in FHIR search). */
+/** Where parseQueryString keeps the ordered pairs it parsed, on the object it gives fastify. */
+const PAIRS = Symbol('dsf.queryPairs');
+
+/**
+ * fastify's query string parser: the last value of each key (what _format and _pretty are read from),
+ * with the ordered pairs kept for queryPairs, so that a search parses its query string once, not twice.
+ */
+export function parseQueryString(str: string): Record<string, string> {
+  const pairs = [...new URLSearchParams(str)];
+  const query = Object.fromEntries(pairs);
+  Object.defineProperty(query, PAIRS, { value: pairs });
+  return query;
+}
+
+/** The query string as ordered pairs (repeated keys kept: AND in FHIR search); a copy, the caller's to change. */
 export function queryPairs(req: FastifyRequest): [string, string][] {
   const q = req.url.indexOf('?');
-  return q < 0 ? [] : [...new URLSearchParams(req.url.slice(q + 1))];
+  if (q < 0) return [];
+  const parsed = (req.query as { [PAIRS]?: [string, string][] } | undefined)?.[PAIRS];
+  return parsed ? parsed.slice() : [...new URLSearchParams(req.url.slice(q + 1))];
 }
 
 function rawQuery(req: FastifyRequest): string {
@@ -55,7 +71,7 @@ export function sendWrite(req: FastifyRequest, reply: FastifyReply, r: Interacti
 }
 
 function sendRead(req: FastifyRequest, reply: FastifyReply, r: InteractionResult & { json?: string }): FastifyReply {
-  setVersionHeaders(reply, { ...r, location: undefined });
+  setVersionHeaders(reply, r, false);
   if (notModified(req, r)) return reply.code(304).send();
   if (r.json !== undefined) return sendJsonText(reply, r.status, r.json);
   return sendResource(req, reply, r.status, r.resource && applyResultParameters(r.resource, queryPairs(req)));

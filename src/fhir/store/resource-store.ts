@@ -271,8 +271,8 @@ export class ResourceStore {
    */
   async readText(db: Db, type: string, id: string, version: number | undefined, access?: AccessFilter): Promise<Omit<StoredVersion, 'resource'> & { text: string; readable: boolean }> {
     const row = await this.selectReadable(db, type, id, version, access, true);
-    const { resource: _parsedNot, ...stored } = toStored(row);
-    return { ...stored, text: row.resource as string, readable: row.readable === true };
+    // Built at once (no StoredVersion to copy without its resource): this runs on every plain JSON read.
+    return { id: row.id, type: row.type, version: row.version, lastUpdated: (row.last_updated as Date).toISOString(), deleted: row.deleted, text: row.resource as string, readable: row.readable === true };
   }
 
   /** The row read() (version undefined) or vread() answers with; 404/410 as they tell. */

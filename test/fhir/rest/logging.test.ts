@@ -27,6 +27,8 @@ test('one line per request: method, route, type, status, duration, caller, reque
   assert.equal(typeof line.ms, 'number');
   assert.equal(line.caller, testOrganizationIdentifier('Test_Organization'));
   assert.match(line.reqId, /^[0-9a-f]{12}$/);
+  // Written without a child logger per request (request-logger.ts), in the order a child writes: its binding first.
+  assert.deepEqual(Object.keys(line).slice(0, 6), ['level', 'time', 'pid', 'hostname', 'reqId', 'method']);
   const post = entries().find((e) => e.msg === 'request' && e.method === 'POST' && e.route === '/fhir/:type');
   assert.equal(post?.status, 201);
 });

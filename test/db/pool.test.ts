@@ -73,17 +73,24 @@ test('a connection PostgreSQL refuses for now (too many connections) is tried ag
       answered = true;
       return r;
     });
-    const checkout = pool.connect();
+    // The checkout gives its connection back as soon as it has used it: with one connection for the
+    // role, whichever of the two gets it first must let the other have it.
+    const checkout = pool.connect().then(async (client) => {
+      try {
+        return (await client.query('SELECT 2 AS two')).rows[0].two;
+      } finally {
+        client.release();
+      }
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(answered, false, 'no answer while the only connection is held');
     // ... and ends with the timeout's error (naming the refusal) when it is held longer than that.
     await assert.rejects(short.query('SELECT 1'), (e: unknown) => e instanceof PoolWaitTimeoutError && /too many connections/.test(String((e as Error).cause)));
     held.release(true); // closes it: the role's slot is free
-    // The query and the checkout (the callback and promise forms of connect) both get connections in turn.
-    assert.equal((await query).rows[0].one, 1);
-    const client = await checkout;
-    assert.equal((await client.query('SELECT 2 AS two')).rows[0].two, 2);
-    client.release();
+    // The query and the checkout (the callback and promise forms of connect) both get a connection in turn.
+    const [result, two] = await Promise.all([query, checkout]);
+    assert.equal(result.rows[0].one, 1);
+    assert.equal(two, 2);
   } finally {
     await Promise.all([holder.end(), pool.end(), short.end()]);
     await db.pool.query(`DROP ROLE IF EXISTS ${role}`);

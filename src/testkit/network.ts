@@ -74,6 +74,9 @@ export interface TestNetwork {
 
 const siteOptions = (s: string | TestSiteOptions): TestSiteOptions => (typeof s === 'string' ? { organization: s } : s);
 
+/** Database connections of each test site's FHIR server and BPE (the BPE's four job workers and six more). */
+const TEST_SITE_POOL_MAX = 10;
+
 /** The parent's environment without DSF settings of the developer's shell, which would leak into the sites. */
 function cleanEnvironment(): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
@@ -121,7 +124,10 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       const fhirDb = await databases.create(`${i}_fhir`);
       const bpeDb = await databases.create(`${i}_bpe`);
       const baseUrl = described[i]!.fhirBaseUrl;
+      // The FHIR server's pool half a production site's (20): a test network's sites, and test files run
+      // side by side, share one PostgreSQL and its max_connections (100 by default); the shell's own setting wins.
       const fhirEnv = (): NodeJS.ProcessEnv => ({
+        DSF_FHIR_DB_POOL_MAX: String(TEST_SITE_POOL_MAX),
         ...base,
         DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
         DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: s.organization,
@@ -177,6 +183,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
         DEV_DSF_BPE_DB_URL: bpeDb,
         DEV_DSF_BPE_PROCESS_PLUGIN_DIRECTORY: processDir,
         DSF_BPE_DATA_DIR: join(dir, 'bpe'),
+        DSF_BPE_DB_POOL_MAX: String(TEST_SITE_POOL_MAX),
         ...options.env,
         ...s.env,
       });

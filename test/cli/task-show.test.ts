@@ -10,6 +10,7 @@ import type { Task } from '@medplum/fhirtypes';
 import { showTask } from '../../src/cli/task-command.ts';
 import type { NetworkFile } from '../../src/cli/demo-network.ts';
 import { BPMN_MESSAGE_SYSTEM } from '../../src/common/trace.ts';
+import { networkSiteEntry } from '../support/network-file.ts';
 import { startTestSite, testOrganizationIdentifier, type TestSite } from '../support/fhir-site.ts';
 
 const ORG = 'Test_Organization';
@@ -25,22 +26,7 @@ before(async () => {
     ca: site.certs.ca.certPath,
     userPkcs12Password: '',
     parentOrganization: 'Test_Consortium',
-    sites: [
-      {
-        organization: testOrganizationIdentifier(ORG),
-        fhirBaseUrl: site.baseUrl,
-        bpeBaseUrl: '',
-        fhirStatusUrl: '',
-        bpeStatusUrl: '',
-        roles: [],
-        clientCert: c.client.certPath,
-        clientKey: c.client.keyPath,
-        serverCert: c.server.certPath,
-        thumbprint: c.client.thumbprint,
-        roleConfig: '',
-        users: [],
-      },
-    ],
+    sites: [networkSiteEntry({ organization: testOrganizationIdentifier(ORG), fhirBaseUrl: site.baseUrl }, c)],
   };
   networkFile = join(dir, 'network.json');
   writeFileSync(networkFile, JSON.stringify(network));

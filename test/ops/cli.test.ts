@@ -17,6 +17,7 @@ import { traceIdOf } from '../../src/common/trace.ts';
 import { parseEnvFile } from '../../src/cli/env-file.ts';
 import { readFhirServerConfig } from '../../src/fhir/config.ts';
 import type { NetworkFile } from '../../src/cli/demo-network.ts';
+import { networkSiteEntry } from '../support/network-file.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -35,23 +36,8 @@ const work = mkdtempSync(join(tmpdir(), 'dsf-cli-'));
 before(async () => {
   sites = await startTwoSites({ statusHost: '127.0.0.1', statusPort: 0 }, { statusHost: '127.0.0.1', statusPort: 0 });
   const certs = sites.a.fhir.certs;
-  const entry = (s: typeof sites.a) => {
-    const c = certs.organizations[s.organization]!;
-    return {
-      organization: s.identifier,
-      fhirBaseUrl: s.fhir.baseUrl,
-      bpeBaseUrl: '',
-      fhirStatusUrl: s.fhir.server.status!.url,
-      bpeStatusUrl: s.bpe.status!.url,
-      roles: [],
-      clientCert: c.client.certPath,
-      clientKey: c.client.keyPath,
-      serverCert: c.server.certPath,
-      thumbprint: c.client.thumbprint,
-      roleConfig: '',
-      users: [],
-    };
-  };
+  const entry = (s: typeof sites.a) =>
+    networkSiteEntry({ organization: s.identifier, fhirBaseUrl: s.fhir.baseUrl, fhirStatusUrl: s.fhir.server.status!.url, bpeStatusUrl: s.bpe.status!.url }, certs.organizations[s.organization]!);
   const network: NetworkFile = { ca: certs.ca.certPath, userPkcs12Password: '', parentOrganization: 'Test_Consortium', sites: [entry(sites.a), entry(sites.b)] };
   networkFile = join(work, 'network.json');
   writeFileSync(networkFile, JSON.stringify(network));

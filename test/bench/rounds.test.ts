@@ -42,11 +42,11 @@ test('runFor stops issuing at the end of its time, awaits the requests in flight
   let inFlight = 0;
   let most = 0;
   const r = await runFor('sleep', 4, 200, async () => {
-    started++;
+    const n = ++started; // this request's number, before other workers start theirs
     most = Math.max(most, ++inFlight);
     await new Promise((res) => setTimeout(res, 5));
     inFlight--;
-    return started % 10 !== 0; // every tenth one fails
+    return n % 10 !== 0; // every tenth one fails
   });
   assert.equal(inFlight, 0);
   assert.equal(most, 4);

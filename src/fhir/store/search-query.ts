@@ -84,6 +84,14 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
 }
 
 /**
+ * The index rows of the page's matches, found by resource id only: the OFFSET 0 keeps the type, param
+ * and ref_id conditions outside, else the generic plan (which cannot tell how many ids there are)
+ * scanned every index row of the source type's parameter (all Organizations' endpoints for one
+ * page's _include) and dropped those of other resources.
+ */
+const pageIndexRows = (idsParam: string) => `(SELECT * FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) OFFSET 0)`;
+
+/**
  * Targets of canonical values (index rows with the url in code, url|version in norm, no system): the
  * resource of a target type with that url and that version, or, for a canonical without version, the
  * one without a version (as the reference's include).
@@ -91,10 +99,10 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
 function canonicalInclude(idsParam: string, inc: SearchRequest['include'][number], types: string[], p: SqlParams, asText: boolean, access?: AccessFilter): string {
   const typesParam = p.add(types);
   const acc = accessConditions(access, p, types);
-  return `SELECT r.id, ${resourceColumns(asText)}, ${ROW_SIZE} AS size FROM search_index s
+  return `SELECT r.id, ${resourceColumns(asText)}, ${ROW_SIZE} AS size FROM ${pageIndexRows(idsParam)} s
      JOIN search_index t ON t.type = ANY(${typesParam}::text[]) AND t.param = 'url' AND t.code = s.code
      JOIN resources r ON r.id = t.resource_id AND r.current AND NOT r.deleted
-     WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)}
+     WHERE s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)}
        AND s.system IS NULL AND s.ref_id IS NULL AND s.code IS NOT NULL
        AND (CASE WHEN strpos(s.norm, '|') > 0 THEN r.resource->>'version' = split_part(s.norm, '|', 2) ELSE r.resource->'version' IS NULL END)${acc.map((a) => ` AND ${a}`).join('')}`;
 }
@@ -116,7 +124,7 @@ async function includes(db: StatementRunner, req: SearchRequest, matches: { id?:
     const acc = accessConditions(access, p, types);
     parts.push(
       `SELECT r.id, ${resourceColumns(asText)}, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted${target}${acc.map((a) => ` AND ${a}`).join('')}
-       AND r.id IN (SELECT s.ref_id FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)} AND s.ref_id IS NOT NULL)`,
+       AND r.id IN (SELECT s.ref_id FROM ${pageIndexRows(idsParam)} s WHERE s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)} AND s.ref_id IS NOT NULL)`,
     );
     if (inc.canonical && types) parts.push(canonicalInclude(idsParam, inc, types, p, asText, access));
   }

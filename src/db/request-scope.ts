@@ -156,7 +156,8 @@ export class RequestScopes {
     if (scope.aborted) throw new RequestAbortedError();
     const client = await this.target.connect();
     try {
-      await this.applyTimeout(client);
+      // Connections outlive requests: most already have the timeout, and need no call and no await.
+      if (connectionTimeouts.get(client) !== this.timeoutMs()) await this.applyTimeout(client);
     } catch (e) {
       client.release(e as Error);
       throw e;
@@ -182,8 +183,12 @@ export class RequestScopes {
     }
   }
 
+  private timeoutMs(): number {
+    return Math.max(0, Math.floor(this.opts.statementTimeoutMs));
+  }
+
   private async applyTimeout(client: pg.PoolClient): Promise<void> {
-    const ms = Math.max(0, Math.floor(this.opts.statementTimeoutMs));
+    const ms = this.timeoutMs();
     if (connectionTimeouts.get(client) === ms) return;
     await client.query(`SET statement_timeout = ${ms}`);
     connectionTimeouts.set(client, ms);

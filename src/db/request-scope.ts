@@ -58,22 +58,15 @@ export class RequestScope {
     const running = (this.running ??= new Map());
     running.set(client, 0);
     const scope = this;
-    const run = (args: unknown[]) => {
-      const result = (query as (...a: unknown[]) => unknown).apply(client, args);
-      if (result instanceof Promise) {
-        running.set(client, (running.get(client) ?? 0) + 1);
-        const done = () => running.set(client, (running.get(client) ?? 1) - 1);
-        result.then(done, done);
-      }
-      return result;
-    };
-    client.query = function scopedQuery(this: pg.PoolClient, ...args: unknown[]) {
+    // Closures assigned to properties or passed inline, none bound to a name: under tsx (esbuild
+    // keepNames) each named closure costs a defineProperty call when made, here once per statement.
+    client.query = ((...args: unknown[]) => {
       // Statements after an abort still run (ROLLBACK, caches re-reading what a rollback undid), but
       // only once the cancel was handled: a late cancel must not hit them instead.
       const cancelling = scope.cancels?.get(client);
-      if (cancelling && typeof args[args.length - 1] !== 'function') return cancelling.then(() => run(args));
-      return run(args);
-    } as typeof client.query;
+      if (cancelling && typeof args[args.length - 1] !== 'function') return cancelling.then(() => runCounted(client, query, running, args));
+      return runCounted(client, query, running, args);
+    }) as typeof client.query;
     client.release = (err?: Error | boolean) => {
       if (ownQuery) client.query = ownQuery;
       else delete (client as { query?: unknown }).query;
@@ -86,6 +79,23 @@ export class RequestScope {
       else release.call(client, err);
     };
   }
+}
+
+/** Runs a statement on the client's own query(), counting it in `running` while its promise is pending. */
+function runCounted(client: pg.PoolClient, query: pg.PoolClient['query'], running: Map<pg.PoolClient, number>, args: unknown[]): unknown {
+  const result = (query as (...a: unknown[]) => unknown).apply(client, args);
+  if (result instanceof Promise) {
+    running.set(client, (running.get(client) ?? 0) + 1);
+    result.then(
+      () => countDown(running, client),
+      () => countDown(running, client),
+    );
+  }
+  return result;
+}
+
+function countDown(running: Map<pg.PoolClient, number>, client: pg.PoolClient): void {
+  running.set(client, (running.get(client) ?? 1) - 1);
 }
 
 /** What poolFor() hands out: a pool (by inheritance) whose query() and connect() belong to a scope. */
@@ -146,7 +156,8 @@ export class RequestScopes {
     if (scope.aborted) throw new RequestAbortedError();
     const client = await this.target.connect();
     try {
-      await this.applyTimeout(client);
+      // Connections outlive requests: most already have the timeout, and need no call and no await.
+      if (connectionTimeouts.get(client) !== this.timeoutMs()) await this.applyTimeout(client);
     } catch (e) {
       client.release(e as Error);
       throw e;
@@ -172,8 +183,12 @@ export class RequestScopes {
     }
   }
 
+  private timeoutMs(): number {
+    return Math.max(0, Math.floor(this.opts.statementTimeoutMs));
+  }
+
   private async applyTimeout(client: pg.PoolClient): Promise<void> {
-    const ms = Math.max(0, Math.floor(this.opts.statementTimeoutMs));
+    const ms = this.timeoutMs();
     if (connectionTimeouts.get(client) === ms) return;
     await client.query(`SET statement_timeout = ${ms}`);
     connectionTimeouts.set(client, ms);

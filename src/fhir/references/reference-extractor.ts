@@ -190,6 +190,8 @@ function locationsOf(type: string): readonly CompiledLocation[] {
 }
 
 function locationReferences(resource: Obj, { parents, last, location, element, targets }: CompiledLocation, out: ResourceReference[]): void {
+  // Most locations of a type are absent from a resource: nothing to walk, no lists made.
+  if (resource[parents.length ? parents[0]! : last] === undefined) return;
   let holders: Obj[] = [resource];
   for (const s of parents) holders = holders.flatMap((h) => asList(h[s]).filter(isObj));
   for (const h of holders) {

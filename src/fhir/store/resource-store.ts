@@ -56,12 +56,20 @@ export function isServerId(id: string): boolean {
   return UUID_RE.test(id);
 }
 
+/**
+ * `last_updated` as Date.toISOString() writes it, made by PostgreSQL: the driver parsed every read's
+ * timestamp into a Date only for it to be formatted back. MS truncates as the driver's parse does (the
+ * same text for all fractions; test/fhir/store/last-updated-text.test.ts).
+ */
+const LAST_UPDATED_ISO = `to_char(r.last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** A version from its row; `last_updated` a Date, or the text of LAST_UPDATED_ISO. */
 function toStored(r: Obj): StoredVersion {
   return {
     id: r.id,
     type: r.type,
     version: r.version,
-    lastUpdated: (r.last_updated as Date).toISOString(),
+    lastUpdated: typeof r.last_updated === 'string' ? r.last_updated : (r.last_updated as Date).toISOString(),
     deleted: r.deleted,
     resource: r.resource ?? undefined,
   };
@@ -272,7 +280,7 @@ export class ResourceStore {
   async readText(db: Db, type: string, id: string, version: number | undefined, access?: AccessFilter): Promise<Omit<StoredVersion, 'resource'> & { text: string; readable: boolean }> {
     const row = await this.selectReadable(db, type, id, version, access, true);
     // Built at once (no StoredVersion to copy without its resource): this runs on every plain JSON read.
-    return { id: row.id, type: row.type, version: row.version, lastUpdated: (row.last_updated as Date).toISOString(), deleted: row.deleted, text: row.resource as string, readable: row.readable === true };
+    return { id: row.id, type: row.type, version: row.version, lastUpdated: row.last_updated as string, deleted: row.deleted, text: row.resource as string, readable: row.readable === true };
   }
 
   /** The row read() (version undefined) or vread() answers with; 404/410 as they tell. */
@@ -331,7 +339,7 @@ export class ResourceStore {
     const readable = `, ${conditions.length ? `COALESCE((${conditions.map((c) => `(${c})`).join(' AND ')}), false)` : 'true'} AS readable`;
     // As text, the driver hands the column over as it came instead of parsing it.
     const resource = asText ? 'r.resource::text AS resource' : 'r.resource';
-    const res = await db.query(`SELECT r.id, r.type, r.version, r.last_updated, r.deleted, ${resource}${readable} FROM resources r WHERE ${where}`, p.values);
+    const res = await db.query(`SELECT r.id, r.type, r.version, ${LAST_UPDATED_ISO} AS last_updated, r.deleted, ${resource}${readable} FROM resources r WHERE ${where}`, p.values);
     return all ? res.rows : res.rows[0];
   }
 

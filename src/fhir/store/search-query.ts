@@ -2,7 +2,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { SqlParams } from '../../db/sql-params.ts';
 import type { StatementRunner } from '../../db/coalesced-statements.ts';
-import { buildOrderBy, buildWhere } from './search-sql.ts';
+import { buildOrderBy, buildWhere, uuidArray } from './search-sql.ts';
 import type { SearchRequest } from '../search/search-request.ts';
 import { boundedRows, ROW_SIZE } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
@@ -89,7 +89,7 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
  * scanned every index row of the source type's parameter (all Organizations' endpoints for one
  * page's _include) and dropped those of other resources.
  */
-const pageIndexRows = (idsParam: string) => `(SELECT * FROM search_index s WHERE s.resource_id = ANY(${idsParam}::uuid[]) OFFSET 0)`;
+const pageIndexRows = (idsParam: string) => `(SELECT * FROM search_index s WHERE s.resource_id = ANY(${uuidArray(idsParam)}) OFFSET 0)`;
 
 /**
  * Targets of canonical values (index rows with the url in code, url|version in norm, no system): the
@@ -132,7 +132,7 @@ async function includes(db: StatementRunner, req: SearchRequest, matches: { id?:
     const acc = accessConditions(access, p, [inc.sourceType]);
     parts.push(
       `SELECT r.id, ${resourceColumns(asText)}, ${ROW_SIZE} AS size FROM resources r WHERE r.current AND NOT r.deleted AND r.type = ${p.add(inc.sourceType)}${acc.map((a) => ` AND ${a}`).join('')}
-       AND r.id IN (SELECT s.resource_id FROM search_index s WHERE s.ref_id = ANY(${idsParam}::uuid[]) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)})`,
+       AND r.id IN (SELECT s.resource_id FROM search_index s WHERE s.ref_id = ANY(${uuidArray(idsParam)}) AND s.type = ${p.add(inc.sourceType)} AND s.param = ${p.add(inc.param)})`,
     );
   }
   const sql = `SELECT DISTINCT ON (u.id) u.id, u.resource, ${asText ? 'u.rtype, u.rid, ' : ''}u.size FROM (${parts.map((x) => `(${x})`).join(' UNION ALL ')}) u WHERE u.id <> ALL(${idsParam}::uuid[]) ORDER BY u.id`;

@@ -13,6 +13,17 @@ import { isWriteStatement, writeVersions, type VersionWrite } from '../../../src
 import { indexRow } from '../../../src/fhir/search/index-row.ts';
 
 let db: TestDatabase;
+
+/** n more current Patients, each with three index rows and a key, written on other connections of `pool`. */
+async function growPatients(pool: pg.Pool, n: number): Promise<void> {
+  const ids = (
+    await pool.query(`INSERT INTO resources (id, version, type, last_updated, current, resource, size)
+      SELECT gen_random_uuid(), 1, 'Patient', now(), true, '{"resourceType":"Patient"}', 25 FROM generate_series(1, $1) RETURNING id`, [n])
+  ).rows.map((r) => r.id);
+  await pool.query(`INSERT INTO search_index (resource_id, type, param, system, code)
+    SELECT id, 'Patient', p, 'http://x', id::text FROM unnest($1::uuid[]) AS id, unnest(ARRAY['identifier', 'active', '_tag']) AS p`, [ids]);
+  await pool.query(`INSERT INTO unique_keys (type, key, resource_id) SELECT 'Patient', 'identifier:' || id, id FROM unnest($1::uuid[]) AS id`, [ids]);
+}
 before(async () => {
   db = await createTestDatabase('dsf_write_plans');
   await migrate(db.pool, 'fhir', FHIR_MIGRATIONS);
@@ -56,15 +67,7 @@ test('creates and updates on a connection whose write plan was made on small tab
   const client = await db.pool.connect();
   try {
     // Resources written by other connections (another connection, as other requests would).
-    const grow = async (n: number) => {
-      const ids = (
-        await db.pool.query(`INSERT INTO resources (id, version, type, last_updated, current, resource, size)
-          SELECT gen_random_uuid(), 1, 'Patient', now(), true, '{"resourceType":"Patient"}', 25 FROM generate_series(1, $1) RETURNING id`, [n])
-      ).rows.map((r) => r.id);
-      await db.pool.query(`INSERT INTO search_index (resource_id, type, param, system, code)
-        SELECT id, 'Patient', p, 'http://x', id::text FROM unnest($1::uuid[]) AS id, unnest(ARRAY['identifier', 'active', '_tag']) AS p`, [ids]);
-      await db.pool.query(`INSERT INTO unique_keys (type, key, resource_id) SELECT 'Patient', 'identifier:' || id, id FROM unnest($1::uuid[]) AS id`, [ids]);
-    };
+    const grow = (n: number) => growPatients(db.pool, n);
     // The first write of the connection, on small tables (a new site's first resources): the plan is made now.
     await grow(100);
     const first = randomUUID();
@@ -152,15 +155,7 @@ test('updates and deletes without keys replace the versions, their index rows an
         assert.equal(await writeVersions(client, [keyless(id, round + 2, `v${round + 2}-${i}`, round === 0 && i === 0 ? ['identifier:keyed-0'] : [])]), undefined);
       }
     }
-    const grow = async (n: number) => {
-      const grown = (
-        await own.pool.query(`INSERT INTO resources (id, version, type, last_updated, current, resource, size)
-          SELECT gen_random_uuid(), 1, 'Patient', now(), true, '{"resourceType":"Patient"}', 25 FROM generate_series(1, $1) RETURNING id`, [n])
-      ).rows.map((r) => r.id);
-      await own.pool.query(`INSERT INTO search_index (resource_id, type, param, system, code)
-        SELECT id, 'Patient', p, 'http://x', id::text FROM unnest($1::uuid[]) AS id, unnest(ARRAY['identifier', 'active', '_tag']) AS p`, [grown]);
-      await own.pool.query(`INSERT INTO unique_keys (type, key, resource_id) SELECT 'Patient', 'identifier:' || id, id FROM unnest($1::uuid[]) AS id`, [grown]);
-    };
+    const grow = (n: number) => growPatients(own.pool, n);
     await grow(5000);
     const deleteMarker: VersionWrite = { ...keyless(ids[1]!, 10, 'gone'), json: undefined, indexRows: [] };
     const read = await rowsReadSequentially(client, () => writeVersions(client, [keyless(ids[0]!, 10, 'last-0'), deleteMarker]));

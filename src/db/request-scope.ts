@@ -187,9 +187,9 @@ export class RequestScopes {
     return Math.max(0, Math.floor(this.opts.statementTimeoutMs));
   }
 
+  /** Sets the statement timeout on a connection that does not have it yet (the caller checked). */
   private async applyTimeout(client: pg.PoolClient): Promise<void> {
     const ms = this.timeoutMs();
-    if (connectionTimeouts.get(client) === ms) return;
     await client.query(`SET statement_timeout = ${ms}`);
     connectionTimeouts.set(client, ms);
   }

@@ -67,22 +67,24 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
     if (!secure) follow(raw);
   });
   if (secure) app.server.on('secureConnection', (socket: TLSSocket) => follow(socket));
-  // Node's own request event, ahead of fastify: every request counts, also those no hook sees.
+  /** Responses not yet ended: those the drain finds unsent are told `Connection: close` then. */
+  const inFlight = new Set<ServerResponse>();
+  // Node's own request event, ahead of fastify: every request counts, also those no hook sees. Here
+  // rather than in an onSend hook, which fastify would run for every response.
   app.server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader('connection', 'close');
     const socket = req.socket;
     const s = sockets.get(socket);
     if (!s) return;
     s.active++;
-    res.once('close', () => {
+    inFlight.add(res);
+    // 'close' comes once; on() spares the wrapper once() makes per request.
+    res.on('close', () => {
+      inFlight.delete(res);
       s.active--;
       s.idleSince = Date.now();
       s.bytesReadWhenIdle = socket.bytesRead;
     });
-  });
-  // A callback hook: no promise per response.
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    if (draining) reply.header('connection', 'close');
-    done(null, payload);
   });
   const idle = (socket: net.Socket, s: ConnectionState, now: number) => s.active === 0 && socket.bytesRead === s.bytesReadWhenIdle && now - s.idleSince >= idleGraceMs;
   return {
@@ -95,6 +97,8 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
       if (app.server.listening) net.Server.prototype.close.call(app.server);
       // Only now `Connection: close`: a client told so earlier reconnects at once, into the backlog the close resets.
       draining = true;
+      // Requests under way whose answer has not started: their answer says so too (fastify's writeHead keeps this header).
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
       const deadline = Date.now() + timeoutMs;
       while (open.size > 0 && Date.now() < deadline) {
         const now = Date.now();

@@ -14,8 +14,8 @@ export interface BenchSite {
   stop(): Promise<void>;
 }
 
-/** script: the server's command line (default `dsf fhir`; bench/read-costs.ts runs its probe server). */
-export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string, script: string[] = ['src/cli/main.ts', 'fhir'], ready = /listening on https/): Promise<BenchSite & { fhir: { match: RegExpMatchArray } }> {
+/** script: the server's command line (default `dsf fhir`; bench/read-costs.ts runs its probe server); cwd: the checkout to run it in. */
+export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string, script: string[] = ['src/cli/main.ts', 'fhir'], ready = /listening on https/, cwd?: string): Promise<BenchSite & { fhir: { match: RegExpMatchArray } }> {
   const org = certs.organizations[organization]!;
   const dbName = `${dbPrefix}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
@@ -52,6 +52,7 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
       undefined,
       // DSF_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
       process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : [],
+      cwd,
     );
   } catch (e) {
     await dropDatabase();

@@ -28,6 +28,8 @@ interface ConnectionState {
   idleSince: number;
   /** socket.bytesRead when the last response ended: more read since is the start of a request. */
   bytesReadWhenIdle: number;
+  /** The response to the latest request read, until it closes. */
+  latest?: ServerResponse;
 }
 
 export interface ConnectionDrain {
@@ -67,8 +69,6 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
     if (!secure) follow(raw);
   });
   if (secure) app.server.on('secureConnection', (socket: TLSSocket) => follow(socket));
-  /** Responses not yet ended: those the drain finds unsent are told `Connection: close` then. */
-  const inFlight = new Set<ServerResponse>();
   // Node's own request event, ahead of fastify: every request counts, also those no hook sees. Here
   // rather than in an onSend hook, which fastify would run for every response.
   app.server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -77,10 +77,9 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
     const s = sockets.get(socket);
     if (!s) return;
     s.active++;
-    inFlight.add(res);
-    // 'close' comes once; on() spares the wrapper once() makes per request.
-    res.on('close', () => {
-      inFlight.delete(res);
+    s.latest = res;
+    res.once('close', () => {
+      if (s.latest === res) s.latest = undefined;
       s.active--;
       s.idleSince = Date.now();
       s.bytesReadWhenIdle = socket.bytesRead;
@@ -97,8 +96,9 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
       if (app.server.listening) net.Server.prototype.close.call(app.server);
       // Only now `Connection: close`: a client told so earlier reconnects at once, into the backlog the close resets.
       draining = true;
-      // Requests under way whose answer has not started: their answer says so too (fastify's writeHead keeps this header).
-      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+      // A request under way whose answer has not started: its answer says so too (fastify's writeHead keeps
+      // this header). The connection's latest request: the one after which it closes.
+      for (const s of sockets.values()) if (s.latest && !s.latest.headersSent) s.latest.setHeader('connection', 'close');
       const deadline = Date.now() + timeoutMs;
       while (open.size > 0 && Date.now() < deadline) {
         const now = Date.now();

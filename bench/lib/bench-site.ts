@@ -14,7 +14,8 @@ export interface BenchSite {
   stop(): Promise<void>;
 }
 
-export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string): Promise<BenchSite> {
+/** script: the server's command line (default `dsf fhir`; bench/read-costs.ts runs its probe server); cwd: the checkout to run it in. */
+export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string, script: string[] = ['src/cli/main.ts', 'fhir'], ready = /listening on https/, cwd?: string): Promise<BenchSite & { fhir: { match: RegExpMatchArray } }> {
   const org = certs.organizations[organization]!;
   const dbName = `${dbPrefix}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
@@ -33,10 +34,10 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
   };
   const port = await freePort();
   const baseUrl = `https://localhost:${port}/fhir`;
-  let fhir: Child;
+  let fhir: Child & { match: RegExpMatchArray };
   try {
     fhir = await startChild(
-      ['src/cli/main.ts', 'fhir'],
+      script,
       {
         DEV_DSF_FHIR_SERVER_BASE_URL: baseUrl,
         DEV_DSF_FHIR_SERVER_ORGANIZATION_IDENTIFIER_VALUE: organization,
@@ -47,10 +48,11 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
         DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
         DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
       },
-      /listening on https/,
+      ready,
       undefined,
       // DSF_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
       process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : [],
+      cwd,
     );
   } catch (e) {
     await dropDatabase();

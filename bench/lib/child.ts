@@ -14,14 +14,14 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** nodeArgs: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
-export async function startChild(args: string[], env: Record<string, string | undefined>, readyPattern: RegExp, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<Child & { match: RegExpMatchArray }> {
+/** nodeArgs: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS may not carry); cwd: another checkout to run. */
+export async function startChild(args: string[], env: Record<string, string | undefined>, readyPattern: RegExp, timeoutMs = 60_000, nodeArgs: string[] = [], cwd?: string): Promise<Child & { match: RegExpMatchArray }> {
   // The child writes its output (a log line per request) to a file, not a pipe: reading it would cost
   // the load generator's CPU during the server's workloads only, and so skew the ratios.
   const dir = mkdtempSync(join(tmpdir(), 'dsf-bench-child-'));
   const file = join(dir, 'output.log');
   const fd = openSync(file, 'w');
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd], cwd });
   closeSync(fd);
   proc.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const out = () => readFileSync(file, 'utf8');

@@ -86,6 +86,8 @@ export interface StartOptions {
   log?: (msg: string) => void;
   /** Where the server's log lines (pino, JSON a line) go; standard output when not given. */
   logDestination?: DestinationStream;
+  /** More routes under the base path, before the generic ones (bench/read-costs.ts's probes). */
+  routes?: (app: FastifyInstance, deps: RouteDeps) => void;
 }
 
 /** The caller as request log lines name it: an organisation by its identifier; a user by a pseudonym, not by name or e-mail. */
@@ -232,6 +234,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     (a) => {
       if (oidcLogin) registerLoginRoutes(a, uiSite, oidcLogin);
     },
+    (a, d) => opts.routes?.(a, d),
   ];
   const app = createFhirApp(
     { service, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },

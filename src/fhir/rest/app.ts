@@ -10,7 +10,7 @@ import { enableHtmlPages, parseUtf8Body, protocolErrorPage, sendResource, utf8Bo
 import { registerStaticAssets } from '../ui/static-assets.ts';
 import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from '../service/database-errors.ts';
-import { registerRequestLog, type CallerLabel } from './request-log.ts';
+import { logAbandonedRequest, registerRequestLog, type CallerLabel } from './request-log.ts';
 import { useRequestScopes } from './request-database.ts';
 import { lazyChildrenOf } from './request-logger.ts';
 
@@ -97,8 +97,8 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
   if (opts.ui) recordHeaderBytes(app.server);
 
   // The request's database work runs in its scope: cancelled when the client goes away mid-request.
-  if (opts.scopes) useRequestScopes(app, opts.scopes);
-  registerRequestLog(app, opts.caller);
+  if (opts.scopes) useRequestScopes(app, opts.scopes, (req) => logAbandonedRequest(req, opts.caller));
+  registerRequestLog(app, opts.caller, !opts.scopes);
 
   // Every body reaches the routes as a string (strictly UTF-8); the routes parse it according to Content-Type.
   app.removeAllContentTypeParsers();

@@ -28,6 +28,8 @@ interface ConnectionState {
   idleSince: number;
   /** socket.bytesRead when the last response ended: more read since is the start of a request. */
   bytesReadWhenIdle: number;
+  /** The response to the latest request read, until it closes. */
+  latest?: ServerResponse;
 }
 
 export interface ConnectionDrain {
@@ -67,22 +69,21 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
     if (!secure) follow(raw);
   });
   if (secure) app.server.on('secureConnection', (socket: TLSSocket) => follow(socket));
-  // Node's own request event, ahead of fastify: every request counts, also those no hook sees.
+  // Node's own request event, ahead of fastify: every request counts, also those no hook sees. Here
+  // rather than in an onSend hook, which fastify would run for every response.
   app.server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader('connection', 'close');
     const socket = req.socket;
     const s = sockets.get(socket);
     if (!s) return;
     s.active++;
+    s.latest = res;
     res.once('close', () => {
+      if (s.latest === res) s.latest = undefined;
       s.active--;
       s.idleSince = Date.now();
       s.bytesReadWhenIdle = socket.bytesRead;
     });
-  });
-  // A callback hook: no promise per response.
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    if (draining) reply.header('connection', 'close');
-    done(null, payload);
   });
   const idle = (socket: net.Socket, s: ConnectionState, now: number) => s.active === 0 && socket.bytesRead === s.bytesReadWhenIdle && now - s.idleSince >= idleGraceMs;
   return {
@@ -95,6 +96,9 @@ export function trackConnections(app: FastifyInstance, opts: ConnectionDrainOpti
       if (app.server.listening) net.Server.prototype.close.call(app.server);
       // Only now `Connection: close`: a client told so earlier reconnects at once, into the backlog the close resets.
       draining = true;
+      // A request under way whose answer has not started: its answer says so too (fastify's writeHead keeps
+      // this header). The connection's latest request: the one after which it closes.
+      for (const s of sockets.values()) if (s.latest && !s.latest.headersSent) s.latest.setHeader('connection', 'close');
       const deadline = Date.now() + timeoutMs;
       while (open.size > 0 && Date.now() < deadline) {
         const now = Date.now();

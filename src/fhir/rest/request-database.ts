@@ -12,14 +12,20 @@ declare module 'fastify' {
   }
 }
 
-/** Gives each request a scope of its own, aborted when the client goes away before the answer was sent. */
-export function useRequestScopes(app: FastifyInstance, scopes: RequestScopes): void {
+/**
+ * Gives each request a scope of its own, aborted when the client goes away before the answer was sent;
+ * `abandoned` is told then too (the request log's line: one listener per request serves both, where
+ * fastify's onRequestAbort hook would add another).
+ */
+export function useRequestScopes(app: FastifyInstance, scopes: RequestScopes, abandoned?: (req: FastifyRequest) => void): void {
   app.decorateRequest('scopedPool', null);
   app.addHook('onRequest', (req, reply, done) => {
     const scope = scopes.create();
     // 'close' comes once; on() spares the wrapper once() makes per request.
     reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) scope.abort();
+      if (reply.raw.writableFinished) return;
+      scope.abort();
+      abandoned?.(req);
     });
     req.scopedPool = scopes.poolFor(scope);
     done();

@@ -7,7 +7,13 @@ import { logRequestLine } from './request-logger.ts';
 /** Names the caller for log lines (organisation identifier, or a user), if known. */
 export type CallerLabel = (req: FastifyRequest) => string | undefined;
 
-export function registerRequestLog(app: FastifyInstance, caller: CallerLabel | undefined): void {
+/** The line of a request whose client went away before the answer was sent. */
+export function logAbandonedRequest(req: FastifyRequest, caller: CallerLabel | undefined): void {
+  logRequestLine(req.log, { method: req.method, route: req.routeOptions.url ?? 'unknown', caller: caller?.(req) }, 'request abandoned by the client');
+}
+
+/** abandonedHook: false when the request scopes report abandoned requests (useRequestScopes). */
+export function registerRequestLog(app: FastifyInstance, caller: CallerLabel | undefined, abandonedHook = true): void {
   // A callback hook, not an async one: no promise per request for synchronous work.
   app.addHook('onResponse', (req, reply, done) => {
     const params = req.params as Record<string, string> | undefined;
@@ -27,7 +33,7 @@ export function registerRequestLog(app: FastifyInstance, caller: CallerLabel | u
     );
     done();
   });
-  app.addHook('onRequestAbort', async (req) => {
-    logRequestLine(req.log, { method: req.method, route: req.routeOptions.url ?? 'unknown', caller: caller?.(req) }, 'request abandoned by the client');
-  });
+  if (abandonedHook) {
+    app.addHook('onRequestAbort', async (req) => logAbandonedRequest(req, caller));
+  }
 }

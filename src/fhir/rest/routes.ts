@@ -31,6 +31,8 @@ const PAIRS = Symbol('dsf.queryPairs');
  * with the ordered pairs kept for queryPairs, so that a search parses its query string once, not twice.
  */
 export function parseQueryString(str: string): Record<string, string> {
+  // No query (most reads): nothing to parse, no pairs to keep (queryPairs gives [] without them).
+  if (str.length === 0) return {};
   const pairs = [...new URLSearchParams(str)];
   const query = Object.fromEntries(pairs);
   Object.defineProperty(query, PAIRS, { value: pairs });

@@ -143,3 +143,24 @@ test('shutdown while connections wait to be accepted: they are accepted and answ
     await site.db.drop();
   }
 });
+
+test('shutdown while a request is under way: its answer, sent during the drain, says Connection: close', { timeout: 60_000 }, async () => {
+  const site = await startTestSite();
+  try {
+    const c = await connect(site);
+    // The head and half the body before the drain: the request is under way, its answer not begun.
+    const [head, body] = c.createPatient('under-way');
+    c.socket.write(head + body.slice(0, 10));
+    await sleep(200);
+    const closed = site.server.close();
+    await sleep(200);
+    c.socket.write(body.slice(10));
+    const answer = await c.response();
+    assert.match(answer, /^HTTP\/1.1 201 /);
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+    await closed;
+    c.socket.destroy();
+  } finally {
+    await site.db.drop();
+  }
+});

@@ -3,6 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestSite, TAG_ALL, testOrganizationIdentifier, type TestSite } from '../../support/fhir-site.ts';
 
 const lines: string[] = [];
@@ -81,4 +84,23 @@ test('a value FHIRPath cannot index is logged as a warning, naming the parameter
   assert.equal(warning.resourceType, 'Patient');
   assert.equal(warning.id, stored.id);
   assert.doesNotMatch(JSON.stringify(warning), /Mustermann/);
+});
+
+test('a request the client abandons before its answer is logged once as abandoned, with its route and caller', async () => {
+  const cert = site.certs.organizations.Test_Organization!.client;
+  const socket = tls.connect({ host: '127.0.0.1', servername: 'localhost', port: Number(new URL(site.baseUrl).port), cert: readFileSync(cert.certPath), key: readFileSync(cert.keyPath), ca: readFileSync(site.certs.ca.certPath) });
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('secureConnect', resolve));
+  const path = `${new URL(site.baseUrl).pathname}/Patient`;
+  // The head and part of the body: the request is routed, its answer waits for the rest.
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/fhir+json\r\nContent-Length: 100\r\n\r\n{"resourceType"`);
+  await sleep(300);
+  socket.destroy();
+  const abandoned = () => entries().filter((e) => e.msg === 'request abandoned by the client' && e.method === 'POST');
+  for (let i = 0; i < 100 && abandoned().length === 0; i++) await sleep(20);
+  await sleep(200);
+  assert.equal(abandoned().length, 1, lines.join('\n'));
+  assert.equal(abandoned()[0]!.route, '/fhir/:type');
+  assert.equal(abandoned()[0]!.caller, testOrganizationIdentifier('Test_Organization'));
+  assert.match(abandoned()[0]!.reqId, /^[0-9a-f]{12}$/);
 });

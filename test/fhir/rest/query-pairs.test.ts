@@ -20,3 +20,10 @@ test('pairs kept by the parser are those of the query string, in order, as a cop
   assert.deepEqual(queryPairs(request(`/fhir/Patient?${qs}`, undefined)), [...new URLSearchParams(qs)]);
   assert.deepEqual(queryPairs(request('/fhir/Patient', {})), []);
 });
+
+test('an empty query string parses to an empty object and no pairs', () => {
+  const parsed = parseQueryString('');
+  assert.deepEqual(parsed, {});
+  assert.deepEqual(queryPairs(request('/fhir/Patient/1', parsed)), []);
+  assert.deepEqual(queryPairs(request('/fhir/Patient/1?', parsed)), []);
+});

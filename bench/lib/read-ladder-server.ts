@@ -1,0 +1,51 @@
+// The FHIR server of bench/read-costs.ts: `dsf fhir` as the bench runs it, with probe routes that stop a
+// read part way (an attribution ladder), and a bare fastify route in the same process and TLS setup as
+// bench/lib/baseline-server.ts. Every probe answers with the same JSON text, set by the parent (POST
+// /fhir/_ladder/body: a read's body), so responses differ by their headers only.
+import Fastify from 'fastify';
+import { readFileSync } from 'node:fs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { readFhirServerConfig } from '../../src/fhir/config.ts';
+import { startFhirServer } from '../../src/fhir/fhir-server.ts';
+import { requestDatabase } from '../../src/fhir/rest/request-database.ts';
+import { sendJsonText } from '../../src/fhir/rest/representation.ts';
+
+let body = '{}';
+type Params = { type: string; id: string };
+const env = process.env;
+
+const bare = Fastify({ https: { cert: readFileSync(env.DEV_DSF_SERVER_CERTIFICATE!), key: readFileSync(env.DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY!), ca: readFileSync(env.DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS!), requestCert: true, rejectUnauthorized: false } });
+bare.get('/fixed', async (_req, reply) => reply.header('content-type', 'application/fhir+json').send(body));
+await bare.listen({ host: '127.0.0.1', port: 0 });
+const bareAddress = bare.server.address();
+
+const server = await startFhirServer(readFhirServerConfig(env), {
+  log: (l) => console.log(l),
+  routes(app, deps) {
+    app.post('/_ladder/body', async (req: FastifyRequest, reply: FastifyReply) => {
+      body = req.body as string;
+      return reply.code(204).send();
+    });
+    // Our app's hooks (identity, scope, log line, metrics) around a fixed answer.
+    app.get('/_ladder/fixed', async (_req, reply) => sendJsonText(reply, 200, body));
+    // + the request context (authorization) and route parameters.
+    app.get<{ Params: Params }>('/_ladder/context/:type/:id', async (req, reply) => {
+      await deps.context(req);
+      return sendJsonText(reply, 200, body);
+    });
+    // + the read's service and store call (coalesced statement), its text sent without version headers.
+    app.get<{ Params: Params }>('/_ladder/store/:type/:id', async (req, reply) => {
+      const ctx = await deps.context(req);
+      const r = await deps.service.readJson(ctx, requestDatabase(req, deps.service.store.pool), req.params.type, req.params.id);
+      return sendJsonText(reply, 200, r.json ?? body);
+    });
+  },
+});
+console.log(`BARE ${typeof bareAddress === 'object' && bareAddress ? bareAddress.port : 0}`);
+const stop = async () => {
+  await bare.close();
+  await server.close();
+  process.exit(0);
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

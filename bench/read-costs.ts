@@ -1,0 +1,181 @@
+// Where a read's server CPU goes: an attribution ladder measured in one run. Each rung is a route that
+// does a little more of a read than the one before, all answering with the same JSON text (a Patient
+// as a read returns it) over the same mTLS setup and load generator as bench/fhir.bench.ts:
+//   baseline   bench/lib/baseline-server.ts in its own process (the bench's TLS route)
+//   bare       the same fastify route inside the FHIR server's process
+//   hooks      our fastify app (identity, request scope, log line, metrics) around the fixed text
+//   context    + the request context (authorization) and route parameters
+//   store      + the read's service and store call (coalesced statement), without version headers
+//   read       the read itself (GET Patient/id)
+//   search     Organization?identifier= (the bench's token search)
+// Per rung: server process CPU, PostgreSQL backend CPU and load generator CPU per request (medians of
+// rounds alternating the rungs), and response header bytes. Optional, per rung at the end:
+// DSF_LADDER_SYSCALLS=1 system calls and context switches per request of the server (perf stat), and
+// DSF_LADDER_STRACE=1 the server's system calls by name per request (strace -c: slows the server,
+// counts hold).
+//
+// DSF_LADDER_ONLY=bare,hooks limits the rungs; DSF_LADDER_AB=<checkout> adds that code's rungs (A/B, below).
+//
+//   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/read-costs.ts [rounds] [segment ms] [clients]
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { generateCertificates } from '../src/cli/certs.ts';
+import { HttpsClient } from '../src/common/https-client.ts';
+import { processCpuMicros, startChild } from './lib/child.ts';
+import { startBenchSite } from './lib/bench-site.ts';
+import { runFor, runLoad } from './lib/load.ts';
+import { spread } from './lib/rounds.ts';
+
+const TAG = { meta: { tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] } };
+const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
+const serverUrl = process.env.DSF_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ROUNDS = Number(process.argv[2] ?? 5);
+const SEGMENT_MS = Number(process.argv[3] ?? 1000);
+const CLIENTS = Number(process.argv[4] ?? 16);
+
+const dir = resolve('.dsf/bench');
+const certs = await generateCertificates({ dir: join(dir, 'certs'), organizations: ['Bench_Org'] });
+const org = certs.organizations.Bench_Org!;
+// DSF_LADDER_AB=<another checkout>: that code's probe server too, as a second site (its own database),
+// each of its rungs measured right after the same rung here ("name@B"): an A/B in one run, where the
+// machine's load moves both alike.
+const otherCheckout = process.env.DSF_LADDER_AB;
+// DSF_LADDER_A=<checkout>: site A from there (to swap the sides of an A/B).
+const site = await startBenchSite(serverUrl, certs, 'Bench_Org', 'dsf_ladder', ['bench/lib/read-ladder-server.ts'], /BARE (\d+)/, process.env.DSF_LADDER_A);
+const siteB = otherCheckout ? await startBenchSite(serverUrl, certs, 'Bench_Org', 'dsf_ladder_b', ['bench/lib/read-ladder-server.ts'], /BARE (\d+)/, otherCheckout).catch(async (e) => {
+  await site.stop();
+  throw e;
+}) : undefined;
+const client = new HttpsClient({ ca: readFileSync(certs.ca.certPath, 'utf8'), cert: readFileSync(org.client.certPath, 'utf8'), key: readFileSync(org.client.keyPath, 'utf8') }, { maxSockets: 64 });
+const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
+const monitors: pg.Client[] = [];
+let baseline: Awaited<ReturnType<typeof startChild>> | undefined;
+
+/** CPU time of the database's backends (µs), through a monitor connection to it. */
+const databaseCpu = async (monitor: pg.Client): Promise<number> => {
+  const pids = (await monitor.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid as number);
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += processCpuMicros(pid);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return sum;
+};
+
+type Rung = [name: string, url: (i: number) => string, cpu: () => number, monitor: pg.Client | undefined];
+
+/** Seeds a site (200 Patients, 100 Organizations), gives it the read's body to answer with, and returns its rungs. */
+async function rungsOf(s: typeof site, suffix: string): Promise<{ rungs: Rung[]; sample: string }> {
+  const base = s.baseUrl;
+  const monitor = new pg.Client({ connectionString: s.databaseUrl });
+  await monitor.connect();
+  monitors.push(monitor);
+  const ids: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    const r = await client.request(`${base}/Patient`, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/pid', value: `p${i}` }], active: true }) });
+    if (r.status !== 201) throw new Error(`seed failed: ${r.status} ${r.body}`);
+    ids.push(JSON.parse(r.body).id);
+  }
+  for (let i = 0; i < 100; i++) {
+    const r = await client.request(`${base}/Organization`, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Organization', meta: { ...TAG.meta, profile: ['http://dsf.dev/fhir/StructureDefinition/organization-parent'] }, identifier: [{ system: ORG_ID, value: `org-${i}` }], active: true, name: `Org ${i}` }) });
+    if (r.status !== 201) throw new Error(`seed failed: ${r.status} ${r.body}`);
+  }
+  const sample = (await client.request(`${base}/Patient/${ids[0]}`, { headers: json })).body;
+  await client.request(`${base}/_ladder/body`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: sample });
+  const pick = (i: number) => ids[i % ids.length];
+  const cpu = () => s.fhir.cpuMicros();
+  const rungs: Rung[] = [
+    ['bare', () => `https://localhost:${s.fhir.match[1]}/fixed`, cpu, undefined],
+    ['hooks', () => `${base}/_ladder/fixed`, cpu, monitor],
+    ['context', (i) => `${base}/_ladder/context/Patient/${pick(i)}`, cpu, monitor],
+    ['store', (i) => `${base}/_ladder/store/Patient/${pick(i)}`, cpu, monitor],
+    ['read', (i) => `${base}/Patient/${pick(i)}`, cpu, monitor],
+    ['search', (i) => `${base}/Organization?identifier=${ORG_ID}|org-${i % 100}`, cpu, monitor],
+  ];
+  return { rungs: rungs.map(([n, ...rest]) => [n + suffix, ...rest]), sample };
+}
+
+try {
+  const a = await rungsOf(site, '');
+  const b = siteB ? await rungsOf(siteB, '@B') : undefined;
+  baseline = await startChild(['bench/lib/baseline-server.ts', org.server.certPath, org.server.keyPath, certs.ca.certPath, String(a.sample.length)], {}, /PORT (\d+)/);
+  const get = (url: string) => client.request(url, { headers: json }).then((r) => r.status === 200);
+  const rungs: Rung[] = [['baseline', () => `https://localhost:${baseline!.match[1]}/fixed`, () => baseline!.cpuMicros(), undefined], ...a.rungs.flatMap((r, k) => (b ? [r, b.rungs[k]!] : [r]))];
+  // DSF_LADDER_ONLY=bare,hooks: only these rungs (e.g. for a CPU profile with DSF_BENCH_CPU_PROF).
+  const only = process.env.DSF_LADDER_ONLY?.split(',');
+  if (only) rungs.splice(0, rungs.length, ...rungs.filter(([n]) => only.includes(n.replace(/@B$/, ''))));
+  // Bytes of each rung's answer: status line and headers as sent, and the body.
+  for (const [name, url] of rungs) {
+    const r = await client.request(url(0), { headers: json });
+    const head = Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+    console.log(`${name.padEnd(9)} ${r.status} headers ${head.length + 17} bytes, body ${Buffer.byteLength(r.body)} bytes: ${Object.keys(r.headers).join(', ')}`);
+  }
+  for (const [name, url] of rungs) await runFor(name, CLIENTS, 1500, (i) => get(url(i))); // warm-up
+  const figures = new Map<string, { server: number[]; db: number[]; client: number[]; rps: number[] }>(rungs.map(([n]) => [n, { server: [], db: [], client: [], rps: [] }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, url, cpu, monitor] of round % 2 ? [...rungs].reverse() : rungs) {
+      await runLoad(name, CLIENTS, CLIENTS, 20_000, (i) => get(url(i)));
+      const s0 = cpu();
+      const d0 = monitor ? await databaseCpu(monitor) : 0;
+      const c0 = process.cpuUsage();
+      const r = await runFor(name, CLIENTS, SEGMENT_MS, (i) => get(url(i)));
+      const c = process.cpuUsage(c0);
+      const f = figures.get(name)!;
+      f.server.push((cpu() - s0) / r.requests);
+      f.db.push(monitor ? ((await databaseCpu(monitor)) - d0) / r.requests : 0);
+      f.client.push((c.user + c.system) / r.requests);
+      f.rps.push(r.rps);
+      if (r.errors) console.log(`${name}: ${r.errors} errors`);
+    }
+  }
+  const fmt = (xs: number[]) => {
+    const s = spread(xs);
+    return `${s.median.toFixed(0).padStart(5)} (${s.min.toFixed(0)}–${s.max.toFixed(0)})`;
+  };
+  console.log(`\n${CLIENTS} clients, ${ROUNDS} rounds of ${SEGMENT_MS} ms; µs per request, median (range):`);
+  console.log(`${'rung'.padEnd(9)} ${'server'.padStart(18)} ${'db'.padStart(18)} ${'client'.padStart(18)} ${'req/s'.padStart(18)}`);
+  for (const [name, f] of figures) console.log(`${name.padEnd(9)} ${fmt(f.server).padStart(18)} ${fmt(f.db).padStart(18)} ${fmt(f.client).padStart(18)} ${fmt(f.rps).padStart(18)}`);
+
+  // With DSF_LADDER_AB: per rung, this checkout's server CPU per request over the other's, round by round (adjacent segments).
+  for (const [name, f] of figures) {
+    const other = figures.get(`${name}@B`);
+    if (!other) continue;
+    const ratios = f.server.map((x, k) => x / other.server[k]!);
+    const s = spread(ratios);
+    console.log(`${name.padEnd(9)} server CPU here / @B: median ${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)}) over ${ratios.length} rounds; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
+  }
+
+  // System calls per request of the serving process during one segment of each rung.
+  const traced = async (name: string, url: (i: number) => string, pid: number, tool: 'perf' | 'strace') => {
+    const args = tool === 'perf' ? ['stat', '-x', ',', '-e', 'raw_syscalls:sys_enter,context-switches', '-p', String(pid)] : ['-c', '-f', '-p', String(pid)];
+    const p = spawn(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let out = '';
+    p.stderr!.on('data', (d) => (out += d));
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await runFor(name, CLIENTS, SEGMENT_MS, (i) => get(url(i)));
+    p.kill('SIGINT');
+    await new Promise((res) => p.once('exit', res));
+    if (tool === 'perf') {
+      const counts = out.split('\n').map((l) => l.split(',')).filter((c) => c[2]).map((c) => `${c[2]} ${(Number(c[0]) / r.requests).toFixed(2)}`);
+      console.log(`${name.padEnd(9)} per request: ${counts.join(', ')}`);
+    } else {
+      const calls = out.split('\n').map((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/.exec(l)).filter((m) => m && m[2] !== 'total').map((m) => `${m![2]} ${(Number(m![1]) / r.requests).toFixed(2)}`);
+      console.log(`${name.padEnd(9)} per request (${r.requests}): ${calls.join(', ')}`);
+    }
+  };
+  for (const tool of ['perf', 'strace'] as const) {
+    if (!process.env[tool === 'perf' ? 'DSF_LADDER_SYSCALLS' : 'DSF_LADDER_STRACE']) continue;
+    for (const [name, url] of rungs) await traced(name, url, name === 'baseline' ? baseline.proc.pid! : (name.endsWith('@B') ? siteB! : site).fhir.proc.pid!, tool);
+  }
+} finally {
+  client.close();
+  for (const m of monitors) await m.end();
+  await baseline?.stop();
+  await site.stop();
+  await siteB?.stop();
+}

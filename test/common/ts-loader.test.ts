@@ -1,0 +1,57 @@
+// Our TypeScript loader (bin/ts-loader.mjs): esbuild's transform without keepNames, so named closures and
+// classes made at run time cost no defineProperty each; stack traces name the .ts line; JSON imports keep
+// their attribute. This process runs under it (test/run.ts starts the test runner with it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { load } from '../../bin/ts-loader-hooks.mjs';
+
+const FIXTURE = new URL('../fixtures/ts-loader/closures.ts', import.meta.url);
+
+test('the loader emits no __name helper: names stay as written', async () => {
+  const next = () => {
+    throw new Error('a .ts file must not reach the next loader');
+  };
+  const result = await load(FIXTURE.href, { format: undefined, importAttributes: {}, importAssertions: {}, conditions: [] }, next);
+  assert.equal(result.format, 'module');
+  const source = String(result.source);
+  assert.doesNotMatch(source, /__name|__defProp/);
+  assert.match(source, /function two\(\)/);
+  assert.match(source, /sourceMappingURL=data:application\/json;base64,/);
+});
+
+test('named closures made at run time define no name property', async () => {
+  const original = Object.defineProperty;
+  let names = 0;
+  Object.defineProperty = function <T>(target: T, key: PropertyKey, attributes: PropertyDescriptor & ThisType<unknown>): T {
+    if (key === 'name') names++;
+    return original(target, key, attributes);
+  };
+  try {
+    // The fixture's helpers (if any) capture Object.defineProperty when the module is evaluated: import it now.
+    const { makeNamed } = await import(`${FIXTURE.href}?closures`);
+    const made = (makeNamed as () => Array<() => number>)();
+    assert.deepEqual(made.map((f) => f()), [1, 2, 3]);
+    assert.deepEqual(made.map((f) => f.name), ['one', 'two', '']);
+  } finally {
+    Object.defineProperty = original;
+  }
+  assert.equal(names, 0, 'no closure or class was named through defineProperty');
+});
+
+test('stack traces point at the .ts line', async () => {
+  const { throwHere } = await import(FIXTURE.href);
+  let stack = '';
+  try {
+    (throwHere as () => never)();
+  } catch (e) {
+    stack = (e as Error).stack ?? '';
+  }
+  const frame = stack.split('\n')[1] ?? '';
+  assert.ok(frame.includes(`${fileURLToPath(FIXTURE)}:19:`), `first frame names closures.ts line 19: ${frame}`);
+});
+
+test('JSON imports keep their attribute', async () => {
+  const { packageName } = await import(FIXTURE.href);
+  assert.equal(packageName, 'dsf-ts');
+});

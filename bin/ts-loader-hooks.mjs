@@ -3,7 +3,7 @@
 // files, so Node's resolver finds them without help.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { transform } from 'esbuild';
+import { stop, transform } from 'esbuild';
 
 const TYPESCRIPT = /\.m?ts$/;
 
@@ -23,9 +23,24 @@ const OPTIONS = Object.freeze({
   tsconfigRaw: { compilerOptions: { target: 'ES2022', useDefineForClassFields: true } },
 });
 
+/**
+ * esbuild's service is a child process (14-18 MB resident) that would otherwise live as long as ours; modules
+ * load at start-up and on a few late imports, so it is ended when idle, and the next transform starts it anew.
+ */
+const IDLE_MS = 1000;
+let transforming = 0;
+let idle;
+
 export async function load(url, context, nextLoad) {
   if (!url.startsWith('file:') || !TYPESCRIPT.test(new URL(url).pathname)) return nextLoad(url, context);
   const file = fileURLToPath(url);
-  const { code } = await transform(await readFile(file, 'utf8'), { ...OPTIONS, sourcefile: file });
-  return { format: 'module', source: code, shortCircuit: true };
+  const source = await readFile(file, 'utf8');
+  transforming++;
+  clearTimeout(idle);
+  try {
+    const { code } = await transform(source, { ...OPTIONS, sourcefile: file });
+    return { format: 'module', source: code, shortCircuit: true };
+  } finally {
+    if (--transforming === 0) idle = setTimeout(() => void stop(), IDLE_MS).unref();
+  }
 }

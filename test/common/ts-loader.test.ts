@@ -3,8 +3,11 @@
 // their attribute. This process runs under it (test/run.ts starts the test runner with it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { load } from '../../bin/ts-loader-hooks.mjs';
+import { TS_LOADER } from '../../src/common/ts-loader.ts';
 
 const FIXTURE = new URL('../fixtures/ts-loader/closures.ts', import.meta.url);
 
@@ -54,4 +57,10 @@ test('stack traces point at the .ts line', async () => {
 test('JSON imports keep their attribute', async () => {
   const { packageName } = await import(FIXTURE.href);
   assert.equal(packageName, 'dsf-ts');
+});
+
+test('esbuild\'s service process is ended once modules stop loading', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const fixture = fileURLToPath(new URL('../fixtures/ts-loader/children-after-idle.ts', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', TS_LOADER, fixture], { timeout: 60_000 });
+  assert.deepEqual(JSON.parse(stdout), [], 'no child process left');
 });

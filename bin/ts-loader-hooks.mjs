@@ -1,9 +1,10 @@
 // The load hook behind ts-loader.mjs (it runs on Node's loader thread): .ts and .mts files become ES modules
 // through esbuild's transform; everything else goes to Node's own loader. Relative imports name their .ts
-// files, so Node's resolver finds them without help.
+// files, so Node's resolver finds them without help. Transforms are cached on disk (ts-loader-cache.mjs).
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { stop, transform } from 'esbuild';
+import { stop, transform, version } from 'esbuild';
+import { cached, cacheKey, keep } from './ts-loader-cache.mjs';
 
 const TYPESCRIPT = /\.m?ts$/;
 
@@ -22,6 +23,8 @@ const OPTIONS = Object.freeze({
   minifyWhitespace: true,
   tsconfigRaw: { compilerOptions: { target: 'ES2022', useDefineForClassFields: true } },
 });
+/** What else decides a module's code: a change of options or of esbuild misses the cache. */
+const SALT = `${version} ${JSON.stringify(OPTIONS)}`;
 
 /**
  * esbuild's service is a child process (14-18 MB resident) that would otherwise live as long as ours; modules
@@ -35,10 +38,14 @@ export async function load(url, context, nextLoad) {
   if (!url.startsWith('file:') || !TYPESCRIPT.test(new URL(url).pathname)) return nextLoad(url, context);
   const file = fileURLToPath(url);
   const source = await readFile(file, 'utf8');
+  const key = cacheKey(SALT, file, source);
+  const hit = await cached(key);
+  if (hit !== undefined) return { format: 'module', source: hit, shortCircuit: true };
   transforming++;
   clearTimeout(idle);
   try {
     const { code } = await transform(source, { ...OPTIONS, sourcefile: file });
+    await keep(key, code);
     return { format: 'module', source: code, shortCircuit: true };
   } finally {
     if (--transforming === 0) idle = setTimeout(() => void stop(), IDLE_MS).unref();

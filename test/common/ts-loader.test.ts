@@ -4,6 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { load } from '../../bin/ts-loader-hooks.mjs';
@@ -61,6 +65,28 @@ test('JSON imports keep their attribute', async () => {
 
 test('esbuild\'s service process is ended once modules stop loading', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
   const fixture = fileURLToPath(new URL('../fixtures/ts-loader/children-after-idle.ts', import.meta.url));
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', TS_LOADER, fixture], { timeout: 60_000 });
+  // Without the cache, so that esbuild runs.
+  const env = { ...process.env, DSF_TS_LOADER_CACHE: '0' };
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', TS_LOADER, fixture], { timeout: 60_000, env });
   assert.deepEqual(JSON.parse(stdout), [], 'no child process left');
+});
+
+test('a module transformed once is read from the cache by the next process', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  // A module never seen before, which counts this process's children as it runs: esbuild's service among
+  // them when it was transformed now (it outlives the transform by a second), none when read from the cache.
+  const dir = mkdtempSync(join(tmpdir(), 'dsf-ts-loader-'));
+  const file = join(dir, 'counts-children.ts');
+  writeFileSync(
+    file,
+    `// ${randomUUID()}\nimport { readdirSync, readFileSync } from 'node:fs';\n` +
+      `const children: string[] = readdirSync('/proc/self/task').flatMap((t) => readFileSync(\`/proc/self/task/\${t}/children\`, 'utf8').trim().split(/\\s+/).filter(Boolean));\n` +
+      `console.log(children.length);\n`,
+  );
+  try {
+    const run = async () => Number((await promisify(execFile)(process.execPath, ['--import', TS_LOADER, file], { timeout: 60_000 })).stdout);
+    assert.ok((await run()) > 0, 'the first run transformed it');
+    assert.equal(await run(), 0, 'the second run read it from the cache');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

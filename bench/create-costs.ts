@@ -3,7 +3,7 @@
 // rows and index entries written per table, WAL records and bytes of the site's database, and CPU µs of
 // the server process and of each kind of PostgreSQL backend; at 1 and at 16 clients.
 //
-//   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/create-costs.ts [creates]
+//   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import ./bin/ts-loader.mjs bench/create-costs.ts [creates]
 //
 // Statements are counted from PostgreSQL's log (log_statement = all, set for the site's database only);
 // WAL from pg_waldump over the LSN range of each run, keeping records of the site's database. Both need

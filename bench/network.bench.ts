@@ -18,6 +18,7 @@ import { HttpFhirClient } from '../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
 import { findDraftTask, requestedTaskFrom } from '../src/plugin-api/draft-tasks.ts';
 import { startTestNetwork } from '../src/testkit/index.ts';
+import { TS_LOADER } from '../src/common/ts-loader.ts';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -82,7 +83,7 @@ async function pings(client: HttpFhirClient, n: number, warmup: number, expected
 /** Spawns `npm start`'s command and resolves when every site answers; then stops it. */
 export async function timeStart(dir: string, sites: number, basePort: number): Promise<number> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--dir', dir, '--sites', String(sites), '--base-port', String(basePort)], {
+  const child = spawn(process.execPath, ['--import', TS_LOADER, 'src/cli/main.ts', 'demo', '--dir', dir, '--sites', String(sites), '--base-port', String(basePort)], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, DSF_DEMO_DATABASE_URL: '' },
   });
@@ -122,7 +123,7 @@ export async function timeStart(dir: string, sites: number, basePort: number): P
 
 async function timeCommand(args: string[]): Promise<number> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', TS_LOADER, ...args], { stdio: 'ignore' });
   await new Promise((r) => child.once('exit', r));
   return performance.now() - t0;
 }

@@ -1,6 +1,6 @@
 // Resident memory of a FHIR server right after start and after its first validated write (which
 // builds the type model, the validator's structures and the terminology), in a process of its own.
-// Run: DSF_TEST_DATABASE_URL=postgres://... node --expose-gc --import tsx bench/startup-memory.ts
+// Run: DSF_TEST_DATABASE_URL=postgres://... node --expose-gc --import ./bin/ts-loader.mjs bench/startup-memory.ts
 import { startTestSite, TAG_ALL } from '../test/support/fhir-site.ts';
 
 const mib = (n: number) => Math.round(n / 2 ** 20);

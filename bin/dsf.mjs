@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so no build step is needed.
-import { register } from 'tsx/esm/api';
-register();
+// Runs the TypeScript CLI through our loader (ts-loader.mjs) so no build step is needed.
+import './ts-loader.mjs';
+
 await import('../src/cli/main.ts');

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
+import { TS_LOADER } from '../src/common/ts-loader.ts';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -38,7 +39,7 @@ if (!process.env.DSF_TEST_DATABASE_URL) {
 const concurrency = process.env.DSF_TEST_CONCURRENCY ?? '3';
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  ['--import', TS_LOADER, '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   { stdio: 'inherit', env: process.env },
 );
 const code: number = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));

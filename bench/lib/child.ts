@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TS_LOADER } from '../../src/common/ts-loader.ts';
 
 export interface Child {
   proc: ChildProcess;
@@ -21,7 +22,7 @@ export async function startChild(args: string[], env: Record<string, string | un
   const dir = mkdtempSync(join(tmpdir(), 'dsf-bench-child-'));
   const file = join(dir, 'output.log');
   const fd = openSync(file, 'w');
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd], cwd });
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', TS_LOADER, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd], cwd });
   closeSync(fd);
   proc.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const out = () => readFileSync(file, 'utf8');

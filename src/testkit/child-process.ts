@@ -1,21 +1,14 @@
-// One child process of a test network (a FHIR server or a BPE): spawned through tsx with its own
+// One child process of a test network (a FHIR server or a BPE): spawned through our TypeScript loader with its own
 // environment, ready when it says so over IPC, its output kept (printed when DSF_TEST_VERBOSE is set).
 // stop() asks it to end (SIGTERM) and waits; kill() ends it at once (SIGKILL), as a crash would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TS_LOADER } from '../common/ts-loader.ts';
 import type { SiteProcessMessage } from './site-main.ts';
 
 const SITE_MAIN = fileURLToPath(new URL('./site-main.ts', import.meta.url));
 /** Lines kept per process: enough to read what happened, bounded for long tests. */
 const MAX_LINES = 20_000;
-
-function tsxLoader(): string {
-  try {
-    return import.meta.resolve('tsx');
-  } catch {
-    return 'tsx';
-  }
-}
 
 export class SiteProcess {
   private child: ChildProcess | undefined;
@@ -38,7 +31,7 @@ export class SiteProcess {
   /** Starts the process and resolves when it is ready; rejects with its output when it fails or exits. */
   async start(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
     if (this.running) throw new Error(`${this.label} is already running`);
-    const child = spawn(process.execPath, ['--import', tsxLoader(), SITE_MAIN, this.role], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = spawn(process.execPath, ['--import', TS_LOADER, SITE_MAIN, this.role], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     for (const stream of [child.stdout!, child.stderr!]) {

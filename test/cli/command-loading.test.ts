@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TS_LOADER } from '../../src/common/ts-loader.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const RECORDER = fileURLToPath(new URL('../support/record-loaded-modules.mjs', import.meta.url));
@@ -17,7 +18,7 @@ function dsf(args: string[]): Promise<{ code: number; stdout: string; loaded: st
   const dir = mkdtempSync(join(tmpdir(), 'dsf-command-loading-'));
   const file = join(dir, 'modules');
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', '--import', RECORDER, MAIN, ...args], { timeout: 60_000, env: { ...process.env, DSF_TEST_LOADED_MODULES_FILE: file } }, (error, stdout) => {
+    execFile(process.execPath, ['--import', TS_LOADER, '--import', RECORDER, MAIN, ...args], { timeout: 60_000, env: { ...process.env, DSF_TEST_LOADED_MODULES_FILE: file } }, (error, stdout) => {
       let lines: string[] = [];
       try {
         lines = readFileSync(file, 'utf8').split('\n');

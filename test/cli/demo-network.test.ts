@@ -11,6 +11,7 @@ import { findFreeBasePort } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { randomBytes } from 'node:crypto';
 import { dropDatabasesStartingWith } from '../support/database.ts';
+import { TS_LOADER } from '../../src/common/ts-loader.ts';
 
 interface Demo {
   output(): string;
@@ -19,7 +20,7 @@ interface Demo {
 
 /** Runs `dsf demo` until it says the network is ready. */
 async function startDemo(dir: string, basePort: number, extraArgs: string[], env: NodeJS.ProcessEnv): Promise<Demo> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--dir', dir, '--base-port', String(basePort), ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TS_LOADER, 'src/cli/main.ts', 'demo', '--dir', dir, '--base-port', String(basePort), ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -30,8 +31,10 @@ async function startDemo(dir: string, basePort: number, extraArgs: string[], env
     }
   };
   const deadline = Date.now() + 90_000;
-  while (!out.includes('network ready') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
-  if (!out.includes('network ready')) {
+  // The listing after 'network ready' (sites, web UIs) can reach the pipe in a later chunk: wait for its end.
+  const ready = () => out.includes('network ready') && out.includes('Ping every other site');
+  while (!ready() && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+  if (!ready()) {
     await stop();
     assert.fail(`the demo did not start:\n${out}`);
   }
@@ -47,7 +50,7 @@ async function runPrintedPing(output: string): Promise<string> {
   const line = output.split('\n').find((l) => l.trim().startsWith('npx dsf start-process'));
   assert.ok(line, `the demo prints a command that starts a ping:\n${output}`);
   const args = line.trim().split(/\s+/).slice(2);
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { timeout: 90_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', TS_LOADER, 'src/cli/main.ts', ...args], { timeout: 90_000 });
   return stdout;
 }
 

@@ -6,6 +6,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { batchedLogDestination } from '../../src/common/batched-log-destination.ts';
+import { TS_LOADER } from '../../src/common/ts-loader.ts';
 
 test('the lines of a turn are written together after it, in order', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dsf-log-'));
@@ -32,7 +33,7 @@ test('lines logged just before process.exit() are written', () => {
   const script = `import { batchedLogDestination } from ${JSON.stringify(module)}; const d = batchedLogDestination(1); d.write('last words\\n'); process.exit(3);`;
   let out = '';
   try {
-    execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    execFileSync(process.execPath, ['--import', TS_LOADER, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
   } catch (e) {
     out = (e as { stdout: string; status: number }).stdout;
     assert.equal((e as { status: number }).status, 3);

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
 import { packagedBinaries } from '../../src/db/postgres-binaries.ts';
 import { postgresOsUser, runningAsRoot, userCan } from '../../src/db/postgres-os-user.ts';
+import { TS_LOADER } from '../../src/common/ts-loader.ts';
 
 async function query(db: EmbeddedDatabase, sql: string): Promise<pg.QueryResult> {
   const c = new pg.Client({ connectionString: db.url });
@@ -85,7 +86,7 @@ function startInChild(dir: string, opts: { uid?: number; gid?: number; env?: Nod
     process.on('SIGTERM', async () => { await db.stop(); process.exit(0); });
     setInterval(() => {}, 1000);
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], {
+  const child = spawn(process.execPath, ['--import', TS_LOADER, '--input-type=module', '-e', script, dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     uid: opts.uid,
     gid: opts.gid,

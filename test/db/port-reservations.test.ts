@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { releasePort, reservePort } from '../../src/db/port-reservations.ts';
+import { TS_LOADER } from '../../src/common/ts-loader.ts';
 
 const MODULE = fileURLToPath(new URL('../../src/db/port-reservations.ts', import.meta.url));
 const FILE_OF = (port: number) => join(tmpdir(), 'dsf-port-reservations', String(port));
@@ -22,7 +23,7 @@ async function holder(port: number) {
   const code = `import { reservePort } from ${JSON.stringify(MODULE)};
 console.log(reservePort(${port}) ? 'reserved' : 'refused');
 process.stdin.on('data', () => process.exit(0));`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', TS_LOADER, '--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   assert.equal(line.toString().trim(), 'reserved');
   return {

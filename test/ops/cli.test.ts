@@ -18,12 +18,13 @@ import { parseEnvFile } from '../../src/cli/env-file.ts';
 import { readFhirServerConfig } from '../../src/fhir/config.ts';
 import type { NetworkFile } from '../../src/cli/demo-network.ts';
 import { networkSiteEntry } from '../support/network-file.ts';
+import { TS_LOADER } from '../../src/common/ts-loader.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 function dsf(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { timeout: 60_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', TS_LOADER, MAIN, ...args], { timeout: 60_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

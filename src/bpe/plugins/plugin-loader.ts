@@ -1,4 +1,4 @@
-// Finds plugin folders, imports each plugin's definition (TypeScript through tsx, or plain .js/.mjs),
+// Finds plugin folders, imports each plugin's definition (TypeScript through our loader, bin/ts-loader.mjs, or plain .js/.mjs),
 // reads its BPMN and FHIR files with placeholders resolved, and runs the reference's checks. A plugin
 // with any problem is refused as a whole, every problem naming the plugin, the file and the rule;
 // the others load.

@@ -11,6 +11,7 @@ import { createPool } from '../../../src/db/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { CRASH_PROCESS } from './crash-process.ts';
 import { bpmn, fn, seq, twinProcess } from './harness.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader.ts';
 
 let db: TestDatabase;
 before(async () => {
@@ -22,7 +23,7 @@ test('after a SIGKILL mid-step the instance continues from the last commit', asy
   const dir = mkdtempSync(join(tmpdir(), 'dsf-crash-'));
   const marker = join(dir, 'marker.txt');
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./crash-child.ts', import.meta.url)), db.url, marker], {
+    const child = spawn(process.execPath, ['--import', TS_LOADER, fileURLToPath(new URL('./crash-child.ts', import.meta.url)), db.url, marker], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let instanceId = '';

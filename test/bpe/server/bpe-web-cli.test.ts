@@ -18,6 +18,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database.ts
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import { waitFor } from '../../../src/common/polling.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 let fhir: TestSite;
@@ -42,7 +43,7 @@ test('dsf bpe serves the BPE view over HTTPS: 200 to an admin certificate, 401 p
   const base = `https://localhost:${port}/bpe`;
   const roleConfig = join(dir, 'bpe-roles.yaml');
   writeFileSync(roleConfig, ['- admins:', '    email: admin@test.org', '    dsf-role:', '      - ADMIN', ''].join('\n'));
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'bpe'], {
+  const child = spawn(process.execPath, ['--import', TS_LOADER, MAIN, 'bpe'], {
     env: {
       PATH: process.env.PATH ?? '',
       DEV_DSF_BPE_FHIR_SERVER_BASE_URL: fhir.baseUrl,
@@ -141,7 +142,7 @@ test('dsf site serves the BPE view on a port of its own (DSF_BPE_SERVER_API_PORT
   const [fhirPort, bpePort] = [await freePort(), await freePort()];
   const roleConfig = join(dir, 'site-bpe-roles.yaml');
   writeFileSync(roleConfig, ['- admins:', '    email: admin@test.org', '    dsf-role:', '      - ADMIN', ''].join('\n'));
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'site'], {
+  const child = spawn(process.execPath, ['--import', TS_LOADER, MAIN, 'site'], {
     env: {
       ...siteEnv({ certs, org, port: fhirPort, fhirDatabaseUrl: siteFhirDb.url, bpeDatabaseUrl: siteBpeDb.url, pluginDirectory: dirname(FIXTURE_PLUGIN) }),
       TEST_PLUGIN_GREETING: 'hello',
@@ -182,7 +183,7 @@ test('dsf site links the BPE view from the FHIR pages unless DSF_FHIR_SERVER_UI_
 
 test('dsf site refuses a BPE HTTPS port equal to the FHIR server port', async () => {
   const org = fhir.certs.organizations.Test_Organization!;
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'site'], {
+  const child = spawn(process.execPath, ['--import', TS_LOADER, MAIN, 'site'], {
     env: {
       PATH: process.env.PATH ?? '',
       DEV_DSF_FHIR_SERVER_BASE_URL: 'https://localhost:18443/fhir',

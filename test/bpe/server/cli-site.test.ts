@@ -15,6 +15,7 @@ import { FhirTestClient, testCertificates } from '../../support/fhir-site.ts';
 import { waitFor } from '../../../src/common/polling.ts';
 import { requestedTask, TEST_SYSTEM } from './bpe-support.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 let fhirDb: TestDatabase;
@@ -29,7 +30,7 @@ after(async () => {
 });
 
 function run(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TS_LOADER, MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

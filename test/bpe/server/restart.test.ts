@@ -12,6 +12,7 @@ import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import { waitFor } from '../../../src/common/polling.ts';
 import { bpeConfig, recordingLogger, requestedTask, TEST_SYSTEM } from './bpe-support.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader.ts';
 
 let site: TestSite;
 let db: TestDatabase;
@@ -32,7 +33,7 @@ after(async () => {
 
 function startChild(): { child: ChildProcess; message: (text: string) => Promise<void>; exited: Promise<NodeJS.Signals | null> } {
   const child = fork(fileURLToPath(new URL('./bpe-child.ts', import.meta.url)), [JSON.stringify({ config, dbUrl: db.url })], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', TS_LOADER],
     env: { ...process.env, TEST_PLUGIN_HANG: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -11,6 +11,7 @@ import { freePort } from '../../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { FhirTestClient, TAG_ALL, testCertificates } from '../../support/fhir-site.ts';
 import { fhirServerEnv } from '../../support/site-env.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const CLIENTS = 16;
@@ -26,7 +27,7 @@ test('SIGKILL while 16 clients create: every create answered 201 is stored, whol
   const port = await freePort();
   const statusPort = await freePort();
   const baseUrl = `https://localhost:${port}/fhir`;
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'fhir'], {
+  const child = spawn(process.execPath, ['--import', TS_LOADER, MAIN, 'fhir'], {
     env: { ...fhirServerEnv({ certs, org, port, fhirDatabaseUrl: db.url }), DEV_DSF_SERVER_STATUS_PORT: String(statusPort), DSF_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { TS_LOADER } from '../../../src/common/ts-loader.ts';
 
 test('a FHIR server that served creates, reads, a search and a transaction never turned promise hooks on', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/support/promise-hooks-probe.ts'], { timeout: 120_000, env: process.env });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', TS_LOADER, 'test/support/promise-hooks-probe.ts'], { timeout: 120_000, env: process.env });
   const seen = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, boolean>;
   assert.equal(seen.control, true, 'the probe sees promise hooks once an AsyncLocalStorage is in use');
   assert.deepEqual({ atStart: seen.atStart, afterStart: seen.afterStart, afterRequests: seen.afterRequests }, { atStart: false, afterStart: false, afterRequests: false });

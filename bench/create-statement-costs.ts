@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.ts';
+import { usePreparedStatements } from '../src/db/prepared-statements.ts';
 import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from '../src/fhir/store/schema.ts';
 import { writeVersions, type VersionWrite } from '../src/fhir/store/version-writes.ts';
 import { computeIndexRows } from '../src/fhir/search/index-rows.ts';
@@ -36,6 +37,7 @@ try {
     pools.push(pool);
     await migrate(pool, 'fhir', side.migrations);
     await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);
+    usePreparedStatements(pool); // as the server's pool: the write statement named, planned once
   }
   const clients = await Promise.all(pools.map((p) => p.connect()));
   const pids = await Promise.all(clients.map(async (c) => (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number));

@@ -67,7 +67,8 @@ export class WriteGroups {
   }
 
   /**
-   * Writes the versions, alone or together with those of other requests sent in this event-loop turn.
+   * Writes the versions, alone or together with those of other requests sent in this event-loop turn
+   * (or, while a group statement runs, until it returns).
    * Resolves once they are committed; answers as writeVersions(client, writes) would.
    */
   write(client: pg.PoolClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {

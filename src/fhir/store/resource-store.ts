@@ -63,6 +63,13 @@ export function isServerId(id: string): boolean {
  */
 const LAST_UPDATED_ISO = `to_char(r.last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/**
+ * Every version, as two parts a type's history finds by index (FHIR migration 11): the current ones in
+ * resources_current_type, the others in resources_history_type, which holds only those, so a create
+ * writes one entry fewer. The history's conditions on type and time are pushed into both parts.
+ */
+const TYPE_VERSIONS = `(SELECT * FROM resources WHERE current AND NOT deleted UNION ALL SELECT * FROM resources WHERE NOT current OR deleted)`;
+
 /** A version from its row; `last_updated` a Date, or the text of LAST_UPDATED_ISO. */
 function toStored(r: Obj): StoredVersion {
   return {
@@ -415,11 +422,12 @@ export class ResourceStore {
     }
     // Read access is decided on each version's own content; a delete marker on the version it deleted.
     const access = accessConditions(q.access, p, q.type ? [q.type] : undefined);
+    const versions = q.type && !q.id ? TYPE_VERSIONS : 'resources';
     const source = access.length
       ? `(SELECT h.id, h.type, h.version, h.last_updated, h.deleted, h.current,
            COALESCE(h.resource, (SELECT pv.resource FROM resources pv WHERE pv.id = h.id AND pv.version = h.version - 1)) AS resource
-         FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r WHERE ${access.join(' AND ')}`
-      : `(SELECT h.id, h.version, h.last_updated FROM resources h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r`;
+         FROM ${versions} h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r WHERE ${access.join(' AND ')}`
+      : `(SELECT h.id, h.version, h.last_updated FROM ${versions} h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}) r`;
     const countSql = `SELECT count(*)::int AS n FROM ${source}`;
     if (q.count === 0) {
       const total = (await db.query(countSql, p.values)).rows[0].n as number;

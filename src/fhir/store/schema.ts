@@ -249,6 +249,25 @@ END
 $fn$;
 `,
   },
+  {
+    version: 11,
+    name: 'fewer index entries per version: the history indexes',
+    sql: `
+-- A create wrote 16 index entries, 7 of them for its resources row. Two only served histories:
+-- - resources_history_all (last_updated of every version) is read only by the system history's _since
+--   and _at, which count and sort all the versions they select. Versions are appended roughly in
+--   last_updated order, so the block ranges a BRIN index keeps select them for a fraction of a btree's
+--   cost of writing; blocks not summarized yet (the newest) are always read, which a _since reads anyway.
+-- - resources_history_type (type, last_updated of every version) is read only by a type's history; the
+--   current versions are in resources_current_type already, so it keeps the others only (store reads
+--   the two parts, resource-store.ts TYPE_VERSIONS). A version stops being current by an update of its
+--   row, which writes the new row's entries into this index then.
+DROP INDEX resources_history_all;
+CREATE INDEX resources_history_all ON resources USING brin (last_updated) WITH (pages_per_range = 16, autosummarize = on);
+DROP INDEX resources_history_type;
+CREATE INDEX resources_history_type ON resources (type, last_updated) WHERE NOT current OR deleted;
+`,
+  },
 ];
 
 /**

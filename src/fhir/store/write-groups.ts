@@ -15,6 +15,8 @@
 //   the order they joined (the change stream delivers them so).
 // - A group is bounded in writes and in JSON size, so that it runs about as long as one large write
 //   (the statement timeout applies to it as to any statement).
+// - At most maxInFlight group statements run at once; one that runs past stallMs (waiting on a lock)
+//   stops counting, so no write waits behind another's lock for longer than that.
 import type pg from 'pg';
 import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
 
@@ -23,9 +25,21 @@ export interface WriteGroupLimits {
   maxWrites: number;
   /** Most characters of resource JSON in one shared statement; a larger single request goes alone. */
   maxJsonChars: number;
+  /**
+   * Most statements of this store's groups running at once (default 1): writes that arrive meanwhile
+   * gather into the next group, which is sent when one returns, so groups grow with the load instead
+   * of running side by side (fewer statements and commits, and no concurrent inserts into the same
+   * index pages).
+   */
+  maxInFlight?: number;
+  /**
+   * A statement running longer than this (ms; default 20) no longer counts against maxInFlight, so a
+   * write that waits on a lock (a key another transaction holds) holds up the others only this long.
+   */
+  stallMs?: number;
 }
 
-export const DEFAULT_WRITE_GROUP_LIMITS: WriteGroupLimits = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024 };
+export const DEFAULT_WRITE_GROUP_LIMITS: WriteGroupLimits = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024, maxInFlight: 1, stallMs: 20 };
 
 interface Member {
   client: pg.PoolClient;
@@ -36,16 +50,25 @@ interface Member {
 
 export class WriteGroups {
   private open: Member[] = [];
+  private readonly ready: Member[][] = [];
+  private inFlight = 0;
   private openWrites = 0;
   private openChars = 0;
   private scheduled = false;
   /** Counts for tests and measurements: shared statements sent, members they held, shared statements that failed. */
   readonly stats = { groups: 0, members: 0, fallbacks: 0 };
 
-  constructor(private readonly limits: WriteGroupLimits = DEFAULT_WRITE_GROUP_LIMITS) {}
+  private readonly maxInFlight: number;
+  private readonly stallMs: number;
+
+  constructor(private readonly limits: WriteGroupLimits = DEFAULT_WRITE_GROUP_LIMITS) {
+    this.maxInFlight = limits.maxInFlight ?? DEFAULT_WRITE_GROUP_LIMITS.maxInFlight!;
+    this.stallMs = limits.stallMs ?? DEFAULT_WRITE_GROUP_LIMITS.stallMs!;
+  }
 
   /**
-   * Writes the versions, alone or together with those of other requests sent in this event-loop turn.
+   * Writes the versions, alone or together with those of other requests sent in this event-loop turn
+   * (or, while a group statement runs, until it returns).
    * Resolves once they are committed; answers as writeVersions(client, writes) would.
    */
   write(client: pg.PoolClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
@@ -60,20 +83,42 @@ export class WriteGroups {
       // After this turn's I/O callbacks: every request whose work finished in this turn has joined.
       setImmediate(() => {
         this.scheduled = false;
-        this.close();
+        // While a statement runs, the open group keeps gathering; it is sent when one returns.
+        if (this.inFlight < this.maxInFlight) this.close();
       });
     }
     return joined;
   }
 
-  /** Sends the open group; later writes start a new one. */
+  /** Seals the open group; later writes start a new one. Sent at once unless a shared statement is in flight. */
   private close(): void {
     const members = this.open;
-    if (!members.length) return;
-    this.open = [];
-    this.openWrites = 0;
-    this.openChars = 0;
-    void this.send(members);
+    if (members.length) {
+      this.open = [];
+      this.openWrites = 0;
+      this.openChars = 0;
+      this.ready.push(members);
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.ready.length) {
+      const members = this.ready.shift()!;
+      this.inFlight++;
+      let counted = true;
+      const stall = setTimeout(() => {
+        counted = false;
+        this.inFlight--;
+        this.close();
+      }, this.stallMs);
+      stall.unref();
+      void this.send(members).finally(() => {
+        clearTimeout(stall);
+        if (counted) this.inFlight--;
+        this.close();
+      });
+    }
   }
 
   private async send(members: Member[]): Promise<void> {

@@ -9,6 +9,7 @@ import { FHIR_MIGRATIONS, EVENT_MIGRATIONS } from '../../../src/fhir/store/schem
 import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
 import { usePreparedStatements } from '../../../src/db/prepared-statements.ts';
 import { isWriteStatement, versionsWrittenBy } from '../../../src/fhir/store/version-writes.ts';
+import type { WriteGroupLimits } from '../../../src/fhir/store/write-groups.ts';
 
 let db: TestDatabase;
 /** Statements that wrote versions, with the number of versions each wrote. */
@@ -34,7 +35,7 @@ before(async () => {
 after(() => db?.drop());
 
 const keyed = (r: any) => (r.identifier?.[0]?.value ? [`identifier:${r.identifier[0].value}`] : []);
-const newStore = (limits?: { maxWrites: number; maxJsonChars: number }) => new ResourceStore(db.pool, 'https://localhost/fhir', { uniqueKeys: keyed, writeGroups: limits });
+const newStore = (limits?: WriteGroupLimits) => new ResourceStore(db.pool, 'https://localhost/fhir', { uniqueKeys: keyed, writeGroups: limits });
 const patient = (value: string, extra: object = {}) => ({ resourceType: 'Patient', identifier: [{ system: 'http://x', value }], ...extra }) as Resource;
 const count = async (sql: string, values: unknown[] = []) => (await db.pool.query(sql, values)).rows[0].n as number;
 
@@ -123,4 +124,51 @@ test('groups are bounded: more concurrent writes than the bound go in several st
   await Promise.all(Array.from({ length: 6 }, (_, i) => bySize.transaction((c) => bySize.create(c, patient(`sized-${i}`, { text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(100)}</div>` } })))));
   assert.ok(writeStatements.length >= 3 && writeStatements.reduce((a, b) => a + b, 0) === 6, String(writeStatements));
   assert.ok(Math.max(...writeStatements) <= 2, String(writeStatements));
+});
+
+/** A transaction on a connection of its own holding the key 'identifier:<value>': a write of that key waits for it. */
+async function holdKey(value: string) {
+  const client = await db.pool.connect();
+  await client.query('BEGIN');
+  await client.query(`INSERT INTO unique_keys (type, key, resource_id) VALUES ('Patient', $1, gen_random_uuid())`, [`identifier:${value}`]);
+  return {
+    release: async () => {
+      await client.query('ROLLBACK');
+      client.release();
+    },
+  };
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('writes arriving while a group statement runs gather into one next group, sent when it returns', async () => {
+  const store = newStore({ maxWrites: 256, maxJsonChars: 1_000_000, maxInFlight: 1, stallMs: 60_000 });
+  const lock = await holdKey('gather-blocked');
+  writeStatements.length = 0;
+  // The first write waits on the key's lock, so its statement runs until the lock is released.
+  const first = store.transaction((c) => store.create(c, patient('gather-blocked')));
+  await sleep(50);
+  const early = Array.from({ length: 3 }, (_, i) => store.transaction((c) => store.create(c, patient(`gather-${i}`))));
+  await sleep(50);
+  const late = Array.from({ length: 3 }, (_, i) => store.transaction((c) => store.create(c, patient(`gather-${3 + i}`))));
+  await sleep(50);
+  assert.deepEqual(writeStatements, [1], 'nothing else sent while the first statement runs');
+  await lock.release();
+  const created = await Promise.all([first, ...early, ...late]);
+  // Two turns' writes in one statement (each turn's would have been a statement of its own).
+  assert.deepEqual(writeStatements, [1, 6]);
+  assert.equal(await count('SELECT count(*)::int AS n FROM resources WHERE id = ANY($1::uuid[]) AND current', [created.map((r) => r.id)]), 7);
+});
+
+test('a group statement waiting on a lock holds up the other writes only for stallMs', async () => {
+  const store = newStore({ maxWrites: 256, maxJsonChars: 1_000_000, maxInFlight: 1, stallMs: 30 });
+  const lock = await holdKey('stall-blocked');
+  let firstDone = false;
+  const first = store.transaction((c) => store.create(c, patient('stall-blocked'))).finally(() => (firstDone = true));
+  await sleep(20);
+  // Written and committed while the first still waits on the lock.
+  const others = await Promise.all(Array.from({ length: 3 }, (_, i) => store.transaction((c) => store.create(c, patient(`stall-${i}`)))));
+  assert.equal(firstDone, false);
+  assert.equal(await count('SELECT count(*)::int AS n FROM resources WHERE id = ANY($1::uuid[]) AND current', [others.map((r) => r.id)]), 3);
+  await lock.release();
+  await first;
 });

@@ -52,7 +52,7 @@ const REFUSED_RETRY_MAX_MS = 1_000;
  * of failing the request or job that needed it.
  */
 class BoundedPool extends pg.Pool {
-  /** Made once per pool: connect() runs for every request, and each closure made there costs (tsx names it). */
+  /** Made once per pool: connect() runs for every request, and a closure made there is an allocation per request. */
   private readonly onConnectError = (e: Error): Promise<pg.PoolClient> => (isRefusedForNow(e) ? this.connectAgain(e) : Promise.reject(this.translate(e)));
 
   override connect(): Promise<pg.PoolClient>;

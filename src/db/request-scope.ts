@@ -58,8 +58,8 @@ export class RequestScope {
     const running = (this.running ??= new Map());
     running.set(client, 0);
     const scope = this;
-    // Closures assigned to properties or passed inline, none bound to a name: under tsx (esbuild
-    // keepNames) each named closure costs a defineProperty call when made, here once per statement.
+    // Closures assigned to properties or passed inline, none bound to a name (written for tsx's
+    // keepNames, which named each one with a defineProperty; our loader, bin/ts-loader.mjs, does not).
     client.query = ((...args: unknown[]) => {
       // Statements after an abort still run (ROLLBACK, caches re-reading what a rollback undid), but
       // only once the cancel was handled: a late cancel must not hit them instead.

@@ -30,7 +30,7 @@ after(async () => {
 const versions = async (db: TestDatabase, component: string) =>
   (await db.pool.query('SELECT version FROM schema_migrations WHERE component = $1 ORDER BY version', [component])).rows.map((r) => r.version as number);
 
-test('FHIR store: a version 1 database gets versions 2 to 10; its resources are read and found, new ones written', async () => {
+test('FHIR store: a version 1 database gets versions 2 to 11; its resources are read, found and in the type and system history, new ones written', async () => {
   assert.deepEqual(await migrate(fhirDb.pool, 'fhir', FHIR_MIGRATIONS.slice(0, 1)), [1]);
   await migrate(fhirDb.pool, 'fhir-events', EVENT_MIGRATIONS);
   // A resource as version 1 stored it: its row (no size column yet) and its search index rows.
@@ -46,8 +46,8 @@ test('FHIR store: a version 1 database gets versions 2 to 10; its resources are 
   await fhirDb.pool.query('INSERT INTO resources (id, version, type, last_updated, current, resource) VALUES ($1, 1, $2, $3, true, $4)', [id, 'Organization', '2025-01-01T00:00:00Z', organization]);
   await fhirDb.pool.query("INSERT INTO search_index (resource_id, type, param, system, code) VALUES ($1, 'Organization', 'identifier', $2, 'old.test')", [id, ORG_SID]);
 
-  assert.deepEqual(await migrate(fhirDb.pool, 'fhir', FHIR_MIGRATIONS), [2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  assert.deepEqual(await versions(fhirDb, 'fhir'), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(await migrate(fhirDb.pool, 'fhir', FHIR_MIGRATIONS), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(await versions(fhirDb, 'fhir'), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   assert.deepEqual(await migrate(fhirDb.pool, 'fhir', FHIR_MIGRATIONS), [], 'a second start applies nothing');
 
   const store = new ResourceStore(fhirDb.pool, BASE);
@@ -58,6 +58,11 @@ test('FHIR store: a version 1 database gets versions 2 to 10; its resources are 
     BASE,
   );
   assert.deepEqual(found.matches.map((r) => r.id), [id]);
+  // Version 11 reads a type's current versions through another index than its older ones.
+  const typeHistory = await store.history(fhirDb.pool, { type: 'Organization', count: 10, offset: 0 });
+  assert.deepEqual(typeHistory.entries.map((v) => `${v.type}/${v.id}/${v.version}`), [`Organization/${id}/1`]);
+  const since = await store.history(fhirDb.pool, { since: new Date('2024-12-31T00:00:00Z'), count: 10, offset: 0 });
+  assert.deepEqual(since.entries.map((v) => `${v.type}/${v.id}/${v.version}`), [`Organization/${id}/1`]);
   // Today's writes use the new columns (size from version 3).
   const created = await store.transaction((c) => store.create(c, { resourceType: 'Group', type: 'person', actual: true, quantity: 3 } as Group));
   const size = (await fhirDb.pool.query('SELECT size FROM resources WHERE id = $1', [created.resource.id])).rows[0].size;

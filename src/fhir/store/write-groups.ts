@@ -39,7 +39,7 @@ export interface WriteGroupLimits {
   stallMs?: number;
 }
 
-export const DEFAULT_WRITE_GROUP_LIMITS: WriteGroupLimits = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024, maxInFlight: 1, stallMs: 20 };
+export const DEFAULT_WRITE_GROUP_LIMITS: Required<WriteGroupLimits> = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024, maxInFlight: 1, stallMs: 20 };
 
 interface Member {
   client: pg.PoolClient;
@@ -58,12 +58,12 @@ export class WriteGroups {
   /** Counts for tests and measurements: shared statements sent, members they held, shared statements that failed. */
   readonly stats = { groups: 0, members: 0, fallbacks: 0 };
 
-  private readonly maxInFlight: number;
-  private readonly stallMs: number;
+  /** The limits given, the defaults for those left out. */
+  private readonly limits: Required<WriteGroupLimits>;
 
-  constructor(private readonly limits: WriteGroupLimits = DEFAULT_WRITE_GROUP_LIMITS) {
-    this.maxInFlight = limits.maxInFlight ?? DEFAULT_WRITE_GROUP_LIMITS.maxInFlight!;
-    this.stallMs = limits.stallMs ?? DEFAULT_WRITE_GROUP_LIMITS.stallMs!;
+  constructor(limits: WriteGroupLimits = DEFAULT_WRITE_GROUP_LIMITS) {
+    const { maxInFlight = DEFAULT_WRITE_GROUP_LIMITS.maxInFlight, stallMs = DEFAULT_WRITE_GROUP_LIMITS.stallMs } = limits;
+    this.limits = { ...limits, maxInFlight, stallMs };
   }
 
   /**
@@ -84,7 +84,7 @@ export class WriteGroups {
       setImmediate(() => {
         this.scheduled = false;
         // While a statement runs, the open group keeps gathering; it is sent when one returns.
-        if (this.inFlight < this.maxInFlight) this.close();
+        if (this.inFlight < this.limits.maxInFlight) this.close();
       });
     }
     return joined;
@@ -103,7 +103,7 @@ export class WriteGroups {
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.ready.length) {
+    while (this.inFlight < this.limits.maxInFlight && this.ready.length) {
       const members = this.ready.shift()!;
       this.inFlight++;
       let counted = true;
@@ -111,7 +111,7 @@ export class WriteGroups {
         counted = false;
         this.inFlight--;
         this.close();
-      }, this.stallMs);
+      }, this.limits.stallMs);
       stall.unref();
       void this.send(members).finally(() => {
         clearTimeout(stall);

@@ -13,7 +13,8 @@ import { HttpsClient } from '../src/common/https-client.ts';
 import { sitesBundle } from '../src/fhir/init-bundle.ts';
 import { formatRow, runFor, runLoad, type LoadResult } from './lib/load.ts';
 import { bracketing, roundPlan, spread } from './lib/rounds.ts';
-import { processCpuMicros, startChild, type Child } from './lib/child.ts';
+import { startChild, type Child } from './lib/child.ts';
+import { databaseCpu, databaseCpuSince } from './lib/database-cpu.ts';
 import { startBenchSite } from './lib/bench-site.ts';
 import { measureBinary } from './binary.bench.ts';
 
@@ -100,28 +101,9 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
       ['conditional create (match exists)', 1, (i) => client.request(`${baseUrl}/Patient`, { method: 'POST', headers: { ...json, 'if-none-exist': `identifier=http://bench/pid|p${i % 200}` }, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/pid', value: `p${i % 200}` }], active: true }) }).then(ok(200))],
       ['transaction of 100 entries', 100, () => client.request(baseUrl, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 100 }, () => ({ resource: { resourceType: 'Patient', ...TAG, active: true }, request: { method: 'POST', url: 'Patient' } })) }) }).then(ok(200))],
     ];
-    // PostgreSQL's CPU for the site's database: its backends' CPU time (same host only; undefined
-    // otherwise). With `since` (an earlier reading) the time spent since then, counting backends that
-    // started meanwhile from zero (one that ended meanwhile is missed: the pools keep theirs open).
+    // PostgreSQL's CPU for the site's database (bench/lib/database-cpu.ts).
     const monitor = new pg.Client({ connectionString: site.databaseUrl });
     await monitor.connect();
-    const databaseCpu = async (): Promise<Map<number, number> | undefined> => {
-      const pids = (await monitor.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid as number);
-      const now = new Map<number, number>();
-      try {
-        for (const pid of pids) now.set(pid, processCpuMicros(pid));
-      } catch {
-        return undefined; // not on this host, or a backend ended while being read
-      }
-      return now;
-    };
-    const databaseCpuSince = async (since: Map<number, number>): Promise<number | undefined> => {
-      const now = await databaseCpu();
-      if (!now) return undefined;
-      let spent = 0;
-      for (const [pid, micros] of now) spent += micros - (since.get(pid) ?? 0);
-      return spent;
-    };
     // The process that serves each workload (none for the bare insert: that is PostgreSQL alone).
     const serverOf = (name: string) => (name === 'baseline: fixed JSON over TLS' ? baseline : name.startsWith('baseline') ? undefined : fhir);
     // Writes are compared with the bare insert, searches also with a read (entries per second for the transaction).
@@ -170,9 +152,9 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
       const start = performance.now();
       while (performance.now() - start < 5_000) {
         const before = fhir.cpuMicros() + baseline.cpuMicros();
-        const db = await databaseCpu();
+        const db = await databaseCpu(monitor);
         await new Promise((r) => setTimeout(r, 100));
-        const spent = fhir.cpuMicros() + baseline.cpuMicros() - before + ((db && (await databaseCpuSince(db))) ?? 0);
+        const spent = fhir.cpuMicros() + baseline.cpuMicros() - before + ((db && (await databaseCpuSince(monitor, db))) ?? 0);
         if (spent < 5_000) break;
       }
       return performance.now() - start;
@@ -195,13 +177,13 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
           await runLoad(name, concurrency, concurrency, 20_000, fn);
           const server = serverOf(name);
           const cpuBefore = server?.cpuMicros();
-          const dbBefore = name === 'baseline: fixed JSON over TLS' ? undefined : await databaseCpu();
+          const dbBefore = name === 'baseline: fixed JSON over TLS' ? undefined : await databaseCpu(monitor);
           const opened = connectionsOpened;
           const clientBefore = process.cpuUsage();
           const r = await runFor(name, concurrency, SEGMENT_MS, fn);
           const client = process.cpuUsage(clientBefore);
           const units = r.requests * weight;
-          const dbSpent = dbBefore && (await databaseCpuSince(dbBefore));
+          const dbSpent = dbBefore && (await databaseCpuSince(monitor, dbBefore));
           segments.push({
             r,
             cpu: server ? (server.cpuMicros() - cpuBefore!) / units : undefined,

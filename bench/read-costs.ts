@@ -16,14 +16,15 @@
 //
 // DSF_LADDER_ONLY=bare,hooks limits the rungs; DSF_LADDER_AB=<checkout> adds that code's rungs (A/B, below).
 //
-//   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/read-costs.ts [rounds] [segment ms] [clients]
+//   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import ./bin/ts-loader.mjs bench/read-costs.ts [rounds] [segment ms] [clients]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
-import { processCpuMicros, startChild } from './lib/child.ts';
+import { startChild } from './lib/child.ts';
+import { databaseCpu, databaseCpuSince } from './lib/database-cpu.ts';
 import { startBenchSite } from './lib/bench-site.ts';
 import { runFor, runLoad } from './lib/load.ts';
 import { spread } from './lib/rounds.ts';
@@ -53,19 +54,6 @@ const json = { accept: 'application/fhir+json', 'content-type': 'application/fhi
 const monitors: pg.Client[] = [];
 let baseline: Awaited<ReturnType<typeof startChild>> | undefined;
 
-/** CPU time of the database's backends (µs), through a monitor connection to it. */
-const databaseCpu = async (monitor: pg.Client): Promise<number> => {
-  const pids = (await monitor.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid as number);
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      sum += processCpuMicros(pid);
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return sum;
-};
 
 type Rung = [name: string, url: (i: number) => string, cpu: () => number, monitor: pg.Client | undefined];
 
@@ -121,13 +109,13 @@ try {
     for (const [name, url, cpu, monitor] of round % 2 ? [...rungs].reverse() : rungs) {
       await runLoad(name, CLIENTS, CLIENTS, 20_000, (i) => get(url(i)));
       const s0 = cpu();
-      const d0 = monitor ? await databaseCpu(monitor) : 0;
+      const d0 = monitor ? await databaseCpu(monitor) : undefined;
       const c0 = process.cpuUsage();
       const r = await runFor(name, CLIENTS, SEGMENT_MS, (i) => get(url(i)));
       const c = process.cpuUsage(c0);
       const f = figures.get(name)!;
       f.server.push((cpu() - s0) / r.requests);
-      f.db.push(monitor ? ((await databaseCpu(monitor)) - d0) / r.requests : 0);
+      f.db.push(monitor && d0 ? ((await databaseCpuSince(monitor, d0)) ?? 0) / r.requests : 0);
       f.client.push((c.user + c.system) / r.requests);
       f.rps.push(r.rps);
       if (r.errors) console.log(`${name}: ${r.errors} errors`);

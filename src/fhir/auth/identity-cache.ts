@@ -21,27 +21,37 @@ interface Entry {
 
 export class IdentityCache {
   private readonly entries = new Map<string, Entry>();
-  private generation = 0;
+  private clears = 0;
 
   constructor(readonly ttlMs: number) {}
 
   get(key: string, now = Date.now()): Cached | undefined {
+    return this.entry(key, now)?.value;
+  }
+
+  /** The entry (value and expiry) when it has not expired. */
+  entry(key: string, now = Date.now()): Readonly<Entry> | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
     if (e.expiresAt <= now) {
       this.entries.delete(key);
       return undefined;
     }
-    return e.value;
+    return e;
+  }
+
+  /** Changes with every clear(): what was taken from the cache before is stale when it differs. */
+  get generation(): number {
+    return this.clears;
   }
 
   /** Looks the key up, or computes and stores it unless the cache was cleared meanwhile. */
   async getOrLoad(key: string, load: () => Promise<{ value: Cached; notAfter?: Date }>): Promise<Cached> {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
-    const generation = this.generation;
+    const generation = this.clears;
     const { value, notAfter } = await load();
-    if (generation === this.generation) {
+    if (generation === this.clears) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
       const expiresAt = Math.min(Date.now() + this.ttlMs, notAfter?.getTime() ?? Infinity);
       this.entries.set(key, { value, expiresAt });
@@ -50,7 +60,7 @@ export class IdentityCache {
   }
 
   clear(): void {
-    this.generation++;
+    this.clears++;
     this.entries.clear();
   }
 

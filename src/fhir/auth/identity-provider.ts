@@ -60,6 +60,8 @@ export class IdentityProvider {
   private readonly socketCertificates = new WeakMap<object, Buffer | undefined>();
   /** SHA-512 thumbprints of the certificates read from sockets (the same Buffer for every request of a connection). */
   private readonly thumbprints = new WeakMap<Buffer, string>();
+  /** The identity of each TLS connection's own certificate, while the cache and the trust check would give it. */
+  private readonly connectionIdentities = new WeakMap<object, ConnectionIdentity>();
 
   constructor(private readonly opts: IdentityProviderOptions) {
     this.cache = new IdentityCache(opts.cacheTtlMs ?? 30_000);
@@ -106,6 +108,12 @@ export class IdentityProvider {
    */
   resolveCached(req: FastifyRequest): Identity | undefined {
     if (req.headers.authorization !== undefined) return undefined;
+    // The certificate of a TLS connection cannot change: its identity is kept on the connection (no
+    // string key per request) for as long as the cache entry and the trust check it came from hold.
+    const socket = req.raw.socket;
+    const now = Date.now();
+    const known = this.connectionIdentities.get(socket);
+    if (known !== undefined && known.generation === this.cache.generation && now < known.until && now >= known.from) return known.identity;
     let der: Buffer | undefined;
     try {
       der = this.certificateOf(req);
@@ -113,8 +121,16 @@ export class IdentityProvider {
       return undefined;
     }
     const thumbprint = der && this.thumbprints.get(der);
-    if (thumbprint === undefined || !this.trusted.knownValid(thumbprint)) return undefined;
-    return this.cache.get(`cert:${thumbprint}`) ?? undefined;
+    const window = thumbprint === undefined ? undefined : this.trusted.validWindow(thumbprint, now);
+    if (window === undefined) return undefined;
+    const generation = this.cache.generation;
+    const entry = this.cache.entry(`cert:${thumbprint}`, now);
+    if (!entry?.value) return undefined;
+    // Not for a trusted proxy's connection: its requests name their callers in a header each.
+    if (!this.trustedProxies.has(normalizeAddress(socket.remoteAddress ?? ''))) {
+      this.connectionIdentities.set(socket, { identity: entry.value, generation, from: window.notBefore, until: Math.min(entry.expiresAt, window.notAfter + 1) });
+    }
+    return entry.value;
   }
 
   /** True when the request is authenticated by a sign-in session (not a certificate or token). */
@@ -253,6 +269,14 @@ export class IdentityProvider {
     if (!m) return undefined;
     return currentById<T>(this.opts.pool, type, m[1]!);
   }
+}
+
+/** A connection's identity: valid from `from` until before `until` (ms), while the cache's generation is the same. */
+interface ConnectionIdentity {
+  identity: Identity;
+  generation: number;
+  from: number;
+  until: number;
 }
 
 function unauthenticated(message: string, code: 'login' | 'security' = 'login'): FhirError {

@@ -24,8 +24,13 @@ export class TrustedCertificates {
 
   /** true when this thumbprint's certificate was found trusted and is valid now; false when check() must decide. */
   knownValid(thumbprint: string, t = Date.now()): boolean {
+    return this.validWindow(thumbprint, t) !== undefined;
+  }
+
+  /** The period (ms, both ends included) in which this thumbprint's certificate was found trusted, when t is in it. */
+  validWindow(thumbprint: string, t = Date.now()): Readonly<ValidWindow> | undefined {
     const known = this.windows.get(thumbprint);
-    return known !== undefined && t >= known.notBefore && t <= known.notAfter;
+    return known !== undefined && t >= known.notBefore && t <= known.notAfter ? known : undefined;
   }
 
   /** true when the certificate (DER) with this thumbprint is trusted and valid now; otherwise why not. */

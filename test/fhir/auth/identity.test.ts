@@ -218,6 +218,50 @@ test('identities are cached and refreshed when the Organization changes: deactiv
   assert.equal((await third.get('/metadata')).status, 200);
 });
 
+test('a connection keeps its identity only while the cache and the certificate hold it', async () => {
+  // A local user by e-mail whose certificate ends in a few seconds; one keep-alive connection from an
+  // address that is not a trusted proxy (a proxy's requests name their callers in a header each).
+  const ports = new Set<number>();
+  const get = () =>
+    new Promise<{ status: number; json: any }>((resolve, reject) => {
+      const req = https.request(`${site.baseUrl}/metadata`, { agent, headers: { accept: 'application/fhir+json' } }, (res) => {
+        ports.add(res.socket.localPort!);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  // The change stream still delivering the setup's Organizations would clear the cache meanwhile.
+  const quietBy = Date.now() + 15_000;
+  for (let seen = -1; seen !== site.server.identities.cache.generation && Date.now() < quietBy; ) {
+    seen = site.server.identities.cache.generation;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  const validFrom = new Date(Date.now() - 24 * 60 * 60 * 1000 + 4_000);
+  const cert = await newClientCert('short-lived', { email: 'admin@test.org', validFrom, validDays: 1 });
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, localAddress: '127.0.0.2', ca: caPem, cert: cert.certPem, key: cert.keyPem });
+  try {
+    assert.equal((await get()).status, 200);
+    assert.equal((await get()).status, 200);
+    // Cleared (as by a write of an Organization): the next request on the connection looks it up again.
+    site.server.identities.cache.clear();
+    assert.equal((await get()).status, 200);
+    assert.ok(site.server.identities.cache.size > 0, 'looked up again after the clear');
+    assert.equal((await get()).status, 200);
+    // Past the certificate's end, on the same connection: refused.
+    const generation = site.server.identities.cache.generation;
+    const notAfter = validFrom.getTime() + 24 * 60 * 60 * 1000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, notAfter - Date.now()) + 1_100));
+    assertUnauthorized(await get(), /expired/);
+    assert.equal(site.server.identities.cache.generation, generation, 'not cleared meanwhile: what ended was the identity kept on the connection');
+    assert.equal(ports.size, 1, 'one connection');
+  } finally {
+    agent.destroy();
+  }
+});
+
 test('a bearer token is refused with 401 when OIDC is not enabled', async () => {
   assertUnauthorized(await clientWith().get('/metadata', { authorization: 'Bearer abc.def.ghi' }), /Bearer tokens are not accepted/);
 });

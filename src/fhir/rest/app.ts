@@ -10,7 +10,7 @@ import { enableHtmlPages, parseUtf8Body, protocolErrorPage, sendResource, utf8Bo
 import { registerStaticAssets } from '../ui/static-assets.ts';
 import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from '../service/database-errors.ts';
-import { logAbandonedRequest, registerRequestLog, type CallerLabel } from './request-log.ts';
+import { logAbandonedRequest, registerRequestLog, REQUEST_LINE_KEYS, type CallerLabel } from './request-log.ts';
 import { useRequestScopes } from './request-database.ts';
 import { lazyChildrenOf } from './request-logger.ts';
 
@@ -91,7 +91,7 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
   } as FastifyServerOptions & { https: HttpsOptions | null }) as unknown as FastifyInstance;
 
   // req.log made only when a request logs more than its request line (request-logger.ts).
-  if (opts.logger) lazyChildrenOf(app.log);
+  if (opts.logger) lazyChildrenOf(app.log, REQUEST_LINE_KEYS);
 
   // Lets a page answer requests whose headers overflow (what arrived of them names the Accept).
   if (opts.ui) recordHeaderBytes(app.server);

@@ -4,6 +4,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { traceIdOfHeader } from '../../common/trace.ts';
 import { logRequestLine } from './request-logger.ts';
 
+/** The keys of request lines: fastify's request id binding and the fields below. */
+export const REQUEST_LINE_KEYS = ['reqId', 'method', 'route', 'type', 'status', 'ms', 'caller', 'trace'] as const;
+
 /** Names the caller for log lines (organisation identifier, or a user), if known. */
 export type CallerLabel = (req: FastifyRequest) => string | undefined;
 

@@ -2,6 +2,7 @@
 // per request cost a measurable share of a FHIR read, and most requests log nothing but their request
 // line, which goes through the parent with the request's bindings first (the same bytes a child writes).
 import type { FastifyBaseLogger } from 'fastify';
+import { directLineWriter, type LineFields, type LineWriter } from './request-line.ts';
 
 type Bindings = Record<string, unknown>;
 type LogFn = (...args: unknown[]) => void;
@@ -15,6 +16,8 @@ export class RequestLogger {
     private readonly options: Record<string, unknown>,
     /** Makes the real child (the parent's own child()). */
     private readonly makeChild: (bindings: Bindings, options: Record<string, unknown>) => FastifyBaseLogger,
+    /** Writes the parent's info lines directly (request-line.ts), when it can. */
+    private readonly writeLine?: LineWriter,
   ) {}
 
   /** The pino child, made on first use. */
@@ -59,8 +62,9 @@ export class RequestLogger {
    * bindings are written first, as pino writes a child's. Only when the child has no options of its
    * own (a level or serializers of the route); otherwise through the child.
    */
-  infoLine(fields: Bindings, msg: string): void {
+  infoLine(fields: LineFields, msg: string): void {
     if (this.made || Object.keys(this.options).length) return this.real.info(fields, msg);
+    if (this.writeLine?.(this.bindings, fields, msg)) return;
     this.parent.info(Object.assign({}, this.bindings, fields), msg);
   }
 }
@@ -71,17 +75,20 @@ export class RequestLogger {
  * childLoggerFactory option: fastify checks every child of a factory of its own (an array and seven
  * lookups per request), but not those of its default one, which calls child().
  */
-export function lazyChildrenOf(logger: FastifyBaseLogger): void {
+/** lineKeys: the keys of request lines (bindings and fields) that may be written without pino's generic path. */
+export function lazyChildrenOf(logger: FastifyBaseLogger, lineKeys: readonly string[] = []): void {
   const child = logger.child as (this: FastifyBaseLogger, bindings: Bindings, options?: Record<string, unknown>) => FastifyBaseLogger;
+  // Request lines of the logger's own children (not of grandchildren: their parent has bindings of its own) written directly.
+  const writeLine = directLineWriter(logger, lineKeys);
   // `this`: pino's children inherit this method from the logger, and each must stay the parent of its own children.
   (logger as { child: unknown }).child = function lazyChild(this: FastifyBaseLogger, bindings: Bindings, options?: Record<string, unknown>) {
     const parent = this;
-    return new RequestLogger(parent, bindings, options ?? {}, (b, o) => child.call(parent, b, o)) as unknown as FastifyBaseLogger;
+    return new RequestLogger(parent, bindings, options ?? {}, (b, o) => child.call(parent, b, o), parent === logger ? writeLine : undefined) as unknown as FastifyBaseLogger;
   };
 }
 
 /** An info line of the request, through its logger (a RequestLogger: without making a child). */
-export function logRequestLine(log: FastifyBaseLogger, fields: Bindings, msg: string): void {
+export function logRequestLine(log: FastifyBaseLogger, fields: LineFields, msg: string): void {
   if (log instanceof RequestLogger) log.infoLine(fields, msg);
   else log.info(fields, msg);
 }

@@ -1,7 +1,6 @@
 // The FHIR server's Prometheus metrics: HTTP requests by method, route pattern (never the URL: queries
 // carry search values) and status with their durations; the database pool; websocket clients; creates
 // written together (store/write-groups.ts).
-import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { Counter, createRegistry, Gauge, Histogram, registerPoolMetrics, type Registry } from '../common/metrics.ts';
 
@@ -14,7 +13,13 @@ export interface WriteGroupCounts {
 
 export const FHIR_METRICS_PREFIX = 'dsf_fhir_';
 
-export function createFhirMetrics(pool: pg.Pool, websocketClients: () => number, writeGroups?: () => WriteGroupCounts): { registry: Registry; instrument(app: FastifyInstance): void } {
+export interface FhirMetrics {
+  registry: Registry;
+  /** One answered HTTP request (the app's onResponse hook, request-log.ts). */
+  request(method: string, route: string, status: number, ms: number): void;
+}
+
+export function createFhirMetrics(pool: pg.Pool, websocketClients: () => number, writeGroups?: () => WriteGroupCounts): FhirMetrics {
   const registry = createRegistry(FHIR_METRICS_PREFIX);
   registerPoolMetrics(registry, FHIR_METRICS_PREFIX, pool);
   new Gauge({
@@ -53,11 +58,8 @@ export function createFhirMetrics(pool: pg.Pool, websocketClients: () => number,
   });
   return {
     registry,
-    instrument(app) {
-      app.addHook('onResponse', (req, reply, done) => {
-        requests.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-        done();
-      });
+    request(method, route, status, ms) {
+      requests.observe({ method, route, status: String(status) }, ms / 1000);
     },
   };
 }

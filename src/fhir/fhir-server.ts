@@ -236,6 +236,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     },
     (a, d) => opts.routes?.(a, d),
   ];
+  const metrics = createFhirMetrics(pool, () => events.manager.sessionCount, () => store.writeGroups.stats);
   const app = createFhirApp(
     { service, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
     {
@@ -243,6 +244,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       maxBodyBytes: config.maxBodyBytes,
       logger,
       caller: (req) => callerLabel(requestIdentities.get(req.raw)),
+      onResponse: (req, reply, route, ms) => metrics.request(req.method, route, reply.statusCode, ms),
       timeouts: { headersMs: limits.headersTimeoutMs, requestMs: limits.requestTimeoutMs, keepAliveMs: limits.keepAliveTimeoutMs },
       scopes,
       statementTimeoutMs: limits.statementTimeoutMs,
@@ -282,8 +284,6 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       done();
     }, done);
   });
-  const metrics = createFhirMetrics(pool, () => events.manager.sessionCount, () => store.writeGroups.stats);
-  metrics.instrument(app);
   const connections = trackConnections(app);
   let status: StatusServer | undefined;
   try {

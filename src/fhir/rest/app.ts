@@ -10,7 +10,7 @@ import { enableHtmlPages, parseUtf8Body, protocolErrorPage, sendResource, utf8Bo
 import { registerStaticAssets } from '../ui/static-assets.ts';
 import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from '../service/database-errors.ts';
-import { logAbandonedRequest, registerRequestLog, REQUEST_LINE_KEYS, type CallerLabel } from './request-log.ts';
+import { logAbandonedRequest, registerRequestLog, REQUEST_LINE_KEYS, type CallerLabel, type ResponseObserver } from './request-log.ts';
 import { useRequestScopes } from './request-database.ts';
 import { lazyChildrenOf } from './request-logger.ts';
 
@@ -32,6 +32,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** Names the caller in request log lines. */
   caller?: CallerLabel;
+  /** Told of every answered request after its log line (the request metrics). */
+  onResponse?: ResponseObserver;
   timeouts?: HttpTimeouts;
   /** Database work per request (statement timeout, cancellation when the client goes away). */
   scopes?: RequestScopes;
@@ -98,7 +100,7 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
 
   // The request's database work runs in its scope: cancelled when the client goes away mid-request.
   if (opts.scopes) useRequestScopes(app, opts.scopes, (req) => logAbandonedRequest(req, opts.caller));
-  registerRequestLog(app, opts.caller, !opts.scopes);
+  registerRequestLog(app, opts.caller, !opts.scopes, opts.onResponse);
 
   // Every body reaches the routes as a string (strictly UTF-8); the routes parse it according to Content-Type.
   app.removeAllContentTypeParsers();

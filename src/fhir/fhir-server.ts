@@ -47,6 +47,7 @@ import { startStatusServer, type StatusServer } from '../common/status-server.ts
 import type { Registry } from 'prom-client';
 import { createFhirMetrics } from './fhir-metrics.ts';
 import { trackConnections } from './rest/connection-drain.ts';
+import { useRequestIdentity } from './rest/request-identity.ts';
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 import { isStaticAssetUrl } from './ui/static-assets.ts';
@@ -218,11 +219,10 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   const capability = capabilityStatement(config.baseUrl, SERVER_VERSION, defaultProfileOf, operations);
   const prefix = new URL(config.baseUrl).pathname.replace(/\/$/, '');
   // Every request, /metadata and unknown routes included, is authenticated before anything else runs.
-  const requestIdentities = new WeakMap<object, Identity>();
   const contextOf = (identity: Identity): RequestContext => ({ strict: false, identity, ...authorizationContext(identity, config) });
   // Without a promise when the onRequest hook found the identity (every authenticated request).
   const context = (req: FastifyRequest): RequestContext | Promise<RequestContext> => {
-    const identity = requestIdentities.get(req.raw);
+    const identity = req.identity;
     return identity ? contextOf(identity) : identities.resolve(req).then(contextOf);
   };
   const uiSite = { baseUrl: config.baseUrl, organization: config.organizationIdentifier, bpeUiUrl: config.bpeUiUrl, oidcLogin: !!oidcLogin };
@@ -237,22 +237,43 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
     (a, d) => opts.routes?.(a, d),
   ];
   const metrics = createFhirMetrics(pool, () => events.manager.sessionCount, () => store.writeGroups.stats);
+  // The cross-site guard, then the identity: run in the app's one onRequest hook, after the request scope.
+  const guard = crossSiteGuard(config.baseUrl);
+  const authenticate = (req: FastifyRequest, done: (err?: Error) => void) => {
+    // The pages' static files and the sign-in routes need no identity.
+    if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return done();
+    // A cached identity without a promise (most requests); resolve() for everything else.
+    const cached = identities.resolveCached(req);
+    if (cached) {
+      req.identity = cached;
+      return done();
+    }
+    identities.resolve(req).then((identity) => {
+      req.identity = identity;
+      done();
+    }, done);
+  };
   const app = createFhirApp(
     { service, bundles, capability: () => withSupportedProfiles(capability, conformance.resourceProfiles()), context, extraRoutes: (a, d) => extraRoutes.forEach((register) => register(a, d)) },
     {
       prefix,
       maxBodyBytes: config.maxBodyBytes,
       logger,
-      caller: (req) => callerLabel(requestIdentities.get(req.raw)),
+      caller: (req) => callerLabel(req.identity ?? undefined),
       onResponse: (req, reply, route, ms) => metrics.request(req.method, route, reply.statusCode, ms),
+      onRequest: (req, _reply, done) => {
+        const refusal = guard(req);
+        if (refusal) return done(refusal);
+        authenticate(req, done);
+      },
       timeouts: { headersMs: limits.headersTimeoutMs, requestMs: limits.requestTimeoutMs, keepAliveMs: limits.keepAliveTimeoutMs },
       scopes,
       statementTimeoutMs: limits.statementTimeoutMs,
       ui: {
         site: uiSite,
         userOf: (req) => {
-          const identity = requestIdentities.get(req.raw);
-          return identity && pageUser(identity, identities.isSession(req));
+          const identity = req.identity;
+          return identity ? pageUser(identity, identities.isSession(req)) : undefined;
         },
         csrfTokenOf: (req) => {
           const session = oidcLogin && cookieValue(req.headers.cookie, SESSION_COOKIE);
@@ -268,22 +289,8 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
       },
     },
   );
-  app.addHook('onRequest', crossSiteGuard(config.baseUrl));
+  useRequestIdentity(app);
   if (oidcLogin) app.addHook('preValidation', csrfGuard(oidcLogin.csrf));
-  app.addHook('onRequest', (req, _reply, done) => {
-    // The pages' static files and the sign-in routes need no identity.
-    if (isStaticAssetUrl(req.url, prefix) || (oidcLogin && LOGIN_PATHS.includes(req.url.split('?')[0]!.slice(prefix.length)))) return done();
-    // A cached identity without a promise (most requests); resolve() for everything else.
-    const cached = identities.resolveCached(req);
-    if (cached) {
-      requestIdentities.set(req.raw, cached);
-      return done();
-    }
-    identities.resolve(req).then((identity) => {
-      requestIdentities.set(req.raw, identity);
-      done();
-    }, done);
-  });
   const connections = trackConnections(app);
   let status: StatusServer | undefined;
   try {

@@ -11,7 +11,7 @@ import { registerStaticAssets } from '../ui/static-assets.ts';
 import { clientErrorHandler, recordHeaderBytes } from './client-errors.ts';
 import { fhirErrorForDatabaseError } from '../service/database-errors.ts';
 import { logAbandonedRequest, registerRequestLog, REQUEST_LINE_KEYS, type CallerLabel, type ResponseObserver } from './request-log.ts';
-import { useRequestScopes } from './request-database.ts';
+import { useRequestScopes, type RequestHook } from './request-database.ts';
 import { lazyChildrenOf } from './request-logger.ts';
 
 export interface HttpTimeouts {
@@ -34,6 +34,8 @@ export interface AppOptions {
   caller?: CallerLabel;
   /** Told of every answered request after its log line (the request metrics). */
   onResponse?: ResponseObserver;
+  /** The server's own onRequest work (cross-site guard, identity), after the request scope is made. */
+  onRequest?: RequestHook;
   timeouts?: HttpTimeouts;
   /** Database work per request (statement timeout, cancellation when the client goes away). */
   scopes?: RequestScopes;
@@ -99,7 +101,8 @@ export function createFhirApp(deps: RouteDeps, opts: AppOptions): FastifyInstanc
   if (opts.ui) recordHeaderBytes(app.server);
 
   // The request's database work runs in its scope: cancelled when the client goes away mid-request.
-  if (opts.scopes) useRequestScopes(app, opts.scopes, (req) => logAbandonedRequest(req, opts.caller));
+  if (opts.scopes) useRequestScopes(app, opts.scopes, (req) => logAbandonedRequest(req, opts.caller), opts.onRequest);
+  else if (opts.onRequest) app.addHook('onRequest', opts.onRequest);
   registerRequestLog(app, opts.caller, !opts.scopes, opts.onResponse);
 
   // Every body reaches the routes as a string (strictly UTF-8); the routes parse it according to Content-Type.

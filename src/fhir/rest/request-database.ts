@@ -1,7 +1,7 @@
 // The database as one HTTP request sees it: with request scopes (the server's), the pool's view for the
 // request's scope (db/request-scope.ts: statement timeout, cancellation when the client goes away);
 // routes hand it explicitly to whatever runs SQL for the request.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { RequestScopes } from '../../db/request-scope.ts';
 
@@ -17,7 +17,11 @@ declare module 'fastify' {
  * `abandoned` is told then too (the request log's line: one listener per request serves both, where
  * fastify's onRequestAbort hook would add another).
  */
-export function useRequestScopes(app: FastifyInstance, scopes: RequestScopes, abandoned?: (req: FastifyRequest) => void): void {
+/** A callback onRequest hook (no promise per request for synchronous work). */
+export type RequestHook = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
+
+/** then: the app's other onRequest work, run after the scope is made, in the same hook (fastify runs each hook as a step of its own). */
+export function useRequestScopes(app: FastifyInstance, scopes: RequestScopes, abandoned?: (req: FastifyRequest) => void, then?: RequestHook): void {
   app.decorateRequest('scopedPool', null);
   app.addHook('onRequest', (req, reply, done) => {
     const scope = scopes.create();
@@ -28,6 +32,7 @@ export function useRequestScopes(app: FastifyInstance, scopes: RequestScopes, ab
       abandoned?.(req);
     });
     req.scopedPool = scopes.poolFor(scope);
+    if (then) return then(req, reply, done);
     done();
   });
 }

@@ -15,13 +15,14 @@ import { csrfTokenOf, type CsrfTokens } from '../../common/web/csrf-token.ts';
 /** A fastify hook in callback form: no promise per request for a check that is synchronous. */
 type CallbackHook = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
 
-export function crossSiteGuard(baseUrl: string): CallbackHook {
-  return (req, _reply, done) => {
-    if (!changesState(req.method)) return done();
+/** The refusal (403) of a cross-site request that changes state, or undefined; synchronous, run first in the server's onRequest hook. */
+export function crossSiteGuard(baseUrl: string): (req: FastifyRequest) => FhirError | undefined {
+  return (req) => {
+    if (!changesState(req.method)) return undefined;
     const session = cookieValue(req.headers.cookie, SESSION_COOKIE) !== undefined;
-    if (!session && !isFormContentType(req.headers['content-type'])) return done();
+    if (!session && !isFormContentType(req.headers['content-type'])) return undefined;
     const refusal = crossSiteRefusal(req.headers, ownOrigins(baseUrl, req.headers.host), session);
-    done(refusal ? new FhirError(403, `Refused ${refusal}: changes are accepted only from this server's own pages`, 'forbidden') : undefined);
+    return refusal ? new FhirError(403, `Refused ${refusal}: changes are accepted only from this server's own pages`, 'forbidden') : undefined;
   };
 }
 

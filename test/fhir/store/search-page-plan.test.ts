@@ -41,7 +41,7 @@ async function expectedOrder(sort: string): Promise<string[]> {
   const desc = sort.startsWith('-');
   const code = sort.replace(/^-/, '');
   const key = (o: Organization): string | bigint | undefined => (code === '_id' ? o.id : code === '_lastUpdated' ? updated.get(o.id!) : code === 'name' ? o.name : '');
-  const cmp = <T>(a: T | undefined, b: T | undefined) => (a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1);
+  const cmp = <T extends string | bigint>(a: T | undefined, b: T | undefined) => (a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1);
   return [...orgs]
     .sort((a, b) => cmp(key(a), key(b)) * (desc && key(a) !== undefined && key(b) !== undefined ? -1 : 1) || cmp(updated.get(a.id!), updated.get(b.id!)) || cmp(a.id, b.id))
     .map((o) => o.id!);

@@ -41,14 +41,14 @@ export interface BoundedRows {
 }
 
 /**
- * The same bound within a statement's own level, for rows of resources (alias r) under a window
- * `WINDOW w AS (ORDER BY <the rows' order> ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`: whether
- * the row is kept. A search page selects `CASE WHEN <this> THEN ... END` for its resource and `<this> AS kept`
+ * The same bound within a statement's own level, for rows of resources (alias r, or the rows' `size`
+ * expression) under a window `WINDOW w AS (ORDER BY <the rows' order> ROWS BETWEEN UNBOUNDED PRECEDING AND
+ * CURRENT ROW)`: whether the row is kept. A search page selects `CASE WHEN <this> THEN ... END` for its resource and `<this> AS kept`
  * (split by splitKept) instead of going through boundedRows: one subquery, sort and window node fewer, and
  * PostgreSQL sets up every node of a prepared statement's plan on each run (and once per search in a
  * coalesced batch).
  */
-export const keptCondition = (budget: string, keepFirst: boolean): string => `(${keepFirst ? 'row_number() OVER w = 1 OR ' : ''}sum(${ROW_SIZE}) OVER w <= ${budget})`;
+export const keptCondition = (budget: string, keepFirst: boolean, size = ROW_SIZE): string => `(${keepFirst ? 'row_number() OVER w = 1 OR ' : ''}sum(${size}) OVER w <= ${budget})`;
 
 /** Rows with `kept` and `size` columns, split into those kept and the rest. */
 export function splitKept(all: Record<string, any>[]): BoundedRows {

@@ -87,14 +87,16 @@ function pageStatement(req: SearchRequest, where: string, p: SqlParams, wantTota
   for (const k of keys) if (!columns.has(k.expr)) columns.set(k.expr, `k${columns.size - 1}`);
   const order = (alias: string) => keys.map((k) => `${alias}${columns.get(k.expr)} ${k.dir}`).join(', ');
   const carried = [...columns].slice(1).map(([expr, name]) => `, ${expr} AS ${name}`).join('');
-  const ids = `SELECT r.id${carried}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${p.add(req.count)} OFFSET ${p.add(pageOffset(req))}`;
+  const bounded = maxPageBytes !== undefined;
+  // The size comes with the ids (one column of each match) so the text names it once, not in each use of the bound.
+  const ids = `SELECT r.id${carried}${bounded ? `, ${ROW_SIZE} AS size` : ''}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${p.add(req.count)} OFFSET ${p.add(pageOffset(req))}`;
   const from = `FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current`;
   const total = wantTotal ? ', p.total' : '';
-  if (maxPageBytes === undefined) return `SELECT ${resourceColumns(asText)}${total} ${from} ORDER BY ${order('p.')}`;
-  const kept = keptCondition(p.add(maxPageBytes), true);
+  if (!bounded) return `SELECT ${resourceColumns(asText)}${total} ${from} ORDER BY ${order('p.')}`;
+  const kept = keptCondition(p.add(maxPageBytes), true, 'p.size');
   const only = (column: string, name: string) => `CASE WHEN ${kept} THEN ${column} END AS ${name}`;
   const selected = asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')];
-  return `SELECT ${selected.join(', ')}, ${ROW_SIZE} AS size${total}, ${kept} AS kept ${from}
+  return `SELECT ${selected.join(', ')}, p.size${total}, ${kept} AS kept ${from}
     WINDOW w AS (ORDER BY ${order('p.')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ORDER BY ${order('p.')}`;
 }
 

@@ -18,7 +18,7 @@ export async function boundedRows(
   budget: number,
   keepFirst: boolean,
   columns: readonly string[] = [],
-): Promise<{ rows: Record<string, any>[]; bytes: number; leftOut: number; /** Every row, kept or not (the named columns are in all). */ all: Record<string, any>[] }> {
+): Promise<BoundedRows> {
   const kept = `(${keepFirst ? 'w.n = 1 OR ' : ''}w.running <= $${values.length + 1})`;
   const res = await db.query(
     `SELECT ${columns.map((c) => `w.${c}, `).join('')}CASE WHEN ${kept} THEN w.resource END AS resource, w.size, ${kept} AS kept FROM (
@@ -26,7 +26,33 @@ export async function boundedRows(
        WINDOW w AS (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) w ORDER BY w.n`,
     [...values, budget],
   );
-  const rows = res.rows.filter((row) => row.kept);
+  return splitKept(res.rows);
+}
+
+export interface BoundedRows {
+  /** The rows kept, with their resource. */
+  rows: Record<string, any>[];
+  /** Their sizes added up. */
+  bytes: number;
+  /** How many rows were not kept. */
+  leftOut: number;
+  /** Every row, kept or not (the named columns are in all). */
+  all: Record<string, any>[];
+}
+
+/**
+ * The same bound within a statement's own level, for rows of resources (alias r, or the rows' `size`
+ * expression) under a window `WINDOW w AS (ORDER BY <the rows' order> ROWS BETWEEN UNBOUNDED PRECEDING AND
+ * CURRENT ROW)`: whether the row is kept. A search page selects `CASE WHEN <this> THEN ... END` for its resource and `<this> AS kept`
+ * (split by splitKept) instead of going through boundedRows: one subquery, sort and window node fewer, and
+ * PostgreSQL sets up every node of a prepared statement's plan on each run (and once per search in a
+ * coalesced batch).
+ */
+export const keptCondition = (budget: string, keepFirst: boolean, size = ROW_SIZE): string => `(${keepFirst ? 'row_number() OVER w = 1 OR ' : ''}sum(${size}) OVER w <= ${budget})`;
+
+/** Rows with `kept` and `size` columns, split into those kept and the rest. */
+export function splitKept(all: Record<string, any>[]): BoundedRows {
+  const rows = all.filter((row) => row.kept);
   const bytes = rows.reduce((sum, row) => sum + Number(row.size ?? 0), 0);
-  return { rows, bytes, leftOut: res.rows.length - rows.length, all: res.rows };
+  return { rows, bytes, leftOut: all.length - rows.length, all };
 }

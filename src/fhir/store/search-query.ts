@@ -2,9 +2,9 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { SqlParams } from '../../db/sql-params.ts';
 import type { StatementRunner } from '../../db/coalesced-statements.ts';
-import { buildOrderBy, buildWhere, uuidArray } from './search-sql.ts';
+import { buildWhere, orderKeys, uuidArray } from './search-sql.ts';
 import type { SearchRequest } from '../search/search-request.ts';
-import { boundedRows, ROW_SIZE } from './bounded-rows.ts';
+import { boundedRows, keptCondition, ROW_SIZE, splitKept } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
 
@@ -64,23 +64,40 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
   }
   const pageParams = new SqlParams();
   pageParams.values.push(...p.values);
-  const order = buildOrderBy(req.sort, req.resourceType, pageParams);
-  const limit = pageParams.add(req.count);
-  const offset = pageParams.add(start);
-  const counted = wantTotal ? ', count(*) OVER () AS total' : '';
-  const ids = `SELECT r.id${counted}, row_number() OVER (ORDER BY ${order}) AS n FROM resources r WHERE ${where} ORDER BY n LIMIT ${limit} OFFSET ${offset}`;
-  const pageSql = `SELECT ${resourceColumns(asText)}, ${ROW_SIZE} AS size${wantTotal ? ', p.total' : ''} FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current ORDER BY p.n`;
-  const columns = [...(asText ? ['rtype', 'rid'] : []), ...(wantTotal ? ['total'] : [])];
-  const page =
-    maxPageBytes === undefined
-      ? await db.query(pageSql, pageParams.values).then((r) => ({ rows: r.rows, bytes: 0, all: r.rows }))
-      : await boundedRows(db, pageSql, pageParams.values, maxPageBytes, true, columns).then((b) => ({ rows: b.rows, bytes: b.bytes, all: b.all }));
+  const page = await db.query(pageStatement(req, where, pageParams, wantTotal, asText, maxPageBytes), pageParams.values).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
   const matches = page.rows.map(resourceOf(asText));
   let total = -1;
   if (wantTotal) total = page.all.length ? Number(page.all[0].total) : start === 0 ? 0 : ((await db.query(countSql, p.values)).rows[0].n as number);
   const budget = maxPageBytes === undefined ? undefined : Math.max(0, maxPageBytes - page.bytes);
   const { included, leftOut } = await includes(db, req, matches, asText, access, budget);
   return { total, offset: start, matches, included, ...(leftOut ? { includesLeftOut: leftOut } : {}) };
+}
+
+/**
+ * The page's statement. The matches' order keys are carried out of the ids' subquery (as k0, k1, ...),
+ * so the page keeps their order through the join without numbering the matches (a window and a sort
+ * on the number fewer); with a byte bound, keptCondition's window runs over the page's rows in the same
+ * order, in the same level.
+ */
+function pageStatement(req: SearchRequest, where: string, p: SqlParams, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined): string {
+  const keys = orderKeys(req.sort, req.resourceType, p);
+  // Each expression carried once (the id as id): PostgreSQL knows the subquery's order by the first
+  // column of an expression only, and would sort the page again by a second one.
+  const columns = new Map<string, string>([['r.id', 'id']]);
+  for (const k of keys) if (!columns.has(k.expr)) columns.set(k.expr, `k${columns.size - 1}`);
+  const order = (alias: string) => keys.map((k) => `${alias}${columns.get(k.expr)} ${k.dir}`).join(', ');
+  const carried = [...columns].slice(1).map(([expr, name]) => `, ${expr} AS ${name}`).join('');
+  const bounded = maxPageBytes !== undefined;
+  // The size comes with the ids (one column of each match) so the text names it once, not in each use of the bound.
+  const ids = `SELECT r.id${carried}${bounded ? `, ${ROW_SIZE} AS size` : ''}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${p.add(req.count)} OFFSET ${p.add(pageOffset(req))}`;
+  const from = `FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current`;
+  const total = wantTotal ? ', p.total' : '';
+  if (!bounded) return `SELECT ${resourceColumns(asText)}${total} ${from} ORDER BY ${order('p.')}`;
+  const kept = keptCondition(p.add(maxPageBytes), true, 'p.size');
+  const only = (column: string, name: string) => `CASE WHEN ${kept} THEN ${column} END AS ${name}`;
+  const selected = asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')];
+  return `SELECT ${selected.join(', ')}, p.size${total}, ${kept} AS kept ${from}
+    WINDOW w AS (ORDER BY ${order('p.')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ORDER BY ${order('p.')}`;
 }
 
 /**

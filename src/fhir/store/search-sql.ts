@@ -55,17 +55,25 @@ export function buildWhere(req: SearchRequest, baseUrl: string, p: SqlParams, ex
   return parts.join(' AND ');
 }
 
-export function buildOrderBy(sort: SortSpec[], type: string, p: SqlParams): string {
-  const keys = sort.map((s) => {
+/** One key of a search's order: an expression on a row of resources (alias r) and its direction. */
+export interface OrderKey {
+  expr: string;
+  /** `ASC`, `DESC`, with `NULLS LAST` where the key may be null. */
+  dir: string;
+}
+
+/** The keys of a search's order, the sort parameters' first, then last update and id (a total order). */
+export function orderKeys(sort: SortSpec[], type: string, p: SqlParams): OrderKey[] {
+  const keys = sort.map((s): OrderKey => {
     const dir = s.descending ? 'DESC' : 'ASC';
-    if (s.code === '_id') return `r.id ${dir}`;
-    if (s.code === '_lastUpdated') return `r.last_updated ${dir}`;
+    if (s.code === '_id') return { expr: 'r.id', dir };
+    if (s.code === '_lastUpdated') return { expr: 'r.last_updated', dir };
     const def = searchParameter(type, s.code)!;
     const agg = s.descending ? 'max' : 'min';
     const column = paramTypeModule(def.type).sortColumn!;
-    return `(SELECT ${agg}(${column}) FROM search_index s WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(s.code)}) ${dir} NULLS LAST`;
+    return { expr: `(SELECT ${agg}(${column}) FROM search_index s WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(s.code)})`, dir: `${dir} NULLS LAST` };
   });
   // A stable order makes paging deterministic.
-  keys.push('r.last_updated ASC', 'r.id ASC');
-  return keys.join(', ');
+  keys.push({ expr: 'r.last_updated', dir: 'ASC' }, { expr: 'r.id', dir: 'ASC' });
+  return keys;
 }

@@ -10,6 +10,7 @@ import { SqlParams } from '../../db/sql-params.ts';
 import { isStalePlanError } from '../../db/prepared-statements.ts';
 import { computeIndexRows, type IndexWarning } from '../search/index-rows.ts';
 import { boundedRows } from './bounded-rows.ts';
+import { uuidArray } from './search-sql.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
 import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
@@ -224,7 +225,7 @@ export class ResourceStore {
     if (!fresh.length) return;
     // The locks first, in a statement of their own: the read after them sees what earlier writers committed.
     await client.query('SELECT count(pg_advisory_xact_lock($1, hashtext(l.id))) FROM (SELECT id FROM unnest($2::text[]) AS id ORDER BY id) l', [RESOURCE_LOCK_CLASS, fresh]);
-    const res = await client.query('SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = ANY($1::uuid[]) AND current', [fresh]);
+    const res = await client.query(`SELECT id, type, version, last_updated, deleted, resource FROM resources WHERE id = ANY(${uuidArray('$1')}) AND current`, [fresh]);
     const rows = new Map(res.rows.map((r) => [String(r.id), r]));
     for (const id of fresh) {
       const row = rows.get(id.toLowerCase());
@@ -332,7 +333,8 @@ export class ResourceStore {
 
   /** The current versions of these ids (each row with its `readable` for the caller), by id. */
   private async selectCurrentRows(db: Db, type: string, ids: string[], access: AccessFilter | undefined, asText: boolean): Promise<RowsById> {
-    const rows = await this.selectVersion(db, type, 'r.id = ANY($1::uuid[]) AND r.current', [ids], access, asText, true);
+    // The ids behind a subquery: as a bare parameter PostgreSQL planned this statement on every run (uuidArray).
+    const rows = await this.selectVersion(db, type, `r.id = ANY(${uuidArray('$1')}) AND r.current`, [ids], access, asText, true);
     return new Map(rows.map((r) => [String(r.id), r]));
   }
 

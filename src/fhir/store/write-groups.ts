@@ -16,7 +16,9 @@
 // - A group is bounded in writes and in JSON size, so that it runs about as long as one large write
 //   (the statement timeout applies to it as to any statement).
 // - At most maxInFlight group statements run at once; one that runs past stallMs (waiting on a lock)
-//   stops counting, so no write waits behind another's lock for longer than that.
+//   stops counting, so no write waits behind another's lock for longer than that. Groups of different
+//   statements commit in the order their statements end, as writes of concurrent requests always did
+//   (each request is answered only after its own commit; the change stream orders by commit).
 import type pg from 'pg';
 import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
 
@@ -26,10 +28,13 @@ export interface WriteGroupLimits {
   /** Most characters of resource JSON in one shared statement; a larger single request goes alone. */
   maxJsonChars: number;
   /**
-   * Most statements of this store's groups running at once (default 1): writes that arrive meanwhile
-   * gather into the next group, which is sent when one returns, so groups grow with the load instead
-   * of running side by side (fewer statements and commits, and no concurrent inserts into the same
-   * index pages).
+   * Most statements of this store's groups running at once (default 2). Writes that arrive while one
+   * runs gather into the next group, so groups grow with the load instead of running side by side as
+   * a statement per event-loop turn (fewer statements and commits). That next group is sent as soon as
+   * it is as large as the group sent last (at least 2 writers), on another connection, if fewer than
+   * maxInFlight run; otherwise when one returns. With one statement at a time, PostgreSQL sat idle
+   * while a group's answers and the next requests were processed, and the server while a statement and
+   * its commit's WAL flush ran.
    */
   maxInFlight?: number;
   /**
@@ -39,7 +44,7 @@ export interface WriteGroupLimits {
   stallMs?: number;
 }
 
-export const DEFAULT_WRITE_GROUP_LIMITS: Required<WriteGroupLimits> = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024, maxInFlight: 1, stallMs: 20 };
+export const DEFAULT_WRITE_GROUP_LIMITS: Required<WriteGroupLimits> = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024, maxInFlight: 2, stallMs: 20 };
 
 interface Member {
   client: pg.PoolClient;
@@ -55,6 +60,8 @@ export class WriteGroups {
   private openWrites = 0;
   private openChars = 0;
   private scheduled = false;
+  /** Members of the group sent last: the size at which the open group goes while another runs. */
+  private lastSent = 1;
   /** Counts for tests and measurements: shared statements sent, members they held, shared statements that failed. */
   readonly stats = { groups: 0, members: 0, fallbacks: 0 };
 
@@ -68,7 +75,7 @@ export class WriteGroups {
 
   /**
    * Writes the versions, alone or together with those of other requests sent in this event-loop turn
-   * (or, while a group statement runs, until it returns).
+   * (or, while a group statement runs, until it returns or the group is as large as the one sent last).
    * Resolves once they are committed; answers as writeVersions(client, writes) would.
    */
   write(client: pg.PoolClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
@@ -83,11 +90,18 @@ export class WriteGroups {
       // After this turn's I/O callbacks: every request whose work finished in this turn has joined.
       setImmediate(() => {
         this.scheduled = false;
-        // While a statement runs, the open group keeps gathering; it is sent when one returns.
-        if (this.inFlight < this.limits.maxInFlight) this.close();
+        // While a statement runs, the open group keeps gathering (sendWhenDue).
+        if (this.inFlight === 0) this.close();
       });
     }
+    if (this.inFlight > 0) this.sendWhenDue();
     return joined;
+  }
+
+  /** Sends the open group if nothing runs, or if it is as large as the group sent last (a connection free). */
+  private sendWhenDue(): void {
+    if (this.inFlight === 0 || (this.inFlight < this.limits.maxInFlight && this.open.length >= Math.max(2, this.lastSent))) this.close();
+    else this.pump();
   }
 
   /** Seals the open group; later writes start a new one. Sent at once unless a shared statement is in flight. */
@@ -105,18 +119,19 @@ export class WriteGroups {
   private pump(): void {
     while (this.inFlight < this.limits.maxInFlight && this.ready.length) {
       const members = this.ready.shift()!;
+      this.lastSent = members.length;
       this.inFlight++;
       let counted = true;
       const stall = setTimeout(() => {
         counted = false;
         this.inFlight--;
-        this.close();
+        this.sendWhenDue();
       }, this.limits.stallMs);
       stall.unref();
       void this.send(members).finally(() => {
         clearTimeout(stall);
         if (counted) this.inFlight--;
-        this.close();
+        this.sendWhenDue();
       });
     }
   }

@@ -159,14 +159,49 @@ test('writes arriving while a group statement runs gather into one next group, s
   assert.equal(await count('SELECT count(*)::int AS n FROM resources WHERE id = ANY($1::uuid[]) AND current', [created.map((r) => r.id)]), 7);
 });
 
-test('a group statement waiting on a lock holds up the other writes only for stallMs', async () => {
-  const store = newStore({ maxWrites: 256, maxJsonChars: 1_000_000, maxInFlight: 1, stallMs: 30 });
-  const lock = await holdKey('stall-blocked');
+test('while a group statement runs, the next group goes on another connection once it is as large; smaller ones wait', async () => {
+  const store = newStore({ maxWrites: 256, maxJsonChars: 1_000_000, maxInFlight: 2, stallMs: 60_000 });
+  const lock = await holdKey('second-blocked');
+  writeStatements.length = 0;
+  // A group of three whose statement waits on the key's lock until it is released.
+  const first = Array.from({ length: 3 }, (_, i) => store.transaction((c) => store.create(c, patient(i === 1 ? 'second-blocked' : `second-a${i}`))));
+  await sleep(50);
+  // Two writers: fewer than the running group; they wait for it.
+  const small = Array.from({ length: 2 }, (_, i) => store.transaction((c) => store.create(c, patient(`second-b${i}`))));
+  await sleep(50);
+  assert.deepEqual(writeStatements, [3]);
+  // A third makes the open group as large as the running one: sent at once, and committed while the first still waits.
   let firstDone = false;
-  const first = store.transaction((c) => store.create(c, patient('stall-blocked'))).finally(() => (firstDone = true));
+  void Promise.allSettled(first).then(() => (firstDone = true));
+  const joined = [...small, store.transaction((c) => store.create(c, patient('second-b2')))];
+  const second = await Promise.all(joined);
+  assert.deepEqual(writeStatements, [3, 3]);
+  assert.equal(firstDone, false);
+  assert.equal(await count('SELECT count(*)::int AS n FROM resources WHERE id = ANY($1::uuid[]) AND current', [second.map((r) => r.id)]), 3);
+  // With one running, two writers are fewer than the group sent last (three): they go when it returns.
+  const after = Array.from({ length: 2 }, (_, i) => store.transaction((c) => store.create(c, patient(`second-c${i}`))));
+  await sleep(50);
+  assert.deepEqual(writeStatements, [3, 3]);
+  await lock.release();
+  const rest = await Promise.all([...first, ...after]);
+  assert.deepEqual(writeStatements, [3, 3, 2]);
+  // Each group committed in the order its members joined.
+  const rows = (await db.pool.query('SELECT id FROM resources WHERE id = ANY($1::uuid[]) ORDER BY change_seq', [rest.slice(0, 3).map((r) => r.id)])).rows;
+  assert.deepEqual(
+    rows.map((r) => r.id),
+    rest.slice(0, 3).map((r) => r.id),
+  );
+  assert.deepEqual(store.writeGroups.stats, { groups: 3, members: 8, fallbacks: 0 });
+});
+
+for (const maxInFlight of [1, 2]) test(`a group statement waiting on a lock holds up the other writes only for stallMs (maxInFlight ${maxInFlight})`, async () => {
+  const store = newStore({ maxWrites: 256, maxJsonChars: 1_000_000, maxInFlight, stallMs: 30 });
+  const lock = await holdKey(`stall-blocked-${maxInFlight}`);
+  let firstDone = false;
+  const first = store.transaction((c) => store.create(c, patient(`stall-blocked-${maxInFlight}`))).finally(() => (firstDone = true));
   await sleep(20);
   // Written and committed while the first still waits on the lock.
-  const others = await Promise.all(Array.from({ length: 3 }, (_, i) => store.transaction((c) => store.create(c, patient(`stall-${i}`)))));
+  const others = await Promise.all(Array.from({ length: 3 }, (_, i) => store.transaction((c) => store.create(c, patient(`stall-${maxInFlight}-${i}`)))));
   assert.equal(firstDone, false);
   assert.equal(await count('SELECT count(*)::int AS n FROM resources WHERE id = ANY($1::uuid[]) AND current', [others.map((r) => r.id)]), 3);
   await lock.release();

@@ -48,6 +48,7 @@ export const FHIR_VARIABLES = new ConfigCatalog('FHIR server (`dsf fhir`)', [
   v('DSF_FHIR_STATEMENT_TIMEOUT_MS', 'integer', 'Longest database statement of a request (ms); 0: none.', { default: '30000' }),
   v('DSF_FHIR_DB_POOL_MAX', 'integer', "Most connections of the server's database pool (1 to 1000); all servers on one PostgreSQL together must stay below its max_connections.", { default: '20' }),
   v('DSF_FHIR_DB_POOL_WAIT_TIMEOUT_MS', 'integer', 'Longest wait of a request for a database connection (ms); then 503 with an OperationOutcome.', { default: '10000' }),
+  v('DSF_FHIR_WRITE_GROUP_STATEMENTS', 'integer', "Most statements of concurrent creates written together that run at once (1 to 16). With 1 (default) creates arriving meanwhile gather into the next statement: the least database CPU per create. With 2 the next group goes on another connection once it is as large as the last one, overlapping the server's and PostgreSQL's work on machines with cores to spare.", { default: '1' }),
   v('DSF_FHIR_PREPARED_STATEMENTS', 'integer', 'Most named prepared statements each database connection keeps (1 to 10000); the least recently used is deallocated beyond it.', { default: '50' }),
   v('DSF_FHIR_MAX_SEARCH_PARAMETERS', 'integer', 'Most parameters in one search.', { default: '32' }),
   v('DSF_FHIR_MAX_SEARCH_VALUES', 'integer', 'Most comma-separated values over all parameters of one search.', { default: '1000' }),

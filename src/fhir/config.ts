@@ -34,6 +34,8 @@ export interface FhirServerLimits {
   databasePoolMax: number;
   /** Longest wait of a request for a database connection before 503 (DSF_FHIR_DB_POOL_WAIT_TIMEOUT_MS). */
   databasePoolWaitTimeoutMs: number;
+  /** Most statements of creates written together running at once (DSF_FHIR_WRITE_GROUP_STATEMENTS; store/write-groups.ts). */
+  writeGroupStatements: number;
 }
 
 export const DEFAULT_LIMITS: FhirServerLimits = {
@@ -47,6 +49,7 @@ export const DEFAULT_LIMITS: FhirServerLimits = {
   preparedStatements: 50,
   databasePoolMax: 20,
   databasePoolWaitTimeoutMs: 10_000,
+  writeGroupStatements: 1,
 };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -160,6 +163,7 @@ export function readFhirServerConfig(env: Record<string, string | undefined> = p
       preparedStatements: r.int('DSF_FHIR_PREPARED_STATEMENTS', DEFAULT_LIMITS.preparedStatements, 1, 10_000),
       databasePoolMax: r.int('DSF_FHIR_DB_POOL_MAX', DEFAULT_LIMITS.databasePoolMax, 1, 1000),
       databasePoolWaitTimeoutMs: r.int('DSF_FHIR_DB_POOL_WAIT_TIMEOUT_MS', DEFAULT_LIMITS.databasePoolWaitTimeoutMs, 100),
+      writeGroupStatements: r.int('DSF_FHIR_WRITE_GROUP_STATEMENTS', DEFAULT_LIMITS.writeGroupStatements, 1, 16),
     },
     logLevel: logLevel(r),
     statusHost: r.string('DEV_DSF_SERVER_STATUS_HOST', '127.0.0.1'),

@@ -16,6 +16,7 @@ import { RequestScopes } from '../db/request-scope.ts';
 import { serveDataRepositoryTypes } from './model/resource-types.ts';
 import { EVENT_MIGRATIONS, FHIR_MIGRATIONS } from './store/schema.ts';
 import { ResourceStore } from './store/resource-store.ts';
+import { DEFAULT_WRITE_GROUP_LIMITS } from './store/write-groups.ts';
 import { FhirService } from './service/fhir-service.ts';
 import type { RequestContext } from './service/request-context.ts';
 import { composeWriteHooks, type WriteHooks } from './service/write-hooks.ts';
@@ -148,6 +149,7 @@ export async function startFhirServer(config: FhirServerConfig, opts: StartOptio
   });
   const store = new ResourceStore(pool, config.baseUrl, {
     uniqueKeys: uniqueKeysOf,
+    writeGroups: { ...DEFAULT_WRITE_GROUP_LIMITS, maxInFlight: limits.writeGroupStatements },
     indexWarning: ({ resourceType, id, param, error }) =>
       // Not the message: it may quote the value.
       logger.warn({ resourceType, id, param, error: error.name }, 'a search parameter value could not be indexed'),

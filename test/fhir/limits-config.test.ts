@@ -36,6 +36,7 @@ test('limits and log level have defaults and DSF_FHIR_* / DSF_LOG_LEVEL variable
     DSF_FHIR_PREPARED_STATEMENTS: '20',
     DSF_FHIR_DB_POOL_MAX: '7',
     DSF_FHIR_DB_POOL_WAIT_TIMEOUT_MS: '2500',
+    DSF_FHIR_WRITE_GROUP_STATEMENTS: '2',
     DSF_LOG_LEVEL: 'DEBUG',
   });
   assert.deepEqual(set.limits, {
@@ -49,6 +50,7 @@ test('limits and log level have defaults and DSF_FHIR_* / DSF_LOG_LEVEL variable
     preparedStatements: 20,
     databasePoolMax: 7,
     databasePoolWaitTimeoutMs: 2500,
+    writeGroupStatements: 2,
   });
   assert.equal(set.logLevel, 'debug');
 });
@@ -60,6 +62,7 @@ test('bad limit settings stop the start, every problem listed', () => {
         ...baseEnv(),
         DSF_FHIR_MAX_SEARCH_PARAMETERS: '0',
         DSF_FHIR_DB_POOL_MAX: '0',
+        DSF_FHIR_WRITE_GROUP_STATEMENTS: '17',
         DSF_FHIR_HEADERS_TIMEOUT_MS: '20000',
         DSF_FHIR_REQUEST_TIMEOUT_MS: '10000',
         DSF_LOG_LEVEL: 'loud',
@@ -69,6 +72,7 @@ test('bad limit settings stop the start, every problem listed', () => {
       const text = e.problems.join('\n');
       assert.match(text, /DSF_FHIR_MAX_SEARCH_PARAMETERS/);
       assert.match(text, /DSF_FHIR_DB_POOL_MAX/);
+      assert.match(text, /DSF_FHIR_WRITE_GROUP_STATEMENTS/);
       assert.match(text, /DSF_FHIR_REQUEST_TIMEOUT_MS must not be shorter than DSF_FHIR_HEADERS_TIMEOUT_MS/);
       assert.match(text, /DSF_LOG_LEVEL must be one of/);
       return true;

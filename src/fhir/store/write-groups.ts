@@ -28,13 +28,14 @@ export interface WriteGroupLimits {
   /** Most characters of resource JSON in one shared statement; a larger single request goes alone. */
   maxJsonChars: number;
   /**
-   * Most statements of this store's groups running at once (default 2). Writes that arrive while one
-   * runs gather into the next group, so groups grow with the load instead of running side by side as
-   * a statement per event-loop turn (fewer statements and commits). That next group is sent as soon as
-   * it is as large as the group sent last (at least 2 writers), on another connection, if fewer than
-   * maxInFlight run; otherwise when one returns. With one statement at a time, PostgreSQL sat idle
-   * while a group's answers and the next requests were processed, and the server while a statement and
-   * its commit's WAL flush ran.
+   * Most statements of this store's groups running at once (default 1; the server's
+   * DSF_FHIR_WRITE_GROUP_STATEMENTS). Writes that arrive while one runs gather into the next group, so
+   * groups grow with the load instead of running side by side as a statement per event-loop turn (fewer
+   * statements and commits). With more than one, that next group is sent as soon as it is as large as
+   * the group sent last (at least 2 writers), on another connection; otherwise when one returns. One at
+   * a time leaves PostgreSQL idle while a group's answers and the next requests are processed, and the
+   * server while a statement and its commit's WAL flush run; two overlap them, at about a tenth more
+   * database CPU per create (smaller groups). On the 2-core bench machine neither was faster.
    */
   maxInFlight?: number;
   /**
@@ -44,7 +45,7 @@ export interface WriteGroupLimits {
   stallMs?: number;
 }
 
-export const DEFAULT_WRITE_GROUP_LIMITS: Required<WriteGroupLimits> = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024, maxInFlight: 2, stallMs: 20 };
+export const DEFAULT_WRITE_GROUP_LIMITS: Required<WriteGroupLimits> = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024, maxInFlight: 1, stallMs: 20 };
 
 interface Member {
   client: pg.PoolClient;

@@ -48,7 +48,7 @@ export interface BoundedRows {
  * PostgreSQL sets up every node of a prepared statement's plan on each run (and once per search in a
  * coalesced batch).
  */
-export const keptCondition = (budget: string, keepFirst: boolean, size = ROW_SIZE): string => `(${keepFirst ? 'row_number() OVER w = 1 OR ' : ''}sum(${size}) OVER w <= ${budget})`;
+export const keptCondition = (budget: string, keepFirst: boolean, size: string): string => `(${keepFirst ? 'row_number() OVER w = 1 OR ' : ''}sum(${size}) OVER w <= ${budget})`;
 
 /** Rows with `kept` and `size` columns, split into those kept and the rest. */
 export function splitKept(all: Record<string, any>[]): BoundedRows {

@@ -64,7 +64,7 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
   }
   const pageParams = new SqlParams();
   pageParams.values.push(...p.values);
-  const page = await db.query(pageStatement(req, where, pageParams, wantTotal, asText, maxPageBytes), pageParams.values).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
+  const page = await db.query(pageStatement(req, start, where, pageParams, wantTotal, asText, maxPageBytes), pageParams.values).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
   const matches = page.rows.map(resourceOf(asText));
   let total = -1;
   if (wantTotal) total = page.all.length ? Number(page.all[0].total) : start === 0 ? 0 : ((await db.query(countSql, p.values)).rows[0].n as number);
@@ -79,7 +79,7 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
  * on the number fewer); with a byte bound, keptCondition's window runs over the page's rows in the same
  * order, in the same level.
  */
-function pageStatement(req: SearchRequest, where: string, p: SqlParams, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined): string {
+function pageStatement(req: SearchRequest, start: number, where: string, p: SqlParams, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined): string {
   const keys = orderKeys(req.sort, req.resourceType, p);
   // Each expression carried once (the id as id): PostgreSQL knows the subquery's order by the first
   // column of an expression only, and would sort the page again by a second one.
@@ -89,7 +89,7 @@ function pageStatement(req: SearchRequest, where: string, p: SqlParams, wantTota
   const carried = [...columns].slice(1).map(([expr, name]) => `, ${expr} AS ${name}`).join('');
   const bounded = maxPageBytes !== undefined;
   // The size comes with the ids (one column of each match) so the text names it once, not in each use of the bound.
-  const ids = `SELECT r.id${carried}${bounded ? `, ${ROW_SIZE} AS size` : ''}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${p.add(req.count)} OFFSET ${p.add(pageOffset(req))}`;
+  const ids = `SELECT r.id${carried}${bounded ? `, ${ROW_SIZE} AS size` : ''}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${p.add(req.count)} OFFSET ${p.add(start)}`;
   const from = `FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current`;
   const total = wantTotal ? ', p.total' : '';
   if (!bounded) return `SELECT ${resourceColumns(asText)}${total} ${from} ORDER BY ${order('p.')}`;

@@ -112,11 +112,14 @@ test('SIGTERM while a Task runs and more arrive: the pool closes last, no error,
       const outputs = (task.output ?? []).filter((o: { type?: { coding?: Array<{ code?: string }> } }) => o.type?.coding?.[0]?.code === 'caught');
       assert.deepEqual(outputs.map((o: { valueString?: string }) => o.valueString), ['slept'], `Task/${id}: one output`);
     }
-    // Exactly once: one process instance for each business key, none left active.
+    // Exactly once: one process instance for each business key, none left active. The Task is set to
+    // completed at the end event, before the engine commits the instance's end: wait for the commit.
     const db = new pg.Client({ connectionString: bpeDb.url });
     await db.connect();
     try {
-      const rows = (await db.query("SELECT business_key, count(*)::int AS n, count(*) FILTER (WHERE state = 'active')::int AS active FROM bpmn_process_instance WHERE business_key LIKE 'bk-stop-%' GROUP BY business_key")).rows as Array<{ business_key: string; n: number; active: number }>;
+      const instances = async () => (await db.query("SELECT business_key, count(*)::int AS n, count(*) FILTER (WHERE state = 'active')::int AS active FROM bpmn_process_instance WHERE business_key LIKE 'bk-stop-%' GROUP BY business_key")).rows as Array<{ business_key: string; n: number; active: number }>;
+      await waitFor('every instance ended', async () => (await instances()).filter((r) => r.active === 0).length >= accepted.length, 30_000).catch(() => undefined);
+      const rows = await instances();
       assert.equal(rows.length, accepted.length);
       assert.deepEqual(rows.filter((r) => r.n !== 1 || r.active !== 0), []);
     } finally {
@@ -169,7 +172,10 @@ test('SIGTERM while a Task runs longer than the shutdown timeout: abandoned (rol
       const db = new pg.Client({ connectionString: bpe.url });
       await db.connect();
       try {
-        const rows = (await db.query("SELECT state FROM bpmn_process_instance WHERE business_key = 'bk-abandoned'")).rows as Array<{ state: string }>;
+        // Completed Task first, committed instance after (see above): wait for the instance's end.
+        const instances = async () => (await db.query("SELECT state FROM bpmn_process_instance WHERE business_key = 'bk-abandoned'")).rows as Array<{ state: string }>;
+        await waitFor('the instance ended', async () => (await instances()).some((r) => r.state !== 'active'), 30_000).catch(() => undefined);
+        const rows = await instances();
         assert.equal(rows.length, 1, JSON.stringify(rows));
         assert.notEqual(rows[0]!.state, 'active');
       } finally {

@@ -9,6 +9,7 @@
 // parameters, terminology) is read at start; `extra` (the other R4 resource types, e.g. a contained
 // Observation) is read only when such a type is first met.
 import { execFileSync } from 'node:child_process';
+import { TS_LOADER } from '../../common/ts-loader.ts';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -134,11 +135,20 @@ export function buildDefinitionsCache(dir: string): void {
 
 const BUILDER = fileURLToPath(new URL('./definitions-cache-build.ts', import.meta.url));
 
-/** Builds the cache in a child process (same node flags, so the TypeScript loader too); in-process if that fails. */
+/**
+ * The builder child's node arguments: this process's flags, plus our TypeScript loader when they lack it
+ * (`bin/dsf.mjs` imports the loader in code, so its execArgv is empty and a bare child could not run .ts).
+ */
+export function builderArguments(execArgv: readonly string[], dir: string): string[] {
+  const hasLoader = execArgv.some((a) => a.includes('ts-loader'));
+  return [...execArgv, ...(hasLoader ? [] : ['--import', TS_LOADER]), BUILDER, dir];
+}
+
+/** Builds the cache in a child process (its memory peak stays out of the server's); in-process if that fails. */
 function ensureCache(dir: string): void {
   if (existsSync(definitionsCacheFile(dir, 'core'))) return;
   try {
-    execFileSync(process.execPath, [...process.execArgv, BUILDER, dir], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    execFileSync(process.execPath, builderArguments(process.execArgv, dir), { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
   } catch {
     // fall through: build here
   }

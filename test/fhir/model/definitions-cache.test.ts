@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { definitionsCacheFile, type CoreDefinitions } from '../../../src/fhir/model/definitions-cache.ts';
+import { builderArguments, definitionsCacheFile, type CoreDefinitions } from '../../../src/fhir/model/definitions-cache.ts';
 import { extraDefinitionsLoaded } from '../../../src/fhir/model/definitions.ts';
 import { DSF_RESOURCE_TYPES } from '../../../src/fhir/model/resource-types.ts';
 import { isResourceType, typeInfo } from '../../../src/fhir/model/type-model.ts';
@@ -34,6 +34,19 @@ test('the builder (a child process) writes a compact core and extra file without
     assert.ok(core.valueSets.some((vs) => vs.url === 'http://hl7.org/fhir/ValueSet/task-status'));
     const extra = JSON.parse(readFileSync(definitionsCacheFile(dir, 'extra'), 'utf8')) as { structureDefinitions: { type: string }[] };
     assert.ok(extra.structureDefinitions.some((sd) => sd.type === 'Observation'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the builder child runs from a process started without the loader flag (as bin/dsf.mjs is)', () => {
+  assert.deepEqual(builderArguments(['--import', './bin/ts-loader.mjs'], '/x').slice(0, 2), ['--import', './bin/ts-loader.mjs'], 'a loader flag is kept, not doubled');
+  assert.equal(builderArguments(['--import', './bin/ts-loader.mjs'], '/x').filter((a) => a.includes('ts-loader')).length, 1);
+  const dir = mkdtempSync(join(tmpdir(), 'dsf-definitions-test-'));
+  try {
+    // No flags from this process: the arguments alone must make the child able to run TypeScript.
+    execFileSync(process.execPath, builderArguments([], dir), { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+    assert.ok(statSync(definitionsCacheFile(dir, 'core')).size > 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

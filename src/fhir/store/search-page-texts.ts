@@ -17,8 +17,14 @@ export interface PageShape {
 
 /** Most texts kept; then all are forgotten (a new shape is one build of its page, as without the cache). */
 export const MAX_PAGE_TEXTS = 512;
+/**
+ * Most characters kept, keys and texts together (a WHERE clause of hundreds of OR-ed values is tens of
+ * kilobytes); a page statement longer than a sixteenth of it is never kept.
+ */
+export const MAX_PAGE_TEXT_CHARS = 4_000_000;
 
 const texts = new Map<string, string>();
+let keptChars = 0;
 
 /**
  * The page statement's values after the WHERE clause's: each sort by a search parameter adds its
@@ -46,12 +52,17 @@ export function pageStatementFor(shape: PageShape, where: string, whereValues: r
   if (known !== undefined) return { text: known, values: [...whereValues, ...tail] };
   const built = build();
   const added = built.values.slice(whereValues.length);
-  if (added.length === tail.length && added.every((v, k) => v === tail[k])) {
-    if (texts.size >= MAX_PAGE_TEXTS) texts.clear();
+  const chars = key.length + built.text.length;
+  if (chars <= MAX_PAGE_TEXT_CHARS / 16 && added.length === tail.length && added.every((v, k) => v === tail[k])) {
+    if (texts.size >= MAX_PAGE_TEXTS || keptChars + chars > MAX_PAGE_TEXT_CHARS) {
+      texts.clear();
+      keptChars = 0;
+    }
     texts.set(key, built.text);
+    keptChars += chars;
   }
   return built;
 }
 
-/** How many texts are kept (for tests). */
-export const pageTextsKept = (): number => texts.size;
+/** How many texts are kept and their characters with their keys (for tests). */
+export const pageTextsKept = (): { texts: number; chars: number } => ({ texts: texts.size, chars: keptChars });

@@ -11,7 +11,7 @@ import { executeSearch, pageOffset, pageStatement, type SearchOptions } from '..
 import { buildWhere } from '../../../src/fhir/store/search-sql.ts';
 import { accessConditions } from '../../../src/fhir/store/access-sql.ts';
 import { readAccessTags, type AccessFilter } from '../../../src/fhir/store/access-condition.ts';
-import { MAX_PAGE_TEXTS, pageTextsKept } from '../../../src/fhir/store/search-page-texts.ts';
+import { MAX_PAGE_TEXT_CHARS, MAX_PAGE_TEXTS, pageTextsKept } from '../../../src/fhir/store/search-page-texts.ts';
 
 const BASE = 'https://localhost/fhir';
 const SYS = 'http://example.org/sid';
@@ -84,12 +84,20 @@ test('every search sends the text and values its page statement builds anew, wha
   assert.ok(texts.size > 500, `${texts.size} distinct texts`);
 });
 
-test('the kept texts are bounded', async () => {
+test('the kept texts are bounded in number and in characters', async () => {
   // Distinct WHERE clauses: one more OR-ed value each.
   for (let n = 1; n <= MAX_PAGE_TEXTS + 50; n++) {
     const req = parseSearchRequest('Organization', [['identifier', Array.from({ length: n }, (_, k) => `${SYS}|${k}`).join(',')]], { strict: true, defaultCount: 20, maxValues: 10_000 });
     await sent(req, undefined, {});
-    assert.ok(pageTextsKept() <= MAX_PAGE_TEXTS);
+    const kept = pageTextsKept();
+    assert.ok(kept.texts <= MAX_PAGE_TEXTS && kept.chars <= MAX_PAGE_TEXT_CHARS, JSON.stringify(kept));
   }
-  assert.ok(pageTextsKept() > 0);
+  assert.ok(pageTextsKept().texts > 0);
+  // A statement of thousands of values is built each time, not kept.
+  const before = pageTextsKept();
+  const huge = parseSearchRequest('Organization', [['identifier', Array.from({ length: 9000 }, (_, k) => `${SYS}|${k}`).join(',')]], { strict: true, defaultCount: 20, maxValues: 10_000 });
+  const expected = builtAnew(huge, undefined, {});
+  assert.ok(expected.text.length > MAX_PAGE_TEXT_CHARS / 16);
+  assert.deepEqual(await sent(huge, undefined, {}), expected);
+  assert.deepEqual(pageTextsKept(), before);
 });

@@ -7,6 +7,8 @@
 //   context    + the request context (authorization) and route parameters
 //   store      + the read's service and store call (coalesced statement), without version headers
 //   read       the read itself (GET Patient/id)
+//   sfixed     a search's request and answer (Organization?identifier=, the searchset's bytes) through the
+//              hooks, without the search: what the search's HTTP shape costs over the hooks rung
 //   search     Organization?identifier= (the bench's token search)
 // Per rung: server process CPU, PostgreSQL backend CPU and load generator CPU per request (medians of
 // rounds alternating the rungs), and response header bytes. Optional, per rung at the end:
@@ -75,6 +77,8 @@ async function rungsOf(s: typeof site, suffix: string): Promise<{ rungs: Rung[];
   }
   const sample = (await client.request(`${base}/Patient/${ids[0]}`, { headers: json })).body;
   await client.request(`${base}/_ladder/body`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: sample });
+  const searchSample = (await client.request(`${base}/Organization?identifier=${ORG_ID}|org-0`, { headers: json })).body;
+  await client.request(`${base}/_ladder/search-body`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: searchSample });
   const pick = (i: number) => ids[i % ids.length];
   const cpu = () => s.fhir.cpuMicros();
   const rungs: Rung[] = [
@@ -83,6 +87,7 @@ async function rungsOf(s: typeof site, suffix: string): Promise<{ rungs: Rung[];
     ['context', (i) => `${base}/_ladder/context/Patient/${pick(i)}`, cpu, monitor],
     ['store', (i) => `${base}/_ladder/store/Patient/${pick(i)}`, cpu, monitor],
     ['read', (i) => `${base}/Patient/${pick(i)}`, cpu, monitor],
+    ['sfixed', (i) => `${base}/_ladder/search-fixed/Organization?identifier=${ORG_ID}|org-${i % 100}`, cpu, monitor],
     ['search', (i) => `${base}/Organization?identifier=${ORG_ID}|org-${i % 100}`, cpu, monitor],
   ];
   return { rungs: rungs.map(([n, ...rest]) => [n + suffix, ...rest]), sample };

@@ -11,6 +11,8 @@ import { requestDatabase } from '../../src/fhir/rest/request-database.ts';
 import { sendJsonText } from '../../src/fhir/rest/representation.ts';
 
 let body = '{}';
+/** A search's answer (POST /fhir/_ladder/search-body), for the rung with a search's request and response but no search. */
+let searchBody = '{}';
 type Params = { type: string; id: string };
 const env = process.env;
 
@@ -26,6 +28,12 @@ const server = await startFhirServer(readFhirServerConfig(env), {
       body = req.body as string;
       return reply.code(204).send();
     });
+    app.post('/_ladder/search-body', async (req: FastifyRequest, reply: FastifyReply) => {
+      searchBody = req.body as string;
+      return reply.code(204).send();
+    });
+    // A search's URL (its query string parsed) and a searchset's bytes, through our app's hooks, without the search.
+    app.get('/_ladder/search-fixed/:type', async (_req, reply) => sendJsonText(reply, 200, searchBody));
     // Our app's hooks (identity, scope, log line, metrics) around a fixed answer.
     app.get('/_ladder/fixed', async (_req, reply) => sendJsonText(reply, 200, body));
     // + the request context (authorization) and route parameters.

@@ -27,13 +27,34 @@ type Params = { type: string; id: string; vid: string };
 const PAIRS = Symbol('dsf.queryPairs');
 
 /**
+ * What URLSearchParams would decode, replace or drop: percent escapes, '+', a leading '?', and anything
+ * outside printable ASCII (spaces, non-ASCII, lone surrogates). Without them (a search's usual query) its
+ * pairs are the plain split on '&' and the first '=', empty segments skipped.
+ */
+const NEEDS_DECODING = /^\?|[%+]|[^\x21-\x7e]/;
+
+function plainPairs(str: string): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let start = 0; start < str.length; ) {
+    let end = str.indexOf('&', start);
+    if (end < 0) end = str.length;
+    if (end > start) {
+      const eq = str.indexOf('=', start);
+      pairs.push(eq < 0 || eq > end ? [str.slice(start, end), ''] : [str.slice(start, eq), str.slice(eq + 1, end)]);
+    }
+    start = end + 1;
+  }
+  return pairs;
+}
+
+/**
  * fastify's query string parser: the last value of each key (what _format and _pretty are read from),
  * with the ordered pairs kept for queryPairs, so that a search parses its query string once, not twice.
  */
 export function parseQueryString(str: string): Record<string, string> {
   // No query (most reads): nothing to parse, no pairs to keep (queryPairs gives [] without them).
   if (str.length === 0) return {};
-  const pairs = [...new URLSearchParams(str)];
+  const pairs = NEEDS_DECODING.test(str) ? [...new URLSearchParams(str)] : plainPairs(str);
   const query = Object.fromEntries(pairs);
   Object.defineProperty(query, PAIRS, { value: pairs });
   return query;

@@ -58,6 +58,17 @@ function searchsetFrame(baseUrl: string, req: SearchRequest, result: SearchResul
   };
 }
 
+/**
+ * JSON.stringify(searchsetFrame(...)) without its closing brace, written as text: the frame's keys and
+ * relations are fixed words, only the total and the links' URLs vary.
+ */
+function searchsetFrameJson(baseUrl: string, req: SearchRequest, result: SearchResult<unknown>): string {
+  const links = pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, result.offset, req.summary === 'count' ? 0 : req.count, result.total, result.matches.length);
+  let json = `{"resourceType":"Bundle","type":"searchset","total":${JSON.stringify(result.total)},"link":[`;
+  for (let k = 0; k < links.length; k++) json += `${k ? ',' : ''}{"relation":"${links[k]!.relation}","url":${JSON.stringify(links[k]!.url)}}`;
+  return `${json}]`;
+}
+
 export function searchsetBundle(baseUrl: string, req: SearchRequest, result: SearchResult): Bundle {
   const entry: BundleEntry[] = [
     ...result.matches.map((r) => ({ fullUrl: `${baseUrl}/${r.resourceType}/${r.id}`, resource: subset(r, req, true), search: { mode: 'match' as const } })),
@@ -91,8 +102,8 @@ export function searchsetJson(baseUrl: string, req: SearchRequest, result: Searc
   for (const r of result.included) if (!add(r, 'include')) return undefined;
   const outcome = outcomeEntry(req, result);
   if (outcome) entries.push(JSON.stringify(outcome));
-  const frame = JSON.stringify(searchsetFrame(baseUrl, req, result));
-  return entries.length ? `${frame.slice(0, -1)},"entry":[${entries.join(',')}]}` : frame;
+  const frame = searchsetFrameJson(baseUrl, req, result);
+  return entries.length ? `${frame},"entry":[${entries.join(',')}]}` : `${frame}}`;
 }
 
 export function historyBundle(baseUrl: string, path: string, query: [string, string][], offset: number, count: number, total: number, versions: StoredVersion[]): Bundle {

@@ -7,6 +7,7 @@ import type { SearchRequest } from '../search/search-request.ts';
 import { boundedRows, keptCondition, ROW_SIZE, splitKept } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
+import { pageStatementFor, pageTailValues } from './search-page-texts.ts';
 
 /** A resource as the text PostgreSQL keeps it in (jsonb's text form), with its type and id as stored in it. */
 export interface ResourceText {
@@ -62,9 +63,13 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
     const total = (await db.query(countSql, p.values)).rows[0].n as number;
     return { total, offset: start, matches: [], included: [] };
   }
-  const pageParams = new SqlParams();
-  pageParams.values.push(...p.values);
-  const page = await db.query(pageStatement(req, start, where, pageParams, wantTotal, asText, maxPageBytes), pageParams.values).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
+  const shape = { resourceType: req.resourceType, sort: req.sort, wantTotal, asText, bounded: maxPageBytes !== undefined };
+  const statement = pageStatementFor(shape, where, p.values, pageTailValues(req.sort, req.resourceType, req.count, start, maxPageBytes), () => {
+    const pageParams = new SqlParams();
+    pageParams.values.push(...p.values);
+    return { text: pageStatement(req, start, where, pageParams, wantTotal, asText, maxPageBytes), values: pageParams.values };
+  });
+  const page = await db.query(statement.text, statement.values).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
   const matches = page.rows.map(resourceOf(asText));
   let total = -1;
   if (wantTotal) total = page.all.length ? Number(page.all[0].total) : start === 0 ? 0 : ((await db.query(countSql, p.values)).rows[0].n as number);
@@ -79,7 +84,7 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
  * on the number fewer); with a byte bound, keptCondition's window runs over the page's rows in the same
  * order, in the same level.
  */
-function pageStatement(req: SearchRequest, start: number, where: string, p: SqlParams, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined): string {
+export function pageStatement(req: SearchRequest, start: number, where: string, p: SqlParams, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined): string {
   const keys = orderKeys(req.sort, req.resourceType, p);
   // Each expression carried once (the id as id): PostgreSQL knows the subquery's order by the first
   // column of an expression only, and would sort the page again by a second one.

@@ -27,3 +27,17 @@ test('an empty query string parses to an empty object and no pairs', () => {
   assert.deepEqual(queryPairs(request('/fhir/Patient/1', parsed)), []);
   assert.deepEqual(queryPairs(request('/fhir/Patient/1?', parsed)), []);
 });
+
+test('the parser gives the pairs URLSearchParams gives, for any query string', () => {
+  // Deterministic strings over an alphabet with every character the parser could treat differently.
+  const alphabet = ['a', 'b', '=', '&', '&', '%', '%7C', '%C3%A4', '%zz', '+', '?', ' ', 'ä', '|', ',', ':', '/', '#', '\u00ff', '\ud800', '_'];
+  let seed = 42;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  const strings = ['a', 'a=', '=a', '&', '&&a=b&&', 'a=b=c', '?a=b', 'a==', 'identifier=http://dsf.dev/sid/organization-identifier|org-1&_count=5'];
+  for (let n = 0; n < 5000; n++) strings.push(Array.from({ length: 1 + (next() % 12) }, () => alphabet[next() % alphabet.length]).join(''));
+  for (const qs of strings) {
+    const parsed = parseQueryString(qs);
+    assert.deepEqual(queryPairs(request(`/fhir/Patient?${qs}`, parsed)), [...new URLSearchParams(qs)], JSON.stringify(qs));
+    assert.deepEqual({ ...parsed }, Object.fromEntries(new URLSearchParams(qs)), JSON.stringify(qs));
+  }
+});

@@ -1,0 +1,87 @@
+// PostgreSQL's CPU per identifier search for the coalesced page statement alone (the bench's
+// `Organization?identifier=` at 16 clients: about six searches per statement), on one connection with
+// the statement prepared as the server prepares it, in variants side by side: alternating rounds, backend
+// CPU from /proc (so this runs on the database's host), µs per search. The variants show what each part
+// of the statement costs: the total (a window count), the byte bound (a window over the page), both.
+//
+//   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import ./bin/ts-loader.mjs bench/search-statement-costs.ts [rounds] [statements] [searches per statement]
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Resource } from '@medplum/fhirtypes';
+import { migrate } from '../src/db/migrate.ts';
+import { usePreparedStatementsOn } from '../src/db/prepared-statements.ts';
+import { FHIR_MIGRATIONS, EVENT_MIGRATIONS } from '../src/fhir/store/schema.ts';
+import { ResourceStore } from '../src/fhir/store/resource-store.ts';
+import { StatementCoalescer, type StatementRunner } from '../src/db/coalesced-statements.ts';
+import { executeSearch, type SearchOptions } from '../src/fhir/store/search-query.ts';
+import { parseSearchRequest } from '../src/fhir/search/search-request.ts';
+import { readAccessTags, type AccessFilter } from '../src/fhir/store/access-condition.ts';
+import { READ_ACCESS_TAG } from '../src/fhir/model/dsf-urls.ts';
+import { processCpuMicros } from './lib/child.ts';
+import { spread } from './lib/rounds.ts';
+
+const serverUrl = process.env.DSF_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const [ROUNDS, STATEMENTS, PER] = [6, 400, 6].map((d, i) => Number(process.argv[2 + i] ?? d));
+const BASE = 'https://localhost/fhir';
+const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
+const name = `dsf_search_stmt_${randomUUID().slice(0, 8)}`;
+const admin = new pg.Client({ connectionString: serverUrl });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${name}`);
+const url = new URL(serverUrl);
+url.pathname = `/${name}`;
+const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+// DROP DATABASE ... WITH (FORCE) at the end ends connections the pool may still be closing.
+pool.on('error', () => {});
+try {
+  await migrate(pool, 'fhir', FHIR_MIGRATIONS);
+  await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);
+  const store = new ResourceStore(pool, BASE);
+  for (let i = 0; i < 200; i++) await store.transaction((c) => store.create(c, { resourceType: 'Patient', meta: { tag: [{ system: READ_ACCESS_TAG, code: 'ALL' }] }, identifier: [{ system: 'http://bench/pid', value: `p${i}` }], active: true } as Resource));
+  for (let i = 0; i < 100; i++) await store.transaction((c) => store.create(c, { resourceType: 'Organization', meta: { tag: [{ system: READ_ACCESS_TAG, code: 'ALL' }] }, identifier: [{ system: ORG_ID, value: `org-${i}` }], active: true, name: `Org ${i}` } as Resource));
+  await pool.query('ANALYZE');
+  const access: AccessFilter = () => readAccessTags({ local: true, organizationIdentifier: 'bench.org' });
+  // The batch statement of PER searches, as the coalescer sends it, for each variant.
+  const batchOf = async (opts: SearchOptions, first: number): Promise<{ text: string; values: unknown[] }> => {
+    let sent: { text: string; values: unknown[] } | undefined;
+    const recording: StatementRunner = { query: async (text, values) => ((sent ??= { text, values }), pool.query(text, values)) };
+    const view = new StatementCoalescer().view(recording, access);
+    await Promise.all(Array.from({ length: PER }, (_, k) => executeSearch(view, parseSearchRequest('Organization', [['identifier', `${ORG_ID}|org-${(first + k) % 100}`]], { strict: true, defaultCount: 20 }), BASE, access, { ...opts, asText: true } as SearchOptions & { asText: true })));
+    return sent!;
+  };
+  const variants: [string, SearchOptions][] = [
+    ['as served (total, bound)', { maxPageBytes: 16 * 1024 * 1024 }],
+    ['without total', { maxPageBytes: 16 * 1024 * 1024, total: false }],
+    ['without bound', {}],
+    ['without both', { total: false }],
+  ];
+  const client = await pool.connect();
+  usePreparedStatementsOn(client);
+  const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+  const batches = new Map<string, { text: string; values: unknown[] }[]>();
+  for (const [v, opts] of variants) batches.set(v, await Promise.all(Array.from({ length: 10 }, (_, k) => batchOf(opts, k * PER))));
+  const figures = new Map<string, number[]>(variants.map(([v]) => [v, []]));
+  for (const [v] of variants) for (const b of batches.get(v)!.slice(0, 2)) for (let k = 0; k < 10; k++) await client.query(b.text, b.values); // warm-up, generic plan
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [v] of round % 2 ? [...variants].reverse() : variants) {
+      const bs = batches.get(v)!;
+      const c0 = processCpuMicros(pid);
+      for (let s = 0; s < STATEMENTS; s++) await client.query(bs[s % bs.length]!.text, bs[s % bs.length]!.values);
+      figures.get(v)!.push((processCpuMicros(pid) - c0) / (STATEMENTS * PER));
+    }
+  }
+  const first = figures.get(variants[0]![0])!;
+  console.log(`${ROUNDS} rounds of ${STATEMENTS} statements of ${PER} searches; backend CPU µs per search, median (range), ratio to the first per round`);
+  for (const [v, xs] of figures) {
+    const s = spread(xs);
+    const r = spread(xs.map((x, k) => x / first[k]!));
+    console.log(`${v.padEnd(26)} ${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})  ratio ${r.median.toFixed(3)}`);
+  }
+  const plans = await client.query(`SELECT generic_plans, custom_plans, left(statement, 60) AS s FROM pg_prepared_statements`);
+  console.log(plans.rows.map((r) => `${r.generic_plans} generic / ${r.custom_plans} custom`).join('; '));
+  client.release();
+} finally {
+  await pool.end();
+  await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+  await admin.end();
+}

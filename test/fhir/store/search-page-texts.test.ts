@@ -1,0 +1,103 @@
+// The page statement's text is kept by the text of its WHERE clause and the page's form
+// (search-page-texts.ts). Whatever the order searches come in, each must send exactly the text and values
+// the page statement builds for it anew: two searches whose statements differ never share a kept text.
+// And the texts kept stay bounded however many shapes come.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SqlParams } from '../../../src/db/sql-params.ts';
+import type { StatementRunner } from '../../../src/db/coalesced-statements.ts';
+import { parseSearchRequest, type SearchRequest } from '../../../src/fhir/search/search-request.ts';
+import { executeSearch, pageOffset, pageStatement, type SearchOptions } from '../../../src/fhir/store/search-query.ts';
+import { buildWhere } from '../../../src/fhir/store/search-sql.ts';
+import { accessConditions } from '../../../src/fhir/store/access-sql.ts';
+import { readAccessTags, type AccessFilter } from '../../../src/fhir/store/access-condition.ts';
+import { MAX_PAGE_TEXT_CHARS, MAX_PAGE_TEXTS, pageTextsKept } from '../../../src/fhir/store/search-page-texts.ts';
+
+const BASE = 'https://localhost/fhir';
+const SYS = 'http://example.org/sid';
+
+/** The page statement built anew, without the kept texts. */
+function builtAnew(req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions): { text: string; values: unknown[] } {
+  const p = new SqlParams();
+  const where = buildWhere(req, BASE, p, accessConditions(access, p, [req.resourceType]));
+  const page = new SqlParams();
+  page.values.push(...p.values);
+  return { text: pageStatement(req, pageOffset(req), where, page, opts.total ?? true, opts.asText ?? false, opts.maxPageBytes), values: page.values };
+}
+
+/** The page statement executeSearch sends (the first statement; the runner answers with no rows). */
+async function sent(req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions): Promise<{ text: string; values: unknown[] }> {
+  const statements: { text: string; values: unknown[] }[] = [];
+  // No rows; a second page then counts its matches on its own.
+  const runner: StatementRunner = { query: async (text, values) => (statements.push({ text, values }), { rows: text.startsWith('SELECT count') ? [{ n: 0 }] : [] }) };
+  await executeSearch(runner, req, BASE, access, opts as SearchOptions & { asText?: false });
+  return statements[0]!;
+}
+
+const tokens = [`${SYS}|a`, `${SYS}|`, '|a', 'a', `${SYS}|a,b`, `${SYS}|a,|b`, 'a,b,c'];
+const queries: [string, [string, string][]][] = [
+  ...tokens.map((t): [string, [string, string][]] => ['Organization', [['identifier', t]]]),
+  ...tokens.map((t): [string, [string, string][]] => ['Patient', [['identifier', t]]]),
+  ...tokens.map((t): [string, [string, string][]] => ['Organization', [['identifier:not', t]]]),
+  ['Organization', [['name', 'x']]],
+  ['Organization', [['name:exact', 'x']]],
+  ['Organization', [['name:contains', 'x']]],
+  ['Organization', [['name', 'x'], ['identifier', `${SYS}|a`]]],
+  ['Organization', [['identifier', `${SYS}|a`], ['name', 'x']]],
+  ['Organization', [['identifier', `${SYS}|a`], ['identifier', `${SYS}|b`]]],
+  ['Organization', [['endpoint', 'Endpoint/1']]],
+  ['Organization', [['endpoint:identifier', `${SYS}|a`]]],
+  ['Organization', [['_id', '7f1c0a34-8f5e-4b8e-9a55-0f3d6e0c2b11']]],
+  ['Organization', [['_id', 'not-a-uuid']]],
+  ['Organization', [['_lastUpdated', 'gt2020-01-01']]],
+  ['Organization', [['_lastUpdated', 'lt2020-01-01']]],
+  ['Organization', [['_lastUpdated', '2020-01-01']]],
+  ['Task', [['authored-on', 'ge2020-01-01']]],
+  ['Task', [['authored-on', '2020']]],
+  ['Task', [['status', 'requested']]],
+  ['Task', [['requester', 'Organization/1']]],
+  ['Task', [['requester:identifier', `${SYS}|a`]]],
+  ['Organization', []],
+];
+const sorts = ['', '_id', '-_id', '_lastUpdated', 'name', '-name', 'name,-_lastUpdated'];
+const forms: SearchOptions[] = [{}, { total: false }, { asText: true }, { maxPageBytes: 1000 }, { maxPageBytes: 2000, asText: true, total: false }];
+const accesses: (AccessFilter | undefined)[] = [undefined, () => readAccessTags({ local: true, organizationIdentifier: 'a.org' }), () => readAccessTags({ local: false, organizationId: '7f1c0a34-8f5e-4b8e-9a55-0f3d6e0c2b12', organizationIdentifier: 'b.org' })];
+
+test('every search sends the text and values its page statement builds anew, whatever came before', async () => {
+  const cases: [SearchRequest, AccessFilter | undefined, SearchOptions][] = [];
+  for (const [type, query] of queries) {
+    for (const sort of sorts) {
+      if (sort.includes('name') && type !== 'Organization') continue;
+      const req = parseSearchRequest(type, [...query, ...(sort ? [['_sort', sort] as [string, string]] : []), ['_count', String(3 + (cases.length % 4))], ['_page', String(1 + (cases.length % 3))]], { strict: true, defaultCount: 20 });
+      for (const access of accesses) for (const form of forms) cases.push([req, access, form]);
+    }
+  }
+  // Twice over, the second time in another order: most texts then come from what the first pass kept.
+  const order = [...cases.keys(), ...[...cases.keys()].sort((a, b) => ((a * 7919) % cases.length) - ((b * 7919) % cases.length))];
+  const texts = new Set<string>();
+  for (const k of order) {
+    const [req, access, form] = cases[k]!;
+    const expected = builtAnew(req, access, form);
+    assert.deepEqual(await sent(req, access, form), expected, `case ${k}`);
+    texts.add(expected.text);
+  }
+  assert.ok(texts.size > 500, `${texts.size} distinct texts`);
+});
+
+test('the kept texts are bounded in number and in characters', async () => {
+  // Distinct WHERE clauses: one more OR-ed value each.
+  for (let n = 1; n <= MAX_PAGE_TEXTS + 50; n++) {
+    const req = parseSearchRequest('Organization', [['identifier', Array.from({ length: n }, (_, k) => `${SYS}|${k}`).join(',')]], { strict: true, defaultCount: 20, maxValues: 10_000 });
+    await sent(req, undefined, {});
+    const kept = pageTextsKept();
+    assert.ok(kept.texts <= MAX_PAGE_TEXTS && kept.chars <= MAX_PAGE_TEXT_CHARS, JSON.stringify(kept));
+  }
+  assert.ok(pageTextsKept().texts > 0);
+  // A statement of thousands of values is built each time, not kept.
+  const before = pageTextsKept();
+  const huge = parseSearchRequest('Organization', [['identifier', Array.from({ length: 9000 }, (_, k) => `${SYS}|${k}`).join(',')]], { strict: true, defaultCount: 20, maxValues: 10_000 });
+  const expected = builtAnew(huge, undefined, {});
+  assert.ok(expected.text.length > MAX_PAGE_TEXT_CHARS / 16);
+  assert.deepEqual(await sent(huge, undefined, {}), expected);
+  assert.deepEqual(pageTextsKept(), before);
+});

@@ -4,7 +4,7 @@
 import type { CodeSystem, OperationOutcomeIssue, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { baseStructureDefinition, baseStructureDefinitionByUrl } from '../model/definitions.ts';
-import { compileStructure, lookupJsonKey, type CompiledStructure, type ElementNode, type TypeRef } from './element-tree.ts';
+import { compileStructure, lookupJsonKey, requiredChildren, type CompiledStructure, type ElementNode, type TypeRef } from './element-tree.ts';
 import { compileInvariant } from './invariants.ts';
 import { isPrimitiveType, primitiveProblem } from './primitive-types.ts';
 import { generateSnapshot } from './snapshot.ts';
@@ -134,8 +134,12 @@ export class ResourceValidator {
       issues.push(issue('error', 'structure', 'Nesting too deep', location));
       return;
     }
-    const groups = new Map<ElementNode, { key: string; type: TypeRef; values: unknown; companions: unknown }>();
+    // The keys present, grouped by element ('active' with '_active'); most owners have many more
+    // children than the object has keys, so only the present ones and the required ones are visited,
+    // in the children's order as before.
+    const groups: { index: number; node: ElementNode; key: string; type: TypeRef; values: unknown; companions: unknown }[] = [];
     let hasContent = false;
+    let sorted = true;
     for (const key of Object.keys(value)) {
       if (isResourceRoot && key === 'resourceType') continue;
       if (key !== 'id') hasContent = true;
@@ -146,26 +150,32 @@ export class ResourceValidator {
         issues.push(issue('error', 'structure', unknownElementMessage(owner, key), `${location}.${key}`));
         continue;
       }
-      const group = groups.get(hit.node);
-      if (group && group.key !== name) {
-        issues.push(issue('error', 'structure', `Only one of ${group.key} and ${name} may be present`, `${location}.${name}`));
+      let g = groups.find((x) => x.node === hit.node);
+      if (g && g.key !== name) {
+        issues.push(issue('error', 'structure', `Only one of ${g.key} and ${name} may be present`, `${location}.${name}`));
         continue;
       }
-      const g = group ?? { key: name, type: hit.type, values: undefined, companions: undefined };
+      if (!g) {
+        if (groups.length && groups[groups.length - 1]!.index > hit.index) sorted = false;
+        g = { index: hit.index, node: hit.node, key: name, type: hit.type, values: undefined, companions: undefined };
+        groups.push(g);
+      }
       if (primitiveCompanion) g.companions = value[key];
       else g.values = value[key];
-      groups.set(hit.node, g);
     }
     if (!hasContent && !isResourceRoot && !hasValue) issues.push(issue('error', 'invariant', 'ele-1: All FHIR elements must have a @value or children', location));
-    for (const child of owner.children) {
-      const group = groups.get(child);
+    if (!sorted) groups.sort((a, b) => a.index - b.index);
+    const required = requiredChildren(owner);
+    let r = 0;
+    const missing = (child: ElementNode) => {
       const displayName = child.choice ? `${child.name}[x]` : child.name;
-      if (!group) {
-        if (child.min > 0) issues.push(issue('error', 'required', `${location}.${displayName}: minimum required = ${child.min}, but only found 0`, `${location}.${displayName}`));
-        continue;
-      }
-      this.validateChildGroup(child, group.key, group.type, group.values, group.companions, location, walk);
+      issues.push(issue('error', 'required', `${location}.${displayName}: minimum required = ${child.min}, but only found 0`, `${location}.${displayName}`));
+    };
+    for (const g of groups) {
+      for (; r < required.length && required[r]!.index <= g.index; r++) if (required[r]!.index < g.index) missing(required[r]!.node);
+      this.validateChildGroup(g.node, g.key, g.type, g.values, g.companions, location, walk);
     }
+    for (; r < required.length; r++) missing(required[r]!.node);
   }
 
   private validateChildGroup(child: ElementNode, key: string, type: TypeRef, values: unknown, companions: unknown, location: string, walk: Walk): void {

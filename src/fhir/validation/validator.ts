@@ -11,6 +11,7 @@ import { generateSnapshot } from './snapshot.ts';
 import { ValueSetExpander } from './terminology.ts';
 import { matchesPattern, deepEqual } from './value-matching.ts';
 import { SliceClassifier } from './slicing.ts';
+import { profileCoversBase } from './profile-coverage.ts';
 import { downgradeDefaultSliceIssues, isLenientDefaultSlice } from './default-slice-leniency.ts';
 import { withoutXmlLang } from './narrative-language.ts';
 import { markFixedValueMismatch, resolveAlternatives, type ProfileAttempt } from './profile-alternatives.ts';
@@ -78,6 +79,7 @@ export class ResourceValidator {
     if (typeof type !== 'string') return [issue('error', 'structure', 'resourceType missing', '')];
     const base = baseStructure(type);
     if (!base || base.kind !== 'resource') return [issue('error', 'not-supported', `Unknown resource type '${type}'`, type)];
+    if (this.validByProfilesAlone(base, json, type, resource.meta?.profile)) return [];
     const walk: Walk = { issues, resource: json, rootResource: json, depth: 0, extensionDepth: 0 };
     this.validateAgainst(base, json, type, walk);
     const declared = (resource.meta?.profile ?? []) as unknown[];
@@ -94,6 +96,39 @@ export class ResourceValidator {
     }
     return dedupe(issues);
   }
+
+  /**
+   * Whether the declared profiles, one of which holds every constraint of the base definition
+   * (profile-coverage.ts), find nothing at all: then the base definition would not either, and its
+   * walk is saved. Any issue, or no such profile: false, and validate walks both as always.
+   */
+  private validByProfilesAlone(base: CompiledStructure, json: Json, type: string, declared: unknown): boolean {
+    if (!Array.isArray(declared) || !declared.length) return false;
+    const profiles: CompiledStructure[] = [];
+    let covering = false;
+    for (const url of declared) {
+      if (typeof url !== 'string') return false;
+      const profile = this.profile(url);
+      if (profile instanceof FhirError || profile.type !== type || profile === base) return false;
+      covering ||= profileCoversBase(profile, base, this.definitions);
+      profiles.push(profile);
+    }
+    if (!covering) return false;
+    const walk: Walk = { issues: [], resource: json, rootResource: json, depth: 0, extensionDepth: 0 };
+    for (const profile of profiles) {
+      this.validateAgainst(profile, json, type, walk);
+      if (walk.issues.length) return false;
+    }
+    return true;
+  }
+
+  private readonly definitions = {
+    base: (type: string) => baseStructure(type),
+    profile: (url: string) => {
+      const p = this.profile(url);
+      return p instanceof FhirError ? undefined : p;
+    },
+  };
 
   /** A compiled profile, or a FhirError saying why it is not usable. */
   profile(url: string): CompiledStructure | FhirError {

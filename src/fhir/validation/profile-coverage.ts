@@ -11,6 +11,8 @@ import type { CompiledStructure, ElementNode, TypeRef } from './element-tree.ts'
 export interface Definitions {
   base(type: string): CompiledStructure | undefined;
   profile(url: string): CompiledStructure | undefined;
+  /** The resource type a reference's target profile names (null: unknown), as the validator checks references. */
+  targetType(url: string): string | null;
 }
 
 const HL7_STRUCTURE = 'http://hl7.org/fhir/StructureDefinition/';
@@ -44,8 +46,19 @@ function typeCovers(p: TypeRef, base: readonly TypeRef[], defs: Definitions): bo
     const typeBase = defs.base(p.code);
     if (!typeProfile || !typeBase || typeProfile.url.startsWith(HL7_STRUCTURE) || !profileCoversBase(typeProfile, typeBase, defs)) return false;
   }
-  // Fewer reference targets are stricter; none where the base has some are not.
-  return !b.targetProfiles.length || (p.targetProfiles.length > 0 && p.targetProfiles.every((t) => b.targetProfiles.includes(t)));
+  // References are checked by the types their target profiles name; a base that names an unknown type
+  // or any Resource checks none. Otherwise the profile's targets must all name known types the base allows
+  // (no targets, or an unknown one, and the profile checks none: looser).
+  if (!b.targetProfiles.length) return true;
+  const baseTypes = b.targetProfiles.map((u) => defs.targetType(u));
+  if (baseTypes.some((t) => t === null || t === 'Resource')) return true;
+  return (
+    p.targetProfiles.length > 0 &&
+    p.targetProfiles.every((u) => {
+      const t = defs.targetType(u);
+      return t !== null && t !== 'Resource' && baseTypes.includes(t);
+    })
+  );
 }
 
 /** The element itself: invariants, required binding, fixed values, types; then what is inside it. */

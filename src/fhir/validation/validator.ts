@@ -128,6 +128,7 @@ export class ResourceValidator {
       const p = this.profile(url);
       return p instanceof FhirError ? undefined : p;
     },
+    targetType: (url: string) => this.targetType(url),
   };
 
   /** A compiled profile, or a FhirError saying why it is not usable. */

@@ -9,7 +9,7 @@ import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { loadCoreResources } from '../../../src/fhir/conformance/core-resources.ts';
 import { baseStructureDefinition } from '../../../src/fhir/model/definitions.ts';
 import { ResourceValidator, baseStructure } from '../../../src/fhir/validation/validator.ts';
-import { profileCoversBase } from '../../../src/fhir/validation/profile-coverage.ts';
+import { profileCoversBase, type Definitions } from '../../../src/fhir/validation/profile-coverage.ts';
 import type { CompiledStructure } from '../../../src/fhir/validation/element-tree.ts';
 import { MapResolver } from '../../fixtures/validation/fixture-resolver.ts';
 
@@ -33,7 +33,7 @@ function validatorWith(...extra: StructureDefinition[]) {
   const v = new ResourceValidator(new MapResolver([...loadCoreResources(), ...extra]));
   const covers = (url: string) => {
     const p = v.profile(url) as CompiledStructure;
-    return profileCoversBase(p, baseStructure('Patient')!, { base: (t) => baseStructure(t), profile: (u) => v.profile(u) as CompiledStructure });
+    return profileCoversBase(p, baseStructure('Patient')!, (v as unknown as { definitions: Definitions }).definitions);
   };
   return { v, covers };
 }
@@ -72,4 +72,22 @@ test('a profile that drops a base invariant does not cover the base; the invaria
 test('the unchanged base snapshot as a profile covers the base', () => {
   const { covers } = validatorWith(loosePatient(() => {}));
   assert.equal(covers(LOOSE), true);
+});
+
+test('reference targets: DSF profiles of allowed types cover the base; an unknown target profile does not', () => {
+  const organizationTarget = loosePatient((e) => {
+    if (e.path === 'Patient.managingOrganization') e.type = [{ code: 'Reference', targetProfile: ['http://dsf.dev/fhir/StructureDefinition/organization'] }];
+  });
+  assert.equal(validatorWith(organizationTarget).covers(LOOSE), true);
+  const unknownTarget = loosePatient((e) => {
+    if (e.path === 'Patient.managingOrganization') e.type = [{ code: 'Reference', targetProfile: ['http://test.dsf.dev/fhir/StructureDefinition/nowhere'] }];
+  });
+  const { v, covers } = validatorWith(unknownTarget);
+  assert.equal(covers(LOOSE), false);
+  // The profile checks no target (its type is unknown); the base still refuses a Patient as managing organisation.
+  const patient = { resourceType: 'Patient', meta: { profile: [LOOSE] }, managingOrganization: { reference: 'Patient/x' } };
+  assert.deepEqual(
+    v.validate(patient as Resource).map((i) => `${i.severity} ${i.expression?.[0]}`),
+    ['error Patient.managingOrganization'],
+  );
 });

@@ -3,6 +3,7 @@
 // one prepared statement for all. The database still enforces the uniqueness keys.
 import type pg from 'pg';
 import type { IndexRow } from '../search/index-row.ts';
+import { pgArrayLiteral } from './pg-array-literal.ts';
 
 /** One new version, ready to be written. */
 export interface VersionWrite {
@@ -65,7 +66,9 @@ export function isWriteStatement(text: string): boolean {
 
 /** How many versions a write statement writes (isWriteStatement), from its values. */
 export function versionsWrittenBy(text: string, values: readonly unknown[]): number {
-  return ((text === WRITE_VERSIONS ? values[1] : values[0]) as unknown[]).length;
+  // The ids' array literal: uuids hold no comma.
+  const ids = (text === WRITE_VERSIONS ? values[1] : values[0]) as string;
+  return ids === '{}' ? 0 : ids.split(',').length;
 }
 
 /** The keys of a failed write statement that other resources hold, from dsf_refuse_key_clashes; undefined for any other error. */
@@ -114,26 +117,28 @@ export async function writeVersions(client: pg.PoolClient, writes: readonly Vers
       keys.held.push(w.previousKeys.includes(k));
     }
   }
-  const index = [idx.ids, idx.types, idx.param, idx.system, idx.code, idx.norm, idxMore.refId, idxMore.lo, idxMore.hi, idxMore.num];
+  // Array parameters go as literals built here (pg-array-literal.ts: the driver's text, built faster).
+  const a = pgArrayLiteral;
+  const index = [idx.ids, idx.types, idx.param, idx.system, idx.code, idx.norm, idxMore.refId, idxMore.lo, idxMore.hi, idxMore.num].map((column) => a(column));
   if (!replaced.length && !keys.ids.length) {
-    await client.query(INSERT_NEW_VERSIONS, [ids, versions, types, times, deleted, sizes, `[${jsons.join(',')}]`, ...index]);
+    await client.query(INSERT_NEW_VERSIONS, [a(ids), a(versions), a(types), a(times), a(deleted), a(sizes), `[${jsons.join(',')}]`, ...index]);
     return undefined;
   }
   try {
     await client.query(WRITE_VERSIONS, [
-      replaced,
-      ids,
-      versions,
-      types,
-      times,
-      deleted,
-      sizes,
+      a(replaced),
+      a(ids),
+      a(versions),
+      a(types),
+      a(times),
+      a(deleted),
+      a(sizes),
       `[${jsons.join(',')}]`,
       ...index,
-      keys.ids,
-      keys.types,
-      keys.keys,
-      keys.held,
+      a(keys.ids),
+      a(keys.types),
+      a(keys.keys),
+      a(keys.held),
     ]);
     return undefined;
   } catch (e) {

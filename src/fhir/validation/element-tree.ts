@@ -51,8 +51,18 @@ export interface ElementNode {
   invariants: Invariant[];
   /** '#Questionnaire.item': children come from that element. */
   contentReference?: string;
-  /** JSON key ('valueString') -> child and chosen type, built on first use. */
-  jsonKeys?: Map<string, { node: ElementNode; type: TypeRef }>;
+  /** JSON key ('valueString') -> child, its position in `children` and chosen type, built on first use. */
+  jsonKeys?: Map<string, JsonKeyHit>;
+  /** The children with min > 0 with their positions, in order, built on first use. */
+  requiredChildren?: { node: ElementNode; index: number }[];
+}
+
+/** A JSON key's element among an owner's children. */
+export interface JsonKeyHit {
+  node: ElementNode;
+  /** Position of `node` in the owner's children (the order validation reports in). */
+  index: number;
+  type: TypeRef;
 }
 
 export interface CompiledStructure {
@@ -171,17 +181,29 @@ function typeSuffix(code: string): string {
 }
 
 /** The child and type a JSON property of an instance addresses, among the owner's children. */
-export function lookupJsonKey(owner: ElementNode, key: string): { node: ElementNode; type: TypeRef } | undefined {
+export function lookupJsonKey(owner: ElementNode, key: string): JsonKeyHit | undefined {
   if (!owner.jsonKeys) {
-    const map = new Map<string, { node: ElementNode; type: TypeRef }>();
-    for (const child of owner.children) {
+    const map = new Map<string, JsonKeyHit>();
+    owner.children.forEach((child, index) => {
       if (child.choice) {
-        for (const type of child.types) map.set(child.name + typeSuffix(type.code), { node: child, type });
+        for (const type of child.types) map.set(child.name + typeSuffix(type.code), { node: child, index, type });
       } else {
-        map.set(child.name, { node: child, type: child.types[0] ?? { code: 'Element', profiles: [], targetProfiles: [] } });
+        map.set(child.name, { node: child, index, type: child.types[0] ?? { code: 'Element', profiles: [], targetProfiles: [] } });
       }
-    }
+    });
     owner.jsonKeys = map;
   }
   return owner.jsonKeys.get(key);
+}
+
+/** The owner's children that must be present (min > 0), with their positions in `children`. */
+export function requiredChildren(owner: ElementNode): { node: ElementNode; index: number }[] {
+  if (!owner.requiredChildren) {
+    const required: { node: ElementNode; index: number }[] = [];
+    owner.children.forEach((node, index) => {
+      if (node.min > 0) required.push({ node, index });
+    });
+    owner.requiredChildren = required;
+  }
+  return owner.requiredChildren;
 }

@@ -4,13 +4,14 @@
 import type { CodeSystem, OperationOutcomeIssue, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { baseStructureDefinition, baseStructureDefinitionByUrl } from '../model/definitions.ts';
-import { compileStructure, lookupJsonKey, type CompiledStructure, type ElementNode, type TypeRef } from './element-tree.ts';
+import { compileStructure, lookupJsonKey, requiredChildren, type CompiledStructure, type ElementNode, type TypeRef } from './element-tree.ts';
 import { compileInvariant } from './invariants.ts';
 import { isPrimitiveType, primitiveProblem } from './primitive-types.ts';
 import { generateSnapshot } from './snapshot.ts';
 import { ValueSetExpander } from './terminology.ts';
 import { matchesPattern, deepEqual } from './value-matching.ts';
 import { SliceClassifier } from './slicing.ts';
+import { profileCoversBase } from './profile-coverage.ts';
 import { downgradeDefaultSliceIssues, isLenientDefaultSlice } from './default-slice-leniency.ts';
 import { withoutXmlLang } from './narrative-language.ts';
 import { markFixedValueMismatch, resolveAlternatives, type ProfileAttempt } from './profile-alternatives.ts';
@@ -78,6 +79,7 @@ export class ResourceValidator {
     if (typeof type !== 'string') return [issue('error', 'structure', 'resourceType missing', '')];
     const base = baseStructure(type);
     if (!base || base.kind !== 'resource') return [issue('error', 'not-supported', `Unknown resource type '${type}'`, type)];
+    if (this.validByProfilesAlone(base, json, type, resource.meta?.profile)) return [];
     const walk: Walk = { issues, resource: json, rootResource: json, depth: 0, extensionDepth: 0 };
     this.validateAgainst(base, json, type, walk);
     const declared = (resource.meta?.profile ?? []) as unknown[];
@@ -94,6 +96,40 @@ export class ResourceValidator {
     }
     return dedupe(issues);
   }
+
+  /**
+   * Whether the declared profiles, one of which holds every constraint of the base definition
+   * (profile-coverage.ts), find nothing at all: then the base definition would not either, and its
+   * walk is saved. Any issue, or no such profile: false, and validate walks both as always.
+   */
+  private validByProfilesAlone(base: CompiledStructure, json: Json, type: string, declared: unknown): boolean {
+    if (!Array.isArray(declared) || !declared.length) return false;
+    const profiles: CompiledStructure[] = [];
+    let covering = false;
+    for (const url of declared) {
+      if (typeof url !== 'string') return false;
+      const profile = this.profile(url);
+      if (profile instanceof FhirError || profile.type !== type || profile === base) return false;
+      covering ||= profileCoversBase(profile, base, this.definitions);
+      profiles.push(profile);
+    }
+    if (!covering) return false;
+    const walk: Walk = { issues: [], resource: json, rootResource: json, depth: 0, extensionDepth: 0 };
+    for (const profile of profiles) {
+      this.validateAgainst(profile, json, type, walk);
+      if (walk.issues.length) return false;
+    }
+    return true;
+  }
+
+  private readonly definitions = {
+    base: (type: string) => baseStructure(type),
+    profile: (url: string) => {
+      const p = this.profile(url);
+      return p instanceof FhirError ? undefined : p;
+    },
+    targetType: (url: string) => this.targetType(url),
+  };
 
   /** A compiled profile, or a FhirError saying why it is not usable. */
   profile(url: string): CompiledStructure | FhirError {
@@ -134,8 +170,12 @@ export class ResourceValidator {
       issues.push(issue('error', 'structure', 'Nesting too deep', location));
       return;
     }
-    const groups = new Map<ElementNode, { key: string; type: TypeRef; values: unknown; companions: unknown }>();
+    // The keys present, grouped by element ('active' with '_active'); most owners have many more
+    // children than the object has keys, so only the present ones and the required ones are visited,
+    // in the children's order as before.
+    const groups: { index: number; node: ElementNode; key: string; type: TypeRef; values: unknown; companions: unknown }[] = [];
     let hasContent = false;
+    let sorted = true;
     for (const key of Object.keys(value)) {
       if (isResourceRoot && key === 'resourceType') continue;
       if (key !== 'id') hasContent = true;
@@ -146,26 +186,32 @@ export class ResourceValidator {
         issues.push(issue('error', 'structure', unknownElementMessage(owner, key), `${location}.${key}`));
         continue;
       }
-      const group = groups.get(hit.node);
-      if (group && group.key !== name) {
-        issues.push(issue('error', 'structure', `Only one of ${group.key} and ${name} may be present`, `${location}.${name}`));
+      let g = groups.find((x) => x.node === hit.node);
+      if (g && g.key !== name) {
+        issues.push(issue('error', 'structure', `Only one of ${g.key} and ${name} may be present`, `${location}.${name}`));
         continue;
       }
-      const g = group ?? { key: name, type: hit.type, values: undefined, companions: undefined };
+      if (!g) {
+        if (groups.length && groups[groups.length - 1]!.index > hit.index) sorted = false;
+        g = { index: hit.index, node: hit.node, key: name, type: hit.type, values: undefined, companions: undefined };
+        groups.push(g);
+      }
       if (primitiveCompanion) g.companions = value[key];
       else g.values = value[key];
-      groups.set(hit.node, g);
     }
     if (!hasContent && !isResourceRoot && !hasValue) issues.push(issue('error', 'invariant', 'ele-1: All FHIR elements must have a @value or children', location));
-    for (const child of owner.children) {
-      const group = groups.get(child);
+    if (!sorted) groups.sort((a, b) => a.index - b.index);
+    const required = requiredChildren(owner);
+    let r = 0;
+    const missing = (child: ElementNode) => {
       const displayName = child.choice ? `${child.name}[x]` : child.name;
-      if (!group) {
-        if (child.min > 0) issues.push(issue('error', 'required', `${location}.${displayName}: minimum required = ${child.min}, but only found 0`, `${location}.${displayName}`));
-        continue;
-      }
-      this.validateChildGroup(child, group.key, group.type, group.values, group.companions, location, walk);
+      issues.push(issue('error', 'required', `${location}.${displayName}: minimum required = ${child.min}, but only found 0`, `${location}.${displayName}`));
+    };
+    for (const g of groups) {
+      for (; r < required.length && required[r]!.index <= g.index; r++) if (required[r]!.index < g.index) missing(required[r]!.node);
+      this.validateChildGroup(g.node, g.key, g.type, g.values, g.companions, location, walk);
     }
+    for (; r < required.length; r++) missing(required[r]!.node);
   }
 
   private validateChildGroup(child: ElementNode, key: string, type: TypeRef, values: unknown, companions: unknown, location: string, walk: Walk): void {

@@ -5,12 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { load } from '../../bin/ts-loader-hooks.mjs';
+import { prune } from '../../bin/ts-loader-cache.mjs';
 import { TS_LOADER } from '../../src/common/ts-loader.ts';
 
 const FIXTURE = new URL('../fixtures/ts-loader/closures.ts', import.meta.url);
@@ -86,6 +87,23 @@ test('a module transformed once is read from the cache by the next process', { s
     const run = async () => Number((await promisify(execFile)(process.execPath, ['--import', TS_LOADER, file], { timeout: 60_000 })).stdout);
     assert.ok((await run()) > 0, 'the first run transformed it');
     assert.equal(await run(), 0, 'the second run read it from the cache');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the transform cache is bounded: over its limit, the least recently written files go, down to half', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dsf-ts-loader-prune-')) + '/';
+  try {
+    // Twelve files written a second apart (oldest first); a limit of ten keeps the five newest.
+    for (let i = 0; i < 12; i++) {
+      writeFileSync(join(dir, `f${i}`), 'x');
+      utimesSync(join(dir, `f${i}`), 1_000_000 + i, 1_000_000 + i);
+    }
+    assert.equal(await prune(dir, 20), 0, 'under the limit nothing goes');
+    assert.equal(await prune(dir, 10), 7);
+    assert.deepEqual(readdirSync(dir).sort(), ['f10', 'f11', 'f7', 'f8', 'f9']);
+    assert.equal(await prune(join(dir, 'missing') + '/', 10), 0, 'a missing folder is no error');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -105,6 +105,19 @@ try {
     const r = spread(xs.map((x, k) => x / first[k]!));
     console.log(`${v.padEnd(26)} ${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})  ratio ${r.median.toFixed(3)}`);
   }
+  // DSF_STATEMENT_PLANS=1: each variant's generic plan as run (EXPLAIN ANALYZE of the SQL-prepared text, counts, no timing).
+  if (process.env.DSF_STATEMENT_PLANS) {
+    await client.query('SET plan_cache_mode = force_generic_plan');
+    const literal = (v: unknown) => (Array.isArray(v) ? client.escapeLiteral(`{${v.map((x) => JSON.stringify(String(x))).join(',')}}`) : typeof v === 'number' ? String(v) : client.escapeLiteral(String(v)));
+    for (const [v] of variants) {
+      const b = batches.get(v)![0]!;
+      await client.query(`PREPARE plan_probe AS ${b.text}`);
+      const plan = await client.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE plan_probe(${b.values.map(literal).join(', ')})`);
+      console.log(`${v}:\n${plan.rows.map((r) => r['QUERY PLAN']).join('\n')}\n`);
+      await client.query('DEALLOCATE plan_probe');
+    }
+    await client.query('RESET plan_cache_mode');
+  }
   const plans = await client.query(`SELECT generic_plans, custom_plans, left(statement, 60) AS s FROM pg_prepared_statements`);
   console.log(plans.rows.map((r) => `${r.generic_plans} generic / ${r.custom_plans} custom`).join('; '));
   client.release();

@@ -69,10 +69,14 @@ try {
     return sent!;
   };
   const served: SearchOptions = { maxPageBytes: 16 * 1024 * 1024 };
-  const other = process.env.DSF_STATEMENT_AB;
+  // Several checkouts, comma-separated: @B, @B2, ... in that order.
+  const others = process.env.DSF_STATEMENT_AB?.split(',').filter(Boolean) ?? [];
+  const other = others[0];
+  const theirs: [string, SearchOptions, SearchCode][] = [];
+  for (const [k, checkout] of others.entries()) theirs.push([`as served by @B${k ? k + 1 : ''}`, served, await codeOf(checkout)]);
   const variants: [string, SearchOptions, SearchCode?][] = [
     ['as served (total, bound)', served],
-    ...(other ? [['as served by @B', served, await codeOf(other)] as [string, SearchOptions, SearchCode]] : []),
+    ...theirs,
     ['without total', { maxPageBytes: 16 * 1024 * 1024, total: false }],
     ['without bound', {}],
     ['without both', { total: false }],
@@ -103,7 +107,7 @@ try {
   for (const [v, xs] of figures) {
     const s = spread(xs);
     const r = spread(xs.map((x, k) => x / first[k]!));
-    console.log(`${v.padEnd(26)} ${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})  ratio ${r.median.toFixed(3)}`);
+    console.log(`${v.padEnd(26)} ${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})  ratio ${r.median.toFixed(3)}; rounds ${xs.map((x, k) => (x / first[k]!).toFixed(2)).join(' ')}`);
   }
   // DSF_STATEMENT_PLANS=1: each variant's generic plan as run (EXPLAIN ANALYZE of the SQL-prepared text, counts, no timing).
   if (process.env.DSF_STATEMENT_PLANS) {

@@ -48,6 +48,13 @@ test('starts-with finds exactly the names that start with the value, case and ac
   }
 });
 
+test('several values: the names that start with any of them', async () => {
+  const values = ['Zeta', 'Org 1', 'Or\u{10FFFF}'];
+  const want = NAMES.filter((n) => values.some((v) => normalizeString(n).startsWith(normalizeString(v)))).sort();
+  const result = await executeSearch(db.pool, parseSearchRequest('Organization', [['name', values.join(',')]], { strict: true, defaultCount: 50 }), BASE);
+  assert.deepEqual(result.matches.map((m) => (m as Organization).name!).sort(), want);
+});
+
 /** Index conditions of the plan's scans of search_index (EXPLAIN, JSON). */
 function indexConds(plan: Record<string, any>): string[] {
   const own = plan['Relation Name'] === 'search_index' || String(plan['Index Name'] ?? '').startsWith('search_index') ? [String(plan['Index Cond'] ?? '')] : [];

@@ -10,6 +10,7 @@
 //   sfixed     a search's request and answer (Organization?identifier=, the searchset's bytes) through the
 //              hooks, without the search: what the search's HTTP shape costs over the hooks rung
 //   search     Organization?identifier= (the bench's token search)
+//   name       Organization?name=Org%20NN (the bench's string search: one match each, Org 10 to Org 99)
 // Per rung: server process CPU, PostgreSQL backend CPU and load generator CPU per request (medians of
 // rounds alternating the rungs), and response header bytes. Optional, per rung at the end:
 // DSF_LADDER_SYSCALLS=1 system calls and context switches per request of the server (perf stat), and
@@ -89,6 +90,7 @@ async function rungsOf(s: typeof site, suffix: string): Promise<{ rungs: Rung[];
     ['read', (i) => `${base}/Patient/${pick(i)}`, cpu, monitor],
     ['sfixed', (i) => `${base}/_ladder/search-fixed/Organization?identifier=${ORG_ID}|org-${i % 100}`, cpu, monitor],
     ['search', (i) => `${base}/Organization?identifier=${ORG_ID}|org-${i % 100}`, cpu, monitor],
+    ['name', (i) => `${base}/Organization?name=Org%20${10 + (i % 90)}`, cpu, monitor],
   ];
   return { rungs: rungs.map(([n, ...rest]) => [n + suffix, ...rest]), sample };
 }
@@ -134,13 +136,16 @@ try {
   console.log(`${'rung'.padEnd(9)} ${'server'.padStart(18)} ${'db'.padStart(18)} ${'client'.padStart(18)} ${'req/s'.padStart(18)}`);
   for (const [name, f] of figures) console.log(`${name.padEnd(9)} ${fmt(f.server).padStart(18)} ${fmt(f.db).padStart(18)} ${fmt(f.client).padStart(18)} ${fmt(f.rps).padStart(18)}`);
 
-  // With DSF_LADDER_AB: per rung, this checkout's server CPU per request over the other's, round by round (adjacent segments).
+  // With DSF_LADDER_AB: per rung, this checkout's server and PostgreSQL CPU per request over the other's, round by round (adjacent segments).
   for (const [name, f] of figures) {
     const other = figures.get(`${name}@B`);
     if (!other) continue;
-    const ratios = f.server.map((x, k) => x / other.server[k]!);
-    const s = spread(ratios);
-    console.log(`${name.padEnd(9)} server CPU here / @B: median ${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)}) over ${ratios.length} rounds; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
+    for (const side of ['server', 'db'] as const) {
+      if (!other[side].some((x) => x > 0)) continue;
+      const ratios = f[side].map((x, k) => x / other[side][k]!);
+      const s = spread(ratios);
+      console.log(`${name.padEnd(9)} ${side.padEnd(6)} CPU here / @B: median ${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)}) over ${ratios.length} rounds; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
+    }
   }
 
   // System calls per request of the serving process during one segment of each rung.

@@ -1,8 +1,13 @@
-// PostgreSQL's CPU per identifier search for the coalesced page statement alone (the bench's
+// PostgreSQL's CPU per search for the coalesced page statement alone (the bench's
 // `Organization?identifier=` at 16 clients: about six searches per statement), on one connection with
 // the statement prepared as the server prepares it, in variants side by side: alternating rounds, backend
 // CPU from /proc (so this runs on the database's host), µs per search. The variants show what each part
 // of the statement costs: the total (a window count), the byte bound (a window over the page), both.
+//
+// DSF_STATEMENT_SEARCH=name: the bench's name search instead (`Organization?name=Org%20NN`, one match
+// each). DSF_STATEMENT_AB=<another checkout>: a variant more, the statement as served built by that
+// checkout's search code (its coalescer, search and access modules, imported from there), so the same
+// backend runs the old text and this checkout's in alternating rounds; their texts are printed too.
 //
 //   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import ./bin/ts-loader.mjs bench/search-statement-costs.ts [rounds] [statements] [searches per statement]
 import { randomUUID } from 'node:crypto';
@@ -17,6 +22,7 @@ import { executeSearch, type SearchOptions } from '../src/fhir/store/search-quer
 import { parseSearchRequest } from '../src/fhir/search/search-request.ts';
 import { readAccessTags, type AccessFilter } from '../src/fhir/store/access-condition.ts';
 import { READ_ACCESS_TAG } from '../src/fhir/model/dsf-urls.ts';
+import { join, resolve } from 'node:path';
 import { processCpuMicros } from './lib/child.ts';
 import { spread } from './lib/rounds.ts';
 
@@ -40,17 +46,37 @@ try {
   for (let i = 0; i < 200; i++) await store.transaction((c) => store.create(c, { resourceType: 'Patient', meta: { tag: [{ system: READ_ACCESS_TAG, code: 'ALL' }] }, identifier: [{ system: 'http://bench/pid', value: `p${i}` }], active: true } as Resource));
   for (let i = 0; i < 100; i++) await store.transaction((c) => store.create(c, { resourceType: 'Organization', meta: { tag: [{ system: READ_ACCESS_TAG, code: 'ALL' }] }, identifier: [{ system: ORG_ID, value: `org-${i}` }], active: true, name: `Org ${i}` } as Resource));
   await pool.query('ANALYZE');
-  const access: AccessFilter = () => readAccessTags({ local: true, organizationIdentifier: 'bench.org' });
+  type SearchCode = { StatementCoalescer: typeof StatementCoalescer; executeSearch: typeof executeSearch; parseSearchRequest: typeof parseSearchRequest; readAccessTags: typeof readAccessTags };
+  const here: SearchCode = { StatementCoalescer, executeSearch, parseSearchRequest, readAccessTags };
+  const codeOf = async (checkout: string): Promise<SearchCode> => {
+    const from = (file: string) => import(join(resolve(checkout), file));
+    return {
+      StatementCoalescer: (await from('src/db/coalesced-statements.ts')).StatementCoalescer,
+      executeSearch: (await from('src/fhir/store/search-query.ts')).executeSearch,
+      parseSearchRequest: (await from('src/fhir/search/search-request.ts')).parseSearchRequest,
+      readAccessTags: (await from('src/fhir/store/access-condition.ts')).readAccessTags,
+    };
+  };
+  const byName = process.env.DSF_STATEMENT_SEARCH === 'name';
+  const query = (i: number): [string, string][] => (byName ? [['name', `Org ${10 + (i % 90)}`]] : [['identifier', `${ORG_ID}|org-${i % 100}`]]);
   // The batch statement of PER searches, as the coalescer sends it, for each variant.
-  const batchOf = async (opts: SearchOptions, first: number): Promise<{ text: string; values: unknown[] }> => {
+  const batchOf = async (opts: SearchOptions, first: number, code: SearchCode = here): Promise<{ text: string; values: unknown[] }> => {
     let sent: { text: string; values: unknown[] } | undefined;
+    const access: AccessFilter = () => code.readAccessTags({ local: true, organizationIdentifier: 'bench.org' });
     const recording: StatementRunner = { query: async (text, values) => ((sent ??= { text, values }), pool.query(text, values)) };
-    const view = new StatementCoalescer().view(recording, access);
-    await Promise.all(Array.from({ length: PER }, (_, k) => executeSearch(view, parseSearchRequest('Organization', [['identifier', `${ORG_ID}|org-${(first + k) % 100}`]], { strict: true, defaultCount: 20 }), BASE, access, { ...opts, asText: true } as SearchOptions & { asText: true })));
+    const view = new code.StatementCoalescer().view(recording, access);
+    await Promise.all(Array.from({ length: PER }, (_, k) => code.executeSearch(view, code.parseSearchRequest('Organization', query(first + k), { strict: true, defaultCount: 20 }), BASE, access, { ...opts, asText: true } as SearchOptions & { asText: true })));
     return sent!;
   };
-  const variants: [string, SearchOptions][] = [
-    ['as served (total, bound)', { maxPageBytes: 16 * 1024 * 1024 }],
+  const served: SearchOptions = { maxPageBytes: 16 * 1024 * 1024 };
+  // Several checkouts, comma-separated: @B, @B2, ... in that order.
+  const others = process.env.DSF_STATEMENT_AB?.split(',').filter(Boolean) ?? [];
+  const other = others[0];
+  const theirs: [string, SearchOptions, SearchCode][] = [];
+  for (const [k, checkout] of others.entries()) theirs.push([`as served by @B${k ? k + 1 : ''}`, served, await codeOf(checkout)]);
+  const variants: [string, SearchOptions, SearchCode?][] = [
+    ['as served (total, bound)', served],
+    ...theirs,
     ['without total', { maxPageBytes: 16 * 1024 * 1024, total: false }],
     ['without bound', {}],
     ['without both', { total: false }],
@@ -59,7 +85,13 @@ try {
   usePreparedStatementsOn(client);
   const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
   const batches = new Map<string, { text: string; values: unknown[] }[]>();
-  for (const [v, opts] of variants) batches.set(v, await Promise.all(Array.from({ length: 10 }, (_, k) => batchOf(opts, k * PER))));
+  for (const [v, opts, code] of variants) batches.set(v, await Promise.all(Array.from({ length: 10 }, (_, k) => batchOf(opts, k * PER, code))));
+  if (other) {
+    const [a, b] = [batches.get(variants[0]![0])![0]!, batches.get(variants[1]![0])![0]!];
+    console.log(`statement here${a.text === b.text ? ' (the same text as @B)' : ''}:\n${a.text}\n`);
+    if (a.text !== b.text) console.log(`statement @B:\n${b.text}\n`);
+    console.log(`values here ${JSON.stringify(a.values)}\nvalues @B   ${JSON.stringify(b.values)}\n`);
+  }
   const figures = new Map<string, number[]>(variants.map(([v]) => [v, []]));
   for (const [v] of variants) for (const b of batches.get(v)!.slice(0, 2)) for (let k = 0; k < 10; k++) await client.query(b.text, b.values); // warm-up, generic plan
   for (let round = 0; round < ROUNDS; round++) {
@@ -75,7 +107,20 @@ try {
   for (const [v, xs] of figures) {
     const s = spread(xs);
     const r = spread(xs.map((x, k) => x / first[k]!));
-    console.log(`${v.padEnd(26)} ${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})  ratio ${r.median.toFixed(3)}`);
+    console.log(`${v.padEnd(26)} ${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})  ratio ${r.median.toFixed(3)}; rounds ${xs.map((x, k) => (x / first[k]!).toFixed(2)).join(' ')}`);
+  }
+  // DSF_STATEMENT_PLANS=1: each variant's generic plan as run (EXPLAIN ANALYZE of the SQL-prepared text, counts, no timing).
+  if (process.env.DSF_STATEMENT_PLANS) {
+    await client.query('SET plan_cache_mode = force_generic_plan');
+    const literal = (v: unknown) => (Array.isArray(v) ? client.escapeLiteral(`{${v.map((x) => JSON.stringify(String(x))).join(',')}}`) : typeof v === 'number' ? String(v) : client.escapeLiteral(String(v)));
+    for (const [v] of variants) {
+      const b = batches.get(v)![0]!;
+      await client.query(`PREPARE plan_probe AS ${b.text}`);
+      const plan = await client.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE plan_probe(${b.values.map(literal).join(', ')})`);
+      console.log(`${v}:\n${plan.rows.map((r) => r['QUERY PLAN']).join('\n')}\n`);
+      await client.query('DEALLOCATE plan_probe');
+    }
+    await client.query('RESET plan_cache_mode');
   }
   const plans = await client.query(`SELECT generic_plans, custom_plans, left(statement, 60) AS s FROM pg_prepared_statements`);
   console.log(plans.rows.map((r) => `${r.generic_plans} generic / ${r.custom_plans} custom`).join('; '));

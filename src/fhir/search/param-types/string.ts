@@ -2,6 +2,7 @@
 // HumanName and Address are searched by each of their parts.
 import { indexRow, isObj, type IndexRow } from '../index-row.ts';
 import type { SearchParamTypeModule } from './param-type.ts';
+import { prefixUpperBound } from './string-prefix-range.ts';
 
 /** Lower case without diacritics: FHIR string search is case- and accent-insensitive. */
 export function normalizeString(s: string): string {
@@ -26,7 +27,12 @@ export const string: SearchParamTypeModule = {
   sql(f, value, p) {
     if (f.modifier === 'exact') return `s.code = ${p.add(value)}`;
     if (f.modifier === 'contains') return `s.norm LIKE ${p.add(`%${likeEscape(normalizeString(value))}%`)}`;
-    return `s.norm LIKE ${p.add(`${likeEscape(normalizeString(value))}%`)}`;
+    // Starts-with: the LIKE decides, the range (string-prefix-range.ts) bounds the index scan.
+    const norm = normalizeString(value);
+    const like = `s.norm LIKE ${p.add(`${likeEscape(norm)}%`)}`;
+    if (norm === '') return like;
+    const upper = prefixUpperBound(norm);
+    return `s.norm ~>=~ ${p.add(norm)}${upper === undefined ? '' : ` AND s.norm ~<~ ${p.add(upper)}`} AND ${like}`;
   },
   matches(f, value, row) {
     if (f.modifier === 'exact') return row.code === value;

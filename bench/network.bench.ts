@@ -18,7 +18,7 @@ import { HttpFhirClient } from '../src/bpe/client/http-fhir-client.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
 import { findDraftTask, requestedTaskFrom } from '../src/plugin-api/draft-tasks.ts';
 import { startTestNetwork } from '../src/testkit/index.ts';
-import { TS_LOADER } from '../src/common/ts-loader.ts';
+import { TS_LOADER } from '../src/common/ts-loader-flag.ts';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

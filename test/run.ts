@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
-import { TS_LOADER } from '../src/common/ts-loader.ts';
+import { TS_LOADER } from '../src/common/ts-loader-flag.ts';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];

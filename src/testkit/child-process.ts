@@ -3,7 +3,7 @@
 // stop() asks it to end (SIGTERM) and waits; kill() ends it at once (SIGKILL), as a crash would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { TS_LOADER } from '../common/ts-loader.ts';
+import { TS_LOADER } from '../common/ts-loader-flag.ts';
 import type { SiteProcessMessage } from './site-main.ts';
 
 const SITE_MAIN = fileURLToPath(new URL('./site-main.ts', import.meta.url));

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TS_LOADER } from '../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../src/common/ts-loader-flag.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const RECORDER = fileURLToPath(new URL('../support/record-loaded-modules.mjs', import.meta.url));

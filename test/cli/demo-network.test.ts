@@ -11,7 +11,7 @@ import { findFreeBasePort } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { randomBytes } from 'node:crypto';
 import { dropDatabasesStartingWith } from '../support/database.ts';
-import { TS_LOADER } from '../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../src/common/ts-loader-flag.ts';
 
 interface Demo {
   output(): string;

@@ -6,7 +6,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { batchedLogDestination } from '../../src/common/batched-log-destination.ts';
-import { TS_LOADER } from '../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../src/common/ts-loader-flag.ts';
 
 test('the lines of a turn are written together after it, in order', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dsf-log-'));

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { load } from '../../bin/ts-loader-hooks.mjs';
 import { prune } from '../../bin/ts-loader-cache.mjs';
-import { TS_LOADER } from '../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../src/common/ts-loader-flag.ts';
 
 const FIXTURE = new URL('../fixtures/ts-loader/closures.ts', import.meta.url);
 

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
 import { packagedBinaries } from '../../src/db/postgres-binaries.ts';
 import { postgresOsUser, runningAsRoot, userCan } from '../../src/db/postgres-os-user.ts';
-import { TS_LOADER } from '../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../src/common/ts-loader-flag.ts';
 
 async function query(db: EmbeddedDatabase, sql: string): Promise<pg.QueryResult> {
   const c = new pg.Client({ connectionString: db.url });

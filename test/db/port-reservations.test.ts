@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { releasePort, reservePort } from '../../src/db/port-reservations.ts';
-import { TS_LOADER } from '../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../src/common/ts-loader-flag.ts';
 
 const MODULE = fileURLToPath(new URL('../../src/db/port-reservations.ts', import.meta.url));
 const FILE_OF = (port: number) => join(tmpdir(), 'dsf-port-reservations', String(port));

@@ -18,7 +18,7 @@ import { parseEnvFile } from '../../src/cli/env-file.ts';
 import { readFhirServerConfig } from '../../src/fhir/config.ts';
 import type { NetworkFile } from '../../src/cli/demo-network.ts';
 import { networkSiteEntry } from '../support/network-file.ts';
-import { TS_LOADER } from '../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../src/common/ts-loader-flag.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 

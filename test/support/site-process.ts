@@ -1,7 +1,7 @@
 // `dsf site` as a child process, its output collected for the test's assertions on what it logged.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { TS_LOADER } from '../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../src/common/ts-loader-flag.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 

@@ -9,7 +9,7 @@
 // parameters, terminology) is read at start; `extra` (the other R4 resource types, e.g. a contained
 // Observation) is read only when such a type is first met.
 import { execFileSync } from 'node:child_process';
-import { TS_LOADER } from '../../common/ts-loader.ts';
+import { TS_LOADER } from '../../common/ts-loader-flag.ts';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -137,7 +137,7 @@ const BUILDER = fileURLToPath(new URL('./definitions-cache-build.ts', import.met
 
 /**
  * The builder child's node arguments: this process's flags, plus our TypeScript loader when they lack it
- * (`bin/dsf.mjs` imports the loader in code, so its execArgv is empty and a bare child could not run .ts).
+ * (the `dsf` command imports the loader in code, so its execArgv is empty and a bare child could not run .ts).
  */
 export function builderArguments(execArgv: readonly string[], dir: string): string[] {
   const hasLoader = execArgv.some((a) => a.includes('ts-loader'));

@@ -11,7 +11,7 @@ import { createPool } from '../../../src/db/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { CRASH_PROCESS } from './crash-process.ts';
 import { bpmn, fn, seq, twinProcess } from './harness.ts';
-import { TS_LOADER } from '../../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader-flag.ts';
 
 let db: TestDatabase;
 before(async () => {

@@ -18,7 +18,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database.ts
 import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import { waitFor } from '../../../src/common/polling.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
-import { TS_LOADER } from '../../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader-flag.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 let fhir: TestSite;

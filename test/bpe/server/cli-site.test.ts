@@ -15,7 +15,7 @@ import { FhirTestClient, testCertificates } from '../../support/fhir-site.ts';
 import { waitFor } from '../../../src/common/polling.ts';
 import { requestedTask, TEST_SYSTEM } from './bpe-support.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
-import { TS_LOADER } from '../../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader-flag.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 let fhirDb: TestDatabase;

@@ -12,7 +12,7 @@ import { startTestSite, type TestSite } from '../../support/fhir-site.ts';
 import { waitFor } from '../../../src/common/polling.ts';
 import { bpeConfig, recordingLogger, requestedTask, TEST_SYSTEM } from './bpe-support.ts';
 import { FIXTURE_PLUGIN } from './plugin-fixture.ts';
-import { TS_LOADER } from '../../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader-flag.ts';
 
 let site: TestSite;
 let db: TestDatabase;

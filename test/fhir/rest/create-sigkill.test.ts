@@ -11,7 +11,7 @@ import { freePort } from '../../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { FhirTestClient, TAG_ALL, testCertificates } from '../../support/fhir-site.ts';
 import { fhirServerEnv } from '../../support/site-env.ts';
-import { TS_LOADER } from '../../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader-flag.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const CLIENTS = 16;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { TS_LOADER } from '../../../src/common/ts-loader.ts';
+import { TS_LOADER } from '../../../src/common/ts-loader-flag.ts';
 
 test('a FHIR server that served creates, reads, a search and a transaction never turned promise hooks on', async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', TS_LOADER, 'test/support/promise-hooks-probe.ts'], { timeout: 120_000, env: process.env });

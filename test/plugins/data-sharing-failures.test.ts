@@ -176,6 +176,24 @@ async function binaryFor(owner: string, reader: string, content: string | Buffer
   return `${network.site(owner).fhirBaseUrl}/Binary/${binary.id}`;
 }
 
+/**
+ * Sends `message` as `from` to `site`; returns it once handled (completed or failed). The tests send as
+ * soon as the run's keys are known, which can be before the receiving site's process waits for the
+ * message (the TTP starts its instance only when its BPE takes the research platform's Task, and under
+ * load that can come after the DICs' execute messages). A message refused for that alone ("Unable to
+ * correlate Task") is sent again, as a real DIC's would have come later; any other outcome is returned.
+ */
+async function sendWhenAwaited(from: string, site: string, message: Task, timeoutMs = 60_000): Promise<Task> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const sent = await clients.as(from, site).create<Task>({ ...message, authoredOn: new Date().toISOString() });
+    const handled = await network.site(site).waitForTask(sent.id!, ['failed', 'completed'], { timeoutMs });
+    const reason = outputOf(handled, 'error', BPMN_MESSAGE).map((o) => o.valueString).join();
+    if (handled.status !== 'failed' || reason !== 'Unable to correlate Task' || Date.now() > deadline) return handled;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function poll<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -294,8 +312,7 @@ test('records the TTP cannot use: the TTP tells that DIC at once, the DIC tells 
   // DIC 1's BPE is stopped: its records for this run are the test's (not a list), stored on DIC 1's server for the TTP.
   const { task, decidedAt } = await withDic1Stopped('unreadable-records', async ({ businessKey, correlationKey }) => {
     const records = messageLike(template, businessKey, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '{"not":"a list"}'));
-    const sent = await clients.as('Test_DIC_1', 'Test_TTP').create<Task>(records);
-    await network.site('Test_TTP').waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
+    await sendWhenAwaited('Test_DIC_1', 'Test_TTP', records);
   });
   const done = await finished(task);
   const took = seconds(decidedAt);
@@ -316,7 +333,8 @@ test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR
   // DMS's checks on arrival (a collection of pseudonymous Patients and Conditions) but a Condition has an
   // element FHIR R4 does not know: the DMS's own FHIR server refuses the merged Bundle.
   const { task, decidedAt } = await withDic1Stopped('unstorable-merge', async ({ businessKey, correlationKey }) => {
-    await clients.as('Test_DIC_1', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '[]')));
+    const records = await sendWhenAwaited('Test_DIC_1', 'Test_TTP', messageLike(recordsTemplate, businessKey, correlationKey, undefined, await binaryFor('Test_DIC_1', 'Test_TTP', '[]')));
+    assert.equal(records.status, 'completed', 'the TTP took DIC 1\'s (empty) records');
     const published = await poll('the DMS\'s key', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
     const publicKey = createPublicKey(Buffer.from(published.content[0]!.attachment.data!, 'base64').toString());
     const set = pseudonymisedDataSet([
@@ -325,8 +343,8 @@ test('the DMS cannot store the merged set (one DIC\'s set is refused by its FHIR
     assert.deepEqual(checkDataSet(JSON.parse(JSON.stringify(set))), set, 'the set passes the DMS\'s check on arrival');
     const encrypted = createCryptoService().createEcDhKem().encrypt(Buffer.from(JSON.stringify(set)), publicKey);
     const dataSet = await binaryFor('Test_DIC_1', 'Test_HRP', encrypted, 'application/octet-stream');
-    const sent = await clients.as('Test_DIC_1', 'Test_HRP').create<Task>(messageLike(dataTemplate, businessKey, correlationKey, undefined, dataSet));
-    await hrp.waitForTask(sent.id!, (m) => m.status !== 'requested', { timeoutMs: 60_000 });
+    const data = await sendWhenAwaited('Test_DIC_1', 'Test_HRP', messageLike(dataTemplate, businessKey, correlationKey, undefined, dataSet));
+    assert.equal(data.status, 'completed', 'the DMS took DIC 1\'s data set');
   });
   const done = await finished(task);
   const took = seconds(decidedAt);
@@ -438,12 +456,12 @@ test('messages for a DIC that the DIC did not send are refused one by one (wrong
   const { task, decidedAt } = await withDic1Stopped('foreign-messages', async ({ businessKey, correlationKey }) => {
     await poll('the DMS\'s key (the DMS waits)', async () => (await hrp.fhir.searchAll<DocumentReference>('DocumentReference', { identifier: `${RECIPIENT_KEY_SID}|${businessKey}` }))[0]);
     // DIC 2 sends records in DIC 1's name (its own correlation key is another).
-    const wrongSender = await clients.as('Test_DIC_2', 'Test_TTP').create<Task>(messageLike(recordsTemplate, businessKey, correlationKey, 'Test_DIC_2', await binaryFor('Test_DIC_2', 'Test_TTP', '[]')));
+    const wrongSender = await sendWhenAwaited('Test_DIC_2', 'Test_TTP', messageLike(recordsTemplate, businessKey, correlationKey, 'Test_DIC_2', await binaryFor('Test_DIC_2', 'Test_TTP', '[]')));
     refused.push({ site: 'Test_TTP', id: wrongSender.id!, reason: 'refused: not sent by the organisation this message is for' });
     // The research platform's "not reachable" notice for DIC 1, but with a data set.
     const withData = messageLike(dataTemplate, businessKey, correlationKey, 'Test_HRP', await binaryFor('Test_HRP', 'Test_HRP', 'x', 'application/octet-stream'));
     withData.input = [...withData.input!, input('error', { valueString: 'not reachable from the research platform' })];
-    const notice = await clients.as('Test_HRP', 'Test_HRP').create<Task>(withData);
+    const notice = await sendWhenAwaited('Test_HRP', 'Test_HRP', withData);
     refused.push({ site: 'Test_HRP', id: notice.id!, reason: 'refused: a notice that a site is not reachable must carry no data' });
     for (const r of refused) {
       const m = await network.site(r.site).waitForTask(r.id, ['failed', 'completed'], { timeoutMs: 60_000 });
@@ -477,8 +495,7 @@ test('a DIC\'s genuine records after the research platform\'s notice that it is 
       return m;
     };
     for (const [site, template] of [['Test_TTP', recordsTemplate], ['Test_HRP', dataTemplate]] as const) {
-      const sent = await clients.as('Test_HRP', site).create<Task>(noticeLike(template));
-      assert.equal((await network.site(site).waitForTask(sent.id!, ['failed', 'completed'], { timeoutMs: 60_000 })).status, 'completed', `${site}: notice taken`);
+      assert.equal((await sendWhenAwaited('Test_HRP', site, noticeLike(template))).status, 'completed', `${site}: notice taken`);
     }
   });
   const done = await finished(task);

@@ -101,7 +101,9 @@ export interface PageStatement {
  * for coalesced batches (db/set-forms.ts), whose vectors differ in the filter's values only: the filter's
  * index rows joined once from all vectors (each resource once per vector), every match of every vector
  * numbered and counted per vector in one sort, the page cut by its number instead of LIMIT/OFFSET, and
- * the byte bound's window partitioned by vector. Same parameters, same columns, same rows per vector.
+ * the byte bound's window partitioned by vector. Each match's resource row is looked up by id (the
+ * OFFSET 0 keeps it a lookup: on a small table the generic plan otherwise compared every match with
+ * every resource). Same parameters, same columns, same rows per vector.
  */
 export function pageStatement(req: SearchRequest, start: number, where: string, p: SqlParams, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined, single?: { rest: string; on: string }): PageStatement {
   const keys = orderKeys(req.sort, req.resourceType, p);
@@ -132,7 +134,7 @@ export function pageStatement(req: SearchRequest, start: number, where: string, 
   const setIds =
     `SELECT m.batch_k, r.id${carried}${sized}${wantTotal ? ', count(*) OVER (PARTITION BY m.batch_k) AS total' : ''}, ` +
     `row_number() OVER (PARTITION BY m.batch_k ORDER BY ${keys.map((k) => `${k.expr} ${k.dir}`).join(', ')}) AS n ` +
-    `FROM (SELECT DISTINCT q.batch_k, s.resource_id FROM ${BATCH_VECTORS} JOIN search_index s ON ${single.on}) m JOIN resources r ON r.id = m.resource_id WHERE ${single.rest}`;
+    `FROM (SELECT DISTINCT q.batch_k, s.resource_id FROM ${BATCH_VECTORS} JOIN search_index s ON ${single.on}) m CROSS JOIN LATERAL (SELECT * FROM resources r WHERE r.id = m.resource_id AND ${single.rest} OFFSET 0) r`;
   const setFrom = `FROM (${setIds}) p JOIN resources r ON r.id = p.id AND r.current WHERE p.n > ${offset} AND p.n <= ${offset} + ${count}`;
   const setText = page(setFrom, 'PARTITION BY p.batch_k ', `p.batch_k, ${order('p.')}`).replace(/^SELECT /, 'SELECT p.batch_k, ');
   const varying = new Set([...single.on.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));

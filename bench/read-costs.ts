@@ -76,6 +76,9 @@ async function rungsOf(s: typeof site, suffix: string): Promise<{ rungs: Rung[];
     const r = await client.request(`${base}/Organization`, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Organization', meta: { ...TAG.meta, profile: ['http://dsf.dev/fhir/StructureDefinition/organization-parent'] }, identifier: [{ system: ORG_ID, value: `org-${i}` }], active: true, name: `Org ${i}` }) });
     if (r.status !== 201) throw new Error(`seed failed: ${r.status} ${r.body}`);
   }
+  // Statistics now, not whenever autovacuum gets to each site's fresh database: without them the search's
+  // plans cost several times as much, and the two sites of an A/B would be planned on different footing.
+  await monitor.query('ANALYZE');
   const sample = (await client.request(`${base}/Patient/${ids[0]}`, { headers: json })).body;
   await client.request(`${base}/_ladder/body`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: sample });
   const searchSample = (await client.request(`${base}/Organization?identifier=${ORG_ID}|org-0`, { headers: json })).body;

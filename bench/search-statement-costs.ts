@@ -4,10 +4,12 @@
 // CPU from /proc (so this runs on the database's host), µs per search. The variants show what each part
 // of the statement costs: the total (a window count), the byte bound (a window over the page), both.
 //
-// DSF_STATEMENT_SEARCH=name: the bench's name search instead (`Organization?name=Org%20NN`, one match
+// DSF_STATEMENT_SEARCH=name: the bench's name search instead; =many: a token search with 100 matches (below) (`Organization?name=Org%20NN`, one match
 // each). DSF_STATEMENT_AB=<another checkout>: a variant more, the statement as served built by that
 // checkout's search code (its coalescer, search and access modules, imported from there), so the same
 // backend runs the old text and this checkout's in alternating rounds; their texts are printed too.
+//
+// DSF_STATEMENT_ORG_ID=1: the caller as the server sees a local one (with its Organization). DSF_STATEMENT_NO_ANALYZE=1: no statistics.
 //
 //   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import ./bin/ts-loader.mjs bench/search-statement-costs.ts [rounds] [statements] [searches per statement]
 import { randomUUID } from 'node:crypto';
@@ -45,7 +47,8 @@ try {
   const store = new ResourceStore(pool, BASE);
   for (let i = 0; i < 200; i++) await store.transaction((c) => store.create(c, { resourceType: 'Patient', meta: { tag: [{ system: READ_ACCESS_TAG, code: 'ALL' }] }, identifier: [{ system: 'http://bench/pid', value: `p${i}` }], active: true } as Resource));
   for (let i = 0; i < 100; i++) await store.transaction((c) => store.create(c, { resourceType: 'Organization', meta: { tag: [{ system: READ_ACCESS_TAG, code: 'ALL' }] }, identifier: [{ system: ORG_ID, value: `org-${i}` }], active: true, name: `Org ${i}` } as Resource));
-  await pool.query('ANALYZE');
+  // DSF_STATEMENT_NO_ANALYZE=1: without statistics, as a fresh bench database is until autovacuum gets to it.
+  if (!process.env.DSF_STATEMENT_NO_ANALYZE) await pool.query('ANALYZE');
   type SearchCode = { StatementCoalescer: typeof StatementCoalescer; executeSearch: typeof executeSearch; parseSearchRequest: typeof parseSearchRequest; readAccessTags: typeof readAccessTags };
   const here: SearchCode = { StatementCoalescer, executeSearch, parseSearchRequest, readAccessTags };
   const codeOf = async (checkout: string): Promise<SearchCode> => {
@@ -57,12 +60,18 @@ try {
       readAccessTags: (await from('src/fhir/store/access-condition.ts')).readAccessTags,
     };
   };
+  // DSF_STATEMENT_ORG_ID=1: the caller with its Organization's id, as the server's local callers are (their
+  // ORGANIZATION tags need that Organization active: one more condition, with a subquery, in every search).
+  const organizationId = process.env.DSF_STATEMENT_ORG_ID ? ((await pool.query(`SELECT id::text FROM resources WHERE type = 'Organization' LIMIT 1`)).rows[0].id as string) : undefined;
   const byName = process.env.DSF_STATEMENT_SEARCH === 'name';
-  const query = (i: number): [string, string][] => (byName ? [['name', `Org ${10 + (i % 90)}`]] : [['identifier', `${ORG_ID}|org-${i % 100}`]]);
+  // DSF_STATEMENT_SEARCH=many: a token search with many matches (every Organization's identifier system, in
+  // every other search of a batch; the others a system nothing has), pages of 20 out of 100.
+  const many = process.env.DSF_STATEMENT_SEARCH === 'many';
+  const query = (i: number): [string, string][] => (byName ? [['name', `Org ${10 + (i % 90)}`]] : many ? [['identifier', i % 2 ? `${ORG_ID}|` : `http://none/${i}|`]] : [['identifier', `${ORG_ID}|org-${i % 100}`]]);
   // The batch statement of PER searches, as the coalescer sends it, for each variant.
   const batchOf = async (opts: SearchOptions, first: number, code: SearchCode = here): Promise<{ text: string; values: unknown[] }> => {
     let sent: { text: string; values: unknown[] } | undefined;
-    const access: AccessFilter = () => code.readAccessTags({ local: true, organizationIdentifier: 'bench.org' });
+    const access: AccessFilter = () => code.readAccessTags({ local: true, organizationIdentifier: 'bench.org', ...(organizationId ? { organizationId } : {}) });
     const recording: StatementRunner = { query: async (text, values) => ((sent ??= { text, values }), pool.query(text, values)) };
     const view = new code.StatementCoalescer().view(recording, access);
     await Promise.all(Array.from({ length: PER }, (_, k) => code.executeSearch(view, code.parseSearchRequest('Organization', query(first + k), { strict: true, defaultCount: 20 }), BASE, access, { ...opts, asText: true } as SearchOptions & { asText: true })));

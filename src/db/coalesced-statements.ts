@@ -13,10 +13,8 @@
 // number of vectors, easily does. So a parameter whose type
 // PostgreSQL inferred from its context as something else needs an explicit cast in the text (as the
 // search SQL writes `::uuid[]`, `::timestamptz`, `::numeric`); a text PostgreSQL refuses as a batch (SQL
-// state class 42) is remembered and not batched again. A statement given a set form (set-forms.ts) runs
-// as that form instead when its vectors differ only where the form allows.
+// state class 42) is remembered and not batched again.
 import { TurnBatches, type TurnBatchStats } from './turn-batches.ts';
-import { BATCH_VECTORS, setFormOf, type SetForm } from './set-forms.ts';
 
 /** What runs a statement: a pool, a request's view of it, a connection, or a coalescing view. */
 export interface StatementRunner {
@@ -75,29 +73,24 @@ export function batchStatement(text: string, vectors: readonly unknown[][]): { t
     columns.push([i + 1, c.type]);
   }
   if (!columns.length) return undefined;
-  const form = setFormOf(text);
-  const set = form !== undefined && columns.every(([n]) => form.varying.has(n));
-  return { text: batchText(text, columns, set ? form : undefined), values };
+  return { text: batchText(text, columns), values };
 }
 
 /** Batch texts by statement text and varying columns: building one costs a pass over a long text. */
 const batchTexts = new Map<string, Map<string, string>>();
 const MAX_BATCH_TEXTS = 256;
 
-/** The batch text of `text` with these (1-based) parameter positions and types varying; from its set form when given one. */
-function batchText(text: string, columns: [number, string][], form?: SetForm): string {
-  const signature = `${form ? 'set:' : ''}${columns.map(([n, type]) => `${n}:${type}`).join(',')}`;
+/** The batch text of `text` with these (1-based) parameter positions and types varying. */
+function batchText(text: string, columns: [number, string][]): string {
+  const signature = columns.map(([n, type]) => `${n}:${type}`).join(',');
   let byColumns = batchTexts.get(text);
   const known = byColumns?.get(signature);
   if (known !== undefined) return known;
   const varying = new Set(columns.map(([n]) => n));
-  const vectors = `unnest(${columns.map(([n, type]) => `(SELECT $${n}::${type}[])`).join(', ')}) WITH ORDINALITY AS q(${columns.map(([n]) => `v${n}`).join(', ')}, batch_k)`;
-  const inVectors = (body: string) => body.replace(/\$(\d+)/g, (placeholder, n: string) => (varying.has(Number(n)) ? `q.v${n}` : placeholder));
   // The text's own last line may end in a -- comment: the wrapper goes on on a line of its own.
-  const built = form
-    ? inVectors(form.text).replace(BATCH_VECTORS, () => `(SELECT * FROM ${vectors} WHERE q.batch_k BETWEEN 1 AND 2147483647) q`)
-    : `SELECT q.batch_k, b.* FROM ${vectors}
-  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${inVectors(text)}
+  const body = text.replace(/\$(\d+)/g, (placeholder, n: string) => (varying.has(Number(n)) ? `q.v${n}` : placeholder));
+  const built = `SELECT q.batch_k, b.* FROM unnest(${columns.map(([n, type]) => `(SELECT $${n}::${type}[])`).join(', ')}) WITH ORDINALITY AS q(${columns.map(([n]) => `v${n}`).join(', ')}, batch_k)
+  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${body}
   ) x) b
   WHERE q.batch_k BETWEEN 1 AND 2147483647 ORDER BY q.batch_k, b.batch_row`;
   if (!byColumns) {

@@ -2,8 +2,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { SqlParams } from '../../db/sql-params.ts';
 import type { StatementRunner } from '../../db/coalesced-statements.ts';
-import { whereParts, orderKeys, uuidArray } from './search-sql.ts';
-import { BATCH_VECTORS, giveSetForm, type SetForm } from '../../db/set-forms.ts';
+import { buildWhere, orderKeys, uuidArray } from './search-sql.ts';
 import type { SearchRequest } from '../search/search-request.ts';
 import { boundedRows, keptCondition, ROW_SIZE, splitKept } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
@@ -57,7 +56,7 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
 export async function executeSearch(db: StatementRunner, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts: SearchOptions = {}): Promise<SearchResult<Resource | ResourceText>> {
   const { maxPageBytes, total: wantTotal = true, asText = false } = opts;
   const p = new SqlParams();
-  const { where, single } = whereParts(req, baseUrl, p, accessConditions(access, p, [req.resourceType]));
+  const where = buildWhere(req, baseUrl, p, accessConditions(access, p, [req.resourceType]));
   const countSql = `SELECT count(*)::int AS n FROM resources r WHERE ${where}`;
   const start = pageOffset(req);
   if (req.summary === 'count' || req.count === 0) {
@@ -65,17 +64,11 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
     return { total, offset: start, matches: [], included: [] };
   }
   const shape = { resourceType: req.resourceType, sort: req.sort, wantTotal, asText, bounded: maxPageBytes !== undefined };
-  // A single token filter (an identifier search): its page has a set form for batches (measured for tokens only).
-  const set = single && req.filters[0]!.def?.type === 'token' ? single : undefined;
-  let built: (PageStatement & { values: unknown[] }) | undefined;
-  const build = () => {
-    if (built) return built;
+  const statement = pageStatementFor(shape, where, p.values, pageTailValues(req.sort, req.resourceType, req.count, start, maxPageBytes), () => {
     const pageParams = new SqlParams();
     pageParams.values.push(...p.values);
-    return (built = { ...pageStatement(req, start, where, pageParams, wantTotal, asText, maxPageBytes, set), values: pageParams.values });
-  };
-  const statement = pageStatementFor(shape, where, p.values, pageTailValues(req.sort, req.resourceType, req.count, start, maxPageBytes), build);
-  if (set) giveSetForm(statement.text, () => build().set!);
+    return { text: pageStatement(req, start, where, pageParams, wantTotal, asText, maxPageBytes), values: pageParams.values };
+  });
   const page = await db.query(statement.text, statement.values).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
   const matches = page.rows.map(resourceOf(asText));
   let total = -1;
@@ -85,27 +78,13 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
   return { total, offset: start, matches, included, ...(leftOut ? { includesLeftOut: leftOut } : {}) };
 }
 
-/** A page's statement, and its set form when asked for one. */
-export interface PageStatement {
-  text: string;
-  set?: SetForm;
-}
-
 /**
  * The page's statement. The matches' order keys are carried out of the ids' subquery (as k0, k1, ...),
  * so the page keeps their order through the join without numbering the matches (a window and a sort
  * on the number fewer); with a byte bound, keptCondition's window runs over the page's rows in the same
  * order, in the same level.
- *
- * With `single` (the WHERE clause split at its one filter, search-sql.ts whereParts), also the set form
- * for coalesced batches (db/set-forms.ts), whose vectors differ in the filter's values only: the filter's
- * index rows joined once from all vectors (each resource once per vector), every match of every vector
- * numbered and counted per vector in one sort, the page cut by its number instead of LIMIT/OFFSET, and
- * the byte bound's window partitioned by vector. Each match's resource row is looked up by id (the
- * OFFSET 0 keeps it a lookup: on a small table the generic plan otherwise compared every match with
- * every resource). Same parameters, same columns, same rows per vector.
  */
-export function pageStatement(req: SearchRequest, start: number, where: string, p: SqlParams, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined, single?: { rest: string; on: string }): PageStatement {
+export function pageStatement(req: SearchRequest, start: number, where: string, p: SqlParams, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined): string {
   const keys = orderKeys(req.sort, req.resourceType, p);
   // Each expression carried once (the id as id): PostgreSQL knows the subquery's order by the first
   // column of an expression only, and would sort the page again by a second one.
@@ -115,30 +94,15 @@ export function pageStatement(req: SearchRequest, start: number, where: string, 
   const carried = [...columns].slice(1).map(([expr, name]) => `, ${expr} AS ${name}`).join('');
   const bounded = maxPageBytes !== undefined;
   // The size comes with the ids (one column of each match) so the text names it once, not in each use of the bound.
-  const sized = bounded ? `, ${ROW_SIZE} AS size` : '';
-  const [count, offset] = [p.add(req.count), p.add(start)];
-  const ids = `SELECT r.id${carried}${sized}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${count} OFFSET ${offset}`;
+  const ids = `SELECT r.id${carried}${bounded ? `, ${ROW_SIZE} AS size` : ''}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${p.add(req.count)} OFFSET ${p.add(start)}`;
   const from = `FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current`;
   const total = wantTotal ? ', p.total' : '';
-  const kept = bounded ? keptCondition(p.add(maxPageBytes), true, 'p.size') : '';
+  if (!bounded) return `SELECT ${resourceColumns(asText)}${total} ${from} ORDER BY ${order('p.')}`;
+  const kept = keptCondition(p.add(maxPageBytes), true, 'p.size');
   const only = (column: string, name: string) => `CASE WHEN ${kept} THEN ${column} END AS ${name}`;
-  const selected = !bounded ? resourceColumns(asText) : (asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')]).join(', ');
-  const page = (from: string, partition: string, ordered: string) =>
-    !bounded
-      ? `SELECT ${selected}${total} ${from} ORDER BY ${ordered}`
-      : `SELECT ${selected}, p.size${total}, ${kept} AS kept ${from}
-    WINDOW w AS (${partition}ORDER BY ${order('p.')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ORDER BY ${ordered}`;
-  const text = page(from, '', order('p.'));
-  if (!single) return { text };
-  // Per vector: every match numbered (n) and counted in one sort of all vectors' matches by vector and keys.
-  const setIds =
-    `SELECT m.batch_k, r.id${carried}${sized}${wantTotal ? ', count(*) OVER (PARTITION BY m.batch_k) AS total' : ''}, ` +
-    `row_number() OVER (PARTITION BY m.batch_k ORDER BY ${keys.map((k) => `${k.expr} ${k.dir}`).join(', ')}) AS n ` +
-    `FROM (SELECT DISTINCT q.batch_k, s.resource_id FROM ${BATCH_VECTORS} JOIN search_index s ON ${single.on}) m CROSS JOIN LATERAL (SELECT * FROM resources r WHERE r.id = m.resource_id AND ${single.rest} OFFSET 0) r`;
-  const setFrom = `FROM (${setIds}) p JOIN resources r ON r.id = p.id AND r.current WHERE p.n > ${offset} AND p.n <= ${offset} + ${count}`;
-  const setText = page(setFrom, 'PARTITION BY p.batch_k ', `p.batch_k, ${order('p.')}`).replace(/^SELECT /, 'SELECT p.batch_k, ');
-  const varying = new Set([...single.on.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-  return { text, set: { text: setText, varying } };
+  const selected = asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')];
+  return `SELECT ${selected.join(', ')}, p.size${total}, ${kept} AS kept ${from}
+    WINDOW w AS (ORDER BY ${order('p.')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ORDER BY ${order('p.')}`;
 }
 
 /**

@@ -17,29 +17,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export const uuidArray = (placeholder: string) => `(SELECT ${placeholder}::uuid[])::uuid[]`;
 
-/**
- * A filter's condition; `on`, for a filter that is a plain EXISTS on the index (no negation, no resolved
- * :identifier), its index rows' condition (alias s) without the join to the resource, which a set-based
- * batch joins from the batch's vectors (search-page-set.ts).
- */
-function filterCondition(f: Filter, type: string, baseUrl: string, p: SqlParams): { sql: string; on?: string } {
+function filterCondition(f: Filter, type: string, baseUrl: string, p: SqlParams): string {
   if (f.code === '_id') {
     const ids = f.values.filter((v) => UUID.test(v));
-    return { sql: ids.length ? `r.id = ANY(${uuidArray(p.add(ids))})` : 'false' };
+    return ids.length ? `r.id = ANY(${uuidArray(p.add(ids))})` : 'false';
   }
   if (f.code === '_lastUpdated') {
     // An instant: the range of one millisecond.
-    return { sql: `(${f.values.map((v) => dateSql(v, { lo: 'r.last_updated', hi: "(r.last_updated + interval '1 millisecond')" }, p)).join(' OR ')})` };
+    return `(${f.values.map((v) => dateSql(v, { lo: 'r.last_updated', hi: "(r.last_updated + interval '1 millisecond')" }, p)).join(' OR ')})`;
   }
   const def = f.def!;
   const module = paramTypeModule(def.type);
   const param = module.indexParam?.(f.code, f.modifier) ?? f.code;
   const ors = f.values.map((v) => `(${module.sql({ def, modifier: f.modifier }, v, p, baseUrl)})`).join(' OR ');
-  const on = `s.type = ${p.add(type)} AND s.param = ${p.add(param)} AND (${ors})`;
-  const exists = `EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND ${on})`;
-  if (def.type === 'reference' && f.modifier === 'identifier') return { sql: `(${exists} OR ${resolvedIdentifierCondition(f, type, p)})` };
-  if (module.negatedBy !== undefined && f.modifier === module.negatedBy) return { sql: `NOT ${exists}` };
-  return { sql: exists, on };
+  let exists = `EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(param)} AND (${ors}))`;
+  if (def.type === 'reference' && f.modifier === 'identifier') exists = `(${exists} OR ${resolvedIdentifierCondition(f, type, p)})`;
+  return module.negatedBy !== undefined && f.modifier === module.negatedBy ? `NOT ${exists}` : exists;
 }
 
 /**
@@ -57,20 +50,9 @@ function resolvedIdentifierCondition(f: Filter, type: string, p: SqlParams): str
 
 /** WHERE clause (without the keyword) selecting the current, not deleted resources that match. */
 export function buildWhere(req: SearchRequest, baseUrl: string, p: SqlParams, extra: string[] = []): string {
-  return whereParts(req, baseUrl, p, extra).where;
-}
-
-/**
- * The WHERE clause and, for a search with a single filter that is a plain EXISTS on the index, that
- * clause split into the conditions on the resource (`rest`) and the filter's condition on index rows
- * (`on`, alias s): the same text and the same parameters, for the set-based batch.
- */
-export function whereParts(req: SearchRequest, baseUrl: string, p: SqlParams, extra: string[] = []): { where: string; single?: { rest: string; on: string } } {
   const parts = [`r.type = ${p.add(req.resourceType)}`, 'r.current', 'NOT r.deleted', ...extra];
-  const filters = req.filters.map((f) => filterCondition(f, req.resourceType, baseUrl, p));
-  const where = [...parts, ...filters.map((f) => f.sql)].join(' AND ');
-  const on = filters.length === 1 ? filters[0]!.on : undefined;
-  return on === undefined ? { where } : { where, single: { rest: parts.join(' AND '), on } };
+  for (const f of req.filters) parts.push(filterCondition(f, req.resourceType, baseUrl, p));
+  return parts.join(' AND ');
 }
 
 /** One key of a search's order: an expression on a row of resources (alias r) and its direction. */

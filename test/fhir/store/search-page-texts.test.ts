@@ -22,7 +22,7 @@ function builtAnew(req: SearchRequest, access: AccessFilter | undefined, opts: S
   const where = buildWhere(req, BASE, p, accessConditions(access, p, [req.resourceType]));
   const page = new SqlParams();
   page.values.push(...p.values);
-  return { text: pageStatement(req, pageOffset(req), where, page, opts.total ?? true, opts.asText ?? false, opts.maxPageBytes).text, values: page.values };
+  return { text: pageStatement(req, pageOffset(req), where, page, opts.total ?? true, opts.asText ?? false, opts.maxPageBytes), values: page.values };
 }
 
 /** The page statement executeSearch sends (the first statement; the runner answers with no rows). */

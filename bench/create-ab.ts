@@ -3,7 +3,9 @@
 // jsonb insert+commit from as many connections before and after each round. Prints per side creates/s,
 // create / bare insert, p50, server and PostgreSQL CPU per create, and per round the ratio of each
 // side's creates/s to the first side's: on a shared machine single rounds swing by half, so read the
-// median and how many rounds were higher, never one round.
+// median and how many rounds were higher, never one round. Also the whole cost split per request: CPU of
+// the server, of PostgreSQL and of this process (the load generator) per create, and of PostgreSQL and
+// this process per bare insert (the bare inserts use the first side's database, whose server is idle then).
 //
 //   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import ./bin/ts-loader.mjs bench/create-ab.ts [rounds] [segment ms] [clients] <side>...
 //
@@ -31,7 +33,15 @@ interface Segment {
   r: LoadResult;
   server: number;
   db: number;
+  /** This process's CPU µs per request: the load generator's. */
+  load: number;
 }
+
+/** This process's CPU µs so far. */
+const ownCpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 interface Side {
   name: string;
   site: BenchSite;
@@ -64,26 +74,40 @@ try {
   for (const side of sides) await runFor('warm-up', CLIENTS, 3000, side.create);
   await runFor('warm-up', CLIENTS, 1000, bareInsert);
   const bareRounds: [number, number][] = [];
+  const bareCosts: { db: number; load: number }[] = [];
+  // A bare segment, its CPU per insert noted: PostgreSQL's for the first side's database, and this process's.
+  const bareSegment = async () => {
+    const db = await databaseCpu(sides[0]!.monitor);
+    const own = ownCpu();
+    const r = await runFor('bare', CLIENTS, SEGMENT_MS / 2, bareInsert);
+    const load = (ownCpu() - own) / r.requests;
+    const dbSpent = db && (await databaseCpuSince(sides[0]!.monitor, db));
+    bareCosts.push({ db: (dbSpent ?? NaN) / r.requests, load });
+    return r.rps;
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    const before = (await runFor('bare', CLIENTS, SEGMENT_MS / 2, bareInsert)).rps;
+    const before = await bareSegment();
     for (const side of round % 2 ? [...sides].reverse() : sides) {
       await runFor('untimed', CLIENTS, 150, side.create); // each segment starts with its sockets open
       const cpu = side.site.fhir.cpuMicros();
       const db = await databaseCpu(side.monitor);
+      const own = ownCpu();
       const r = await runFor(side.name, CLIENTS, SEGMENT_MS, side.create);
+      const load = (ownCpu() - own) / r.requests;
       const dbSpent = db && (await databaseCpuSince(side.monitor, db));
-      side.segments.push({ r, server: (side.site.fhir.cpuMicros() - cpu) / r.requests, db: (dbSpent ?? NaN) / r.requests });
+      side.segments.push({ r, server: (side.site.fhir.cpuMicros() - cpu) / r.requests, db: (dbSpent ?? NaN) / r.requests, load });
     }
-    bareRounds.push([before, (await runFor('bare', CLIENTS, SEGMENT_MS / 2, bareInsert)).rps]);
+    bareRounds.push([before, await bareSegment()]);
   }
   const median = (xs: number[]) => spread(xs).median;
   const list = (xs: number[], d = 0) => xs.map((x) => x.toFixed(d)).join(' ');
   console.log(`${CLIENTS} clients, ${ROUNDS} rounds of ${SEGMENT_MS} ms; bare inserts/s per round ${list(bareRounds.map(([a, b]) => (a + b) / 2))}`);
+  console.log(`  CPU per bare insert: PostgreSQL ${median(bareCosts.map((x) => x.db)).toFixed(0)} µs, load generator ${median(bareCosts.map((x) => x.load)).toFixed(0)} µs`);
   for (const side of sides) {
     const s = side.segments;
     const toBare = s.map((x, i) => (2 * x.r.rps) / (bareRounds[i]![0] + bareRounds[i]![1]));
     console.log(`${side.name}: creates/s median ${median(s.map((x) => x.r.rps)).toFixed(0)} (${list(s.map((x) => x.r.rps))}); / bare insert ${median(toBare).toFixed(3)} (${list(toBare, 2)})`);
-    console.log(`  p50 ${median(s.map((x) => x.r.p50ms)).toFixed(1)} ms; CPU per create: server ${median(s.map((x) => x.server)).toFixed(0)} µs, PostgreSQL ${median(s.map((x) => x.db)).toFixed(0)} µs; errors ${s.reduce((a, x) => a + x.r.errors, 0)}`);
+    console.log(`  p50 ${median(s.map((x) => x.r.p50ms)).toFixed(1)} ms; CPU per create: server ${median(s.map((x) => x.server)).toFixed(0)} µs, PostgreSQL ${median(s.map((x) => x.db)).toFixed(0)} µs, load generator ${median(s.map((x) => x.load)).toFixed(0)} µs; errors ${s.reduce((a, x) => a + x.r.errors, 0)}`);
   }
   for (const side of sides.slice(1)) {
     const ratios = side.segments.map((x, i) => x.r.rps / sides[0]!.segments[i]!.r.rps);

@@ -1,7 +1,6 @@
 // batch and transaction Bundles. A transaction runs in one database transaction (all or nothing) and
 // resolves urn:uuid full URLs and conditional references; a batch runs entry by entry. Entry statuses
 // carry the reason phrase ("201 Created", "404 Not Found"), as the reference writes them.
-import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type pg from 'pg';
@@ -11,6 +10,7 @@ import type { InteractionResult, RequestContext, ReturnPreference } from './requ
 import { conditionalUrls, rewriteBundleUrls } from '../references/bundle-urls.ts';
 import { BatchedWriteError, type WriteBatch } from '../store/write-batch.ts';
 import { fhirErrorForDatabaseError, type DatabaseErrorContext } from './database-errors.ts';
+import { newResourceId } from '../store/resource-ids.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3, HEAD: 3 };
@@ -209,7 +209,7 @@ export class BundleProcessor {
         const criteria = e.method === 'POST' ? e.entry.request?.ifNoneExist : e.method === 'PUT' && e.query ? e.query : undefined;
         if (e.method !== 'POST' && criteria === undefined) continue;
         const type = e.path;
-        let id: string | undefined = randomUUID();
+        let id: string | undefined = newResourceId();
         if (criteria) {
           const found = await this.service.conditionalMatches(tctx, client, type, criteria);
           if (found.length > 1) throw new FhirError(412, `Bundle.entry[${e.index}]: ${found.length} ${type} resources match '${criteria}'`, 'conflict');

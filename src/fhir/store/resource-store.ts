@@ -1,6 +1,5 @@
 // Versioned storage of FHIR resources in PostgreSQL: every version is kept, delete writes a marker
 // version, and the search index and uniqueness keys follow the current version in the same transaction.
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, gone, methodNotAllowed, notFound, preconditionFailed } from '../../common/errors.ts';
@@ -19,6 +18,7 @@ import { ReadCoalescer, type RowsById } from './read-coalescing.ts';
 import { StatementCoalescer, type StatementRunner } from '../../db/coalesced-statements.ts';
 import { DEFAULT_WRITE_GROUP_LIMITS, WriteGroups, type WriteGroupLimits } from './write-groups.ts';
 import { rememberWrittenJson } from './written-json.ts';
+import { newResourceId } from './resource-ids.ts';
 
 type Obj = Record<string, any>;
 
@@ -353,7 +353,7 @@ export class ResourceStore {
   }
 
   /** Creates a new resource with a server-assigned id (pre-assigned within transactions). Must run inside a transaction (client). */
-  async create(client: pg.PoolClient, resource: Resource, id: string = randomUUID()): Promise<StoredVersion & { resource: Resource }> {
+  async create(client: pg.PoolClient, resource: Resource, id: string = newResourceId()): Promise<StoredVersion & { resource: Resource }> {
     return this.writeVersion(client, resource, id, 1);
   }
 

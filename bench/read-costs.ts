@@ -58,7 +58,7 @@ const monitors: pg.Client[] = [];
 let baseline: Awaited<ReturnType<typeof startChild>> | undefined;
 
 
-type Rung = [name: string, url: (i: number) => string, cpu: () => number, monitor: pg.Client | undefined];
+type Rung = [name: string, url: (i: number) => string, cpu: () => number, monitor: pg.Client | undefined, stats?: string];
 
 /** Seeds a site (200 Patients, 100 Organizations), gives it the read's body to answer with, and returns its rungs. */
 async function rungsOf(s: typeof site, suffix: string): Promise<{ rungs: Rung[]; sample: string }> {
@@ -95,7 +95,9 @@ async function rungsOf(s: typeof site, suffix: string): Promise<{ rungs: Rung[];
     ['search', (i) => `${base}/Organization?identifier=${ORG_ID}|org-${i % 100}`, cpu, monitor],
     ['name', (i) => `${base}/Organization?name=Org%20${10 + (i % 90)}`, cpu, monitor],
   ];
-  return { rungs: rungs.map(([n, ...rest]) => [n + suffix, ...rest]), sample };
+  // The coalescers' counters of the rungs that run statements (bench/lib/read-ladder-server.ts).
+  const stats = `${base}/_ladder/stats`;
+  return { rungs: rungs.map(([n, url, cpu, monitor]): Rung => [n + suffix, url, cpu, monitor, ['store', 'read', 'search', 'name'].includes(n) ? stats : undefined]), sample };
 }
 
 try {
@@ -114,10 +116,19 @@ try {
     console.log(`${name.padEnd(9)} ${r.status} headers ${head.length + 17} bytes, body ${Buffer.byteLength(r.body)} bytes: ${Object.keys(r.headers).join(', ')}`);
   }
   for (const [name, url] of rungs) await runFor(name, CLIENTS, 1500, (i) => get(url(i))); // warm-up
-  const figures = new Map<string, { server: number[]; db: number[]; client: number[]; rps: number[] }>(rungs.map(([n]) => [n, { server: [], db: [], client: [], rps: [] }]));
+  const figures = new Map<string, { server: number[]; db: number[]; client: number[]; rps: number[]; batches: number; coalesced: number; held: number; requests: number }>(rungs.map(([n]) => [n, { server: [], db: [], client: [], rps: [], batches: 0, coalesced: 0, held: 0, requests: 0 }]));
+  // Batch statements and items answered from them so far, reads' and searches' together.
+  const counters = async (url: string | undefined) => {
+    if (!url) return undefined;
+    const r = await client.request(url, { headers: json }).catch(() => undefined);
+    if (r?.status !== 200) return undefined;
+    const s = JSON.parse(r.body) as Record<string, { batchStatements: number; coalesced: number; heldBatches?: number }>;
+    return { batches: s.reads!.batchStatements + s.searches!.batchStatements, coalesced: s.reads!.coalesced + s.searches!.coalesced, held: (s.reads!.heldBatches ?? NaN) + (s.searches!.heldBatches ?? NaN) };
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, url, cpu, monitor] of round % 2 ? [...rungs].reverse() : rungs) {
+    for (const [name, url, cpu, monitor, statsUrl] of round % 2 ? [...rungs].reverse() : rungs) {
       await runLoad(name, CLIENTS, CLIENTS, 20_000, (i) => get(url(i)));
+      const k0 = await counters(statsUrl);
       const s0 = cpu();
       const d0 = monitor ? await databaseCpu(monitor) : undefined;
       const c0 = process.cpuUsage();
@@ -128,6 +139,13 @@ try {
       f.db.push(monitor && d0 ? ((await databaseCpuSince(monitor, d0)) ?? 0) / r.requests : 0);
       f.client.push((c.user + c.system) / r.requests);
       f.rps.push(r.rps);
+      const k = k0 && (await counters(statsUrl));
+      if (k0 && k) {
+        f.batches += k.batches - k0.batches;
+        f.coalesced += k.coalesced - k0.coalesced;
+        f.held += k.held - k0.held;
+        f.requests += r.requests;
+      }
       if (r.errors) console.log(`${name}: ${r.errors} errors`);
     }
   }
@@ -138,6 +156,14 @@ try {
   console.log(`\n${CLIENTS} clients, ${ROUNDS} rounds of ${SEGMENT_MS} ms; µs per request, median (range):`);
   console.log(`${'rung'.padEnd(9)} ${'server'.padStart(18)} ${'db'.padStart(18)} ${'client'.padStart(18)} ${'req/s'.padStart(18)}`);
   for (const [name, f] of figures) console.log(`${name.padEnd(9)} ${fmt(f.server).padStart(18)} ${fmt(f.db).padStart(18)} ${fmt(f.client).padStart(18)} ${fmt(f.rps).padStart(18)}`);
+
+  // Statements per request of the coalescers, over all rounds: batch statements, and items that ran on
+  // their own (one item a request assumed: a read, or a search of one statement).
+  for (const [name, f] of figures) {
+    if (!f.requests) continue;
+    const own = 1 - f.coalesced / f.requests;
+    console.log(`${name.padEnd(9)} batch statements ${(f.batches / f.requests).toFixed(3)} per request, ${(f.coalesced / Math.max(1, f.batches)).toFixed(1)} items a batch; on their own ${own.toFixed(3)}; statements ${(f.batches / f.requests + own).toFixed(3)} per request; held ${(f.held / f.requests).toFixed(3)} per request (NaN: a server without holding)`);
+  }
 
   // With DSF_LADDER_AB: per rung, this checkout's server and PostgreSQL CPU per request over the other's, round by round (adjacent segments).
   for (const [name, f] of figures) {

@@ -32,6 +32,8 @@ const server = await startFhirServer(readFhirServerConfig(env), {
       searchBody = req.body as string;
       return reply.code(204).send();
     });
+    // The coalescers' counters (db/turn-batches.ts), for batch statements per request.
+    app.get('/_ladder/stats', async (_req, reply) => reply.send({ reads: deps.service.store.currentReads.stats, searches: deps.service.store.searchStatements.stats }));
     // A search's URL (its query string parsed) and a searchset's bytes, through our app's hooks, without the search.
     app.get('/_ladder/search-fixed/:type', async (_req, reply) => sendJsonText(reply, 200, searchBody));
     // Our app's hooks (identity, scope, log line, metrics) around a fixed answer.

@@ -104,6 +104,10 @@ try {
   const a = await rungsOf(site, '');
   const b = siteB ? await rungsOf(siteB, '@B') : undefined;
   baseline = await startChild(['bench/lib/baseline-server.ts', org.server.certPath, org.server.keyPath, certs.ca.certPath, String(a.sample.length)], {}, /PORT (\d+)/);
+  // Connections the load generator opened (TLS handshakes), per segment: a site whose keep-alive sockets were dropped pays new ones.
+  let opened = 0;
+  const create = client.agent.createConnection.bind(client.agent);
+  client.agent.createConnection = ((...args: Parameters<typeof create>) => (opened++, create(...args))) as typeof create;
   const get = (url: string) => client.request(url, { headers: json }).then((r) => r.status === 200);
   const rungs: Rung[] = [['baseline', () => `https://localhost:${baseline!.match[1]}/fixed`, () => baseline!.cpuMicros(), undefined], ...a.rungs.flatMap((r, k) => (b ? [r, b.rungs[k]!] : [r]))];
   // DSF_LADDER_ONLY=bare,hooks: only these rungs (e.g. for a CPU profile with DSF_BENCH_CPU_PROF).
@@ -116,7 +120,7 @@ try {
     console.log(`${name.padEnd(9)} ${r.status} headers ${head.length + 17} bytes, body ${Buffer.byteLength(r.body)} bytes: ${Object.keys(r.headers).join(', ')}`);
   }
   for (const [name, url] of rungs) await runFor(name, CLIENTS, 1500, (i) => get(url(i))); // warm-up
-  const figures = new Map<string, { server: number[]; db: number[]; client: number[]; rps: number[]; batches: number; coalesced: number; held: number; requests: number }>(rungs.map(([n]) => [n, { server: [], db: [], client: [], rps: [], batches: 0, coalesced: 0, held: 0, requests: 0 }]));
+  const figures = new Map<string, { server: number[]; db: number[]; client: number[]; rps: number[]; batches: number; coalesced: number; held: number; requests: number; statements: number[]; own: number[]; opened: number[] }>(rungs.map(([n]) => [n, { server: [], db: [], client: [], rps: [], batches: 0, coalesced: 0, held: 0, requests: 0, statements: [], own: [], opened: [] }]));
   // Batch statements and items answered from them so far, reads' and searches' together.
   const counters = async (url: string | undefined) => {
     if (!url) return undefined;
@@ -127,6 +131,7 @@ try {
   };
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, url, cpu, monitor, statsUrl] of round % 2 ? [...rungs].reverse() : rungs) {
+      const o0 = opened;
       await runLoad(name, CLIENTS, CLIENTS, 20_000, (i) => get(url(i)));
       const k0 = await counters(statsUrl);
       const s0 = cpu();
@@ -139,12 +144,16 @@ try {
       f.db.push(monitor && d0 ? ((await databaseCpuSince(monitor, d0)) ?? 0) / r.requests : 0);
       f.client.push((c.user + c.system) / r.requests);
       f.rps.push(r.rps);
+      f.opened.push(opened - o0);
       const k = k0 && (await counters(statsUrl));
       if (k0 && k) {
         f.batches += k.batches - k0.batches;
         f.coalesced += k.coalesced - k0.coalesced;
         f.held += k.held - k0.held;
         f.requests += r.requests;
+        const own = 1 - (k.coalesced - k0.coalesced) / r.requests;
+        f.statements.push((k.batches - k0.batches) / r.requests + own);
+        f.own.push(own);
       }
       if (r.errors) console.log(`${name}: ${r.errors} errors`);
     }
@@ -163,6 +172,7 @@ try {
     if (!f.requests) continue;
     const own = 1 - f.coalesced / f.requests;
     console.log(`${name.padEnd(9)} batch statements ${(f.batches / f.requests).toFixed(3)} per request, ${(f.coalesced / Math.max(1, f.batches)).toFixed(1)} items a batch; on their own ${own.toFixed(3)}; statements ${(f.batches / f.requests + own).toFixed(3)} per request; held ${(f.held / f.requests).toFixed(3)} per request (NaN: a server without holding)`);
+    console.log(`${''.padEnd(9)} per round: statements ${f.statements.map((x) => x.toFixed(2)).join(' ')}; on their own ${f.own.map((x) => x.toFixed(2)).join(' ')}; req/s ${f.rps.map((x) => x.toFixed(0)).join(' ')}; connections opened ${f.opened.join(' ')}`);
   }
 
   // With DSF_LADDER_AB: per rung, this checkout's server and PostgreSQL CPU per request over the other's, round by round (adjacent segments).

@@ -3,7 +3,11 @@
 // on (types/registry.ts: Organization, Endpoint, OrganizationAffiliation) clear everything: at once in this process (afterWrite, inside the
 // writing transaction), and again when the committed change comes through the change stream
 // (store/change-stream.ts, read by events/event-listener.ts in every process sharing the database).
-// A lookup that started before a clear does not store its (possibly stale) result.
+// A lookup that started before a clear does not store its (possibly stale) result. Concurrent misses
+// of one credential share one lookup: each lookup builds a new Identity object, and the read-access
+// filter and the batching of statements (db/turn-batches.ts) are per Identity object, so requests that
+// missed together would otherwise hold different objects until their connections' entries expire, and
+// no longer share statements.
 import type { Resource } from '@medplum/fhirtypes';
 import type { WriteHooks } from '../service/write-hooks.ts';
 import type { Identity } from '../types/identity.ts';
@@ -22,6 +26,8 @@ interface Entry {
 export class IdentityCache {
   private readonly entries = new Map<string, Entry>();
   private clears = 0;
+  /** Lookups under way by key, with the generation they started in. */
+  private readonly loading = new Map<string, { generation: number; value: Promise<Cached> }>();
 
   constructor(readonly ttlMs: number) {}
 
@@ -50,18 +56,31 @@ export class IdentityCache {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
     const generation = this.clears;
-    const { value, notAfter } = await load();
-    if (generation === this.clears) {
-      if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-      const expiresAt = Math.min(Date.now() + this.ttlMs, notAfter?.getTime() ?? Infinity);
-      this.entries.set(key, { value, expiresAt });
-    }
-    return value;
+    const pending = this.loading.get(key);
+    if (pending?.generation === generation) return pending.value;
+    // In the map before load() starts, so that a load that fails at once is removed too.
+    const lookup: { generation: number; value: Promise<Cached> } = { generation, value: Promise.resolve(null) };
+    this.loading.set(key, lookup);
+    lookup.value = (async () => {
+      try {
+        const { value, notAfter } = await load();
+        if (generation === this.clears) {
+          if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+          const expiresAt = Math.min(Date.now() + this.ttlMs, notAfter?.getTime() ?? Infinity);
+          this.entries.set(key, { value, expiresAt });
+        }
+        return value;
+      } finally {
+        if (this.loading.get(key) === lookup) this.loading.delete(key);
+      }
+    })();
+    return lookup.value;
   }
 
   clear(): void {
     this.clears++;
     this.entries.clear();
+    this.loading.clear();
   }
 
   get size(): number {

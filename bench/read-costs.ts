@@ -19,6 +19,15 @@
 //
 // DSF_LADDER_ONLY=bare,hooks limits the rungs; DSF_LADDER_AB=<checkout> adds that code's rungs (A/B, below).
 //
+// Reading an A/B: the per-rung lines "CPU here / @B" give each round's ratio; the coalescers' lines give
+// each side's statements per request and items on their own round by round, and "statements here / @B"
+// their ratio. Same code on both sides gives statements ratios near 1 in every round; a side whose items
+// on their own jump (0.02 to 0.2-0.3) from one round on and stay there is not coalescing as before, and
+// its CPU figures from there on measure that, not the code. Code before the identity cache's shared
+// lookups (src/fhir/auth/identity-cache.ts, 2026-12-07) does so about 30 s after seeding, on whichever
+// site's cache entry expired under concurrent requests (docs/performance.md, "the ladder A/B's drift"):
+// against such a checkout compare the rounds before it, or both orders.
+//
 //   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import ./bin/ts-loader.mjs bench/read-costs.ts [rounds] [segment ms] [clients]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -185,6 +194,14 @@ try {
       const s = spread(ratios);
       console.log(`${name.padEnd(9)} ${side.padEnd(6)} CPU here / @B: median ${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)}) over ${ratios.length} rounds; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
     }
+  }
+
+  // With DSF_LADDER_AB: statements per request here over @B, round by round (1: both sides coalesce alike).
+  for (const [name, f] of figures) {
+    const other = figures.get(`${name}@B`);
+    if (!other?.statements.length || other.statements.length !== f.statements.length) continue;
+    const ratios = f.statements.map((x, k) => x / other.statements[k]!);
+    console.log(`${name.padEnd(9)} statements here / @B: median ${spread(ratios).median.toFixed(3)}; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
   }
 
   // System calls per request of the serving process during one segment of each rung.

@@ -26,8 +26,8 @@ interface Entry {
 export class IdentityCache {
   private readonly entries = new Map<string, Entry>();
   private clears = 0;
-  /** Lookups under way by key, with the generation they started in. */
-  private readonly loading = new Map<string, { generation: number; value: Promise<Cached> }>();
+  /** Lookups under way by key, all started since the last clear() (which forgets them). */
+  private readonly loading = new Map<string, Promise<Cached>>();
 
   constructor(readonly ttlMs: number) {}
 
@@ -55,26 +55,26 @@ export class IdentityCache {
   async getOrLoad(key: string, load: () => Promise<{ value: Cached; notAfter?: Date }>): Promise<Cached> {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
-    const generation = this.clears;
     const pending = this.loading.get(key);
-    if (pending?.generation === generation) return pending.value;
-    // In the map before load() starts, so that a load that fails at once is removed too.
-    const lookup: { generation: number; value: Promise<Cached> } = { generation, value: Promise.resolve(null) };
+    if (pending) return pending;
+    const lookup = this.loadAndStore(key, this.clears, load);
     this.loading.set(key, lookup);
-    lookup.value = (async () => {
-      try {
-        const { value, notAfter } = await load();
-        if (generation === this.clears) {
-          if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-          const expiresAt = Math.min(Date.now() + this.ttlMs, notAfter?.getTime() ?? Infinity);
-          this.entries.set(key, { value, expiresAt });
-        }
-        return value;
-      } finally {
-        if (this.loading.get(key) === lookup) this.loading.delete(key);
-      }
-    })();
-    return lookup.value;
+    // Settled either way: the next miss looks up again (unless a clear() has put a newer lookup there).
+    const forget = () => {
+      if (this.loading.get(key) === lookup) this.loading.delete(key);
+    };
+    lookup.then(forget, forget);
+    return lookup;
+  }
+
+  private async loadAndStore(key: string, generation: number, load: () => Promise<{ value: Cached; notAfter?: Date }>): Promise<Cached> {
+    const { value, notAfter } = await load();
+    if (generation === this.clears) {
+      if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+      const expiresAt = Math.min(Date.now() + this.ttlMs, notAfter?.getTime() ?? Infinity);
+      this.entries.set(key, { value, expiresAt });
+    }
+    return value;
   }
 
   clear(): void {

@@ -10,7 +10,7 @@ import { FHIR_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
 import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
 import { executeSearch } from '../../../src/fhir/store/search-query.ts';
 import { parseSearchRequest } from '../../../src/fhir/search/search-request.ts';
-import type { StatementRunner } from '../../../src/db/coalesced-statements.ts';
+import { genericPlan, recordingRunner } from '../../support/generic-plan.ts';
 import type { AccessFilter } from '../../../src/fhir/store/access-condition.ts';
 import { readAccessFilter } from '../../../src/fhir/auth/read-access.ts';
 import type { Identity } from '../../../src/fhir/types/identity.ts';
@@ -52,27 +52,13 @@ function indexRowsRead(plan: Record<string, any>): number {
 }
 
 async function includeIndexRowsRead(access?: AccessFilter): Promise<number> {
-  const statements: { text: string; values: unknown[] }[] = [];
-  const recording: StatementRunner = { query: (text, values) => (statements.push({ text, values }), db.pool.query(text, values)) };
+  const { runner, statements } = recordingRunner(db.pool);
   const req = parseSearchRequest('Organization', [...new URLSearchParams(`identifier=${ORG_ID}|org-7&_include=Organization:endpoint`)], { strict: true, defaultCount: 20 });
-  const result = await executeSearch(recording, req, BASE, access, { maxPageBytes: 1 << 24 });
+  const result = await executeSearch(runner, req, BASE, access, { maxPageBytes: 1 << 24 });
   assert.equal(result.matches.length, 1);
   assert.deepEqual(result.included.map((r) => (r as { address?: string }).address), ['https://ep-7.test/fhir']);
   assert.equal(statements.length, 2, 'the page, then the includes');
-  const include = statements[1]!;
-  const client = await db.pool.connect();
-  try {
-    await client.query(`PREPARE include_statement AS ${include.text}`);
-    await client.query('SET plan_cache_mode = force_generic_plan');
-    // EXPLAIN takes no bound values: the same values as literals.
-    const literal = (v: unknown): string =>
-      typeof v === 'number' ? String(v) : client.escapeLiteral(Array.isArray(v) ? `{${v.map((x) => `"${String(x)}"`).join(',')}}` : String(v));
-    const plan = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE include_statement(${include.values.map(literal).join(', ')})`)).rows[0]['QUERY PLAN'][0].Plan;
-    return indexRowsRead(plan);
-  } finally {
-    await client.query('DEALLOCATE ALL; RESET plan_cache_mode');
-    client.release();
-  }
+  return indexRowsRead(await genericPlan(db.pool, statements[1]!, { analyze: true }));
 }
 
 // The match's own index rows (identifier, active, endpoint): a few, not one per Organization's endpoint

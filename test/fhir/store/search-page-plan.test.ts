@@ -11,7 +11,7 @@ import { FHIR_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
 import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
 import { executeSearch } from '../../../src/fhir/store/search-query.ts';
 import { parseSearchRequest } from '../../../src/fhir/search/search-request.ts';
-import type { StatementRunner } from '../../../src/db/coalesced-statements.ts';
+import { genericPlan, recordingRunner } from '../../support/generic-plan.ts';
 import { READ_ACCESS_TAG } from '../../../src/fhir/model/dsf-urls.ts';
 
 const BASE = 'https://localhost/fhir';
@@ -54,22 +54,12 @@ function sorts(plan: Record<string, any>): number {
 
 test('the page statement sorts the matches at most once, under a generic plan, for every order', async () => {
   for (const sort of SORTS) {
-    const statements: { text: string; values: unknown[] }[] = [];
-    const recording: StatementRunner = { query: (text, values) => (statements.push({ text, values }), db.pool.query(text, values)) };
-    const result = await executeSearch(recording, request(sort, 5), BASE, undefined, { maxPageBytes: 1 << 24 });
+    const { runner, statements } = recordingRunner(db.pool);
+    const result = await executeSearch(runner, request(sort, 5), BASE, undefined, { maxPageBytes: 1 << 24 });
     assert.equal(result.matches.length, 5);
     assert.equal(statements.length, 1, 'the page with its total');
-    const client = await db.pool.connect();
-    try {
-      await client.query(`PREPARE page_statement AS ${statements[0]!.text}`);
-      await client.query('SET plan_cache_mode = force_generic_plan');
-      const literal = (v: unknown): string => (typeof v === 'number' ? String(v) : client.escapeLiteral(String(v)));
-      const plan = (await client.query(`EXPLAIN (FORMAT JSON) EXECUTE page_statement(${statements[0]!.values.map(literal).join(', ')})`)).rows[0]['QUERY PLAN'][0].Plan;
-      assert.ok(sorts(plan) <= 1, `_sort=${sort}: ${JSON.stringify(plan)}`);
-    } finally {
-      await client.query('DEALLOCATE ALL; RESET plan_cache_mode');
-      client.release();
-    }
+    const plan = await genericPlan(db.pool, statements[0]!);
+    assert.ok(sorts(plan) <= 1, `_sort=${sort}: ${JSON.stringify(plan)}`);
   }
 });
 

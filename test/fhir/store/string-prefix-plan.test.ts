@@ -10,7 +10,7 @@ import { FHIR_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
 import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
 import { executeSearch } from '../../../src/fhir/store/search-query.ts';
 import { parseSearchRequest } from '../../../src/fhir/search/search-request.ts';
-import type { StatementRunner } from '../../../src/db/coalesced-statements.ts';
+import { genericPlan, recordingRunner } from '../../support/generic-plan.ts';
 import { READ_ACCESS_TAG } from '../../../src/fhir/model/dsf-urls.ts';
 import { normalizeString } from '../../../src/fhir/search/param-types/string.ts';
 import { prefixUpperBound } from '../../../src/fhir/search/param-types/string-prefix-range.ts';
@@ -62,19 +62,8 @@ function indexConds(plan: Record<string, any>): string[] {
 }
 
 test('under a generic plan the name index is scanned by the prefix, not for every name', async () => {
-  const statements: { text: string; values: unknown[] }[] = [];
-  const recording: StatementRunner = { query: (text, values) => (statements.push({ text, values }), db.pool.query(text, values)) };
-  await executeSearch(recording, parseSearchRequest('Organization', [['name', 'Org 1']], { strict: true, defaultCount: 20 }), BASE, undefined, { maxPageBytes: 1 << 24 });
-  const client = await db.pool.connect();
-  try {
-    await client.query(`PREPARE name_page AS ${statements[0]!.text}`);
-    await client.query('SET plan_cache_mode = force_generic_plan');
-    const literal = (v: unknown): string => (typeof v === 'number' ? String(v) : client.escapeLiteral(String(v)));
-    const plan = (await client.query(`EXPLAIN (FORMAT JSON) EXECUTE name_page(${statements[0]!.values.map(literal).join(', ')})`)).rows[0]['QUERY PLAN'][0].Plan;
-    const conds = indexConds(plan);
-    assert.ok(conds.some((c) => /norm ~>=~/.test(c) && /norm ~<~/.test(c)), `index conditions: ${JSON.stringify(conds)}`);
-  } finally {
-    await client.query('DEALLOCATE ALL; RESET plan_cache_mode');
-    client.release();
-  }
+  const { runner, statements } = recordingRunner(db.pool);
+  await executeSearch(runner, parseSearchRequest('Organization', [['name', 'Org 1']], { strict: true, defaultCount: 20 }), BASE, undefined, { maxPageBytes: 1 << 24 });
+  const conds = indexConds(await genericPlan(db.pool, statements[0]!));
+  assert.ok(conds.some((c) => /norm ~>=~/.test(c) && /norm ~<~/.test(c)), `index conditions: ${JSON.stringify(conds)}`);
 });

@@ -15,6 +15,7 @@
 // search SQL writes `::uuid[]`, `::timestamptz`, `::numeric`); a text PostgreSQL refuses as a batch (SQL
 // state class 42) is remembered and not batched again.
 import { TurnBatches, type TurnBatchStats } from './turn-batches.ts';
+import { pgArrayLiteral } from './pg-array-literal.ts';
 
 /** What runs a statement: a pool, a request's view of it, a connection, or a coalescing view. */
 export interface StatementRunner {
@@ -31,16 +32,10 @@ type Row = Record<string, unknown>;
 
 const sameValue = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && JSON.stringify(a) === JSON.stringify(b));
 
-/** An array's text literal (`{"a","b"}`), for strings, numbers and nulls only; undefined otherwise. */
+/** An array's text literal (pg-array-literal.ts), for strings, finite numbers and nulls only; undefined otherwise. */
 function arrayLiteral(values: unknown[]): string | undefined {
-  const parts: string[] = [];
-  for (const v of values) {
-    if (v === null) parts.push('NULL');
-    else if (typeof v === 'string') parts.push(`"${v.replace(/[\\"]/g, '\\$&')}"`);
-    else if (typeof v === 'number' && Number.isFinite(v)) parts.push(String(v));
-    else return undefined;
-  }
-  return `{${parts.join(',')}}`;
+  const plain = values.every((v) => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)));
+  return plain ? pgArrayLiteral(values as (string | number | null)[]) : undefined;
 }
 
 /** The column of one parameter position over all vectors: its array type and the values to send; undefined when not batchable. */

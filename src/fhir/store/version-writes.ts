@@ -3,7 +3,7 @@
 // one prepared statement for all. The database still enforces the uniqueness keys.
 import type pg from 'pg';
 import type { IndexRow } from '../search/index-row.ts';
-import { pgArrayLiteral } from './pg-array-literal.ts';
+import { pgArrayLiteral } from '../../db/pg-array-literal.ts';
 
 /** One new version, ready to be written. */
 export interface VersionWrite {

@@ -1,8 +1,8 @@
-// PostgreSQL array literals ('{"a",NULL,"b"}') for the write statements' array parameters, built here
-// instead of by the pg driver: its serialiser runs two regular-expression replaces per element, and a
-// group of creates sends some fifty elements per create (the version columns and ten index-row
-// columns). The text is the driver's own, character for character (pg-array-literal.test.ts); only
-// flat arrays of strings, numbers, booleans and nulls, which is all the write statements send.
+// PostgreSQL array literals ('{"a",NULL,"b"}') for array parameters, built here instead of by the pg
+// driver: the write statements' columns (its serialiser runs two regular-expression replaces per
+// element, and a group of creates sends some fifty elements per create) and the coalescer's batch
+// columns. The text is the driver's own, character for character (pg-array-literal.test.ts); only flat
+// arrays of strings, numbers, booleans and nulls, which is all either sends.
 
 type Element = string | number | boolean | null | undefined;
 

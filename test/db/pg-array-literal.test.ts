@@ -3,8 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
-import { pgArrayLiteral } from '../../../src/fhir/store/pg-array-literal.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { pgArrayLiteral } from '../../src/db/pg-array-literal.ts';
 
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (v: unknown) => unknown };
 

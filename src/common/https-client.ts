@@ -81,8 +81,8 @@ export class HttpsClient {
       req.on('error', reject);
       markFailuresBeforeConnect(req, true);
       if (opts.connectTimeoutMs !== undefined) limitConnect(req, opts.connectTimeoutMs, url);
-      if (opts.body !== undefined) req.write(opts.body);
-      req.end();
+      // One end(body): Node then sends a Content-Length (write() and end() would send the body chunked).
+      req.end(opts.body);
     });
   }
 

@@ -3,9 +3,10 @@
 // jsonb insert+commit from as many connections before and after each round. Prints per side creates/s,
 // create / bare insert, p50, server and PostgreSQL CPU per create, and per round the ratio of each
 // side's creates/s to the first side's: on a shared machine single rounds swing by half, so read the
-// median and how many rounds were higher, never one round. Also the whole cost split per request: CPU of
-// the server, of PostgreSQL and of this process (the load generator) per create, and of PostgreSQL and
-// this process per bare insert (the bare inserts use the first side's database, whose server is idle then).
+// median and how many rounds were higher, never one round; the server's CPU per create is compared so
+// too. Also the whole cost split per request: CPU of the server, of PostgreSQL and of this process (the
+// load generator) per create, and of PostgreSQL and this process per bare insert (the bare inserts use
+// the first side's database, whose server is idle then).
 //
 //   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import ./bin/ts-loader.mjs bench/create-ab.ts [rounds] [segment ms] [clients] <side>...
 //
@@ -112,6 +113,8 @@ try {
   for (const side of sides.slice(1)) {
     const ratios = side.segments.map((x, i) => x.r.rps / sides[0]!.segments[i]!.r.rps);
     console.log(`${side.name} / ${sides[0]!.name} per round: creates/s median ${median(ratios).toFixed(3)}, higher in ${ratios.filter((x) => x > 1).length} of ${ratios.length} (${list(ratios, 2)})`);
+    const cpu = side.segments.map((x, i) => x.server / sides[0]!.segments[i]!.server);
+    console.log(`  server CPU per create median ${median(cpu).toFixed(3)}, lower in ${cpu.filter((x) => x < 1).length} of ${cpu.length} (${list(cpu, 2)})`);
   }
 } finally {
   client.close();

@@ -19,6 +19,7 @@ import { StatementCoalescer, type StatementRunner } from '../../db/coalesced-sta
 import { DEFAULT_WRITE_GROUP_LIMITS, WriteGroups, type WriteGroupLimits } from './write-groups.ts';
 import { rememberWrittenJson } from './written-json.ts';
 import { newResourceId } from './resource-ids.ts';
+import { versionTime } from './version-time.ts';
 
 type Obj = Record<string, any>;
 
@@ -386,7 +387,7 @@ export class ResourceStore {
     const cur = current ?? (await this.readCurrent(client, type, id, true));
     if (!cur) throw notFound(`${type}/${id} not found`);
     if (cur.deleted) return undefined;
-    const marker: StoredVersion = { id, type, version: cur.version + 1, lastUpdated: new Date().toISOString(), deleted: true };
+    const marker: StoredVersion = { id, type, version: cur.version + 1, lastUpdated: versionTime(), deleted: true };
     // The marker replaces the current version; the index rows and keys of the deleted version go.
     await this.submit(client, { id, type, version: marker.version, lastUpdated: marker.lastUpdated, replaces: true, indexRows: [], keys: [], previousKeys: [] }, marker);
     return marker;
@@ -459,7 +460,7 @@ export class ResourceStore {
    * refuses a key another current resource holds). `previous`: the current version being replaced.
    */
   private async writeVersion(client: pg.PoolClient, input: Resource, id: string, version: number, previous?: StoredVersion): Promise<StoredVersion & { resource: Resource }> {
-    const lastUpdated = new Date().toISOString();
+    const lastUpdated = versionTime();
     // resourceType, id and meta first in the stored JSON, as FHIR examples show them
     const { resourceType, id: _ignored, meta, ...rest } = input as Obj;
     const ordered = { resourceType, id, meta: { ...(meta ?? {}), versionId: String(version), lastUpdated }, ...rest } as Resource;

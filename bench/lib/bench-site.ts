@@ -14,8 +14,32 @@ export interface BenchSite {
   stop(): Promise<void>;
 }
 
-/** script: the server's command line (default `dsf fhir`; bench/read-costs.ts runs its probe server); cwd: the checkout to run it in. */
-export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string, script: string[] = ['src/cli/main.ts', 'fhir'], ready = /listening on https/, cwd?: string): Promise<BenchSite & { fhir: { match: RegExpMatchArray } }> {
+/** A side's runtime settings for an A/B of them: node options and environment variables of the server process. */
+export interface ServerSettings {
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * Settings from a text such as `--max-semi-space-size=32 DSF_FHIR_DB_POOL_MAX=4`: words starting with `-`
+ * are node options, NAME=value words are environment variables.
+ */
+export function parseServerSettings(text: string | undefined): ServerSettings {
+  const words = (text ?? '').split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  for (const w of words.filter((w) => !w.startsWith('-'))) {
+    const i = w.indexOf('=');
+    if (i < 1) throw new Error(`server setting '${w}' is neither a node option nor NAME=value`);
+    env[w.slice(0, i)] = w.slice(i + 1);
+  }
+  return { nodeArgs: words.filter((w) => w.startsWith('-')), env };
+}
+
+/**
+ * script: the server's command line (default `dsf fhir`; bench/read-costs.ts runs its probe server); cwd: the
+ * checkout to run it in; settings: node options and environment of this side's server (on top of the rest).
+ */
+export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string, script: string[] = ['src/cli/main.ts', 'fhir'], ready = /listening on https/, cwd?: string, settings: ServerSettings = {}): Promise<BenchSite & { fhir: { match: RegExpMatchArray } }> {
   const org = certs.organizations[organization]!;
   const dbName = `${dbPrefix}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
@@ -47,11 +71,12 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
         DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
         DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
         DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
+        ...settings.env,
       },
       ready,
       undefined,
       // DSF_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
-      process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : [],
+      [...(process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : []), ...(settings.nodeArgs ?? [])],
       cwd,
     );
   } catch (e) {

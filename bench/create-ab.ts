@@ -114,6 +114,8 @@ try {
   for (const side of sides.slice(1)) {
     const ratios = side.segments.map((x, i) => x.r.rps / sides[0]!.segments[i]!.r.rps);
     console.log(`${side.name} / ${sides[0]!.name} per round: creates/s median ${median(ratios).toFixed(3)}, higher in ${ratios.filter((x) => x > 1).length} of ${ratios.length} (${list(ratios, 2)})`);
+    const cpu = side.segments.map((x, i) => x.server / sides[0]!.segments[i]!.server);
+    console.log(`${side.name} / ${sides[0]!.name} per round: server CPU per create median ${median(cpu).toFixed(3)}, lower in ${cpu.filter((x) => x < 1).length} of ${cpu.length} (${list(cpu, 2)})`);
   }
 } finally {
   client.close();

@@ -10,14 +10,16 @@
 //
 //   DSF_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node --import ./bin/ts-loader.mjs bench/create-ab.ts [rounds] [segment ms] [clients] <side>...
 //
-// A side is `name` (this checkout) or `name=<checkout dir>`, e.g. `old=/work/ab-x new`.
+// A side is `name` (this checkout) or `name=<checkout dir>`, e.g. `old=/work/ab-x new`; DSF_AB_SETTINGS_<name>=
+// '--max-semi-space-size=32 DSF_FHIR_DB_POOL_MAX=4' gives that side's server node options and environment
+// variables (an A/B of runtime settings: two names for this checkout, one with settings).
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
-import { startBenchSite, type BenchSite } from './lib/bench-site.ts';
+import { parseServerSettings, startBenchSite, type BenchSite } from './lib/bench-site.ts';
 import { runFor, type LoadResult } from './lib/load.ts';
 import { databaseCpu, databaseCpuSince } from './lib/database-cpu.ts';
 import { spread } from './lib/rounds.ts';
@@ -61,7 +63,7 @@ let n = 0;
 try {
   for (const arg of sideArgs) {
     const [name, cwd] = arg.split('=') as [string, string | undefined];
-    const site = await startBenchSite(serverUrl, certs, 'Bench_Org', `dsf_create_ab_${name.replace(/\W/g, '_')}`, undefined, undefined, cwd);
+    const site = await startBenchSite(serverUrl, certs, 'Bench_Org', `dsf_create_ab_${name.replace(/\W/g, '_')}`, undefined, undefined, cwd, parseServerSettings(process.env[`DSF_AB_SETTINGS_${name}`]));
     const monitor = new pg.Client({ connectionString: site.databaseUrl });
     await monitor.connect();
     const create = () => client.request(`${site.baseUrl}/Patient`, { method: 'POST', headers: json, body: JSON.stringify({ resourceType: 'Patient', ...TAG, identifier: [{ system: 'http://bench/new', value: `n${n++}` }], active: true }) }).then((r) => r.status === 201);

@@ -37,7 +37,7 @@ import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
 import { startChild } from './lib/child.ts';
 import { databaseCpu, databaseCpuSince } from './lib/database-cpu.ts';
-import { startBenchSite } from './lib/bench-site.ts';
+import { parseServerSettings, startBenchSite } from './lib/bench-site.ts';
 import { runFor, runLoad } from './lib/load.ts';
 import { spread } from './lib/rounds.ts';
 
@@ -56,8 +56,10 @@ const org = certs.organizations.Bench_Org!;
 // machine's load moves both alike.
 const otherCheckout = process.env.DSF_LADDER_AB;
 // DSF_LADDER_A=<checkout>: site A from there (to swap the sides of an A/B).
-const site = await startBenchSite(serverUrl, certs, 'Bench_Org', 'dsf_ladder', ['bench/lib/read-ladder-server.ts'], /BARE (\d+)/, process.env.DSF_LADDER_A);
-const siteB = otherCheckout ? await startBenchSite(serverUrl, certs, 'Bench_Org', 'dsf_ladder_b', ['bench/lib/read-ladder-server.ts'], /BARE (\d+)/, otherCheckout).catch(async (e) => {
+// DSF_LADDER_SETTINGS_A / DSF_LADDER_SETTINGS_B='--max-semi-space-size=32 DSF_FHIR_DB_POOL_MAX=4': node options
+// and environment of that side's server only (an A/B of runtime settings: DSF_LADDER_AB=. for the same code).
+const site = await startBenchSite(serverUrl, certs, 'Bench_Org', 'dsf_ladder', ['bench/lib/read-ladder-server.ts'], /BARE (\d+)/, process.env.DSF_LADDER_A, parseServerSettings(process.env.DSF_LADDER_SETTINGS_A));
+const siteB = otherCheckout ? await startBenchSite(serverUrl, certs, 'Bench_Org', 'dsf_ladder_b', ['bench/lib/read-ladder-server.ts'], /BARE (\d+)/, otherCheckout, parseServerSettings(process.env.DSF_LADDER_SETTINGS_B)).catch(async (e) => {
   await site.stop();
   throw e;
 }) : undefined;
@@ -202,6 +204,12 @@ try {
     if (!other?.statements.length || other.statements.length !== f.statements.length) continue;
     const ratios = f.statements.map((x, k) => x / other.statements[k]!);
     console.log(`${name.padEnd(9)} statements here / @B: median ${spread(ratios).median.toFixed(3)}; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
+  }
+
+  // Each side's garbage collections over the whole run (seeding and warm-up included) and young generation's size at the end.
+  for (const [s, suffix] of [[site, ''], ...(siteB ? [[siteB, '@B'] as const] : [])] as const) {
+    const r = await client.request(`${s.baseUrl}/_ladder/gc`, { headers: json });
+    if (r.status === 200) console.log(`gc${suffix.padEnd(7)} ${r.body}, resident ${s.fhir.rssMiB().toFixed(0)} MiB`);
   }
 
   // System calls per request of the serving process during one segment of each rung.

@@ -4,6 +4,7 @@ import { freePort } from '../../src/db/embedded.ts';
 import { withDatabase } from '../../src/db/pool.ts';
 import pg from 'pg';
 import type { CertificateSet } from '../../src/cli/certs.ts';
+import { SERVER_NODE_OPTIONS } from '../../src/common/server-node-options.ts';
 import { startChild, type Child } from './child.ts';
 
 export interface BenchSite {
@@ -14,8 +15,35 @@ export interface BenchSite {
   stop(): Promise<void>;
 }
 
-/** script: the server's command line (default `dsf fhir`; bench/read-costs.ts runs its probe server); cwd: the checkout to run it in. */
-export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string, script: string[] = ['src/cli/main.ts', 'fhir'], ready = /listening on https/, cwd?: string): Promise<BenchSite & { fhir: { match: RegExpMatchArray } }> {
+/** A side's runtime settings for an A/B of them: node options and environment variables of the server process. */
+export interface ServerSettings {
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * Settings from a text such as `--max-semi-space-size=32 DSF_FHIR_DB_POOL_MAX=4`: words starting with `-`
+ * are node options, NAME=value words are environment variables.
+ */
+export function parseServerSettings(text: string | undefined): ServerSettings {
+  const words = (text ?? '').split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  for (const w of words.filter((w) => !w.startsWith('-'))) {
+    const i = w.indexOf('=');
+    if (i < 1) throw new Error(`server setting '${w}' is neither a node option nor NAME=value`);
+    env[w.slice(0, i)] = w.slice(i + 1);
+  }
+  return { nodeArgs: words.filter((w) => w.startsWith('-')), env };
+}
+
+/**
+ * script: the server's command line (default `dsf fhir`; bench/read-costs.ts runs its probe server); cwd: the
+ * checkout to run it in; settings: node options and environment of this side's server (on top of the rest; a
+ * node option given here wins over the same one of SERVER_NODE_OPTIONS, which the server runs with as deployed).
+ * Without settings, DSF_BENCH_SERVER_SETTINGS gives them (e.g. `--max-semi-space-size=16` for a whole bench of
+ * the servers as they ran before SERVER_NODE_OPTIONS).
+ */
+export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string, script: string[] = ['src/cli/main.ts', 'fhir'], ready = /listening on https/, cwd?: string, settings: ServerSettings = parseServerSettings(process.env.DSF_BENCH_SERVER_SETTINGS)): Promise<BenchSite & { fhir: { match: RegExpMatchArray } }> {
   const org = certs.organizations[organization]!;
   const dbName = `${dbPrefix}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
@@ -47,11 +75,12 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
         DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
         DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
         DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
+        ...settings.env,
       },
       ready,
       undefined,
       // DSF_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
-      process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : [],
+      [...SERVER_NODE_OPTIONS, ...(process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : []), ...(settings.nodeArgs ?? [])],
       cwd,
     );
   } catch (e) {

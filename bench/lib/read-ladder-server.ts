@@ -4,6 +4,8 @@
 // /fhir/_ladder/body: a read's body), so responses differ by their headers only.
 import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { readFhirServerConfig } from '../../src/fhir/config.ts';
 import { startFhirServer } from '../../src/fhir/fhir-server.ts';
@@ -15,6 +17,17 @@ let body = '{}';
 let searchBody = '{}';
 type Params = { type: string; id: string };
 const env = process.env;
+
+// Garbage collections since start, by kind (for an A/B of V8's heap settings): count and pause time.
+const gc = { scavenges: 0, scavengeMs: 0, markCompacts: 0, markCompactMs: 0, other: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) (gc.scavenges++, (gc.scavengeMs += e.duration));
+    else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) (gc.markCompacts++, (gc.markCompactMs += e.duration));
+    else gc.other++;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 const bare = Fastify({ https: { cert: readFileSync(env.DEV_DSF_SERVER_CERTIFICATE!), key: readFileSync(env.DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY!), ca: readFileSync(env.DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS!), requestCert: true, rejectUnauthorized: false } });
 bare.get('/fixed', async (_req, reply) => reply.header('content-type', 'application/fhir+json').send(body));
@@ -34,6 +47,8 @@ const server = await startFhirServer(readFhirServerConfig(env), {
     });
     // The coalescers' counters (db/turn-batches.ts), for batch statements per request.
     app.get('/_ladder/stats', async (_req, reply) => reply.send({ reads: deps.service.store.currentReads.stats, searches: deps.service.store.searchStatements.stats }));
+    // Collections so far and the young generation's size now (bench/read-costs.ts prints them at the end).
+    app.get('/_ladder/gc', async (_req, reply) => reply.send({ ...gc, newSpaceMiB: (getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20 }));
     // A search's URL (its query string parsed) and a searchset's bytes, through our app's hooks, without the search.
     app.get('/_ladder/search-fixed/:type', async (_req, reply) => sendJsonText(reply, 200, searchBody));
     // Our app's hooks (identity, scope, log line, metrics) around a fixed answer.

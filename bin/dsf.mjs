@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 // Runs the TypeScript CLI through our loader (ts-loader.mjs) so no build step is needed.
 import './ts-loader.mjs';
 

@@ -4,7 +4,6 @@ import { freePort } from '../../src/db/embedded.ts';
 import { withDatabase } from '../../src/db/pool.ts';
 import pg from 'pg';
 import type { CertificateSet } from '../../src/cli/certs.ts';
-import { SERVER_NODE_OPTIONS } from '../../src/common/server-node-options.ts';
 import { startChild, type Child } from './child.ts';
 
 export interface BenchSite {
@@ -38,10 +37,9 @@ export function parseServerSettings(text: string | undefined): ServerSettings {
 
 /**
  * script: the server's command line (default `dsf fhir`; bench/read-costs.ts runs its probe server); cwd: the
- * checkout to run it in; settings: node options and environment of this side's server (on top of the rest; a
- * node option given here wins over the same one of SERVER_NODE_OPTIONS, which the server runs with as deployed).
- * Without settings, DSF_BENCH_SERVER_SETTINGS gives them (e.g. `--max-semi-space-size=16` for a whole bench of
- * the servers as they ran before SERVER_NODE_OPTIONS).
+ * checkout to run it in; settings: node options and environment of this side's server (on top of the rest).
+ * Without settings, DSF_BENCH_SERVER_SETTINGS gives them (e.g. `--max-semi-space-size=64` for a whole bench of
+ * servers with a larger young generation).
  */
 export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string, script: string[] = ['src/cli/main.ts', 'fhir'], ready = /listening on https/, cwd?: string, settings: ServerSettings = parseServerSettings(process.env.DSF_BENCH_SERVER_SETTINGS)): Promise<BenchSite & { fhir: { match: RegExpMatchArray } }> {
   const org = certs.organizations[organization]!;
@@ -80,7 +78,7 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
       ready,
       undefined,
       // DSF_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
-      [...SERVER_NODE_OPTIONS, ...(process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : []), ...(settings.nodeArgs ?? [])],
+      [...(process.env.DSF_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DSF_BENCH_CPU_PROF}`] : []), ...(settings.nodeArgs ?? [])],
       cwd,
     );
   } catch (e) {

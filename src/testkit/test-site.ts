@@ -7,6 +7,7 @@ import { SiteProcess } from './child-process.ts';
 import { findDraftTask, requestedTaskFrom } from '../plugin-api/draft-tasks.ts';
 import { waitFor } from '../common/polling.ts';
 import { completedResponse, openQuestionnaireResponses, type AnswerValue } from './user-tasks.ts';
+import { recentProblems } from './log-problems.ts';
 import { BpmnMessage } from '../plugin-api/constants.ts';
 
 export type TaskStatus = NonNullable<Task['status']>;
@@ -148,7 +149,10 @@ export class RunningTestSite implements TestSite {
       },
       options.timeoutMs ?? DEFAULT_WAIT_MS,
     ).catch((e: Error) => {
-      throw new Error(`${e.message} (last seen: status ${last?.status ?? '?'}${last?.output?.length ? `, outputs ${JSON.stringify(last.output)}` : ''})`);
+      // The site's own warnings and errors say why, where the status alone does not.
+      const problems = [...(this.bpeEnabled ? recentProblems(this.bpe.log).map((l) => `  BPE: ${l}`) : []), ...recentProblems(this.fhirServer.log).map((l) => `  FHIR: ${l}`)];
+      const said = problems.length ? `\n${this.organization}'s last warnings and errors:\n${problems.join('\n')}` : '';
+      throw new Error(`${e.message} (last seen: status ${last?.status ?? '?'}${last?.output?.length ? `, outputs ${JSON.stringify(last.output)}` : ''})${said}`);
     });
   }
 

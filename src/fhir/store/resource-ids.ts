@@ -5,22 +5,17 @@
 // written (and full-page images in the WAL after a checkpoint) per create. The time an id carries is
 // the creation time its first version's meta.lastUpdated shows anyway.
 import { randomUUID } from 'node:crypto';
+import { perMillisecond } from './version-time.ts';
 
-/** The millisecond of the last id made, and its id's first 15 characters (time, dashes, version digit). */
-let prefixMs = -1;
-let prefix = '';
+/** An id's first 15 characters for the current millisecond: the time in hex, with its dashes, and the version digit. */
+const timePrefix = perMillisecond((ms) => {
+  const time = ms.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7`;
+});
 
 /** A new server-assigned resource id (lower-case UUID, version 7). */
 export function newResourceId(): string {
   // randomUUID is a version 4 UUID from a cached pool of random bytes: its first 48 bits become the
-  // time, its version digit 7; the variant bits (10) are already those version 7 needs. The time part
-  // is formatted once per millisecond (half of an id's cost otherwise).
-  const random = randomUUID();
-  const ms = Date.now();
-  if (ms !== prefixMs) {
-    const time = ms.toString(16).padStart(12, '0');
-    prefix = `${time.slice(0, 8)}-${time.slice(8, 12)}-7`;
-    prefixMs = ms;
-  }
-  return prefix + random.slice(15);
+  // time, its version digit 7; the variant bits (10) are already those version 7 needs.
+  return timePrefix() + randomUUID().slice(15);
 }

@@ -12,6 +12,7 @@ import { migrate } from '../../../src/db/migrate.ts';
 import { FHIR_MIGRATIONS, EVENT_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
 import { newResourceId } from '../../../src/fhir/store/resource-ids.ts';
 import { isServerId, ResourceStore } from '../../../src/fhir/store/resource-store.ts';
+import { nextMillisecond } from '../../support/clock.ts';
 
 let db: TestDatabase;
 before(async () => {
@@ -20,14 +21,6 @@ before(async () => {
   await migrate(db.pool, 'fhir-events', EVENT_MIGRATIONS);
 });
 after(() => db?.drop());
-
-/** Waits until the clock has moved to the next millisecond. */
-function nextMillisecond(): void {
-  const t = Date.now();
-  while (Date.now() === t) {
-    // busy wait: a millisecond
-  }
-}
 
 test('a new id is a version 7 UUID of the RFC variant that the store takes as its own', () => {
   for (let i = 0; i < 1000; i++) {

@@ -3,14 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { versionTime } from '../../../src/fhir/store/version-time.ts';
-
-/** Waits until the clock has moved to the next millisecond. */
-function nextMillisecond(): void {
-  const t = Date.now();
-  while (Date.now() === t) {
-    // busy wait: a millisecond
-  }
-}
+import { nextMillisecond } from '../../support/clock.ts';
 
 test('the current time in ISO 8601 UTC with milliseconds, as toISOString gives it', () => {
   for (let i = 0; i < 5; i++) {

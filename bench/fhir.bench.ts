@@ -14,6 +14,7 @@ import { sitesBundle } from '../src/fhir/init-bundle.ts';
 import { formatRow, runFor, runLoad, type LoadResult } from './lib/load.ts';
 import { bracketing, roundPlan, spread } from './lib/rounds.ts';
 import { startChild, type Child } from './lib/child.ts';
+import { countConnections } from './lib/connection-count.ts';
 import { databaseCpu, databaseCpuSince } from './lib/database-cpu.ts';
 import { startBenchSite } from './lib/bench-site.ts';
 import { measureBinary } from './binary.bench.ts';
@@ -35,13 +36,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
   const remoteClient = new HttpsClient({ ca, cert: readFileSync(remote.client.certPath, 'utf8'), key: readFileSync(remote.client.keyPath, 'utf8') }, { maxSockets: 64 });
   // New connections (TCP + TLS handshake) each client opened: a measured round should reuse its sockets.
   let connectionsOpened = 0;
-  for (const c of [client, remoteClient]) {
-    const create = c.agent.createConnection.bind(c.agent) as (...a: unknown[]) => unknown;
-    (c.agent as unknown as { createConnection: (...a: unknown[]) => unknown }).createConnection = (...a: unknown[]) => {
-      connectionsOpened++;
-      return create(...a);
-    };
-  }
+  for (const c of [client, remoteClient]) countConnections(c, () => connectionsOpened++);
   const json = { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' };
   const results: LoadResult[] = [];
   let baselineChild: Child | undefined; // stopped in finally too: a failed run left it running

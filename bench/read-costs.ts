@@ -36,6 +36,7 @@ import pg from 'pg';
 import { generateCertificates } from '../src/cli/certs.ts';
 import { HttpsClient } from '../src/common/https-client.ts';
 import { startChild } from './lib/child.ts';
+import { countConnections } from './lib/connection-count.ts';
 import { databaseCpu, databaseCpuSince } from './lib/database-cpu.ts';
 import { parseServerSettings, startBenchSite } from './lib/bench-site.ts';
 import { runFor, runLoad } from './lib/load.ts';
@@ -117,8 +118,7 @@ try {
   baseline = await startChild(['bench/lib/baseline-server.ts', org.server.certPath, org.server.keyPath, certs.ca.certPath, String(a.sample.length)], {}, /PORT (\d+)/);
   // Connections the load generator opened (TLS handshakes), per segment: a site whose keep-alive sockets were dropped pays new ones.
   let opened = 0;
-  const create = client.agent.createConnection.bind(client.agent);
-  client.agent.createConnection = ((...args: Parameters<typeof create>) => (opened++, create(...args))) as typeof create;
+  countConnections(client, () => opened++);
   const get = (url: string) => client.request(url, { headers: json }).then((r) => r.status === 200);
   const rungs: Rung[] = [['baseline', () => `https://localhost:${baseline!.match[1]}/fixed`, () => baseline!.cpuMicros(), undefined], ...a.rungs.flatMap((r, k) => (b ? [r, b.rungs[k]!] : [r]))];
   // DSF_LADDER_ONLY=bare,hooks: only these rungs (e.g. for a CPU profile with DSF_BENCH_CPU_PROF).

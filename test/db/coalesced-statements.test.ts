@@ -88,6 +88,40 @@ test('a statement alone in its turn, other texts and other groups run on their o
   assert.equal(coalescer.stats.batchStatements, 0);
 });
 
+/** The next pass of the event loop (after its poll for I/O). */
+const nextPass = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test('a batch with company takes in the statements of the next two passes of the event loop (requests that came in meanwhile)', async () => {
+  const coalescer = new StatementCoalescer();
+  const runner = counting(db.pool);
+  const group = {};
+  const values: unknown[][] = [['name-1', 0, 3, 0], ['name-2', 0, 3, 0], ['name-3', 0, 3, 0], ['name-4', 0, 3, 0], ['name-5', 0, 3, 0]];
+  const asked = [coalescer.query(runner, group, PAGE, values[0]!), coalescer.query(runner, group, PAGE, values[1]!)];
+  await nextPass();
+  asked.push(coalescer.query(runner, group, PAGE, values[2]!));
+  await nextPass();
+  asked.push(coalescer.query(runner, group, PAGE, values[3]!));
+  const together = await Promise.all(asked);
+  // Sent by now: the next statement starts a batch of its own (alone, so its own statement).
+  await coalescer.query(runner, group, PAGE, values[4]!);
+  for (const [k, v] of values.slice(0, 4).entries()) assert.deepEqual(together[k]!.rows, (await db.pool.query(PAGE, v)).rows);
+  assert.equal(runner.texts.length, 2, 'one batch statement for four, the fifth on its own');
+  assert.deepEqual(coalescer.stats, { coalesced: 4, batchStatements: 1, failedBatches: 0 });
+});
+
+test('a statement alone in its turn is sent at the end of it, not held for company', async () => {
+  const coalescer = new StatementCoalescer();
+  const runner = counting(db.pool);
+  const group = {};
+  const first = coalescer.query(runner, group, PAGE, ['name-1', 0, 3, 0]);
+  await nextPass();
+  assert.deepEqual(runner.texts, [PAGE], 'sent after its own turn');
+  const second = coalescer.query(runner, group, PAGE, ['name-2', 0, 3, 0]);
+  await Promise.all([first, second]);
+  assert.deepEqual(runner.texts, [PAGE, PAGE]);
+  assert.equal(coalescer.stats.batchStatements, 0);
+});
+
 test('values of types the batch cannot carry (objects, decimals): each statement on its own, no failure', async () => {
   const text = 'SELECT i.n FROM items i WHERE i.n < $1::numeric ORDER BY i.n LIMIT 2';
   const coalescer = new StatementCoalescer();

@@ -95,6 +95,16 @@ try {
   const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
   const batches = new Map<string, { text: string; values: unknown[] }[]>();
   for (const [v, opts, code] of variants) batches.set(v, await Promise.all(Array.from({ length: 10 }, (_, k) => batchOf(opts, k * PER, code))));
+  // DSF_STATEMENT_WRAPPER=1: the served batch with the coalescer's wrapper changed, to price its parts: without
+  // the rows' numbering and the final sort (rows in the nested loop's order, the LATERAL fenced by OFFSET 0).
+  if (process.env.DSF_STATEMENT_WRAPPER) {
+    const served0 = batches.get(variants[0]![0])!;
+    const unordered = (t: string) => t.replace('(SELECT x.*, row_number() OVER () AS batch_row FROM (', '(SELECT x.* FROM (').replace(/\n  \) x\) b/, '\n  ) x OFFSET 0) b').replace(' ORDER BY q.batch_k, b.batch_row', '');
+    const changed = served0.map((b) => ({ text: unordered(b.text), values: b.values }));
+    if (changed[0]!.text === served0[0]!.text) throw new Error('wrapper variant: text unchanged');
+    variants.push(['wrapper unordered', served]);
+    batches.set('wrapper unordered', changed);
+  }
   if (other) {
     const [a, b] = [batches.get(variants[0]![0])![0]!, batches.get(variants[1]![0])![0]!];
     console.log(`statement here${a.text === b.text ? ' (the same text as @B)' : ''}:\n${a.text}\n`);

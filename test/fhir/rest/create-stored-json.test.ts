@@ -44,3 +44,19 @@ test('a create stores and answers the JSON the spreads of the write path gave, f
     assert.deepEqual((await site.client.get(`/Patient/${r.json.id}`)).json, JSON.parse(text));
   }
 });
+
+test('a create with validation warnings answers them after what it tells, and stores the same JSON', async () => {
+  const body = { resourceType: 'Patient', meta: TAG_ALL, extension: [{ url: 'http://example.org/unknown-extension', valueString: 'x' }], identifier: [ID] };
+  const told = await site.client.post('/Patient', body, { prefer: 'return=OperationOutcome' });
+  assert.equal(told.status, 201, told.body);
+  assert.deepEqual(told.json, {
+    resourceType: 'OperationOutcome',
+    issue: [
+      { severity: 'information', code: 'informational', diagnostics: '201' },
+      { severity: 'warning', code: 'not-found', diagnostics: 'Unknown extension http://example.org/unknown-extension', expression: ['Patient.extension[0]'] },
+    ],
+  });
+  const r = await site.client.post('/Patient', body);
+  assert.equal(r.status, 201);
+  assert.equal(r.body, expected(body, r.json.id, r.json.meta.lastUpdated));
+});

@@ -136,7 +136,8 @@ function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: Oper
     return;
   }
   let empty = true;
-  const choices = new Map<string, string>();
+  // Made on the first choice element met: most objects have none.
+  let choices: Map<string, string> | undefined;
   for (const key of Object.keys(obj)) {
     empty = false;
     if (key === 'resourceType' && type.kind === 'resource') continue;
@@ -148,6 +149,7 @@ function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: Oper
       continue;
     }
     if (el.choiceOf) {
+      choices ??= new Map();
       const other = choices.get(el.choiceOf);
       if (other && other !== name) issues.push(issue(`Only one of ${el.choiceOf}[x] may be given, found ${other} and ${name}`, `${path}.${name}`));
       choices.set(el.choiceOf, name);

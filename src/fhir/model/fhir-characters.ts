@@ -20,6 +20,11 @@ export function forbiddenCharacter(text: string): string | undefined {
   return m ? describe(m[0]) : undefined;
 }
 
+/** Whether a text holds a character FHIR text may not (forbiddenCharacter without naming it). */
+export function hasForbiddenCharacter(text: string): boolean {
+  return FORBIDDEN.test(text);
+}
+
 /**
  * Whether values parsed from this JSON text may hold a forbidden character. JSON.parse refuses raw
  * control characters in strings, so only an escape (\\u0007, a lone \\ud800) or a raw U+FFFE/U+FFFF

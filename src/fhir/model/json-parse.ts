@@ -3,7 +3,7 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
 import { isIntegerType, isResourceType, jsonPrimitiveKind, typeInfo, type ElementInfo, type TypeInfo } from './type-model.ts';
-import { FORBIDDEN_CHARACTER_RULE, forbiddenCharacter, jsonTextMayHoldForbidden } from './fhir-characters.ts';
+import { FORBIDDEN_CHARACTER_RULE, forbiddenCharacter, hasForbiddenCharacter, jsonTextMayHoldForbidden } from './fhir-characters.ts';
 import { MAX_JSON_DEPTH } from './nesting-limits.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -29,11 +29,52 @@ export function parseFhirJson(text: string): Resource {
 }
 
 /**
- * One pass over parsed JSON, without recursion (the input may be nested arbitrarily deep): refuses
- * nesting deeper than MAX_JSON_DEPTH, keys and strings with characters FHIR text may not hold, and
- * numbers JSON.parse turned into Infinity.
+ * Refuses nesting deeper than MAX_JSON_DEPTH, keys and strings with characters FHIR text may not hold,
+ * and numbers JSON.parse turned into Infinity. Nearly all input has none of these: a first pass only
+ * finds whether there is one, without building a single path; only then does the pass that names the
+ * first problem's location run.
  */
 function checkJsonContent(root: JsonObject, checkCharacters: boolean): void {
+  if (hasContentProblem(root, checkCharacters)) refuseFirstContentProblem(root, checkCharacters);
+}
+
+/** Whether refuseFirstContentProblem would refuse: the same checks, without recursion and without paths. */
+function hasContentProblem(root: JsonObject, checkCharacters: boolean): boolean {
+  // The values still to visit and their depths, side by side: no object per value.
+  const values: (JsonObject | unknown[])[] = [root];
+  const depths: number[] = [1];
+  while (values.length) {
+    const value = values.pop()!;
+    const depth = depths.pop()!;
+    if (depth > MAX_JSON_DEPTH) return true;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) if (childHasProblem(value[i], depth, checkCharacters, values, depths)) return true;
+    } else {
+      for (const key of Object.keys(value)) {
+        if (checkCharacters && hasForbiddenCharacter(key)) return true;
+        if (childHasProblem(value[key], depth, checkCharacters, values, depths)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** A child's own problem; objects and arrays are queued for the walk instead. */
+function childHasProblem(child: unknown, depth: number, checkCharacters: boolean, values: unknown[], depths: number[]): boolean {
+  if (typeof child === 'string') return checkCharacters && hasForbiddenCharacter(child);
+  if (typeof child === 'number') return !Number.isFinite(child);
+  if (typeof child === 'object' && child !== null) {
+    values.push(child);
+    depths.push(depth + 1);
+  }
+  return false;
+}
+
+/**
+ * One pass over parsed JSON, without recursion (the input may be nested arbitrarily deep), refusing
+ * at the first problem it meets, named with its location.
+ */
+function refuseFirstContentProblem(root: JsonObject, checkCharacters: boolean): void {
   const rootPath = typeof root.resourceType === 'string' ? root.resourceType : '$';
   const stack: { value: JsonObject | unknown[]; path: string; depth: number }[] = [{ value: root, path: rootPath, depth: 1 }];
   while (stack.length) {
@@ -95,7 +136,8 @@ function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: Oper
     return;
   }
   let empty = true;
-  const choices = new Map<string, string>();
+  // Made on the first choice element met: most objects have none.
+  let choices: Map<string, string> | undefined;
   for (const key of Object.keys(obj)) {
     empty = false;
     if (key === 'resourceType' && type.kind === 'resource') continue;
@@ -107,6 +149,7 @@ function checkObject(obj: JsonObject, type: TypeInfo, path: string, issues: Oper
       continue;
     }
     if (el.choiceOf) {
+      choices ??= new Map();
       const other = choices.get(el.choiceOf);
       if (other && other !== name) issues.push(issue(`Only one of ${el.choiceOf}[x] may be given, found ${other} and ${name}`, `${path}.${name}`));
       choices.set(el.choiceOf, name);

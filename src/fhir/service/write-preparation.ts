@@ -4,6 +4,7 @@
 // validation, so a caller who may not write learns nothing from validation messages (fhir-server.ts).
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../common/errors.ts';
+import { spreadWith } from '../../common/spread-with.ts';
 import { checkJsonShape } from '../model/json-parse.ts';
 import { DSF_PROFILE_BASE } from '../model/dsf-urls.ts';
 import { behaviourOf, defaultProfileOf } from '../types/registry.ts';
@@ -20,7 +21,8 @@ export function withDefaultProfile(resource: Resource): Resource {
   if (profiles.some((p) => p.startsWith(DSF_PROFILE_BASE))) return resource;
   const def = defaultProfileOf(resource.resourceType);
   if (!def) return resource;
-  return { ...resource, meta: { ...(resource.meta ?? {}), profile: [def, ...profiles] } } as Resource;
+  // Copies by assignment: V8 builds `{ ...meta, profile }` on a slow path (common/spread-with.ts).
+  return spreadWith(resource, { meta: spreadWith(resource.meta, { profile: [def, ...profiles] }) }) as Resource;
 }
 
 export class WritePreparation {

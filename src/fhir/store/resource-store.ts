@@ -13,6 +13,7 @@ import { uuidArray } from './search-sql.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
 import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
+import { versionResource } from './version-resource.ts';
 import { BatchedWriteError, WriteBatch } from './write-batch.ts';
 import { ReadCoalescer, type RowsById } from './read-coalescing.ts';
 import { StatementCoalescer, type StatementRunner } from '../../db/coalesced-statements.ts';
@@ -461,9 +462,7 @@ export class ResourceStore {
    */
   private async writeVersion(client: pg.PoolClient, input: Resource, id: string, version: number, previous?: StoredVersion): Promise<StoredVersion & { resource: Resource }> {
     const lastUpdated = versionTime();
-    // resourceType, id and meta first in the stored JSON, as FHIR examples show them
-    const { resourceType, id: _ignored, meta, ...rest } = input as Obj;
-    const ordered = { resourceType, id, meta: { ...(meta ?? {}), versionId: String(version), lastUpdated }, ...rest } as Resource;
+    const ordered = versionResource(input, id, version, lastUpdated);
     const replaces = version > 1;
     const stored = { id, type: ordered.resourceType, version, lastUpdated, deleted: false, resource: ordered };
     const json = JSON.stringify(ordered);

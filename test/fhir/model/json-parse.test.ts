@@ -81,3 +81,11 @@ test('checkJsonShape reports competing choice variants and bad nested resources'
   assert.deepEqual(where({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Task', status: 5 } }] }), ['Bundle.entry[0].resource.status']);
   assert.deepEqual(where({ resourceType: 'Nope' }), ['resourceType']);
 });
+
+test('checkJsonShape reports a competing choice variant wherever it comes among the keys, per object', () => {
+  // The choices seen are kept per object, from the first choice element on.
+  assert.deepEqual(where({ resourceType: 'Patient', active: true, deceasedBoolean: false, gender: 'male', deceasedDateTime: '2020-01-01' }), ['Patient.deceasedDateTime']);
+  assert.deepEqual(where({ resourceType: 'Patient', deceasedBoolean: false, multipleBirthInteger: 2, multipleBirthBoolean: true, deceasedDateTime: '2020' }), ['Patient.multipleBirthBoolean', 'Patient.deceasedDateTime']);
+  assert.deepEqual(where({ resourceType: 'Patient', deceasedBoolean: false, extension: [{ url: 'u', valueString: 'a' }, { url: 'v', valueInteger: 1 }] }), []);
+  assert.deepEqual(where({ resourceType: 'Patient', deceasedBoolean: false, _deceasedBoolean: { id: 'x' } }), []);
+});

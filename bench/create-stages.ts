@@ -9,6 +9,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cpuNanosPerCall } from './lib/cpu-rounds.ts';
 import { spread } from './lib/rounds.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 8);
@@ -90,15 +91,7 @@ const stages: Stage[] = [
   ...(OTHER ? await stagesOf(resolve(OTHER), 'other: ') : []),
 ];
 
-const ns = new Map<string, number[]>(stages.map(([n]) => [n, []]));
-for (let round = 0; round <= ROUNDS; round++) {
-  for (const [name, run] of round % 2 ? [...stages].reverse() : stages) {
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < N; i++) run(i);
-    const c = process.cpuUsage(c0);
-    if (round > 0) ns.get(name)!.push(((c.user + c.system) * 1000) / N); // round 0 warms up
-  }
-}
+const ns = cpuNanosPerCall(stages, ROUNDS, N);
 for (const [name, xs] of ns) {
   const s = spread(xs);
   console.log(`${name.padEnd(42)} ${s.median.toFixed(0).padStart(6)} ns (${s.min.toFixed(0)}–${s.max.toFixed(0)})`);

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
 import { directLineWriter } from '../src/fhir/rest/request-line.ts';
 import { REQUEST_LINE_KEYS } from '../src/fhir/rest/request-log.ts';
+import { cpuNanosPerCall } from './lib/cpu-rounds.ts';
 import { spread } from './lib/rounds.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 10);
@@ -19,15 +20,7 @@ const ways: [string, (i: number) => void][] = [
   ['pino', (i) => logger.info(Object.assign({}, bindings, fieldsOf(i)), 'request')],
   ['direct', (i) => write(bindings, fieldsOf(i), 'request')],
 ];
-const ns = new Map<string, number[]>(ways.map(([n]) => [n, []]));
-for (let round = 0; round < ROUNDS + 1; round++) {
-  for (const [name, run] of round % 2 ? [...ways].reverse() : ways) {
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < LINES; i++) run(i);
-    const c = process.cpuUsage(c0);
-    if (round > 0) ns.get(name)!.push(((c.user + c.system) * 1000) / LINES); // round 0 warms up
-  }
-}
+const ns = cpuNanosPerCall(ways, ROUNDS, LINES);
 for (const [name, xs] of ns) {
   const s = spread(xs);
   console.log(`${name.padEnd(7)} ${s.median.toFixed(0)} ns per line (${s.min.toFixed(0)}–${s.max.toFixed(0)}), ${ROUNDS} rounds of ${LINES}`);

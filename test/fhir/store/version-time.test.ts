@@ -1,5 +1,5 @@
-// A new version's time is the current time as toISOString() formats it, also when it is formatted
-// only once per millisecond: never a millisecond that has passed.
+// A new version's time is the current time as toISOString() formats it, also with its text up to the
+// seconds kept from an earlier call: never a millisecond that has passed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isoTimeFormatter, versionTime } from '../../../src/fhir/store/version-time.ts';

@@ -19,13 +19,17 @@ function pageLinks(base: string, params: [string, string][], offset: number, cou
   q.set('_count', String(count));
   const prefix = `${base}?${q.toString()}&`;
   const url = (o: number) => (count > 0 && o % count === 0 ? `${prefix}_page=${o / count + 1}` : `${prefix}_offset=${o}`);
-  const links: BundleLink[] = [{ relation: 'self', url: url(offset) }];
+  const self = url(offset);
+  const links: BundleLink[] = [{ relation: 'self', url: self }];
   if (count === 0) return links;
   const lastOffset = Math.max(0, Math.ceil(total / count) - 1) * count;
-  links.push({ relation: 'first', url: url(0) });
+  // A page that is the first (or the last) has that link's URL already: the same string, built once
+  // (and, being the same string, written into the JSON once: searchsetFrameJson).
+  const first = offset === 0 ? self : url(0);
+  links.push({ relation: 'first', url: first });
   if (offset > 0) links.push({ relation: 'previous', url: url(Math.min(Math.max(0, offset - count), lastOffset)) });
   if (offset + returned < total) links.push({ relation: 'next', url: url(offset + returned) });
-  links.push({ relation: 'last', url: url(lastOffset) });
+  links.push({ relation: 'last', url: lastOffset === offset ? self : lastOffset === 0 ? first : url(lastOffset) });
   return links;
 }
 
@@ -65,7 +69,13 @@ function searchsetFrame(baseUrl: string, req: SearchRequest, result: SearchResul
 function searchsetFrameJson(baseUrl: string, req: SearchRequest, result: SearchResult<unknown>): string {
   const links = pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, result.offset, req.summary === 'count' ? 0 : req.count, result.total, result.matches.length);
   let json = `{"resourceType":"Bundle","type":"searchset","total":${JSON.stringify(result.total)},"link":[`;
-  for (let k = 0; k < links.length; k++) json += `${k ? ',' : ''}{"relation":"${links[k]!.relation}","url":${JSON.stringify(links[k]!.url)}}`;
+  let url: string | undefined;
+  let urlJson = '';
+  for (let k = 0; k < links.length; k++) {
+    // A URL the link before had (self, first and last of a one-page result) is not escaped again.
+    if (links[k]!.url !== url) urlJson = JSON.stringify((url = links[k]!.url));
+    json += `${k ? ',' : ''}{"relation":"${links[k]!.relation}","url":${urlJson}}`;
+  }
   return `${json}]`;
 }
 

@@ -5,7 +5,7 @@ import type { ResourceText, SearchResult } from '../store/search-query.ts';
 import type { StoredVersion } from '../store/resource-store.ts';
 import { parseSummaryMode, selectElements, summarize } from './summary.ts';
 import { compactJsonbText } from '../store/jsonb-text.ts';
-import { referenceCleaningWatch } from '../references/reference-cleaner.ts';
+import { ReferenceCleaningWatch } from '../references/reference-cleaner.ts';
 import { contentStorageOf } from './content.ts';
 
 /**
@@ -102,7 +102,7 @@ export function searchsetJson(baseUrl: string, req: SearchRequest, result: Searc
   const entries: string[] = [];
   const add = (r: ResourceText, mode: 'match' | 'include'): boolean => {
     if (contentStorageOf(r.type)) return false;
-    const cleaning = referenceCleaningWatch();
+    const cleaning = new ReferenceCleaningWatch();
     const json = compactJsonbText(r.text, cleaning.key);
     if (json === undefined || cleaning.mayChange) return false;
     entries.push(`{"fullUrl":${JSON.stringify(`${baseUrl}/${r.type}/${r.id}`)},"resource":${json},"search":{"mode":"${mode}"}}`);

@@ -45,27 +45,10 @@ export function cleanForOutput<T extends Resource>(resource: T): T {
  * Decides from a resource's keys alone (each with the first character of its value, as JSON text, and
  * its depth, 1 for the resource itself) whether cleanLiteralReferences could change it: only an object
  * inside the resource with a string `reference` and an `identifier` can be changed, so `mayChange`
- * false is certain (true may be a false alarm: the two keys in different objects).
- */
-export function referenceCleaningWatch(): { key(name: string, valueStart: number, depth: number): void; readonly mayChange: boolean } {
-  let reference = false;
-  let identifier = false;
-  return {
-    key(name, valueStart, depth) {
-      if (depth < 2) return;
-      if (name === 'reference' && valueStart === 0x22) reference = true;
-      else if (name === 'identifier') identifier = true;
-    },
-    get mayChange() {
-      return reference && identifier;
-    },
-  };
-}
-
-/**
- * The same watch as referenceCleaningWatch's, as a class: V8 makes an object literal with a getter on a
- * slow path (about 0.8 µs each against 0.15 µs here; docs/performance.md, sixteenth session), and the
- * searchset makes one per entry. `key` is a bound field: compactJsonbText calls it detached.
+ * false is certain (true may be a false alarm: the two keys in different objects). A class, not an
+ * object literal with a getter, which V8 makes on a slow path (about 0.8 µs each against 0.15 µs;
+ * docs/performance.md, sixteenth session): a read makes one, a searchset one per entry. `key` is a bound
+ * field: compactJsonbText calls it detached.
  */
 export class ReferenceCleaningWatch {
   private reference = false;

@@ -15,7 +15,7 @@ import { isServedResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, searchsetJson, historyBundle } from './result-bundles.ts';
 import type { InteractionResult, RequestContext } from './request-context.ts';
 import type { WriteHooks } from './write-hooks.ts';
-import { cleanForOutput, cleanLiteralReferences, referenceCleaningWatch } from '../references/reference-cleaner.ts';
+import { cleanForOutput, cleanLiteralReferences, ReferenceCleaningWatch } from '../references/reference-cleaner.ts';
 import { compactJsonbText } from '../store/jsonb-text.ts';
 import { rememberStoredVersion } from '../types/stored-version.ts';
 import type { BinaryContent } from '../store/binary-store.ts';
@@ -110,7 +110,7 @@ export class FhirService {
   /**
    * Read (version given: vread) answering in JSON: `json` is the text JSON.stringify would give of what
    * read() and vread() answer, taken from the stored text without parsing it; where that could give a
-   * different text (see compactJsonbText, referenceCleaningWatch) or the type keeps content apart,
+   * different text (see compactJsonbText, ReferenceCleaningWatch) or the type keeps content apart,
    * `json` is undefined and `resource` holds what read() and vread() answer. Same checks and errors.
    */
   async readJson(ctx: RequestContext, db: Db, type: string, id: string, version?: string): Promise<InteractionResult & { json?: string }> {
@@ -119,7 +119,7 @@ export class FhirService {
     await this.hooks.authorize?.(ctx, 'read', type);
     const r = await this.store.readText(db, type, id, version === undefined ? undefined : Number(version), ctx.access);
     if (!r.readable) throw notReadable(r);
-    const cleaning = referenceCleaningWatch();
+    const cleaning = new ReferenceCleaningWatch();
     const json = compactJsonbText(r.text, cleaning.key);
     if (json !== undefined && !cleaning.mayChange) return { status: 200, versionId: String(r.version), lastModified: r.lastUpdated, json };
     return this.stored(200, { ...r, resource: JSON.parse(r.text) as Resource }, false);

@@ -20,6 +20,7 @@ import { StatementCoalescer, type StatementRunner } from '../../db/coalesced-sta
 import { DEFAULT_WRITE_GROUP_LIMITS, WriteGroups, type WriteGroupLimits } from './write-groups.ts';
 import { rememberWrittenJson } from './written-json.ts';
 import { newResourceId } from './resource-ids.ts';
+import { DeferredConnection } from '../../db/deferred-connection.ts';
 import { versionTime } from './version-time.ts';
 
 type Obj = Record<string, any>;
@@ -149,10 +150,12 @@ export class ResourceStore {
    * other statement. One that only writes (a create) sends its writes as one statement without
    * BEGIN and COMMIT: a statement is atomic and durable on its own, and it fails as a whole on a
    * uniqueness clash; concurrent ones share that statement (write-groups.ts). One that sends nothing
-   * (an update that changes nothing) sends nothing.
+   * (an update that changes nothing) sends nothing. Its connection is checked out on its first
+   * statement (db/deferred-connection.ts): a create that joins another's group statement needs none.
    */
   private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>, pool: pg.Pool): Promise<T> {
-    const client = await pool.connect();
+    // Only query() and release() are used of a transaction's client; the deferred one has both.
+    const client = new DeferredConnection(pool) as unknown as pg.PoolClient;
     let begun = false;
     const writtenTypes = new Set<string>();
     const batch = new WriteBatch<StoredVersion>(async (writes) => {

@@ -1,7 +1,10 @@
 // Concurrent creates of different requests written together. A transaction that only writes (a create)
 // sends its writes as one statement outside BEGIN/COMMIT (resource-store.ts); those sent in the same
 // event-loop turn go as one statement instead (version-writes.ts takes any number of writes): one round
-// trip, one commit and one WAL flush for all of them, on the connection of the first.
+// trip, one commit and one WAL flush for all of them, on the connection of the first. A transaction's
+// connection is checked out on its first statement (db/deferred-connection.ts), so only that first
+// member's is: the others never take one from the pool. Should that checkout fail (the first request was
+// abandoned), the others go on as a group of their own; a pool wait timeout is everyone's answer.
 //
 // The guarantees of a statement of its own stay:
 // - Each request is answered only after the shared statement returned, that is committed (autocommit),
@@ -20,6 +23,8 @@
 //   statements commit in the order their statements end, as writes of concurrent requests always did
 //   (each request is answered only after its own commit; the change stream orders by commit).
 import type pg from 'pg';
+import { DeferredConnection } from '../../db/deferred-connection.ts';
+import { PoolWaitTimeoutError } from '../../db/pool.ts';
 import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
 
 export interface WriteGroupLimits {
@@ -139,6 +144,20 @@ export class WriteGroups {
 
   private async send(members: Member[]): Promise<void> {
     if (members.length === 1) return alone(members[0]!);
+    // The first member's connection runs the statement; a transaction's is checked out only now
+    // (db/deferred-connection.ts), and a failed checkout is that member's, not the statement's.
+    const checkout = connectionOf(members[0]!.client);
+    if (checkout) {
+      try {
+        await checkout;
+      } catch (e) {
+        members[0]!.reject(e);
+        // No connection within the pool's wait timeout: the others would each wait as long again.
+        if (e instanceof PoolWaitTimeoutError) for (const m of members.slice(1)) m.reject(e);
+        else await this.send(members.slice(1));
+        return;
+      }
+    }
     this.stats.groups++;
     this.stats.members += members.length;
     let failed: boolean;
@@ -155,6 +174,11 @@ export class WriteGroups {
     this.stats.fallbacks++;
     await Promise.all(members.map(alone));
   }
+}
+
+/** The connection behind a transaction's client: a deferred one (db/deferred-connection.ts) is checked out now. */
+function connectionOf(client: pg.PoolClient): Promise<pg.PoolClient> | undefined {
+  return client instanceof DeferredConnection ? client.connection() : undefined;
 }
 
 function alone(m: Member): Promise<void> {

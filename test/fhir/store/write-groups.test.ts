@@ -10,6 +10,9 @@ import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
 import { usePreparedStatements } from '../../../src/db/prepared-statements.ts';
 import { isWriteStatement, versionsWrittenBy } from '../../../src/fhir/store/version-writes.ts';
 import type { WriteGroupLimits } from '../../../src/fhir/store/write-groups.ts';
+import { PoolWaitTimeoutError } from '../../../src/db/pool.ts';
+import { RequestAbortedError } from '../../../src/db/request-scope.ts';
+import type pg from 'pg';
 
 let db: TestDatabase;
 /** Statements that wrote versions, with the number of versions each wrote. */
@@ -56,6 +59,48 @@ test('creates started together are one statement; each is answered after it comm
   writeStatements.length = 0;
   await store.transaction((c) => store.create(c, patient('alone')));
   assert.deepEqual(writeStatements, [1]);
+});
+
+test('a group checks out one connection, the first member\'s: the others never take one from the pool', async () => {
+  const store = newStore();
+  let acquired = 0;
+  const onAcquire = () => acquired++;
+  db.pool.on('acquire', onAcquire);
+  try {
+    writeStatements.length = 0;
+    await Promise.all(Array.from({ length: 12 }, (_, i) => store.transaction((c) => store.create(c, patient(`one-connection-${i}`)))));
+    assert.deepEqual(writeStatements, [12]);
+    assert.equal(acquired, 1);
+  } finally {
+    db.pool.off('acquire', onAcquire);
+  }
+  assert.equal(db.pool.totalCount - db.pool.idleCount, 0, 'every connection back in the pool');
+});
+
+/** The pool as a request sees it, its checkouts refused with this error (an abandoned request, a pool wait timeout). */
+const refusingPool = (error: Error) => Object.assign(Object.create(db.pool) as pg.Pool, { connect: () => Promise.reject(error) });
+
+test("the first member's failed checkout is its own answer; the others are written as a group of their own", async () => {
+  const store = newStore();
+  const abandoned = new RequestAbortedError();
+  writeStatements.length = 0;
+  const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => store.transaction((c) => store.create(c, patient(`checkout-${i}`)), i === 0 ? refusingPool(abandoned) : db.pool)));
+  assert.equal(results[0]!.status, 'rejected');
+  assert.equal((results[0] as PromiseRejectedResult).reason, abandoned);
+  for (const r of results.slice(1)) assert.equal(r.status, 'fulfilled');
+  assert.deepEqual(writeStatements, [4]);
+  assert.deepEqual(store.writeGroups.stats, { groups: 1, members: 4, fallbacks: 0 });
+  assert.equal(await count("SELECT count(*)::int AS n FROM unique_keys WHERE key LIKE 'identifier:checkout-%'"), 4);
+});
+
+test("a pool wait timeout at the group's checkout is every member's answer (each would have waited as long)", async () => {
+  const store = newStore();
+  const timeout = new PoolWaitTimeoutError(20, 50);
+  writeStatements.length = 0;
+  const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => store.transaction((c) => store.create(c, patient(`timeout-${i}`)), i === 0 ? refusingPool(timeout) : db.pool)));
+  for (const r of results) assert.ok(r.status === 'rejected' && r.reason === timeout);
+  assert.deepEqual(writeStatements, []);
+  assert.equal(await count("SELECT count(*)::int AS n FROM unique_keys WHERE key LIKE 'identifier:timeout-%'"), 0);
 });
 
 test('a uniqueness clash in a group fails only that request (403); every other member is stored', async () => {

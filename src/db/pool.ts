@@ -3,9 +3,14 @@ import pg from 'pg';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
-export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+/**
+ * A transaction's connection as its code uses it: statements and, at the end, release. ResourceStore's
+ * transactions hand out a DeferredConnection (db/deferred-connection.ts), checked out on its first statement.
+ */
+export type TransactionClient = Pick<pg.PoolClient, 'query' | 'release'>;
+export type Queryable = Pick<pg.Pool, 'query'> | TransactionClient;
 /** A pool or a client of one (a transaction's connection). */
-export type Db = pg.Pool | pg.PoolClient;
+export type Db = pg.Pool | TransactionClient;
 
 // Return bigint/int8 as JS numbers (versions, sizes stay far below 2^53) and timestamps as ISO strings
 // are produced in SQL where needed; numeric stays a string.

@@ -11,6 +11,7 @@ import { conditionalUrls, rewriteBundleUrls } from '../references/bundle-urls.ts
 import { BatchedWriteError, type WriteBatch } from '../store/write-batch.ts';
 import { fhirErrorForDatabaseError, type DatabaseErrorContext } from './database-errors.ts';
 import { newResourceId } from '../store/resource-ids.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3, HEAD: 3 };
@@ -268,7 +269,7 @@ export class BundleProcessor {
   }
 
   /** Resolves the conditional references of the entries' resources into `mapping` (reference -> Type/id). */
-  private async resolveConditionalReferences(ctx: RequestContext, client: pg.PoolClient, entries: Parsed[], mapping: Map<string, string>): Promise<void> {
+  private async resolveConditionalReferences(ctx: RequestContext, client: TransactionClient, entries: Parsed[], mapping: Map<string, string>): Promise<void> {
     const conditional = new Set<string>();
     for (const e of entries) {
       collectConditionalReferences(e.entry.resource, conditional);
@@ -293,7 +294,7 @@ export class BundleProcessor {
     return rewritten;
   }
 
-  private async execute(ctx: RequestContext, client: pg.PoolClient, e: Parsed, resource: Resource | undefined, assignedId?: string): Promise<InteractionResult> {
+  private async execute(ctx: RequestContext, client: TransactionClient, e: Parsed, resource: Resource | undefined, assignedId?: string): Promise<InteractionResult> {
     const parts = e.path.split('/').filter(Boolean);
     const i = this.service;
     const pairs = [...new URLSearchParams(e.query)];

@@ -4,13 +4,13 @@
 // authorization, versions, conditional logic, bundles) is the generic interactions', so such types
 // follow the same rules as any other.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import type pg from 'pg';
 import { FhirError } from '../../common/errors.ts';
 import type { Db } from '../../db/pool.ts';
 import type { BinaryContent, BinaryStore } from '../store/binary-store.ts';
 import type { ContentStorage } from '../types/behaviour.ts';
 import { behaviourOf } from '../types/registry.ts';
 import type { InteractionResult } from './request-context.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 export interface ContentLimits {
   /** Largest content stored, raw or base64-decoded (413 above). */
@@ -56,7 +56,7 @@ export class ContentHandling {
   }
 
   /** Writes the content (bytes, or a stream of a raw upload) and links it to the version just stored. */
-  async store(client: pg.PoolClient, stored: InteractionResult, source: AsyncIterable<Uint8Array> | Uint8Array): Promise<BinaryContent> {
+  async store(client: TransactionClient, stored: InteractionResult, source: AsyncIterable<Uint8Array> | Uint8Array): Promise<BinaryContent> {
     const content = await this.binaries.write(client, source, this.limits.maxBytes);
     await this.binaries.attach(client, stored.resource!.id!, Number(stored.versionId), content);
     return content;

@@ -3,7 +3,6 @@
 // implementation. Types with content storage (types/behaviour.ts) keep their content out of the
 // resource rows (content.ts); the interactions are the same for them.
 import type { Bundle, OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type pg from 'pg';
 import { badRequest, FhirError, methodNotAllowed, notFound, outcome, preconditionFailed } from '../../common/errors.ts';
 import type { Db } from '../../db/pool.ts';
 import { spreadWith } from '../../common/spread-with.ts';
@@ -20,6 +19,7 @@ import { compactJsonbText } from '../store/jsonb-text.ts';
 import { rememberStoredVersion } from '../types/stored-version.ts';
 import type { BinaryContent } from '../store/binary-store.ts';
 import { contentStorageOf, type ContentHandling } from './content.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 function withWarnings(result: InteractionResult, notes: OperationOutcomeIssue[]): InteractionResult {
   // Not `{ ...result, warnings }`: V8 builds a spread followed by a new key on a slow path (common/spread-with.ts).
@@ -131,7 +131,7 @@ export class FhirService {
     return { result, content: await this.content.find(db, id, Number(result.versionId)) };
   }
 
-  async create(ctx: RequestContext, client: pg.PoolClient, type: string, resource: Resource, ifNoneExist?: string, assignedId?: string): Promise<InteractionResult> {
+  async create(ctx: RequestContext, client: TransactionClient, type: string, resource: Resource, ifNoneExist?: string, assignedId?: string): Promise<InteractionResult> {
     const storage = contentStorageOf(type);
     if (!storage) return this.createVersion(ctx, client, type, resource, ifNoneExist, assignedId);
     const { rest, data, bytes } = this.content.split(storage, resource);
@@ -146,13 +146,13 @@ export class FhirService {
    * Raw upload: creates the resource (validation and authorization first, before any byte is read),
    * then streams the content into storage in the same transaction.
    */
-  async createWithContent(ctx: RequestContext, client: pg.PoolClient, type: string, resource: Resource, source: AsyncIterable<Uint8Array>, ifNoneExist?: string): Promise<InteractionResult> {
+  async createWithContent(ctx: RequestContext, client: TransactionClient, type: string, resource: Resource, source: AsyncIterable<Uint8Array>, ifNoneExist?: string): Promise<InteractionResult> {
     const r = await this.createVersion(ctx, client, type, resource, ifNoneExist);
     if (r.status === 201) await this.content.store(client, r, source);
     return r;
   }
 
-  private async createVersion(ctx: RequestContext, client: pg.PoolClient, type: string, resource: Resource, ifNoneExist?: string, assignedId?: string): Promise<InteractionResult> {
+  private async createVersion(ctx: RequestContext, client: TransactionClient, type: string, resource: Resource, ifNoneExist?: string, assignedId?: string): Promise<InteractionResult> {
     assertType(type);
     if (resource.resourceType !== type) throw badRequest(`Resource type '${resource.resourceType}' in the body does not match '${type}' in the URL`);
     await this.hooks.authorize?.(ctx, 'create', type);
@@ -178,7 +178,7 @@ export class FhirService {
     return withWarnings(this.stored(201, s, true), notes);
   }
 
-  async update(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
+  async update(ctx: RequestContext, client: TransactionClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
     const storage = contentStorageOf(type);
     if (!storage) return this.updateVersion(ctx, client, type, id, resource, ifMatch);
     const { rest, data, bytes } = this.content.split(storage, resource);
@@ -189,13 +189,13 @@ export class FhirService {
   }
 
   /** Raw upload of a new version of an existing resource; see createWithContent. */
-  async updateWithContent(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, source: AsyncIterable<Uint8Array>, ifMatch?: string): Promise<InteractionResult> {
+  async updateWithContent(ctx: RequestContext, client: TransactionClient, type: string, id: string, resource: Resource, source: AsyncIterable<Uint8Array>, ifMatch?: string): Promise<InteractionResult> {
     const r = await this.updateVersion(ctx, client, type, id, resource, ifMatch);
     await this.content.store(client, r, source);
     return r;
   }
 
-  private async updateVersion(ctx: RequestContext, client: pg.PoolClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
+  private async updateVersion(ctx: RequestContext, client: TransactionClient, type: string, id: string, resource: Resource, ifMatch?: string): Promise<InteractionResult> {
     assertType(type);
     if (!isFhirId(id)) throw badRequest(`'${id}' is not a valid FHIR id (1 to 64 letters, digits, '-' and '.')`);
     if (resource.resourceType !== type) throw badRequest(`Resource type '${resource.resourceType}' in the body does not match '${type}' in the URL`);
@@ -216,7 +216,7 @@ export class FhirService {
   }
 
   /** assignedId: the id a transaction reserved for this entry in case nothing matches. */
-  async conditionalUpdate(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string, resource: Resource, ifMatch?: string, assignedId?: string): Promise<InteractionResult> {
+  async conditionalUpdate(ctx: RequestContext, client: TransactionClient, type: string, criteria: string, resource: Resource, ifMatch?: string, assignedId?: string): Promise<InteractionResult> {
     assertType(type);
     const matches = await this.conditionalMatches(ctx, client, type, criteria);
     if (matches.length > 1) throw preconditionFailed(`${matches.length} ${type} resources match '${criteria}'`);
@@ -230,7 +230,7 @@ export class FhirService {
     return this.update(ctx, client, type, match.id!, { ...resource, id: match.id! }, ifMatch);
   }
 
-  async delete(ctx: RequestContext, client: pg.PoolClient, type: string, id: string): Promise<InteractionResult> {
+  async delete(ctx: RequestContext, client: TransactionClient, type: string, id: string): Promise<InteractionResult> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'delete', type);
     const cur = await this.store.readCurrent(client, type, id, true);
@@ -245,7 +245,7 @@ export class FhirService {
     };
   }
 
-  async conditionalDelete(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string): Promise<InteractionResult> {
+  async conditionalDelete(ctx: RequestContext, client: TransactionClient, type: string, criteria: string): Promise<InteractionResult> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'delete', type);
     const matches = await this.conditionalMatches(ctx, client, type, criteria);
@@ -254,7 +254,7 @@ export class FhirService {
     return this.delete(ctx, client, type, matches[0]!.id!);
   }
 
-  async permanentDelete(ctx: RequestContext, client: pg.PoolClient, type: string, id: string): Promise<InteractionResult> {
+  async permanentDelete(ctx: RequestContext, client: TransactionClient, type: string, id: string): Promise<InteractionResult> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'permanent-delete', type);
     await this.store.permanentDelete(client, type, id);
@@ -319,7 +319,7 @@ export class FhirService {
   }
 
   /** Current resources matching conditional criteria ("identifier=a|b"); serialised per criteria. */
-  async conditionalMatches(ctx: RequestContext, client: pg.PoolClient, type: string, criteria: string): Promise<Resource[]> {
+  async conditionalMatches(ctx: RequestContext, client: TransactionClient, type: string, criteria: string): Promise<Resource[]> {
     const pairs = queryPairs(criteria.replace(/^\?/, '').replace(new RegExp(`^${type}\\?`), ''));
     if (!pairs.length) throw badRequest(`Empty conditional criteria for ${type}`);
     const req: SearchRequest = parseSearchRequest(type, pairs, { strict: true, defaultCount: 2, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });

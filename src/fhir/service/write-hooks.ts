@@ -1,8 +1,8 @@
 // The points where authorization, validation, reference checks and caches take part in an interaction.
 // Hook providers (auth, references, events, conformance) implement this contract; the server composes them.
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type pg from 'pg';
 import type { InteractionAction, RequestContext } from './request-context.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 export interface WriteHooks {
   /** Called at the start of every interaction (type undefined: system-level history); throws 403 when not allowed. */
@@ -11,12 +11,12 @@ export interface WriteHooks {
    * Called before a resource is stored: validation, default profiles, authorization. May modify it.
    * `notes` collects issues for the client that do not stop the write (validation warnings).
    */
-  beforeWrite?(ctx: RequestContext, client: pg.PoolClient, resource: Resource, existing?: Resource, notes?: OperationOutcomeIssue[]): Promise<Resource>;
-  beforeDelete?(ctx: RequestContext, client: pg.PoolClient, existing: Resource): Promise<void>;
+  beforeWrite?(ctx: RequestContext, client: TransactionClient, resource: Resource, existing?: Resource, notes?: OperationOutcomeIssue[]): Promise<Resource>;
+  beforeDelete?(ctx: RequestContext, client: TransactionClient, existing: Resource): Promise<void>;
   /** Called in the same transaction after a new version was stored (not when an update changed nothing). */
-  afterWrite?(ctx: RequestContext, client: pg.PoolClient, stored: Resource, previous?: Resource): Promise<void>;
+  afterWrite?(ctx: RequestContext, client: TransactionClient, stored: Resource, previous?: Resource): Promise<void>;
   /** Called in the same transaction after a logical delete wrote its marker. */
-  afterDelete?(ctx: RequestContext, client: pg.PoolClient, deleted: Resource): Promise<void>;
+  afterDelete?(ctx: RequestContext, client: TransactionClient, deleted: Resource): Promise<void>;
 }
 
 /** Runs several hook sets in order (validation first, then authorization, read access, events, ...). */

@@ -10,8 +10,8 @@ import { DSF_PROFILE_BASE } from '../model/dsf-urls.ts';
 import { behaviourOf, defaultProfileOf } from '../types/registry.ts';
 import { ConformanceCache } from '../conformance/conformance-cache.ts';
 import { ResourceValidator } from '../validation/validator.ts';
-import type pg from 'pg';
 import type { WriteHooks } from './write-hooks.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 const isError = (i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal';
 
@@ -62,7 +62,7 @@ export class WritePreparation {
   }
 
   /** After commit the cache is right; after a rollback, the urls the transaction touched are read again. */
-  async settled(client: pg.PoolClient, committed: boolean): Promise<void> {
+  async settled(client: TransactionClient, committed: boolean): Promise<void> {
     const changes = this.pending.get(client);
     if (!changes) return;
     this.pending.delete(client);

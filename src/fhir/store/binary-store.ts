@@ -4,6 +4,7 @@
 // deleting a row unlinks its large object (trigger, see schema.ts).
 import type pg from 'pg';
 import type { Db } from '../../db/pool.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 export interface BinaryContent {
   oid: number;
@@ -30,7 +31,7 @@ export class BinaryStore {
    * Writes content into a new large object in chunks; must run inside the caller's transaction (a
    * rollback removes the object). Throws ContentTooLargeError as soon as more than maxBytes arrived.
    */
-  async write(client: pg.PoolClient, source: AsyncIterable<Uint8Array> | Uint8Array, maxBytes: number): Promise<BinaryContent> {
+  async write(client: TransactionClient, source: AsyncIterable<Uint8Array> | Uint8Array, maxBytes: number): Promise<BinaryContent> {
     const oid = Number((await client.query('SELECT lo_create(0) AS oid')).rows[0].oid);
     let size = 0;
     const flush = async (parts: Uint8Array[], length: number) => {
@@ -60,7 +61,7 @@ export class BinaryStore {
   }
 
   /** Links content to a stored version (same transaction as the version's row). */
-  async attach(client: pg.PoolClient, id: string, version: number, content: BinaryContent): Promise<void> {
+  async attach(client: TransactionClient, id: string, version: number, content: BinaryContent): Promise<void> {
     await client.query('INSERT INTO binary_content (resource_id, version, oid, size) VALUES ($1, $2, $3, $4)', [id, version, content.oid, content.size]);
   }
 

@@ -3,13 +3,13 @@
 // check decides for the server, as the reference's do. On a write's connection they also see what the
 // transaction wrote so far.
 import type { Resource } from '@medplum/fhirtypes';
-import type pg from 'pg';
 import { SqlParams } from '../../db/sql-params.ts';
 import { searchParameter } from '../search/parameters.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
 import type { Db } from '../../db/pool.ts';
 import { isServerId } from './resource-store.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 const rowsOf = async <T = Resource>(db: Db, sql: string, values: unknown[]): Promise<T[]> => (await db.query(sql, values)).rows.map((r) => r.resource as T);
 
@@ -129,6 +129,6 @@ export async function canRead(db: Db, access: AccessFilter, id: string, version:
 }
 
 /** Serialises transactions that name the same key (conditional writes with the same criteria) until they end. */
-export async function lockForTransaction(client: pg.PoolClient, key: string): Promise<void> {
+export async function lockForTransaction(client: TransactionClient, key: string): Promise<void> {
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
 }

@@ -22,6 +22,7 @@ import { rememberWrittenJson } from './written-json.ts';
 import { newResourceId } from './resource-ids.ts';
 import { DeferredConnection } from '../../db/deferred-connection.ts';
 import { versionTime } from './version-time.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 type Obj = Record<string, any>;
 
@@ -117,10 +118,10 @@ export class ResourceStore {
   /** Concurrent transactions that only write (creates) share one statement. */
   readonly writeGroups: WriteGroups;
 
-  private readonly settledListeners: ((client: pg.PoolClient, committed: boolean) => Promise<void>)[] = [];
+  private readonly settledListeners: ((client: TransactionClient, committed: boolean) => Promise<void>)[] = [];
 
   /** Called after each transaction of this store committed or rolled back, on its connection. */
-  onSettled(listener: (client: pg.PoolClient, committed: boolean) => Promise<void>): void {
+  onSettled(listener: (client: TransactionClient, committed: boolean) => Promise<void>): void {
     this.settledListeners.push(listener);
   }
 
@@ -136,7 +137,7 @@ export class ResourceStore {
    * stale (a migration changed the schema under it) runs once more: its statements are prepared anew.
    * `pool`: where the connection comes from, a request's view of the store's pool (its scope) or the pool.
    */
-  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, pool: pg.Pool = this.pool): Promise<T> {
+  async transaction<T>(fn: (client: TransactionClient) => Promise<T>, pool: pg.Pool = this.pool): Promise<T> {
     try {
       return await this.transactionOnce(fn, pool);
     } catch (e) {
@@ -153,9 +154,10 @@ export class ResourceStore {
    * (an update that changes nothing) sends nothing. Its connection is checked out on its first
    * statement (db/deferred-connection.ts): a create that joins another's group statement needs none.
    */
-  private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>, pool: pg.Pool): Promise<T> {
-    // Only query() and release() are used of a transaction's client; the deferred one has both.
-    const client = new DeferredConnection(pool) as unknown as pg.PoolClient;
+  private async transactionOnce<T>(fn: (client: TransactionClient) => Promise<T>, pool: pg.Pool): Promise<T> {
+    // TransactionClient holds a transaction's code to query() and release(), which the deferred one has
+    // (every form of query but a submittable one, which it refuses until checked out).
+    const client = new DeferredConnection(pool) as unknown as TransactionClient;
     let begun = false;
     const writtenTypes = new Set<string>();
     const batch = new WriteBatch<StoredVersion>(async (writes) => {
@@ -205,15 +207,15 @@ export class ResourceStore {
     }
   }
 
-  private async settled(client: pg.PoolClient, committed: boolean): Promise<void> {
+  private async settled(client: TransactionClient, committed: boolean): Promise<void> {
     for (const listener of this.settledListeners) await listener(client, committed);
   }
 
   /** The write batch of each open transaction (transaction()), by its connection. */
-  private readonly batches = new WeakMap<pg.PoolClient, WriteBatch<StoredVersion>>();
+  private readonly batches = new WeakMap<TransactionClient, WriteBatch<StoredVersion>>();
 
   /** The batch holding back the writes of the transaction on this client (transaction()). */
-  batchOf(client: pg.PoolClient): WriteBatch<StoredVersion> | undefined {
+  batchOf(client: TransactionClient): WriteBatch<StoredVersion> | undefined {
     return this.batches.get(client);
   }
 
@@ -222,7 +224,7 @@ export class ResourceStore {
    * two statements; readCurrent(..., forUpdate) then answers from what was read. Only within
    * transaction() (elsewhere each write locks and reads its own).
    */
-  async lockForWrite(client: pg.PoolClient, ids: readonly string[]): Promise<void> {
+  async lockForWrite(client: TransactionClient, ids: readonly string[]): Promise<void> {
     const batch = this.batches.get(client);
     if (!batch) return;
     // One order for every transaction, so that two of them locking the same resources cannot deadlock.
@@ -239,7 +241,7 @@ export class ResourceStore {
   }
 
   /** Sends the versions now, or holds them back in the transaction's batch. */
-  private async submit(client: pg.PoolClient, write: VersionWrite, stored: StoredVersion): Promise<void> {
+  private async submit(client: TransactionClient, write: VersionWrite, stored: StoredVersion): Promise<void> {
     const batch = this.batches.get(client);
     if (!batch) {
       const clash = await writeVersions(client, [write]);
@@ -257,7 +259,7 @@ export class ResourceStore {
    */
   async readCurrent(db: Db, type: string, id: string, forUpdate = false): Promise<StoredVersion | undefined> {
     if (!isServerId(id)) return undefined;
-    const held = forUpdate ? this.batches.get(db as pg.PoolClient)?.locked : undefined;
+    const held = forUpdate ? this.batches.get(db as TransactionClient)?.locked : undefined;
     if (held?.has(id)) {
       const known = held.get(id);
       return known && known.type === type ? known : undefined;
@@ -358,7 +360,7 @@ export class ResourceStore {
   }
 
   /** Creates a new resource with a server-assigned id (pre-assigned within transactions). Must run inside a transaction (client). */
-  async create(client: pg.PoolClient, resource: Resource, id: string = newResourceId()): Promise<StoredVersion & { resource: Resource }> {
+  async create(client: TransactionClient, resource: Resource, id: string = newResourceId()): Promise<StoredVersion & { resource: Resource }> {
     return this.writeVersion(client, resource, id, 1);
   }
 
@@ -368,7 +370,7 @@ export class ResourceStore {
    * outside the row, binary-store.ts, cannot be compared).
    */
   async update(
-    client: pg.PoolClient,
+    client: TransactionClient,
     resource: Resource & { id: string },
     ifMatch?: number,
     alwaysNewVersion = false,
@@ -387,7 +389,7 @@ export class ResourceStore {
   }
 
   /** Logical delete. Returns the marker version, or undefined if already deleted. */
-  async delete(client: pg.PoolClient, type: string, id: string, current?: StoredVersion): Promise<StoredVersion | undefined> {
+  async delete(client: TransactionClient, type: string, id: string, current?: StoredVersion): Promise<StoredVersion | undefined> {
     const cur = current ?? (await this.readCurrent(client, type, id, true));
     if (!cur) throw notFound(`${type}/${id} not found`);
     if (cur.deleted) return undefined;
@@ -398,7 +400,7 @@ export class ResourceStore {
   }
 
   /** Removes every version of an already deleted resource. */
-  async permanentDelete(client: pg.PoolClient, type: string, id: string): Promise<void> {
+  async permanentDelete(client: TransactionClient, type: string, id: string): Promise<void> {
     const cur = await this.readCurrent(client, type, id, true);
     if (!cur) throw notFound(`${type}/${id} not found`);
     // 400 as the reference answers: the request is wrong while the resource is not marked deleted.
@@ -463,7 +465,7 @@ export class ResourceStore {
    * row, its search-index rows in place of the previous ones, and its uniqueness keys (the database
    * refuses a key another current resource holds). `previous`: the current version being replaced.
    */
-  private async writeVersion(client: pg.PoolClient, input: Resource, id: string, version: number, previous?: StoredVersion): Promise<StoredVersion & { resource: Resource }> {
+  private async writeVersion(client: TransactionClient, input: Resource, id: string, version: number, previous?: StoredVersion): Promise<StoredVersion & { resource: Resource }> {
     const lastUpdated = versionTime();
     const ordered = versionResource(input, id, version, lastUpdated);
     const replaces = version > 1;

@@ -1,9 +1,9 @@
 // Writing resource versions: any number of them (creates, updates, delete markers) in one statement
 // of fixed text, so that a single write and a transaction's hundred writes are one round trip each and
 // one prepared statement for all. The database still enforces the uniqueness keys.
-import type pg from 'pg';
 import type { IndexRow } from '../search/index-row.ts';
 import { pgArrayLiteral } from '../../db/pg-array-literal.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 /** One new version, ready to be written. */
 export interface VersionWrite {
@@ -83,7 +83,7 @@ function refusedKeys(e: unknown): { id: string; key: string }[] | undefined {
  * are sent in). When other resources hold some of their keys, nothing is written (the statement
  * fails, and with it a transaction it runs in) and the first such write (in that order) is returned.
  */
-export async function writeVersions(client: pg.PoolClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
+export async function writeVersions(client: TransactionClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
   const replaced: string[] = [];
   const [ids, versions, types, times, deleted, sizes, jsons] = [[], [], [], [], [], [], []] as [string[], number[], string[], string[], boolean[], number[], string[]];
   const idx = { ids: [] as string[], types: [] as string[], param: [] as string[], system: [] as (string | null)[], code: [] as (string | null)[], norm: [] as (string | null)[] };

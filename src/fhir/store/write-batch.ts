@@ -3,9 +3,9 @@
 // is that statement alone. Every other statement on the transaction's connection first sends what is
 // held back: whatever it reads (a conditional match, a reference check, an update's current version)
 // sees the writes before it.
-import type pg from 'pg';
 import type { VersionWrite } from './version-writes.ts';
 import { spreadWith } from '../../common/spread-with.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 /** A held-back write the database refused (a uniqueness clash), with the label of who asked for it. */
 export class BatchedWriteError extends Error {
@@ -104,7 +104,7 @@ export class WriteBatch<V = unknown> {
    * waits for BEGIN (`begin`, sent only when a statement other than the writes comes) and for the
    * held-back writes to be sent first.
    */
-  attach(client: pg.PoolClient, begin: (send: (text: string) => Promise<unknown>) => Promise<void>): () => void {
+  attach(client: TransactionClient, begin: (send: (text: string) => Promise<unknown>) => Promise<void>): () => void {
     const own = Object.prototype.hasOwnProperty.call(client, 'query');
     const inner = client.query as unknown as QueryFn;
     const batch = this;

@@ -22,10 +22,10 @@
 //   stops counting, so no write waits behind another's lock for longer than that. Groups of different
 //   statements commit in the order their statements end, as writes of concurrent requests always did
 //   (each request is answered only after its own commit; the change stream orders by commit).
-import type pg from 'pg';
 import { DeferredConnection } from '../../db/deferred-connection.ts';
 import { PoolWaitTimeoutError } from '../../db/pool.ts';
 import { writeVersions, type KeyClash, type VersionWrite } from './version-writes.ts';
+import type { TransactionClient } from '../../db/pool.ts';
 
 export interface WriteGroupLimits {
   /** Most versions in one shared statement; a single request with as many or more goes alone. */
@@ -53,7 +53,7 @@ export interface WriteGroupLimits {
 export const DEFAULT_WRITE_GROUP_LIMITS: Required<WriteGroupLimits> = { maxWrites: 256, maxJsonChars: 4 * 1024 * 1024, maxInFlight: 1, stallMs: 20 };
 
 interface Member {
-  client: pg.PoolClient;
+  client: TransactionClient;
   writes: readonly VersionWrite[];
   resolve: (clash: KeyClash | undefined) => void;
   reject: (error: unknown) => void;
@@ -84,7 +84,7 @@ export class WriteGroups {
    * (or, while a group statement runs, until it returns or the group is as large as the one sent last).
    * Resolves once they are committed; answers as writeVersions(client, writes) would.
    */
-  write(client: pg.PoolClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
+  write(client: TransactionClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
     const chars = jsonChars(writes);
     if (writes.length >= this.limits.maxWrites || chars >= this.limits.maxJsonChars) return writeVersions(client, writes);
     if (this.openWrites + writes.length > this.limits.maxWrites || this.openChars + chars > this.limits.maxJsonChars) this.close();
@@ -177,7 +177,7 @@ export class WriteGroups {
 }
 
 /** The connection behind a transaction's client: a deferred one (db/deferred-connection.ts) is checked out now. */
-function connectionOf(client: pg.PoolClient): Promise<pg.PoolClient> | undefined {
+function connectionOf(client: TransactionClient): Promise<TransactionClient> | undefined {
   return client instanceof DeferredConnection ? client.connection() : undefined;
 }
 

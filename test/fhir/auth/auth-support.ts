@@ -59,7 +59,7 @@ export function as(site: TestSite, identity: Identity | undefined) {
   const i = site.server.service;
   const pool = site.server.pool;
   const ctx: RequestContext = { strict: true, identity, ...authorizationContext(identity, site.server.config) };
-  const tx = <T>(fn: (c: import('pg').PoolClient) => Promise<T>) => site.server.store.transaction(fn);
+  const tx = <T>(fn: (c: import('../../../src/db/pool.ts').TransactionClient) => Promise<T>) => site.server.store.transaction(fn);
   return {
     ctx,
     read: (type: string, id: string) => attempt(() => i.read(ctx, pool, type, id)),

@@ -2,9 +2,9 @@
 // the types and levels it applies to, whether it changes state) and the handler that runs it. The HTTP
 // routes (rest/operation-routes.ts) and the CapabilityStatement (capability.ts) are derived from the list.
 import type { Resource } from '@medplum/fhirtypes';
-import type pg from 'pg';
 import type { Db } from '../../../db/pool.ts';
 import type { InteractionResult, RequestContext } from '../request-context.ts';
+import type { TransactionClient } from '../../../db/pool.ts';
 
 export interface OperationDefinitionEssentials {
   /** The code, without '$' ('snapshot'). */
@@ -35,7 +35,7 @@ export interface OperationInput {
 /** The database an invocation runs on: the pool, and a transaction for operations that change state. */
 export interface OperationDb {
   db: Db;
-  transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (client: TransactionClient) => Promise<T>): Promise<T>;
 }
 
 export interface Operation {

@@ -8,8 +8,7 @@
 // query() (promise or callback form) and release(). Statements are sent in the order they were given,
 // also those given while the checkout is under way.
 import type pg from 'pg';
-
-type QueryFn = (...args: unknown[]) => unknown;
+import { queryWhenReady, type QueryFn } from './query-when-ready.ts';
 
 export class DeferredConnection {
   private client: pg.PoolClient | undefined;
@@ -32,16 +31,7 @@ export class DeferredConnection {
   query(...args: unknown[]): unknown {
     const client = this.client;
     if (client) return (client.query as unknown as QueryFn).apply(client, args);
-    const config = args[0] as { submit?: unknown } | undefined;
-    if (config && typeof config === 'object' && typeof config.submit === 'function') throw new Error('deferred connection: a submittable query needs the connection checked out first');
-    const cb = typeof args[args.length - 1] === 'function' ? (args.pop() as (err: Error | null, r?: unknown) => void) : undefined;
-    const result = this.connection().then((c) => (c.query as unknown as QueryFn).apply(c, args) as Promise<unknown>);
-    if (!cb) return result;
-    result.then(
-      (r) => cb(null, r),
-      (e) => cb(e as Error),
-    );
-    return undefined;
+    return queryWhenReady(this.connection(), (c, rest) => (c.query as unknown as QueryFn).apply(c, rest), args, 'deferred connection: a submittable query needs the connection checked out first');
   }
 
   /** Gives the connection back, if one was checked out (once the checkout is done, if it is under way). */

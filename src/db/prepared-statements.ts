@@ -10,6 +10,7 @@
 // transaction, and `isStalePlanError` lets its owner run it again.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import type { QueryFn } from './query-when-ready.ts';
 
 export interface PreparedStatementOptions {
   /** Most named statements one connection keeps (default 50). */
@@ -18,7 +19,6 @@ export interface PreparedStatementOptions {
 
 const INSTALLED = Symbol('dsf.preparedStatements');
 
-type QueryFn = (...args: unknown[]) => unknown;
 
 /** The connection's own record of what it prepared (pg keeps it on the connection, by name). */
 interface PgConnectionState {

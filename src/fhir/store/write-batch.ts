@@ -6,6 +6,7 @@
 import type { VersionWrite } from './version-writes.ts';
 import { spreadWith } from '../../common/spread-with.ts';
 import type { TransactionClient } from '../../db/pool.ts';
+import { queryWhenReady, type QueryFn } from '../../db/query-when-ready.ts';
 
 /** A held-back write the database refused (a uniqueness clash), with the label of who asked for it. */
 export class BatchedWriteError extends Error {
@@ -17,7 +18,6 @@ export class BatchedWriteError extends Error {
   }
 }
 
-type QueryFn = (...args: unknown[]) => unknown;
 
 /** `V`: the current versions the store keeps in `locked`. */
 export class WriteBatch<V = unknown> {
@@ -112,16 +112,7 @@ export class WriteBatch<V = unknown> {
     (client as unknown as { query: QueryFn }).query = function batchedQuery(...args: unknown[]): unknown {
       // While held-back writes are being sent, their own statements (and any other, queued behind them on the connection) pass.
       if (batch.begun && !batch.mustFlush) return inner.apply(client, args);
-      const config = args[0] as { submit?: unknown } | undefined;
-      if (config && typeof config === 'object' && typeof config.submit === 'function') throw new Error('write batch: a submittable query cannot wait for held-back writes');
-      const cb = typeof args[args.length - 1] === 'function' ? (args.pop() as (err: Error | null, r?: unknown) => void) : undefined;
-      const result = batch.flush().then(() => inner.apply(client, args) as Promise<unknown>);
-      if (!cb) return result;
-      result.then(
-        (r) => cb(null, r),
-        (e) => cb(e as Error),
-      );
-      return undefined;
+      return queryWhenReady(batch.flush(), (_, rest) => inner.apply(client, rest), args, 'write batch: a submittable query cannot wait for held-back writes');
     };
     return () => {
       this.begin = undefined;

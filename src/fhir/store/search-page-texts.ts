@@ -4,6 +4,10 @@
 // search finds its text here instead of building the page around the clause again; and a text kept is
 // a string whose hash V8 already knows, so the coalescer's and the prepared statements' look-ups by text
 // need not flatten and hash a fresh kilobyte each time.
+//
+// The texts are found by the clause's length and then compared field by field and with the clause
+// itself: hashing the fresh clause (hundreds of characters) as part of a string key cost more than
+// comparing it with the one kept of the same length, which stops at the first differing character.
 import type { SortSpec } from '../search/search-request.ts';
 
 /** What shapes a page statement besides its WHERE clause. */
@@ -18,12 +22,25 @@ export interface PageShape {
 /** Most texts kept; then all are forgotten (a new shape is one build of its page, as without the cache). */
 export const MAX_PAGE_TEXTS = 512;
 /**
- * Most characters kept, keys and texts together (a WHERE clause of hundreds of OR-ed values is tens of
+ * Most characters kept, clauses and texts together (a WHERE clause of hundreds of OR-ed values is tens of
  * kilobytes); a page statement longer than a sixteenth of it is never kept.
  */
 export const MAX_PAGE_TEXT_CHARS = 4_000_000;
+/** Most texts kept for one length of the clause (each look-up compares at most these); the oldest goes first. */
+export const MAX_PAGE_TEXTS_PER_LENGTH = 16;
 
-const texts = new Map<string, string>();
+interface Kept {
+  where: string;
+  whereValues: number;
+  resourceType: string;
+  sort: readonly SortSpec[];
+  /** wantTotal, asText and bounded as bits. */
+  form: number;
+  text: string;
+}
+
+const texts = new Map<number, Kept[]>();
+let keptTexts = 0;
 let keptChars = 0;
 
 /**
@@ -38,8 +55,13 @@ export function pageTailValues(sort: readonly SortSpec[], resourceType: string, 
   return tail;
 }
 
-const keyOf = (shape: PageShape, where: string, whereValues: number) =>
-  `${shape.resourceType}|${shape.sort.map((s) => (s.descending ? '-' : '') + s.code).join(',')}|${shape.wantTotal ? 1 : 0}${shape.asText ? 1 : 0}${shape.bounded ? 1 : 0}|${whereValues}|${where}`;
+const formOf = (shape: PageShape) => (shape.wantTotal ? 4 : 0) | (shape.asText ? 2 : 0) | (shape.bounded ? 1 : 0);
+
+function sameSort(a: readonly SortSpec[], b: readonly SortSpec[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k]!.code !== b[k]!.code || !a[k]!.descending !== !b[k]!.descending) return false;
+  return true;
+}
 
 /**
  * The page statement around `where`: its text kept for this shape, sent with the WHERE clause's values
@@ -47,22 +69,37 @@ const keyOf = (shape: PageShape, where: string, whereValues: number) =>
  * clause's are `tail` (so a text taken from here always goes with the values it was built with).
  */
 export function pageStatementFor(shape: PageShape, where: string, whereValues: readonly unknown[], tail: readonly unknown[], build: () => { text: string; values: unknown[] }): { text: string; values: unknown[] } {
-  const key = keyOf(shape, where, whereValues.length);
-  const known = texts.get(key);
-  if (known !== undefined) return { text: known, values: [...whereValues, ...tail] };
+  const form = formOf(shape);
+  const sameLength = texts.get(where.length);
+  if (sameLength !== undefined) {
+    for (const k of sameLength) {
+      if (k.whereValues === whereValues.length && k.form === form && k.resourceType === shape.resourceType && sameSort(k.sort, shape.sort) && k.where === where) return { text: k.text, values: [...whereValues, ...tail] };
+    }
+  }
   const built = build();
   const added = built.values.slice(whereValues.length);
-  const chars = key.length + built.text.length;
-  if (chars <= MAX_PAGE_TEXT_CHARS / 16 && added.length === tail.length && added.every((v, k) => v === tail[k])) {
-    if (texts.size >= MAX_PAGE_TEXTS || keptChars + chars > MAX_PAGE_TEXT_CHARS) {
-      texts.clear();
-      keptChars = 0;
-    }
-    texts.set(key, built.text);
-    keptChars += chars;
-  }
+  const chars = where.length + built.text.length;
+  if (chars <= MAX_PAGE_TEXT_CHARS / 16 && added.length === tail.length && added.every((v, k) => v === tail[k])) keep(where, { where, whereValues: whereValues.length, resourceType: shape.resourceType, sort: shape.sort.map((s) => ({ code: s.code, descending: s.descending })), form, text: built.text }, chars);
   return built;
 }
 
-/** How many texts are kept and their characters with their keys (for tests). */
-export const pageTextsKept = (): { texts: number; chars: number } => ({ texts: texts.size, chars: keptChars });
+function keep(where: string, kept: Kept, chars: number): void {
+  if (keptTexts >= MAX_PAGE_TEXTS || keptChars + chars > MAX_PAGE_TEXT_CHARS) {
+    texts.clear();
+    keptTexts = 0;
+    keptChars = 0;
+  }
+  let sameLength = texts.get(where.length);
+  if (!sameLength) texts.set(where.length, (sameLength = []));
+  if (sameLength.length >= MAX_PAGE_TEXTS_PER_LENGTH) {
+    const oldest = sameLength.shift()!;
+    keptTexts--;
+    keptChars -= oldest.where.length + oldest.text.length;
+  }
+  sameLength.push(kept);
+  keptTexts++;
+  keptChars += chars;
+}
+
+/** How many texts are kept and their characters with their clauses (for tests). */
+export const pageTextsKept = (): { texts: number; chars: number } => ({ texts: keptTexts, chars: keptChars });

@@ -11,7 +11,7 @@ import { executeSearch, pageOffset, pageStatement, type SearchOptions } from '..
 import { buildWhere } from '../../../src/fhir/store/search-sql.ts';
 import { accessConditions } from '../../../src/fhir/store/access-sql.ts';
 import { readAccessTags, type AccessFilter } from '../../../src/fhir/store/access-condition.ts';
-import { MAX_PAGE_TEXT_CHARS, MAX_PAGE_TEXTS, pageTextsKept } from '../../../src/fhir/store/search-page-texts.ts';
+import { MAX_PAGE_TEXT_CHARS, MAX_PAGE_TEXTS, MAX_PAGE_TEXTS_PER_LENGTH, pageStatementFor, pageTextsKept, type PageShape } from '../../../src/fhir/store/search-page-texts.ts';
 
 const BASE = 'https://localhost/fhir';
 const SYS = 'http://example.org/sid';
@@ -100,4 +100,59 @@ test('the kept texts are bounded in number and in characters', async () => {
   assert.ok(expected.text.length > MAX_PAGE_TEXT_CHARS / 16);
   assert.deepEqual(await sent(huge, undefined, {}), expected);
   assert.deepEqual(pageTextsKept(), before);
+});
+
+// The texts are found by the clause's length, then compared field by field: a shape or clause that
+// differs in any one part, at the same length, must get its own text.
+test('a clause of the same length, or the same clause in another shape, never takes another\'s text', () => {
+  const base: PageShape = { resourceType: 'Organization', sort: [{ code: 'name', descending: false }], wantTotal: true, asText: false, bounded: false };
+  const variants: [string, PageShape, string, number][] = [
+    ['base', base, 'r.x = $1 AND r.y', 1],
+    ['other clause, same length', base, 'r.z = $1 AND r.y', 1],
+    ['other count of clause values', base, 'r.x = $1 AND r.y', 2],
+    ['other type', { ...base, resourceType: 'Endpoint' }, 'r.x = $1 AND r.y', 1],
+    ['descending', { ...base, sort: [{ code: 'name', descending: true }] }, 'r.x = $1 AND r.y', 1],
+    ['other sort code', { ...base, sort: [{ code: 'type', descending: false }] }, 'r.x = $1 AND r.y', 1],
+    ['two sorts', { ...base, sort: [{ code: 'name', descending: false }, { code: '_id', descending: false }] }, 'r.x = $1 AND r.y', 1],
+    ['no sort', { ...base, sort: [] }, 'r.x = $1 AND r.y', 1],
+    ['no total', { ...base, wantTotal: false }, 'r.x = $1 AND r.y', 1],
+    ['as text', { ...base, asText: true }, 'r.x = $1 AND r.y', 1],
+    ['bounded', { ...base, bounded: true }, 'r.x = $1 AND r.y', 1],
+  ];
+  const statementOf = (k: number, whereValues: unknown[]) => () => ({ text: `page ${k} ${Math.random()}`, values: [...whereValues, 5, 0] });
+  const first = new Map<number, string>();
+  for (let pass = 0; pass < 2; pass++) {
+    for (const [k, [name, shape, where, n]] of variants.entries()) {
+      const whereValues = Array.from({ length: n }, (_, i) => `v${i}`);
+      let built = false;
+      const got = pageStatementFor(shape, where, whereValues, [5, 0], () => ((built = true), statementOf(k, whereValues)()));
+      assert.deepEqual(got.values, [...whereValues, 5, 0], name);
+      if (pass === 0) {
+        assert.ok(built, `${name}: built the first time`);
+        first.set(k, got.text);
+      } else {
+        assert.ok(!built, `${name}: kept`);
+        assert.equal(got.text, first.get(k), name);
+      }
+    }
+  }
+});
+
+test('at most so many texts are kept for one length of the clause, the newest, each found as its own', () => {
+  const shape: PageShape = { resourceType: 'Patient', sort: [], wantTotal: true, asText: false, bounded: false };
+  const count = MAX_PAGE_TEXTS_PER_LENGTH * 3;
+  // Clauses of one length (none of the searches' clauses is this long and this shape).
+  const whereOf = (k: number) => `r.same_length_${String(k).padStart(4, '0')} = $1`;
+  const before = pageTextsKept();
+  for (let k = 0; k < count; k++) pageStatementFor(shape, whereOf(k), ['v'], [1, 0], () => ({ text: `text ${k}`, values: ['v', 1, 0] }));
+  const kept = pageTextsKept();
+  assert.ok(kept.texts - before.texts <= MAX_PAGE_TEXTS_PER_LENGTH, JSON.stringify({ before, kept }));
+  const builtAgain: number[] = [];
+  // Newest first, so that looking the older ones up (and keeping them again) does not push out the newer.
+  for (let k = count - 1; k >= 0; k--) {
+    const got = pageStatementFor(shape, whereOf(k), ['v'], [1, 0], () => (builtAgain.push(k), { text: `text ${k}`, values: ['v', 1, 0] }));
+    assert.equal(got.text, `text ${k}`);
+  }
+  assert.deepEqual(builtAgain, Array.from({ length: count - MAX_PAGE_TEXTS_PER_LENGTH }, (_, i) => count - MAX_PAGE_TEXTS_PER_LENGTH - 1 - i));
+  assert.ok(pageTextsKept().texts <= MAX_PAGE_TEXTS && pageTextsKept().chars <= MAX_PAGE_TEXT_CHARS);
 });

@@ -5,6 +5,7 @@
 // a string whose hash V8 already knows, so the coalescer's and the prepared statements' look-ups by text
 // need not flatten and hash a fresh kilobyte each time.
 import type { SortSpec } from '../search/search-request.ts';
+import type { BatchForm } from '../../db/coalesced-statements.ts';
 
 /** What shapes a page statement besides its WHERE clause. */
 export interface PageShape {
@@ -23,7 +24,13 @@ export const MAX_PAGE_TEXTS = 512;
  */
 export const MAX_PAGE_TEXT_CHARS = 4_000_000;
 
-const texts = new Map<string, string>();
+/** A page's text and its batch form (coalesced-statements.ts), when it has one. */
+interface PageText {
+  text: string;
+  batchForm?: BatchForm;
+}
+
+const texts = new Map<string, PageText>();
 let keptChars = 0;
 
 /**
@@ -46,19 +53,25 @@ const keyOf = (shape: PageShape, where: string, whereValues: number) =>
  * and `tail`; else `build`'s text and values, the text kept when the values `build` added after the
  * clause's are `tail` (so a text taken from here always goes with the values it was built with).
  */
-export function pageStatementFor(shape: PageShape, where: string, whereValues: readonly unknown[], tail: readonly unknown[], build: () => { text: string; values: unknown[] }): { text: string; values: unknown[] } {
+export function pageStatementFor(
+  shape: PageShape,
+  where: string,
+  whereValues: readonly unknown[],
+  tail: readonly unknown[],
+  build: () => { text: string; values: unknown[]; batchForm?: BatchForm },
+): { text: string; values: unknown[]; batchForm?: BatchForm } {
   const key = keyOf(shape, where, whereValues.length);
   const known = texts.get(key);
-  if (known !== undefined) return { text: known, values: [...whereValues, ...tail] };
+  if (known !== undefined) return { text: known.text, values: [...whereValues, ...tail], batchForm: known.batchForm };
   const built = build();
   const added = built.values.slice(whereValues.length);
-  const chars = key.length + built.text.length;
+  const chars = key.length + built.text.length + (built.batchForm?.text.length ?? 0);
   if (chars <= MAX_PAGE_TEXT_CHARS / 16 && added.length === tail.length && added.every((v, k) => v === tail[k])) {
     if (texts.size >= MAX_PAGE_TEXTS || keptChars + chars > MAX_PAGE_TEXT_CHARS) {
       texts.clear();
       keptChars = 0;
     }
-    texts.set(key, built.text);
+    texts.set(key, built.batchForm ? { text: built.text, batchForm: built.batchForm } : { text: built.text });
     keptChars += chars;
   }
   return built;

@@ -120,14 +120,16 @@ export function pageStatement(
   if (batch?.match) {
     // The batch of identifier pages (coalesced-statements.ts BatchForm): each vector's index rows looked
     // up as a read looks up its row, and every vector's matches numbered, counted and bounded by windows
-    // over the batch's rows, partitioned by vector, instead of the page's plan run once per vector.
+    // over the batch's rows, partitioned by vector, instead of the page's plan run once per vector. The
+    // page's own keys order the rows (the same order as batch_row): the matches come sorted by them, so
+    // neither the bound's window nor the result needs a sort of its own.
     const numbered = keys.map((k) => `${k.expr} ${k.dir}`).join(', ');
-    const matches = `SELECT q.batch_k, r.id${size}${wantTotal ? ', count(*) OVER (PARTITION BY q.batch_k) AS total' : ''}, row_number() OVER (PARTITION BY q.batch_k ORDER BY ${numbered}) AS batch_row
+    const matches = `SELECT q.batch_k, r.id${carried}${size}${wantTotal ? ', count(*) OVER (PARTITION BY q.batch_k) AS total' : ''}, row_number() OVER (PARTITION BY q.batch_k ORDER BY ${numbered}) AS batch_row
       FROM ${BATCH_VECTORS} CROSS JOIN LATERAL (SELECT DISTINCT s.resource_id FROM search_index s WHERE ${batch.match.match}) m JOIN resources r ON r.id = m.resource_id
       WHERE q.batch_k BETWEEN 1 AND 2147483647 AND ${batch.match.rest}`;
     batch.form = {
       text: `SELECT p.batch_k, ${columns}, p.batch_row FROM (${matches}) p JOIN resources r ON r.id = p.id AND r.current
-    WHERE p.batch_row > ${offset} AND p.batch_row <= ${offset} + ${count}${window('PARTITION BY p.batch_k ', 'p.batch_row')} ORDER BY p.batch_k, p.batch_row`,
+    WHERE p.batch_row > ${offset} AND p.batch_row <= ${offset} + ${count}${window('PARTITION BY p.batch_k ', order('p.'))} ORDER BY p.batch_k, ${order('p.')}`,
       varyingUpTo: whereValues,
     };
   }

@@ -16,6 +16,7 @@ import { parseSearchRequest } from '../../../src/fhir/search/search-request.ts';
 import { StatementCoalescer, type StatementRunner } from '../../../src/db/coalesced-statements.ts';
 import { readAccessTags, type AccessFilter } from '../../../src/fhir/store/access-condition.ts';
 import { READ_ACCESS_TAG } from '../../../src/fhir/model/dsf-urls.ts';
+import { genericPlan, type RecordedStatement } from '../../support/generic-plan.ts';
 
 const BASE = 'https://localhost/fhir';
 const SYSTEM = 'http://example.org/identifier-batch';
@@ -44,6 +45,10 @@ before(async () => {
   await store.transaction((c) => store.delete(c, 'Organization', gone.id!));
   const changed = await create([{ system: SYSTEM, value: 'before' }]);
   await store.transaction((c) => store.update(c, { ...changed, identifier: [{ system: SYSTEM, value: 'after' }] } as Resource & { id: string }));
+  // Other resources, so that PostgreSQL plans with the tables' indexes as on a server with data.
+  await store.transaction(async (c) => {
+    for (let i = 0; i < 400; i++) await store.create(c, { resourceType: 'Patient', meta: ALL, identifier: [{ system: SYSTEM, value: `p-${i}` }] } as Resource);
+  });
   await db.pool.query('ANALYZE');
 });
 after(() => db?.drop());
@@ -97,4 +102,24 @@ test('a batch whose pages differ in size or place, or in the system, takes the g
   const systems = await together([request('many', 3, 1), request('other', 3, 1, OTHER), request('one-2', 3, 1)], {});
   assert.equal(systems.stats.batchStatements, 1);
   assert.ok(batchForm(systems.sent[0]!), 'the system varies where the vectors are in scope');
+});
+
+/** Nodes of a plan (EXPLAIN, JSON), depth first. */
+const nodes = (plan: Record<string, any>): Record<string, any>[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+
+test('under a generic plan the batch looks up each vector by its code in the index and sorts the matches once', async () => {
+  const sent: RecordedStatement[] = [];
+  const recording: StatementRunner = { query: (text, values) => (sent.push({ text, values }), db.pool.query(text, values)) };
+  const view = new StatementCoalescer().view(recording, access);
+  await Promise.all(['one-0', 'one-1', 'many'].map((code) => executeSearch(view, request(code, 20, 1), BASE, access, { maxPageBytes: 1 << 24, asText: true })));
+  assert.ok(batchForm(sent[0]!.text));
+  const plan = nodes(await genericPlan(db.pool, sent[0]!));
+  // Each vector's index rows are looked up by its code.
+  const index = plan.filter((n) => n['Relation Name'] === 'search_index');
+  assert.equal(index.length, 1);
+  assert.match(index[0]!['Index Cond'] ?? '', /code = q\.v\d+/, JSON.stringify(index[0]));
+  // One sort of the matches by vector and page order, none for the byte bound's window or the result;
+  // besides it only each vector's few index rows made unique.
+  const sorts = plan.filter((n) => String(n['Node Type']).endsWith('Sort')).map((n) => (n['Sort Key'] as string[]).join(', '));
+  assert.deepEqual(sorts.filter((k) => k !== "s.resource_id"), ["q.batch_k, r_1.last_updated, r_1.id"], JSON.stringify(plan.map((n) => [n["Node Type"], n["Relation Name"], n["Plan Rows"]])));
 });

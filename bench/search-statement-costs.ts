@@ -105,6 +105,22 @@ try {
     variants.push(['wrapper unordered', served]);
     batches.set('wrapper unordered', changed);
   }
+  // DSF_STATEMENT_REWRITE=<module>: a variant more for each of the module's exports (name => function of the
+  // served batch's text), checked to give the same rows: to price a change of the text before making it.
+  if (process.env.DSF_STATEMENT_REWRITE) {
+    const served0 = batches.get(variants[0]![0])!;
+    for (const [v, rewrite] of Object.entries((await import(resolve(process.env.DSF_STATEMENT_REWRITE))) as Record<string, (text: string) => string>)) {
+      const changed = served0.map((b) => ({ text: rewrite(b.text), values: b.values }));
+      if (changed[0]!.text === served0[0]!.text) throw new Error(`${v}: text unchanged`);
+      for (const [k, b] of served0.entries()) {
+        const [x, y] = [(await pool.query(b.text, b.values)).rows, (await pool.query(changed[k]!.text, b.values)).rows];
+        if (JSON.stringify(x) !== JSON.stringify(y)) throw new Error(`${v}: other rows`);
+      }
+      console.log(`${v}:\n${changed[0]!.text}\n`);
+      variants.push([v, served]);
+      batches.set(v, changed);
+    }
+  }
   if (other) {
     const [a, b] = [batches.get(variants[0]![0])![0]!, batches.get(variants[1]![0])![0]!];
     console.log(`statement here${a.text === b.text ? ' (the same text as @B)' : ''}:\n${a.text}\n`);

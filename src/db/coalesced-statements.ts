@@ -81,6 +81,33 @@ export function batchStatement(text: string, vectors: readonly unknown[][]): { t
 const batchTexts = new Map<string, Map<string, string>>();
 const MAX_BATCH_TEXTS = 256;
 
+/**
+ * A statement's own batch form, used instead of the LATERAL wrapper because it costs PostgreSQL less
+ * (search-query.ts: identifier pages). `text` is a whole statement with BATCH_VECTORS where the
+ * vectors' FROM item goes (the unnest, alias q, columns v<n> and batch_k) and the statement's own
+ * placeholders elsewhere; it selects batch_k first and batch_row last (the row's place in that vector's
+ * own result), the statement's columns between them, ordered by batch_k, batch_row. Only parameters
+ * 1..varyingUpTo may differ between vectors (those where q is in scope); otherwise the wrapper is used.
+ */
+export interface BatchForm {
+  text: string;
+  varyingUpTo: number;
+}
+
+export const BATCH_VECTORS = '/* batch vectors */';
+
+/** Batch forms by statement text, at most this many (then forgotten; their statements set them again). */
+const batchForms = new Map<string, BatchForm>();
+const MAX_BATCH_FORMS = 256;
+
+/** Sets the batch form of `text` for its batches from now on. */
+export function setBatchForm(text: string, form: BatchForm): void {
+  if (batchForms.get(text) === form) return;
+  if (batchForms.size >= MAX_BATCH_FORMS) batchForms.clear();
+  batchForms.set(text, form);
+  batchTexts.delete(text);
+}
+
 /** The batch text of `text` with these (1-based) parameter positions and types varying. */
 function batchText(text: string, columns: [number, string][]): string {
   const signature = columns.map(([n, type]) => `${n}:${type}`).join(',');
@@ -88,10 +115,15 @@ function batchText(text: string, columns: [number, string][]): string {
   const known = byColumns?.get(signature);
   if (known !== undefined) return known;
   const varying = new Set(columns.map(([n]) => n));
+  const withColumns = (t: string) => t.replace(/\$(\d+)/g, (placeholder, n: string) => (varying.has(Number(n)) ? `q.v${n}` : placeholder));
+  const vectors = `unnest(${columns.map(([n, type]) => `(SELECT $${n}::${type}[])`).join(', ')}) WITH ORDINALITY AS q(${columns.map(([n]) => `v${n}`).join(', ')}, batch_k)`;
+  const form = batchForms.get(text);
   // The text's own last line may end in a -- comment: the wrapper goes on on a line of its own.
-  const body = text.replace(/\$(\d+)/g, (placeholder, n: string) => (varying.has(Number(n)) ? `q.v${n}` : placeholder));
-  const built = `SELECT q.batch_k, b.* FROM unnest(${columns.map(([n, type]) => `(SELECT $${n}::${type}[])`).join(', ')}) WITH ORDINALITY AS q(${columns.map(([n]) => `v${n}`).join(', ')}, batch_k)
-  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${body}
+  const built =
+    form && columns.every(([n]) => n <= form.varyingUpTo)
+      ? withColumns(form.text).replace(BATCH_VECTORS, vectors)
+      : `SELECT q.batch_k, b.* FROM ${vectors}
+  CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () AS batch_row FROM (${withColumns(text)}
   ) x) b
   WHERE q.batch_k BETWEEN 1 AND 2147483647 ORDER BY q.batch_k, b.batch_row`;
   if (!byColumns) {

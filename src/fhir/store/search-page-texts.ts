@@ -9,6 +9,7 @@
 // itself: hashing the fresh clause (hundreds of characters) as part of a string key cost more than
 // comparing it with the one kept of the same length, which stops at the first differing character.
 import type { SortSpec } from '../search/search-request.ts';
+import type { BatchForm } from '../../db/coalesced-statements.ts';
 
 /** What shapes a page statement besides its WHERE clause. */
 export interface PageShape {
@@ -37,6 +38,8 @@ interface Kept {
   /** wantTotal, asText and bounded as bits. */
   form: number;
   text: string;
+  /** The text's batch form (coalesced-statements.ts), when it has one. */
+  batchForm?: BatchForm;
 }
 
 const texts = new Map<number, Kept[]>();
@@ -68,18 +71,28 @@ function sameSort(a: readonly SortSpec[], b: readonly SortSpec[]): boolean {
  * and `tail`; else `build`'s text and values, the text kept when the values `build` added after the
  * clause's are `tail` (so a text taken from here always goes with the values it was built with).
  */
-export function pageStatementFor(shape: PageShape, where: string, whereValues: readonly unknown[], tail: readonly unknown[], build: () => { text: string; values: unknown[] }): { text: string; values: unknown[] } {
+export function pageStatementFor(
+  shape: PageShape,
+  where: string,
+  whereValues: readonly unknown[],
+  tail: readonly unknown[],
+  build: () => { text: string; values: unknown[]; batchForm?: BatchForm },
+): { text: string; values: unknown[]; batchForm?: BatchForm } {
   const form = formOf(shape);
   const sameLength = texts.get(where.length);
   if (sameLength !== undefined) {
     for (const k of sameLength) {
-      if (k.whereValues === whereValues.length && k.form === form && k.resourceType === shape.resourceType && sameSort(k.sort, shape.sort) && k.where === where) return { text: k.text, values: [...whereValues, ...tail] };
+      if (k.whereValues === whereValues.length && k.form === form && k.resourceType === shape.resourceType && sameSort(k.sort, shape.sort) && k.where === where) return { text: k.text, values: [...whereValues, ...tail], batchForm: k.batchForm };
     }
   }
   const built = build();
   const added = built.values.slice(whereValues.length);
-  const chars = where.length + built.text.length;
-  if (chars <= MAX_PAGE_TEXT_CHARS / 16 && added.length === tail.length && added.every((v, k) => v === tail[k])) keep(where, { where, whereValues: whereValues.length, resourceType: shape.resourceType, sort: shape.sort.map((s) => ({ code: s.code, descending: s.descending })), form, text: built.text }, chars);
+  const chars = where.length + built.text.length + (built.batchForm?.text.length ?? 0);
+  if (chars <= MAX_PAGE_TEXT_CHARS / 16 && added.length === tail.length && added.every((v, k) => v === tail[k])) {
+    const kept: Kept = { where, whereValues: whereValues.length, resourceType: shape.resourceType, sort: shape.sort.map((s) => ({ code: s.code, descending: s.descending })), form, text: built.text };
+    if (built.batchForm) kept.batchForm = built.batchForm;
+    keep(where, kept, chars);
+  }
   return built;
 }
 
@@ -94,7 +107,7 @@ function keep(where: string, kept: Kept, chars: number): void {
   if (sameLength.length >= MAX_PAGE_TEXTS_PER_LENGTH) {
     const oldest = sameLength.shift()!;
     keptTexts--;
-    keptChars -= oldest.where.length + oldest.text.length;
+    keptChars -= oldest.where.length + oldest.text.length + (oldest.batchForm?.text.length ?? 0);
   }
   sameLength.push(kept);
   keptTexts++;

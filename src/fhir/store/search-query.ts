@@ -1,8 +1,8 @@
 // Runs a parsed search: one statement for the page with its total, one for all _include/_revinclude.
 import type { Resource } from '@medplum/fhirtypes';
 import { SqlParams } from '../../db/sql-params.ts';
-import type { StatementRunner } from '../../db/coalesced-statements.ts';
-import { buildWhere, orderKeys, uuidArray } from './search-sql.ts';
+import { BATCH_VECTORS, setBatchForm, type BatchForm, type StatementRunner } from '../../db/coalesced-statements.ts';
+import { indexMatchOf, orderKeys, uuidArray, whereParts } from './search-sql.ts';
 import type { SearchRequest } from '../search/search-request.ts';
 import { boundedRows, keptCondition, ROW_SIZE, splitKept } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
@@ -56,7 +56,8 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
 export async function executeSearch(db: StatementRunner, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts: SearchOptions = {}): Promise<SearchResult<Resource | ResourceText>> {
   const { maxPageBytes, total: wantTotal = true, asText = false } = opts;
   const p = new SqlParams();
-  const where = buildWhere(req, baseUrl, p, accessConditions(access, p, [req.resourceType]));
+  const parts = whereParts(req, baseUrl, p, accessConditions(access, p, [req.resourceType]));
+  const where = parts.join(' AND ');
   const countSql = `SELECT count(*)::int AS n FROM resources r WHERE ${where}`;
   const start = pageOffset(req);
   if (req.summary === 'count' || req.count === 0) {
@@ -67,8 +68,10 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
   const statement = pageStatementFor(shape, where, p.values, pageTailValues(req.sort, req.resourceType, req.count, start, maxPageBytes), () => {
     const pageParams = new SqlParams();
     pageParams.values.push(...p.values);
-    return { text: pageStatement(req, start, where, pageParams, wantTotal, asText, maxPageBytes), values: pageParams.values };
+    const batch = { match: indexMatchOf(req, parts), form: undefined as BatchForm | undefined };
+    return { text: pageStatement(req, start, where, pageParams, wantTotal, asText, maxPageBytes, batch), values: pageParams.values, batchForm: batch.form };
   });
+  if (statement.batchForm) setBatchForm(statement.text, statement.batchForm);
   const page = await db.query(statement.text, statement.values).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
   const matches = page.rows.map(resourceOf(asText));
   let total = -1;
@@ -84,25 +87,53 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
  * on the number fewer); with a byte bound, keptCondition's window runs over the page's rows in the same
  * order, in the same level.
  */
-export function pageStatement(req: SearchRequest, start: number, where: string, p: SqlParams, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined): string {
+export function pageStatement(
+  req: SearchRequest,
+  start: number,
+  where: string,
+  p: SqlParams,
+  wantTotal: boolean,
+  asText: boolean,
+  maxPageBytes: number | undefined,
+  batch?: { match: { rest: string; match: string } | undefined; form?: BatchForm },
+): string {
+  const whereValues = p.values.length;
   const keys = orderKeys(req.sort, req.resourceType, p);
   // Each expression carried once (the id as id): PostgreSQL knows the subquery's order by the first
   // column of an expression only, and would sort the page again by a second one.
-  const columns = new Map<string, string>([['r.id', 'id']]);
-  for (const k of keys) if (!columns.has(k.expr)) columns.set(k.expr, `k${columns.size - 1}`);
-  const order = (alias: string) => keys.map((k) => `${alias}${columns.get(k.expr)} ${k.dir}`).join(', ');
-  const carried = [...columns].slice(1).map(([expr, name]) => `, ${expr} AS ${name}`).join('');
+  const names = new Map<string, string>([['r.id', 'id']]);
+  for (const k of keys) if (!names.has(k.expr)) names.set(k.expr, `k${names.size - 1}`);
+  const order = (alias: string) => keys.map((k) => `${alias}${names.get(k.expr)} ${k.dir}`).join(', ');
+  const carried = [...names].slice(1).map(([expr, name]) => `, ${expr} AS ${name}`).join('');
   const bounded = maxPageBytes !== undefined;
   // The size comes with the ids (one column of each match) so the text names it once, not in each use of the bound.
-  const ids = `SELECT r.id${carried}${bounded ? `, ${ROW_SIZE} AS size` : ''}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${p.add(req.count)} OFFSET ${p.add(start)}`;
+  const size = bounded ? `, ${ROW_SIZE} AS size` : '';
+  const [count, offset] = [p.add(req.count), p.add(start)];
+  const ids = `SELECT r.id${carried}${size}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${count} OFFSET ${offset}`;
   const from = `FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current`;
   const total = wantTotal ? ', p.total' : '';
-  if (!bounded) return `SELECT ${resourceColumns(asText)}${total} ${from} ORDER BY ${order('p.')}`;
-  const kept = keptCondition(p.add(maxPageBytes), true, 'p.size');
+  const kept = bounded ? keptCondition(p.add(maxPageBytes), true, 'p.size') : '';
   const only = (column: string, name: string) => `CASE WHEN ${kept} THEN ${column} END AS ${name}`;
-  const selected = asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')];
-  return `SELECT ${selected.join(', ')}, p.size${total}, ${kept} AS kept ${from}
-    WINDOW w AS (ORDER BY ${order('p.')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ORDER BY ${order('p.')}`;
+  const selected = !bounded ? [resourceColumns(asText)] : asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')];
+  const columns = `${selected.join(', ')}${bounded ? ', p.size' : ''}${total}${bounded ? `, ${kept} AS kept` : ''}`;
+  const window = (partition: string, keys: string) => (bounded ? `\n    WINDOW w AS (${partition}ORDER BY ${keys} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)` : '');
+  if (batch?.match) {
+    // The batch of identifier pages (coalesced-statements.ts BatchForm): each vector's index rows looked
+    // up as a read looks up its row, and every vector's matches numbered, counted and bounded by windows
+    // over the batch's rows, partitioned by vector, instead of the page's plan run once per vector. The
+    // page's own keys order the rows (the same order as batch_row): the matches come sorted by them, so
+    // neither the bound's window nor the result needs a sort of its own.
+    const numbered = keys.map((k) => `${k.expr} ${k.dir}`).join(', ');
+    const matches = `SELECT q.batch_k, r.id${carried}${size}${wantTotal ? ', count(*) OVER (PARTITION BY q.batch_k) AS total' : ''}, row_number() OVER (PARTITION BY q.batch_k ORDER BY ${numbered}) AS batch_row
+      FROM ${BATCH_VECTORS} CROSS JOIN LATERAL (SELECT DISTINCT s.resource_id FROM search_index s WHERE ${batch.match.match}) m JOIN resources r ON r.id = m.resource_id
+      WHERE q.batch_k BETWEEN 1 AND 2147483647 AND ${batch.match.rest}`;
+    batch.form = {
+      text: `SELECT p.batch_k, ${columns}, p.batch_row FROM (${matches}) p JOIN resources r ON r.id = p.id AND r.current
+    WHERE p.batch_row > ${offset} AND p.batch_row <= ${offset} + ${count}${window('PARTITION BY p.batch_k ', order('p.'))} ORDER BY p.batch_k, ${order('p.')}`,
+      varyingUpTo: whereValues,
+    };
+  }
+  return `SELECT ${columns} ${from}${window('', order('p.'))} ORDER BY ${order('p.')}`;
 }
 
 /**

@@ -50,9 +50,32 @@ function resolvedIdentifierCondition(f: Filter, type: string, p: SqlParams): str
 
 /** WHERE clause (without the keyword) selecting the current, not deleted resources that match. */
 export function buildWhere(req: SearchRequest, baseUrl: string, p: SqlParams, extra: string[] = []): string {
+  return whereParts(req, baseUrl, p, extra).join(' AND ');
+}
+
+/** The conditions buildWhere joins with AND, the filters' last, in the filters' order. */
+export function whereParts(req: SearchRequest, baseUrl: string, p: SqlParams, extra: string[] = []): string[] {
   const parts = [`r.type = ${p.add(req.resourceType)}`, 'r.current', 'NOT r.deleted', ...extra];
   for (const f of req.filters) parts.push(filterCondition(f, req.resourceType, baseUrl, p));
-  return parts.join(' AND ');
+  return parts;
+}
+
+const INDEX_EXISTS = 'EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND ';
+
+/**
+ * For a search by one token with system and code (an identifier search: one match, or a few), the
+ * condition its EXISTS puts on the index rows (alias s) and the WHERE clause's other conditions, so
+ * that a batch of such searches can look up each one's index rows as a read looks up its row.
+ */
+export function indexMatchOf(req: SearchRequest, parts: readonly string[]): { rest: string; match: string } | undefined {
+  if (req.filters.length !== 1 || req.sort.length) return undefined;
+  const f = req.filters[0]!;
+  if (f.def?.type !== 'token' || f.modifier !== undefined || f.values.length !== 1) return undefined;
+  const bar = f.values[0]!.indexOf('|');
+  if (bar <= 0 || bar === f.values[0]!.length - 1) return undefined;
+  const last = parts.at(-1)!;
+  if (!last.startsWith(INDEX_EXISTS) || !last.endsWith(')')) return undefined;
+  return { rest: parts.slice(0, -1).join(' AND '), match: last.slice(INDEX_EXISTS.length, -1) };
 }
 
 /** One key of a search's order: an expression on a row of resources (alias r) and its direction. */

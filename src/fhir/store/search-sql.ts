@@ -17,6 +17,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export const uuidArray = (placeholder: string) => `(SELECT ${placeholder}::uuid[])::uuid[]`;
 
+/** How a filter's EXISTS on the index begins; its condition on the index rows (alias s) follows (indexMatchOf takes it out again). */
+const INDEX_EXISTS = 'EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND ';
+
 function filterCondition(f: Filter, type: string, baseUrl: string, p: SqlParams): string {
   if (f.code === '_id') {
     const ids = f.values.filter((v) => UUID.test(v));
@@ -30,7 +33,7 @@ function filterCondition(f: Filter, type: string, baseUrl: string, p: SqlParams)
   const module = paramTypeModule(def.type);
   const param = module.indexParam?.(f.code, f.modifier) ?? f.code;
   const ors = f.values.map((v) => `(${module.sql({ def, modifier: f.modifier }, v, p, baseUrl)})`).join(' OR ');
-  let exists = `EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND s.type = ${p.add(type)} AND s.param = ${p.add(param)} AND (${ors}))`;
+  let exists = `${INDEX_EXISTS}s.type = ${p.add(type)} AND s.param = ${p.add(param)} AND (${ors}))`;
   if (def.type === 'reference' && f.modifier === 'identifier') exists = `(${exists} OR ${resolvedIdentifierCondition(f, type, p)})`;
   return module.negatedBy !== undefined && f.modifier === module.negatedBy ? `NOT ${exists}` : exists;
 }
@@ -59,8 +62,6 @@ export function whereParts(req: SearchRequest, baseUrl: string, p: SqlParams, ex
   for (const f of req.filters) parts.push(filterCondition(f, req.resourceType, baseUrl, p));
   return parts;
 }
-
-const INDEX_EXISTS = 'EXISTS (SELECT 1 FROM search_index s WHERE s.resource_id = r.id AND ';
 
 /**
  * For a search by one token with system and code (an identifier search: one match, or a few), the

@@ -15,12 +15,19 @@ import { binariesIn, copiedBinaries, packagedBinaries, type PostgresBinaries } f
 import { relocatedClusterDir, relocationRoot, removeOrphanClusters } from './relocated-cluster.ts';
 import { clearStalePostmaster, recordPostmasterOwner } from './postmaster-lock.ts';
 import { releasePort, reservePort } from './port-reservations.ts';
+import { socketFile, socketFolder } from './socket-folder.ts';
 
 export { EmbeddedPostgresError } from './embedded-error.ts';
 
 export interface EmbeddedDatabase {
-  /** postgres:// URL of the server's 'postgres' database. */
+  /**
+   * postgres:// URL of the server's 'postgres' database, over the server's Unix-domain socket: the
+   * socket's folder is the `host` query parameter (node-postgres reads it), so the URL's pathname can
+   * still be rewritten with `new URL()` to name another database.
+   */
   url: string;
+  /** Folder of the server's Unix-domain socket (mode 0700). */
+  socketDir: string;
   /** The cluster's data folder (under the given folder, or relocated when running as root). */
   dataDir: string;
   stop(): Promise<void>;
@@ -215,7 +222,7 @@ async function initialise(placement: Placement, password: string, timeoutMs: num
   }
 }
 
-async function launch(placement: Placement, port: number, timeoutMs: number, log: (line: string) => void): Promise<ChildProcess> {
+async function launch(placement: Placement, port: number, socketDir: string, timeoutMs: number, log: (line: string) => void): Promise<ChildProcess> {
   const { binaries, dataDir, user } = placement;
   const tail = new LogTail(40);
   const { child, exited } = run(
@@ -224,7 +231,7 @@ async function launch(placement: Placement, port: number, timeoutMs: number, log
       '-D', dataDir,
       '-p', String(port),
       '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
+      '-c', `unix_socket_directories="${socketDir.replaceAll('"', '""')}"`,
       '-c', 'max_connections=300',
       '-c', 'fsync=on',
     ],
@@ -246,7 +253,7 @@ async function launch(placement: Placement, port: number, timeoutMs: number, log
   const outcome = await Promise.race([ready.then(() => 'ready' as const), exited, timedOut]);
   clearTimeout(timer);
   if (outcome === 'ready') {
-    log(`PostgreSQL ready on 127.0.0.1:${port}`);
+    log(`PostgreSQL ready on ${socketFile(socketDir, port)} (and 127.0.0.1:${port})`);
     return child;
   }
   if (outcome === 'timeout') {
@@ -278,25 +285,29 @@ export async function startEmbeddedPostgres(dir: string, opts: EmbeddedOptions =
   if (!existsSync(join(placement.dataDir, 'PG_VERSION'))) await initialise(placement, password, timeoutMs, log);
   await clearStalePostmaster(placement.dataDir, log);
 
+  const socket = socketFolder(join(dirname(placement.dataDir), 'socket'), placement.user);
   let child: ChildProcess | undefined;
   // A port chosen by us can be taken between choosing and binding: try a few times.
   for (let attempt = 1; !child; attempt++) {
     const port = opts.port ?? (await freePort());
     try {
-      child = await launch(placement, port, timeoutMs, log);
+      child = await launch(placement, port, socket.dir, timeoutMs, log);
       recordPostmasterOwner(placement.dataDir);
       const started = child;
-      const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-      return { url, dataDir: placement.dataDir, stop: stopper(started) };
+      const url = `postgres://postgres:${encodeURIComponent(password)}@localhost:${port}/postgres?host=${encodeURIComponent(socket.dir)}`;
+      return { url, dataDir: placement.dataDir, socketDir: socket.dir, stop: stopper(started, socket.release) };
     } catch (e) {
       const portTaken = e instanceof EmbeddedPostgresError && /could not bind|Address already in use/.test(e.postgresLog.join('\n'));
-      if (!portTaken || opts.port !== undefined || attempt >= 3) throw e;
+      if (!portTaken || opts.port !== undefined || attempt >= 3) {
+        socket.release();
+        throw e;
+      }
     }
   }
   throw new Error('unreachable');
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+function stopper(child: ChildProcess, afterwards: () => void): () => Promise<void> {
   // If this process ends without stop() (an uncaught error), the server must not outlive it.
   const onExit = () => child.kill('SIGINT');
   process.once('exit', onExit);
@@ -304,11 +315,13 @@ function stopper(child: ChildProcess): () => Promise<void> {
   return () =>
     (stopping ??= (async () => {
       process.off('exit', onExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-      child.kill('SIGINT'); // fast shutdown
-      const timer = setTimeout(() => child.kill('SIGQUIT'), 30_000);
-      await closed;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+        child.kill('SIGINT'); // fast shutdown
+        const timer = setTimeout(() => child.kill('SIGQUIT'), 30_000);
+        await closed;
+        clearTimeout(timer);
+      }
+      afterwards();
     })());
 }

@@ -44,6 +44,9 @@ export function parseServerSettings(text: string | undefined): ServerSettings {
 export async function startBenchSite(serverUrl: string, certs: CertificateSet, organization: string, dbPrefix: string, script: string[] = ['src/cli/main.ts', 'fhir'], ready = /listening on https/, cwd?: string, settings: ServerSettings = parseServerSettings(process.env.DSF_BENCH_SERVER_SETTINGS)): Promise<BenchSite & { fhir: { match: RegExpMatchArray } }> {
   const org = certs.organizations[organization]!;
   const dbName = `${dbPrefix}_${Date.now().toString(36)}`;
+  // DSF_BENCH_DB_SOCKET=<folder> in a side's settings: that side's server reaches the same PostgreSQL over its
+  // Unix-domain socket in <folder> (e.g. /var/run/postgresql) instead of the URL's host (an A/B of the transport).
+  const siteDatabaseUrl = overSocket(withDatabase(serverUrl, dbName), settings.env?.DSF_BENCH_DB_SOCKET);
   const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
@@ -72,7 +75,7 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
         DEV_DSF_SERVER_CERTIFICATE_PRIVATE_KEY: org.server.keyPath,
         DEV_DSF_SERVER_AUTH_TRUST_CLIENT_CERTIFICATE_CAS: certs.ca.certPath,
         DEV_DSF_FHIR_CLIENT_CERTIFICATE: org.client.certPath,
-        DEV_DSF_FHIR_DB_URL: withDatabase(serverUrl, dbName),
+        DEV_DSF_FHIR_DB_URL: siteDatabaseUrl,
         ...settings.env,
       },
       ready,
@@ -88,10 +91,17 @@ export async function startBenchSite(serverUrl: string, certs: CertificateSet, o
   return {
     fhir,
     baseUrl,
-    databaseUrl: withDatabase(serverUrl, dbName),
+    databaseUrl: siteDatabaseUrl,
     async stop() {
       await fhir.stop();
       await dropDatabase();
     },
   };
+}
+
+function overSocket(url: string, socketDir: string | undefined): string {
+  if (!socketDir) return url;
+  const u = new URL(url);
+  u.searchParams.set('host', socketDir);
+  return u.toString();
 }

@@ -14,6 +14,7 @@ import { findFreeBasePort, START_PING_DRAFT, startDemoNetwork, type NetworkFile 
 import { addDemoSite } from '../../src/cli/demo-add-site.ts';
 import { startProcess } from '../../src/cli/start-process.ts';
 import { dropDatabasesStartingWith } from '../support/database.ts';
+import { withDatabase } from '../../src/db/pool.ts';
 
 /** Organisations that answered a ping with a pong, from the start Task's ping-status outputs. */
 function pongsFrom(task: Task): string[] {
@@ -25,7 +26,7 @@ function pongsFrom(task: Task): string[] {
 
 test('a fourth organisation joins the running demo with dsf commands, then pings and is pinged', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dsf-demo-onboard-'));
-  const server = process.env.DSF_TEST_DATABASE_URL!.replace(/\/[^/]*$/, `/postgres`);
+  const server = withDatabase(process.env.DSF_TEST_DATABASE_URL!, 'postgres');
   const prefix = `onboard_${randomBytes(4).toString('hex')}_`;
   const basePort = await findFreeBasePort(4);
   const lines: string[] = [];

@@ -11,6 +11,7 @@ import { findFreeBasePort } from '../../src/cli/demo-network.ts';
 import { HttpsClient } from '../../src/common/https-client.ts';
 import { randomBytes } from 'node:crypto';
 import { dropDatabasesStartingWith } from '../support/database.ts';
+import { withDatabase } from '../../src/db/pool.ts';
 import { TS_LOADER } from '../../src/common/ts-loader-flag.ts';
 
 interface Demo {
@@ -58,7 +59,7 @@ test('dsf demo starts three sites (FHIR server + BPE) that know each other, ping
   const dir = mkdtempSync(join(tmpdir(), 'dsf-demo-'));
   const basePort = await findFreeBasePort(3);
   // The test PostgreSQL server (CI: the machine's) instead of an embedded one; the next test covers that.
-  const server = process.env.DSF_TEST_DATABASE_URL!.replace(/\/[^/]*$/, `/postgres`);
+  const server = withDatabase(process.env.DSF_TEST_DATABASE_URL!, 'postgres');
   // Databases of its own on the shared server, removed afterwards.
   const prefix = `demo_${randomBytes(4).toString('hex')}_`;
   const demo = await startDemo(dir, basePort, ['--database-url', server, '--database-prefix', prefix], process.env);

@@ -15,29 +15,19 @@ import { binariesIn, copiedBinaries, packagedBinaries, type PostgresBinaries } f
 import { relocatedClusterDir, relocationRoot, removeOrphanClusters } from './relocated-cluster.ts';
 import { clearStalePostmaster, recordPostmasterOwner } from './postmaster-lock.ts';
 import { releasePort, reservePort } from './port-reservations.ts';
-import { socketFile, socketFolder } from './socket-folder.ts';
 
 export { EmbeddedPostgresError } from './embedded-error.ts';
 
 export interface EmbeddedDatabase {
-  /**
-   * postgres:// URL of the server's 'postgres' database, over the server's Unix-domain socket: the
-   * socket's folder is the `host` query parameter (node-postgres reads it), so the URL's pathname can
-   * still be rewritten with `new URL()` to name another database.
-   */
+  /** postgres:// URL of the server's 'postgres' database. */
   url: string;
-  /** Folder of the server's Unix-domain socket (mode 0700). */
-  socketDir: string;
   /** The cluster's data folder (under the given folder, or relocated when running as root). */
   dataDir: string;
   stop(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
-  /**
-   * The number in the socket's file name (`.s.PGSQL.<port>`); default 5432, PostgreSQL's own, as the
-   * socket folder is this cluster's alone. No TCP port is opened.
-   */
+  /** Fixed port; default: a free loopback port at each start. */
   port?: number;
   /** Start-up progress and PostgreSQL's log lines. */
   log?: (line: string) => void;
@@ -176,7 +166,7 @@ function hintFor(tail: LogTail, error?: Error): string {
   if (/EACCES|Permission denied/i.test(text))
     return 'PostgreSQL lacks permission on its programs or data folder; run as a non-root user, set DSF_EMBEDDED_POSTGRES_ROOT_DIR to a folder the postgres user can reach, or configure an external PostgreSQL by URL';
   if (/No space left|could not extend|disk full/i.test(text)) return 'free disk space in the data folder, then start again';
-  if (/could not bind|Address already in use/i.test(text)) return 'the socket is taken; stop the program using it';
+  if (/could not bind|Address already in use/i.test(text)) return 'the port is taken; choose another port or stop the program using it';
   if (/wrong ownership|owned by/i.test(text)) return 'the data folder belongs to another user; start as that user, or remove the folder to begin afresh';
   if (/lock file .* already exists/i.test(text)) return 'another PostgreSQL uses this data folder; stop it first';
   return 'read the lines above; remove the data folder to begin with a fresh cluster, or configure an external PostgreSQL by URL';
@@ -225,7 +215,7 @@ async function initialise(placement: Placement, password: string, timeoutMs: num
   }
 }
 
-async function launch(placement: Placement, port: number, socketDir: string, timeoutMs: number, log: (line: string) => void): Promise<ChildProcess> {
+async function launch(placement: Placement, port: number, timeoutMs: number, log: (line: string) => void): Promise<ChildProcess> {
   const { binaries, dataDir, user } = placement;
   const tail = new LogTail(40);
   const { child, exited } = run(
@@ -233,9 +223,8 @@ async function launch(placement: Placement, port: number, socketDir: string, tim
     [
       '-D', dataDir,
       '-p', String(port),
-      // Our connections come over the socket; no TCP port (nothing of ours needs one, see startEmbeddedPostgres).
-      '-c', 'listen_addresses=',
-      '-c', `unix_socket_directories="${socketDir.replaceAll('"', '""')}"`,
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'unix_socket_directories=',
       '-c', 'max_connections=300',
       '-c', 'fsync=on',
     ],
@@ -257,7 +246,7 @@ async function launch(placement: Placement, port: number, socketDir: string, tim
   const outcome = await Promise.race([ready.then(() => 'ready' as const), exited, timedOut]);
   clearTimeout(timer);
   if (outcome === 'ready') {
-    log(`PostgreSQL ready on ${socketFile(socketDir, port)} (no TCP port)`);
+    log(`PostgreSQL ready on 127.0.0.1:${port}`);
     return child;
   }
   if (outcome === 'timeout') {
@@ -270,10 +259,7 @@ async function launch(placement: Placement, port: number, socketDir: string, tim
 
 /**
  * Starts PostgreSQL for the folder `dir`. The password is generated on first use and kept in the
- * folder. The server listens only on a Unix-domain socket (socket-folder.ts): every connection of
- * ours (servers, BPEs, the demo's site processes, tests, bench) is a local process of the same user
- * or root, and an operator reaches it the same way (`psql -h <socketDir> -U postgres`). A TCP port
- * would cost more per message and open the cluster to every local user that can read the password.
+ * folder; the port is free on loopback at each start unless given.
  */
 export async function startEmbeddedPostgres(dir: string, opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
   const log = opts.log ?? (() => {});
@@ -292,21 +278,25 @@ export async function startEmbeddedPostgres(dir: string, opts: EmbeddedOptions =
   if (!existsSync(join(placement.dataDir, 'PG_VERSION'))) await initialise(placement, password, timeoutMs, log);
   await clearStalePostmaster(placement.dataDir, log);
 
-  const socket = socketFolder(join(dirname(placement.dataDir), 'socket'), placement.user);
-  const port = opts.port ?? 5432;
-  try {
-    const child = await launch(placement, port, socket.dir, timeoutMs, log);
-    recordPostmasterOwner(placement.dataDir);
-    // node-postgres takes the socket's folder from `host` in the query; the authority's host is not used.
-    const url = `postgres://postgres:${encodeURIComponent(password)}@localhost:${port}/postgres?host=${encodeURIComponent(socket.dir)}`;
-    return { url, dataDir: placement.dataDir, socketDir: socket.dir, stop: stopper(child, socket.release) };
-  } catch (e) {
-    socket.release();
-    throw e;
+  let child: ChildProcess | undefined;
+  // A port chosen by us can be taken between choosing and binding: try a few times.
+  for (let attempt = 1; !child; attempt++) {
+    const port = opts.port ?? (await freePort());
+    try {
+      child = await launch(placement, port, timeoutMs, log);
+      recordPostmasterOwner(placement.dataDir);
+      const started = child;
+      const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+      return { url, dataDir: placement.dataDir, stop: stopper(started) };
+    } catch (e) {
+      const portTaken = e instanceof EmbeddedPostgresError && /could not bind|Address already in use/.test(e.postgresLog.join('\n'));
+      if (!portTaken || opts.port !== undefined || attempt >= 3) throw e;
+    }
   }
+  throw new Error('unreachable');
 }
 
-function stopper(child: ChildProcess, afterwards: () => void): () => Promise<void> {
+function stopper(child: ChildProcess): () => Promise<void> {
   // If this process ends without stop() (an uncaught error), the server must not outlive it.
   const onExit = () => child.kill('SIGINT');
   process.once('exit', onExit);
@@ -314,13 +304,11 @@ function stopper(child: ChildProcess, afterwards: () => void): () => Promise<voi
   return () =>
     (stopping ??= (async () => {
       process.off('exit', onExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-        child.kill('SIGINT'); // fast shutdown
-        const timer = setTimeout(() => child.kill('SIGQUIT'), 30_000);
-        await closed;
-        clearTimeout(timer);
-      }
-      afterwards();
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+      child.kill('SIGINT'); // fast shutdown
+      const timer = setTimeout(() => child.kill('SIGQUIT'), 30_000);
+      await closed;
+      clearTimeout(timer);
     })());
 }

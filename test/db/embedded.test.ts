@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import net from 'node:net';
 import pg from 'pg';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
 import { packagedBinaries } from '../../src/db/postgres-binaries.ts';
@@ -171,15 +172,15 @@ test('a postmaster.pid whose PID now belongs to another program is removed', { t
 
 test('a start that fails says what failed, shows PostgreSQL\'s own lines and what to do; no unhandled error event', { timeout: 60_000 }, async () => {
   const dir = tempDir('dsf-fail-');
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as net.AddressInfo).port;
   try {
-    const db = await startEmbeddedPostgres(dir);
-    await db.stop();
-    appendFileSync(join(db.dataDir, 'postgresql.conf'), 'this is not a setting\n');
-    await assert.rejects(startEmbeddedPostgres(dir), (e: unknown) => {
+    await assert.rejects(startEmbeddedPostgres(dir, { port }), (e: unknown) => {
       assert.ok(e instanceof EmbeddedPostgresError);
       assert.match(e.message, /^Embedded PostgreSQL could not start: the server on .* stopped during start-up/);
-      assert.match(e.message, /PostgreSQL said:\n.*syntax error/s);
-      assert.match(e.message, /What to do: read the lines above/);
+      assert.match(e.message, /PostgreSQL said:\n.*could not (bind|create listen socket)/s);
+      assert.match(e.message, /What to do: the port is taken/);
       return true;
     });
     await assert.rejects(startEmbeddedPostgres(join(dir, 'other'), { binariesDir: join(dir, 'no-such-programs') }), (e: unknown) => {
@@ -188,6 +189,7 @@ test('a start that fails says what failed, shows PostgreSQL\'s own lines and wha
       return true;
     });
   } finally {
+    blocker.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

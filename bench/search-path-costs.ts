@@ -1,5 +1,7 @@
 // CPU per identifier search of the server's own JavaScript, stage by stage, in one process without a
-// database or HTTP: the query string parsed, the search request parsed, the statement texts built
+// database or HTTP: the query string parsed, the search request parsed (anew, and as the service does:
+// through its memo of requests, where the checkout has one; the searches below take those requests),
+// the statement texts built
 // (executeSearch over a runner that answers at once), six searches of one turn through the coalescer,
 // and the searchset's JSON. CPU time (process.cpuUsage) per search over many iterations after a warm-up.
 // With DSF_PATH_AB=<another checkout> the same stages of that checkout's modules run in the same process,
@@ -28,6 +30,10 @@ async function stagesOf(root: string): Promise<Stage[]> {
   const load = (path: string) => import(pathToFileURL(resolve(root, path)).href);
   const { parseQueryString, queryPairs } = await load('src/fhir/rest/routes.ts');
   const { parseSearchRequest } = await load('src/fhir/search/search-request.ts');
+  // As the service parses a search (FhirService.runSearch): through the memo of requests where the checkout has one.
+  const memoModule = await load('src/fhir/search/search-request-memo.ts').catch(() => undefined);
+  const memo = memoModule && new memoModule.SearchRequestMemo({ defaultCount: opts.defaultCount, maxParameters: opts.maxParameters, maxValues: opts.maxValues });
+  const parse = (query: [string, string][]) => (memo ? memo.parse('Organization', query, opts.strict) : parseSearchRequest('Organization', query, opts));
   const { executeSearch } = await load('src/fhir/store/search-query.ts');
   const { StatementCoalescer } = await load('src/db/coalesced-statements.ts');
   const { searchsetJson } = await load('src/fhir/service/result-bundles.ts');
@@ -35,7 +41,7 @@ async function stagesOf(root: string): Promise<Stage[]> {
   (await load('src/fhir/model/definitions-cache.ts')).loadCoreDefinitions();
   const access = () => readAccessTags({ local: true, organizationIdentifier: 'bench.org' });
   const queryOf = (i: number) => queryPairs({ url: `/Organization?${queryString(i)}`, query: parseQueryString(queryString(i)) });
-  const reqs = Array.from({ length: 100 }, (_, i) => parseSearchRequest('Organization', queryOf(i), opts));
+  const reqs = Array.from({ length: 100 }, (_, i) => parse(queryOf(i)));
   const one = { query: async (_t: string, values: unknown[]) => ({ rows: [row(Number(String(values.find((v) => typeof v === 'string' && v.startsWith('org-'))).slice(4)))] }) };
   const searchOpts = { asText: true, maxPageBytes: 16 * 1024 * 1024 };
   const coalescer = new StatementCoalescer();
@@ -44,6 +50,7 @@ async function stagesOf(root: string): Promise<Stage[]> {
   return [
     ['query string -> pairs', (i) => queryOf(i)],
     ['parseSearchRequest', (i) => parseSearchRequest('Organization', queryOf(i % 100 + 1000), opts)],
+    ['search request as served (memo)', (i) => parse(queryOf(i % 100))],
     ['executeSearch alone (no db)', (i) => executeSearch(one, reqs[i % 100], BASE, access, searchOpts)],
     ['executeSearch, 6 per turn coalesced', (i) => (i % 6 ? undefined : Promise.all(Array.from({ length: 6 }, (_, k) => executeSearch(coalescer.view(batchDb, access), reqs[(i + k) % 100], BASE, access, searchOpts))))],
     ['searchsetJson', (i) => searchsetJson(BASE, reqs[i % 100], results[i % 100])],

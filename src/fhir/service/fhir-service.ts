@@ -10,6 +10,7 @@ import { ResourceStore } from '../store/resource-store.ts';
 import { executeSearch, type ResourceText, type SearchResult } from '../store/search-query.ts';
 import { lockForTransaction } from '../store/resource-lookups.ts';
 import { parseSearchRequest, type SearchRequest } from '../search/search-request.ts';
+import { SearchRequestMemo } from '../search/search-request-memo.ts';
 import { isServedResourceType } from '../model/resource-types.ts';
 import { searchsetBundle, searchsetJson, historyBundle } from './result-bundles.ts';
 import type { InteractionResult, RequestContext } from './request-context.ts';
@@ -62,6 +63,8 @@ export interface SearchLimits {
 export class FhirService {
   /** Set by the server from its configuration. */
   searchLimits: SearchLimits = {};
+  /** Parsed search requests by query, for the limits they were parsed under (searchLimits may be replaced). */
+  private requests?: { maxParameters?: number; maxValues?: number; memo: SearchRequestMemo };
 
   constructor(
     readonly store: ResourceStore,
@@ -284,12 +287,20 @@ export class FhirService {
   private async runSearch(ctx: RequestContext, db: Db, type: string, query: [string, string][], asText: boolean): Promise<{ req: SearchRequest; result: SearchResult<Resource | ResourceText> }> {
     assertType(type);
     await this.hooks.authorize?.(ctx, 'search', type);
-    const req = parseSearchRequest(type, query, { strict: ctx.strict, defaultCount: this.defaultPageCount, maxParameters: this.searchLimits.maxParameters, maxValues: this.searchLimits.maxValues });
+    const req = this.requestMemo().parse(type, query, ctx.strict);
     const runner = this.store.searchRunner(db, ctx.access);
     // Each form's options as a literal of its own, not `{ ...opts, asText: true }` (V8's slow spread).
     const maxPageBytes = this.searchLimits.maxPageBytes;
     const result = asText ? await executeSearch(runner, req, this.baseUrl, ctx.access, { maxPageBytes, asText: true }) : await executeSearch(runner, req, this.baseUrl, ctx.access, { maxPageBytes });
     return { req, result };
+  }
+
+  private requestMemo(): SearchRequestMemo {
+    const { maxParameters, maxValues } = this.searchLimits;
+    if (!this.requests || this.requests.maxParameters !== maxParameters || this.requests.maxValues !== maxValues) {
+      this.requests = { maxParameters, maxValues, memo: new SearchRequestMemo({ defaultCount: this.defaultPageCount, maxParameters, maxValues }) };
+    }
+    return this.requests.memo;
   }
 
   private async searchsetResult(db: Db, req: SearchRequest, result: SearchResult): Promise<InteractionResult> {

@@ -13,11 +13,18 @@ import { contentStorageOf } from './content.ts';
  * _offset (after a page that ended early at its byte bound); `returned` is how many entries this
  * page has, so that `next` continues right after them.
  */
-function pageLinks(base: string, params: [string, string][], offset: number, count: number, total: number, returned: number): BundleLink[] {
-  // The parameters with _count, encoded once: _page and _offset (never among the parameters) come last.
-  const q = new URLSearchParams(params);
+function pageLinks(base: string, params: readonly [string, string][], offset: number, count: number, total: number, returned: number): BundleLink[] {
+  return pageLinksAfter(linkPrefix(base, params, count), offset, count, total, returned);
+}
+
+/** The links' URL up to their _page or _offset: the parameters with _count, encoded once (_page and _offset, never among them, come last). */
+function linkPrefix(base: string, params: readonly [string, string][], count: number): string {
+  const q = new URLSearchParams(params as [string, string][]);
   q.set('_count', String(count));
-  const prefix = `${base}?${q.toString()}&`;
+  return `${base}?${q.toString()}&`;
+}
+
+function pageLinksAfter(prefix: string, offset: number, count: number, total: number, returned: number): BundleLink[] {
   const url = (o: number) => (count > 0 && o % count === 0 ? `${prefix}_page=${o / count + 1}` : `${prefix}_offset=${o}`);
   const self = url(offset);
   const links: BundleLink[] = [{ relation: 'self', url: self }];
@@ -63,11 +70,34 @@ function searchsetFrame(baseUrl: string, req: SearchRequest, result: SearchResul
 }
 
 /**
+ * A frozen request's (search-request-memo.ts: the same object for the same URL) last frame, with its
+ * links' prefix: a site's repeated searches (one match, page 1) have the same frame every time.
+ */
+interface KeptFrame {
+  baseUrl: string;
+  prefix: string;
+  offset: number;
+  total: number;
+  returned: number;
+  json: string;
+}
+const keptFrames = new WeakMap<SearchRequest, KeptFrame>();
+
+/**
  * JSON.stringify(searchsetFrame(...)) without its closing brace, written as text: the frame's keys and
- * relations are fixed words, only the total and the links' URLs vary.
+ * relations are fixed words, only the total and the links' URLs vary. For a frozen request, the last
+ * frame is kept with it and written again only when the base, the page's offset, the total or the
+ * number of matches differ (all else comes from the request).
  */
 function searchsetFrameJson(baseUrl: string, req: SearchRequest, result: SearchResult<unknown>): string {
-  const links = pageLinks(`${baseUrl}/${req.resourceType}`, req.canonicalParams, result.offset, req.summary === 'count' ? 0 : req.count, result.total, result.matches.length);
+  const count = req.summary === 'count' ? 0 : req.count;
+  const returned = result.matches.length;
+  const kept = Object.isFrozen(req) ? keptFrames.get(req) : undefined;
+  if (kept !== undefined && kept.baseUrl === baseUrl) {
+    if (kept.offset === result.offset && kept.total === result.total && kept.returned === returned) return kept.json;
+  }
+  const prefix = kept !== undefined && kept.baseUrl === baseUrl ? kept.prefix : linkPrefix(`${baseUrl}/${req.resourceType}`, req.canonicalParams, count);
+  const links = pageLinksAfter(prefix, result.offset, count, result.total, returned);
   let json = `{"resourceType":"Bundle","type":"searchset","total":${JSON.stringify(result.total)},"link":[`;
   let url: string | undefined;
   let urlJson = '';
@@ -76,7 +106,9 @@ function searchsetFrameJson(baseUrl: string, req: SearchRequest, result: SearchR
     if (links[k]!.url !== url) urlJson = JSON.stringify((url = links[k]!.url));
     json += `${k ? ',' : ''}{"relation":"${links[k]!.relation}","url":${urlJson}}`;
   }
-  return `${json}]`;
+  json += ']';
+  if (Object.isFrozen(req)) keptFrames.set(req, { baseUrl, prefix, offset: result.offset, total: result.total, returned, json });
+  return json;
 }
 
 export function searchsetBundle(baseUrl: string, req: SearchRequest, result: SearchResult): Bundle {

@@ -8,6 +8,7 @@ import { boundedRows, keptCondition, ROW_SIZE, splitKept } from './bounded-rows.
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
 import { pageStatementFor, pageTailValues } from './search-page-texts.ts';
+import { searchPlanFor, type SearchPlan } from './search-plans.ts';
 
 /** A resource as the text PostgreSQL keeps it in (jsonb's text form), with its type and id as stored in it. */
 export interface ResourceText {
@@ -55,30 +56,39 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
 export async function executeSearch(db: StatementRunner, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts?: SearchOptions & { asText?: false }): Promise<SearchResult>;
 export async function executeSearch(db: StatementRunner, req: SearchRequest, baseUrl: string, access?: AccessFilter, opts: SearchOptions = {}): Promise<SearchResult<Resource | ResourceText>> {
   const { maxPageBytes, total: wantTotal = true, asText = false } = opts;
+  const plan = searchPlanFor(req, baseUrl, access, wantTotal, asText, maxPageBytes, () => planSearch(req, baseUrl, access, wantTotal, asText, maxPageBytes));
+  const countSql = () => `SELECT count(*)::int AS n FROM resources r WHERE ${plan.where}`;
+  const start = pageOffset(req);
+  const statement = plan.page;
+  if (statement === undefined) {
+    const total = (await db.query(countSql(), plan.whereValues.slice())).rows[0].n as number;
+    return { total, offset: start, matches: [], included: [] };
+  }
+  if (statement.batchForm) setBatchForm(statement.text, statement.batchForm);
+  const page = await db.query(statement.text, statement.values.slice()).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
+  const matches = page.rows.map(resourceOf(asText));
+  let total = -1;
+  if (wantTotal) total = page.all.length ? Number(page.all[0].total) : start === 0 ? 0 : ((await db.query(countSql(), plan.whereValues.slice())).rows[0].n as number);
+  const budget = maxPageBytes === undefined ? undefined : Math.max(0, maxPageBytes - page.bytes);
+  const { included, leftOut } = await includes(db, req, matches, asText, access, budget);
+  return { total, offset: start, matches, included, ...(leftOut ? { includesLeftOut: leftOut } : {}) };
+}
+
+/** The search's WHERE clause with its values and, unless it only counts, its page statement. */
+function planSearch(req: SearchRequest, baseUrl: string, access: AccessFilter | undefined, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined): SearchPlan {
   const p = new SqlParams();
   const parts = whereParts(req, baseUrl, p, accessConditions(access, p, [req.resourceType]));
   const where = parts.join(' AND ');
-  const countSql = `SELECT count(*)::int AS n FROM resources r WHERE ${where}`;
+  if (req.summary === 'count' || req.count === 0) return { where, whereValues: p.values };
   const start = pageOffset(req);
-  if (req.summary === 'count' || req.count === 0) {
-    const total = (await db.query(countSql, p.values)).rows[0].n as number;
-    return { total, offset: start, matches: [], included: [] };
-  }
   const shape = { resourceType: req.resourceType, sort: req.sort, wantTotal, asText, bounded: maxPageBytes !== undefined };
-  const statement = pageStatementFor(shape, where, p.values, pageTailValues(req.sort, req.resourceType, req.count, start, maxPageBytes), () => {
+  const page = pageStatementFor(shape, where, p.values, pageTailValues(req.sort, req.resourceType, req.count, start, maxPageBytes), () => {
     const pageParams = new SqlParams();
     pageParams.values.push(...p.values);
     const batch = { match: indexMatchOf(req, parts), form: undefined as BatchForm | undefined };
     return { text: pageStatement(req, start, where, pageParams, wantTotal, asText, maxPageBytes, batch), values: pageParams.values, batchForm: batch.form };
   });
-  if (statement.batchForm) setBatchForm(statement.text, statement.batchForm);
-  const page = await db.query(statement.text, statement.values).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
-  const matches = page.rows.map(resourceOf(asText));
-  let total = -1;
-  if (wantTotal) total = page.all.length ? Number(page.all[0].total) : start === 0 ? 0 : ((await db.query(countSql, p.values)).rows[0].n as number);
-  const budget = maxPageBytes === undefined ? undefined : Math.max(0, maxPageBytes - page.bytes);
-  const { included, leftOut } = await includes(db, req, matches, asText, access, budget);
-  return { total, offset: start, matches, included, ...(leftOut ? { includesLeftOut: leftOut } : {}) };
+  return { where, whereValues: p.values, page };
 }
 
 /**

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BundleLink } from '@medplum/fhirtypes';
 import { parseSearchRequest } from '../../../src/fhir/search/search-request.ts';
+import { SearchRequestMemo } from '../../../src/fhir/search/search-request-memo.ts';
 import { searchsetBundle, searchsetJson } from '../../../src/fhir/service/result-bundles.ts';
 import type { ResourceText } from '../../../src/fhir/store/search-query.ts';
 
@@ -58,4 +59,33 @@ test('a one-page result: self, first and last are one URL, written alike', () =>
   const json = searchsetJson(BASE, req, { total: 1, offset: 0, matches: [text(1)], included: [] })!;
   const self = `${BASE}/Organization?identifier=http%3A%2F%2Fdsf.dev%2Fsid%2Forganization-identifier%7Corg-1&_count=20&_page=1`;
   assert.ok(json.startsWith(`{"resourceType":"Bundle","type":"searchset","total":1,"link":[{"relation":"self","url":"${self}"},{"relation":"first","url":"${self}"},{"relation":"last","url":"${self}"}],"entry":[`), json);
+});
+
+// A frozen request (the service's memo of requests) keeps its last frame: each answer must still be
+// the frame of its own result, whatever the result before it was.
+test('a kept request\'s searchsets, one after another with other totals, offsets, counts and bases, each have their own frame', () => {
+  const memo = new SearchRequestMemo({ defaultCount: 20 });
+  const others = ['https://other:8443/fhir', BASE];
+  let checked = 0;
+  for (const count of [0, 1, 3, 20]) {
+    for (const offset of [0, 1, 3, 6, 20]) {
+      const query: [string, string][] = [...QUERY, ['_count', String(count)]];
+      if (count > 0 && offset % count === 0) query.push(['_page', String(offset / count + 1)]);
+      else query.push(['_offset', String(offset)]);
+      const req = memo.parse('Organization', query, true);
+      const open = parseSearchRequest('Organization', query, { strict: true, defaultCount: 20 });
+      assert.ok(Object.isFrozen(req) && !Object.isFrozen(open));
+      // Each total and number returned twice in a row (the second from the kept frame), then the next.
+      for (const total of [1, 1, 0, 7, 7, 21, 1, 41]) {
+        for (const returned of [Math.min(count, Math.max(0, total - offset)), Math.min(1, count, Math.max(0, total - offset))]) {
+          for (const base of [BASE, BASE, ...others]) {
+            const result = { total, offset, matches: Array.from({ length: returned }, (_, i) => text(i)), included: [] };
+            assert.equal(searchsetJson(base, req, result), searchsetJson(base, open, result), JSON.stringify({ base, count, total, offset, returned }));
+            checked++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(checked > 500);
 });

@@ -4,35 +4,17 @@
 // And the texts kept stay bounded however many shapes come.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SqlParams } from '../../../src/db/sql-params.ts';
-import type { StatementRunner } from '../../../src/db/coalesced-statements.ts';
 import { parseSearchRequest, type SearchRequest } from '../../../src/fhir/search/search-request.ts';
-import { executeSearch, pageOffset, pageStatement, type SearchOptions } from '../../../src/fhir/store/search-query.ts';
-import { buildWhere } from '../../../src/fhir/store/search-sql.ts';
-import { accessConditions } from '../../../src/fhir/store/access-sql.ts';
+import type { SearchOptions } from '../../../src/fhir/store/search-query.ts';
+import { firstStatementBuiltAnew, firstStatementSent } from '../../support/search-statements.ts';
 import { readAccessTags, type AccessFilter } from '../../../src/fhir/store/access-condition.ts';
 import { MAX_PAGE_TEXT_CHARS, MAX_PAGE_TEXTS, MAX_PAGE_TEXTS_PER_LENGTH, pageStatementFor, pageTextsKept, type PageShape } from '../../../src/fhir/store/search-page-texts.ts';
 
 const BASE = 'https://localhost/fhir';
 const SYS = 'http://example.org/sid';
 
-/** The page statement built anew, without the kept texts. */
-function builtAnew(req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions): { text: string; values: unknown[] } {
-  const p = new SqlParams();
-  const where = buildWhere(req, BASE, p, accessConditions(access, p, [req.resourceType]));
-  const page = new SqlParams();
-  page.values.push(...p.values);
-  return { text: pageStatement(req, pageOffset(req), where, page, opts.total ?? true, opts.asText ?? false, opts.maxPageBytes), values: page.values };
-}
-
-/** The page statement executeSearch sends (the first statement; the runner answers with no rows). */
-async function sent(req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions): Promise<{ text: string; values: unknown[] }> {
-  const statements: { text: string; values: unknown[] }[] = [];
-  // No rows; a second page then counts its matches on its own.
-  const runner: StatementRunner = { query: async (text, values) => (statements.push({ text, values }), { rows: text.startsWith('SELECT count') ? [{ n: 0 }] : [] }) };
-  await executeSearch(runner, req, BASE, access, opts as SearchOptions & { asText?: false });
-  return statements[0]!;
-}
+const builtAnew = (req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions) => firstStatementBuiltAnew(BASE, req, access, opts);
+const sent = (req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions) => firstStatementSent(BASE, req, access, opts);
 
 const tokens = [`${SYS}|a`, `${SYS}|`, '|a', 'a', `${SYS}|a,b`, `${SYS}|a,|b`, 'a,b,c'];
 const queries: [string, [string, string][]][] = [

@@ -9,13 +9,10 @@ import { createTestDatabase, type TestDatabase } from '../../support/database.ts
 import { migrate } from '../../../src/db/migrate.ts';
 import { FHIR_MIGRATIONS } from '../../../src/fhir/store/schema.ts';
 import { ResourceStore } from '../../../src/fhir/store/resource-store.ts';
-import { SqlParams } from '../../../src/db/sql-params.ts';
-import type { StatementRunner } from '../../../src/db/coalesced-statements.ts';
 import { parseSearchRequest, type SearchRequest } from '../../../src/fhir/search/search-request.ts';
 import { SearchRequestMemo } from '../../../src/fhir/search/search-request-memo.ts';
-import { executeSearch, pageOffset, pageStatement, type SearchOptions } from '../../../src/fhir/store/search-query.ts';
-import { buildWhere } from '../../../src/fhir/store/search-sql.ts';
-import { accessConditions } from '../../../src/fhir/store/access-sql.ts';
+import { executeSearch, type SearchOptions } from '../../../src/fhir/store/search-query.ts';
+import { firstStatementBuiltAnew, firstStatementSent } from '../../support/search-statements.ts';
 import { readAccessTags, type AccessFilter } from '../../../src/fhir/store/access-condition.ts';
 import { searchPlanFor, MAX_PLANS_PER_REQUEST, type SearchPlan } from '../../../src/fhir/store/search-plans.ts';
 import { READ_ACCESS_TAG } from '../../../src/fhir/model/dsf-urls.ts';
@@ -26,23 +23,8 @@ const memo = new SearchRequestMemo({ defaultCount: 20 });
 const local: AccessFilter = () => readAccessTags({ local: true, organizationIdentifier: 'a.org' });
 const remote: AccessFilter = () => readAccessTags({ local: false, organizationIdentifier: 'b.org' });
 
-/** The statements built anew (parseSearchRequest's unfrozen request, no kept texts involved in the comparison). */
-function builtAnew(req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions): { text: string; values: unknown[] } {
-  const p = new SqlParams();
-  const where = buildWhere(req, BASE, p, accessConditions(access, p, [req.resourceType]));
-  if (req.summary === 'count' || req.count === 0) return { text: `SELECT count(*)::int AS n FROM resources r WHERE ${where}`, values: p.values };
-  const page = new SqlParams();
-  page.values.push(...p.values);
-  return { text: pageStatement(req, pageOffset(req), where, page, opts.total ?? true, opts.asText ?? false, opts.maxPageBytes), values: page.values };
-}
-
-/** The first statement executeSearch sends (the runner answers with no rows), and its values' list. */
-async function sent(req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions): Promise<{ text: string; values: unknown[] }> {
-  const statements: { text: string; values: unknown[] }[] = [];
-  const runner: StatementRunner = { query: async (text, values) => (statements.push({ text, values }), { rows: text.startsWith('SELECT count') ? [{ n: 0 }] : [] }) };
-  await executeSearch(runner, req, BASE, access, opts as SearchOptions & { asText?: false });
-  return statements[0]!;
-}
+const builtAnew = (req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions) => firstStatementBuiltAnew(BASE, req, access, opts);
+const sent = (req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions) => firstStatementSent(BASE, req, access, opts);
 
 test('a kept plan sends what the statements build anew, for every caller and form', async () => {
   const queries: [string, [string, string][]][] = [

@@ -92,11 +92,11 @@ const keptFrames = new WeakMap<SearchRequest, KeptFrame>();
 function searchsetFrameJson(baseUrl: string, req: SearchRequest, result: SearchResult<unknown>): string {
   const count = req.summary === 'count' ? 0 : req.count;
   const returned = result.matches.length;
-  const kept = Object.isFrozen(req) ? keptFrames.get(req) : undefined;
-  if (kept !== undefined && kept.baseUrl === baseUrl) {
-    if (kept.offset === result.offset && kept.total === result.total && kept.returned === returned) return kept.json;
-  }
-  const prefix = kept !== undefined && kept.baseUrl === baseUrl ? kept.prefix : linkPrefix(`${baseUrl}/${req.resourceType}`, req.canonicalParams, count);
+  const frozen = Object.isFrozen(req);
+  const kept = frozen ? keptFrames.get(req) : undefined;
+  const sameBase = kept?.baseUrl === baseUrl ? kept : undefined;
+  if (sameBase !== undefined && sameBase.offset === result.offset && sameBase.total === result.total && sameBase.returned === returned) return sameBase.json;
+  const prefix = sameBase?.prefix ?? linkPrefix(`${baseUrl}/${req.resourceType}`, req.canonicalParams, count);
   const links = pageLinksAfter(prefix, result.offset, count, result.total, returned);
   let json = `{"resourceType":"Bundle","type":"searchset","total":${JSON.stringify(result.total)},"link":[`;
   let url: string | undefined;
@@ -107,7 +107,7 @@ function searchsetFrameJson(baseUrl: string, req: SearchRequest, result: SearchR
     json += `${k ? ',' : ''}{"relation":"${links[k]!.relation}","url":${urlJson}}`;
   }
   json += ']';
-  if (Object.isFrozen(req)) keptFrames.set(req, { baseUrl, prefix, offset: result.offset, total: result.total, returned, json });
+  if (frozen) keptFrames.set(req, { baseUrl, prefix, offset: result.offset, total: result.total, returned, json });
   return json;
 }
 

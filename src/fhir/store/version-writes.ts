@@ -57,7 +57,8 @@ const INSERT_NEW_VERSIONS = `WITH res AS (INSERT INTO resources (id, version, ty
   JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY AS j(resource, n) ON j.n = v.n
   ORDER BY v.n)
 INSERT INTO search_index (resource_id, type, param, system, code, norm, ref_id, lo, hi, num)
-  SELECT * FROM unnest($8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::uuid[], $15::timestamptz[], $16::timestamptz[], $17::numeric[])`;
+  SELECT ($1::uuid[])[r.n], ($3::text[])[r.n], r.param, r.system, r.code, r.norm, r.ref_id, r.lo, r.hi, r.num
+  FROM unnest($8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], $14::timestamptz[], $15::timestamptz[], $16::numeric[]) AS r(n, param, system, code, norm, ref_id, lo, hi, num)`;
 
 /** Whether a statement's text is one of the write statements (for telling them apart in tests and benches). */
 export function isWriteStatement(text: string): boolean {
@@ -86,10 +87,12 @@ function refusedKeys(e: unknown): { id: string; key: string }[] | undefined {
 export async function writeVersions(client: TransactionClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
   const replaced: string[] = [];
   const [ids, versions, types, times, deleted, sizes, jsons] = [[], [], [], [], [], [], []] as [string[], number[], string[], string[], boolean[], number[], string[]];
-  const idx = { ids: [] as string[], types: [] as string[], param: [] as string[], system: [] as (string | null)[], code: [] as (string | null)[], norm: [] as (string | null)[] };
+  // Index rows name their write by its position (1-based): the statement takes id and type from the writes' columns.
+  const idx = { n: [] as number[], param: [] as string[], system: [] as (string | null)[], code: [] as (string | null)[], norm: [] as (string | null)[] };
   const idxMore = { refId: [] as (string | null)[], lo: [] as (string | null)[], hi: [] as (string | null)[], num: [] as (string | null)[] };
   const keys = { ids: [] as string[], types: [] as string[], keys: [] as string[], held: [] as boolean[] };
-  for (const w of writes) {
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i]!;
     if (w.replaces) replaced.push(w.id);
     ids.push(w.id);
     versions.push(w.version);
@@ -99,8 +102,7 @@ export async function writeVersions(client: TransactionClient, writes: readonly 
     sizes.push(w.json === undefined ? 0 : Buffer.byteLength(w.json));
     jsons.push(w.json ?? 'null');
     for (const r of w.indexRows) {
-      idx.ids.push(w.id);
-      idx.types.push(w.type);
+      idx.n.push(i + 1);
       idx.param.push(r.param);
       idx.system.push(r.system);
       idx.code.push(r.code);
@@ -119,9 +121,9 @@ export async function writeVersions(client: TransactionClient, writes: readonly 
   }
   // Array parameters go as literals built here (pg-array-literal.ts: the driver's text, built faster).
   const a = pgArrayLiteral;
-  const index = [idx.ids, idx.types, idx.param, idx.system, idx.code, idx.norm, idxMore.refId, idxMore.lo, idxMore.hi, idxMore.num].map((column) => a(column));
+  const index = [idx.param, idx.system, idx.code, idx.norm, idxMore.refId, idxMore.lo, idxMore.hi, idxMore.num].map((column) => a(column));
   if (!replaced.length && !keys.ids.length) {
-    await client.query(INSERT_NEW_VERSIONS, [a(ids), a(versions), a(types), a(times), a(deleted), a(sizes), `[${jsons.join(',')}]`, ...index]);
+    await client.query(INSERT_NEW_VERSIONS, [a(ids), a(versions), a(types), a(times), a(deleted), a(sizes), `[${jsons.join(',')}]`, a(idx.n), ...index]);
     return undefined;
   }
   try {
@@ -134,6 +136,8 @@ export async function writeVersions(client: TransactionClient, writes: readonly 
       a(deleted),
       a(sizes),
       `[${jsons.join(',')}]`,
+      a(idx.n.map((n) => ids[n - 1]!)),
+      a(idx.n.map((n) => types[n - 1]!)),
       ...index,
       a(keys.ids),
       a(keys.types),

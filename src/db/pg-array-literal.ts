@@ -19,13 +19,17 @@ function quoted(text: string): string {
   return `"${text}"`;
 }
 
+/** One element of an array literal: NULL, or the value's text quoted. */
+export function pgArrayElement(v: Element): string {
+  return v === null || v === undefined ? 'NULL' : quoted(String(v));
+}
+
 /** The array literal of `values`, as the pg driver would send the array. */
 export function pgArrayLiteral(values: readonly Element[]): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
     if (i > 0) out += ',';
-    const v = values[i];
-    out += v === null || v === undefined ? 'NULL' : quoted(String(v));
+    out += pgArrayElement(values[i]);
   }
   return out + '}';
 }

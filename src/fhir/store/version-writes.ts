@@ -2,7 +2,7 @@
 // of fixed text, so that a single write and a transaction's hundred writes are one round trip each and
 // one prepared statement for all. The database still enforces the uniqueness keys.
 import type { IndexRow } from '../search/index-row.ts';
-import { pgArrayLiteral } from '../../db/pg-array-literal.ts';
+import { pgArrayElement, pgArrayLiteral } from '../../db/pg-array-literal.ts';
 import type { TransactionClient } from '../../db/pool.ts';
 
 /** One new version, ready to be written. */
@@ -85,32 +85,47 @@ function refusedKeys(e: unknown): { id: string; key: string }[] | undefined {
  * fails, and with it a transaction it runs in) and the first such write (in that order) is returned.
  */
 export async function writeVersions(client: TransactionClient, writes: readonly VersionWrite[]): Promise<KeyClash | undefined> {
-  const replaced: string[] = [];
-  const [ids, versions, types, times, deleted, sizes, jsons] = [[], [], [], [], [], [], []] as [string[], number[], string[], string[], boolean[], number[], string[]];
-  // Index rows name their write by its position (1-based): the statement takes id and type from the writes' columns.
-  const idx = { n: [] as number[], param: [] as string[], system: [] as (string | null)[], code: [] as (string | null)[], norm: [] as (string | null)[] };
-  const idxMore = { refId: [] as (string | null)[], lo: [] as (string | null)[], hi: [] as (string | null)[], num: [] as (string | null)[] };
+  // Array parameters go as literals (pg-array-literal.ts: the driver's text), built here element by
+  // element, without an array per column first: the columns of a group of creates hold some fifty
+  // elements per create.
+  const el = pgArrayElement;
+  let full = false;
+  for (const w of writes) if (w.replaces || w.keys.length) full = true;
+  let replaced = '';
+  let ids = '', versions = '', types = '', times = '', deleted = '', sizes = '', jsons = '';
+  // Index rows name their write by its position (1-based): the statement takes id and type from the
+  // writes' columns. The full statement (a function of migration 10) still takes them per row.
+  let rowN = '', rowIds = '', rowTypes = '';
+  let param = '', system = '', code = '', norm = '', refId = '', lo = '', hi = '', num = '';
+  let rows = 0;
   const keys = { ids: [] as string[], types: [] as string[], keys: [] as string[], held: [] as boolean[] };
   for (let i = 0; i < writes.length; i++) {
     const w = writes[i]!;
-    if (w.replaces) replaced.push(w.id);
-    ids.push(w.id);
-    versions.push(w.version);
-    types.push(w.type);
-    times.push(w.lastUpdated);
-    deleted.push(w.json === undefined);
-    sizes.push(w.json === undefined ? 0 : Buffer.byteLength(w.json));
-    jsons.push(w.json ?? 'null');
+    const c = i > 0 ? ',' : '';
+    const id = el(w.id);
+    const type = el(w.type);
+    if (w.replaces) replaced += replaced ? `,${id}` : id;
+    ids += c + id;
+    versions += c + el(w.version);
+    types += c + type;
+    times += c + el(w.lastUpdated);
+    deleted += c + el(w.json === undefined);
+    sizes += c + el(w.json === undefined ? 0 : Buffer.byteLength(w.json));
+    jsons += c + (w.json ?? 'null');
     for (const r of w.indexRows) {
-      idx.n.push(i + 1);
-      idx.param.push(r.param);
-      idx.system.push(r.system);
-      idx.code.push(r.code);
-      idx.norm.push(r.norm);
-      idxMore.refId.push(r.refId);
-      idxMore.lo.push(r.lo);
-      idxMore.hi.push(r.hi);
-      idxMore.num.push(r.num);
+      const rc = rows++ > 0 ? ',' : '';
+      if (full) {
+        rowIds += rc + id;
+        rowTypes += rc + type;
+      } else rowN += rc + el(i + 1);
+      param += rc + el(r.param);
+      system += rc + el(r.system);
+      code += rc + el(r.code);
+      norm += rc + el(r.norm);
+      refId += rc + el(r.refId);
+      lo += rc + el(r.lo);
+      hi += rc + el(r.hi);
+      num += rc + el(r.num);
     }
     for (const k of w.keys) {
       keys.ids.push(w.id);
@@ -119,25 +134,19 @@ export async function writeVersions(client: TransactionClient, writes: readonly 
       keys.held.push(w.previousKeys.includes(k));
     }
   }
-  // Array parameters go as literals built here (pg-array-literal.ts: the driver's text, built faster).
-  const a = pgArrayLiteral;
-  const index = [idx.param, idx.system, idx.code, idx.norm, idxMore.refId, idxMore.lo, idxMore.hi, idxMore.num].map((column) => a(column));
-  if (!replaced.length && !keys.ids.length) {
-    await client.query(INSERT_NEW_VERSIONS, [a(ids), a(versions), a(types), a(times), a(deleted), a(sizes), `[${jsons.join(',')}]`, a(idx.n), ...index]);
+  const index = [`{${param}}`, `{${system}}`, `{${code}}`, `{${norm}}`, `{${refId}}`, `{${lo}}`, `{${hi}}`, `{${num}}`];
+  const writeColumns = [`{${ids}}`, `{${versions}}`, `{${types}}`, `{${times}}`, `{${deleted}}`, `{${sizes}}`, `[${jsons}]`];
+  if (!full) {
+    await client.query(INSERT_NEW_VERSIONS, [...writeColumns, `{${rowN}}`, ...index]);
     return undefined;
   }
+  const a = pgArrayLiteral;
   try {
     await client.query(WRITE_VERSIONS, [
-      a(replaced),
-      a(ids),
-      a(versions),
-      a(types),
-      a(times),
-      a(deleted),
-      a(sizes),
-      `[${jsons.join(',')}]`,
-      a(idx.n.map((n) => ids[n - 1]!)),
-      a(idx.n.map((n) => types[n - 1]!)),
+      `{${replaced}}`,
+      ...writeColumns,
+      `{${rowIds}}`,
+      `{${rowTypes}}`,
       ...index,
       a(keys.ids),
       a(keys.types),

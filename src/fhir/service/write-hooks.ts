@@ -29,21 +29,27 @@ export function composeWriteHooks(...sets: WriteHooks[]): WriteHooks {
       if (pending) return pending.then(() => authorizeFrom(i + 1, ctx, action, type));
     }
   };
+  // Each hook runs through the sets that have it only: a set without it would cost an `await undefined`
+  // (a microtask turn) on every write, and most sets have one or two of the four.
+  const befores = sets.filter((s) => s.beforeWrite);
+  const afters = sets.filter((s) => s.afterWrite);
+  const beforeDeletes = sets.filter((s) => s.beforeDelete);
+  const afterDeletes = sets.filter((s) => s.afterDelete);
   return {
     authorize: (ctx, action, type) => authorizeFrom(0, ctx, action, type),
     async beforeWrite(ctx, client, resource, existing, notes) {
       let r = resource;
-      for (const s of sets) if (s.beforeWrite) r = await s.beforeWrite(ctx, client, r, existing, notes);
+      for (const s of befores) r = await s.beforeWrite!(ctx, client, r, existing, notes);
       return r;
     },
     async beforeDelete(ctx, client, existing) {
-      for (const s of sets) await s.beforeDelete?.(ctx, client, existing);
+      for (const s of beforeDeletes) await s.beforeDelete!(ctx, client, existing);
     },
     async afterWrite(ctx, client, stored, previous) {
-      for (const s of sets) await s.afterWrite?.(ctx, client, stored, previous);
+      for (const s of afters) await s.afterWrite!(ctx, client, stored, previous);
     },
     async afterDelete(ctx, client, deleted) {
-      for (const s of sets) await s.afterDelete?.(ctx, client, deleted);
+      for (const s of afterDeletes) await s.afterDelete!(ctx, client, deleted);
     },
   };
 }

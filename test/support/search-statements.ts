@@ -4,7 +4,7 @@ import { SqlParams } from '../../src/db/sql-params.ts';
 import type { StatementRunner } from '../../src/db/coalesced-statements.ts';
 import type { SearchRequest } from '../../src/fhir/search/search-request.ts';
 import { executeSearch, pageOffset, pageStatement, type SearchOptions } from '../../src/fhir/store/search-query.ts';
-import { indexMatchOf, whereParts } from '../../src/fhir/store/search-sql.ts';
+import { buildWhere } from '../../src/fhir/store/search-sql.ts';
 import { accessConditions } from '../../src/fhir/store/access-sql.ts';
 import type { AccessFilter } from '../../src/fhir/store/access-condition.ts';
 
@@ -16,14 +16,11 @@ export interface Statement {
 /** The search's first statement built anew: the count where only counted, else the page statement. */
 export function firstStatementBuiltAnew(base: string, req: SearchRequest, access: AccessFilter | undefined, opts: SearchOptions): Statement {
   const p = new SqlParams();
-  const parts = whereParts(req, base, p, accessConditions(access, p, [req.resourceType]));
-  const where = parts.join(' AND ');
+  const where = buildWhere(req, base, p, accessConditions(access, p, [req.resourceType]));
   if (req.summary === 'count' || req.count === 0) return { text: `SELECT count(*)::int AS n FROM resources r WHERE ${where}`, values: p.values };
   const page = new SqlParams();
   page.values.push(...p.values);
-  // With the identifier searches' batch form, as the search builds it (a first page's text differs when it has one).
-  const batch = { match: indexMatchOf(req, parts) };
-  return { text: pageStatement(req, pageOffset(req), where, page, opts.total ?? true, opts.asText ?? false, opts.maxPageBytes, batch), values: page.values };
+  return { text: pageStatement(req, pageOffset(req), where, page, opts.total ?? true, opts.asText ?? false, opts.maxPageBytes), values: page.values };
 }
 
 /** The first statement executeSearch sends, and its values' list; the runner answers with no rows (a later page then counts on its own). */

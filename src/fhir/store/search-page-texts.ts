@@ -18,8 +18,6 @@ export interface PageShape {
   wantTotal: boolean;
   asText: boolean;
   bounded: boolean;
-  /** Whether the page is the first (offset 0): a batch of first pages may have a form of its own (search-query.ts). */
-  firstPage?: boolean;
 }
 
 /** Most texts kept; then all are forgotten (a new shape is one build of its page, as without the cache). */
@@ -37,7 +35,7 @@ interface Kept {
   whereValues: number;
   resourceType: string;
   sort: readonly SortSpec[];
-  /** wantTotal, asText, bounded and firstPage as bits. */
+  /** wantTotal, asText and bounded as bits. */
   form: number;
   text: string;
   /** The text's batch form (coalesced-statements.ts), when it has one. */
@@ -60,7 +58,7 @@ export function pageTailValues(sort: readonly SortSpec[], resourceType: string, 
   return tail;
 }
 
-const formOf = (shape: PageShape) => (shape.firstPage ? 8 : 0) | (shape.wantTotal ? 4 : 0) | (shape.asText ? 2 : 0) | (shape.bounded ? 1 : 0);
+const formOf = (shape: PageShape) => (shape.wantTotal ? 4 : 0) | (shape.asText ? 2 : 0) | (shape.bounded ? 1 : 0);
 
 function sameSort(a: readonly SortSpec[], b: readonly SortSpec[]): boolean {
   if (a.length !== b.length) return false;

@@ -81,7 +81,7 @@ function planSearch(req: SearchRequest, baseUrl: string, access: AccessFilter | 
   const where = parts.join(' AND ');
   if (req.summary === 'count' || req.count === 0) return { where, whereValues: p.values };
   const start = pageOffset(req);
-  const shape = { resourceType: req.resourceType, sort: req.sort, wantTotal, asText, bounded: maxPageBytes !== undefined, firstPage: start === 0 };
+  const shape = { resourceType: req.resourceType, sort: req.sort, wantTotal, asText, bounded: maxPageBytes !== undefined };
   const page = pageStatementFor(shape, where, p.values, pageTailValues(req.sort, req.resourceType, req.count, start, maxPageBytes), () => {
     const pageParams = new SqlParams();
     pageParams.values.push(...p.values);
@@ -122,16 +122,11 @@ export function pageStatement(
   const ids = `SELECT r.id${carried}${size}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${count} OFFSET ${offset}`;
   const from = `FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current`;
   const total = wantTotal ? ', p.total' : '';
-  const budget = bounded ? p.add(maxPageBytes) : '';
-  const pageColumns = (kept: string) => {
-    const only = (column: string, name: string) => `CASE WHEN ${kept} THEN ${column} END AS ${name}`;
-    const selected = !bounded ? [resourceColumns(asText)] : asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')];
-    return `${selected.join(', ')}${bounded ? ', p.size' : ''}${total}${bounded ? `, ${kept} AS kept` : ''}`;
-  };
-  const columns = pageColumns(bounded ? keptCondition(budget, true, 'p.size') : '');
+  const kept = bounded ? keptCondition(p.add(maxPageBytes), true, 'p.size') : '';
+  const only = (column: string, name: string) => `CASE WHEN ${kept} THEN ${column} END AS ${name}`;
+  const selected = !bounded ? [resourceColumns(asText)] : asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')];
+  const columns = `${selected.join(', ')}${bounded ? ', p.size' : ''}${total}${bounded ? `, ${kept} AS kept` : ''}`;
   const window = (partition: string, keys: string) => (bounded ? `\n    WINDOW w AS (${partition}ORDER BY ${keys} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)` : '');
-  // The first page of a bounded batch (below) has a form of its own, so its text must differ from a later page's.
-  const firstBoundedBatch = batch?.match !== undefined && bounded && start === 0;
   if (batch?.match) {
     // The batch of identifier pages (coalesced-statements.ts BatchForm): each vector's index rows looked
     // up as a read looks up its row, and every vector's matches numbered, counted and bounded by windows
@@ -139,33 +134,16 @@ export function pageStatement(
     // page's own keys order the rows (the same order as batch_row): the matches come sorted by them, so
     // neither the bound's window nor the result needs a sort of its own.
     const numbered = keys.map((k) => `${k.expr} ${k.dir}`).join(', ');
-    const matchesFrom = `FROM ${BATCH_VECTORS} CROSS JOIN LATERAL (SELECT DISTINCT s.resource_id FROM search_index s WHERE ${batch.match.match}) m JOIN resources r ON r.id = m.resource_id
+    const matches = `SELECT q.batch_k, r.id${carried}${size}${wantTotal ? ', count(*) OVER (PARTITION BY q.batch_k) AS total' : ''}, row_number() OVER (PARTITION BY q.batch_k ORDER BY ${numbered}) AS batch_row
+      FROM ${BATCH_VECTORS} CROSS JOIN LATERAL (SELECT DISTINCT s.resource_id FROM search_index s WHERE ${batch.match.match}) m JOIN resources r ON r.id = m.resource_id
       WHERE q.batch_k BETWEEN 1 AND 2147483647 AND ${batch.match.rest}`;
-    const counted = wantTotal ? ', count(*) OVER (PARTITION BY q.batch_k) AS total' : '';
-    if (firstBoundedBatch) {
-      // On the first page the bound's running sum from a vector's first match is the page's own, so the
-      // bound is decided in the matches' level, in the window that numbers them (one window node and its
-      // pass over the rows fewer than below; the resources joined after it are then only read, not summed).
-      const kept = keptCondition(budget, true, ROW_SIZE);
-      const matches = `SELECT q.batch_k, r.id${carried}${size}${counted}, row_number() OVER w AS batch_row, ${kept} AS kept
-      ${matchesFrom}
-      WINDOW w AS (PARTITION BY q.batch_k ORDER BY ${numbered} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`;
-      batch.form = {
-        text: `SELECT p.batch_k, ${pageColumns('p.kept')}, p.batch_row FROM (${matches}) p JOIN resources r ON r.id = p.id AND r.current
-    WHERE p.batch_row > ${offset} AND p.batch_row <= ${offset} + ${count} ORDER BY p.batch_k, ${order('p.')}`,
-        varyingUpTo: whereValues,
-      };
-    } else {
-      const matches = `SELECT q.batch_k, r.id${carried}${size}${counted}, row_number() OVER (PARTITION BY q.batch_k ORDER BY ${numbered}) AS batch_row
-      ${matchesFrom}`;
-      batch.form = {
-        text: `SELECT p.batch_k, ${columns}, p.batch_row FROM (${matches}) p JOIN resources r ON r.id = p.id AND r.current
+    batch.form = {
+      text: `SELECT p.batch_k, ${columns}, p.batch_row FROM (${matches}) p JOIN resources r ON r.id = p.id AND r.current
     WHERE p.batch_row > ${offset} AND p.batch_row <= ${offset} + ${count}${window('PARTITION BY p.batch_k ', order('p.'))} ORDER BY p.batch_k, ${order('p.')}`,
-        varyingUpTo: whereValues,
-      };
-    }
+      varyingUpTo: whereValues,
+    };
   }
-  return `SELECT ${columns} ${from}${window('', order('p.'))} ORDER BY ${order('p.')}${firstBoundedBatch ? ' /* first page */' : ''}`;
+  return `SELECT ${columns} ${from}${window('', order('p.'))} ORDER BY ${order('p.')}`;
 }
 
 /**

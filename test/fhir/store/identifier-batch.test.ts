@@ -17,7 +17,6 @@ import { StatementCoalescer, type StatementRunner } from '../../../src/db/coales
 import { readAccessTags, type AccessFilter } from '../../../src/fhir/store/access-condition.ts';
 import { READ_ACCESS_TAG } from '../../../src/fhir/model/dsf-urls.ts';
 import { genericPlan, type RecordedStatement } from '../../support/generic-plan.ts';
-import { firstStatementSent } from '../../support/search-statements.ts';
 
 const BASE = 'https://localhost/fhir';
 const SYSTEM = 'http://example.org/identifier-batch';
@@ -97,15 +96,9 @@ test('the data says what it should: shared matches, a resource matched twice cou
 });
 
 test('a batch whose pages differ in size or place, or in the system, takes the general form, with the same answers', async () => {
-  const pages = () => [request('many', 3, 1), request('many', 2, 2), request('one-1', 20, 1), request('many', 3, 2)];
-  const mixed = await together(pages(), {});
+  const mixed = await together([request('many', 3, 1), request('many', 2, 2), request('one-1', 20, 1), request('many', 3, 2)], { maxPageBytes: 900 });
   assert.equal(mixed.stats.batchStatements, 1);
   assert.ok(!batchForm(mixed.sent[0]!), 'the general form');
-  // Bounded, first pages have a text of their own (their batch form decides the bound earlier): one
-  // batch of the first pages and one of the later ones, both in the general form.
-  const bounded = await together(pages(), { maxPageBytes: 900 });
-  assert.equal(bounded.stats.batchStatements, 2);
-  assert.ok(bounded.sent.every((text) => !batchForm(text)), 'the general form');
   const systems = await together([request('many', 3, 1), request('other', 3, 1, OTHER), request('one-2', 3, 1)], {});
   assert.equal(systems.stats.batchStatements, 1);
   assert.ok(batchForm(systems.sent[0]!), 'the system varies where the vectors are in scope');
@@ -129,30 +122,4 @@ test('under a generic plan the batch looks up each vector by its code in the ind
   // besides it only each vector's few index rows made unique.
   const sorts = plan.filter((n) => String(n['Node Type']).endsWith('Sort')).map((n) => (n['Sort Key'] as string[]).join(', '));
   assert.deepEqual(sorts.filter((k) => k !== "s.resource_id"), ["q.batch_k, r_1.last_updated, r_1.id"], JSON.stringify(plan.map((n) => [n["Node Type"], n["Relation Name"], n["Plan Rows"]])));
-});
-
-/** The window nodes of the generic plan of a bounded batch of these pages. */
-async function boundedBatchWindows(count: number, page: number): Promise<{ windows: Record<string, any>[]; text: string }> {
-  const sent: RecordedStatement[] = [];
-  const recording: StatementRunner = { query: (text, values) => (sent.push({ text, values }), db.pool.query(text, values)) };
-  const view = new StatementCoalescer().view(recording, access);
-  await Promise.all(['one-0', 'one-1', 'many'].map((code) => executeSearch(view, request(code, count, page), BASE, access, { maxPageBytes: 1 << 24, asText: true })));
-  assert.ok(batchForm(sent[0]!.text));
-  return { windows: nodes(await genericPlan(db.pool, sent[0]!)).filter((n) => n['Node Type'] === 'WindowAgg'), text: sent[0]!.text };
-}
-
-test('a bounded batch of first pages decides the bound in the window that numbers the matches, later pages after the join', async () => {
-  // First pages: the matches' count and their numbering with the bound's running sum, nothing above the
-  // join of the page's resources (a window there would come first in the plan, with the sum over p.size).
-  const first = await boundedBatchWindows(20, 1);
-  assert.equal(first.windows.length, 2, JSON.stringify(first.windows.map((n) => n['Output'] ?? n['Node Type'])));
-  assert.doesNotMatch(first.text, /sum\(p\.size\)/);
-  assert.match(first.text, /row_number\(\) OVER w = 1 OR sum\(COALESCE\(r\.size, pg_column_size\(r\.resource\)\)\) OVER w <= \$\d+\) AS kept/);
-  // A later page sums from its own first row: the bound's window over the page's rows, as before.
-  const later = await boundedBatchWindows(3, 2);
-  assert.equal(later.windows.length, 3);
-  assert.match(later.text, /sum\(p\.size\) OVER w/);
-  // The two are different statements (the coalescer keeps a batch form per text).
-  const lone = (page: number) => firstStatementSent(BASE, request('one-0', 3, page), access, { maxPageBytes: 1 << 24, asText: true });
-  assert.notEqual((await lone(1)).text, (await lone(2)).text);
 });

@@ -47,18 +47,26 @@ export function cleanForOutput<T extends Resource>(resource: T): T {
  * inside the resource with a string `reference` and an `identifier` can be changed, so `mayChange`
  * false is certain (true may be a false alarm: the two keys in different objects). A class, not an
  * object literal with a getter, which V8 makes on a slow path (about 0.8 µs each against 0.15 µs;
- * docs/performance.md, sixteenth session): a read makes one, a searchset one per entry. `key` is a bound
- * field: compactJsonbText calls it detached.
+ * docs/performance.md, sixteenth session): a read makes one, a searchset one per entry. compactJsonbText
+ * is handed the watch itself and tells it each key by its place (`keyAt`): the two names are recognized
+ * by length and characters in place, no string sliced per key. `key` is the same rule for a key given as
+ * a string, a function made when asked for (it can be called detached).
  */
 export class ReferenceCleaningWatch {
   private reference = false;
   private identifier = false;
 
-  readonly key = (name: string, valueStart: number, depth: number): void => {
+  keyAt(text: string, start: number, end: number, valueStart: number, depth: number): void {
     if (depth < 2) return;
-    if (name === 'reference' && valueStart === 0x22) this.reference = true;
-    else if (name === 'identifier') this.identifier = true;
-  };
+    const length = end - start;
+    if (length === 9) {
+      if (valueStart === 0x22 && text.startsWith('reference', start)) this.reference = true;
+    } else if (length === 10 && text.startsWith('identifier', start)) this.identifier = true;
+  }
+
+  get key(): (name: string, valueStart: number, depth: number) => void {
+    return (name, valueStart, depth) => this.keyAt(name, 0, name.length, valueStart, depth);
+  }
 
   get mayChange(): boolean {
     return this.reference && this.identifier;

@@ -123,7 +123,7 @@ export class FhirService {
     const r = await this.store.readText(db, type, id, version === undefined ? undefined : Number(version), ctx.access);
     if (!r.readable) throw notReadable(r);
     const cleaning = new ReferenceCleaningWatch();
-    const json = compactJsonbText(r.text, cleaning.key);
+    const json = compactJsonbText(r.text, cleaning);
     if (json !== undefined && !cleaning.mayChange) return { status: 200, versionId: String(r.version), lastModified: r.lastUpdated, json };
     return this.stored(200, { ...r, resource: JSON.parse(r.text) as Resource }, false);
   }

@@ -135,7 +135,7 @@ export function searchsetJson(baseUrl: string, req: SearchRequest, result: Searc
   const add = (r: ResourceText, mode: 'match' | 'include'): boolean => {
     if (contentStorageOf(r.type)) return false;
     const cleaning = new ReferenceCleaningWatch();
-    const json = compactJsonbText(r.text, cleaning.key);
+    const json = compactJsonbText(r.text, cleaning);
     if (json === undefined || cleaning.mayChange) return false;
     entries.push(`{"fullUrl":${JSON.stringify(`${baseUrl}/${r.type}/${r.id}`)},"resource":${json},"search":{"mode":"${mode}"}}`);
     return true;

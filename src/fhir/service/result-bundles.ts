@@ -124,6 +124,13 @@ export function searchsetBundle(baseUrl: string, req: SearchRequest, result: Sea
 }
 
 /**
+ * A string JSON.stringify writes as it is between quotes: no quote, backslash, control character or
+ * surrogate (a lone one is escaped; pairs are refused too, for a simple rule). An entry's fullUrl (base
+ * URL, type and id) nearly always is one, and escaping it costs more than these tests.
+ */
+const PLAIN_JSON = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/**
  * JSON.stringify(cleanForOutput(searchsetBundle(...))) of the same result with its resources parsed,
  * written from the stored texts without parsing them; undefined where that could differ: _summary or
  * _elements to apply, a type whose content is kept apart (put in on the way out), a text
@@ -132,12 +139,15 @@ export function searchsetBundle(baseUrl: string, req: SearchRequest, result: Sea
 export function searchsetJson(baseUrl: string, req: SearchRequest, result: SearchResult<ResourceText>): string | undefined {
   if ((req.summary && req.summary !== 'false' && req.summary !== 'count') || req.elements?.length) return undefined;
   const entries: string[] = [];
+  const plainBase = PLAIN_JSON.test(baseUrl);
   const add = (r: ResourceText, mode: 'match' | 'include'): boolean => {
     if (contentStorageOf(r.type)) return false;
     const cleaning = new ReferenceCleaningWatch();
     const json = compactJsonbText(r.text, cleaning);
     if (json === undefined || cleaning.mayChange) return false;
-    entries.push(`{"fullUrl":${JSON.stringify(`${baseUrl}/${r.type}/${r.id}`)},"resource":${json},"search":{"mode":"${mode}"}}`);
+    const fullUrl = `${baseUrl}/${r.type}/${r.id}`;
+    const fullUrlJson = plainBase && PLAIN_JSON.test(r.type) && PLAIN_JSON.test(r.id) ? `"${fullUrl}"` : JSON.stringify(fullUrl);
+    entries.push(`{"fullUrl":${fullUrlJson},"resource":${json},"search":{"mode":"${mode}"}}`);
     return true;
   };
   for (const r of result.matches) if (!add(r, 'match')) return undefined;

@@ -3,7 +3,8 @@
 // through its memo of requests, where the checkout has one; the searches below take those requests),
 // the statement texts built
 // (executeSearch over a runner that answers at once), six searches of one turn through the coalescer,
-// and the searchset's JSON. CPU time (process.cpuUsage) per search over many iterations after a warm-up.
+// and the searchset's JSON; and a read's compaction of its stored text with the reference-cleaning watch
+// (as FhirService.readJson). CPU time (process.cpuUsage) per search over many iterations after a warm-up.
 // With DSF_PATH_AB=<another checkout> the same stages of that checkout's modules run in the same process,
 // in alternating rounds, with each round's ratio here / there (an in-run A/B).
 //
@@ -47,6 +48,17 @@ async function stagesOf(root: string): Promise<Stage[]> {
   const coalescer = new StatementCoalescer();
   const batchDb = { query: async (_t: string, values: unknown[]) => ({ rows: ((values.find(Array.isArray) as string[] | undefined) ?? []).map((_v, k) => ({ batch_k: k + 1, batch_row: 1, ...row(k) })) }) };
   const results = await Promise.all(reqs.map((r) => executeSearch(one, r, BASE, access, searchOpts)));
+  // A read's compaction as FhirService.readJson does it: the stored text with the reference-cleaning watch
+  // (handed the watch itself where the checkout's watch takes keys by place, else its `key` function).
+  const { compactJsonbText } = await load('src/fhir/store/jsonb-text.ts');
+  const { ReferenceCleaningWatch } = await load('src/fhir/references/reference-cleaner.ts');
+  const byPlace = typeof ReferenceCleaningWatch.prototype.keyAt === 'function';
+  const texts = Array.from({ length: 100 }, (_, i) => resourceText(i));
+  const readCompaction = (text: string) => {
+    const cleaning = new ReferenceCleaningWatch();
+    const json = compactJsonbText(text, byPlace ? cleaning : cleaning.key);
+    return json !== undefined && !cleaning.mayChange ? json : undefined;
+  };
   return [
     ['query string -> pairs', (i) => queryOf(i)],
     ['parseSearchRequest', (i) => parseSearchRequest('Organization', queryOf(i % 100 + 1000), opts)],
@@ -54,6 +66,7 @@ async function stagesOf(root: string): Promise<Stage[]> {
     ['executeSearch alone (no db)', (i) => executeSearch(one, reqs[i % 100], BASE, access, searchOpts)],
     ['executeSearch, 6 per turn coalesced', (i) => (i % 6 ? undefined : Promise.all(Array.from({ length: 6 }, (_, k) => executeSearch(coalescer.view(batchDb, access), reqs[(i + k) % 100], BASE, access, searchOpts))))],
     ['searchsetJson', (i) => searchsetJson(BASE, reqs[i % 100], results[i % 100])],
+    ["a read's compaction (readJson)", (i) => readCompaction(texts[i % 100]!)],
   ];
 }
 

@@ -2,7 +2,7 @@
 // `Organization?identifier=` at 16 clients: about six searches per statement), on one connection with
 // the statement prepared as the server prepares it, in variants side by side: alternating rounds, backend
 // CPU from /proc (so this runs on the database's host), µs per search. The variants show what each part
-// of the statement costs: the total (a window count), the byte bound (a window over the page), both.
+// of the statement costs: the total (a window count), the byte bound (per row since the twentieth session, a window over the page before), both.
 //
 // DSF_STATEMENT_SEARCH=name: the bench's name search instead; =many: a token search with 100 matches (below) (`Organization?name=Org%20NN`, one match
 // each). DSF_STATEMENT_AB=<another checkout>: a variant more, the statement as served built by that
@@ -41,6 +41,8 @@ url.pathname = `/${name}`;
 const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
 // DROP DATABASE ... WITH (FORCE) at the end ends connections the pool may still be closing.
 pool.on('error', () => {});
+// The connection the loop runs on, released however the run ends (else pool.end() waits for it for ever).
+let looping: pg.PoolClient | undefined;
 try {
   await migrate(pool, 'fhir', FHIR_MIGRATIONS);
   await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);
@@ -90,7 +92,7 @@ try {
     ['without bound', {}],
     ['without both', { total: false }],
   ];
-  const client = await pool.connect();
+  const client = (looping = await pool.connect());
   usePreparedStatementsOn(client);
   const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
   const batches = new Map<string, { text: string; values: unknown[] }[]>();
@@ -114,7 +116,8 @@ try {
       if (changed[0]!.text === served0[0]!.text) throw new Error(`${v}: text unchanged`);
       for (const [k, b] of served0.entries()) {
         const [x, y] = [(await pool.query(b.text, b.values)).rows, (await pool.query(changed[k]!.text, b.values)).rows];
-        if (JSON.stringify(x) !== JSON.stringify(y)) throw new Error(`${v}: other rows`);
+        // DSF_STATEMENT_REWRITE_UNCHECKED=1: only as many rows (to price a column left out, which the served code still needs).
+        if (process.env.DSF_STATEMENT_REWRITE_UNCHECKED ? x.length !== y.length : JSON.stringify(x) !== JSON.stringify(y)) throw new Error(`${v}: other rows`);
       }
       console.log(`${v}:\n${changed[0]!.text}\n`);
       variants.push([v, served]);
@@ -159,8 +162,8 @@ try {
   }
   const plans = await client.query(`SELECT generic_plans, custom_plans, left(statement, 60) AS s FROM pg_prepared_statements`);
   console.log(plans.rows.map((r) => `${r.generic_plans} generic / ${r.custom_plans} custom`).join('; '));
-  client.release();
 } finally {
+  looping?.release();
   await pool.end();
   await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
   await admin.end();

@@ -41,12 +41,40 @@ export interface BoundedRows {
 }
 
 /**
+ * A search page's bound without a window over its rows (PostgreSQL sets up every node of a prepared
+ * statement's plan on each run, once per search in a coalesced batch, and a window is a node and a pass):
+ * the page ships a row's resource only when `size <= budget / rows` (integer division), `rows` the most
+ * rows the page can have (its count, or fewer by the total), a sufficient condition: the shipped ones
+ * add up to at most the budget. It selects `LATER_COLUMN` (id/version) for the others; keptPrefix then
+ * decides exactly which rows are kept, and the kept ones not shipped are read by that exact version.
+ */
+export const shippedCondition = (budget: string, rows: string, size: string): string => `${size} <= ${budget}::int8 / ${rows}`;
+
+/** The column naming a row's exact version (`<uuid>/<version>`) where its resource was not shipped. */
+export const LATER_COLUMN = 'later';
+/** The same text for a row of resources (alias r), in the statement that reads those versions. */
+export const LATER_OF_ROW = "r.id::text || '/' || r.version";
+
+/**
+ * The rows kept of a page's rows in order, as keptCondition keeps them: the first (with keepFirst), then
+ * each while the sizes added up stay within the budget. Sizes are never negative, so it is a prefix.
+ */
+export function keptPrefix(all: Record<string, any>[], budget: number, keepFirst: boolean): BoundedRows {
+  let running = 0;
+  let n = 0;
+  for (; n < all.length; n++) {
+    const size = Number(all[n]!.size ?? 0);
+    if (!(keepFirst && n === 0) && running + size > budget) break;
+    running += size;
+  }
+  const rows = n === all.length ? all : all.slice(0, n);
+  return { rows, bytes: running, leftOut: all.length - n, all };
+}
+
+/**
  * The same bound within a statement's own level, for rows of resources (alias r, or the rows' `size`
  * expression) under a window `WINDOW w AS (ORDER BY <the rows' order> ROWS BETWEEN UNBOUNDED PRECEDING AND
- * CURRENT ROW)`: whether the row is kept. A search page selects `CASE WHEN <this> THEN ... END` for its resource and `<this> AS kept`
- * (split by splitKept) instead of going through boundedRows: one subquery, sort and window node fewer, and
- * PostgreSQL sets up every node of a prepared statement's plan on each run (and once per search in a
- * coalesced batch).
+ * CURRENT ROW)`: whether the row is kept.
  */
 export const keptCondition = (budget: string, keepFirst: boolean, size: string): string => `(${keepFirst ? 'row_number() OVER w = 1 OR ' : ''}sum(${size}) OVER w <= ${budget})`;
 

@@ -4,7 +4,7 @@ import { SqlParams } from '../../db/sql-params.ts';
 import { BATCH_VECTORS, setBatchForm, type BatchForm, type StatementRunner } from '../../db/coalesced-statements.ts';
 import { indexMatchOf, orderKeys, uuidArray, whereParts } from './search-sql.ts';
 import type { SearchRequest } from '../search/search-request.ts';
-import { boundedRows, keptCondition, ROW_SIZE, splitKept } from './bounded-rows.ts';
+import { boundedRows, keptPrefix, LATER_COLUMN, LATER_OF_ROW, ROW_SIZE, shippedCondition } from './bounded-rows.ts';
 import type { AccessFilter } from './access-condition.ts';
 import { accessConditions } from './access-sql.ts';
 import { pageStatementFor, pageTailValues } from './search-page-texts.ts';
@@ -65,7 +65,7 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
     return { total, offset: start, matches: [], included: [] };
   }
   if (statement.batchForm) setBatchForm(statement.text, statement.batchForm);
-  const page = await db.query(statement.text, statement.values.slice()).then((r) => (maxPageBytes === undefined ? { rows: r.rows, bytes: 0, all: r.rows } : splitKept(r.rows)));
+  const page = maxPageBytes === undefined ? await db.query(statement.text, statement.values.slice()).then((r) => ({ rows: r.rows, bytes: 0, all: r.rows })) : await boundedPage(db, statement, maxPageBytes, asText);
   const matches = page.rows.map(resourceOf(asText));
   let total = -1;
   if (wantTotal) total = page.all.length ? Number(page.all[0].total) : start === 0 ? 0 : ((await db.query(countSql(), plan.whereValues.slice())).rows[0].n as number);
@@ -73,6 +73,39 @@ export async function executeSearch(db: StatementRunner, req: SearchRequest, bas
   const { included, leftOut } = await includes(db, req, matches, asText, access, budget);
   return { total, offset: start, matches, included, ...(leftOut ? { includesLeftOut: leftOut } : {}) };
 }
+
+/** How often a bounded page is read again when a version it counted is gone before it is read (a permanent delete). */
+const PAGE_ATTEMPTS = 3;
+
+/**
+ * A bounded page's rows: the statement ships the resources within budget / count (shippedCondition),
+ * keptPrefix decides which rows are kept, and the kept ones not shipped are read by their exact
+ * versions (a write in between cannot swap them; a version permanently deleted meanwhile reads the
+ * page again). So at most the budget is shipped and at most the budget read afterwards (or the first row).
+ */
+async function boundedPage(db: StatementRunner, statement: { text: string; values: readonly unknown[] }, budget: number, asText: boolean) {
+  for (let attempt = 1; ; attempt++) {
+    const page = keptPrefix((await db.query(statement.text, statement.values.slice())).rows, budget, true);
+    const later = page.rows.filter((row) => row[LATER_COLUMN] != null);
+    if (!later.length) return page;
+    const keys = later.map((row) => String(row[LATER_COLUMN]));
+    const read = new Map<string, Record<string, any>>();
+    for (const row of (await db.query(laterVersions(asText), [keys.map((k) => k.slice(0, k.indexOf('/'))), keys.map((k) => Number(k.slice(k.indexOf('/') + 1)))])).rows) read.set(String(row[LATER_COLUMN]), row);
+    if (keys.every((k) => read.has(k))) {
+      for (const row of later) {
+        const version = read.get(String(row[LATER_COLUMN]))!;
+        row.resource = version.resource;
+        if (asText) [row.rtype, row.rid] = [version.rtype, version.rid];
+      }
+      return page;
+    }
+    if (attempt >= PAGE_ATTEMPTS) throw new Error("A search page's versions were deleted while it was read, more than once");
+  }
+}
+
+/** The versions of a page's kept rows that were not shipped, by id and version. */
+const laterVersions = (asText: boolean) =>
+  `SELECT ${LATER_OF_ROW} AS ${LATER_COLUMN}, ${resourceColumns(asText)} FROM unnest($1::uuid[], $2::int[]) AS u(id, version) JOIN resources r ON r.id = u.id AND r.version = u.version`;
 
 /** The search's WHERE clause with its values and, unless it only counts, its page statement. */
 function planSearch(req: SearchRequest, baseUrl: string, access: AccessFilter | undefined, wantTotal: boolean, asText: boolean, maxPageBytes: number | undefined): SearchPlan {
@@ -94,8 +127,8 @@ function planSearch(req: SearchRequest, baseUrl: string, access: AccessFilter | 
 /**
  * The page's statement. The matches' order keys are carried out of the ids' subquery (as k0, k1, ...),
  * so the page keeps their order through the join without numbering the matches (a window and a sort
- * on the number fewer); with a byte bound, keptCondition's window runs over the page's rows in the same
- * order, in the same level.
+ * on the number fewer); with a byte bound, each row's resource is shipped by shippedCondition (no window)
+ * and executeSearch keeps the rows within the bound.
  */
 export function pageStatement(
   req: SearchRequest,
@@ -122,28 +155,31 @@ export function pageStatement(
   const ids = `SELECT r.id${carried}${size}${wantTotal ? ', count(*) OVER () AS total' : ''} FROM resources r WHERE ${where} ORDER BY ${order('')} LIMIT ${count} OFFSET ${offset}`;
   const from = `FROM (${ids}) p JOIN resources r ON r.id = p.id AND r.current`;
   const total = wantTotal ? ', p.total' : '';
-  const kept = bounded ? keptCondition(p.add(maxPageBytes), true, 'p.size') : '';
-  const only = (column: string, name: string) => `CASE WHEN ${kept} THEN ${column} END AS ${name}`;
+  // The page's rows are at most its count, and at most the matches from its offset on (one for most
+  // identifier searches, so their resource ships whenever it is within the bound).
+  const rows = wantTotal ? `LEAST(${count}::int8, p.total - ${offset}::int8)` : `${count}::int8`;
+  const shipped = bounded ? shippedCondition(p.add(maxPageBytes), rows, 'p.size') : '';
+  const only = (column: string, name: string) => `CASE WHEN ${shipped} THEN ${column} END AS ${name}`;
   const selected = !bounded ? [resourceColumns(asText)] : asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')];
-  const columns = `${selected.join(', ')}${bounded ? ', p.size' : ''}${total}${bounded ? `, ${kept} AS kept` : ''}`;
-  const window = (partition: string, keys: string) => (bounded ? `\n    WINDOW w AS (${partition}ORDER BY ${keys} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)` : '');
+  const later = `, CASE WHEN ${shipped} THEN NULL ELSE p.id::text || '/' || r.version END AS ${LATER_COLUMN}`;
+  const columns = `${selected.join(', ')}${bounded ? ', p.size' : ''}${total}${bounded ? later : ''}`;
   if (batch?.match) {
     // The batch of identifier pages (coalesced-statements.ts BatchForm): each vector's index rows looked
     // up as a read looks up its row, and every vector's matches numbered, counted and bounded by windows
     // over the batch's rows, partitioned by vector, instead of the page's plan run once per vector. The
     // page's own keys order the rows (the same order as batch_row): the matches come sorted by them, so
-    // neither the bound's window nor the result needs a sort of its own.
+    // the result needs no sort of its own.
     const numbered = keys.map((k) => `${k.expr} ${k.dir}`).join(', ');
     const matches = `SELECT q.batch_k, r.id${carried}${size}${wantTotal ? ', count(*) OVER (PARTITION BY q.batch_k) AS total' : ''}, row_number() OVER (PARTITION BY q.batch_k ORDER BY ${numbered}) AS batch_row
       FROM ${BATCH_VECTORS} CROSS JOIN LATERAL (SELECT DISTINCT s.resource_id FROM search_index s WHERE ${batch.match.match}) m JOIN resources r ON r.id = m.resource_id
       WHERE q.batch_k BETWEEN 1 AND 2147483647 AND ${batch.match.rest}`;
     batch.form = {
       text: `SELECT p.batch_k, ${columns}, p.batch_row FROM (${matches}) p JOIN resources r ON r.id = p.id AND r.current
-    WHERE p.batch_row > ${offset} AND p.batch_row <= ${offset} + ${count}${window('PARTITION BY p.batch_k ', order('p.'))} ORDER BY p.batch_k, ${order('p.')}`,
+    WHERE p.batch_row > ${offset} AND p.batch_row <= ${offset} + ${count} ORDER BY p.batch_k, ${order('p.')}`,
       varyingUpTo: whereValues,
     };
   }
-  return `SELECT ${columns} ${from}${window('', order('p.'))} ORDER BY ${order('p.')}`;
+  return `SELECT ${columns} ${from} ORDER BY ${order('p.')}`;
 }
 
 /**

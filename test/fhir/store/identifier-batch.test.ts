@@ -97,7 +97,8 @@ test('the data says what it should: shared matches, a resource matched twice cou
 
 test('a batch whose pages differ in size or place, or in the system, takes the general form, with the same answers', async () => {
   const mixed = await together([request('many', 3, 1), request('many', 2, 2), request('one-1', 20, 1), request('many', 3, 2)], { maxPageBytes: 900 });
-  assert.equal(mixed.stats.batchStatements, 1);
+  // One batch for the pages; the resources larger than a page's bound / rows come in one batch more (search-query.ts boundedPage).
+  assert.equal(mixed.sent.filter((text) => !text.includes('r.version AS later')).length, 1);
   assert.ok(!batchForm(mixed.sent[0]!), 'the general form');
   const systems = await together([request('many', 3, 1), request('other', 3, 1, OTHER), request('one-2', 3, 1)], {});
   assert.equal(systems.stats.batchStatements, 1);

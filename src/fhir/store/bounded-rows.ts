@@ -56,7 +56,7 @@ export const LATER_COLUMN = 'later';
 export const LATER_OF_ROW = "r.id::text || '/' || r.version";
 
 /**
- * The rows kept of a page's rows in order, as keptCondition keeps them: the first (with keepFirst), then
+ * The rows kept of a page's rows in order, as boundedRows' window keeps them: the first (with keepFirst), then
  * each while the sizes added up stay within the budget. Sizes are never negative, so it is a prefix.
  */
 export function keptPrefix(all: Record<string, any>[], budget: number, keepFirst: boolean): BoundedRows {
@@ -70,13 +70,6 @@ export function keptPrefix(all: Record<string, any>[], budget: number, keepFirst
   const rows = n === all.length ? all : all.slice(0, n);
   return { rows, bytes: running, leftOut: all.length - n, all };
 }
-
-/**
- * The same bound within a statement's own level, for rows of resources (alias r, or the rows' `size`
- * expression) under a window `WINDOW w AS (ORDER BY <the rows' order> ROWS BETWEEN UNBOUNDED PRECEDING AND
- * CURRENT ROW)`: whether the row is kept.
- */
-export const keptCondition = (budget: string, keepFirst: boolean, size: string): string => `(${keepFirst ? 'row_number() OVER w = 1 OR ' : ''}sum(${size}) OVER w <= ${budget})`;
 
 /** Rows with `kept` and `size` columns, split into those kept and the rest. */
 export function splitKept(all: Record<string, any>[]): BoundedRows {

@@ -165,7 +165,7 @@ export function pageStatement(
   const columns = `${selected.join(', ')}${bounded ? ', p.size' : ''}${total}${bounded ? later : ''}`;
   if (batch?.match) {
     // The batch of identifier pages (coalesced-statements.ts BatchForm): each vector's index rows looked
-    // up as a read looks up its row, and every vector's matches numbered, counted and bounded by windows
+    // up as a read looks up its row, and every vector's matches numbered and counted by windows
     // over the batch's rows, partitioned by vector, instead of the page's plan run once per vector. The
     // page's own keys order the rows (the same order as batch_row): the matches come sorted by them, so
     // the result needs no sort of its own.

@@ -81,7 +81,8 @@ const PAGE_ATTEMPTS = 3;
  * A bounded page's rows: the statement ships the resources within budget / count (shippedCondition),
  * keptPrefix decides which rows are kept, and the kept ones not shipped are read by their exact
  * versions (a write in between cannot swap them; a version permanently deleted meanwhile reads the
- * page again). So at most the budget is shipped and at most the budget read afterwards (or the first row).
+ * page again, and on the last attempt the page goes without it, as a search a moment later would).
+ * So at most the budget is shipped and at most the budget read afterwards (or the first row).
  */
 async function boundedPage(db: StatementRunner, statement: { text: string; values: readonly unknown[] }, budget: number, asText: boolean) {
   for (let attempt = 1; ; attempt++) {
@@ -91,15 +92,20 @@ async function boundedPage(db: StatementRunner, statement: { text: string; value
     const keys = later.map((row) => String(row[LATER_COLUMN]));
     const read = new Map<string, Record<string, any>>();
     for (const row of (await db.query(laterVersions(asText), [keys.map((k) => k.slice(0, k.indexOf('/'))), keys.map((k) => Number(k.slice(k.indexOf('/') + 1)))])).rows) read.set(String(row[LATER_COLUMN]), row);
-    if (keys.every((k) => read.has(k))) {
-      for (const row of later) {
-        const version = read.get(String(row[LATER_COLUMN]))!;
-        row.resource = version.resource;
-        if (asText) [row.rtype, row.rid] = [version.rtype, version.rid];
-      }
-      return page;
+    const complete = keys.every((k) => read.has(k));
+    if (!complete && attempt < PAGE_ATTEMPTS) continue;
+    for (const row of later) {
+      const version = read.get(String(row[LATER_COLUMN]));
+      if (!version) continue;
+      row.resource = version.resource;
+      if (asText) [row.rtype, row.rid] = [version.rtype, version.rid];
     }
-    if (attempt >= PAGE_ATTEMPTS) throw new Error("A search page's versions were deleted while it was read, more than once");
+    if (complete) return page;
+    // Deleted for good on every attempt: the page without those rows (never an error for the caller).
+    const gone = new Set(later.filter((row) => !read.has(String(row[LATER_COLUMN]))));
+    const rows = page.rows.filter((row) => !gone.has(row));
+    const bytes = rows.reduce((sum, row) => sum + Number(row.size ?? 0), 0);
+    return { rows, bytes, leftOut: page.leftOut, all: page.all.filter((row) => !gone.has(row)) };
   }
 }
 

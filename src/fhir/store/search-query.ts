@@ -89,20 +89,19 @@ async function boundedPage(db: StatementRunner, statement: { text: string; value
     const page = keptPrefix((await db.query(statement.text, statement.values.slice())).rows, budget, true);
     const later = page.rows.filter((row) => row[LATER_COLUMN] != null);
     if (!later.length) return page;
-    const keys = later.map((row) => String(row[LATER_COLUMN]));
+    const keys = later.map((row) => String(row[LATER_COLUMN]).split('/') as [string, string]);
     const read = new Map<string, Record<string, any>>();
-    for (const row of (await db.query(laterVersions(asText), [keys.map((k) => k.slice(0, k.indexOf('/'))), keys.map((k) => Number(k.slice(k.indexOf('/') + 1)))])).rows) read.set(String(row[LATER_COLUMN]), row);
-    const complete = keys.every((k) => read.has(k));
-    if (!complete && attempt < PAGE_ATTEMPTS) continue;
+    for (const row of (await db.query(laterVersions(asText), [keys.map(([id]) => id), keys.map(([, version]) => Number(version))])).rows) read.set(String(row[LATER_COLUMN]), row);
+    const gone = new Set(later.filter((row) => !read.has(String(row[LATER_COLUMN]))));
+    if (gone.size && attempt < PAGE_ATTEMPTS) continue;
     for (const row of later) {
       const version = read.get(String(row[LATER_COLUMN]));
       if (!version) continue;
       row.resource = version.resource;
       if (asText) [row.rtype, row.rid] = [version.rtype, version.rid];
     }
-    if (complete) return page;
+    if (!gone.size) return page;
     // Deleted for good on every attempt: the page without those rows (never an error for the caller).
-    const gone = new Set(later.filter((row) => !read.has(String(row[LATER_COLUMN]))));
     const rows = page.rows.filter((row) => !gone.has(row));
     const bytes = rows.reduce((sum, row) => sum + Number(row.size ?? 0), 0);
     return { rows, bytes, leftOut: page.leftOut, all: page.all.filter((row) => !gone.has(row)) };
@@ -167,7 +166,7 @@ export function pageStatement(
   const shipped = bounded ? shippedCondition(p.add(maxPageBytes), rows, 'p.size') : '';
   const only = (column: string, name: string) => `CASE WHEN ${shipped} THEN ${column} END AS ${name}`;
   const selected = !bounded ? [resourceColumns(asText)] : asText ? [only('r.resource::text', 'resource'), only("r.resource->>'resourceType'", 'rtype'), only("r.resource->>'id'", 'rid')] : [only('r.resource', 'resource')];
-  const later = `, CASE WHEN ${shipped} THEN NULL ELSE p.id::text || '/' || r.version END AS ${LATER_COLUMN}`;
+  const later = `, CASE WHEN ${shipped} THEN NULL ELSE ${LATER_OF_ROW} END AS ${LATER_COLUMN}`;
   const columns = `${selected.join(', ')}${bounded ? ', p.size' : ''}${total}${bounded ? later : ''}`;
   if (batch?.match) {
     // The batch of identifier pages (coalesced-statements.ts BatchForm): each vector's index rows looked

@@ -11,6 +11,9 @@ export class CommandContext implements RuntimeHost {
   private readonly runtimes = new Map<string, Runtime>();
   private readonly foreignJobs: Array<{ instanceId: string; job: Job }> = [];
   private readonly cancelled: string[] = [];
+  private readonly createdUserTasks: string[] = [];
+  private ended?: Promise<void>;
+  private markEnded?: () => void;
 
   constructor(
     readonly client: PoolClient,
@@ -109,6 +112,19 @@ export class CommandContext implements RuntimeHost {
       count++;
     }
     return count;
+  }
+
+  userTaskCreated(userTaskId: string): void {
+    this.ended ??= new Promise((resolve) => (this.markEnded = resolve));
+    this.createdUserTasks.push(userTaskId);
+    this.services.userTasksInFlight.add(userTaskId, this.ended);
+  }
+
+  /** The caller's transaction ended (committed or rolled back): answers to its user tasks may go on. */
+  end(): void {
+    for (const id of this.createdUserTasks) this.services.userTasksInFlight.delete(id);
+    this.createdUserTasks.length = 0;
+    this.markEnded?.();
   }
 
   /** Writes every change of this command; the caller commits. */

@@ -7,6 +7,7 @@ import type { Clock } from './clock.ts';
 import type { DelegateExecution, DelegateRegistry, DelegateTask } from './delegate.ts';
 import type { DeployedDefinition } from './definitions.ts';
 import type { Job } from './instance-state.ts';
+import type { UserTasksInFlight } from './user-tasks-in-flight.ts';
 
 export interface InstanceEndInfo {
   instanceId: string;
@@ -43,6 +44,7 @@ export interface EngineServices {
   beans: Record<string, unknown>;
   hooks: EngineHooks;
   definitions: DefinitionLookup;
+  userTasksInFlight: UserTasksInFlight;
 }
 
 /** What a process instance's Runtime may ask of the command it runs in. */
@@ -63,4 +65,6 @@ export interface RuntimeHost {
   cancelInstance(instanceId: string): void;
   /** Delivers a signal to every waiting instance and signal start; returns how many received it. */
   deliverSignal(name: string, variables?: Record<string, unknown>): Promise<number>;
+  /** A user task was created in this command (visible to others once it commits). */
+  userTaskCreated(userTaskId: string): void;
 }

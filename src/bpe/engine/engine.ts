@@ -16,6 +16,7 @@ import { JobExecutor, type JobExecutorOptions } from './job-executor.ts';
 import { migrateEngine } from './schema.ts';
 import { deserializeVariable } from './variables.ts';
 import { withTransaction } from '../../db/pool.ts';
+import { UserTasksInFlight } from './user-tasks-in-flight.ts';
 
 export interface ProcessEngineOptions {
   pool: pg.Pool;
@@ -124,6 +125,7 @@ export class ProcessEngine {
         resolve: (client, key, binding, version) => this.resolveDefinition(client, key, binding, version),
         signalStarts: (client, name) => this.signalStartDefinitions(client, name),
       },
+      userTasksInFlight: new UserTasksInFlight(),
     };
     this.jobExecutor = new JobExecutor(this.pool, this.services, options.jobs);
   }
@@ -373,7 +375,13 @@ export class ProcessEngine {
   }
 
   async completeUserTask(taskId: string, variables: Record<string, unknown> = {}, options: { inTransaction?: InTransaction } = {}): Promise<void> {
-    const row = (await this.pool.query('SELECT instance_id FROM bpmn_user_task WHERE id = $1', [taskId])).rows[0];
+    const find = async () => (await this.pool.query('SELECT instance_id FROM bpmn_user_task WHERE id = $1', [taskId])).rows[0];
+    let row = await find();
+    const creator = row ? undefined : this.services.userTasksInFlight.creatorOf(taskId);
+    if (creator) {
+      await creator;
+      row = await find();
+    }
     if (!row) throw new EngineError(`no user task ${taskId}`);
     await this.command(async (ctx) => {
       const runtime = await ctx.load(row.instance_id);
@@ -529,9 +537,14 @@ export class ProcessEngine {
   }
 
   private async command<T>(fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
-    const result = await this.transaction((client) => fn(new CommandContext(client, this.services)));
-    this.jobExecutor.hint();
-    return result;
+    let ctx: CommandContext | undefined;
+    try {
+      const result = await this.transaction((client) => fn((ctx = new CommandContext(client, this.services))));
+      this.jobExecutor.hint();
+      return result;
+    } finally {
+      ctx?.end();
+    }
   }
 }
 

@@ -245,11 +245,13 @@ export class JobExecutor {
       released = true;
       client.release();
     };
+    const ctx = new CommandContext(client, this.services);
     try {
       try {
-        return await this.execute(client, job, now, skip);
+        return await this.execute(ctx, job, now, skip);
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {});
+        ctx.end();
         // Before the failure hook, which may run a command of its own (ending the instance): with every
         // worker failing at once, they would otherwise all wait for a connection none of them gives back.
         release();
@@ -272,6 +274,7 @@ export class JobExecutor {
         return 'failed';
       }
     } finally {
+      ctx.end();
       release();
       // After the job is in the skip list (if it went there), so the dispatcher cannot take it in between.
       this.heldJobs.delete(job.id);
@@ -280,8 +283,8 @@ export class JobExecutor {
   }
 
   /** The job's work in its transaction, committed here; throws (transaction open) when the job fails. */
-  private async execute(client: pg.PoolClient, job: Record<string, any>, now: Date, skip: string[]): Promise<Outcome> {
-    const ctx = new CommandContext(client, this.services);
+  private async execute(ctx: CommandContext, job: Record<string, any>, now: Date, skip: string[]): Promise<Outcome> {
+    const client = ctx.client;
     if (job.instance_id) {
       // Never wait for an instance lock while holding a job lock: that could deadlock with a command
       // that holds the instance and deletes this job. Locked means another engine's job or a command

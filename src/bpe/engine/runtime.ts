@@ -608,6 +608,7 @@ export class Runtime implements ExecutionScope {
     const id = randomUUID();
     const formKey = n.formKey ? String(this.evaluate(n.formKey, exec)) : null;
     this.state.userTasks.set(id, { id, executionId: exec.id, activityId: n.id, name: n.name, formKey, created: this.now() });
+    this.ctx.userTaskCreated(id);
     await this.runTaskListeners(exec, n, 'create', { id, formKey });
   }
 

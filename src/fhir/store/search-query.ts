@@ -173,11 +173,10 @@ export function pageStatement(
     // up as a read looks up its row, and every vector's matches numbered and counted by windows
     // over the batch's rows, partitioned by vector, instead of the page's plan run once per vector. The
     // page's own keys order the rows (the same order as batch_row): the matches come sorted by them, so
-    // the result needs no sort of its own. A vector's index rows are an array the resources' index scan
-    // takes: each resource once (= ANY), without a sort and unique node per vector as a DISTINCT has.
+    // the result needs no sort of its own.
     const numbered = keys.map((k) => `${k.expr} ${k.dir}`).join(', ');
     const matches = `SELECT q.batch_k, r.id${carried}${size}${wantTotal ? ', count(*) OVER (PARTITION BY q.batch_k) AS total' : ''}, row_number() OVER (PARTITION BY q.batch_k ORDER BY ${numbered}) AS batch_row
-      FROM ${BATCH_VECTORS} JOIN resources r ON r.id = ANY(ARRAY(SELECT s.resource_id FROM search_index s WHERE ${batch.match.match}))
+      FROM ${BATCH_VECTORS} CROSS JOIN LATERAL (SELECT DISTINCT s.resource_id FROM search_index s WHERE ${batch.match.match}) m JOIN resources r ON r.id = m.resource_id
       WHERE q.batch_k BETWEEN 1 AND 2147483647 AND ${batch.match.rest}`;
     batch.form = {
       text: `SELECT p.batch_k, ${columns}, p.batch_row FROM (${matches}) p JOIN resources r ON r.id = p.id AND r.current

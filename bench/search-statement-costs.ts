@@ -5,7 +5,7 @@
 // of the statement costs: the total (a window count), the byte bound (per row since the twentieth session, a window over the page before), both.
 //
 // DSF_STATEMENT_SEARCH=name: the bench's name search instead; =many: a token search with 100 matches (below) (`Organization?name=Org%20NN`, one match
-// each). DSF_STATEMENT_AB=<another checkout>: a variant more, the statement as served built by that
+// each); =manycode: a token with system and code with 100 matches (the identifier batch form). DSF_STATEMENT_AB=<another checkout>: a variant more, the statement as served built by that
 // checkout's search code (its coalescer, search and access modules, imported from there), so the same
 // backend runs the old text and this checkout's in alternating rounds; their texts are printed too.
 //
@@ -32,6 +32,7 @@ const serverUrl = process.env.DSF_BENCH_DATABASE_URL ?? 'postgres://postgres@127
 const [ROUNDS, STATEMENTS, PER] = [6, 400, 6].map((d, i) => Number(process.argv[2 + i] ?? d));
 const BASE = 'https://localhost/fhir';
 const ORG_ID = 'http://dsf.dev/sid/organization-identifier';
+const GROUP_ID = 'http://bench/organization-group';
 const name = `dsf_search_stmt_${randomUUID().slice(0, 8)}`;
 const admin = new pg.Client({ connectionString: serverUrl });
 await admin.connect();
@@ -48,7 +49,9 @@ try {
   await migrate(pool, 'fhir-events', EVENT_MIGRATIONS);
   const store = new ResourceStore(pool, BASE);
   for (let i = 0; i < 200; i++) await store.transaction((c) => store.create(c, { resourceType: 'Patient', meta: { tag: [{ system: READ_ACCESS_TAG, code: 'ALL' }] }, identifier: [{ system: 'http://bench/pid', value: `p${i}` }], active: true } as Resource));
-  for (let i = 0; i < 100; i++) await store.transaction((c) => store.create(c, { resourceType: 'Organization', meta: { tag: [{ system: READ_ACCESS_TAG, code: 'ALL' }] }, identifier: [{ system: ORG_ID, value: `org-${i}` }], active: true, name: `Org ${i}` } as Resource));
+  // DSF_STATEMENT_SEARCH=manycode: every Organization also has one shared identifier (system and code: the batch form, 100 matches).
+  const shared = process.env.DSF_STATEMENT_SEARCH === 'manycode' ? [{ system: GROUP_ID, value: 'all' }] : [];
+  for (let i = 0; i < 100; i++) await store.transaction((c) => store.create(c, { resourceType: 'Organization', meta: { tag: [{ system: READ_ACCESS_TAG, code: 'ALL' }] }, identifier: [{ system: ORG_ID, value: `org-${i}` }, ...shared], active: true, name: `Org ${i}` } as Resource));
   // DSF_STATEMENT_NO_ANALYZE=1: without statistics, as a fresh bench database is until autovacuum gets to it.
   if (!process.env.DSF_STATEMENT_NO_ANALYZE) await pool.query('ANALYZE');
   type SearchCode = { StatementCoalescer: typeof StatementCoalescer; executeSearch: typeof executeSearch; parseSearchRequest: typeof parseSearchRequest; readAccessTags: typeof readAccessTags };
@@ -69,7 +72,10 @@ try {
   // DSF_STATEMENT_SEARCH=many: a token search with many matches (every Organization's identifier system, in
   // every other search of a batch; the others a system nothing has), pages of 20 out of 100.
   const many = process.env.DSF_STATEMENT_SEARCH === 'many';
-  const query = (i: number): [string, string][] => (byName ? [['name', `Org ${10 + (i % 90)}`]] : many ? [['identifier', i % 2 ? `${ORG_ID}|` : `http://none/${i}|`]] : [['identifier', `${ORG_ID}|org-${i % 100}`]]);
+  // =manycode: the same with system and code (the identifier batch form): every other search matches all 100.
+  const manyCode = process.env.DSF_STATEMENT_SEARCH === 'manycode';
+  const query = (i: number): [string, string][] =>
+    byName ? [['name', `Org ${10 + (i % 90)}`]] : many ? [['identifier', i % 2 ? `${ORG_ID}|` : `http://none/${i}|`]] : manyCode ? [['identifier', `${GROUP_ID}|${i % 2 ? 'all' : `none-${i}`}`]] : [['identifier', `${ORG_ID}|org-${i % 100}`]];
   // The batch statement of PER searches, as the coalescer sends it, for each variant.
   const batchOf = async (opts: SearchOptions, first: number, code: SearchCode = here): Promise<{ text: string; values: unknown[] }> => {
     let sent: { text: string; values: unknown[] } | undefined;

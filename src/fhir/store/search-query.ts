@@ -173,10 +173,14 @@ export function pageStatement(
     // up as a read looks up its row, and every vector's matches numbered and counted by windows
     // over the batch's rows, partitioned by vector, instead of the page's plan run once per vector. The
     // page's own keys order the rows (the same order as batch_row): the matches come sorted by them, so
-    // the result needs no sort of its own.
+    // the result needs no sort of its own. Each match's version is found by its id alone, behind a fence
+    // (OFFSET 0) with the search's conditions above it: without statistics (a new database until
+    // autovacuum analyzes it) the generic plan otherwise scanned the type's index with the id as a join
+    // filter, every resource of the type for each vector.
     const numbered = keys.map((k) => `${k.expr} ${k.dir}`).join(', ');
     const matches = `SELECT q.batch_k, r.id${carried}${size}${wantTotal ? ', count(*) OVER (PARTITION BY q.batch_k) AS total' : ''}, row_number() OVER (PARTITION BY q.batch_k ORDER BY ${numbered}) AS batch_row
-      FROM ${BATCH_VECTORS} CROSS JOIN LATERAL (SELECT DISTINCT s.resource_id FROM search_index s WHERE ${batch.match.match}) m JOIN resources r ON r.id = m.resource_id
+      FROM ${BATCH_VECTORS} CROSS JOIN LATERAL (SELECT DISTINCT s.resource_id FROM search_index s WHERE ${batch.match.match}) m
+      CROSS JOIN LATERAL (SELECT r.* FROM resources r WHERE r.id = m.resource_id AND r.current OFFSET 0) r
       WHERE q.batch_k BETWEEN 1 AND 2147483647 AND ${batch.match.rest}`;
     batch.form = {
       text: `SELECT p.batch_k, ${columns}, p.batch_row FROM (${matches}) p JOIN resources r ON r.id = p.id AND r.current

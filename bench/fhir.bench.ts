@@ -17,6 +17,8 @@ import { startChild, type Child } from './lib/child.ts';
 import { countConnections } from './lib/connection-count.ts';
 import { databaseCpu, databaseCpuSince } from './lib/database-cpu.ts';
 import { startBenchSite } from './lib/bench-site.ts';
+import { schedulingMark, schedulingSince, type SchedulingShares } from './lib/scheduling.ts';
+import { availableParallelism } from 'node:os';
 import { measureBinary } from './binary.bench.ts';
 
 const TAG = { meta: { tag: [{ system: 'http://dsf.dev/fhir/CodeSystem/read-access-tag', code: 'ALL' }] } };
@@ -161,7 +163,7 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
       // Per round, per position in its order: the result, the serving process's CPU time, PostgreSQL's
       // and this load generator's per request (per entry for a transaction; µs; the load generator
       // shares the two cores), and the connections it opened.
-      const rounds: { r: LoadResult; cpu?: number; db?: number; client: number; opened: number }[][] = [];
+      const rounds: { r: LoadResult; cpu?: number; db?: number; client: number; opened: number; sched: SchedulingShares; clientSched: SchedulingShares }[][] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const segments: (typeof rounds)[number] = [];
         for (const name of order) {
@@ -175,7 +177,11 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
           const dbBefore = name === 'baseline: fixed JSON over TLS' ? undefined : await databaseCpu(monitor);
           const opened = connectionsOpened;
           const clientBefore = process.cpuUsage();
+          const schedBefore = schedulingMark(server?.proc.pid);
+          const clientSchedBefore = schedulingMark(process.pid);
           const r = await runFor(name, concurrency, SEGMENT_MS, fn);
+          const clientSched = schedulingSince(clientSchedBefore, schedulingMark(process.pid), availableParallelism());
+          const sched = schedulingSince(schedBefore, schedulingMark(server?.proc.pid), availableParallelism());
           const client = process.cpuUsage(clientBefore);
           const units = r.requests * weight;
           const dbSpent = dbBefore && (await databaseCpuSince(monitor, dbBefore));
@@ -185,6 +191,8 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
             client: (client.user + client.system) / units,
             db: dbSpent !== undefined ? dbSpent / units : undefined,
             opened: connectionsOpened - opened,
+            sched,
+            clientSched,
           });
           measuredConnections += connectionsOpened - opened;
         }
@@ -250,8 +258,13 @@ export async function run(serverUrl: string, log: (s: string) => void, opts: { m
           ...(cpu !== undefined ? { [weight > 1 ? 'serverCpuMicrosPerEntry' : 'serverCpuMicrosPerRequest']: Math.round(cpu) } : {}),
           ...(db !== undefined ? { [weight > 1 ? 'databaseCpuMicrosPerEntry' : 'databaseCpuMicrosPerRequest']: Math.round(db) } : {}),
           [weight > 1 ? 'clientCpuMicrosPerEntry' : 'clientCpuMicrosPerRequest']: Math.round(clientCpu),
+          // The segment's idle CPUs (cores) and the serving process's and this load generator's main threads'
+          // shares of wall time running, waiting to run and sleeping (bench/lib/scheduling.ts), medians of the rounds.
+          idleCores: fixed(spread(own.map((s) => s.sched.idleCores)).median),
+          ...(serverOf(name) ? { serverMainThread: { run: fixed(spread(own.map((s) => s.sched.run)).median), wait: fixed(spread(own.map((s) => s.sched.wait)).median), sleep: fixed(spread(own.map((s) => s.sched.sleep)).median) } } : {}),
+          clientMainThread: { run: fixed(spread(own.map((s) => s.clientSched.run)).median), wait: fixed(spread(own.map((s) => s.clientSched.wait)).median), sleep: fixed(spread(own.map((s) => s.clientSched.sleep)).median) },
           errors: own.reduce((n, s) => n + s.r.errors, 0),
-          rounds: own.map((s) => ({ rps: Math.round(s.r.rps), requests: s.r.requests, newConnections: s.opened })),
+          rounds: own.map((s) => ({ rps: Math.round(s.r.rps), requests: s.r.requests, newConnections: s.opened, idleCores: fixed(s.sched.idleCores), serverRun: fixed(s.sched.run), serverWait: fixed(s.sched.wait), clientRun: fixed(s.clientSched.run), clientWait: fixed(s.clientSched.wait) })),
         };
       }
     }

@@ -4,13 +4,14 @@
 // /fhir/_ladder/body: a read's body), so responses differ by their headers only.
 import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { readFhirServerConfig } from '../../src/fhir/config.ts';
 import { startFhirServer } from '../../src/fhir/fhir-server.ts';
 import { requestDatabase } from '../../src/fhir/rest/request-database.ts';
 import { sendJsonText } from '../../src/fhir/rest/representation.ts';
+import { MAX_COALESCED_STATEMENTS, StatementCoalescer } from '../../src/db/coalesced-statements.ts';
 
 let body = '{}';
 /** A search's answer (POST /fhir/_ladder/search-body), for the rung with a search's request and response but no search. */
@@ -37,6 +38,8 @@ const bareAddress = bare.server.address();
 const server = await startFhirServer(readFhirServerConfig(env), {
   log: (l) => console.log(l),
   routes(app, deps) {
+    // DSF_LADDER_SEARCH_POLLS=n: the search coalescer waits n more passes of the event loop (an A/B of extraPolls).
+    if (env.DSF_LADDER_SEARCH_POLLS) Object.assign(deps.service.store, { searchStatements: new StatementCoalescer(MAX_COALESCED_STATEMENTS, Number(env.DSF_LADDER_SEARCH_POLLS)) });
     app.post('/_ladder/body', async (req: FastifyRequest, reply: FastifyReply) => {
       body = req.body as string;
       return reply.code(204).send();
@@ -47,6 +50,8 @@ const server = await startFhirServer(readFhirServerConfig(env), {
     });
     // The coalescers' counters (db/turn-batches.ts), for batch statements per request.
     app.get('/_ladder/stats', async (_req, reply) => reply.send({ reads: deps.service.store.currentReads.stats, searches: deps.service.store.searchStatements.stats }));
+    // The main thread's time in and out of the event loop's wait so far (ms), for its idle share in a segment.
+    app.get('/_ladder/elu', async (_req, reply) => reply.send(performance.eventLoopUtilization()));
     // Collections so far and the young generation's size now (bench/read-costs.ts prints them at the end).
     app.get('/_ladder/gc', async (_req, reply) => reply.send({ ...gc, newSpaceMiB: (getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) / 2 ** 20 }));
     // A search's URL (its query string parsed) and a searchset's bytes, through our app's hooks, without the search.
